@@ -1,0 +1,128 @@
+"""The `switchboard` command.
+
+    switchboard run [--socket-mode]          serve Slack (HTTP: /slack/events, /healthz, /metrics)
+    switchboard console                      type slash commands at a prompt (local Slack emulator)
+    switchboard demo [--script FILE]         emulated platforms + demo accounts + the console
+    switchboard manifest --url URL | --socket-mode
+    switchboard rotate-key                   re-encrypt every stored credential under a new key
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings
+
+log = logging.getLogger("switchboard")
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Slack's libraries log whole request bodies at DEBUG, and a link form's body holds the
+    # secret being linked: keep them at INFO whatever the root level is.
+    for name in ("slack_bolt", "slack_sdk", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.server import serve
+    from bot.services import open_services
+
+    settings = Settings()
+    settings.check_for_run(socket_mode=args.socket_mode)
+    services = open_services(settings)
+    for note in services.notes:
+        log.warning(note)
+    if args.socket_mode:
+        return asyncio.run(_socket_mode(services))
+    log.info("serving on http://%s:%s/slack/events", args.host or settings.host,
+             args.port or settings.port)
+    asyncio.run(serve(services, host=args.host or settings.host, port=args.port or settings.port))
+    return 0
+
+
+async def _socket_mode(services) -> int:  # type: ignore[no-untyped-def]
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import create_app
+
+    app = create_app(services)
+    token = services.settings.slack_app_token.get_secret_value()
+    handler = AsyncSocketModeHandler(app, token)
+    try:
+        await handler.start_async()
+    finally:
+        await services.aclose()
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.manifest import manifest_yaml
+
+    if not args.socket_mode and not args.url:
+        print("switchboard manifest: give --url https://your.bot.host or --socket-mode",
+              file=sys.stderr)
+        return 2
+    sys.stdout.write(manifest_yaml(Settings(), url=args.url, socket_mode=args.socket_mode))
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    from bot.rotation import rotate_key
+
+    for line in rotate_key(Settings()):
+        print(line)
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return asyncio.run(run_console(Settings(), script=args.script, demo=False))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return asyncio.run(run_console(None, script=args.script, demo=True, data_dir=args.data_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve Slack")
+    run.add_argument("--socket-mode", action="store_true")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.set_defaults(fn=cmd_run)
+    console = sub.add_parser("console", help="type slash commands at a prompt")
+    console.add_argument("--script", type=Path, help="read commands from a file, one per line")
+    console.set_defaults(fn=cmd_console)
+    demo = sub.add_parser("demo", help="emulated platforms, demo accounts and the console")
+    demo.add_argument("--script", type=Path, help="read commands from a file, one per line")
+    demo.add_argument("--data-dir", type=Path, help="keep the demo database here")
+    demo.set_defaults(fn=cmd_demo)
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--url")
+    manifest.add_argument("--socket-mode", action="store_true")
+    manifest.set_defaults(fn=cmd_manifest)
+    rotate = sub.add_parser("rotate-key", help="re-encrypt stored credentials under a new key")
+    rotate.set_defaults(fn=cmd_rotate_key)
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level.upper())
+    try:
+        return int(args.fn(args))
+    except ConfigError as error:
+        print(f"switchboard: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure functions from domain objects to Block Kit dicts, one module per family."""

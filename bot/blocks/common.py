@@ -1,0 +1,129 @@
+"""Small Block Kit builders shared by every family, and the limits Slack enforces.
+
+Builders return plain dicts. `fit_blocks` keeps a message within Slack's 50 blocks, saying how
+many items were left out and how to see them, instead of letting Slack reject the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+SECTION_TEXT = 3000
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+CONFIRM_TEXT = 300
+
+Block = dict[str, Any]
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: Any) -> str:
+    """Escape &, < and > so platform data cannot form Slack mentions or links."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}
+
+
+def plain(text: str, limit: int = 150) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, 150)}
+
+
+def section(text: str, *, accessory: dict[str, Any] | None = None,
+            block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if accessory:
+        block["accessory"] = accessory
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def fields(*items: str) -> Block:
+    return {"type": "section", "fields": [mrkdwn(clip(i, 2000)) for i in items[:10]]}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(clip(t, 2000)) for t in texts[:10]]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def confirm(title: str, text: str, ok: str = "Yes", deny: str = "Cancel",
+            danger: bool = True) -> dict[str, Any]:
+    dialog: dict[str, Any] = {
+        "title": plain(title, 100), "text": mrkdwn(clip(text, CONFIRM_TEXT)),
+        "confirm": plain(ok, 30), "deny": plain(deny, 30),
+    }
+    if danger:
+        dialog["style"] = "danger"
+    return dialog
+
+
+def button(text: str, action_id: str, value: str = "", *, style: str | None = None,
+           confirm_dialog: dict[str, Any] | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT),
+                               "action_id": action_id}
+    if value:
+        if len(value) > BUTTON_VALUE:
+            raise ValueError(f"button value over {BUTTON_VALUE} characters")
+        element["value"] = value
+    if style:
+        element["style"] = style
+    if confirm_dialog:
+        element["confirm"] = confirm_dialog
+    return element
+
+
+def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)[:25]}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def fit_blocks(head: list[Block], items: list[list[Block]], *, more: str,
+               tail: list[Block] | None = None, limit: int = MAX_MESSAGE_BLOCKS) -> list[Block]:
+    """head + as many whole items as fit + a note on what was left out + tail.
+
+    `more` is a format string with {shown}, {left} and {total}, e.g.
+    "{left} more not shown. Use `/limits breaches 2024-06-10 page 2` to see them."
+    """
+    tail = tail or []
+    room = limit - len(head) - len(tail)
+    out = list(head)
+    shown = 0
+    for index, item in enumerate(items):
+        reserve = 1 if index < len(items) - 1 else 0  # keep a slot for the "more" note
+        if len(item) > room - reserve:
+            break
+        out.extend(item)
+        room -= len(item)
+        shown += 1
+    left = len(items) - shown
+    if left:
+        out.append(context(more.format(shown=shown, left=left, total=len(items))))
+    return out + tail
+
+
+def text_message(text: str) -> dict[str, Any]:
+    return {"text": clip(text, 3000), "blocks": [section(text)]}
+
+
+def bar(fraction: float, width: int = 10) -> str:
+    """A usage bar for quotas: ▓▓▓▓▓░░░░░ 52%."""
+    fraction = max(0.0, fraction)
+    filled = min(width, round(fraction * width))
+    return "▓" * filled + "░" * (width - filled) + f" {fraction:.0%}"

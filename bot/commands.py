@@ -1,0 +1,203 @@
+"""The command registry: each family (/ops, /dss, ...) declares its subcommands here, and one
+listener per slash command acks, parses, shows that work has started, dispatches, and turns
+every error into a short reply (`guarded`).
+
+    dss = CommandFamily("dss", "Dataiku DSS")
+
+    @dss.command("futures", "futures [all]", "running long tasks, with Abort buttons")
+    async def futures(inv: Invocation) -> None:
+        ...
+        await inv.reply(blocks=..., text=...)
+
+`/ops dss futures` routes to the same handler as `/dss futures`. Help and usage come from the
+registry, so they never drift from what is registered.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import shlex
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import errors, messages
+from bot.blocks import common as b
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SHARE_WORDS = {"share", "in_channel"}
+
+
+@dataclass
+class Invocation:
+    """One slash command, parsed. Handlers reply through `reply` (it replaces the
+    "working…" message, or posts in the channel when the person asked to share)."""
+
+    services: Services
+    user_id: str
+    channel_id: str
+    command: str  # "/dss futures" as typed, for messages
+    args: list[str]
+    trigger_id: str
+    respond: AsyncRespond
+    client: AsyncWebClient
+    response_url: str = ""
+    share: bool = False
+    working_shown: bool = False
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def arg(self, index: int, default: str | None = None) -> str | None:
+        return self.args[index] if len(self.args) > index else default
+
+    def options(self) -> dict[str, str]:
+        """`k=v` arguments."""
+        return dict(a.split("=", 1) for a in self.args if "=" in a)
+
+    def words(self) -> list[str]:
+        """Arguments that are not `k=v`."""
+        return [a for a in self.args if "=" not in a]
+
+    async def reply(self, *, text: str, blocks: list[b.Block] | None = None) -> None:
+        if self.share:
+            if self.working_shown:
+                await self.respond(delete_original=True)
+            await self.respond(text=text, blocks=blocks, response_type="in_channel")
+            return
+        await self.respond(text=text, blocks=blocks, response_type="ephemeral",
+                           replace_original=self.working_shown)
+
+
+Handler = Callable[[Invocation], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    handler: Handler
+    # Quick subcommands (open a modal, answer from local state) show no "working…" message.
+    quick: bool = False
+
+
+class CommandFamily:
+    def __init__(self, key: str, title: str) -> None:
+        self.key = key
+        self.title = title
+        self.subcommands: dict[str, Subcommand] = {}
+        self.aliases: dict[str, str] = {}
+
+    def command(self, name: str, usage: str, summary: str, *, quick: bool = False,
+                aliases: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.subcommands[name] = Subcommand(name, usage, summary, fn, quick)
+            for alias in aliases:
+                self.aliases[alias] = name
+            return fn
+
+        return register
+
+    def find(self, word: str) -> Subcommand | None:
+        word = word.lower()
+        return self.subcommands.get(self.aliases.get(word, word))
+
+    def usage_blocks(self, slash: str, intro: str = "") -> list[b.Block]:
+        lines = [f"`{slash} {s.usage}`  {s.summary}" for s in self.subcommands.values()]
+        head = [b.section(intro)] if intro else []
+        return head + [b.section(f"*{self.title}*\n" + "\n".join(lines))]
+
+    def usage_text(self, slash: str) -> str:
+        return "\n".join(f"{slash} {s.usage}  {s.summary}" for s in self.subcommands.values())
+
+
+def split_args(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise errors.UserError(messages.BAD_QUOTES) from None
+
+
+async def guarded(respond: AsyncRespond, work: Awaitable[None], *,
+                  replace: bool | Callable[[], bool] = True) -> None:
+    """Run `work`; any error becomes one short ephemeral reply. The only place this happens
+    for commands, buttons and modals, so a stack trace never reaches Slack.
+
+    `replace` says whether the reply replaces the message the person is looking at (the
+    "working…" note, or the card whose button they clicked); a callable is asked at the end.
+    """
+    try:
+        await work
+    except errors.BotError as error:
+        text = messages.for_error(error)
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("unhandled error (ref %s)", ref)
+        text = messages.INTERNAL_ERROR.format(ref=ref)
+    else:
+        return
+    replace_original = replace() if callable(replace) else replace
+    await respond(text=text, response_type="ephemeral", replace_original=replace_original)
+
+
+async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None:
+    """Dispatch the first word of `inv.args` to its subcommand, or answer with usage."""
+    if inv.args and inv.args[-1].lower() in SHARE_WORDS:
+        inv.args = inv.args[:-1]
+        inv.share = True
+    word = inv.args[0] if inv.args else "help"
+    sub = family.find(word)
+    if sub is None:
+        names = list(family.subcommands) + list(family.aliases)
+        close = difflib.get_close_matches(word.lower(), names, n=1)
+        hint = messages.DID_YOU_MEAN.format(suggestion=f"{slash} {close[0]}") if close else ""
+        intro = messages.UNKNOWN_SUBCOMMAND.format(word=b.escape(word), hint=hint, command=slash)
+        await inv.respond(text=intro, blocks=family.usage_blocks(slash, intro),
+                          response_type="ephemeral")
+        return
+    inv.args = inv.args[1:]
+    inv.command = f"{slash} {sub.name}"
+    if not sub.quick:
+        await inv.respond(text=messages.WORKING.format(command=inv.command),
+                          response_type="ephemeral")
+        inv.working_shown = True
+    await sub.handler(inv)
+
+
+def make_listener(family: CommandFamily, slash: str,
+                  route: Callable[[Invocation], tuple[CommandFamily, str] | None] | None = None
+                  ) -> Callable[..., Awaitable[None]]:
+    """The Bolt listener for one slash command. `route` lets /ops hand `/ops dss ...` on."""
+
+    async def listener(ack: Any, body: dict[str, Any], respond: AsyncRespond,
+                       client: AsyncWebClient, context: Any) -> None:
+        await ack()
+        inv = Invocation(
+            services=context["services"], user_id=body["user_id"],
+            channel_id=body.get("channel_id", ""), command=slash, args=[],
+            trigger_id=body.get("trigger_id", ""), respond=respond, client=client,
+            response_url=body.get("response_url", ""), body=body,
+        )
+
+        async def work() -> None:
+            inv.args = split_args(body.get("text", ""))
+            target = route(inv) if route else None
+            if target is not None:
+                other, other_slash = target
+                inv.args = inv.args[1:]
+                await run_family(other, inv, other_slash)
+            else:
+                await run_family(family, inv, slash)
+
+        await guarded(respond, work(), replace=lambda: inv.working_shown)
+
+    listener.__name__ = f"on_{family.key}_command"
+    return listener

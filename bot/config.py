@@ -1,0 +1,129 @@
+"""Settings: the environment for secrets and runtime, a TOML file for platform instances.
+
+    SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET   HTTP mode
+    SLACK_APP_TOKEN                         Socket Mode (with SLACK_BOT_TOKEN)
+    SLACK_API_URL                           Web API base (the emulator, or slack-gov.com)
+    SWITCHBOARD_SECRET_KEY                  Fernet key(s), comma separated, newest first
+    SWITCHBOARD_DATA_DIR / SWITCHBOARD_DB   where the SQLite file (and a generated key) live
+    SWITCHBOARD_CONFIG                      the TOML file of platform instances
+    SWITCHBOARD_OPERATORS                   Slack user ids allowed `/ops audit`, comma separated
+    SWITCHBOARD_PUBLIC_URL                  enables the one-time web link flow
+
+The TOML file has one array of tables per platform, and optional approval restrictions:
+
+    operators = ["U0ALICE"]
+
+    [[dss]]
+    name = "prod"
+    url = "https://dss.example.com"
+
+    [approvers]                 # action -> Slack user ids or user-group ids (S...)
+    "astakos.commission" = ["U0ALICE", "S0ADMINS"]
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+# Values people leave in templates; start-up refuses them as if they were missing.
+PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-...", "xapp-...", "xoxb-your-token",
+                "xapp-your-token", "your-signing-secret", "todo", "placeholder"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong. The message is one line an operator can act on."""
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Commands(BaseSettings):
+    """Slash command names. `switchboard manifest` prints a manifest that matches them."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_CMD_", extra="ignore")
+
+    ops: str = "/ops"
+    dss: str = "/dss"
+    mstr: str = "/mstr"
+    squonk: str = "/squonk"
+    astakos: str = "/astakos"
+    limits: str = "/limits"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"))
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
+    slack_api_url: str = Field(
+        "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
+
+    secret_key: SecretStr | None = None
+    data_dir: Path = Path("data")
+    db: Path | None = None
+    config: Path | None = None
+    operators: Annotated[list[str], NoDecode] = []
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 3000
+    commands: Commands = Field(default_factory=Commands)
+    # Seconds a platform call may take before the person is told it is unavailable.
+    platform_timeout: float = 10.0
+
+    # From the TOML file: platform key -> instances (each a dict the platform validates).
+    platforms: dict[str, list[dict[str, Any]]] = {}
+    # action ("astakos.commission", "limits.approve" ...) -> allowed Slack user / group ids.
+    approvers: dict[str, list[str]] = {}
+
+    _validate_operators = field_validator("operators", mode="before")(_csv)
+
+    @model_validator(mode="after")
+    def _read_toml(self) -> Settings:
+        if self.config is None:
+            return self
+        try:
+            data = tomllib.loads(self.config.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"SWITCHBOARD_CONFIG: no file at {self.config}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{self.config}: not valid TOML ({exc})") from None
+        for key, value in data.items():
+            if key == "operators":
+                self.operators = list(dict.fromkeys([*self.operators, *value]))
+            elif key == "approvers":
+                self.approvers = {**value, **self.approvers}
+            elif isinstance(value, list):
+                self.platforms.setdefault(key, []).extend(value)
+            else:
+                raise ConfigError(f"{self.config}: unknown setting `{key}`")
+        return self
+
+    @property
+    def db_path(self) -> Path:
+        return self.db if self.db is not None else self.data_dir / "switchboard.db"
+
+    def check_for_run(self, *, socket_mode: bool) -> None:
+        """Fail with one clear line when what Slack needs is missing or a placeholder."""
+        needed = ["slack_bot_token", "slack_app_token"] if socket_mode else [
+            "slack_bot_token", "slack_signing_secret"]
+        env_names = {"slack_bot_token": "SLACK_BOT_TOKEN",
+                     "slack_signing_secret": "SLACK_SIGNING_SECRET",
+                     "slack_app_token": "SLACK_APP_TOKEN"}
+        for name in needed:
+            value: SecretStr | None = getattr(self, name)
+            if value is None or value.get_secret_value().strip().lower() in PLACEHOLDERS:
+                mode = "Socket Mode" if socket_mode else "HTTP mode"
+                raise ConfigError(f"{env_names[name]} is missing or a placeholder ({mode} needs it)")

@@ -1,0 +1,62 @@
+"""The words the bot says in the core (errors, linking, the hub). Platform-specific wording
+lives beside that platform's Block Kit builders in `bot/blocks/<platform>.py`."""
+
+from __future__ import annotations
+
+from bot import errors
+
+WORKING = ":hourglass_flowing_sand: Working on `{command}`…"
+INTERNAL_ERROR = ("Something went wrong on our side and it has been logged (ref `{ref}`). "
+                  "Please try again; if it keeps happening, give that ref to your operators.")
+UNKNOWN_SUBCOMMAND = "I don't know `{word}`.{hint} Here is what `{command}` can do:"
+DID_YOU_MEAN = " Did you mean `{suggestion}`?"
+BAD_QUOTES = "Your command has an unclosed quote. Put quotes around a value with spaces, like `name=\"my run\"`."
+
+LINK_HINT = "Run `/ops link {platform}` to link your account."
+LINK_MODAL_TITLE = "Link {title}"
+LINK_VERIFYING = ":hourglass_flowing_sand: Checking your credential with {title} ({instance})…"
+LINKED = ":white_check_mark: Linked {title} ({instance}) as *{account}*{kind}."
+UNLINKED = "Unlinked {title} ({instance}). The stored credential was deleted{revoked}."
+NOT_LINKED_UNLINK = "You have no linked {title} ({instance}) account; nothing to unlink."
+NO_LINKS = "You have no linked accounts yet. Run `/ops link <platform>`; platforms: {platforms}."
+NO_INSTANCES = "No platform instance is configured. Operators list them in the TOML settings file."
+UNKNOWN_PLATFORM = "`{word}` is not a platform I know. Use one of: {platforms}."
+OPERATORS_ONLY = "Only operators can see the audit trail."
+LINK_FIELD_REFUSED = "{title} refused this credential. Check it and try again."
+LINK_FIELD_UNREACHABLE = "{title} ({instance}) could not be reached: {detail}. Try again later."
+LINK_FIELD_OTHER = "{title} said: {detail}"
+
+
+def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = None) -> str:
+    """The short ephemeral reply for an error: what happened and what to do next."""
+    titles = _titles()
+    if isinstance(error, errors.NotLinked):
+        title = titles.get(error.platform, error.platform)
+        where = f" ({error.instance})" if error.instance else ""
+        return (f"You have no linked {title}{where} account. "
+                f"Run `/ops link {error.platform}{' ' + error.instance if error.instance else ''}` "
+                "to link one.")
+    if isinstance(error, errors.PlatformError):
+        title = titles.get(error.platform, error.platform)
+        where = f"{title} ({error.instance})"
+        if isinstance(error, errors.Unauthorized):
+            return (f"{where} refused your credential. Run "
+                    f"`/ops link {error.platform} {error.instance}` to link it again.")
+        if isinstance(error, errors.Forbidden):
+            return f"{where} says you are not allowed to do that: {error.detail}"
+        if isinstance(error, errors.NotFound):
+            return f"{where}: not found. {error.detail}"
+        if isinstance(error, errors.Conflict):
+            return f"{where}: {error.detail}"
+        if isinstance(error, errors.Unavailable):
+            return (f"{where} is unavailable: {error.detail}. Try again in a moment; "
+                    "`/ops status` shows every instance.")
+        return f"{where} refused that: {error.detail}"
+    return str(error)
+
+
+def _titles() -> dict[str, str]:
+    # Imported lazily: the registry knows the titles without importing every platform.
+    from bot.platforms.registry import TITLES
+
+    return TITLES

@@ -1,0 +1,145 @@
+"""What every platform gives the bot core: its instances, its link form, verify, status.
+
+A platform package (`bot/platforms/<key>/`) holds `client.py` (async client over
+`PlatformHTTP`), `models.py` (pydantic response shapes) and `platform.py`, a subclass of
+`Platform` below. The core (link modal, `/ops links`, `/ops status`, App Home, the vault) only
+talks to this interface, so adding a platform adds no code to the core.
+
+A credential travels as `Credential`: who owns it and the decrypted secret string. Platforms
+whose secret has several parts (mode + user + password, a refresh token and its realm ...) keep
+them as one JSON string. Where a platform rotates its secret (Keycloak refresh tokens), it calls
+`self.save_secret(credential, new_secret)`, which the services container wires to the store.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from bot import errors
+
+
+class InstanceConfig(BaseModel):
+    """One configured platform instance. Platforms subclass this to add their own fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    url: str
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class LinkField:
+    """One input of the link form (modal or web form)."""
+
+    name: str
+    label: str
+    secret: bool = False
+    optional: bool = False
+    hint: str = ""
+    # (value, label) pairs make a select instead of a text input.
+    choices: tuple[tuple[str, str], ...] = ()
+    initial: str = ""
+
+
+@dataclass(frozen=True)
+class VerifiedAccount:
+    """What `verify` learned: the account name shown to people and the secret to store."""
+
+    account: str
+    secret: str
+    kind: str = ""  # "API key", "user token", "service token", "refresh token" ...
+    details: dict[str, Any] = field(default_factory=dict)  # non-secret extras
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A linked account with its decrypted secret, as handlers and clients use it."""
+
+    user_id: str
+    platform: str
+    instance: str
+    account: str
+    secret: str
+    kind: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print the secret
+        return (f"Credential(user_id={self.user_id!r}, platform={self.platform!r}, "
+                f"instance={self.instance!r}, account={self.account!r})")
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    instance: str
+    reachable: bool
+    latency_ms: float | None = None
+    version: str | None = None
+    detail: str = ""
+
+
+SecretSaver = Callable[[Credential, str], Awaitable[None]]
+
+
+async def _no_saver(credential: Credential, secret: str) -> None:
+    return None
+
+
+class Platform(ABC):
+    """A platform as the bot core sees it."""
+
+    key: ClassVar[str]  # "dss": command family, store key, TOML table name
+    title: ClassVar[str]  # "Dataiku DSS"
+    instance_model: ClassVar[type[InstanceConfig]] = InstanceConfig
+
+    def __init__(
+        self,
+        instances: list[InstanceConfig],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.instances: dict[str, InstanceConfig] = {i.name: i for i in instances}
+        self.transport = transport  # tests may inject one; normally None (real network)
+        self.save_secret: SecretSaver = _no_saver
+
+    def instance(self, name: str | None = None) -> InstanceConfig:
+        """The named instance, or the only/first one when no name is given."""
+        if not self.instances:
+            raise errors.UserError(f"No {self.title} instance is configured.")
+        if name is None:
+            return next(iter(self.instances.values()))
+        try:
+            return self.instances[name]
+        except KeyError:
+            known = ", ".join(f"`{n}`" for n in self.instances)
+            raise errors.UserError(
+                f"There is no {self.title} instance `{name}`. Configured: {known}."
+            ) from None
+
+    @abstractmethod
+    def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
+        """The inputs the link form asks for (never the URL: instances are configured)."""
+
+    @abstractmethod
+    async def verify(self, instance: str, values: dict[str, str]) -> VerifiedAccount:
+        """Check the credential against the platform; raise a `bot.errors` error if refused."""
+
+    @abstractmethod
+    async def status(self, instance: str) -> InstanceStatus:
+        """Reachable?, latency, version. Never raises for an outage: reports it."""
+
+    async def revoke(self, credential: Credential) -> None:
+        """Revoke the stored token where the platform can (on unlink). Default: nothing."""
+        return None
+
+    async def aclose(self) -> None:
+        """Close the per-instance HTTP clients."""
+        return None

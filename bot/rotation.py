@@ -1,0 +1,44 @@
+"""`switchboard rotate-key`: every stored secret re-encrypted under a fresh key.
+
+With a key file, the file first holds the new key and the old ones (so a crash half-way leaves
+every secret readable), then the new key alone; the old ones are kept in `secret.key.old` until
+the operator removes it. With SWITCHBOARD_SECRET_KEY, the new key is written to a 0600 file and
+the operator is told to put it first in the variable: a key is never printed.
+"""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet
+
+from bot.config import Settings
+from bot.store import Store, links
+from bot.vault import Vault, load_keys, write_key_file
+
+
+def rotate_key(settings: Settings) -> list[str]:
+    source = load_keys(settings)
+    new_key = Fernet.generate_key()
+    vault = Vault([new_key, *source.keys])
+    if source.key_file is not None:
+        write_key_file(source.key_file, [new_key, *source.keys])
+    store = Store(settings.db_path)
+    try:
+        rows = store.run_sync(links.all_secrets)
+        for row in rows:
+            row["secret"] = vault.rotate(row["secret"])
+        store.run_sync(links.replace_secrets, rows)
+    finally:
+        store.close()
+    lines = [f"Re-encrypted {len(rows)} stored credential(s) under a new key."]
+    if source.key_file is not None:
+        backup = source.key_file.with_name(source.key_file.name + ".old")
+        write_key_file(backup, source.keys)
+        write_key_file(source.key_file, [new_key])
+        lines.append(f"The new key is in {source.key_file}; the old one in {backup} "
+                     "(delete it once the bot runs with the new key).")
+    else:
+        target = settings.db_path.parent / "secret.key.new"
+        write_key_file(target, [new_key])
+        lines.append(f"The new key is in {target} (mode 0600). Set SWITCHBOARD_SECRET_KEY to "
+                     "its contents (you may keep the old key after a comma until restarted).")
+    return lines

@@ -1,0 +1,105 @@
+"""Serving the bot over HTTP: `serve()` for `switchboard run`, `BotServer` for the console,
+the demo, tests and benchmarks (the same app on its own thread and event loop, on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.services import Services, open_services
+from bot.web import create_web_app
+
+log = logging.getLogger(__name__)
+
+
+async def serve(services: Services, *, sock: socket.socket | None = None,
+                host: str = "127.0.0.1", port: int = 3000,
+                started: Callable[[uvicorn.Server], None] | None = None) -> None:
+    """Serve /slack/events, /healthz and /metrics until stopped; close services after."""
+    app = create_app(services)
+    web = create_web_app(app, services)
+    config = uvicorn.Config(web, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="off", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    if started is not None:
+        started(server)
+    try:
+        await server.serve(sockets=[sock] if sock else None)
+    finally:
+        await services.aclose()
+
+
+class BotServer:
+    """The bot on a background thread: `with BotServer(settings) as bot: bot.url`."""
+
+    def __init__(self, settings: Settings, **service_kwargs: Any) -> None:
+        self.settings = settings
+        self.service_kwargs = service_kwargs
+        self.services: Services | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.url}/slack/events"
+
+    def start(self) -> str:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        ready = threading.Event()
+
+        def on_started(server: uvicorn.Server) -> None:
+            self._server = server
+
+        def main() -> None:
+            try:
+                self.services = open_services(self.settings, **self.service_kwargs)
+                ready.set()
+                asyncio.run(serve(self.services, sock=sock, started=on_started))
+            except BaseException as exc:  # reported to start()
+                self._error = exc
+                ready.set()
+
+        self._thread = threading.Thread(target=main, name="switchboard-bot", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        deadline = time.monotonic() + 30
+        while not (self._server and self._server.started):
+            if self._error is not None:
+                raise RuntimeError(f"the bot did not start: {self._error}") from self._error
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bot did not start within 30 s")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self._server = self._thread = None
+
+    def __enter__(self) -> BotServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

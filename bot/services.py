@@ -1,0 +1,76 @@
+"""One container for everything listeners and jobs use; built once per process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.accounts import Accounts
+from bot.audit import Audit
+from bot.config import Settings
+from bot.platforms.registry import Platforms
+from bot.store import Store
+from bot.vault import Vault, load_keys
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    vault: Vault
+    platforms: Platforms
+    accounts: Accounts
+    audit: Audit
+    slack: AsyncWebClient
+    now: Callable[[], datetime] = utc_now
+    notes: list[str] = field(default_factory=list)  # start-up notes for the operator
+
+    async def aclose(self) -> None:
+        await self.platforms.aclose()
+        self.store.close()
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: base URL from settings, 429s waited out (Retry-After), retried."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url.rstrip("/") + "/")
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+    ]
+    return client
+
+
+def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
+                  **platform_kwargs: Any) -> Services:
+    """Open the store, the vault and one client per platform instance."""
+    source = load_keys(settings)
+    notes = []
+    if source.created:
+        notes.append(f"Generated a new encryption key at {source.key_file} (mode 0600). "
+                     "Back it up: without it the stored credentials cannot be read.")
+    store = Store(settings.db_path)
+    vault = Vault(source.keys)
+    accounts = Accounts(store=store, vault=vault, now=now)
+    platforms = Platforms.from_settings(settings, **platform_kwargs)
+    for platform in platforms.values():
+        platform.save_secret = accounts.save_secret
+    return Services(
+        settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
+        audit=Audit(store=store, now=now), slack=slack_client(settings), now=now, notes=notes,
+    )

@@ -1,0 +1,134 @@
+"""Linking: the modal that asks for a credential, verifies it, and stores it encrypted.
+
+The submission is acked at once with a "checking…" view (Slack's 3-second rule), then the
+platform is asked; a refused credential or an unreachable instance puts the form back with the
+reason under the field it concerns. The secret is never echoed: the form comes back empty.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import errors, messages
+from bot.blocks import ops as blocks
+from bot.platforms.base import Platform
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+PLATFORM_ALIASES = {"strategy": "mstr", "microstrategy": "mstr", "strategyone": "mstr",
+                    "squonk2": "squonk", "atoti": "limits", "dataiku": "dss"}
+
+
+def platform_for(services: Services, word: str | None) -> Platform:
+    configured = ", ".join(f"`{k}`" for k in services.platforms) or "none configured"
+    if not word:
+        raise errors.UserError(f"Say which platform: `/ops link <platform>`; one of {configured}.")
+    key = PLATFORM_ALIASES.get(word.lower(), word.lower())
+    if key not in services.platforms:
+        raise errors.UserError(messages.UNKNOWN_PLATFORM.format(
+            word=word.replace("`", "'")[:40], platforms=configured))
+    return services.platforms[key]
+
+
+async def open_link_modal(*, services: Services, client: AsyncWebClient, trigger_id: str,
+                          platform: Platform, instance: str | None,
+                          response_url: str | None = None, from_home: bool = False) -> None:
+    if instance is not None:
+        platform.instance(instance)  # raises a UserError naming the configured ones
+    metadata = blocks.LinkMetadata(platform=platform.key, instance=instance,
+                                   response_url=response_url, from_home=from_home)
+    await client.views_open(trigger_id=trigger_id, view=_form(platform, metadata))
+
+
+def _form(platform: Platform, metadata: blocks.LinkMetadata,
+          field_errors: dict[str, str] | None = None) -> dict[str, Any]:
+    instance = platform.instance(metadata.instance)
+    return blocks.link_modal(
+        title=platform.title, platform=platform.key, instances=list(platform.instances),
+        fields=platform.link_fields(instance), metadata=metadata, errors=field_errors)
+
+
+def _values(view: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+    instance = None
+    values: dict[str, str] = {}
+    for block_id, actions in view.get("state", {}).get("values", {}).items():
+        for state in actions.values():
+            value = state.get("value")
+            if value is None and state.get("selected_option"):
+                value = state["selected_option"].get("value")
+            if block_id == blocks.INSTANCE_BLOCK:
+                instance = value
+            elif block_id.startswith("field_"):
+                values[block_id.removeprefix("field_")] = (value or "").strip()
+    return instance, values
+
+
+def _field_errors(platform: Platform, instance: str,
+                  error: errors.PlatformError) -> dict[str, str]:
+    fields = platform.link_fields(platform.instance(instance))
+    secret = next((f.name for f in fields if f.secret), fields[-1].name if fields else "instance")
+    if isinstance(error, errors.Unavailable):
+        return {"instance": messages.LINK_FIELD_UNREACHABLE.format(
+            title=platform.title, instance=instance, detail=error.detail)}
+    if isinstance(error, errors.Unauthorized | errors.Forbidden):
+        return {secret: messages.LINK_FIELD_REFUSED.format(title=platform.title)}
+    return {secret: messages.LINK_FIELD_OTHER.format(title=platform.title, detail=error.detail)}
+
+
+async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
+                         context: Any) -> None:
+    services: Services = context["services"]
+    view = body["view"]
+    user_id = body["user"]["id"]  # identity from Slack, never from private_metadata
+    try:
+        metadata = blocks.LinkMetadata.model_validate_json(view.get("private_metadata") or "")
+        platform = services.platforms[metadata.platform]
+    except (ValidationError, KeyError):
+        await ack()
+        log.warning("link submission with unusable private_metadata from %s", user_id)
+        return
+    chosen, values = _values(view)
+    instance = metadata.instance or chosen or next(iter(platform.instances), "")
+    await ack(response_action="update", view=blocks.notice_modal(
+        "Checking…", messages.LINK_VERIFYING.format(title=platform.title, instance=instance)))
+    view_id = view["id"]
+    try:
+        platform.instance(instance)
+        verified = await platform.verify(instance, values)
+    except errors.PlatformError as error:
+        await services.audit.record(user_id=user_id, action="link", platform=platform.key,
+                                    instance=instance, result="refused",
+                                    detail=type(error).__name__)
+        metadata = metadata.model_copy(update={"instance": instance})
+        await client.views_update(view_id=view_id, view=_form(
+            platform, metadata, _field_errors(platform, instance, error)))
+        return
+    except errors.BotError as error:
+        await client.views_update(view_id=view_id, view=blocks.notice_modal(
+            "Not linked", messages.for_error(error)))
+        return
+    account = await services.accounts.link(user_id, platform.key, instance, verified)
+    await services.audit.record(user_id=user_id, action="link", platform=platform.key,
+                                instance=instance, target=account.account)
+    kind = f" ({verified.kind})" if verified.kind else ""
+    done = messages.LINKED.format(title=platform.title, instance=instance,
+                                  account=account.account, kind=kind)
+    await client.views_update(view_id=view_id, view=blocks.notice_modal("Linked", done))
+    if metadata.response_url:
+        await AsyncRespond(response_url=metadata.response_url)(
+            text=done, response_type="ephemeral")
+    if metadata.from_home:
+        from handlers.home import publish_home
+
+        await publish_home(services, client, user_id)
+
+
+def register(app: AsyncApp) -> None:
+    app.view(blocks.LINK_CALLBACK)(on_link_submit)
