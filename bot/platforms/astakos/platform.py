@@ -1,0 +1,92 @@
+"""Synnefo Astakos as the bot core sees it: link form, token verification, instance status.
+
+A person links one token per instance: a user token (quotas, projects, memberships) or a
+service (component) token, e.g. Cyclades', for commission handling. Verification asks Astakos
+whose token it is, so the account shows as the username, or as the service name.
+
+The instance URL is the identity endpoint (the official client's `auth_url`), e.g.
+`https://accounts.example.org/identity/v2.0`; a bare host assumes `/identity/v2.0`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from bot import errors
+from bot.platforms.astakos.client import ACCOUNT_SERVICE, AstakosClient
+from bot.platforms.base import (
+    InstanceConfig,
+    InstanceStatus,
+    LinkField,
+    Platform,
+    VerifiedAccount,
+)
+
+
+class AstakosPlatform(Platform):
+    key = "astakos"
+    title = "Synnefo Astakos"
+
+    def __init__(self, instances: list[InstanceConfig], *,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(instances, transport=transport)
+        self._clients: dict[str, AstakosClient] = {}
+
+    def client(self, instance_name: str | None = None) -> AstakosClient:
+        """The instance's client, opened on first use and kept until `aclose`."""
+        config = self.instance(instance_name)
+        client = self._clients.get(config.name)
+        if client is None:
+            client = AstakosClient(instance=config.name, auth_url=config.url,
+                                   timeout=config.timeout, transport=self.transport)
+            self._clients[config.name] = client
+        return client
+
+    def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
+        return [LinkField(
+            name="token", label="Token", secret=True,
+            hint="Your API token (Astakos UI > API access), or a service token "
+                 "(e.g. Cyclades') to handle commissions.",
+        )]
+
+    async def verify(self, instance: str, values: dict[str, str]) -> VerifiedAccount:
+        token = (values.get("token") or "").strip()
+        if not token:
+            raise errors.UserError("Paste an Astakos token to link your account.")
+        info = await self.client(instance).authenticate(token=token)
+        if info.kind == "service":
+            return VerifiedAccount(account=info.name, secret=token, kind="service token",
+                                   details={"service": info.name})
+        return VerifiedAccount(
+            account=info.username or info.name, secret=token, kind="user token",
+            details={"uuid": info.uuid, "name": info.name, "projects": list(info.projects)},
+        )
+
+    async def status(self, instance: str) -> InstanceStatus:
+        """Reachable, latency and version from the public catalog (no credential needed).
+        Only a timeout, a refused connection or a 5xx is unreachable; any other refusal
+        still proves Astakos is there."""
+        name = self.instance(instance).name
+        started = time.perf_counter()
+        try:
+            endpoints = await self.client(name).catalog()
+        except errors.Unavailable as exc:
+            return InstanceStatus(instance=name, reachable=False, detail=exc.detail)
+        except errors.PlatformError as exc:
+            latency = round((time.perf_counter() - started) * 1000, 1)
+            return InstanceStatus(instance=name, reachable=True, latency_ms=latency,
+                                  detail=exc.detail)
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        versions = {e.service: e.version for e in endpoints}
+        version = f"account {versions.get(ACCOUNT_SERVICE, '?')}"
+        if versions.get("astakos_identity"):
+            version = f"identity {versions['astakos_identity']}, {version}"
+        return InstanceStatus(instance=name, reachable=True, latency_ms=latency,
+                              version=version, detail=f"{len(versions)} services in catalog")
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
