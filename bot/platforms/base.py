@@ -57,6 +57,11 @@ class VerifiedAccount:
     kind: str = ""  # "API key", "user token", "service token", "refresh token" ...
     details: dict[str, Any] = field(default_factory=dict)  # non-secret extras
 
+    def __repr__(self) -> str:  # never print the secret
+        return f"VerifiedAccount(account={self.account!r}, kind={self.kind!r})"
+
+    __str__ = __repr__
+
 
 @dataclass(frozen=True)
 class Credential:
