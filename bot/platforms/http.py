@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import http.cookiejar
+
 import httpx
 
 from bot import errors
@@ -71,6 +73,9 @@ class PlatformHTTP:
             transport=transport,
             headers=headers,
             follow_redirects=False,
+            # One client serves every user of the instance: a shared cookie jar would hand one
+            # person's session cookies to the next. Platforms that need cookies keep them per user.
+            cookies=_NoCookies(),
         )
 
     def error(self, cls: type[errors.PlatformError], detail: str,
@@ -115,3 +120,13 @@ class PlatformHTTP:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A jar that keeps nothing."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        return None

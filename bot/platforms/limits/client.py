@@ -1,0 +1,402 @@
+"""Async client of an Atoti Limits server (REST v2), written from the protocol spec.
+
+Every call runs with the caller's own HTTP Basic credentials, so the Limits server decides what
+each person may see and approve. Failures arrive as `bot.errors` through `PlatformHTTP`.
+
+A stored Limits secret is a JSON string `{"username": ..., "password": ...}` (see
+`encode_secret`): self-contained, so the credential still works if the displayed account name
+changes. It is parsed per call and never put into an error text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from bot import errors
+from bot.platforms.base import Credential
+from bot.platforms.http import PlatformHTTP
+from bot.platforms.limits.models import (
+    Breaches,
+    ConnectedServer,
+    HistoryEntry,
+    HistoryWire,
+    Incident,
+    IncidentPageWire,
+    IncidentWire,
+    LimitsStatus,
+    LimitView,
+    LimitWire,
+    PendingLimit,
+    StructureInfo,
+    StructureSummaryWire,
+    StructureWire,
+    TaskOutcome,
+    WorkflowAction,
+)
+
+# ---- Known paths (protocol spec §3.0, from the official UI and the plugin jar) -------------------
+REST = "/limits/rest/v2"
+ACTIVEVIAM = "/activeviam/limits/rest/v2"
+PING = f"{ACTIVEVIAM}/startup"
+SETTINGS = f"{REST}/settings"
+AS_OF_DATE = f"{REST}/limitDefinition/asOfDate"
+STRUCTURES = f"{REST}/limitDefinition/inventory-structures/filter"
+STRUCTURE = f"{REST}/limitDefinition/structure/get/{{structure_id}}"
+LIMIT = f"{REST}/limitDefinition/limits/get/{{limit_id}}"
+INCIDENT_DATES = f"{REST}/incidents/as-of-dates"
+INCIDENTS = f"{REST}/incidents/filter-with-variables"
+INCIDENTS_ALL = f"{REST}/incidents/all/filter"
+EXECUTE_TASK_ACTION = f"{ACTIVEVIAM}/workflow-service/execute-task-action"
+TASK_ACTION_PART = "workflowTaskActionExecutionDTO"
+HISTORY = f"{ACTIVEVIAM}/workflow-service/workflow-history/{{audit_type}}/{{key}}"
+
+# ---- INFERRED: the spec marks these [INF] / [GAP]; correct them here (and in ---------------------
+# ---- emulators/limits.py's INFERRED block) once checked against a real server. ------------------
+INFERRED_AUTH = "HTTP Basic"                     # §1.3: user auth of a standalone server
+INFERRED_LIMIT_STRUCTURE_FIELD = "structureId"   # a Limit names its structure (as SimpleLimit)
+INFERRED_INCIDENT_LIMIT_FIELD = "Limit ID"       # incident filter column holding the limit id
+INFERRED_CONNECTED_SERVERS = "asOfDateDimensions"  # settings key whose keys are server names
+INFERRED_PENDING_STATUSES = ("PENDING", "PENDING_DELETION")  # documented defaults, configurable
+INFERRED_APPROVE_ACTION = "Approve"              # workflow action names (matched ignoring case)
+INFERRED_REJECT_ACTION = "Reject"
+INFERRED_COMMENT_VARIABLE = "Comment"
+INFERRED_HISTORY_AUDIT_TYPE = "LIMIT"
+INFERRED_TASK_GONE_IS_CONFLICT = True            # execute on a finished task: 404 -> Conflict
+# --------------------------------------------------------------------------------------------------
+
+INCIDENT_KINDS = ("Breach", "Warning")
+FETCH_CONCURRENCY = 8  # structures fetched at once by `pending`
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def encode_secret(username: str, password: str) -> str:
+    """The stored secret of a Limits credential."""
+    return json.dumps({"username": username, "password": password})
+
+
+def _auth(credential: Credential) -> httpx.BasicAuth:
+    try:
+        parts = json.loads(credential.secret)
+        return httpx.BasicAuth(str(parts["username"]), str(parts["password"]))
+    except (ValueError, TypeError, KeyError):
+        # Never echo the secret: say only that it is unusable.
+        raise errors.Unauthorized(
+            "the stored credential is unreadable; link the account again",
+            platform=credential.platform, instance=credential.instance,
+        ) from None
+
+
+def limits_reason(response: httpx.Response) -> str:
+    """The reason from a ProblemDetail (`detail`, `title`) or a Spring Boot default error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("detail", "message", "title", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:300]
+    if response.status_code == 403:
+        return "not authorized"
+    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+class LimitsClient:
+    """One Limits instance. Methods take the caller's `Credential`, everything else by keyword."""
+
+    def __init__(self, http: PlatformHTTP) -> None:
+        self.http = http
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def ping(self, credential: Credential | None = None) -> datetime:
+        """When the server started (the startup ping; it changes when Limits restarts)."""
+        auth = _auth(credential) if credential else None
+        started = await self.http.json("GET", PING, auth=auth)
+        if not isinstance(started, int | float):
+            raise self.http.error(errors.Unavailable, "startup ping did not answer a number")
+        return datetime.fromtimestamp(started / 1000, UTC)
+
+    async def as_of_date(self, credential: Credential) -> str:
+        """The server's current as-of date; also the cheapest authenticated call (verify)."""
+        return str(await self.http.json("GET", AS_OF_DATE, auth=_auth(credential)))
+
+    async def status(self, credential: Credential) -> LimitsStatus:
+        started, as_of, settings, structures = await asyncio.gather(
+            self.ping(credential), self.as_of_date(credential),
+            self._get(credential, SETTINGS), self._structures(credential),
+        )
+        connected = settings.get(INFERRED_CONNECTED_SERVERS) if isinstance(settings, dict) else {}
+        connected = connected if isinstance(connected, dict) else {}
+        names = list(connected) + sorted({s.server_name for s in structures} - set(connected))
+        servers = tuple(
+            ConnectedServer(
+                name=name, connected=name in connected,
+                cubes=tuple(sorted({s.cube_name for s in structures if s.server_name == name})),
+                structures=sum(1 for s in structures if s.server_name == name),
+                pending_approvals=sum(s.number_of_pending_approvals for s in structures
+                                      if s.server_name == name),
+            )
+            for name in names
+        )
+        return LimitsStatus(started_at=started, as_of_date=as_of, servers=servers)
+
+    async def breaches(self, credential: Credential, *,
+                       as_of: date | str | None = None) -> Breaches:
+        """Breach and Warning incidents of one as-of date (default: the latest with incidents)."""
+        dates_raw, structures = await asyncio.gather(
+            self._get(credential, INCIDENT_DATES), self._structures(credential))
+        dates = tuple(sorted(str(d) for d in dates_raw or []))
+        day = str(as_of) if as_of is not None else (dates[-1] if dates else None)
+        if day is None:
+            return Breaches(as_of=None, incidents=(), as_of_dates=dates)
+        body = {"incidentConditions": [
+            {"fieldName": "As Of Date", "possibleValues": [day]},
+            {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
+        ]}
+        page = self._parse(IncidentPageWire, await self.http.json(
+            "POST", INCIDENTS, json=body, auth=_auth(credential)) or {})
+        measures = {s.structure_id: s.measure_name for s in structures}
+        incidents = [_incident(i, measures) for i in page.incidents
+                     if i.incident_type in INCIDENT_KINDS]
+        incidents.sort(key=lambda i: (i.kind != "Breach", -(i.utilization or 0), i.incident_id))
+        return Breaches(as_of=day, incidents=tuple(incidents), as_of_dates=dates)
+
+    async def limit(self, credential: Credential, *, limit_id: str) -> LimitView:
+        """A limit with its structure and its latest Breach/Warning incident."""
+        raw = await self._get(credential, LIMIT.format(limit_id=_segment(limit_id)))
+        wire = self._parse(LimitWire, raw)
+        structure_id = raw.get(INFERRED_LIMIT_STRUCTURE_FIELD) if isinstance(raw, dict) else None
+        if structure_id:
+            structure, incidents = await asyncio.gather(
+                self._structure(credential, structure_id),
+                self._incidents_of(credential, limit_id))
+        else:
+            incidents = await self._incidents_of(credential, limit_id)
+            known = next((i.structure_id for i in incidents if i.structure_id), None)
+            structure = await self._structure(credential, known) if known else None
+        measures = {structure.structure_id: structure.measure_name} if structure else {}
+        latest = max(incidents, key=lambda i: (i.as_of_date, i.evaluation_timestamp or ""),
+                     default=None)
+        return LimitView(
+            limit_id=wire.limit_id, status=wire.limit_status, limit_type=wire.limit_type,
+            value=wire.limit_value, start=wire.start_date, end=wire.end_date,
+            scope=describe_scope(wire.scope), alive=wire.alive, comment=_comment(wire),
+            actions=_actions(wire),
+            structure=_structure_info(structure) if structure else None,
+            latest=_incident(latest, measures) if latest else None,
+            temporary=tuple(t.limit_id for t in wire.temporary_limits),
+        )
+
+    async def pending(self, credential: Credential) -> list[PendingLimit]:
+        """Limits waiting for a workflow decision, from the structures that report some."""
+        summaries = [s for s in await self._structures(credential)
+                     if s.number_of_pending_approvals > 0]
+        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+        async def fetch(structure_id: str) -> StructureWire:
+            async with gate:
+                return await self._structure(credential, structure_id)
+
+        structures = await asyncio.gather(*(fetch(s.structure_id) for s in summaries))
+        pending = []
+        for structure in structures:
+            for limit in _flatten(structure.limits):
+                if _is_pending(limit):
+                    pending.append(PendingLimit(
+                        limit_id=limit.limit_id,
+                        status=limit.draft_limit_status if limit.draft_limit else
+                        limit.limit_status,
+                        value=limit.limit_value, scope=describe_scope(limit.scope),
+                        structure=structure.name, structure_id=structure.structure_id,
+                        server=structure.server_name, measure=structure.measure_name,
+                        comment=_comment(limit), actions=_actions(limit),
+                    ))
+        return pending
+
+    async def history(self, credential: Credential, *, limit_id: str) -> list[HistoryEntry]:
+        """The workflow history of a limit: who did what, when."""
+        path = HISTORY.format(audit_type=INFERRED_HISTORY_AUDIT_TYPE, key=_segment(limit_id))
+        return [
+            HistoryEntry(task=h.task_name, action=h.action, status=h.status, user=h.user,
+                         timestamp=h.timestamp)
+            for h in self._parse_list(HistoryWire, await self._get(credential, path))
+        ]
+
+    # -- workflow actions -------------------------------------------------------------------------
+    async def approve(self, credential: Credential, *, limit_id: str,
+                      comment: str | None = None, task_key: str | None = None) -> TaskOutcome:
+        """Take the limit's open Approve action. `task_key` (from the button) makes a click on a
+        message about an earlier step fail with Conflict instead of approving the next step."""
+        return await self._act(credential, limit_id=limit_id, action=INFERRED_APPROVE_ACTION,
+                               comment=comment, task_key=task_key)
+
+    async def reject(self, credential: Credential, *, limit_id: str,
+                     comment: str | None = None, task_key: str | None = None) -> TaskOutcome:
+        return await self._act(credential, limit_id=limit_id, action=INFERRED_REJECT_ACTION,
+                               comment=comment, task_key=task_key)
+
+    async def _act(self, credential: Credential, *, limit_id: str, action: str,
+                   comment: str | None, task_key: str | None) -> TaskOutcome:
+        before = self._parse(LimitWire, await self._get(
+            credential, LIMIT.format(limit_id=_segment(limit_id))))
+        offered = next((a for a in before.workflow_actions
+                        if a.name.casefold() == action.casefold()), None)
+        if offered is not None and task_key and offered.task_key != task_key:
+            raise self.http.error(errors.Conflict, f"limit {limit_id} has moved on from "
+                                                   f"{task_key} to {offered.task_key}", 409)
+        if offered is None and not _is_pending(before):
+            raise self.http.error(errors.Conflict, f"limit {limit_id} is already handled "
+                                                   f"(status {before.limit_status})", 409)
+        if offered is None:  # pending, but this user is offered no such action
+            raise self.http.error(errors.Forbidden, f"the server offers you no {action} on "
+                                                    f"limit {limit_id}", 403)
+        dto = {
+            "taskKey": offered.task_key, "actionName": offered.name, "workflowType": "LIMIT",
+            "keys": [limit_id],
+            "taskVariables": {INFERRED_COMMENT_VARIABLE: comment} if comment else {},
+        }
+        part = (None, json.dumps(dto).encode(), "application/json")
+        try:
+            await self.http.request("POST", EXECUTE_TASK_ACTION, auth=_auth(credential),
+                                    files={TASK_ACTION_PART: part})
+        except errors.NotFound as exc:
+            if not INFERRED_TASK_GONE_IS_CONFLICT:
+                raise
+            raise self.http.error(errors.Conflict, exc.detail, exc.status) from None
+        try:
+            after = self._parse(LimitWire, await self._get(
+                credential, LIMIT.format(limit_id=_segment(limit_id))))
+        except errors.NotFound:  # an approved deletion may remove the limit outright
+            return TaskOutcome(limit_id=limit_id, action=offered.name, task_key=offered.task_key,
+                               status_before=before.limit_status, status="",
+                               still_pending=False)
+        return TaskOutcome(
+            limit_id=limit_id, action=offered.name, task_key=offered.task_key,
+            status_before=before.limit_status, status=after.limit_status,
+            still_pending=_is_pending(after) and bool(after.workflow_actions),
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    async def _get(self, credential: Credential, path: str, **kwargs: Any) -> Any:
+        return await self.http.json("GET", path, auth=_auth(credential), **kwargs)
+
+    async def _structures(self, credential: Credential) -> list[StructureSummaryWire]:
+        rows = await self.http.json("POST", STRUCTURES, json={}, auth=_auth(credential))
+        return self._parse_list(StructureSummaryWire, rows)
+
+    async def _structure(self, credential: Credential, structure_id: str) -> StructureWire:
+        path = STRUCTURE.format(structure_id=_segment(structure_id))
+        return self._parse(StructureWire, await self._get(
+            credential, path, params={"isLiveOnly": "false"}))
+
+    async def _incidents_of(self, credential: Credential, limit_id: str) -> list[IncidentWire]:
+        body = {"incidentConditions": [
+            {"fieldName": INFERRED_INCIDENT_LIMIT_FIELD, "possibleValues": [limit_id]},
+            {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
+        ]}
+        try:
+            rows = await self.http.json("POST", INCIDENTS_ALL, json=body, auth=_auth(credential))
+        except errors.Rejected:
+            # The filter column is inferred: if a server refuses it, show the limit without its
+            # latest incident rather than fail the whole command.
+            return []
+        return self._parse_list(IncidentWire, rows)
+
+    def _parse(self, model: type[M], data: Any) -> M:
+        """A wire model, or Unavailable: a body of the wrong shape is the server's fault."""
+        try:
+            return model.model_validate(data)
+        except ValidationError:
+            raise self.http.error(
+                errors.Unavailable, f"answered with an unexpected {model.__name__} shape"
+            ) from None
+
+    def _parse_list(self, model: type[M], data: Any) -> list[M]:
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise self.http.error(errors.Unavailable, f"answered {model.__name__}s not as a list")
+        return [self._parse(model, item) for item in data]
+
+
+# -- pure helpers ----------------------------------------------------------------------------------
+def describe_scope(scope: dict[str, Any]) -> str:
+    """`{"Desk@Desk@Desk": {"values": [{"Desk@Desk@Desk": "Bonds"}], "scopeType": "EQUALS"}}`
+    -> "Desk = Bonds". Also reads the 1.x form `{"Desk": ["Bonds", "FX"]}`."""
+    parts = []
+    for level, spec in scope.items():
+        name = level.split("@")[-1]
+        if isinstance(spec, list):
+            parts.append(f"{name} = {', '.join(map(str, spec))}")
+            continue
+        if not isinstance(spec, dict):
+            continue
+        members = [str(v.get(level, next(iter(v.values()), ""))) if isinstance(v, dict) else str(v)
+                   for v in spec.get("values") or []]
+        op = {"EQUALS": "=", "NOT EQUALS": "≠", "TOTAL EXCEPT": "total except",
+              "TOTAL EQUALS": "total of"}.get(spec.get("scopeType", "EQUALS"), "=")
+        parts.append(f"{name} {op} {', '.join(members)}".rstrip())
+    return "; ".join(parts) or "total"
+
+
+def _flatten(limits: Iterable[LimitWire]) -> Iterable[LimitWire]:
+    for limit in limits:
+        yield limit
+        yield from _flatten(limit.temporary_limits)
+
+
+def _is_pending(limit: LimitWire) -> bool:
+    return (limit.limit_status in INFERRED_PENDING_STATUSES
+            or (limit.draft_limit is not None
+                and limit.draft_limit_status in INFERRED_PENDING_STATUSES))
+
+
+def _actions(limit: LimitWire) -> tuple[WorkflowAction, ...]:
+    return tuple(WorkflowAction(name=a.name, task_key=a.task_key, enabled=a.enabled)
+                 for a in limit.workflow_actions)
+
+
+def _comment(limit: LimitWire) -> str:
+    variable = limit.workflow_variables_by_name.get(INFERRED_COMMENT_VARIABLE)
+    value = variable.get("value") if isinstance(variable, dict) else None
+    return str(value) if value else ""
+
+
+def _incident(wire: IncidentWire, measures: dict[str, str]) -> Incident:
+    try:
+        utilization = float(wire.utilization) if wire.utilization is not None else None
+    except ValueError:
+        utilization = None
+    return Incident(
+        incident_id=wire.incident_id, kind=wire.incident_type, as_of=wire.as_of_date,
+        limit_id=wire.limit_id, structure=wire.limit_structure_name,
+        measure=measures.get(wire.structure_id or "", ""), limit_value=wire.limit_value,
+        measure_value=wire.measure_value, utilization=utilization, location=wire.location,
+        status=wire.status, server=wire.server_name, evaluated_at=wire.evaluation_timestamp,
+    )
+
+
+def _structure_info(s: StructureWire) -> StructureInfo:
+    return StructureInfo(structure_id=s.structure_id, name=s.name, server=s.server_name,
+                         cube=s.cube_name, measure=s.measure_name, kpi_type=s.kpi_type,
+                         warning_threshold=s.warning_threshold, group=s.group)
+
+
+def _segment(value: str) -> str:
+    """One path segment: ids come from people, so no slash or dot segment may change the path."""
+    if not value or value.strip(".") == "":
+        raise errors.UserError(f"`{value}` is not a limit id (e.g. `L-17`).")
+    return quote(value, safe="")
