@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     commands: Commands = Field(default_factory=Commands)
     # Seconds a platform call may take before the person is told it is unavailable.
     platform_timeout: float = 10.0
+    # How often a watch (`/dss future <id> watch`, `/squonk watch`) polls, and for how long.
+    watch_interval: float = 15.0
+    watch_timeout: float = 24 * 3600.0
 
     # From the TOML file: platform key -> instances (each a dict the platform validates).
     platforms: dict[str, list[dict[str, Any]]] = {}

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.platforms.registry import Platforms
 from bot.store import Store
 from bot.vault import Vault, load_keys
+from bot.watch import Watches
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,12 @@ class Services:
     accounts: Accounts
     audit: Audit
     slack: AsyncWebClient
+    watches: Watches
     now: Callable[[], datetime] = utc_now
     notes: list[str] = field(default_factory=list)  # start-up notes for the operator
 
     async def aclose(self) -> None:
+        await self.watches.aclose()
         await self.platforms.aclose()
         self.store.close()
 
@@ -70,7 +73,10 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     platforms = Platforms.from_settings(settings, **platform_kwargs)
     for platform in platforms.values():
         platform.save_secret = accounts.save_secret
+    slack = slack_client(settings)
+    watches = Watches(slack=slack, interval=settings.watch_interval,
+                      timeout=settings.watch_timeout)
     return Services(
         settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
-        audit=Audit(store=store, now=now), slack=slack_client(settings), now=now, notes=notes,
+        audit=Audit(store=store, now=now), slack=slack, watches=watches, now=now, notes=notes,
     )

@@ -6,11 +6,11 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands import CommandFamily
 from bot.config import Settings
-from handlers import home, link, ops
+from handlers import dss, home, link, ops
 
 # Platform command families, in the order people see them. Each module has `family` and
 # `register(app, settings)`.
-PLATFORM_MODULES: list = []
+PLATFORM_MODULES: list = [dss]
 
 
 def families() -> dict[str, CommandFamily]:

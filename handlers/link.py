@@ -7,12 +7,15 @@ reason under the field it concerns. The secret is never echoed: the form comes b
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors, messages
@@ -96,9 +99,13 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
         return
     chosen, values = _values(view)
     instance = metadata.instance or chosen or next(iter(platform.instances), "")
-    await ack(response_action="update", view=blocks.notice_modal(
-        "Checking…", messages.LINK_VERIFYING.format(title=platform.title, instance=instance)))
-    view_id = view["id"]
+    # The "checking" view gets its own external_id, and every later update names it: Slack
+    # applies the ack's view when it reads our HTTP answer, which can be after a fast platform
+    # answered, so updating by view id could be overwritten by "checking…".
+    checking = f"link-{uuid.uuid4().hex}"
+    await ack(response_action="update", view={**blocks.notice_modal(
+        "Checking…", messages.LINK_VERIFYING.format(title=platform.title, instance=instance)),
+        "external_id": checking})
     try:
         platform.instance(instance)
         verified = await platform.verify(instance, values)
@@ -107,12 +114,12 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
                                     instance=instance, result="refused",
                                     detail=type(error).__name__)
         metadata = metadata.model_copy(update={"instance": instance})
-        await client.views_update(view_id=view_id, view=_form(
+        await _update(client, checking, _form(
             platform, metadata, _field_errors(platform, instance, error)))
         return
     except errors.BotError as error:
-        await client.views_update(view_id=view_id, view=blocks.notice_modal(
-            "Not linked", messages.for_error(error)))
+        await _update(client, checking, blocks.notice_modal("Not linked",
+                                                            messages.for_error(error)))
         return
     account = await services.accounts.link(user_id, platform.key, instance, verified)
     await services.audit.record(user_id=user_id, action="link", platform=platform.key,
@@ -120,7 +127,7 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
     kind = f" ({verified.kind})" if verified.kind else ""
     done = messages.LINKED.format(title=platform.title, instance=instance,
                                   account=account.account, kind=kind)
-    await client.views_update(view_id=view_id, view=blocks.notice_modal("Linked", done))
+    await _update(client, checking, blocks.notice_modal("Linked", done))
     if metadata.response_url:
         await AsyncRespond(response_url=metadata.response_url)(
             text=done, response_type="ephemeral")
@@ -128,6 +135,19 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
         from handlers.home import publish_home
 
         await publish_home(services, client, user_id)
+
+
+async def _update(client: AsyncWebClient, external_id: str, view: dict[str, Any]) -> None:
+    """views.update by external_id, waiting (up to ~5 s) until Slack shows the acked view."""
+    for _ in range(50):
+        try:
+            await client.views_update(external_id=external_id, view=view)
+            return
+        except SlackApiError as error:
+            if error.response.get("error") != "not_found":
+                raise
+        await asyncio.sleep(0.1)
+    log.warning("link modal %s never appeared; the person closed it?", external_id)
 
 
 def register(app: AsyncApp) -> None:

@@ -1,0 +1,249 @@
+"""Block Kit for /dss: futures, jobs, scenarios, notebooks, keys, usage, variables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.blocks import common as b
+from bot.blocks.time import duration, from_ms, slack_date
+from bot.interactions import ref
+from bot.platforms.dss.models import (
+    ApiKey,
+    AuthInfo,
+    Future,
+    ImpersonationRules,
+    Job,
+    Notebook,
+    Scenario,
+    ScenarioRun,
+    UsageSummary,
+)
+
+ABORT = "dss_future_abort"
+WATCH = "dss_future_watch"
+UNLOAD = "dss_notebook_unload"
+DELETE_KEY = "dss_key_delete"
+
+OUTCOME_ICON = {"SUCCESS": ":white_check_mark:", "WARNING": ":warning:",
+                "FAILED": ":x:", "ABORTED": ":no_entry_sign:", None: ":hourglass_flowing_sand:"}
+STATE_ICON = {"running": ":arrows_counterclockwise:", "done": ":white_check_mark:",
+              "failed": ":x:", "aborted": ":no_entry_sign:", "unknown": ":grey_question:"}
+
+
+class FutureRef(BaseModel):
+    instance: str
+    job_id: str
+    all: bool = False  # re-render the list the button was on
+
+
+class NotebookRef(BaseModel):
+    instance: str
+    project: str
+    notebook: str
+    session: str
+
+
+class KeyRef(BaseModel):
+    instance: str
+    kind: str  # "global" | "personal"
+    id: str
+    label: str = ""
+
+
+def whoami(instance: str, info: AuthInfo, admin: bool) -> list[b.Block]:
+    groups = ", ".join(info.groups) or "—"
+    return [
+        b.header(f"Dataiku DSS ({instance})"),
+        b.fields(f"*Login*\n{b.escape(info.login)}", f"*Profile*\n{b.escape(info.profile or '—')}",
+                 f"*Groups*\n{b.escape(groups)}", f"*Admin key*\n{'yes' if admin else 'no'}",
+                 f"*Authenticated by*\n{b.escape(info.auth_source or '—')}"),
+    ]
+
+
+def _future_line(f: Future) -> str:
+    icon = STATE_ICON.get(f.status, "")
+    owner = f" · {b.escape(f.owner)}" if f.owner else ""
+    progress = f"\n{b.escape(f.progress_text)}" if f.progress_text else ""
+    return (f"{icon} *{b.escape(f.label)}*{owner}\n`{b.escape(f.job_id)}` · "
+            f"{f.status} · {duration(f.running_time / 1000)}{progress}")
+
+
+def future_item(instance: str, f: Future, *, all_users: bool) -> list[b.Block]:
+    buttons = []
+    if f.status == "running":
+        buttons.append(b.button(
+            "Abort", ABORT, ref(FutureRef(instance=instance, job_id=f.job_id, all=all_users)),
+            style="danger", confirm_dialog=b.confirm(
+                "Abort this task?", f"Abort *{b.escape(f.label)}* on {b.escape(instance)}? "
+                "It runs with your own DSS key.", ok="Abort")))
+        buttons.append(b.button("Watch", WATCH, ref(FutureRef(instance=instance,
+                                                             job_id=f.job_id))))
+    block = b.section(_future_line(f))
+    return [block, b.actions(*buttons)] if buttons else [block]
+
+
+def futures(instance: str, items: list[Future], *, all_users: bool,
+            note: str = "") -> list[b.Block]:
+    scope = "all users" if all_users else "yours"
+    head = [b.header(f"Running tasks on {instance} ({scope})")]
+    if note:
+        head.append(b.context(note))
+    if not items:
+        return head + [b.section("Nothing is running.")]
+    # Long runners first: they are the ones people ask about.
+    ordered = sorted(items, key=lambda f: f.running_time, reverse=True)
+    return b.fit_blocks(head, [future_item(instance, f, all_users=all_users) for f in ordered],
+                        more="{left} more not shown.")
+
+
+def future_detail(instance: str, f: Future) -> list[b.Block]:
+    lines = [_future_line(f)]
+    started = from_ms(f.start_time)
+    if started:
+        lines.append(f"Started {slack_date(started)}")
+    if f.error:
+        lines.append(f"Error: {b.escape(f.error)}")
+    return [b.section("\n".join(lines)), *future_item(instance, f, all_users=False)[1:]]
+
+
+def future_ended(instance: str, f: Future) -> str:
+    icon = STATE_ICON.get(f.status, "")
+    detail = f": {f.error}" if f.error else ""
+    return (f"{icon} DSS task *{f.label}* (`{f.job_id}`, {instance}) ended: {f.status}"
+            f" after {duration(f.running_time / 1000)}{detail}.")
+
+
+def jobs(instance: str, items: list[Job], project: str | None) -> list[b.Block]:
+    where = f"project {project}" if project else "all projects"
+    head = [b.header(f"Running jobs on {instance} ({where})")]
+    if not items:
+        return head + [b.section("No job is running.")]
+    rows = []
+    for job in items:
+        started = from_ms(job.start_time)
+        outputs = ", ".join(job.outputs[:3]) or "—"
+        rows.append([b.section(
+            f"*{b.escape(job.project_key)}* · `{b.escape(job.job_id)}`\n{job.state} · "
+            f"{b.escape(job.type)} · by {b.escape(job.initiator or '?')} · started "
+            f"{slack_date(started)}\nOutputs: {b.escape(outputs)}")])
+    return b.fit_blocks(head, rows, more="{left} more jobs not shown.")
+
+
+def scenarios(instance: str, project: str,
+              items: list[tuple[Scenario, ScenarioRun | None]]) -> list[b.Block]:
+    head = [b.header(f"Scenarios of {project} on {instance}")]
+    if not items:
+        return head + [b.section("This project has no scenario.")]
+    rows = []
+    for scenario, run in items:
+        if run is None:
+            last = "never run"
+        else:
+            icon = OUTCOME_ICON.get(run.outcome, "")
+            when = slack_date(from_ms(run.end or run.start))
+            last = f"{icon} {run.outcome or 'RUNNING'} · {when}"
+        state = "running" if scenario.running else ("active" if scenario.active else "inactive")
+        rows.append([b.section(f"*{b.escape(scenario.name or scenario.id)}* "
+                               f"(`{b.escape(scenario.id)}`) · {state}\nLast run: {last}")])
+    return b.fit_blocks(head, rows, more="{left} more scenarios not shown.")
+
+
+def run_started(instance: str, project: str, scenario: str) -> str:
+    return (f":rocket: Started scenario *{project}.{scenario}* on {instance}. "
+            "I'll send you its outcome when it ends.")
+
+
+def run_ended(instance: str, run: ScenarioRun) -> str:
+    icon = OUTCOME_ICON.get(run.outcome, "")
+    took = duration((run.end - run.start) / 1000) if run.end and run.start else "?"
+    return (f"{icon} Scenario *{run.project_key}.{run.scenario_id}* on {instance} ended: "
+            f"*{run.outcome}* after {took} (run `{run.run_id}`).")
+
+
+def notebooks(instance: str, project: str, items: list[Notebook],
+              note: str = "") -> list[b.Block]:
+    head = [b.header(f"Live notebooks of {project} on {instance}")]
+    if note:
+        head.append(b.context(note))
+    live = [nb for nb in items if nb.sessions]
+    if not live:
+        return head + [b.section("No notebook has a live kernel.")]
+    rows = []
+    for nb in live:
+        for s in nb.sessions:
+            value = ref(NotebookRef(instance=instance, project=project, notebook=nb.name,
+                                    session=s.session_id))
+            rows.append([b.section(
+                f"*{b.escape(nb.name)}* · {b.escape(nb.language or nb.kernel or '?')}\n"
+                f"{b.escape(s.creator_display_name or s.creator or '?')} · kernel "
+                f"{b.escape(s.execution_state or '?')} · last active "
+                f"{slack_date(from_ms(s.last_activity))}",
+                accessory=b.button("Unload", UNLOAD, value, style="danger",
+                                   confirm_dialog=b.confirm(
+                                       "Unload notebook?",
+                                       f"Stop the kernel of *{b.escape(nb.name)}*? "
+                                       "Unsaved outputs are lost.", ok="Unload")))])
+    return b.fit_blocks(head, rows, more="{left} more sessions not shown.")
+
+
+def keys(instance: str, items: list[ApiKey], *, kind: str, note: str = "") -> list[b.Block]:
+    title = "Global API keys" if kind == "global" else "Your personal API keys"
+    head = [b.header(f"{title} on {instance}"),
+            b.context("Secrets are never shown; delete a key to revoke it.")]
+    if note:
+        head.append(b.context(note))
+    if not items:
+        return head + [b.section("No key.")]
+    rows = []
+    for key in items:
+        who = f" · {b.escape(key.user)}" if key.user else ""
+        admin = " · admin" if key.admin else ""
+        value = ref(KeyRef(instance=instance, kind=key.kind, id=key.id, label=key.label[:40]))
+        rows.append([b.section(
+            f"*{b.escape(key.label or key.id)}* (`{b.escape(key.id)}`){who}{admin}\n"
+            f"created {slack_date(key.created_at)} by {b.escape(key.created_by or '?')}",
+            accessory=b.button("Delete", DELETE_KEY, value, style="danger",
+                               confirm_dialog=b.confirm(
+                                   "Delete API key?",
+                                   f"Delete *{b.escape(key.label or key.id)}*? Anything "
+                                   "using it stops working.", ok="Delete")))])
+    return b.fit_blocks(head, rows, more="{left} more keys not shown.")
+
+
+def usage(instance: str, u: UsageSummary) -> list[b.Block]:
+    return [b.header(f"Usage of {instance}"), b.fields(
+        f"*Projects*\n{u.projects}", f"*Datasets*\n{u.datasets}", f"*Recipes*\n{u.recipes}",
+        f"*Jupyter notebooks*\n{u.jupyter_notebooks}", f"*SQL notebooks*\n{u.sql_notebooks}",
+        f"*Scenarios*\n{u.scenarios} ({u.active_scenarios_with_triggers} with active triggers)",
+    )]
+
+
+def variables(instance: str, values: dict[str, Any], note: str = "") -> list[b.Block]:
+    head = [b.header(f"Instance variables of {instance}")]
+    if note:
+        head.append(b.context(note))
+    if not values:
+        return head + [b.section("No variable is set.")]
+    lines = [f"`{b.escape(k)}` = `{b.escape(_short(v))}`" for k, v in sorted(values.items())]
+    items = [[b.section("\n".join(lines[i:i + 20]))] for i in range(0, len(lines), 20)]
+    return b.fit_blocks(head, items, more="{left} more groups not shown.")
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return b.clip(text, 80)
+
+
+def impersonation(instance: str, rules: ImpersonationRules) -> list[b.Block]:
+    def line(rule: Any) -> str:
+        scope = f" · project {rule.project_key}" if rule.project_key else ""
+        return (f"{rule.type}{scope}: {b.escape(rule.source)} → unix "
+                f"`{b.escape(rule.target_unix or '=')}`, hadoop "
+                f"`{b.escape(rule.target_hadoop or '=')}`")
+
+    users = "\n".join(line(r) for r in rules.user_rules) or "none"
+    groups = "\n".join(line(r) for r in rules.group_rules) or "none"
+    return [b.header(f"Impersonation rules on {instance}"),
+            b.section(f"*User rules*\n{users}"), b.section(f"*Group rules*\n{groups}")]

@@ -1,0 +1,319 @@
+"""/dss: Dataiku DSS with the caller's own API key.
+
+Every subcommand takes an optional `@instance` anywhere in its arguments; without it, the
+caller's first linked DSS instance is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import errors
+from bot.blocks import dss as blocks
+from bot.commands import CommandFamily, Invocation, make_listener
+from bot.config import Settings
+from bot.interactions import Click, on_click
+from bot.platforms.base import Credential
+from bot.platforms.dss.client import DSSClient
+from bot.platforms.dss.models import ScenarioRun
+from bot.services import Services
+from bot.watch import Done
+from handlers.common import take_instance
+
+family = CommandFamily("dss", "Dataiku DSS")
+
+ADMIN_ONLY = ("`{command}` needs a DSS *admin* key, and the key you linked ({account}) is not "
+              "one. Ask a DSS administrator, or link an admin key with `/ops link dss`.")
+# How many scenarios' last runs are fetched at once (one call each).
+SCENARIO_CONCURRENCY = 8
+
+
+async def _session(services: Services, user_id: str,
+                   instance: str | None) -> tuple[Credential, DSSClient]:
+    credential = await services.accounts.credential(user_id, "dss", instance)
+    platform = services.platforms["dss"]
+    return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
+
+
+async def _open(inv: Invocation) -> tuple[Credential, DSSClient]:
+    return await _session(inv.services, inv.user_id, take_instance(inv))
+
+
+def _admin_only(error: errors.Forbidden, command: str, credential: Credential) -> errors.BotError:
+    return errors.NotAllowed(ADMIN_ONLY.format(command=command, account=credential.account))
+
+
+@family.command("whoami", "whoami", "your DSS login, groups, profile, and whether the key is admin")
+async def whoami(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    info, admin = await asyncio.gather(client.auth_info(api_key=credential.secret),
+                                       client.is_admin(api_key=credential.secret))
+    await inv.reply(text=f"DSS {credential.instance}: {info.login}",
+                    blocks=blocks.whoami(credential.instance, info, admin))
+
+
+async def _futures_reply(services: Services, user_id: str, instance: str | None,
+                         all_users: bool, note: str = "") -> tuple[str, list]:
+    credential, client = await _session(services, user_id, instance)
+    try:
+        items = await client.list_futures(api_key=credential.secret, all_users=all_users)
+    except errors.Forbidden as error:
+        raise _admin_only(error, "/dss futures all", credential) from None
+    running = [f for f in items if f.status == "running"]
+    text = f"{len(running)} running task(s) on {credential.instance}"
+    return text, blocks.futures(credential.instance, running, all_users=all_users, note=note)
+
+
+@family.command("futures", "futures [all]", "running long tasks with Abort buttons (all: admin)")
+async def futures(inv: Invocation) -> None:
+    instance = take_instance(inv)
+    all_users = inv.arg(0, "").lower() == "all"
+    text, blks = await _futures_reply(inv.services, inv.user_id, instance, all_users)
+    await inv.reply(text=text, blocks=blks)
+
+
+def _future_poll(client: DSSClient, credential: Credential, job_id: str):  # noqa: ANN202
+    async def poll() -> Done | None:
+        future = await client.get_future(api_key=credential.secret, job_id=job_id, peek=True)
+        if future.status == "running":
+            return None
+        return Done(blocks.future_ended(credential.instance, future))
+
+    return poll
+
+
+@family.command("future", "future <id> [watch]", "a task's state; `watch` tells you when it ends")
+async def future(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    job_id = inv.arg(0)
+    if not job_id:
+        raise errors.UserError("Give the task id: `/dss future <id>` (ids are in `/dss futures`).")
+    state = await client.get_future(api_key=credential.secret, job_id=job_id, peek=True)
+    note = ""
+    if inv.arg(1, "").lower() == "watch":
+        note = _start_watch(inv.services, inv.user_id, credential, client, job_id, state.label)
+    await inv.reply(text=f"DSS task {job_id}: {state.status}" + (f" · {note}" if note else ""),
+                    blocks=blocks.future_detail(credential.instance, state)
+                    + ([blocks.b.context(note)] if note else []))
+
+
+def _start_watch(services: Services, user_id: str, credential: Credential, client: DSSClient,
+                 job_id: str, label: str) -> str:
+    started = services.watches.start(
+        f"dss:{credential.instance}:{job_id}", user_id=user_id,
+        poll=_future_poll(client, credential, job_id), label=f"DSS task {label}")
+    return ("I'll send you a message when it ends." if started
+            else "You are already watching it.")
+
+
+@family.command("jobs", "jobs [project]", "running jobs, in one project or all")
+async def jobs(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    project = inv.arg(0)
+    items = await client.running_jobs(api_key=credential.secret, project_key=project)
+    await inv.reply(text=f"{len(items)} running job(s) on {credential.instance}",
+                    blocks=blocks.jobs(credential.instance, items, project))
+
+
+@family.command("scenarios", "scenarios <project>", "scenarios with their last run's outcome")
+async def scenarios(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    project = inv.arg(0)
+    if not project:
+        raise errors.UserError("Give the project key: `/dss scenarios SALES`.")
+    items = await client.list_scenarios(api_key=credential.secret, project_key=project)
+    gate = asyncio.Semaphore(SCENARIO_CONCURRENCY)
+
+    async def last(scenario_id: str) -> ScenarioRun | None:
+        async with gate:
+            runs = await client.last_runs(api_key=credential.secret, project_key=project,
+                                          scenario_id=scenario_id, limit=1)
+        return runs[0] if runs else None
+
+    runs = await asyncio.gather(*(last(s.id) for s in items))
+    await inv.reply(text=f"{len(items)} scenario(s) in {project}",
+                    blocks=blocks.scenarios(credential.instance, project,
+                                            list(zip(items, runs, strict=True))))
+
+
+@family.command("run", "run <project> <scenario>", "run a scenario; you get its outcome when it ends")
+async def run(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    project, scenario = inv.arg(0), inv.arg(1)
+    if not project or not scenario:
+        raise errors.UserError("Give the project and the scenario: `/dss run SALES NIGHTLY_BUILD`.")
+    fire = await client.run_scenario(api_key=credential.secret, project_key=project,
+                                     scenario_id=scenario)
+    await inv.services.audit.record(user_id=inv.user_id, action="dss.run", platform="dss",
+                                    instance=credential.instance, target=f"{project}.{scenario}")
+
+    async def poll() -> Done | None:
+        found = await client.scenario_run_for_trigger(api_key=credential.secret, fire=fire)
+        if found is None or found.outcome is None:
+            return None
+        return Done(blocks.run_ended(credential.instance, found))
+
+    inv.services.watches.start(f"dss-run:{credential.instance}:{fire.run_id}",
+                               user_id=inv.user_id, poll=poll,
+                               label=f"scenario {project}.{scenario}")
+    await inv.reply(text=blocks.run_started(credential.instance, project, scenario))
+
+
+async def _notebooks_reply(services: Services, user_id: str, instance: str | None,
+                           project: str, note: str = "") -> tuple[str, list]:
+    credential, client = await _session(services, user_id, instance)
+    items = await client.live_notebooks(api_key=credential.secret, project_key=project)
+    live = sum(len(nb.sessions) for nb in items)
+    return (f"{live} live notebook session(s) in {project}",
+            blocks.notebooks(credential.instance, project, items, note))
+
+
+@family.command("notebooks", "notebooks <project>", "Jupyter notebooks with live kernels; Unload")
+async def notebooks(inv: Invocation) -> None:
+    instance = take_instance(inv)
+    project = inv.arg(0)
+    if not project:
+        raise errors.UserError("Give the project key: `/dss notebooks SALES`.")
+    text, blks = await _notebooks_reply(inv.services, inv.user_id, instance, project)
+    await inv.reply(text=text, blocks=blks)
+
+
+async def _keys_reply(services: Services, user_id: str, instance: str | None, kind: str,
+                      note: str = "") -> tuple[str, list]:
+    credential, client = await _session(services, user_id, instance)
+    if kind == "global":
+        try:
+            items = await client.list_global_keys(api_key=credential.secret)
+        except errors.Forbidden as error:
+            raise _admin_only(error, "/dss keys", credential) from None
+    else:
+        items = await client.list_personal_keys(api_key=credential.secret)
+    return (f"{len(items)} {kind} key(s) on {credential.instance}",
+            blocks.keys(credential.instance, items, kind=kind, note=note))
+
+
+@family.command("keys", "keys", "global API keys (admin); never the secret; Delete")
+async def keys(inv: Invocation) -> None:
+    text, blks = await _keys_reply(inv.services, inv.user_id, take_instance(inv), "global")
+    await inv.reply(text=text, blocks=blks)
+
+
+@family.command("mykeys", "mykeys", "your personal API keys; never the secret; Delete")
+async def mykeys(inv: Invocation) -> None:
+    text, blks = await _keys_reply(inv.services, inv.user_id, take_instance(inv), "personal")
+    await inv.reply(text=text, blocks=blks)
+
+
+@family.command("usage", "usage", "global usage summary (admin)")
+async def usage(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    try:
+        summary = await client.usage_summary(api_key=credential.secret)
+    except errors.Forbidden as error:
+        raise _admin_only(error, "/dss usage", credential) from None
+    await inv.reply(text=f"DSS usage on {credential.instance}",
+                    blocks=blocks.usage(credential.instance, summary))
+
+
+@family.command("vars", "vars [set k=v ...]", "instance variables (admin); `set` changes them")
+async def vars_(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    note = ""
+    try:
+        if inv.arg(0, "").lower() == "set":
+            changes = inv.options()
+            if not changes:
+                raise errors.UserError("Say what to set: `/dss vars set env=prod retries=3`.")
+            values = await client.set_variables(api_key=credential.secret, changes=changes)
+            await inv.services.audit.record(
+                user_id=inv.user_id, action="dss.vars.set", platform="dss",
+                instance=credential.instance, target=",".join(sorted(changes)))
+            note = "Set " + ", ".join(f"`{k}`" for k in sorted(changes)) + "."
+        else:
+            values = await client.get_variables(api_key=credential.secret)
+    except errors.Forbidden as error:
+        raise _admin_only(error, "/dss vars", credential) from None
+    await inv.reply(text=f"{len(values)} instance variable(s) on {credential.instance}",
+                    blocks=blocks.variables(credential.instance, values, note))
+
+
+@family.command("impersonation", "impersonation", "user and group impersonation rules (admin)")
+async def impersonation(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    try:
+        rules = await client.impersonation_rules(api_key=credential.secret)
+    except errors.Forbidden as error:
+        raise _admin_only(error, "/dss impersonation", credential) from None
+    await inv.reply(text=f"Impersonation rules on {credential.instance}",
+                    blocks=blocks.impersonation(credential.instance, rules))
+
+
+# -- buttons ------------------------------------------------------------------------------
+
+async def abort_clicked(click: Click) -> None:
+    target = click.parse(blocks.FutureRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    result = "ok"
+    try:
+        await client.abort_future(api_key=credential.secret, job_id=target.job_id)
+    except errors.PlatformError as error:
+        result = type(error).__name__
+        raise
+    finally:
+        await click.services.audit.record(user_id=click.user_id, action="dss.abort",
+                                          platform="dss", instance=target.instance,
+                                          target=target.job_id, result=result)
+    text, blks = await _futures_reply(
+        click.services, click.user_id, target.instance, target.all,
+        note=f":no_entry_sign: <@{click.user_id}> aborted `{target.job_id}`.")
+    await click.respond(text=text, blocks=blks, replace_original=True)
+
+
+async def watch_clicked(click: Click) -> None:
+    target = click.parse(blocks.FutureRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    note = _start_watch(click.services, click.user_id, credential, client, target.job_id,
+                        target.job_id)
+    await click.respond(text=note, response_type="ephemeral", replace_original=False)
+
+
+async def unload_clicked(click: Click) -> None:
+    target = click.parse(blocks.NotebookRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    await client.unload_session(api_key=credential.secret, project_key=target.project,
+                                notebook=target.notebook, session_id=target.session)
+    await click.services.audit.record(user_id=click.user_id, action="dss.unload",
+                                      platform="dss", instance=target.instance,
+                                      target=f"{target.project}/{target.notebook}")
+    text, blks = await _notebooks_reply(
+        click.services, click.user_id, target.instance, target.project,
+        note=f":eject: Unloaded *{target.notebook}*.")
+    await click.respond(text=text, blocks=blks, replace_original=True)
+
+
+async def delete_key_clicked(click: Click) -> None:
+    target = click.parse(blocks.KeyRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    try:
+        if target.kind == "global":
+            await client.delete_global_key(api_key=credential.secret, key_id=target.id)
+        else:
+            await client.delete_personal_key(api_key=credential.secret, key_id=target.id)
+    except errors.Forbidden as error:
+        raise _admin_only(error, "Delete key", credential) from None
+    await click.services.audit.record(user_id=click.user_id, action="dss.key.delete",
+                                      platform="dss", instance=target.instance,
+                                      target=f"{target.kind}:{target.id}")
+    text, blks = await _keys_reply(click.services, click.user_id, target.instance, target.kind,
+                                   note=f":wastebasket: Deleted key `{target.label or target.id}`.")
+    await click.respond(text=text, blocks=blks, replace_original=True)
+
+
+def register(app: AsyncApp, settings: Settings) -> None:
+    app.command(settings.commands.dss)(make_listener(family, settings.commands.dss))
+    app.action(blocks.ABORT)(on_click(abort_clicked))
+    app.action(blocks.WATCH)(on_click(watch_clicked))
+    app.action(blocks.UNLOAD)(on_click(unload_clicked))
+    app.action(blocks.DELETE_KEY)(on_click(delete_key_clicked))
