@@ -6,11 +6,11 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands import CommandFamily
 from bot.config import Settings
-from handlers import dss, home, link, ops
+from handlers import astakos, dss, home, limits, link, mstr, ops, squonk
 
 # Platform command families, in the order people see them. Each module has `family` and
 # `register(app, settings)`.
-PLATFORM_MODULES: list = [dss]
+PLATFORM_MODULES: list = [dss, mstr, squonk, astakos, limits]
 
 
 def families() -> dict[str, CommandFamily]:

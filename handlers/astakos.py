@@ -1,0 +1,14 @@
+"""/astakos: Synnefo Astakos with the caller's own credentials (commands are added as they are built)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.commands import CommandFamily, make_listener
+from bot.config import Settings
+
+family = CommandFamily("astakos", "Synnefo Astakos")
+
+
+def register(app: AsyncApp, settings: Settings) -> None:
+    app.command(settings.commands.astakos)(make_listener(family, settings.commands.astakos))
