@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import Accounts
+from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.config import Settings
 from bot.platforms.registry import Platforms
@@ -37,6 +38,7 @@ class Services:
     platforms: Platforms
     accounts: Accounts
     audit: Audit
+    approvals: Approvals
     slack: AsyncWebClient
     watches: Watches
     now: Callable[[], datetime] = utc_now
@@ -78,5 +80,6 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
                       timeout=settings.watch_timeout)
     return Services(
         settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
-        audit=Audit(store=store, now=now), slack=slack, watches=watches, now=now, notes=notes,
+        audit=Audit(store=store, now=now), approvals=Approvals(store=store, now=now),
+        slack=slack, watches=watches, now=now, notes=notes,
     )

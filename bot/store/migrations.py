@@ -48,3 +48,11 @@ def m001_core(db: Database) -> None:
     )
     # Slack event ids and alert items already handled (retries, "post only what is new").
     db["seen"].create({"key": str, "seen_at": str}, pk="key")
+
+
+@migrations()
+def m002_posted_messages(db: Database) -> None:
+    # Channel messages the bot posted that carry approval cards, with their blocks, so every
+    # copy can be re-rendered in place when one copy is clicked (Slack has no "get message").
+    db["posted"].create({"channel": str, "ts": str, "blocks": str, "posted_at": str},
+                        pk=("channel", "ts"))

@@ -1,0 +1,277 @@
+"""Approval buttons, the same for every platform (Astakos commissions, applications and
+memberships; Limits workflow tasks).
+
+A click goes: ack → the clicker's own linked credential (none: told how to link, nothing
+happens) → the operator's restriction for that action, if any → claim the approval row
+atomically (pending → acting) → the platform call → done / failed / gone + an audit row →
+every copy of the card re-rendered in place (who, when, result; buttons removed, or a Retry
+button after a failure worth retrying).
+
+A second click, a Slack retry or a click on another copy finds the row already claimed and
+is told who acted and when: exactly one platform call is made.
+
+Cards are built by the platform's blocks module; every block of one card carries the block id
+prefix `card_prefix(approval_id)`, so the card can be swapped inside a larger message (a list,
+a digest) without touching the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import errors
+from bot.blocks import common as b
+from bot.interactions import Click
+from bot.platforms.base import Credential
+from bot.store import Store
+from bot.store import approvals as rows
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+PENDING, ACTING, DONE, FAILED, GONE = (rows.PENDING, rows.ACTING, rows.DONE, rows.FAILED,
+                                       rows.GONE)
+# How long a usergroup's members are trusted before asking Slack again.
+GROUP_CACHE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: str
+    platform: str
+    instance: str
+    kind: str
+    target: str
+    state: str
+    summary: str
+    payload: dict[str, Any]
+    actor: str
+    action: str
+    acted_at: str
+    result: str
+
+    @property
+    def settled(self) -> bool:
+        return self.state in (DONE, GONE)
+
+    @property
+    def retryable(self) -> bool:
+        return self.state == FAILED
+
+
+def _approval(row: dict[str, Any]) -> Approval:
+    return Approval(
+        id=row["id"], platform=row["platform"], instance=row["instance"], kind=row["kind"],
+        target=row["target"], state=row["state"], summary=row["summary"] or "",
+        payload=json.loads(row["payload"] or "{}"), actor=row["actor"] or "",
+        action=row["action"] or "", acted_at=row["acted_at"] or "", result=row["result"] or "",
+    )
+
+
+def approval_id(platform: str, instance: str, kind: str, target: str) -> str:
+    """Stable: the same commission posted twice (a list, a digest) is one approval."""
+    return f"{platform}:{instance}:{kind}:{target}"
+
+
+def card_prefix(approval: str) -> str:
+    return f"appr|{approval}|"
+
+
+class Approvals:
+    def __init__(self, *, store: Store, now: Callable[[], datetime]) -> None:
+        self.store = store
+        self._now = now
+        self._groups: dict[str, tuple[float, set[str]]] = {}
+
+    async def register(self, *, platform: str, instance: str, kind: str, target: str,
+                       summary: str, payload: dict[str, Any] | None = None) -> Approval:
+        row = {
+            "id": approval_id(platform, instance, kind, target), "platform": platform,
+            "instance": instance, "kind": kind, "target": target, "state": PENDING,
+            "summary": summary[:500], "payload": json.dumps(payload or {}),
+            "created_at": self._now().isoformat(timespec="seconds"),
+        }
+        return _approval(await self.store.run(rows.ensure, row))
+
+    async def get(self, approval: str) -> Approval:
+        try:
+            return _approval(await self.store.run(rows.get, approval))
+        except KeyError:
+            raise errors.UserError(
+                "I have no record of that approval. Run the command again for fresh buttons."
+            ) from None
+
+    async def claim(self, approval: str, user_id: str, action: str) -> tuple[bool, Approval]:
+        claimed, row = await self.store.run(
+            rows.claim, approval, user_id, action, self._now().isoformat(timespec="seconds"))
+        return claimed, _approval(row)
+
+    async def finish(self, approval: str, state: str, result: str) -> Approval:
+        return _approval(await self.store.run(rows.finish, approval, state, result[:500]))
+
+    async def record_copy(self, approval: str, channel: str, ts: str,
+                          blocks: list[dict[str, Any]]) -> None:
+        await self.store.run(rows.add_copy, approval, channel, ts, blocks,
+                             self._now().isoformat(timespec="seconds"))
+
+    async def allowed(self, slack: AsyncWebClient, permission: str, user_id: str,
+                      approvers: dict[str, list[str]]) -> bool:
+        """No restriction for this action: the platform decides. Else the user, or a member
+        of one of the listed user groups (S...), may act."""
+        allowed = approvers.get(permission)
+        if not allowed:
+            return True
+        if user_id in allowed:
+            return True
+        for group in (g for g in allowed if g.startswith("S")):
+            if user_id in await self._members(slack, group):
+                return True
+        return False
+
+    async def _members(self, slack: AsyncWebClient, group: str) -> set[str]:
+        cached = self._groups.get(group)
+        if cached and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
+            return cached[1]
+        try:
+            response = await slack.usergroups_users_list(usergroup=group)
+            members = set(response.get("users") or [])
+        except SlackApiError as error:
+            log.warning("usergroups.users.list %s failed: %s", group,
+                        error.response.get("error"))
+            members = set()
+        self._groups[group] = (time.monotonic(), members)
+        return members
+
+
+# -- the click flow --------------------------------------------------------------------------
+
+Perform = Callable[[Credential], Awaitable[str]]
+Render = Callable[[Approval], list[b.Block]]
+
+ALREADY = "Already {verb} by <@{actor}> at {when}{result}."
+WORKING = "Someone (<@{actor}>) is acting on this right now."
+NOT_ALLOWED = ("Your operators restrict who may {verb} here, and you are not on the list. "
+               "Ask one of them, or your workspace admin.")
+
+
+def when_text(acted_at: str) -> str:
+    try:
+        ts = int(datetime.fromisoformat(acted_at).timestamp())
+    except ValueError:
+        return acted_at
+    return f"<!date^{ts}^{{time}}|{acted_at}>"
+
+
+async def act(click: Click, *, approval: str, action: str, verb: str, permission: str,
+              perform: Perform, render: Render,
+              refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None = None) -> None:
+    """Run one approval click (see the module docstring). `verb` is the past tense shown to
+    people ("accepted"); `perform` does the platform call with the clicker's credential and
+    returns a short result; `render` draws the card for the approval's current state;
+    `refresh` re-renders an ephemeral list the click came from (its blocks are not sent)."""
+    services: Services = click.services
+    record = await services.approvals.get(approval)
+    credential = await services.accounts.credential(click.user_id, record.platform,
+                                                    record.instance)
+    if not await services.approvals.allowed(services.slack, permission, click.user_id,
+                                            services.settings.approvers):
+        raise errors.NotAllowed(NOT_ALLOWED.format(verb=action))
+    claimed, record = await services.approvals.claim(approval, click.user_id, action)
+    if not claimed:
+        if record.state == ACTING:
+            text = WORKING.format(actor=record.actor)
+        else:
+            result = f" ({record.result})" if record.result else ""
+            text = ALREADY.format(verb=_past(record.action), actor=record.actor,
+                                  when=when_text(record.acted_at), result=result)
+        await click.respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    try:
+        result = await perform(credential)
+        record = await services.approvals.finish(approval, DONE, result or verb)
+    except (errors.Conflict, errors.NotFound) as error:
+        record = await services.approvals.finish(approval, GONE, error.detail)
+    except errors.PlatformError as error:
+        retry = isinstance(error, errors.Unavailable)
+        record = await services.approvals.finish(approval, FAILED if retry else GONE,
+                                                 f"{type(error).__name__}: {error.detail}")
+    except BaseException:
+        await services.approvals.finish(approval, FAILED, "interrupted")
+        raise
+    await services.audit.record(
+        user_id=click.user_id, action=f"{record.platform}.{action}", platform=record.platform,
+        instance=record.instance, target=record.target,
+        result={DONE: "ok", GONE: "gone", FAILED: "failed"}.get(record.state, record.state),
+        detail=record.result)
+    await update_copies(services, click, record, render, refresh)
+
+
+def _past(action: str) -> str:
+    return {"accept": "accepted", "reject": "rejected", "approve": "approved",
+            "deny": "denied", "resolve": "resolved"}.get(action, action + "ed")
+
+
+async def update_copies(services: Services, click: Click, record: Approval, render: Render,
+                        refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None
+                        ) -> None:
+    """Re-render the card everywhere: every recorded channel copy by chat.update, and the
+    message clicked (ephemeral lists are re-drawn by `refresh`, or patched)."""
+    card = render(record)
+    summary = f"{record.summary}: {record.state}"
+    updated: set[tuple[str, str]] = set()
+    for copy in await services.store.run(rows.copies, record.id):
+        blocks = swap_card(copy["blocks"], record.id, card)
+        try:
+            await services.slack.chat_update(channel=copy["channel"], ts=copy["ts"],
+                                             text=summary, blocks=blocks)
+            await services.store.run(rows.save_blocks, copy["channel"], copy["ts"], blocks)
+            updated.add((copy["channel"], copy["ts"]))
+        except SlackApiError as error:
+            log.warning("could not update a copy of %s: %s", record.id,
+                        error.response.get("error"))
+    container = click.body.get("container", {})
+    if (container.get("channel_id"), container.get("message_ts")) in updated:
+        return
+    # The clicked message is not a recorded copy: an ephemeral list (Slack does not send its
+    # blocks, so it is re-drawn) or a message posted before copies were recorded.
+    message = click.body.get("message")
+    if refresh is not None:
+        text, blocks = await refresh()
+    elif message and message.get("blocks"):
+        text, blocks = summary, swap_card(message["blocks"], record.id, card)
+    else:
+        text, blocks = summary, card
+    await click.respond(text=text, blocks=blocks, replace_original=True)
+
+
+def swap_card(blocks: list[dict[str, Any]], approval: str,
+              card: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace the blocks of one card (by block id prefix) with `card`, in place."""
+    prefix = card_prefix(approval)
+    out: list[dict[str, Any]] = []
+    placed = False
+    for block in blocks:
+        if str(block.get("block_id", "")).startswith(prefix):
+            if not placed:
+                out.extend(card)
+                placed = True
+            continue
+        out.append(block)
+    return out if placed else blocks
+
+
+def tag_card(approval: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every block of a card its approval block id (a builder calls this last)."""
+    prefix = card_prefix(approval)
+    return [{**block, "block_id": f"{prefix}{i}"} for i, block in enumerate(blocks)]

@@ -1,0 +1,74 @@
+"""Approval rows: claimed atomically, so one click (of many, or of a retry) does the work."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+PENDING, ACTING, DONE, FAILED, GONE = "pending", "acting", "done", "failed", "gone"
+# States a click may claim: waiting, or a failure worth retrying (network, 5xx).
+CLAIMABLE = (PENDING, FAILED)
+
+
+def ensure(db: Database, row: dict[str, Any]) -> dict[str, Any]:
+    """Insert the approval unless it exists; return it as stored."""
+    db.execute(
+        "insert or ignore into approvals (id, platform, instance, kind, target, state, summary,"
+        " payload, actor, action, acted_at, result, created_at)"
+        " values (:id, :platform, :instance, :kind, :target, :state, :summary, :payload,"
+        " '', '', '', '', :created_at)", row)
+    db.conn.commit()
+    return get(db, row["id"])
+
+
+def get(db: Database, approval_id: str) -> dict[str, Any]:
+    rows = list(db.query("select * from approvals where id = ?", [approval_id]))
+    if not rows:
+        raise KeyError(approval_id)
+    return rows[0]
+
+
+def claim(db: Database, approval_id: str, actor: str, action: str,
+          at: str) -> tuple[bool, dict[str, Any]]:
+    """pending|failed -> acting in one UPDATE: exactly one caller gets True."""
+    with db.conn:
+        cursor = db.execute(
+            f"update approvals set state = ?, actor = ?, action = ?, acted_at = ?, result = ''"
+            f" where id = ? and state in ({', '.join('?' * len(CLAIMABLE))})",
+            [ACTING, actor, action, at, approval_id, *CLAIMABLE])
+    return cursor.rowcount == 1, get(db, approval_id)
+
+
+def finish(db: Database, approval_id: str, state: str, result: str) -> dict[str, Any]:
+    with db.conn:
+        db.execute("update approvals set state = ?, result = ? where id = ?",
+                   [state, result, approval_id])
+    return get(db, approval_id)
+
+
+def add_copy(db: Database, approval_id: str, channel: str, ts: str,
+             blocks: list[dict[str, Any]], at: str) -> None:
+    with db.conn:
+        db.execute("insert or ignore into approval_messages (approval_id, channel, ts)"
+                   " values (?, ?, ?)", [approval_id, channel, ts])
+        db.execute("insert or replace into posted (channel, ts, blocks, posted_at)"
+                   " values (?, ?, ?, ?)", [channel, ts, json.dumps(blocks), at])
+
+
+def copies(db: Database, approval_id: str) -> list[dict[str, Any]]:
+    """Every posted message carrying this approval, with its current blocks."""
+    return [
+        {"channel": r["channel"], "ts": r["ts"], "blocks": json.loads(r["blocks"])}
+        for r in db.query(
+            "select p.channel, p.ts, p.blocks from approval_messages m"
+            " join posted p on p.channel = m.channel and p.ts = m.ts"
+            " where m.approval_id = ?", [approval_id])
+    ]
+
+
+def save_blocks(db: Database, channel: str, ts: str, blocks: list[dict[str, Any]]) -> None:
+    with db.conn:
+        db.execute("update posted set blocks = ? where channel = ? and ts = ?",
+                   [json.dumps(blocks), channel, ts])
