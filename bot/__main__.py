@@ -24,8 +24,11 @@ def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Slack's libraries log whole request bodies at DEBUG, and a link form's body holds the
     # secret being linked: keep them at INFO whatever the root level is.
-    for name in ("slack_bolt", "slack_sdk", "httpx", "httpcore"):
+    for name in ("slack_bolt", "slack_sdk"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+    # httpx logs every request at INFO: noise in the console, and URLs carry ids.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

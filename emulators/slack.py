@@ -70,6 +70,7 @@ class _ResponseUrl:
     original_ts: str | None
     created: float
     uses: int = 0
+    last_posted_ts: str | None = None  # the last message posted through this URL
 
 
 class SlackEmulator(Emulator):
@@ -175,7 +176,10 @@ class SlackEmulator(Emulator):
         if not isinstance(body, dict):
             return "invalid_payload"
         ws = self.workspace
-        original = ws.find(entry.channel, entry.original_ts) if entry.original_ts else None
+        original_ts = entry.original_ts
+        if original_ts is None and rules.RESPONSE_URL_REPLACES_OWN_LAST_POST:
+            original_ts = entry.last_posted_ts
+        original = ws.find(entry.channel, original_ts) if original_ts else None
         if _flag(body.get("delete_original")):
             if original is not None:
                 ws.delete(original)
@@ -191,11 +195,12 @@ class SlackEmulator(Emulator):
             ws.replace(original, text=text, blocks=blocks)
             return None
         in_channel = body.get("response_type") == "in_channel"
-        ws.post(Message(
+        posted = ws.post(Message(
             channel=entry.channel, ts=ws.new_ts(), user=BOT_USER_ID, text=text,
             blocks=copy.deepcopy(blocks), thread_ts=body.get("thread_ts"),
             ephemeral_for=None if in_channel else entry.user, source="response_url",
         ))
+        entry.last_posted_ts = posted.ts
         return None
 
     # -- trigger ids -------------------------------------------------------------------------

@@ -21,6 +21,9 @@ RESPONSE_URL_UNKNOWN = "invalid_url"  # INFERRED body text
 RESPONSE_URL_GONE_STATUS = 404
 # INFERRED: without replace_original, a response_url post is a new message (not a replace).
 RESPONSE_URL_DEFAULT_REPLACE = False
+# A slash command's response_url has no original message; `replace_original` there replaces
+# the last message the app posted through that same URL (the "working…" → answer pattern).
+RESPONSE_URL_REPLACES_OWN_LAST_POST = True
 
 # -- trigger_id (slack.md 1.5) -----------------------------------------------------------------
 TRIGGER_TTL = 3.0  # seconds of emulator clock

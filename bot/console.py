@@ -1,0 +1,283 @@
+"""The console: type slash commands, see what Slack would show, answer buttons and modals.
+
+Everything goes through the same path as Slack: a local Slack emulator issues response_urls
+and trigger_ids and records what the bot posts; commands, clicks and modal submissions reach
+the bot as Slack-signed HTTP requests. `switchboard demo` adds the platform emulators and
+links demo accounts first.
+
+At the prompt:
+    /dss futures                 any slash command
+    click 3                      press button 3 (confirm dialogs are shown and asked)
+    submit api_key=... [k=v]     submit the open modal (interactive mode asks field by field)
+    as bob                       act as another demo user (alice, bob, carol)
+    home                         open the App Home tab
+    help, quit
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import secrets
+import shlex
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import SecretStr
+
+from bot.config import Settings
+from bot.demo import DEMO_LINKS, DemoPlatforms, demo_settings_values
+from bot.server import BotServer
+from bot.textview import Control, Renderer, fields_of, looks_secret
+from emulators.slack import SlackEmulator
+from emulators.slack_driver import SlackDriver
+
+# The console waits until the bot has been quiet this long before printing what changed.
+SETTLE_SECONDS = 0.4
+MAX_WAIT_SECONDS = 20.0
+HELP = __doc__.split("At the prompt:\n", 1)[1]
+
+
+class Console:
+    def __init__(self, slack: SlackEmulator, driver: SlackDriver, *, out: TextIO,
+                 interactive: bool, user: str = "alice") -> None:
+        self.slack = slack
+        self.driver = driver
+        self.out = out
+        self.interactive = interactive
+        self.user = user
+        self.seq = slack.last_seq
+        self.controls: dict[int, Control] = {}
+
+    @property
+    def user_id(self) -> str:
+        return self.slack.user(self.user).id
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def handle(self, line: str) -> bool:
+        """One line from the prompt or the script. Returns False to stop."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line in ("quit", "exit"):
+            return False
+        if line == "help":
+            self.say(HELP)
+            return True
+        if line.startswith("/"):
+            command, _, text = line.partition(" ")
+            response = await self.driver.command(self.user, command, text.strip())
+            if response.status != 200:
+                self.say(f"  ! the bot answered HTTP {response.status}")
+        elif line.startswith("as "):
+            who = line[3:].strip()
+            try:
+                self.slack.user(who)
+            except (KeyError, LookupError):
+                self.say(f"  ! no demo user {who!r}; try alice, bob or carol")
+                return True
+            self.user = who
+            self.say(f"  now acting as {who}")
+            return True
+        elif line == "home":
+            await self.driver.home_opened(self.user)
+        elif line.startswith("click"):
+            await self._click(line[5:].strip())
+        elif line.startswith("submit"):
+            await self._submit(line[6:].strip())
+        else:
+            self.say("  ? type a slash command (e.g. /ops help), or `help`")
+            return True
+        await self.show_changes()
+        return True
+
+    async def _click(self, arg: str) -> None:
+        if not arg.isdigit() or int(arg) not in self.controls:
+            self.say("  ! give the number shown in brackets, e.g. `click 2`")
+            return
+        control = self.controls[int(arg)]
+        if control.confirm and self.interactive:
+            answer = await asyncio.to_thread(input, f"  {control.confirm} [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                self.say("  (cancelled)")
+                return
+        elif control.confirm:
+            self.say(f"  (confirm: {control.confirm} → yes)")
+        if control.kind == "option":
+            await self.driver.select(self.user, control.target, control.value or "",
+                                     action_id=control.action_id)
+        else:
+            await self.driver.click(self.user, control.target, action_id=control.action_id,
+                                    value=control.value)
+
+    async def _submit(self, arg: str) -> None:
+        views = self.slack.open_views(self.user_id)
+        if not views:
+            self.say("  ! no modal is open")
+            return
+        view = views[-1]
+        values: dict[str, str] = {}
+        try:
+            values = dict(pair.split("=", 1) for pair in shlex.split(arg))
+        except ValueError:
+            self.say("  ! write fields as name=value")
+            return
+        if self.interactive and not arg:
+            for field in fields_of(view):
+                prompt = f"  {field.label}"
+                if field.choices:
+                    prompt += f" ({'/'.join(field.choices)})"
+                reader = getpass.getpass if looks_secret(field) else input
+                values[field.name] = await asyncio.to_thread(reader, prompt + ": ")
+        await self.driver.submit(self.user, view, values)
+
+    async def show_changes(self) -> None:
+        """Wait until the bot is quiet, then print what the current user would see."""
+        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        last_change = time.monotonic()
+        seen = self.seq
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            if self.slack.last_seq != seen:
+                seen = self.slack.last_seq
+                last_change = time.monotonic()
+            elif time.monotonic() - last_change >= SETTLE_SECONDS:
+                break
+        self.seq, events = seen, latest_only(self.slack.events_since(self.seq))
+        renderer = Renderer()
+        for event in events:
+            text = self._render(renderer, event)
+            if text:
+                self.say(text)
+        self.controls = {c.number: c for c in renderer.controls}
+        if any(fields_of(v) for v in self.slack.open_views(self.user_id)):
+            self.say("  (a form is open: `submit name=value ...`" +
+                     (", or just `submit` to be asked" if self.interactive else "") + ")")
+
+    def _render(self, renderer: Renderer, event: Any) -> str:
+        uid = self.user_id
+        kind: str = event.kind
+        if kind.startswith("ephemeral") and event.user == uid:
+            if kind.endswith("deleted"):
+                return ""
+            target = next((m for m in self.slack.ephemerals(uid) if m.ts == event.ts), None)
+            return "» (only you)\n" + renderer.blocks(target, event.blocks) if event.blocks \
+                else f"» (only you) {event.text}"
+        if kind.startswith("message") and not kind.endswith("deleted"):
+            channel = self.slack.channel(event.channel)
+            dm = event.channel == "D" + uid[1:]
+            if not dm and uid not in getattr(channel, "members", ()):
+                return ""
+            where = "DM" if dm else f"#{channel.name}"
+            target = next((m for m in self.slack.messages(event.channel) if m.ts == event.ts),
+                          None)
+            head = f"» [{where}]" + (" (edited)" if kind.endswith("updated") else "")
+            body = renderer.blocks(target, event.blocks) if event.blocks else "  " + event.text
+            return f"{head}\n{body}"
+        if kind.startswith("view") and event.user == uid and not kind.endswith("closed"):
+            view = self.slack.view(event.view_id)
+            if view is None or not view.open:
+                return ""
+            title = (view.title or {}).get("text", "")
+            errors = "".join(f"\n  ! {k}: {v}" for k, v in view.errors.items())
+            return f"» [modal: {title}]\n" + renderer.blocks(view, view.blocks) + errors
+        if kind.startswith("home") and event.user == uid:
+            view = self.slack.home(uid)
+            return "» [App Home]\n" + renderer.blocks(view, view.blocks if view else [])
+        return ""
+
+
+def latest_only(events: list[Any]) -> list[Any]:
+    """One entry per message or view: its last state, at the place it first appeared (a
+    "working…" note replaced by the answer prints once, as the answer)."""
+    latest: dict[tuple[str, str | None], Any] = {}
+    for event in events:
+        key = (event.kind.split(".")[0], event.ts or event.view_id or str(event.seq))
+        latest.setdefault(key, event)
+        latest[key] = event
+    return list(latest.values())
+
+
+async def link_demo_accounts(driver: SlackDriver, slack: SlackEmulator,
+                             services_platforms: list[str], out: TextIO) -> None:
+    """Link every demo account through the real modal, as a person would."""
+    for user, platform, values in DEMO_LINKS:
+        if platform not in services_platforms:
+            continue
+        outcome = await _link_one(driver, slack, user, platform, values)
+        status = "linked" if ":warning:" not in outcome else "NOT linked"
+        out.write(f"  {user}: {platform} {status}\n")
+
+
+async def _link_one(driver: SlackDriver, slack: SlackEmulator, user: str, platform: str,
+                    values: dict[str, str]) -> str:
+    opened = len(slack.views_opened(user))
+    await driver.command(user, "/ops", f"link {platform}")
+
+    def modal() -> Any:
+        views = slack.views_opened(user)
+        return views[-1] if len(views) > opened else None
+
+    view = await driver.wait_for(modal)
+    await driver.submit(user, view, {f"field_{k}": v for k, v in values.items()})
+
+    def result() -> str | None:
+        current = slack.view(view.id)
+        text = str(current.blocks) if current else ""
+        return text if ("Linked" in text or ":warning:" in text) else None
+
+    return str(await driver.wait_for(result, timeout=30))
+
+
+async def run_console(settings: Settings | None, *, script: Path | None, demo: bool,
+                      data_dir: Path | None = None, out: TextIO = sys.stdout) -> int:
+    with ExitStack() as stack:
+        slack = stack.enter_context(SlackEmulator())
+        if demo:
+            world = DemoPlatforms.start(stack)
+            folder = data_dir or Path(stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="switchboard-demo-")))
+            settings = Settings(_env_file=None, **demo_settings_values(
+                slack_url=slack.url, platforms=world.platforms, data_dir=folder))
+        else:
+            assert settings is not None
+            # The real platforms from the settings, but Slack is the local emulator.
+            settings = settings.model_copy(update={
+                "slack_api_url": f"{slack.url}/api/",
+                "slack_bot_token": SecretStr("xoxb-console"),
+                "slack_signing_secret": SecretStr(secrets.token_hex(16))})
+        bot = stack.enter_context(BotServer(settings))
+        secret = settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
+        async with SlackDriver(slack, bot.events_url, secret) as driver:
+            out.write(f"Switchboard {'demo ' if demo else ''}console · bot at {bot.url} · "
+                      f"data in {settings.db_path.parent}\n")
+            for note in (bot.services.notes if bot.services else []):
+                out.write(f"  note: {note}\n")
+            if demo:
+                out.write("Linking the demo accounts through the link form…\n")
+                await link_demo_accounts(driver, slack, list(settings.platforms), out)
+            console = Console(slack, driver, out=out, interactive=script is None)
+            console.seq = slack.last_seq
+            out.write("Type /ops help to start, `help` for the console's own commands.\n")
+            if script is not None:
+                for line in script.read_text(encoding="utf-8").splitlines():
+                    if line.strip() and not line.strip().startswith("#"):
+                        out.write(f"{console.user}> {line.strip()}\n")
+                    if not await console.handle(line):
+                        break
+                return 0
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, f"{console.user}> ")
+                except EOFError:
+                    break
+                if not await console.handle(line):
+                    break
+    return 0
