@@ -1,14 +1,318 @@
-"""/squonk: Squonk2 Data Manager with the caller's own credentials (commands are added as they are built)."""
+"""/squonk: Squonk2 Data Manager with the caller's own Keycloak sign-in.
+
+Every subcommand takes an optional `@instance` anywhere in its arguments; without it, the
+caller's first linked Squonk2 site is used. Access tokens are refreshed by the platform's
+`KeycloakAuth`; a refused refresh token surfaces as `Unauthorized` (re-link).
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
 
-from bot.commands import CommandFamily, make_listener
+from bot import errors
+from bot.blocks import common as b
+from bot.blocks import squonk as blocks
+from bot.commands import CommandFamily, Invocation, make_listener
 from bot.config import Settings
+from bot.interactions import Click, on_click
+from bot.platforms.base import Credential
+from bot.platforms.squonk.client import SquonkClient
+from bot.platforms.squonk.models import Instance, Project, Task
+from bot.services import Services
+from bot.watch import Done
+from handlers.common import take_instance
 
 family = CommandFamily("squonk", "Squonk2 Data Manager")
+
+JOB_SPEC = re.compile(r"^([^/\s]+)/([^@/\s]+)@(\S+)$")
+INSTANCE_ID = re.compile(r"^instance-[0-9A-Za-z-]+$")
+
+
+async def _session(services: Services, user_id: str,
+                   site: str | None) -> tuple[Credential, SquonkClient]:
+    credential = await services.accounts.credential(user_id, "squonk", site)
+    platform = services.platforms["squonk"]
+    return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
+
+
+async def _open(inv: Invocation) -> tuple[Credential, SquonkClient]:
+    return await _session(inv.services, inv.user_id, take_instance(inv))
+
+
+def _quoted(text: str) -> str:
+    """User text inside a `code` span of a reply: escaped, no backticks, not too long."""
+    return b.escape(b.clip(text.replace("`", "'"), 80))
+
+
+async def _project(client: SquonkClient, credential: Credential, project: str) -> Project:
+    try:
+        return await client.project(credential, project=project)
+    except errors.NotFound:
+        raise errors.UserError(blocks.NO_PROJECT.format(
+            project=_quoted(project), instance=credential.instance)) from None
+
+
+async def _instance_id(client: SquonkClient, credential: Credential, word: str) -> str:
+    """An instance id as given, or the id of the one instance with that name."""
+    if INSTANCE_ID.match(word):
+        return word
+    found = [i for i in await client.instances(credential) if i.name == word]
+    if not found:
+        raise errors.UserError(blocks.NO_INSTANCE.format(name=_quoted(word),
+                                                         instance=credential.instance))
+    if len(found) > 1:
+        ids = ", ".join(f"`{b.escape(i.id)}`" for i in found[:5])
+        raise errors.UserError(blocks.SEVERAL_INSTANCES.format(name=_quoted(word), ids=ids))
+    return found[0].id
+
+
+async def _create_task(client: SquonkClient, credential: Credential,
+                       instance: Instance) -> Task | None:
+    """The instance's launch task (exit code, events), if the DM still has it."""
+    task_id = next((t.id for t in instance.tasks if t.purpose == "CREATE"), None)
+    if task_id is None:
+        return None
+    try:
+        return await client.task(credential, task_id=task_id)
+    except errors.NotFound:
+        return None
+
+
+# -- commands -----------------------------------------------------------------------------
+
+@family.command("projects", "projects", "the projects you can see, with your role")
+async def projects(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    items = await client.projects(credential)
+    await inv.reply(text=f"{len(items)} Squonk2 project(s) on {credential.instance}",
+                    blocks=blocks.projects(credential.instance, items, credential.account))
+
+
+async def _instances_reply(services: Services, user_id: str, site: str | None,
+                           project: str | None, note: str = "") -> tuple[str, list]:
+    credential, client = await _session(services, user_id, site)
+    if project:
+        found = await _project(client, credential, project)
+        items = await client.instances(credential, project=found.project_id)
+        names = {found.project_id: found.name}
+    else:
+        items = await client.instances(credential)
+        names = {p.project_id: p.name for p in await client.projects(credential)}
+    running = sum(1 for i in items if not i.done)
+    text = f"{len(items)} Squonk2 instance(s) on {credential.instance}, {running} running"
+    return text, blocks.instances(credential.instance, items, names, project=project, note=note)
+
+
+@family.command("instances", "instances [project]",
+                "job instances with phase and run time; Stop and Watch buttons")
+async def instances(inv: Invocation) -> None:
+    site = take_instance(inv)
+    text, blks = await _instances_reply(inv.services, inv.user_id, site, inv.arg(0))
+    await inv.reply(text=text, blocks=blks)
+
+
+async def _card(client: SquonkClient, credential: Credential, instance_id: str,
+                note: str = "") -> tuple[Instance, str, list]:
+    instance = await client.instance(credential, instance_id=instance_id)
+    task = await _create_task(client, credential, instance)
+    try:
+        project_name = (await client.project(credential, project=instance.project_id)).name
+    except errors.PlatformError:
+        project_name = instance.project_id
+    text = f"Squonk2 instance {instance.name}: {instance.phase}"
+    return instance, text, blocks.instance_card(credential.instance, instance, task,
+                                                project_name, note)
+
+
+@family.command("instance", "instance <id> [watch]",
+                "an instance's details and recent task events; `watch` tells you when it ends")
+async def instance(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    word = inv.arg(0)
+    if not word:
+        raise errors.UserError(blocks.INSTANCE_USAGE.format(command="instance"))
+    instance_id = await _instance_id(client, credential, word)
+    found, text, blks = await _card(client, credential, instance_id)
+    if inv.arg(1, "").lower() == "watch":
+        note = (_start_watch(inv.services, inv.user_id, credential.instance, found.id,
+                             found.name) if not found.done else "It has already ended.")
+        blks.append(b.context(note))
+        text += f" · {note}"
+    await inv.reply(text=text, blocks=blks)
+
+
+@family.command("watch", "watch <instance>", "a message when the instance ends, with its exit code")
+async def watch(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    word = inv.arg(0)
+    if not word:
+        raise errors.UserError(blocks.INSTANCE_USAGE.format(command="watch"))
+    found = await client.instance(credential,
+                                  instance_id=await _instance_id(client, credential, word))
+    if found.done:
+        task = await _create_task(client, credential, found)
+        await inv.reply(text=blocks.instance_ended(credential.instance, found, task))
+        return
+    note = _start_watch(inv.services, inv.user_id, credential.instance, found.id, found.name)
+    await inv.reply(text=f"Watching Squonk2 instance *{b.escape(found.name)}* "
+                         f"(`{b.escape(found.id)}`), now {b.escape(found.phase)}. {note}")
+
+
+def _instance_poll(services: Services, user_id: str, site: str, instance_id: str,
+                   name: str) -> Callable[[], Awaitable[Done | None]]:
+    async def poll() -> Done | None:
+        # The stored credential is read each time: the refresh token may have rotated.
+        credential, client = await _session(services, user_id, site)
+        try:
+            found = await client.instance(credential, instance_id=instance_id)
+        except errors.NotFound:
+            return Done(blocks.instance_removed(site, name, instance_id))
+        if not found.done:
+            return None
+        task = await _create_task(client, credential, found)
+        return Done(blocks.instance_ended(site, found, task))
+
+    return poll
+
+
+def _start_watch(services: Services, user_id: str, site: str, instance_id: str,
+                 name: str) -> str:
+    started = services.watches.start(
+        f"squonk:{site}:{instance_id}", user_id=user_id,
+        poll=_instance_poll(services, user_id, site, instance_id, name),
+        label=f"Squonk2 instance {b.escape(name or instance_id)}")
+    return blocks.WATCHING if started else blocks.ALREADY_WATCHING
+
+
+def _variable(text: str) -> Any:
+    """`x=7` gives the number 7, `flag=true` a boolean, `s=abc` the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@family.command("run", "run <collection>/<job>@<version> in <project> [name=...] [k=v ...]",
+                "start a job instance; you get a message when it ends")
+async def run(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    words = inv.words()
+    spec = JOB_SPEC.match(words[0]) if words else None
+    if spec is None or len(words) != 3 or words[1].lower() != "in":
+        raise errors.UserError(blocks.RUN_USAGE)
+    collection, job, version = spec.groups()
+    options = inv.options()
+    name = options.pop("name", None) or f"{job[:70]}-{uuid.uuid4().hex[:6]}"
+    variables = {k: _variable(v) for k, v in options.items()}
+    project = await _project(client, credential, words[2])
+    await _check_job(client, credential, collection, job, version)
+    label = f"{collection}/{job}@{version}"
+
+    async def audit(result: str) -> None:
+        await inv.services.audit.record(
+            user_id=inv.user_id, action="squonk.run", platform="squonk",
+            instance=credential.instance, target=f"{project.name}:{label}", result=result)
+
+    try:
+        started = await client.start(credential, collection=collection, job=job,
+                                     version=version, project=project.project_id, name=name,
+                                     variables=variables or None)
+    except errors.PlatformError as error:
+        await audit(type(error).__name__)
+        raise
+    await audit("ok")
+    note = _start_watch(inv.services, inv.user_id, credential.instance, started.instance_id,
+                        name)
+    await inv.reply(text=blocks.run_started(credential.instance, label, project.name,
+                                            started.instance_id, started.task_id, name, note))
+
+
+async def _check_job(client: SquonkClient, credential: Credential, collection: str, job: str,
+                     version: str) -> None:
+    """A clear message for a job that is not in the catalogue or is disabled."""
+    catalogue = await client.jobs(credential)
+    label = _quoted(f"{collection}/{job}@{version}")
+    exact = next((j for j in catalogue
+                  if (j.collection, j.job, j.version) == (collection, job, version)), None)
+    if exact is None:
+        versions = [j.version for j in catalogue if (j.collection, j.job) == (collection, job)]
+        hint = (blocks.NO_JOB_HINT.format(versions=", ".join(f"`{_quoted(v)}`" for v in versions))
+                if versions else blocks.NO_JOB_LIST.format(filter=_quoted(job)))
+        raise errors.UserError(blocks.NO_JOB.format(job=label, instance=credential.instance,
+                                                    hint=hint))
+    if exact.disabled:
+        raise errors.UserError(blocks.JOB_DISABLED.format(
+            job=label, instance=credential.instance,
+            reason=b.escape(exact.disabled_reason or "no reason given")))
+
+
+@family.command("tasks", "tasks [running]", "tasks with their state and exit code")
+async def tasks(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    running_only = inv.arg(0, "").lower() in ("running", "live", "active")
+    items = await client.tasks(credential, exclude_done=running_only)
+    await inv.reply(text=f"{len(items)} Squonk2 task(s) on {credential.instance}",
+                    blocks=blocks.tasks(credential.instance, items, running_only=running_only))
+
+
+@family.command("jobs", "jobs [filter]", "the job catalogue, optionally filtered")
+async def jobs(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    needle = " ".join(inv.args) or None
+    items = await client.jobs(credential, filter=needle)
+    await inv.reply(text=f"{len(items)} Squonk2 job(s) on {credential.instance}",
+                    blocks=blocks.jobs(credential.instance, items, needle))
+
+
+# -- buttons ------------------------------------------------------------------------------
+
+async def stop_clicked(click: Click) -> None:
+    target = click.parse(blocks.InstanceRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    result = "ok"
+    try:
+        await client.stop_instance(credential, instance_id=target.id)
+    except errors.PlatformError as error:
+        result = type(error).__name__
+        raise
+    finally:
+        await click.services.audit.record(user_id=click.user_id, action="squonk.stop",
+                                          platform="squonk", instance=target.instance,
+                                          target=target.id, result=result)
+    note = (f":octagonal_sign: <@{click.user_id}> stopped "
+            f"*{b.escape(target.name or target.id)}* (`{b.escape(target.id)}`).")
+    if target.card:
+        try:
+            _, text, blks = await _card(client, credential, target.id, note)
+        except errors.NotFound:
+            text = blocks.instance_removed(target.instance, target.name, target.id)
+            blks = [b.section(text)]
+    else:
+        text, blks = await _instances_reply(click.services, click.user_id, target.instance,
+                                            target.project, note)
+    await click.respond(text=text, blocks=blks, replace_original=True)
+
+
+async def watch_clicked(click: Click) -> None:
+    target = click.parse(blocks.InstanceRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    found = await client.instance(credential, instance_id=target.id)
+    if found.done:
+        task = await _create_task(client, credential, found)
+        text = blocks.instance_ended(credential.instance, found, task)
+    else:
+        text = _start_watch(click.services, click.user_id, credential.instance, found.id,
+                            found.name)
+    await click.respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
     app.command(settings.commands.squonk)(make_listener(family, settings.commands.squonk))
+    app.action(blocks.STOP)(on_click(stop_clicked))
+    app.action(blocks.WATCH)(on_click(watch_clicked))

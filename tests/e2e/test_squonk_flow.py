@@ -1,0 +1,318 @@
+"""/squonk end to end: link through the modal with a Keycloak password, run, watch, stop, and
+what happens when tokens expire or are refused, through signed Slack requests against the
+real bot, with the Keycloak and Data Manager emulators sharing one FakeClock."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from bot.blocks import squonk as blocks
+from bot.platforms.squonk.models import Instance
+from bot.server import BotServer
+from emulators.base import FakeClock
+from emulators.keycloak import KeycloakEmulator
+from emulators.slack import SlackEmulator
+from emulators.slack_driver import SlackDriver
+from emulators.squonk import DEMO, Project, SquonkEmulator
+from tests.e2e.helpers import dms, link, reply_to, seen_by, texts
+
+ALICE = DEMO["alice"]  # the password has &, +, = and non-ASCII letters
+BOB = DEMO["bob"]
+INSTANCE_ID = re.compile(r"instance-[0-9a-f-]{36}")
+RELINK = "/ops link squonk main"
+
+
+@pytest.fixture(scope="module")
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def keycloak_emulator(clock: FakeClock) -> Iterator[KeycloakEmulator]:
+    with KeycloakEmulator(clock=clock) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def squonk_emulator(keycloak_emulator: KeycloakEmulator) -> Iterator[SquonkEmulator]:
+    with SquonkEmulator(keycloak=keycloak_emulator) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def kc(keycloak_emulator: KeycloakEmulator) -> KeycloakEmulator:
+    keycloak_emulator.reset()
+    return keycloak_emulator
+
+
+@pytest.fixture
+def dm(squonk_emulator: SquonkEmulator, kc: KeycloakEmulator) -> SquonkEmulator:
+    squonk_emulator.reset()
+    return squonk_emulator
+
+
+@pytest.fixture
+def platforms(dm: SquonkEmulator) -> dict[str, list[dict[str, Any]]]:
+    return {"squonk": [dm.instance_settings("main")]}
+
+
+@pytest.fixture
+def bot(settings: Any, clock: FakeClock) -> Iterator[BotServer]:
+    # The bot's token cache runs on the same clock as Keycloak and the DM.
+    with BotServer(settings, clock=clock) as server:
+        yield server
+
+
+async def link_alice(driver: SlackDriver, slack: SlackEmulator) -> None:
+    outcome = await link(driver, slack, "alice", "squonk",
+                         {"username": ALICE["username"], "password": ALICE["password"]})
+    assert "Linked Squonk2 Data Manager (main) as *alice*" in outcome
+    assert ALICE["password"] not in outcome
+
+
+async def run_job(driver: SlackDriver, slack: SlackEmulator, text: str) -> str:
+    reply = await reply_to(driver, slack, "alice", "/squonk", f"run {text}", expect="Started")
+    found = INSTANCE_ID.search(reply.text or "")
+    assert found, reply.text
+    return found.group(0)
+
+
+def dm_texts(slack: SlackEmulator, user: str) -> list[str]:
+    """Each direct message the bot sent the user, as its text."""
+    return [m.text or "" for m in slack.messages("D" + slack.user(user).id[1:])]
+
+
+def stored_secret(settings: Any) -> str:
+    """The encrypted secret of alice's link (it changes when a rotated token is saved)."""
+    return sqlite3.connect(settings.db_path).execute(
+        "select secret from links where user_id = 'U0ALICE' and platform = 'squonk'"
+    ).fetchone()[0]
+
+
+def audit_rows(settings: Any) -> list[tuple]:
+    return sqlite3.connect(settings.db_path).execute(
+        "select user_id, action, platform, target, result from audit order by id").fetchall()
+
+
+async def test_link_with_special_password_run_watch_and_exit_code_dm(
+        driver, slack, dm, kc, clock, bot, settings):
+    await link_alice(driver, slack)
+    reply = await reply_to(driver, slack, "alice", "/squonk",
+                           'run im-test/nop@1.0.0 in demo name="my nop" x=7', expect="Started")
+    instance_id = INSTANCE_ID.search(reply.text).group(0)
+    assert "task `task-" in reply.text and "*my nop*" in reply.text
+    # The specification was built from the arguments, the variable as a number.
+    form = dict(parse_qsl(dm.requests_to("POST", "/instance")[0].body.decode()))
+    assert json.loads(form["specification"]) == {
+        "collection": "im-test", "job": "nop", "version": "1.0.0", "variables": {"x": 7}}
+    assert form["as_name"] == "my nop"
+
+    # `run` already watches it: asking again does not make a second watch.
+    again = await reply_to(driver, slack, "alice", "/squonk", f"watch {instance_id}",
+                           expect="Watching")
+    assert "already watching" in again.text
+
+    clock.advance(40)  # 5 s pending + 30 s running
+    await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
+    text = dms(slack, "alice")
+    assert "*my nop*" in text and "COMPLETED" in text and "exit code 0" in text
+    assert len([t for t in dm_texts(slack, "alice") if "ended" in t]) == 1
+    assert ("U0ALICE", "squonk.run", "squonk", "demo:im-test/nop@1.0.0", "ok") in \
+        audit_rows(settings)
+
+
+async def test_a_failing_job_reports_its_exit_code_and_error(driver, slack, dm, clock, bot):
+    await link_alice(driver, slack)
+    await run_job(driver, slack, "im-test/fail@1.0.0 in demo")
+    clock.advance(20)
+    await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
+    text = dms(slack, "alice")
+    assert "FAILED" in text and "exit code 1" in text and "Exited with status 1" in text
+
+
+async def test_access_token_expiry_during_a_watch_is_refreshed(driver, slack, dm, kc, clock,
+                                                               bot, settings):
+    await link_alice(driver, slack)
+    stored = stored_secret(settings)
+    assert kc.issued("refresh_token") == 0
+    instance_id = await run_job(driver, slack, "rdkit/rdkit-molprops@1.2.0 in demo")
+    # Past the 300 s access-token lifetime, the job (600 s) still running: the watch's next
+    # poll refreshes the token instead of failing.
+    clock.advance(kc.access_lifetime + 10)
+    await driver.wait_for(lambda: kc.issued("refresh_token") >= 1)
+    polls = len(dm.requests_to("GET", f"/instance/{instance_id}"))
+    await driver.wait_for(lambda: len(dm.requests_to("GET", f"/instance/{instance_id}"))
+                          > polls + 1)
+    assert "ended" not in dms(slack, "alice")
+    clock.advance(400)
+    await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
+    assert "COMPLETED" in dms(slack, "alice")
+    # Later commands use the rotated refresh token the bot stored; no password again.
+    await reply_to(driver, slack, "alice", "/squonk", "projects", expect="project(s)")
+    assert kc.issued("password") == 1  # the password was used once, at link time
+    assert stored_secret(settings) != stored  # Keycloak rotated the refresh token: saved
+
+
+async def test_refused_refresh_token_gives_one_relink_dm_and_a_relink_reply(
+        driver, slack, dm, kc, clock, bot):
+    await link_alice(driver, slack)
+    instance_id = await run_job(driver, slack, "rdkit/rdkit-molprops@1.2.0 in demo")
+    await driver.wait_for(lambda: dm.requests_to("GET", f"/instance/{instance_id}"))
+    assert kc.revoke_user("alice") == 1  # an administrator signs alice out
+    clock.advance(kc.access_lifetime + 10)
+    await driver.wait_for(lambda: "link it again" in dms(slack, "alice"))
+    await driver.wait_for(lambda: bot.services.watches.active() == 0)
+
+    reply = await reply_to(driver, slack, "alice", "/squonk", "instances", expect=RELINK)
+    assert "refused your credential" in reply.text
+    assert len([t for t in dm_texts(slack, "alice") if RELINK in t]) == 1
+    assert "I stopped watching Squonk2 instance" in dms(slack, "alice")
+    # The refused token is remembered: the command did not ask Keycloak again.
+    refreshes = [r for r in kc.requests_to("POST", "/token") if b"refresh_token" in r.body
+                 and b"grant_type=refresh_token" in r.body]
+    assert len(refreshes) == 1
+
+
+async def test_stop_with_confirm_sends_one_delete_and_updates_the_list(
+        driver, slack, dm, bot, settings):
+    await link_alice(driver, slack)
+    nightly = next(i for i in dm.instances.values() if i.name == "nightly-props")
+    reply = await reply_to(driver, slack, "alice", "/squonk", "instances demo",
+                           expect="nightly-props")
+    body = texts(reply.blocks)
+    assert "RUNNING" in body and "COMPLETED" in body and "run time" in body
+    stop = [e for block in reply.blocks if block["type"] == "actions"
+            for e in block["elements"] if e["text"]["text"] == "Stop"]
+    assert len(stop) == 1 and stop[0]["confirm"]["confirm"]["text"] == "Stop"
+
+    assert await driver.click("alice", reply, text="Stop", confirm=False) is None
+    assert dm.requests_to("DELETE", "/instance/") == []
+    await driver.click("alice", reply, text="Stop")
+    await driver.wait_for(lambda: "stopped *nightly-props*" in seen_by(slack, "alice"))
+    deletes = dm.requests_to("DELETE", "/instance/")
+    assert [r.path.rsplit("/", 1)[-1] for r in deletes] == [nightly.id]
+    assert ("U0ALICE", "squonk.stop", "squonk", nightly.id, "ok") in audit_rows(settings)
+
+
+async def test_instance_card_shows_events_and_its_watch_button_reports_the_end(
+        driver, slack, dm, clock, bot):
+    await link_alice(driver, slack)
+    card = await reply_to(driver, slack, "alice", "/squonk", "instance nightly-props",
+                          expect="Recent events")
+    body = texts(card.blocks)
+    assert "Job started" in body and "Pulling image" in body and "RUNNING" in body
+    await driver.click("alice", card, text="Watch")
+    await driver.wait_for(lambda: "I'll send you a message" in seen_by(slack, "alice"))
+    clock.advance(600)
+    await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
+    assert "nightly-props" in dms(slack, "alice") and "exit code 0" in dms(slack, "alice")
+
+    done = await reply_to(driver, slack, "alice", "/squonk", "instance events-check",
+                          expect="Recent events")
+    assert "Job finished" in texts(done.blocks) and "exit code 0" in texts(done.blocks)
+    assert not [blk for blk in done.blocks if blk["type"] == "actions"]
+
+
+async def test_unknown_project_and_job_are_named(driver, slack, dm, bot):
+    await link_alice(driver, slack)
+    reply = await reply_to(driver, slack, "alice", "/squonk", "run im-test/nop@1.0.0 in nosuch",
+                           expect="no project")
+    assert "`nosuch`" in reply.text and "/squonk projects" in reply.text
+    reply = await reply_to(driver, slack, "alice", "/squonk", "instances nosuch",
+                           expect="no project")
+    assert "`nosuch`" in reply.text
+    reply = await reply_to(driver, slack, "alice", "/squonk", "run im-test/nope@1.0.0 in demo",
+                           expect="no job")
+    assert "`im-test/nope@1.0.0`" in reply.text
+    reply = await reply_to(driver, slack, "alice", "/squonk", "run im-test/nop@9.9 in demo",
+                           expect="no job")
+    assert "Versions of it: `1.0.0`" in reply.text
+    reply = await reply_to(driver, slack, "alice", "/squonk",
+                           "run im-virtual-screening/shape-align@0.9.0 in demo",
+                           expect="disabled")
+    assert "openeye-licence" in reply.text
+    assert dm.requests_to("POST", "/instance") == []
+
+
+@pytest.mark.parametrize("text", ["run", "run nop in demo", "run im-test/nop@1.0.0 demo",
+                                  "run im-test/nop@1.0.0 in"])
+async def test_bad_run_syntax_gets_the_usage(driver, slack, dm, bot, text):
+    await link_alice(driver, slack)
+    reply = await reply_to(driver, slack, "alice", "/squonk", text, expect="Start a job")
+    assert "/squonk run <collection>/<job>@<version> in <project>" in reply.text
+
+
+async def test_projects_tasks_and_jobs(driver, slack, dm, bot):
+    await link_alice(driver, slack)
+    dm.projects["project-00000000-0000-4000-8000-0000000000ee"] = Project(
+        "project-00000000-0000-4000-8000-0000000000ee", "<!channel> & co", "alice",
+        dm.clock(), False, ["alice"], [], [])
+    reply = await reply_to(driver, slack, "alice", "/squonk", "projects", expect="project(s)")
+    body = texts(reply.blocks)
+    assert "*demo*" in body and "*bob-sandbox*" in body and "you: observer" in body
+    assert "&lt;!channel&gt; &amp; co" in body and "<!channel>" not in body
+
+    reply = await reply_to(driver, slack, "alice", "/squonk", "jobs rdkit", expect="job(s)")
+    body = texts(reply.blocks)
+    assert "rdkit/rdkit-molprops@1.2.0" in body and "rdkit/max-min-picker@1.0.1" in body
+    assert "im-test" not in body
+
+    reply = await reply_to(driver, slack, "alice", "/squonk", "tasks running", expect="task(s)")
+    body = texts(reply.blocks)
+    assert "RUNNING" in body and "DONE" not in body
+
+
+async def test_stop_on_the_card_runs_with_the_clickers_own_account(
+        driver, slack, dm, kc, bot, settings):
+    await link_alice(driver, slack)
+    await link(driver, slack, "bob", "squonk",
+               {"username": BOB["username"], "password": BOB["password"]})
+    instance_id = await run_job(driver, slack, "im-test/event-test@1.0.0 in chem-screening")
+    card = await reply_to(driver, slack, "alice", "/squonk", f"instance {instance_id}",
+                          expect="No task event yet")
+
+    # bob clicks the Stop of alice's card (forwarded, say): the DM sees bob, who may not.
+    await driver.click("bob", card, text="Stop")
+    await driver.wait_for(lambda: "not allowed" in seen_by(slack, "bob"))
+    delete = dm.requests_to("DELETE", "/instance/")
+    assert len(delete) == 1
+    token = delete[0].headers["authorization"].split()[1]
+    assert kc.decode(token)["preferred_username"] == "bob"
+    assert dm.phase(instance_id) == "PENDING"
+    assert ("U0BOB", "squonk.stop", "squonk", instance_id, "Forbidden") in audit_rows(settings)
+
+    await driver.click("alice", card, text="Stop")
+    await driver.wait_for(lambda: "stopped *" in seen_by(slack, "alice"))
+    assert dm.phase(instance_id) == "FAILED"
+    stopped = slack.ephemerals("alice")[-1]
+    assert "FAILED" in texts(stopped.blocks)
+    assert not [blk for blk in stopped.blocks if blk["type"] == "actions"]
+    await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
+    assert "exit code 143" in dms(slack, "alice")
+
+
+def test_a_long_instance_list_stays_within_slacks_50_blocks():
+    items = [Instance(id=f"instance-{n}", name=f"run-{n}", project_id="p", phase="RUNNING",
+                      launched=f"2025-03-01T10:{n:02d}:00.000Z", run_time="0:01:00")
+             for n in range(40)]
+    out = blocks.instances("main", items, {"p": "demo"})
+    assert len(out) <= 50
+    assert "more instances not shown" in texts(out[-1:])
+
+
+async def test_unlinked_user_is_told_how_to_link(driver, slack, dm, bot):
+    reply = await reply_to(driver, slack, "carol", "/squonk", "projects", expect="/ops link")
+    assert "no linked Squonk2 Data Manager account" in reply.text
+
+
+async def test_ops_routes_to_squonk(driver, slack, dm, bot):
+    await link_alice(driver, slack)
+    reply = await reply_to(driver, slack, "alice", "/ops", "squonk jobs smina", expect="job(s)")
+    assert "im-virtual-screening/smina-docking@2.1.0" in texts(reply.blocks)
