@@ -153,8 +153,13 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
     if inv.args and inv.args[-1].lower() in SHARE_WORDS:
         inv.args = inv.args[:-1]
         inv.share = True
-    word = inv.args[0] if inv.args else "help"
-    sub = family.find(word)
+    word = inv.args[0] if inv.args else ""
+    sub = family.find(word) if word else None
+    if sub is None and word.lower() in ("", "help", "?"):
+        intro = f"Here is what `{slash}` can do:"
+        await inv.respond(text=intro, blocks=family.usage_blocks(slash, intro),
+                          response_type="ephemeral")
+        return
     if sub is None:
         names = list(family.subcommands) + list(family.aliases)
         close = difflib.get_close_matches(word.lower(), names, n=1)

@@ -58,7 +58,9 @@ def _form(platform: Platform, metadata: blocks.LinkMetadata,
         fields=platform.link_fields(instance), metadata=metadata, errors=field_errors)
 
 
-def _values(view: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+def _values(view: dict[str, Any], secret: set[str]) -> tuple[str | None, dict[str, str]]:
+    """The chosen instance and the field values; secrets keep their spaces (a password may
+    begin or end with one), other fields are trimmed."""
     instance = None
     values: dict[str, str] = {}
     for block_id, actions in view.get("state", {}).get("values", {}).items():
@@ -69,7 +71,8 @@ def _values(view: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
             if block_id == blocks.INSTANCE_BLOCK:
                 instance = value
             elif block_id.startswith("field_"):
-                values[block_id.removeprefix("field_")] = (value or "").strip()
+                name = block_id.removeprefix("field_")
+                values[name] = (value or "") if name in secret else (value or "").strip()
     return instance, values
 
 
@@ -93,11 +96,13 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
     try:
         metadata = blocks.LinkMetadata.model_validate_json(view.get("private_metadata") or "")
         platform = services.platforms[metadata.platform]
-    except (ValidationError, KeyError):
+        secret = {f.name for f in platform.link_fields(platform.instance(metadata.instance))
+                  if f.secret}
+    except (ValidationError, KeyError, errors.UserError):
         await ack()
         log.warning("link submission with unusable private_metadata from %s", user_id)
         return
-    chosen, values = _values(view)
+    chosen, values = _values(view, secret)
     instance = metadata.instance or chosen or next(iter(platform.instances), "")
     # The "checking" view gets its own external_id, and every later update names it: Slack
     # applies the ack's view when it reads our HTTP answer, which can be after a fast platform

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -60,7 +61,11 @@ class Platforms(Mapping[str, Platform]):
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
                 raise ConfigError(f"[[{key}]] {where}: {first['msg']}") from None
-            built[key] = platform_cls(instances, **kwargs)
+            # Tests and benchmarks pass extras (a clock, a transport) to every platform; each
+            # platform takes the ones its constructor knows.
+            accepted = inspect.signature(platform_cls.__init__).parameters
+            built[key] = platform_cls(
+                instances, **{k: v for k, v in kwargs.items() if k in accepted})
         unknown = set(settings.platforms) - set(PLATFORM_CLASSES)
         if unknown:
             raise ConfigError(f"unknown platform table(s): {', '.join(sorted(unknown))}")

@@ -92,3 +92,9 @@ async def test_dss_down_names_the_instance(driver, slack, dss, bot):
     finally:
         dss.faults.clear()
     assert "Dataiku DSS (prod) is unavailable" in reply.text
+
+
+async def test_a_bare_command_shows_its_usage(driver, slack, bot):
+    reply = await reply_to(driver, slack, "alice", "/dss", "", expect="can do")
+    assert "I don't know" not in reply.text
+    assert "/dss futures [all]" in texts(reply.blocks)
