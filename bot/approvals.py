@@ -5,7 +5,9 @@ A click goes: ack → the clicker's own linked credential (none: told how to lin
 happens) → the operator's restriction for that action, if any → claim the approval row
 atomically (pending → acting) → the platform call → done / failed / gone + an audit row →
 every copy of the card re-rendered in place (who, when, result; buttons removed, or a Retry
-button after a failure worth retrying).
+button after a failure worth retrying). When the platform refuses the clicker's own rights
+(403, or a stale credential's 401) the claim is handed back: only the clicker is told, and the
+card stays open for someone who has them.
 
 A second click, a Slack retry or a click on another copy finds the row already claimed and
 is told who acted and when: exactly one platform call is made.
@@ -120,6 +122,9 @@ class Approvals:
     async def finish(self, approval: str, state: str, result: str) -> Approval:
         return _approval(await self.store.run(rows.finish, approval, state, result[:500]))
 
+    async def release(self, approval: str, user_id: str) -> Approval:
+        return _approval(await self.store.run(rows.release, approval, user_id))
+
     async def record_copy(self, approval: str, channel: str, ts: str,
                           blocks: list[dict[str, Any]]) -> None:
         await self.store.run(rows.add_copy, approval, channel, ts, blocks,
@@ -200,6 +205,15 @@ async def act(click: Click, *, approval: str, action: str, verb: str, permission
     try:
         result = await perform(credential)
         record = await services.approvals.finish(approval, DONE, result or verb)
+    except (errors.Forbidden, errors.Unauthorized) as error:
+        # The clicker's own rights (or stale credential) were refused: only they are told
+        # (guarded replies), and the card stays open for someone who has them.
+        await services.approvals.release(approval, click.user_id)
+        await services.audit.record(
+            user_id=click.user_id, action=f"{record.platform}.{action}",
+            platform=record.platform, instance=record.instance, target=record.target,
+            result="refused", detail=f"{type(error).__name__}: {error.detail}")
+        raise
     except (errors.Conflict, errors.NotFound) as error:
         record = await services.approvals.finish(approval, GONE, error.detail)
     except errors.PlatformError as error:

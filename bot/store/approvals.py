@@ -48,6 +48,16 @@ def finish(db: Database, approval_id: str, state: str, result: str) -> dict[str,
     return get(db, approval_id)
 
 
+def release(db: Database, approval_id: str, actor: str) -> dict[str, Any]:
+    """Hand a claim back (acting -> pending) when the platform refused the clicker's own
+    rights: the card stays open for someone who has them."""
+    with db.conn:
+        db.execute("update approvals set state = ?, actor = '', action = '', acted_at = '',"
+                   " result = '' where id = ? and state = ? and actor = ?",
+                   [PENDING, approval_id, ACTING, actor])
+    return get(db, approval_id)
+
+
 def add_copy(db: Database, approval_id: str, channel: str, ts: str,
              blocks: list[dict[str, Any]], at: str) -> None:
     with db.conn:

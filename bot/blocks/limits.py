@@ -1,0 +1,302 @@
+"""Block Kit for /limits: status, breaches (paged), one limit, and the approval cards of
+limits waiting for a workflow decision (Approve / Reject through `bot.approvals`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
+from bot.blocks import common as b
+from bot.blocks.time import slack_date
+from bot.interactions import ref
+from bot.platforms.limits.models import (
+    Breaches,
+    Incident,
+    LimitsStatus,
+    LimitView,
+    PendingLimit,
+    TaskOutcome,
+)
+
+APPROVE = "limits_approve"
+REJECT = "limits_reject"           # opens the comment modal
+REJECT_MODAL = "limits_reject_modal"
+COMMENT_BLOCK = "limits_comment"
+COMMENT_ACTION = "comment"
+
+# One section per incident, so page N always starts at the same incident.
+BREACHES_PAGE = 20
+BREACHES_USAGE = ("Use `/limits breaches [YYYY-MM-DD] [page N]`, e.g. "
+                  "`/limits breaches 2026-01-29 page 2`.")
+
+KIND_ICON = {"Breach": ":red_circle:", "Warning": ":large_orange_circle:"}
+ACTION_WORDS = {"approve": ("Approve", "approved"), "reject": ("Reject", "rejected")}
+
+
+class DecisionRef(BaseModel):
+    """An Approve / Reject button: the approval row holds the limit and its task key."""
+
+    approval: str
+
+
+class RejectMetadata(BaseModel):
+    """Carried by the reject modal, to update the message the Reject button was on."""
+
+    approval: str
+    response_url: str = ""
+    channel_id: str = ""
+    message_ts: str = ""
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def step_label(task_key: str) -> str:
+    """`firstApproval` -> "first approval" (workflow task keys are camelCase ids)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r" \1", task_key).lower() or "approval"
+
+
+def location_text(location: str) -> str:
+    """`[Book].[Book].[AllMember].[B-001]` -> "Book = B-001"."""
+    parts = re.findall(r"\[([^\]]*)\]", location)
+    if len(parts) >= 2:
+        return f"{parts[0]} = {parts[-1]}"
+    return location or "total"
+
+
+# -- status ---------------------------------------------------------------------------------------
+def status(instance: str, s: LimitsStatus) -> list[b.Block]:
+    head = [
+        b.header(f"Atoti Limits ({instance})"),
+        b.section(f":large_green_circle: Up since {slack_date(s.started_at)} · "
+                  f"as-of date *{b.escape(s.as_of_date)}*"),
+    ]
+    if not s.servers:
+        return head + [b.section("No Atoti server is connected, and no structure names one.")]
+    connected = sum(1 for server in s.servers if server.connected)
+    head.append(b.context(f"{connected} connected Atoti server(s)"))
+    rows = []
+    for server in s.servers:
+        state = ("connected" if server.connected
+                 else "not connected (named by its structures only)")
+        icon = ":link:" if server.connected else ":heavy_minus_sign:"
+        cubes = ", ".join(server.cubes) or "—"
+        rows.append([b.section(
+            f"{icon} *{b.escape(server.name)}* · {state}\nCubes: {b.escape(cubes)} · "
+            f"{server.structures} structure(s) · {server.pending_approvals} pending approval(s)")])
+    return b.fit_blocks(head, rows, more="{left} more servers not shown.")
+
+
+# -- breaches -------------------------------------------------------------------------------------
+def _incident_line(i: Incident) -> str:
+    icon = KIND_ICON.get(i.kind, "")
+    measure = f"`{b.escape(i.measure)}`" if i.measure else "the measure"
+    at = f" · evaluated {b.escape(i.evaluated_at[11:16])}" if i.evaluated_at else ""
+    return (f"{icon} *{b.escape(i.kind)}* · limit `{b.escape(i.limit_id)}` "
+            f"*{b.escape(i.structure)}* · {b.escape(i.server)}\n"
+            f"{measure} = {number(i.measure_value)} against a limit of {number(i.limit_value)} "
+            f"({percent(i.utilization)}) · {b.escape(location_text(i.location))}\n"
+            f"`{b.escape(i.incident_id)}` · {b.escape(i.status or '—')}{at}")
+
+
+def breaches(instance: str, br: Breaches, *, page: int) -> list[b.Block]:
+    """One page of incidents, breaches first and worst first; the note names the next page."""
+    day = br.as_of or "—"
+    pages = max(1, -(-len(br.incidents) // BREACHES_PAGE))
+    head = [b.header(f"Breaches and warnings on {instance}, as of {day}")]
+    others = [d for d in br.as_of_dates if d != br.as_of][-5:]
+    other_text = f" · other dates: {', '.join(others)}" if others else ""
+    head.append(b.context(
+        f"*{br.breach_count}* breach(es) · *{br.warning_count}* warning(s) · page {page} of "
+        f"{pages}{other_text}"))
+    if not br.incidents:
+        return head + [b.section(f"No breach or warning on {day}.")]
+    start = (page - 1) * BREACHES_PAGE
+    items = [[b.section(_incident_line(i))] for i in br.incidents[start:]]
+    more = f"{{left}} more not shown: `/limits breaches {day} page {page + 1}`"
+    return b.fit_blocks(head, items, more=more, limit=len(head) + BREACHES_PAGE + 1)
+
+
+def no_incidents(instance: str) -> str:
+    return f"Atoti Limits ({instance}) has no breach or warning on record."
+
+
+# -- one limit ------------------------------------------------------------------------------------
+def limit_view(instance: str, v: LimitView) -> list[b.Block]:
+    period = f"{v.start or '…'} → {v.end or 'open-ended'}"
+    out = [
+        b.header(f"Limit {v.limit_id} ({instance})"),
+        b.fields(f"*Status*\n{b.escape(v.status or '—')}{'' if v.alive else ' (inactive)'}",
+                 f"*Value*\n{number(v.value)}",
+                 f"*Scope*\n{b.escape(v.scope)}",
+                 f"*Type*\n{b.escape(v.limit_type or '—')}",
+                 f"*In force*\n{b.escape(period)}",
+                 f"*Comment*\n{b.escape(v.comment or '—')}"),
+    ]
+    s = v.structure
+    if s is not None:
+        warn = f" · warning at {percent(s.warning_threshold)}" if s.warning_threshold else ""
+        group = f" · group {b.escape(s.group)}" if s.group else ""
+        out.append(b.section(
+            f"*Structure* {b.escape(s.name)} · {b.escape(s.server)} / {b.escape(s.cube)}\n"
+            f"Measure `{b.escape(s.measure)}` · {b.escape(s.kpi_type or '?')}{warn}{group}"))
+    if v.latest is not None:
+        out.append(b.section(f"*Latest evaluation* ({b.escape(v.latest.as_of)})\n"
+                             + _incident_line(v.latest)))
+    else:
+        out.append(b.context("Never breached nor warned (passes are not stored)."))
+    if v.temporary:
+        out.append(b.context("Temporary limits on top of it: "
+                             + ", ".join(f"`{b.escape(t)}`" for t in v.temporary)))
+    if v.actions:
+        step = step_label(v.actions[0].task_key)
+        out.append(b.context(f":hourglass_flowing_sand: Waiting for a decision ({step}): "
+                             "`/limits pending` has the Approve / Reject buttons."))
+    return out
+
+
+# -- approval cards --------------------------------------------------------------------------------
+def task_key(p: PendingLimit) -> str:
+    """The open workflow task of a pending limit ("" when the server shows no action)."""
+    return next((a.task_key for a in p.actions if a.task_key), "")
+
+
+def card_payload(p: PendingLimit, key: str) -> dict[str, Any]:
+    """What a card needs to draw itself later, and the task key a click must still match."""
+    return {"limit_id": p.limit_id, "task_key": key, "status": p.status,
+            "value": p.value, "scope": p.scope, "structure": p.structure,
+            "server": p.server, "measure": p.measure, "comment": p.comment}
+
+
+def card_summary(p: PendingLimit) -> str:
+    return f"Limit {p.limit_id} ({p.structure}, {p.scope}) {p.status}"
+
+
+def _card_text(p: dict[str, Any]) -> str:
+    deletion = "DELETION" in str(p.get("status", ""))
+    what = "delete the limit" if deletion else "new or changed limit"
+    comment = f"\n_{b.escape(p['comment'])}_" if p.get("comment") else ""
+    return (f"*`{b.escape(p.get('limit_id', '?'))}`* · *{b.escape(p.get('structure', ''))}* · "
+            f"{b.escape(p.get('server', ''))} · {b.escape(p.get('status', ''))} "
+            f"({step_label(str(p.get('task_key', '')))}: {what})\n"
+            f"{b.escape(p.get('scope', ''))} · limit {number(p.get('value'))} on "
+            f"`{b.escape(p.get('measure', ''))}`{comment}")
+
+
+def _approve_button(a: Approval, text: str = "Approve") -> dict[str, Any]:
+    p = a.payload
+    limit_id = b.escape(p.get("limit_id", "?"))
+    if "DELETION" in str(p.get("status", "")):
+        question = f"Approve the *deletion* of limit {limit_id} on {b.escape(a.instance)}?"
+    else:
+        question = (f"Approve limit {limit_id} ({b.escape(p.get('scope', ''))}, "
+                    f"{number(p.get('value'))}) on {b.escape(a.instance)}?")
+    return b.button(text, APPROVE, ref(DecisionRef(approval=a.id)), style="primary",
+                    confirm_dialog=b.confirm(
+                        "Approve this limit?",
+                        f"{question} It runs with your own Atoti Limits account.",
+                        ok="Approve", danger=False))
+
+
+def _reject_button(a: Approval, text: str = "Reject") -> dict[str, Any]:
+    # No confirm dialog: the button opens a modal (optional comment) whose submit confirms.
+    return b.button(text, REJECT, ref(DecisionRef(approval=a.id)), style="danger")
+
+
+def card(a: Approval, *, can_act: bool = True) -> list[b.Block]:
+    """The card of one approval in every state (the render of `bot.approvals.act`)."""
+    blocks: list[b.Block] = [b.section(_card_text(a.payload))]
+    verb, past = ACTION_WORDS.get(a.action, (a.action.title(), a.action + "ed"))
+    when = when_text(a.acted_at) if a.acted_at else ""
+    result = f": {b.escape(a.result)}" if a.result else ""
+    if a.state == PENDING:
+        if can_act:
+            blocks.append(b.actions(_approve_button(a), _reject_button(a)))
+        else:
+            blocks.append(b.context("Atoti Limits offers you no action on this limit "
+                                    "(you are not one of its approvers)."))
+    elif a.state == ACTING:
+        blocks.append(b.context(f":hourglass_flowing_sand: <@{a.actor}> is acting on this "
+                                "right now."))
+    elif a.state == DONE:
+        icon = ":white_check_mark:" if a.action == "approve" else ":x:"
+        blocks.append(b.context(f"{icon} *{past.capitalize()}* by <@{a.actor}> at {when}"
+                                f"{result}."))
+    elif a.state == GONE:
+        blocks.append(b.context(f":information_source: Already handled: <@{a.actor}> tried to "
+                                f"{a.action} at {when}{result}."))
+    elif a.state == FAILED:
+        blocks.append(b.context(f":warning: <@{a.actor}> could not {a.action} at {when}"
+                                f"{result}. Try again:"))
+        retry = (_approve_button(a, "Retry approve") if a.action == "approve"
+                 else _reject_button(a, "Retry reject"))
+        blocks.append(b.actions(retry))
+    return tag_card(a.id, blocks)
+
+
+def untracked_card(p: PendingLimit) -> list[b.Block]:
+    """A pending limit for which the server offers no task at all: no buttons."""
+    return [b.section(_card_text(card_payload(p, ""))),
+            b.context("Atoti Limits offers you no action on this limit.")]
+
+
+def outcome_text(outcome: TaskOutcome, action: str) -> str:
+    """The short result stored on the approval and shown on the card."""
+    past = ACTION_WORDS.get(action, (action, action + "ed"))[1]
+    if outcome.still_pending:
+        return (f"{past} the {step_label(outcome.task_key)}; still pending a second approver "
+                "(`/limits pending` shows the next step)")
+    if not outcome.status:
+        return f"{past}; limit {outcome.limit_id} was removed"
+    return f"{past}; limit {outcome.limit_id} is now {outcome.status}"
+
+
+def pending(instance: str, cards: list[list[b.Block]], *, acted: list[b.Block] | None = None,
+            shared_by: str = "") -> list[b.Block]:
+    head = [b.header(f"Limits waiting for approval on {instance}")]
+    if shared_by:
+        head.append(b.context(f"Shared by <@{shared_by}>. Buttons act with the clicker's own "
+                              "Atoti Limits account."))
+    if acted:
+        head.extend(acted)
+        if cards:
+            head.append(b.divider())
+    if not cards:
+        if not acted:
+            head.append(b.section("No limit is waiting for approval."))
+        else:
+            head.append(b.context("Nothing else is waiting for approval."))
+        return head
+    return b.fit_blocks(head, cards, more="{left} more not shown. Approve or reject these, "
+                                          "then run `/limits pending` again.")
+
+
+def reject_modal(a: Approval, metadata: RejectMetadata) -> dict[str, Any]:
+    limit_id = b.escape(a.payload.get("limit_id", "?"))
+    return {
+        "type": "modal", "callback_id": REJECT_MODAL,
+        "title": b.plain("Reject limit", 24), "submit": b.plain("Reject", 24),
+        "close": b.plain("Cancel", 24), "private_metadata": metadata.model_dump_json(),
+        "blocks": [
+            b.section(f"Reject limit *{limit_id}* on {b.escape(a.instance)}?\n"
+                      + _card_text(a.payload)),
+            {"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
+             "label": b.plain("Comment (optional)"),
+             "element": {"type": "plain_text_input", "action_id": COMMENT_ACTION,
+                         "multiline": True, "max_length": 500}},
+            b.context("It runs with your own Atoti Limits account."),
+        ],
+    }

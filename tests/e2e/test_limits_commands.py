@@ -1,0 +1,156 @@
+"""/limits status, breaches (paged past Slack's 50 blocks), limit, and linking, through signed
+Slack requests against the Limits emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from emulators.limits import BUSY_DATE, DEMO, LATEST_DATE, LimitsEmulator
+from tests.e2e.helpers import link, reply_to, texts
+
+ALICE = {"username": "alice", "password": DEMO["alice"]["password"]}
+
+
+@pytest.fixture
+def limits() -> Iterator[LimitsEmulator]:
+    with LimitsEmulator() as emulator:  # no reset(): a fresh seed per test (~0.2 s)
+        yield emulator
+
+
+@pytest.fixture
+def platforms(limits: LimitsEmulator) -> dict[str, list[dict[str, Any]]]:
+    return {"limits": [{"name": "prod", "url": limits.url}]}
+
+
+async def test_link_is_verified_and_a_wrong_password_is_a_field_error(driver, slack, bot):
+    wrong = await link(driver, slack, "alice", "limits",
+                       {"username": "alice", "password": "not-the-password"})
+    assert "refused this credential" in wrong
+    assert "not-the-password" not in wrong
+    outcome = await link(driver, slack, "alice", "limits", ALICE)
+    assert "Linked Atoti Limits (prod) as *alice*" in outcome
+
+
+async def test_status_shows_the_server_and_connected_atoti_servers(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "status", expect="Up since")
+    body = texts(reply.blocks)
+    assert "*atoti* · connected" in body
+    assert "*risk-eu* · connected" in body
+    assert "Cars_Cube" in body
+    assert f"as-of date *{LATEST_DATE}*" in body
+    assert "2 connected Atoti server(s)" in body
+
+
+async def test_breaches_on_a_busy_day_fit_and_say_how_to_see_the_rest(driver, slack, limits,
+                                                                      bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", f"breaches {BUSY_DATE}",
+                           expect="Breaches and warnings")
+    assert len(reply.blocks) <= 50
+    body = texts(reply.blocks)
+    assert f"100 more not shown: `/limits breaches {BUSY_DATE} page 2`" in body
+    assert "page 1 of 6" in body
+    assert body.count("limit `L-") == 20
+    # Each incident names the limit, the measure, its value and the threshold.
+    assert "Breach" in body and "against a limit of 50,000,000" in body
+    assert "`Notional.SUM` = " in body
+
+    last = await reply_to(driver, slack, "alice", "/limits", f"breaches {BUSY_DATE} page 6",
+                          expect="page 6 of 6")
+    assert "more not shown" not in texts(last.blocks)
+    assert texts(last.blocks).count("limit `L-") == 20
+
+
+async def test_breaches_default_to_the_latest_date(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "breaches",
+                           expect=f"as of {LATEST_DATE}")
+    body = texts(reply.blocks)
+    assert body.count("limit `L-") == 14
+    assert "more not shown" not in body
+    assert f"other dates: 2026-01-28, {BUSY_DATE}" in body
+
+
+@pytest.mark.parametrize("args", ["breaches 2026-02-30", "breaches yesterday",
+                                  "breaches 2026-01-29 page 0"])
+async def test_bad_breaches_input_shows_the_accepted_form(driver, slack, limits, bot, args):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", args,
+                           expect="/limits breaches [YYYY-MM-DD] [page N]")
+    assert "Something went wrong" not in reply.text
+
+
+async def test_a_page_past_the_end_says_how_many_there_are(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", f"breaches {BUSY_DATE} page 9",
+                           expect="6 page(s)")
+    assert "120 incident(s)" in reply.text
+
+
+async def test_a_date_without_incidents(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "breaches 2025-12-31",
+                           expect="No breach or warning on 2025-12-31")
+    assert "other dates: 2026-01-28" in texts(reply.blocks)
+
+
+async def test_limit_shows_its_structure_and_latest_evaluation(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "limit L-11",
+                           expect="Limit L-11")
+    body = texts(reply.blocks)
+    assert "Book = B-001" in body
+    assert "*Structure* Book notional · risk-eu / Risk" in body
+    assert "Latest evaluation* (2026-01-30)" in body
+
+    pending = await reply_to(driver, slack, "alice", "/limits", "limit L-4",
+                             expect="Limit L-4")
+    assert "`/limits pending` has the Approve / Reject buttons" in texts(pending.blocks)
+
+
+async def test_unknown_limit_and_missing_id(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "limit L-999",
+                           expect="not found")
+    assert "Atoti Limits (prod)" in reply.text
+    await reply_to(driver, slack, "alice", "/limits", "limit", expect="`/limits limit L-17`")
+
+
+async def test_unlinked_user_is_told_how_to_link(driver, slack, bot):
+    reply = await reply_to(driver, slack, "carol", "/limits", "pending",
+                           expect="/ops link limits")
+    assert "no linked Atoti Limits account" in reply.text
+
+
+async def test_pending_for_someone_who_may_not_approve_has_no_buttons(driver, slack, limits,
+                                                                       bot):
+    await link(driver, slack, "bob", "limits",
+               {"username": "bob", "password": DEMO["bob"]["password"]})
+    reply = await reply_to(driver, slack, "bob", "/limits", "pending",
+                           expect="waiting for approval")
+    body = texts(reply.blocks)
+    assert "L-4" in body and "L-16" in body
+    assert "offers you no action" in body
+    assert not [b for b in reply.blocks if b.get("type") == "actions"]
+
+
+async def test_share_where_the_bot_is_not_a_member(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "pending share",
+                           expect="I can't post in this channel", channel="C0DATA")
+    assert "/invite" in reply.text
+
+
+async def test_limits_down_names_the_instance(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    limits.faults.set(status=503)
+    try:
+        reply = await reply_to(driver, slack, "alice", "/limits", "status",
+                               expect="unavailable")
+    finally:
+        limits.faults.clear()
+    assert "Atoti Limits (prod) is unavailable" in reply.text
