@@ -215,10 +215,12 @@ async def act(click: Click, *, approval: str, action: str, verb: str, permission
             result="refused", detail=f"{type(error).__name__}: {error.detail}")
         raise
     except (errors.Conflict, errors.NotFound) as error:
+        # Resolved elsewhere (Astakos answers 404 for a commission no longer pending).
         record = await services.approvals.finish(approval, GONE, error.detail)
     except errors.PlatformError as error:
-        retry = isinstance(error, errors.Unavailable)
-        record = await services.approvals.finish(approval, FAILED if retry else GONE,
+        # An outage, or a refusal of this action (413 over a limit ...): the item is still
+        # waiting on the platform, so the card stays actionable and shows the last attempt.
+        record = await services.approvals.finish(approval, FAILED,
                                                  f"{type(error).__name__}: {error.detail}")
     except BaseException:
         await services.approvals.finish(approval, FAILED, "interrupted")

@@ -125,5 +125,5 @@ def text_message(text: str) -> dict[str, Any]:
 def bar(fraction: float, width: int = 10) -> str:
     """A usage bar for quotas: ▓▓▓▓▓░░░░░ 52%."""
     fraction = max(0.0, fraction)
-    filled = min(width, round(fraction * width))
+    filled = min(width, int(fraction * width))  # floor: 95 % must not look full
     return "▓" * filled + "░" * (width - filled) + f" {fraction:.0%}"
