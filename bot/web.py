@@ -3,6 +3,8 @@
     POST /slack/events   every Slack request (commands, interactions, events), signed
     GET  /healthz        liveness: the store answers
     GET  /metrics        Prometheus text format
+    GET  /link/{token}   the one-time web link form, and POST /link (bot.weblink), only
+                         where SWITCHBOARD_PUBLIC_URL is set
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
         Route("/metrics", metrics, methods=["GET"]),
         *(extra_routes or []),
     ]
+    if services.settings.public_url:
+        from bot import weblink
+
+        routes += weblink.routes(services)
     return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -7,9 +7,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import errors, messages
+from bot import errors, messages, weblink
 from bot.blocks import common as b
 from bot.blocks import ops as blocks
+from bot.blocks import weblink as weblink_blocks
 from bot.commands import CommandFamily, Invocation, make_listener
 from bot.config import Settings
 from bot.platforms.base import InstanceStatus
@@ -49,6 +50,16 @@ async def help_(inv: Invocation) -> None:
                 quick=True)
 async def link(inv: Invocation) -> None:
     platform = platform_for(inv.services, inv.arg(0))
+    if inv.services.settings.public_url:
+        # The one-time web link (bot.weblink) instead of the modal: ephemeral, for this user.
+        instance = platform.instance(inv.arg(1)).name if inv.arg(1) else None
+        issued = await weblink.issue(inv.services, user_id=inv.user_id, platform=platform.key,
+                                     instance=instance, response_url=inv.response_url or None)
+        text, link_blocks = weblink_blocks.link_message(
+            title=platform.title, instance=instance, url=issued.url, minutes=issued.minutes)
+        # Always ephemeral, even after a trailing `share`: the link is this person's alone.
+        await inv.respond(text=text, blocks=link_blocks, response_type="ephemeral")
+        return
     await open_link_modal(services=inv.services, client=inv.client, trigger_id=inv.trigger_id,
                           platform=platform, instance=inv.arg(1),
                           response_url=inv.response_url or None)

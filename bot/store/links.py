@@ -27,18 +27,20 @@ def for_user(db: Database, user_id: str) -> list[dict[str, Any]]:
 
 
 def delete(db: Database, user_id: str, platform: str, instance: str) -> int:
-    cursor = db.execute(
-        "delete from links where user_id = ? and platform = ? and instance = ?",
-        [user_id, platform, instance])
+    with db.conn:  # commit now: other processes (console, scheduler) read this file
+        cursor = db.execute(
+            "delete from links where user_id = ? and platform = ? and instance = ?",
+            [user_id, platform, instance])
     return cursor.rowcount
 
 
 def update_secret(db: Database, user_id: str, platform: str, instance: str, secret: str,
                   verified_at: str) -> None:
-    db.execute(
-        "update links set secret = ?, verified_at = ? "
-        "where user_id = ? and platform = ? and instance = ?",
-        [secret, verified_at, user_id, platform, instance])
+    with db.conn:
+        db.execute(
+            "update links set secret = ?, verified_at = ? "
+            "where user_id = ? and platform = ? and instance = ?",
+            [secret, verified_at, user_id, platform, instance])
 
 
 def all_secrets(db: Database) -> list[dict[str, Any]]:

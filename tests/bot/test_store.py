@@ -44,3 +44,24 @@ async def test_first_time_is_true_once_per_key(tmp_path):
         assert results == [True, False, False]
     finally:
         store.close()
+
+
+def test_unlink_and_a_new_secret_are_committed_at_once(tmp_path):
+    """Another process reading the file sees an unlink straight away (regression: the delete
+    stayed in an open transaction until some later write)."""
+    from bot.store import links
+
+    path = tmp_path / "sb.db"
+    store = Store(path)
+    try:
+        row = {"user_id": "U1", "platform": "dss", "instance": "p", "account": "a",
+               "kind": "API key", "secret": "ct-1", "details": "{}", "linked_at": "t",
+               "verified_at": "t"}
+        store.run_sync(links.save, row)
+        store.run_sync(links.update_secret, "U1", "dss", "p", "ct-2", "t2")
+        other = sqlite3.connect(path)
+        assert other.execute("select secret from links").fetchall() == [("ct-2",)]
+        assert store.run_sync(links.delete, "U1", "dss", "p") == 1
+        assert other.execute("select count(*) from links").fetchall() == [(0,)]
+    finally:
+        store.close()

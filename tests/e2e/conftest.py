@@ -20,20 +20,12 @@ SIGNING_SECRET = "e2e-signing-secret-9f8e7d"
 BOT_TOKEN = "xoxb-e2e-bot-token-123456"
 
 
-@pytest.fixture(scope="session")
-def dss_emulator() -> Iterator[DSSEmulator]:
+@pytest.fixture
+def dss() -> Iterator[DSSEmulator]:
+    # A fresh emulator per test: aborting a future or deleting a key must not leak into the
+    # next test (the DSS emulator has no reset; starting one takes a fraction of a second).
     with DSSEmulator() as emulator:
         yield emulator
-
-
-@pytest.fixture
-def dss(dss_emulator: DSSEmulator) -> DSSEmulator:
-    reset = getattr(dss_emulator, "reset", None)
-    if reset is not None:
-        reset()
-    dss_emulator.faults.clear()
-    dss_emulator.requests.clear()
-    return dss_emulator
 
 
 @pytest.fixture

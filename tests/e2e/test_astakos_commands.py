@@ -96,11 +96,12 @@ async def test_quotas_closest_to_the_limit_first_with_bars(driver, slack, astako
     ]
     positions = [body.index(item) for item in order]
     assert positions == sorted(positions), body
-    full, most = "▓" * 10, "▓" * 8 + "░" * 2
+    # Bars round down: only a quota at its limit shows a full bar.
+    full, most, nearly = "▓" * 10, "▓" * 7 + "░" * 3, "▓" * 9 + "░"
     assert f":red_circle: `{full} 100%` *Virtual Machine* · chem.example.org" in body
     assert f":large_green_circle: `{most} 75%` *CPU* · chem.example.org" in body
     assert "5 of 5 used (pending 1)" in body
-    assert f":large_orange_circle: `{full} 95%` *Storage space* · bio.example.org" in body
+    assert f":large_orange_circle: `{nearly} 95%` *Storage space* · bio.example.org" in body
     assert "190 GiB of 200 GiB used (pending 10 GiB)" in body
     assert "old.example.org" not in body  # terminated: Astakos hides its quotas
     one = await reply_to(driver, slack, "alice", "/astakos", "quotas bio.example.org",
