@@ -57,7 +57,10 @@ async def _socket_mode(services) -> int:  # type: ignore[no-untyped-def]
     token = services.settings.slack_app_token.get_secret_value()
     handler = AsyncSocketModeHandler(app, token)
     try:
-        await handler.start_async()
+        await handler.connect_async()
+        if services.scheduler is not None:
+            await services.scheduler.start()
+        await asyncio.Event().wait()  # until interrupted, as start_async does
     finally:
         await services.aclose()
     return 0

@@ -86,6 +86,22 @@ class Settings(BaseSettings):
     watch_interval: float = 15.0
     watch_timeout: float = 24 * 3600.0
 
+    # Scheduler (digests and alerts). A run missed while the bot was down runs once at
+    # start-up within `digest_grace` seconds of its time; beyond, it is skipped and recorded.
+    scheduler_enabled: bool = True
+    digest_grace: float = 3600.0
+    # Seconds between an alert's polls (unless the alert says `every <N>m`).
+    alert_interval: float = 300.0
+    # Platform calls in flight at once per platform instance, across all digests of a run.
+    digest_platform_concurrency: int = 4
+    # Slack pacing for digests and alerts: seconds between posts to one channel, and a
+    # workspace-wide budget of posts per minute.
+    slack_channel_interval: float = 1.0
+    slack_workspace_per_minute: int = 100
+    # After a crash mid-post, wait this long after the post began before looking for it in
+    # the channel's history (longer than a Web API call may take), then post it if absent.
+    digest_recovery_settle: float = 35.0
+
     # From the TOML file: platform key -> instances (each a dict the platform validates).
     platforms: dict[str, list[dict[str, Any]]] = {}
     # action ("astakos.commission", "limits.approve" ...) -> allowed Slack user / group ids.

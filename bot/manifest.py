@@ -28,7 +28,9 @@ DESCRIPTIONS = {
                "status | breaches [as-of date] | limit <id> | pending"),
 }
 BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "im:write", "users:read",
-              "usergroups:read", "channels:read", "groups:read"]
+              "usergroups:read", "channels:read", "groups:read",
+              # Digest crash recovery looks for an already-posted run in the history.
+              "channels:history", "groups:history", "im:history", "mpim:history"]
 LONG_DESCRIPTION = (
     "Switchboard lets data-platform teams drive Dataiku DSS, Strategy One, Squonk2 Data "
     "Manager, Synnefo Astakos and Atoti Limits from Slack. Each person links their own "

@@ -33,10 +33,25 @@ async def serve(services: Services, *, sock: socket.socket | None = None,
     server = uvicorn.Server(config)
     if started is not None:
         started(server)
+    scheduler = asyncio.get_running_loop().create_task(_start_scheduler(server, services))
     try:
         await server.serve(sockets=[sock] if sock else None)
     finally:
+        scheduler.cancel()
         await services.aclose()
+
+
+async def _start_scheduler(server: uvicorn.Server, services: Services) -> None:
+    """Digests and alerts start once the bot answers Slack (start-up catch-up runs after)."""
+    while not server.started:
+        if server.should_exit:
+            return
+        await asyncio.sleep(0.02)
+    if services.scheduler is not None:
+        try:
+            await services.scheduler.start()
+        except Exception:
+            log.exception("the scheduler did not start; digests and alerts are off")
 
 
 class BotServer:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -22,6 +22,9 @@ from bot.platforms.registry import Platforms
 from bot.store import Store
 from bot.vault import Vault, load_keys
 from bot.watch import Watches
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,12 @@ class Services:
     watches: Watches
     now: Callable[[], datetime] = utc_now
     notes: list[str] = field(default_factory=list)  # start-up notes for the operator
+    # Digests and alerts; started by the server once the bot is up (bot.server, Socket Mode).
+    scheduler: Scheduler | None = None
 
     async def aclose(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.shutdown()
         await self.watches.aclose()
         await self.platforms.aclose()
         self.store.close()
@@ -78,8 +85,13 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     slack = slack_client(settings)
     watches = Watches(slack=slack, interval=settings.watch_interval,
                       timeout=settings.watch_timeout)
-    return Services(
+    from bot.scheduler import Scheduler
+
+    scheduler = Scheduler()
+    services = Services(
         settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
         audit=Audit(store=store, now=now), approvals=Approvals(store=store, now=now),
-        slack=slack, watches=watches, now=now, notes=notes,
+        slack=slack, watches=watches, now=now, notes=notes, scheduler=scheduler,
     )
+    scheduler.attach(services)
+    return services

@@ -119,15 +119,20 @@ class Message:
     edited: bool = False
     ephemeral_for: str | None = None
     source: str = "chat.postMessage"
+    # Message metadata ({"event_type": ..., "event_payload": {...}}), as chat.postMessage
+    # took it; conversations.history returns it with include_all_metadata.
+    metadata: dict[str, Any] | None = None
 
     @property
     def is_ephemeral(self) -> bool:
         return self.ephemeral_for is not None
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, *, with_metadata: bool = False) -> dict[str, Any]:
         """The message object Slack includes in API answers and block_actions payloads."""
         body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text,
                                 "user": self.user, "team": TEAM_ID}
+        if with_metadata and self.metadata:
+            body["metadata"] = copy.deepcopy(self.metadata)
         if self.user == BOT_USER_ID:
             body.update({"bot_id": BOT_ID, "app_id": APP_ID})
         if self.blocks:

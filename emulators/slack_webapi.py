@@ -143,6 +143,7 @@ class WebApi:
             "conversations.open": self.conversations_open,
             "conversations.info": self.conversations_info,
             "conversations.members": self.conversations_members,
+            "conversations.history": self.conversations_history,
             "users.info": self.users_info,
             "usergroups.users.list": self.usergroups_users_list,
             "views.open": self.views_open,
@@ -250,6 +251,30 @@ class WebApi:
         return {"members": sorted(self._channel(args).members),
                 "response_metadata": {"next_cursor": ""}}
 
+    def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Channel messages newest first, between `oldest` and `latest` (exclusive unless
+        `inclusive`), at most `limit`; metadata only with include_all_metadata."""
+        channel = self._channel(args)
+        if not channel.is_im and BOT_USER_ID not in channel.members:
+            raise ApiError("not_in_channel")
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or 0) or float("inf")
+        inclusive = _true(args.get("inclusive"))
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        with_metadata = _true(args.get("include_all_metadata"))
+        found = []
+        for message in reversed(self.ws.messages(channel.id)):
+            ts = float(message.ts)
+            inside = (oldest <= ts <= latest) if inclusive else (oldest < ts < latest)
+            if inside and message.thread_ts in (None, message.ts):
+                found.append(message)
+        cursor = int(args.get("cursor") or 0)
+        page = found[cursor:cursor + limit]
+        more = len(found) > cursor + limit
+        return {"messages": [m.to_api(with_metadata=with_metadata) for m in page],
+                "has_more": more,
+                "response_metadata": {"next_cursor": str(cursor + limit) if more else ""}}
+
     # -- messages ----------------------------------------------------------------------------
     def chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
@@ -259,6 +284,7 @@ class WebApi:
         message = self.ws.post(Message(
             channel=channel.id, ts=self.ws.new_ts(), user=BOT_USER_ID, text=text,
             blocks=blocks, thread_ts=args.get("thread_ts") or None,
+            metadata=_metadata(args.get("metadata")),
         ))
         return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}
 
@@ -352,6 +378,20 @@ class WebApi:
         external_id = view.get("external_id")
         if external_id and self.ws.view_by_external_id(str(external_id)) is not None:
             raise ApiError("duplicate_external_id")
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() in ("1", "true") if isinstance(value, str) else bool(value)
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """chat.postMessage `metadata`: an event_type and an event_payload object, else refused."""
+    if value in (None, ""):
+        return None
+    if (not isinstance(value, dict) or not isinstance(value.get("event_type"), str)
+            or not isinstance(value.get("event_payload", {}), dict)):
+        raise ApiError("invalid_metadata_format")
+    return copy.deepcopy(value)
 
 
 def replace_id(fresh: View, old: View) -> View:

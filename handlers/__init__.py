@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands import CommandFamily
 from bot.config import Settings
-from handlers import astakos, dss, home, limits, link, mstr, ops, squonk
+from handlers import astakos, dss, home, limits, link, mstr, ops, squonk, subscriptions  # noqa: F401
 
 # Platform command families, in the order people see them. Each module has `family` and
 # `register(app, settings)`.

@@ -1,4 +1,5 @@
-"""The App Home tab: linked accounts with Link / Re-link / Unlink buttons."""
+"""The App Home tab: linked accounts with Link / Re-link / Unlink buttons, and the caller's
+digests and alerts with Pause / Resume / Run now / Remove (handlers.subscriptions)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import ops as blocks
+from bot.blocks import subscriptions as sub_blocks
 from bot.commands import guarded
 from bot.services import Services
 from handlers.link import open_link_modal
 
 
 async def publish_home(services: Services, client: AsyncWebClient, user_id: str) -> None:
+    from handlers.subscriptions import listing_rows
+
     accounts = await services.accounts.for_user(user_id)
     platforms = [(p.key, p.title, list(p.instances)) for p in services.platforms.values()]
-    await client.views_publish(user_id=user_id,
-                               view=blocks.home_view(platforms=platforms, accounts=accounts))
+    extra = sub_blocks.home_section(await listing_rows(services, user_id))
+    await client.views_publish(user_id=user_id, view=blocks.home_view(
+        platforms=platforms, accounts=accounts, extra=extra))
 
 
 async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
@@ -67,6 +72,9 @@ def _dm(client: AsyncWebClient, user_id: str) -> Any:
 
 
 def register(app: AsyncApp) -> None:
+    from handlers import subscriptions
+
+    subscriptions.register(app)
     app.event("app_home_opened")(on_home_opened)
     app.action(blocks.HOME_LINK)(on_home_link)
     app.action(blocks.HOME_UNLINK)(on_home_unlink)

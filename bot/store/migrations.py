@@ -56,3 +56,19 @@ def m002_posted_messages(db: Database) -> None:
     # copy can be re-rendered in place when one copy is clicked (Slack has no "get message").
     db["posted"].create({"channel": str, "ts": str, "blocks": str, "posted_at": str},
                         pk=("channel", "ts"))
+
+
+@migrations()
+def m003_scheduler(db: Database) -> None:
+    # Subscriptions: where runs are counted from after a resume (missed runs while paused are
+    # not "missed"), the instance an alert watches, and the last failure for `/ops digest list`.
+    db["subscriptions"].add_column("resumed_at", str)
+    db["subscriptions"].add_column("instance", str)
+    db["subscriptions"].add_column("last_error", str)
+    # The ledger: the channel id the run goes to (known before posting, so a restart can look
+    # for it in the history), when posting began, how the run came about, and a note.
+    db["deliveries"].add_column("channel", str)
+    db["deliveries"].add_column("posting_at", str)
+    db["deliveries"].add_column("reason", str)
+    db["deliveries"].add_column("detail", str)
+    db["deliveries"].create_index(["state"])

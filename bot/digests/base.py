@@ -1,0 +1,61 @@
+"""The contract between the scheduler and the platforms.
+
+A digest is one message per run: one `Section` per platform the subscription names. Each
+platform module in this package (`bot/digests/<platform>.py`) provides
+
+    async def section(ctx: DigestContext) -> Section
+    ALERTS: dict[str, AlertSource]        # e.g. {"astakos.commissions": new_commissions}
+
+and is listed in `bot/digests/registry.py`. A section never raises for a platform failure:
+the composer catches `bot.errors.PlatformError` and shows a one-line reason in that section
+(Unauthorized additionally triggers the owner's single re-link DM).
+
+Alert sources return every item currently worth telling; the scheduler posts only the ones
+whose `key` it has not posted before for that subscription (the `seen` table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.platforms.base import Credential
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DigestContext:
+    services: Services
+    credential: Credential  # the subscription owner's, for this platform
+    now: datetime
+    since: datetime | None  # the previous run of this subscription (None: first run)
+
+
+@dataclass(frozen=True)
+class Section:
+    platform: str
+    title: str  # "Dataiku DSS (design)"
+    blocks: list[Block]
+    empty: bool  # nothing worth telling (for skip-empty)
+    # Approval ids whose cards are in `blocks`: the poster records the message as a copy of
+    # each, so a click anywhere updates every copy (bot.approvals).
+    approvals: list[str] = field(default_factory=list)
+    error: str = ""  # one line when the platform could not be asked
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    key: str  # stable identity, e.g. "astakos:okeanos:commission:56"
+    text: str  # notification text (also the message's fallback text)
+    blocks: list[Block]
+    approvals: list[str] = field(default_factory=list)
+
+
+SectionSource = Callable[[DigestContext], Awaitable[Section]]
+AlertSource = Callable[[DigestContext], Awaitable[list[AlertItem]]]

@@ -1,0 +1,202 @@
+"""One digest run: every platform section fetched concurrently with the owner's credentials,
+then one message.
+
+Sections come in platform order (DSS, Strategy One, Squonk2, Astakos, Limits; instances in
+name order). A platform that fails shows a one-line reason in its place and the rest still
+goes out. A refused credential (Unauthorized) also sends the owner one DM asking to re-link,
+once per link (the `seen` table, keyed by the link's linked_at, so a re-link resets it).
+Platform calls run under a semaphore per platform instance, shared by every run of the
+process, so a fan-out of many digests at the same minute keeps a bounded number of calls in
+flight toward each instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot import errors, messages
+from bot.blocks import common as b
+from bot.digests import registry
+from bot.digests.base import Block, DigestContext, Section, SectionSource
+from bot.platforms.registry import TITLES
+from bot.store import seen
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+RELINK_DM = (":warning: {title} ({instance}) refused your linked credential, so your digests "
+             "and alerts cannot show it. Run `/ops link {platform} {instance}` to link it again.")
+NO_SECTION = "no digest section is available for this platform yet"
+# Blocks kept for the digest's head and foot; the rest is shared between sections.
+HEAD_BLOCKS = 2
+TAIL_BLOCKS = 1
+
+
+@dataclass(frozen=True)
+class Target:
+    platform: str
+    instance: str | None  # None: the owner's first linked instance
+
+
+@dataclass
+class Digest:
+    text: str
+    blocks: list[Block]
+    sections: list[Section]
+    approvals: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return all(s.empty and not s.error for s in self.sections)
+
+
+class Gates:
+    """One semaphore per platform instance, created on first use."""
+
+    def __init__(self, per_instance: int) -> None:
+        self.per_instance = max(1, per_instance)
+        self._gates: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    def __call__(self, platform: str, instance: str) -> asyncio.Semaphore:
+        key = (platform, instance)
+        if key not in self._gates:
+            self._gates[key] = asyncio.Semaphore(self.per_instance)
+        return self._gates[key]
+
+
+def parse_targets(text: str) -> list[Target]:
+    """The stored `platforms` column: "all" or "dss,astakos@okeanos"."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            key, _, instance = part.partition("@")
+            out.append(Target(key, instance or None))
+    return out
+
+
+async def resolve_targets(services: Services, owner: str, text: str) -> list[Target]:
+    """"all": every linked account of the owner on a configured platform; else as given.
+    Platform order, then instance name."""
+    if text.strip() == "all":
+        accounts = await services.accounts.for_user(owner)
+        targets = [Target(a.platform, a.instance) for a in accounts
+                   if a.platform in services.platforms]
+    else:
+        targets = parse_targets(text)
+    order = {key: i for i, key in enumerate(registry.ORDER)}
+    return sorted(targets, key=lambda t: (order.get(t.platform, 99), t.instance or ""))
+
+
+async def compose(services: Services, *, owner: str, targets: list[Target], now: datetime,
+                  since: datetime | None, gates: Gates, heading: str,
+                  sources: Mapping[str, SectionSource] | None = None) -> Digest:
+    sources = registry.sections() if sources is None else sources
+    sections = await asyncio.gather(*(
+        _section(services, owner, t, now, since, gates, sources) for t in targets))
+    return render(list(sections), heading=heading, now=now)
+
+
+async def _section(services: Services, owner: str, target: Target, now: datetime,
+                   since: datetime | None, gates: Gates,
+                   sources: Mapping[str, SectionSource]) -> Section:
+    title = TITLES.get(target.platform, target.platform)
+    named = f"{title} ({target.instance})" if target.instance else title
+    try:
+        credential = await services.accounts.credential(owner, target.platform, target.instance)
+    except errors.NotLinked as error:
+        return Section(target.platform, named, [], empty=False,
+                       error=messages.for_error(error))
+    named = f"{title} ({credential.instance})"
+    source = sources.get(target.platform)
+    if source is None or target.platform not in services.platforms:
+        return Section(target.platform, named, [], empty=False, error=NO_SECTION)
+    ctx = DigestContext(services=services, credential=credential, now=now, since=since)
+    try:
+        async with gates(target.platform, credential.instance):
+            return await source(ctx)
+    except errors.Unauthorized as error:
+        await relink_dm(services, owner, target.platform, credential.instance)
+        return Section(target.platform, named, [], empty=False,
+                       error=messages.for_error(error))
+    except errors.BotError as error:
+        return Section(target.platform, named, [], empty=False,
+                       error=messages.for_error(error))
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("digest section %s failed (ref %s)", target.platform, ref)
+        return Section(target.platform, named, [], empty=False,
+                       error=f"something went wrong on our side (ref `{ref}`)")
+
+
+async def relink_dm(services: Services, owner: str, platform: str, instance: str) -> bool:
+    """One DM per link asking to re-link; True if it was sent now."""
+    accounts = await services.accounts.for_user(owner)
+    linked = next((a.linked_at for a in accounts
+                   if a.platform == platform and a.instance == instance), "")
+    key = f"relink:{owner}:{platform}:{instance}:{linked}"
+    if not await services.store.run(seen.first_time, key, services.now().isoformat()):
+        return False
+    text = RELINK_DM.format(title=TITLES.get(platform, platform), instance=instance,
+                            platform=platform)
+    try:
+        await services.slack.chat_postMessage(channel=owner, text=text)
+    except Exception:  # the digest still goes out; the DM is best effort
+        log.warning("could not send the re-link DM to %s", owner)
+    return True
+
+
+def render(sections: list[Section], *, heading: str, now: datetime) -> Digest:
+    """The message: a header, then each section (title, blocks or its one-line reason),
+    within Slack's 50 blocks: a section too long for its share is cut with a note."""
+    head: list[Block] = [b.header(b.clip(heading, 150))]
+    tail: list[Block] = [b.context(f"As of {now.strftime('%Y-%m-%d %H:%M %Z')}")]
+    room = b.MAX_MESSAGE_BLOCKS - len(head) - len(tail)
+    drawn: list[list[Block]] = []
+    for s in sections:
+        if s.error:
+            drawn.append([b.divider(), b.section(f"*{b.escape(s.title)}*\n:warning: "
+                                                 f"{b.clip(s.error, 500)}")])
+        else:
+            drawn.append([b.divider(), b.section(f"*{b.escape(s.title)}*")]
+                         + (s.blocks or [b.context("Nothing to report.")]))
+    # Share the room: each section gets what it needs, the long ones split what is left.
+    budgets = _budgets([len(d) for d in drawn], room)
+    body: list[Block] = []
+    for d, budget in zip(drawn, budgets, strict=True):
+        if len(d) <= budget:
+            body.extend(d)
+        else:
+            left = len(d) - (budget - 1)
+            body.extend(d[: budget - 1])
+            body.append(b.context(f"{left} more block(s) of this section not shown; the "
+                                  "platform's own command lists everything."))
+    blocks = head + body + tail
+    present = {str(x.get("block_id", "")) for x in blocks}
+    approvals = [a for s in sections for a in s.approvals
+                 if any(p.startswith(f"appr|{a}|") for p in present)]
+    parts = [f"{s.title}: {'unavailable' if s.error else ('nothing new' if s.empty else 'see digest')}"
+             for s in sections]
+    text = heading + (" · " + "; ".join(parts) if parts else "")
+    return Digest(text=b.clip(text, 3000), blocks=blocks, sections=sections,
+                  approvals=list(dict.fromkeys(approvals)))
+
+
+def _budgets(sizes: list[int], room: int) -> list[int]:
+    if sum(sizes) <= room or not sizes:
+        return sizes
+    budgets = [0] * len(sizes)
+    left = room
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    for rank, i in enumerate(order):
+        fair = left // (len(sizes) - rank)
+        budgets[i] = max(min(sizes[i], fair), min(3, sizes[i]))
+        left -= budgets[i]
+    return budgets

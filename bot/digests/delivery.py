@@ -1,0 +1,215 @@
+"""Posting digests and alerts exactly once per run, under Slack's rate limits.
+
+Exactly once. Every run has a ledger row (bot/store/deliveries.py) keyed by (subscription,
+run time) — or (subscription, "item:<key>") for an alert item — that moves
+pending → posting → delivered(ts):
+
+1. The row is created pending (insert-or-ignore: a second runner of the same run finds it).
+2. Just before chat.postMessage the row moves to posting, committed, in one conditional
+   UPDATE (only one runner wins). The channel id is resolved first (a DM is opened) and
+   stored with it.
+3. The message carries Slack message metadata: event_type "switchboard_digest", payload
+   {subscription, run}. On success the row becomes delivered with the ts.
+
+A process killed between 2 and 3 leaves a posting row. At start-up (and after a lost HTTP
+answer) the poster waits until the interrupted request cannot still land (`settle` seconds
+after posting began, longer than the Web API client's timeout), then reads the channel's
+history from that moment (conversations.history, include_all_metadata) for a message with
+that metadata: found → delivered with its ts; not found → posted now. A pending row was never
+posted and is simply posted. So a run is never posted twice, and never lost.
+
+Rate limits. Posts are paced per channel (`channel_interval`, ~1 message a second as Slack
+allows) and share a workspace budget (`per_minute`, a sliding window). A 429 is waited out for
+its Retry-After and retried, as often as Slack asks: nothing is dropped. The poster uses its
+own Web API client without the SDK's retry handlers, so no retry happens behind its back (a
+connection retry after a lost answer could post twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.store import Store
+from bot.store import deliveries as ledger
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "switchboard_digest"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    subscription_id: int
+    run: str  # the ledger key: an ISO run time, or "item:<key>"
+    destination: str  # a channel id, or the owner's user id (their DM)
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+class Pacer:
+    """Per-channel spacing and a workspace-wide sliding-minute budget."""
+
+    def __init__(self, *, channel_interval: float, per_minute: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.channel_interval = channel_interval
+        self.per_minute = max(1, per_minute)
+        self.clock = clock
+        self._next: dict[str, float] = {}
+        self._window: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def wait(self, channel: str) -> None:
+        while True:
+            async with self._lock:
+                now = self.clock()
+                while self._window and now - self._window[0] >= 60:
+                    self._window.popleft()
+                wait = self._next.get(channel, 0.0) - now
+                if len(self._window) >= self.per_minute:
+                    wait = max(wait, self._window[0] + 60 - now)
+                if wait <= 0:
+                    self._next[channel] = now + self.channel_interval
+                    self._window.append(now)
+                    return
+            await asyncio.sleep(wait)
+
+    def hold(self, channel: str, seconds: float) -> None:
+        """Slack said wait (429): nobody posts to this channel before then."""
+        self._next[channel] = max(self._next.get(channel, 0.0), self.clock() + seconds)
+
+
+class Poster:
+    def __init__(self, *, store: Store, token: str | None, base_url: str,
+                 now: Callable[[], datetime], channel_interval: float, per_minute: int,
+                 settle: float, timeout: float = 30.0) -> None:
+        self.store = store
+        self.now = now
+        self.settle = settle
+        self.client = AsyncWebClient(token=token, base_url=base_url, timeout=int(timeout))
+        self.client.retry_handlers = []  # 429s and lost answers are handled here
+        self.pacer = Pacer(channel_interval=channel_interval, per_minute=per_minute)
+        self._dms: dict[str, str] = {}
+        self._inflight: set[tuple[int, str]] = set()
+        self.rate_limited = 0  # 429s seen, for /metrics and tests
+
+    async def channel_id(self, destination: str) -> str:
+        """A DM for a user id (U…/W…), else the channel id itself."""
+        if destination[:1] not in ("U", "W"):
+            return destination
+        if destination not in self._dms:
+            response = await self._call("conversations_open", destination, users=destination)
+            self._dms[destination] = response["channel"]["id"]
+        return self._dms[destination]
+
+    async def deliver(self, out: Outgoing) -> str | None:
+        """Post once (see the module docstring). Returns the ts, or None when another
+        runner owns this run or it was already delivered."""
+        key = (out.subscription_id, out.run)
+        if key in self._inflight:
+            return None
+        self._inflight.add(key)
+        try:
+            return await self._deliver(out)
+        finally:
+            self._inflight.discard(key)
+
+    async def _deliver(self, out: Outgoing) -> str | None:
+        row = await self.store.run(ledger.get, out.subscription_id, out.run)
+        if row is not None and row["state"] in ledger.FINAL:
+            return row["ts"] or None
+        if row is not None and row["state"] == ledger.POSTING:
+            return await self.recover(row, out)
+        channel = await self.channel_id(out.destination)
+        started = self.now().isoformat()
+        if not await self.store.run(ledger.begin_posting, out.subscription_id, out.run,
+                                    channel, started):
+            return None
+        return await self._post(out, channel, started)
+
+    async def recover(self, row: dict[str, Any], out: Outgoing) -> str | None:
+        """A run left in `posting` by a crash (or a lost answer): find it in the channel's
+        history once the interrupted request can no longer land; post it if absent."""
+        started = datetime.fromisoformat(row["posting_at"])
+        channel = row["channel"] or await self.channel_id(out.destination)
+        wait = (started + timedelta(seconds=self.settle) - self.now()).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        ts = await self.find_posted(channel, out.subscription_id, out.run, started)
+        if ts is not None:
+            await self.store.run(ledger.finish, out.subscription_id, out.run, ledger.DELIVERED,
+                                 ts=ts, at=self.now().isoformat(), detail="found in history")
+            return ts
+        return await self._post(out, channel, row["posting_at"])
+
+    async def find_posted(self, channel: str, sub_id: int, run: str,
+                          since: datetime) -> str | None:
+        oldest = f"{since.timestamp() - 5:.6f}"
+        cursor = None
+        for _ in range(50):
+            args: dict[str, Any] = {"channel": channel, "oldest": oldest, "limit": 200,
+                                    "include_all_metadata": True}
+            if cursor:
+                args["cursor"] = cursor
+            response = await self._call("conversations_history", channel, **args)
+            for message in response.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if (meta.get("event_type") == EVENT_TYPE
+                        and str(payload.get("subscription")) == str(sub_id)
+                        and payload.get("run") == run):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return None
+        return None
+
+    async def _post(self, out: Outgoing, channel: str, started: str) -> str:
+        metadata = {"event_type": EVENT_TYPE,
+                    "event_payload": {"subscription": out.subscription_id, "run": out.run}}
+        while True:
+            await self.pacer.wait(channel)
+            try:
+                response = await self._call("chat_postMessage", channel, channel=channel,
+                                            text=out.text, blocks=out.blocks, metadata=metadata,
+                                            unfurl_links=False)
+            except (asyncio.TimeoutError, OSError) as error:
+                # The answer was lost: it may or may not have been posted. Look, then decide.
+                log.warning("chat.postMessage for %s/%s lost its answer (%s)",
+                            out.subscription_id, out.run, type(error).__name__)
+                row = await self.store.run(ledger.get, out.subscription_id, out.run)
+                ts = await self.recover(row, out) if row else None
+                if ts is None:
+                    raise
+                return ts
+            ts = str(response["ts"])
+            await self.store.run(ledger.finish, out.subscription_id, out.run, ledger.DELIVERED,
+                                 ts=ts, at=self.now().isoformat())
+            return ts
+
+    async def _call(self, method: str, pace_key: str, /, **args: Any) -> Any:
+        """One Web API call; 429 → wait Retry-After (the channel is held), then again."""
+        while True:
+            try:
+                return await getattr(self.client, method)(**args)
+            except SlackApiError as error:
+                if error.response.status_code != 429:
+                    raise
+                self.rate_limited += 1
+                retry_after = float(error.response.headers.get("retry-after")
+                                    or error.response.headers.get("Retry-After") or 1)
+                self.pacer.hold(pace_key, retry_after)
+                await asyncio.sleep(retry_after)
+
+    async def mark_failed(self, sub_id: int, run: str, detail: str) -> None:
+        await self.store.run(ledger.finish, sub_id, run, ledger.FAILED,
+                             at=self.now().isoformat(), detail=detail)

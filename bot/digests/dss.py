@@ -1,0 +1,121 @@
+"""Dataiku DSS in digests and alerts, with the subscription owner's API key.
+
+Section: the owner's running futures (longest first) and the scenario runs that failed since
+the previous digest (the last 24 h on a first run).
+
+Alert sources (keys are stable: the same thing always has the same key):
+    dss.futures   the owner's futures that ended (done, failed, aborted) and that DSS still
+                  lists; key `dss:<instance>:future:<job id>`. DSS's `/futures/` may list
+                  running tasks only, in which case this source stays quiet.
+    dss.runs      scenario runs that ended FAILED in the window below; key
+                  `dss:<instance>:run:<project>.<scenario>:<run id>`.
+An alert's window is the previous poll or the last 24 h, whichever reaches further back (the
+scheduler drops keys it already posted, so a missed poll loses nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from bot.blocks import digest as blocks
+from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.dss.client import DSSClient
+from bot.platforms.dss.models import Future, Scenario, ScenarioRun
+
+PLATFORM = "dss"
+TITLE = "Dataiku DSS"
+LOOKBACK = timedelta(days=1)
+LOOKBACK_TEXT = "in the last 24 h"
+# A scenario whose latest run started this long before the window cannot have a run that
+# ended inside it (unless a run lasts longer): its runs are not fetched.
+LONGEST_RUN_MS = 24 * 3600 * 1000
+RUNS_PER_SCENARIO = 5
+CONCURRENCY = 8
+FAILED = "FAILED"
+
+
+def _client(ctx: DigestContext) -> DSSClient:
+    platform = ctx.services.platforms[PLATFORM]
+    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+async def _running(ctx: DigestContext) -> list[Future]:
+    items = await _client(ctx).list_futures(api_key=ctx.credential.secret)
+    running = [f for f in items if f.status == "running"]
+    return sorted(running, key=lambda f: f.running_time, reverse=True)
+
+
+async def failed_runs(ctx: DigestContext, since: datetime) -> list[ScenarioRun]:
+    """Runs of every scenario the owner can read that ended FAILED at or after `since`,
+    newest first. One call per project, then one per scenario run recently."""
+    client, key = _client(ctx), ctx.credential.secret
+    gate = asyncio.Semaphore(CONCURRENCY)
+    floor = _ms(since)
+
+    async def scenarios(project: str) -> list[Scenario]:
+        async with gate:
+            return await client.list_scenarios(api_key=key, project_key=project)
+
+    async def runs(s: Scenario) -> list[ScenarioRun]:
+        async with gate:
+            return await client.last_runs(api_key=key, project_key=s.project_key,
+                                          scenario_id=s.id, limit=RUNS_PER_SCENARIO,
+                                          only_finished=True)
+
+    projects = await client.list_projects(api_key=key)
+    found = await asyncio.gather(*(scenarios(p.key) for p in projects))
+    recent = [s for group in found for s in group
+              if not s.start or s.start >= floor - LONGEST_RUN_MS]
+    fetched = await asyncio.gather(*(runs(s) for s in recent))
+    failed = [r for group in fetched for r in group
+              if r.outcome == FAILED and (r.end or r.start) >= floor]
+    return sorted(failed, key=lambda r: r.end or r.start, reverse=True)
+
+
+async def section(ctx: DigestContext) -> Section:
+    since = ctx.since or ctx.now - LOOKBACK
+    running, failed = await asyncio.gather(_running(ctx), failed_runs(ctx, since))
+    return Section(
+        platform=PLATFORM, title=f"{TITLE} ({ctx.credential.instance})",
+        blocks=blocks.dss(running, failed, ctx.since, LOOKBACK_TEXT),
+        empty=not running and not failed,
+    )
+
+
+def alert_window(ctx: DigestContext) -> datetime:
+    floor = ctx.now - LOOKBACK
+    return min(ctx.since, floor) if ctx.since else floor
+
+
+async def ended_futures(ctx: DigestContext) -> list[AlertItem]:
+    instance = ctx.credential.instance
+    items = await _client(ctx).list_futures(api_key=ctx.credential.secret)
+    out = []
+    for f in items:
+        if f.status == "running":
+            continue
+        text, blks = blocks.future_alert(instance, f)
+        out.append(AlertItem(key=f"{PLATFORM}:{instance}:future:{f.job_id}", text=text,
+                             blocks=blks))
+    return out
+
+
+async def failed_scenario_runs(ctx: DigestContext) -> list[AlertItem]:
+    instance = ctx.credential.instance
+    out = []
+    for run in await failed_runs(ctx, alert_window(ctx)):
+        text, blks = blocks.run_alert(instance, run)
+        key = f"{PLATFORM}:{instance}:run:{run.project_key}.{run.scenario_id}:{run.run_id}"
+        out.append(AlertItem(key=key, text=text, blocks=blks))
+    return out
+
+
+ALERTS: dict[str, AlertSource] = {
+    "dss.futures": ended_futures,
+    "dss.runs": failed_scenario_runs,
+}

@@ -1,0 +1,125 @@
+"""Atoti Limits in digests and alerts, with the owner's Limits account.
+
+Section: the breaches and warnings of the latest as-of date evaluated since the previous
+digest (all of them on a first run), and the limits waiting for approval with the Approve /
+Reject cards of `/limits pending` (same approvals: a click anywhere updates every copy).
+
+Alert sources (stable keys):
+    limits.breaches  each Breach incident of the latest as-of date;
+                     key `limits:<instance>:incident:<incident id>`.
+    limits.pending   each limit waiting for a workflow decision, with its card; the key is
+                     the approval id `limits:<instance>:limit:<limit id>:<task key>[#round]`,
+                     so the next step of a six-eyes workflow is news again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.approvals import Approval
+from bot.blocks import common as b
+from bot.blocks import digest as blocks
+from bot.blocks import limits as cards
+from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.limits.client import LimitsClient
+from bot.platforms.limits.models import Incident, PendingLimit
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+PLATFORM = "limits"
+TITLE = "Atoti Limits"
+KIND = "limit"  # as handlers/limits.py registers them
+MAX_ROUNDS = 20
+BREACH = "Breach"
+
+
+def _client(ctx: DigestContext) -> LimitsClient:
+    platform = ctx.services.platforms[PLATFORM]
+    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+
+
+def evaluated(incident: Incident) -> datetime | None:
+    """When the incident was evaluated (Limits sends local ISO times; read as UTC)."""
+    try:
+        stamp = datetime.fromisoformat(incident.evaluated_at or "")
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _new(incident: Incident, since: datetime | None) -> bool:
+    """Evaluated at or after `since`; one without a readable time counts as new."""
+    stamp = evaluated(incident)
+    return since is None or stamp is None or stamp >= since
+
+
+async def _register(services: Services, instance: str, p: PendingLimit, key: str) -> Approval:
+    """As `/limits pending` does: the approval of this limit's open task, in a new round when
+    the previous one was settled."""
+    record = None
+    for round_ in range(1, MAX_ROUNDS + 1):
+        target = f"{p.limit_id}:{key}" + (f"#{round_}" if round_ > 1 else "")
+        record = await services.approvals.register(
+            platform=PLATFORM, instance=instance, kind=KIND, target=target,
+            summary=cards.card_summary(p), payload=cards.card_payload(p, key))
+        if not record.settled:
+            break
+    assert record is not None
+    return record
+
+
+async def pending_cards(ctx: DigestContext, items: list[PendingLimit]
+                        ) -> list[tuple[Approval | None, list[b.Block]]]:
+    """Each pending limit's card and its approval (None: the server offers no task)."""
+    out: list[tuple[Approval | None, list[b.Block]]] = []
+    for p in items:
+        key = cards.task_key(p)
+        if not key:
+            out.append((None, cards.untracked_card(p)))
+            continue
+        record = await _register(ctx.services, ctx.credential.instance, p, key)
+        # Anyone who reads the digest may click: the platform decides with their account.
+        out.append((record, cards.card(record, can_act=True)))
+    return out
+
+
+async def section(ctx: DigestContext) -> Section:
+    client, credential = _client(ctx), ctx.credential
+    found, waiting = await asyncio.gather(client.breaches(credential),
+                                          client.pending(credential))
+    new = [i for i in found.incidents if _new(i, ctx.since)]
+    drawn_cards = await pending_cards(ctx, waiting)
+    drawn = blocks.limits(found.as_of, new, [c for _, c in drawn_cards], ctx.since)
+    ids = [a.id for a, _ in drawn_cards if a is not None]
+    return Section(platform=PLATFORM, title=f"{TITLE} ({credential.instance})", blocks=drawn,
+                   empty=not new and not waiting,
+                   approvals=blocks.shown_approvals(drawn, ids))
+
+
+async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
+    instance = ctx.credential.instance
+    found = await _client(ctx).breaches(ctx.credential)
+    out = []
+    for incident in found.incidents:
+        if incident.kind != BREACH:
+            continue
+        text, blks = blocks.breach_alert(instance, incident)
+        out.append(AlertItem(key=f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
+                             text=text, blocks=blks))
+    return out
+
+
+async def new_pending(ctx: DigestContext) -> list[AlertItem]:
+    waiting = await _client(ctx).pending(ctx.credential)
+    return [AlertItem(key=a.id, text=f"Waiting for approval on Atoti Limits "
+                      f"({a.instance}): {a.summary}", blocks=card, approvals=[a.id])
+            for a, card in await pending_cards(ctx, waiting) if a is not None]
+
+
+ALERTS: dict[str, AlertSource] = {
+    "limits.breaches": new_breaches,
+    "limits.pending": new_pending,
+}

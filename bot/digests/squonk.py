@@ -1,0 +1,78 @@
+"""Squonk2 Data Manager in digests and alerts, with the owner's Keycloak sign-in.
+
+Section: the job instances still running (newest first) and those that failed since the
+previous digest (the last 24 h on a first run).
+
+Alert source:
+    squonk.instances  instances in a final phase (COMPLETED, SUCCEEDED, FAILED) that stopped
+                      in the window (the previous poll or the last 24 h, whichever reaches
+                      further back); key `squonk:<site>:instance:<instance id>`. An instance
+                      ends once, so its key never comes back with other news.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.blocks import digest as blocks
+from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.squonk.client import SquonkClient
+from bot.platforms.squonk.models import Instance
+
+PLATFORM = "squonk"
+TITLE = "Squonk2 Data Manager"
+LOOKBACK = timedelta(days=1)
+LOOKBACK_TEXT = "in the last 24 h"
+
+
+def _client(ctx: DigestContext) -> SquonkClient:
+    platform = ctx.services.platforms[PLATFORM]
+    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+
+
+def stopped_at(instance: Instance) -> datetime | None:
+    try:
+        stamp = datetime.fromisoformat(instance.stopped) if instance.stopped else None
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp and stamp.tzinfo is None else stamp
+
+
+def _ended_after(instance: Instance, since: datetime) -> bool:
+    """Done, and stopped at or after `since` (an instance with no stop time counts)."""
+    stamp = stopped_at(instance)
+    return instance.done and (stamp is None or stamp >= since)
+
+
+async def section(ctx: DigestContext) -> Section:
+    client, credential = _client(ctx), ctx.credential
+    items, projects = await asyncio.gather(client.instances(credential),
+                                           client.projects(credential))
+    since = ctx.since or ctx.now - LOOKBACK
+    running = sorted((i for i in items if not i.done), key=lambda i: i.launched, reverse=True)
+    failed = sorted((i for i in items if i.phase == "FAILED" and _ended_after(i, since)),
+                    key=lambda i: i.stopped or "", reverse=True)
+    names = {p.project_id: p.name for p in projects}
+    return Section(
+        platform=PLATFORM, title=f"{TITLE} ({credential.instance})",
+        blocks=blocks.squonk(running, failed, names, ctx.since, LOOKBACK_TEXT),
+        empty=not running and not failed,
+    )
+
+
+async def ended_instances(ctx: DigestContext) -> list[AlertItem]:
+    site = ctx.credential.instance
+    floor = ctx.now - LOOKBACK
+    window = min(ctx.since, floor) if ctx.since else floor
+    out = []
+    for i in await _client(ctx).instances(ctx.credential):
+        if not _ended_after(i, window):
+            continue
+        text, blks = blocks.squonk_alert(site, i)
+        out.append(AlertItem(key=f"{PLATFORM}:{site}:instance:{i.id}", text=text,
+                             blocks=blks))
+    return out
+
+
+ALERTS: dict[str, AlertSource] = {"squonk.instances": ended_instances}

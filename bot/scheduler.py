@@ -1,0 +1,370 @@
+"""Digests and alerts on a schedule: APScheduler 3.11's AsyncIOScheduler inside the bot's
+event loop, rebuilt from the subscriptions table (the source of truth) at every start-up.
+
+    job id "subscription:<id>"   one per active subscription; the trigger from its stored
+                                 `<when>` text (bot.triggers), alerts on an interval
+    run(sub, run_at, reason)     one run: sections composed concurrently (bounded per platform
+                                 instance, bot.digests.compose), then posted exactly once
+                                 (bot.digests.delivery)
+
+Start-up, after the HTTP server (or Socket Mode) is up:
+1. runs a previous process left pending or posting (a crash, kill -9) are finished: found in
+   the channel's history by their metadata, or posted;
+2. for each digest, the latest scheduled run since it was last run (or created / resumed) that
+   has no ledger row was missed while the bot was down: inside the grace window
+   (`digest_grace` seconds) it runs once now; beyond it, it is recorded as skipped (ledger row
+   + audit row) and not posted.
+Both happen concurrently, as a fan-out, in a background task: start-up never waits for Slack.
+
+Job functions are plain coroutines (`run_job`, `run`, `run_alert`, `run_now`), so tests call
+them directly instead of waiting for wall-clock time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot import errors, triggers
+from bot.digests import compose as composer
+from bot.digests import registry
+from bot.digests.base import DigestContext
+from bot.digests.delivery import Outgoing, Poster
+from bot.platforms.registry import TITLES
+from bot.store import deliveries as ledger
+from bot.store import subscriptions as subs
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def job_id(sub_id: int) -> str:
+    return f"subscription:{sub_id}"
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def trigger_for(row: dict[str, Any], alert_interval: float) -> Any:
+    if row["kind"] == subs.ALERT:
+        if row["trigger"]:
+            return triggers.build(row["trigger"], row["tz"] or "UTC",
+                                  anchor=parse_time(row["created_at"])).trigger
+        return IntervalTrigger(seconds=max(alert_interval, 1.0), timezone=UTC,
+                               start_date=parse_time(row["created_at"]))
+    return triggers.build(row["trigger"], row["tz"] or "UTC",
+                          anchor=parse_time(row["created_at"])).trigger
+
+
+def heading(row: dict[str, Any]) -> str:
+    what = row["platforms"]
+    if what != "all":
+        what = ", ".join(TITLES.get(t.platform, t.platform) + (f" ({t.instance})" if t.instance
+                                                               else "")
+                         for t in composer.parse_targets(what))
+    else:
+        what = "all your platforms"
+    return f"Digest #{row['id']}: {what}"
+
+
+class Scheduler:
+    def __init__(self) -> None:
+        self.services: Services | None = None
+        self.aps: AsyncIOScheduler | None = None
+        self.poster: Poster | None = None
+        self.gates: composer.Gates | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.recovered: asyncio.Event | None = None  # set once start-up recovery is done
+
+    def attach(self, services: Services) -> None:
+        self.services = services
+
+    @property
+    def running(self) -> bool:
+        return self.aps is not None and self.aps.running
+
+    # -- life cycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        services = self._services()
+        settings = services.settings
+        if self.running or not settings.scheduler_enabled:
+            return
+        self.loop = asyncio.get_running_loop()
+        self.recovered = asyncio.Event()
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        self.poster = Poster(
+            store=services.store, token=token, base_url=settings.slack_api_url.rstrip("/") + "/",
+            now=services.now, channel_interval=settings.slack_channel_interval,
+            per_minute=settings.slack_workspace_per_minute, settle=settings.digest_recovery_settle)
+        self.gates = composer.Gates(settings.digest_platform_concurrency)
+        self.aps = AsyncIOScheduler(event_loop=self.loop, timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1,
+            "misfire_grace_time": max(1, int(settings.digest_grace))})
+        for row in await services.store.run(subs.all_active):
+            self._add_job(row)
+        self.aps.start()
+        self.spawn(self._recover())
+        log.info("scheduler started with %d job(s)", len(self.aps.get_jobs()))
+
+    async def shutdown(self) -> None:
+        if self.aps is not None and self.aps.running:
+            self.aps.shutdown(wait=False)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.aps = None
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def jobs(self) -> int:
+        return len(self.aps.get_jobs()) if self.aps is not None else 0
+
+    # -- the table changed ----------------------------------------------------------------
+    def _add_job(self, row: dict[str, Any]) -> None:
+        if self.aps is None or row["paused"]:
+            return
+        try:
+            trigger = trigger_for(row, self._services().settings.alert_interval)
+        except errors.BotError as error:
+            log.warning("subscription %s has a bad schedule (%s): not scheduled", row["id"],
+                        error)
+            return
+        self.aps.add_job(self.run_job, trigger=trigger, args=[row["id"]], id=job_id(row["id"]),
+                         replace_existing=True, name=f"{row['kind']} {row['id']}")
+
+    def added(self, row: dict[str, Any]) -> None:
+        self._add_job(row)
+
+    def removed(self, sub_id: int) -> None:
+        if self.aps is not None and self.aps.get_job(job_id(sub_id)) is not None:
+            self.aps.remove_job(job_id(sub_id))
+
+    def next_runs(self, row: dict[str, Any], n: int = 3) -> list[datetime]:
+        if row["paused"]:
+            return []
+        try:
+            trigger = trigger_for(row, self._services().settings.alert_interval)
+        except errors.BotError:
+            return []
+        return triggers.next_runs(trigger, self._services().now(), n)
+
+    # -- runs ------------------------------------------------------------------------------
+    async def run_job(self, sub_id: int) -> None:
+        """What APScheduler calls: the run it fired for is the latest scheduled time ≤ now."""
+        services = self._services()
+        row = await services.store.run(subs.get, sub_id)
+        if row is None or row["paused"]:
+            return
+        if row["kind"] == subs.ALERT:
+            await self.run_alert(row)
+            return
+        now = services.now()
+        trigger = trigger_for(row, services.settings.alert_interval)
+        run_at = triggers.last_run_before(trigger, now + timedelta(seconds=1),
+                                          now - timedelta(days=2)) or now
+        await self.run(row, run_at, reason="scheduled")
+
+    async def run(self, row: dict[str, Any], run_at: datetime, *, reason: str) -> str:
+        """One digest run, delivered once. Returns what happened (delivered / empty / …)."""
+        services = self._services()
+        assert self.poster is not None and self.gates is not None
+        key = run_at.astimezone(UTC).isoformat()
+        sub_id = row["id"]
+        entry = await services.store.run(ledger.open_run, sub_id, key, reason)
+        if entry["state"] in ledger.FINAL:
+            return entry["state"]
+        destination = row["channel"] or row["owner"]
+        try:
+            if entry["state"] == ledger.POSTING:
+                # Posted by a process that died before recording it? Look before composing.
+                channel = entry["channel"] or await self.poster.channel_id(destination)
+                started = parse_time(entry["posting_at"]) or services.now()
+                wait = (started + timedelta(seconds=self.poster.settle)
+                        - services.now()).total_seconds()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                ts = await self.poster.find_posted(channel, sub_id, key, started)
+                if ts is not None:
+                    await services.store.run(ledger.finish, sub_id, key, ledger.DELIVERED, ts=ts,
+                                             at=services.now().isoformat(),
+                                             detail="found in history")
+                    await self._ran(row, key, reason)
+                    return ledger.DELIVERED
+            targets = await composer.resolve_targets(services, row["owner"], row["platforms"])
+            since = parse_time(row["last_run_at"])
+            digest = await composer.compose(
+                services, owner=row["owner"], targets=targets, now=services.now(), since=since,
+                gates=self.gates, heading=heading(row))
+            if not targets:
+                digest.blocks.insert(1, {"type": "section", "text": {
+                    "type": "mrkdwn", "text": "You have no linked account on a configured "
+                    "platform. Run `/ops link <platform>` first."}})
+            if digest.empty and row["skip_empty"] and targets and entry["state"] == ledger.PENDING:
+                await services.store.run(ledger.finish, sub_id, key, ledger.EMPTY,
+                                         at=services.now().isoformat(), detail="nothing new")
+                await self._ran(row, key, reason)
+                return ledger.EMPTY
+            ts = await self.poster.deliver(Outgoing(sub_id, key, destination, digest.text,
+                                                    digest.blocks))
+            if ts is None:
+                return "busy"
+            await self._record_copies(sub_id, key, digest.approvals, digest.blocks, ts)
+            await self._ran(row, key, reason)
+            return ledger.DELIVERED
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            detail = getattr(error, "response", None)
+            text = (detail.get("error") if detail is not None and hasattr(detail, "get")
+                    else type(error).__name__)
+            log.exception("digest %s run %s failed", sub_id, key)
+            await self.poster.mark_failed(sub_id, key, str(text))
+            await services.store.run(subs.ran, sub_id, "", f"run {key}: {text}")
+            return ledger.FAILED
+
+    async def _ran(self, row: dict[str, Any], key: str, reason: str) -> None:
+        if reason != "now":
+            await self._services().store.run(subs.ran, row["id"], key)
+
+    async def _record_copies(self, sub_id: int, key: str, approvals: list[str],
+                             blocks: list[dict[str, Any]], ts: str) -> None:
+        if not approvals:
+            return
+        services = self._services()
+        entry = await services.store.run(ledger.get, sub_id, key)
+        for approval in approvals:
+            await services.approvals.record_copy(approval, entry["channel"], ts, blocks)
+
+    async def run_now(self, row: dict[str, Any]) -> str:
+        """`/ops digest now <id>` and the Run now button: a run of its own, at once."""
+        if row["kind"] == subs.ALERT:
+            return str(await self.run_alert(row))
+        return await self.run(row, self._services().now(), reason="now")
+
+    async def run_alert(self, row: dict[str, Any]) -> int:
+        """Post the items of the alert's source not posted before; returns how many."""
+        services = self._services()
+        assert self.poster is not None and self.gates is not None
+        source = registry.alerts().get(row["source"])
+        if source is None:
+            return 0
+        platform = row["source"].split(".", 1)[0]
+        now = services.now()
+        try:
+            credential = await services.accounts.credential(row["owner"], platform,
+                                                            row["instance"] or None)
+            ctx = DigestContext(services=services, credential=credential, now=now,
+                                since=parse_time(row["last_run_at"]))
+            async with self.gates(platform, credential.instance):
+                items = await source(ctx)
+        except errors.Unauthorized as error:
+            await composer.relink_dm(services, row["owner"], platform, error.instance)
+            await services.store.run(subs.ran, row["id"], "", "credential refused")
+            return 0
+        except errors.BotError as error:
+            await services.store.run(subs.ran, row["id"], "", str(error))
+            return 0
+        posted = 0
+        destination = row["channel"] or row["owner"]
+        for item in items:
+            key = f"item:{item.key}"
+            entry = await services.store.run(ledger.open_run, row["id"], key, "alert")
+            if entry["state"] in ledger.FINAL:
+                continue
+            try:
+                ts = await self.poster.deliver(Outgoing(row["id"], key, destination, item.text,
+                                                        item.blocks))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("alert %s item %s failed", row["id"], item.key)
+                await self.poster.mark_failed(row["id"], key, "post failed")
+                continue
+            if ts is not None:
+                posted += 1
+                await self._record_copies(row["id"], key, item.approvals, item.blocks, ts)
+        await services.store.run(subs.ran, row["id"], now.astimezone(UTC).isoformat())
+        return posted
+
+    # -- start-up --------------------------------------------------------------------------
+    async def _recover(self) -> None:
+        try:
+            await self.recover()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduler recovery failed")
+        finally:
+            if self.recovered is not None:
+                self.recovered.set()
+
+    async def recover(self) -> None:
+        services = self._services()
+        now = services.now()
+        grace = timedelta(seconds=services.settings.digest_grace)
+        work = []
+        seen_runs: set[tuple[int, str]] = set()
+        for entry in await services.store.run(ledger.unfinished):
+            row = await services.store.run(subs.get, entry["subscription_id"])
+            if row is None:
+                continue
+            seen_runs.add((row["id"], entry["run_at"]))
+            if entry["run_at"].startswith("item:"):
+                work.append(self.run_alert(row))
+            else:
+                run_at = parse_time(entry["run_at"]) or now
+                work.append(self.run(row, run_at, reason=entry["reason"] or "recovered"))
+        for row in await services.store.run(subs.all_active):
+            if row["kind"] != subs.DIGEST:
+                continue
+            try:
+                trigger = trigger_for(row, services.settings.alert_interval)
+            except errors.BotError:
+                continue
+            last = await services.store.run(ledger.latest_run, row["id"])
+            after = max(t for t in (parse_time(row["created_at"]), parse_time(row["resumed_at"]),
+                                    parse_time(last), now - timedelta(days=400)) if t)
+            missed = triggers.last_run_before(trigger, now, after)
+            if missed is None:
+                continue
+            key = missed.astimezone(UTC).isoformat()
+            if (row["id"], key) in seen_runs:
+                continue
+            if now - missed <= grace:
+                work.append(self.run(row, missed, reason="missed"))
+            else:
+                detail = (f"missed while the bot was down; {int((now - missed).total_seconds())}"
+                          f" s late, beyond the {int(grace.total_seconds())} s grace window")
+                if await services.store.run(ledger.record, row["id"], key, ledger.SKIPPED,
+                                            "missed", detail, now.isoformat()):
+                    await services.audit.record(user_id=row["owner"], action="digest.skipped",
+                                                target=f"#{row['id']} {key}", result="skipped",
+                                                detail=detail)
+        if work:
+            log.info("scheduler start-up: %d run(s) to finish or catch up", len(work))
+            await asyncio.gather(*work, return_exceptions=True)
+
+    def _services(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the scheduler is not attached to services")
+        return self.services

@@ -1,0 +1,78 @@
+"""The delivery ledger: one row per (subscription, run), moving pending → posting →
+delivered (with the message ts), or to skipped / empty / failed. See bot/digests/delivery.py
+for how this makes each run go out exactly once across crashes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+
+PENDING, POSTING, DELIVERED = "pending", "posting", "delivered"
+SKIPPED, EMPTY, FAILED = "skipped", "empty", "failed"
+FINAL = (DELIVERED, SKIPPED, EMPTY)
+
+
+def get(db: Database, sub_id: int, run_at: str) -> dict[str, Any] | None:
+    rows = list(db.query("select * from deliveries where subscription_id = ? and run_at = ?",
+                         [sub_id, run_at]))
+    return rows[0] if rows else None
+
+
+def open_run(db: Database, sub_id: int, run_at: str, reason: str) -> dict[str, Any]:
+    """The run's row, created pending unless it exists (the primary key decides)."""
+    with db.conn:
+        db.execute(
+            "insert or ignore into deliveries (subscription_id, run_at, state, ts, delivered_at,"
+            " channel, posting_at, reason, detail) values (?, ?, ?, '', '', '', '', ?, '')",
+            [sub_id, run_at, PENDING, reason])
+    return get(db, sub_id, run_at)  # type: ignore[return-value]
+
+
+def begin_posting(db: Database, sub_id: int, run_at: str, channel: str, at: str) -> bool:
+    """pending|failed → posting, committed before chat.postMessage. True for the one caller
+    that moved it (a second runner of the same run gets False and stops)."""
+    with db.conn:
+        cursor = db.execute(
+            "update deliveries set state = ?, channel = ?, posting_at = ? where"
+            " subscription_id = ? and run_at = ? and state in (?, ?)",
+            [POSTING, channel, at, sub_id, run_at, PENDING, FAILED])
+    return cursor.rowcount == 1
+
+
+def finish(db: Database, sub_id: int, run_at: str, state: str, *, ts: str = "",
+           at: str = "", detail: str = "") -> None:
+    with db.conn:
+        db.execute(
+            "update deliveries set state = ?, ts = ?, delivered_at = ?, detail = ? where"
+            " subscription_id = ? and run_at = ?",
+            [state, ts, at, detail[:300], sub_id, run_at])
+
+
+def record(db: Database, sub_id: int, run_at: str, state: str, reason: str,
+           detail: str = "", at: str = "") -> bool:
+    """A run that will not be posted (skipped beyond the grace window). False if known."""
+    with db.conn:
+        cursor = db.execute(
+            "insert or ignore into deliveries (subscription_id, run_at, state, ts, delivered_at,"
+            " channel, posting_at, reason, detail) values (?, ?, ?, '', ?, '', '', ?, ?)",
+            [sub_id, run_at, state, at, reason, detail[:300]])
+    return cursor.rowcount == 1
+
+
+def unfinished(db: Database) -> list[dict[str, Any]]:
+    """Runs a previous process started and did not finish (crash, kill -9)."""
+    return list(db.query(
+        "select * from deliveries where state in (?, ?) order by run_at, subscription_id",
+        [PENDING, POSTING]))
+
+
+def latest_run(db: Database, sub_id: int) -> str:
+    rows = list(db.query("select max(run_at) as m from deliveries where subscription_id = ?"
+                         " and run_at not like 'item:%' and reason != 'now'", [sub_id]))
+    return (rows[0]["m"] or "") if rows else ""
+
+
+def for_subscription(db: Database, sub_id: int) -> list[dict[str, Any]]:
+    return list(db.query("select * from deliveries where subscription_id = ? order by run_at",
+                         [sub_id]))

@@ -1,0 +1,355 @@
+"""`/ops digest …` and `/ops alert …`: scheduled digests and "only what is new" alerts, on the
+hub family. Saving, pausing, resuming and removing write an audit row; a subscription that
+posts to a channel is only saved after its owner confirms that channel members will see what
+the owner's credentials can see, and only when the bot is in that channel.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import errors, triggers
+from bot.blocks import subscriptions as blocks
+from bot.commands import Invocation
+from bot.digests import compose, registry
+from bot.interactions import Click, on_click
+from bot.platforms.registry import TITLES
+from bot.services import Services
+from bot.store import subscriptions as subs
+from handlers.ops import family
+
+DIGEST_USAGE = ("`/ops digest add <platforms|all> <when> [to #channel] [tz=Area/City] "
+                "[skip-empty]`, where <when> is " + triggers.FORMS + ". Then `/ops digest list "
+                "| remove <id> | pause <id> | resume <id> | now <id>`.")
+ALERT_USAGE = ("`/ops alert add <source> [@instance] [every <N>m] [to #channel]`; sources: "
+               "{sources}.")
+SKIP_WORDS = {"skip-empty", "skip_empty", "skipempty"}
+
+
+def _alert_usage() -> str:
+    return ALERT_USAGE.format(sources=", ".join(f"`{s}`" for s in registry.alerts()) or "none")
+
+
+@family.command("digest", "digest add|list|remove|pause|resume|now …",
+                "scheduled digests of your platforms, in your DMs or a channel")
+async def digest(inv: Invocation) -> None:
+    action = (inv.arg(0) or "list").lower()
+    if action == "add":
+        inv.args = inv.args[1:]
+        await _add_digest(inv)
+    elif action in ("list", "ls"):
+        await _list(inv)
+    elif action in ("remove", "rm", "delete", "pause", "resume", "now", "run"):
+        await _manage(inv, {"rm": "remove", "delete": "remove", "run": "now"}.get(action, action))
+    else:
+        raise errors.UserError(f"I don't know `digest {action}`. Use {DIGEST_USAGE}")
+
+
+@family.command("alert", "alert add <source> [to #channel] | list",
+                "post only what is new: commissions, breaches, finished tasks")
+async def alert(inv: Invocation) -> None:
+    action = (inv.arg(0) or "list").lower()
+    if action == "add":
+        inv.args = inv.args[1:]
+        await _add_alert(inv)
+    elif action in ("list", "ls"):
+        await _list(inv)
+    elif action in ("remove", "rm", "pause", "resume", "now"):
+        await _manage(inv, {"rm": "remove"}.get(action, action))
+    else:
+        raise errors.UserError(f"I don't know `alert {action}`. Use {_alert_usage()}")
+
+
+# -- add --------------------------------------------------------------------------------------
+
+def _take_channel(words: list[str]) -> tuple[list[str], str | None]:
+    """Remove `to #channel` from the words; the channel as typed (id, <#C…|name>, #name)."""
+    for i, word in enumerate(words):
+        if word.lower() == "to":
+            if i + 1 >= len(words):
+                raise errors.UserError("Say which channel: `… to #ops`.")
+            return words[:i] + words[i + 2:], words[i + 1]
+    return words, None
+
+
+def _channel_key(raw: str) -> str:
+    match = re.fullmatch(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>", raw)
+    if match:
+        return match.group(1)
+    return raw if raw.startswith("#") or re.fullmatch(r"[CG][A-Z0-9]{2,}", raw) else "#" + raw
+
+
+async def _channel(client: AsyncWebClient, raw: str) -> tuple[str, int]:
+    """The channel id and member count, if the bot is a member; else a UserError saying
+    how to invite it."""
+    key = _channel_key(raw)
+    try:
+        info = (await client.conversations_info(channel=key))["channel"]
+    except SlackApiError as error:
+        if error.response.get("error") in ("channel_not_found", "not_in_channel"):
+            raise errors.UserError(
+                f"I can't see a channel `{raw}`. If it is private, invite me there first "
+                "(`/invite @switchboard`), then name it as `#channel`.") from None
+        raise
+    channel = info["id"]
+    if not info.get("is_member"):
+        raise errors.UserError(blocks.NOT_MEMBER.format(channel=channel))
+    members = info.get("num_members")
+    if members is None:
+        try:
+            members = len((await client.conversations_members(channel=channel))["members"])
+        except SlackApiError:
+            members = 0
+    return channel, int(members)
+
+
+async def _user_tz(client: AsyncWebClient, user_id: str) -> str:
+    try:
+        return str((await client.users_info(user=user_id))["user"].get("tz") or "UTC")
+    except SlackApiError:
+        return "UTC"
+
+
+def _platforms(services: Services, word: str) -> str:
+    if word.lower() == "all":
+        return "all"
+    out = []
+    for target in compose.parse_targets(word.lower()):
+        if target.platform not in services.platforms:
+            known = ", ".join(f"`{k}`" for k in services.platforms) or "none configured"
+            raise errors.UserError(f"`{target.platform}` is not a configured platform. Use "
+                                   f"`all` or a comma list of: {known}.")
+        if target.instance is not None:
+            services.platforms[target.platform].instance(target.instance)
+        out.append(f"{target.platform}@{target.instance}" if target.instance
+                   else target.platform)
+    if not out:
+        raise errors.UserError(f"Say which platforms. {DIGEST_USAGE}")
+    return ",".join(dict.fromkeys(out))
+
+
+async def _add_digest(inv: Invocation) -> None:
+    services = inv.services
+    words = inv.words()
+    skip = any(w.lower() in SKIP_WORDS for w in words) or \
+        inv.options().get("skip_empty", "").lower() in ("1", "yes", "true")
+    words = [w for w in words if w.lower() not in SKIP_WORDS]
+    words, channel_raw = _take_channel(words)
+    if len(words) < 2:
+        raise errors.UserError(f"Give the platforms and when. {DIGEST_USAGE}")
+    platforms = _platforms(services, words[0])
+    tz = inv.options().get("tz") or await _user_tz(inv.client, inv.user_id)
+    when = triggers.parse(words[1:], tz, anchor=services.now())
+    pending = blocks.Pending(kind=subs.DIGEST, platforms=platforms, trigger=when.text, tz=tz,
+                             channel="", skip_empty=skip)
+    await _save_or_confirm(inv, pending, channel_raw, f"digest of `{platforms}`")
+
+
+async def _add_alert(inv: Invocation) -> None:
+    services = inv.services
+    words = [w for w in inv.words()]
+    instance = next((w[1:] for w in words if w.startswith("@") and len(w) > 1), "")
+    words = [w for w in words if not (w.startswith("@") and len(w) > 1)]
+    words, channel_raw = _take_channel(words)
+    if not words:
+        raise errors.UserError(f"Say what to watch. {_alert_usage()}")
+    source = words[0].lower()
+    if source not in registry.alerts():
+        raise errors.UserError(f"`{words[0]}` is not an alert source. {_alert_usage()}")
+    platform = source.split(".", 1)[0]
+    if platform not in services.platforms:
+        raise errors.UserError(f"{TITLES.get(platform, platform)} is not configured here.")
+    if instance:
+        services.platforms[platform].instance(instance)
+    trigger = ""
+    if len(words) > 1:
+        when = triggers.parse(words[1:], "UTC", anchor=services.now())
+        if not when.text.startswith("every"):
+            raise errors.UserError("Alerts poll on an interval: `every 5m`, `every 1h`.")
+        trigger = when.text
+    pending = blocks.Pending(kind=subs.ALERT, source=source, instance=instance, trigger=trigger,
+                             tz="UTC", channel="")
+    await _save_or_confirm(inv, pending, channel_raw, f"alert `{source}`")
+
+
+async def _save_or_confirm(inv: Invocation, pending: blocks.Pending, channel_raw: str | None,
+                           summary: str) -> None:
+    if channel_raw is None:
+        row = await _save(inv.services, inv.user_id, pending)
+        await inv.reply(text=f"Added #{row['id']}", blocks=blocks.added(row, _runs(inv.services,
+                                                                                   row)))
+        return
+    channel, members = await _channel(inv.client, channel_raw)
+    pending = pending.model_copy(update={"channel": channel})
+    accounts = await inv.services.accounts.for_user(inv.user_id)
+    wanted = {t.platform for t in compose.parse_targets(pending.platforms or pending.source
+                                                        .split(".")[0])}
+    shown = [a for a in accounts if pending.platforms == "all" or a.platform in wanted]
+    names = ", ".join(f"{TITLES.get(a.platform, a.platform)} ({a.instance}) as *{a.account}*"
+                      for a in shown) or "none linked yet"
+    await inv.reply(text=f"Confirm posting {summary} to the channel",
+                    blocks=blocks.confirm_channel(pending, summary, members, names))
+
+
+async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict[str, Any]:
+    row = await services.store.run(subs.add, {
+        "owner": owner, "kind": pending.kind, "platforms": pending.platforms,
+        "source": pending.source, "trigger": pending.trigger, "tz": pending.tz,
+        "channel": pending.channel, "skip_empty": int(pending.skip_empty),
+        "instance": pending.instance, "created_at": services.now().isoformat(),
+    })
+    if services.scheduler is not None:
+        services.scheduler.added(row)
+    target = row["platforms"] if row["kind"] == subs.DIGEST else row["source"]
+    await services.audit.record(user_id=owner, action=f"{row['kind']}.add",
+                                target=f"#{row['id']} {target}",
+                                detail=f"{row['trigger']} {row['tz']} to "
+                                       f"{row['channel'] or 'DM'}")
+    return row
+
+
+def _runs(services: Services, row: dict[str, Any]) -> list:
+    if services.scheduler is None:
+        return []
+    return services.scheduler.next_runs(row)
+
+
+# -- list and manage ----------------------------------------------------------------------------
+
+async def listing_rows(services: Services, user_id: str) -> list[tuple[dict[str, Any], list]]:
+    rows = await services.store.run(subs.for_owner, user_id)
+    return [(row, _runs(services, row)) for row in rows]
+
+
+async def _list(inv: Invocation, note: str = "") -> None:
+    rows = await listing_rows(inv.services, inv.user_id)
+    await inv.reply(text=f"{len(rows)} digest(s) and alert(s)", blocks=blocks.listing(rows, note))
+
+
+async def _own(services: Services, user_id: str, raw: str | None) -> dict[str, Any]:
+    if not raw or not raw.lstrip("#").isdigit():
+        raise errors.UserError("Give the number from `/ops digest list`, like "
+                               "`/ops digest pause 3`.")
+    row = await services.store.run(subs.get, int(raw.lstrip("#")))
+    if row is None or row["owner"] != user_id:
+        raise errors.UserError(f"You have no digest or alert #{raw.lstrip('#')}. "
+                               "`/ops digest list` shows yours.")
+    return row
+
+
+async def manage(services: Services, user_id: str, action: str, row: dict[str, Any]) -> str:
+    """Pause, resume, remove or run now; returns the note to show."""
+    scheduler = services.scheduler
+    sub_id = row["id"]
+    if action == "now":
+        if scheduler is None or not scheduler.running:
+            raise errors.UserError("The scheduler is not running; try again in a moment.")
+        outcome = await scheduler.run_now(row)
+        await services.audit.record(user_id=user_id, action=f"{row['kind']}.now",
+                                    target=f"#{sub_id}", result=str(outcome))
+        where = f"<#{row['channel']}>" if row["channel"] else "your DMs"
+        if row["kind"] == subs.ALERT:
+            return f"Checked #{sub_id}: {outcome} new item(s) posted to {where}."
+        if outcome == "delivered":
+            return f"Posted #{sub_id} to {where}."
+        return f"#{sub_id} was not posted ({outcome})."
+    if action == "remove":
+        await services.store.run(subs.remove, sub_id)
+        if scheduler is not None:
+            scheduler.removed(sub_id)
+        note = f"Removed #{sub_id}."
+    else:
+        paused = action == "pause"
+        await services.store.run(subs.set_paused, sub_id, paused, services.now().isoformat())
+        if scheduler is not None:
+            if paused:
+                scheduler.removed(sub_id)
+            else:
+                scheduler.added(await services.store.run(subs.get, sub_id))
+        note = f"{'Paused' if paused else 'Resumed'} #{sub_id}."
+    await services.audit.record(user_id=user_id, action=f"{row['kind']}.{action}",
+                                target=f"#{sub_id}")
+    return note
+
+
+async def _manage(inv: Invocation, action: str) -> None:
+    row = await _own(inv.services, inv.user_id, inv.arg(1))
+    note = await manage(inv.services, inv.user_id, action, row)
+    if action == "now":
+        await inv.reply(text=note)
+        return
+    await _list(inv, note)
+
+
+# -- buttons ------------------------------------------------------------------------------------
+
+async def confirm_clicked(click: Click) -> None:
+    pending = click.parse(blocks.Pending)
+    channel, _ = await _channel(click.client, pending.channel)
+    row = await _save(click.services, click.user_id, pending.model_copy(update={"channel": channel}))
+    await click.respond(text=f"Added #{row['id']}", blocks=blocks.added(
+        row, _runs(click.services, row)), replace_original=True)
+
+
+async def cancel_clicked(click: Click) -> None:
+    await click.respond(text="Cancelled: nothing was saved.", replace_original=True)
+
+
+async def _after(click: Click, note: str) -> None:
+    """Re-draw where the click came from: the Home tab, or the list message."""
+    if (click.body.get("container") or {}).get("type") == "view" or \
+            (click.body.get("view") or {}).get("type") == "home":
+        from handlers.home import publish_home
+
+        await publish_home(click.services, click.client, click.user_id)
+        if note:
+            await click.client.chat_postMessage(channel=click.user_id, text=note)
+        return
+    rows = await listing_rows(click.services, click.user_id)
+    await click.respond(text=note, blocks=blocks.listing(rows, note), replace_original=True)
+
+
+def _button(action: str):  # noqa: ANN202
+    async def clicked(click: Click) -> None:
+        target = click.parse(blocks.SubRef)
+        row = await _own(click.services, click.user_id, str(target.id))
+        note = await manage(click.services, click.user_id, action, row)
+        await _after(click, note)
+
+    clicked.__name__ = f"sub_{action}_clicked"
+    return clicked
+
+
+def _on_click_anywhere(handler: Any) -> Any:
+    """on_click, except that a click on the Home tab (no response_url) is answered by DM."""
+    inner = on_click(handler)
+
+    async def listener(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
+                       client: AsyncWebClient, context: Any) -> None:
+        if not body.get("response_url") and (body.get("view") or {}).get("type") == "home":
+            user_id = body["user"]["id"]
+
+            async def respond_by_dm(text: str = "", **_: Any) -> None:
+                await client.chat_postMessage(channel=user_id, text=text)
+
+            respond = respond_by_dm
+        await inner(ack=ack, body=body, action=action, respond=respond, client=client,
+                    context=context)
+
+    listener.__name__ = inner.__name__
+    return listener
+
+
+def register(app: AsyncApp, settings: Any = None) -> None:
+    """The buttons (the commands are on the /ops family already)."""
+    app.action(blocks.CONFIRM)(on_click(confirm_clicked))
+    app.action(blocks.CANCEL)(on_click(cancel_clicked))
+    app.action(blocks.PAUSE)(_on_click_anywhere(_button("pause")))
+    app.action(blocks.RESUME)(_on_click_anywhere(_button("resume")))
+    app.action(blocks.RUN_NOW)(_on_click_anywhere(_button("now")))
+    app.action(blocks.REMOVE)(_on_click_anywhere(_button("remove")))

@@ -1,0 +1,122 @@
+"""The Squonk2 digest section and alert source against the Keycloak and DM emulators, which
+share one FakeClock with the bot's token cache (time moves by hand)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot import errors
+from bot.digests import squonk as digest
+from bot.digests.base import DigestContext
+from emulators.base import FakeClock
+from emulators.keycloak import KeycloakEmulator
+from emulators.squonk import DEMO, SquonkEmulator
+from tests.digests.helpers import SECTION_BUDGET, context, link, readable
+
+
+@pytest.fixture(scope="module")
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def keycloak_emulator(clock: FakeClock) -> Iterator[KeycloakEmulator]:
+    with KeycloakEmulator(clock=clock) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def squonk_emulator(keycloak_emulator: KeycloakEmulator) -> Iterator[SquonkEmulator]:
+    with SquonkEmulator(keycloak=keycloak_emulator) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def dm(squonk_emulator: SquonkEmulator, keycloak_emulator: KeycloakEmulator) -> SquonkEmulator:
+    keycloak_emulator.reset()
+    squonk_emulator.reset()
+    return squonk_emulator
+
+
+def now(clock: FakeClock) -> datetime:
+    return datetime.fromtimestamp(clock(), UTC)
+
+
+@pytest.fixture
+def services(dm: SquonkEmulator, clock: FakeClock, services_factory):
+    return services_factory({"squonk": [dm.instance_settings("main")]}, clock=clock)
+
+
+async def alice(services, clock: FakeClock, since: datetime | None = None) -> DigestContext:
+    credential = await link(services, "U0ALICE", "squonk", "main",
+                            {"username": DEMO["alice"]["username"],
+                             "password": DEMO["alice"]["password"]})
+    return context(services, credential, since=since, now=now(clock))
+
+
+async def test_section_shows_running_and_recently_failed_instances(services, clock):
+    section = await digest.section(await alice(services, clock))
+    body = readable(section)
+    assert section.title == "Squonk2 Data Manager (main)"
+    assert not section.empty
+    assert "Running instances (2)" in body
+    assert "nightly-props" in body and "picker-run" in body
+    assert "Failed in the last 24 h (1)" in body
+    assert "dock-ligands-a" in body and "Receptor file receptor.pdb not found" in body
+    assert "qc-batch-7" not in body  # completed: not news in a digest
+    assert "chem-screening" in body  # project names, not ids
+
+
+async def test_failures_count_from_the_previous_digest(services, clock):
+    ctx = await alice(services, clock, since=now(clock) - timedelta(minutes=10))
+    body = readable(await digest.section(ctx))
+    assert "dock-ligands-a" not in body
+    assert "Running instances (2)" in body
+
+
+async def test_nothing_to_tell_is_empty(services, clock):
+    clock.advance(2 * 24 * 3600)  # every seeded instance has ended long ago
+    ctx = await alice(services, clock, since=now(clock) - timedelta(hours=1))
+    section = await digest.section(ctx)
+    assert section.empty
+    assert "No instance running, and none failed since" in readable(section)
+
+
+async def test_many_instances_stay_within_the_block_budget(services, clock):
+    ctx = await alice(services, clock)
+    client = services.platforms["squonk"].client("main")
+    for n in range(30):
+        await client.start(ctx.credential, collection="rdkit", job="rdkit-molprops",
+                           version="1.2.0", project="demo", name=f"bulk-{n}")
+    section = await digest.section(ctx)
+    assert len(section.blocks) <= SECTION_BUDGET
+    assert "Running instances (32)" in readable(section)
+    assert "27 more: `/squonk instances`" in readable(section)
+
+
+async def test_a_platform_failure_propagates(services, clock, dm):
+    ctx = await alice(services, clock)
+    dm.faults.set(status=503)
+    with pytest.raises(errors.PlatformError):
+        await digest.section(ctx)
+
+
+async def test_ended_instances_alert_keys_are_stable(services, clock, dm):
+    ctx = await alice(services, clock)
+    first = await digest.ALERTS["squonk.instances"](ctx)
+    names = {i.text.split("*")[1] for i in first}
+    assert names == {"qc-batch-7", "events-check", "dock-ligands-a"}
+    assert all(i.key.startswith("squonk:main:instance:instance-") for i in first)
+    assert any("Receptor file receptor.pdb not found" in i.text for i in first)
+    clock.advance(700)  # nightly-props and picker-run complete
+    later = DigestContext(ctx.services, ctx.credential, now(clock), ctx.now)
+    second = await digest.ALERTS["squonk.instances"](later)
+    # The same instances keep their keys; events-check (stopped 24 h ago) left the window.
+    kept = {i.key for i in first if "events-check" not in i.text}
+    assert kept < {i.key for i in second}
+    new = [i for i in second if i.key not in {j.key for j in first}]
+    assert {i.text.split("*")[1] for i in new} == {"nightly-props", "picker-run"}
+    assert all("COMPLETED" in i.text for i in new)
