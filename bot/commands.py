@@ -185,8 +185,11 @@ def make_listener(family: CommandFamily, slash: str,
     async def listener(ack: Any, body: dict[str, Any], respond: AsyncRespond,
                        client: AsyncWebClient, context: Any) -> None:
         await ack()
+        services = context["services"]
+        if body.get("response_url"):
+            respond = services.responder.to(body["response_url"])
         inv = Invocation(
-            services=context["services"], user_id=body["user_id"],
+            services=services, user_id=body["user_id"],
             channel_id=body.get("channel_id", ""), command=slash, args=[],
             trigger_id=body.get("trigger_id", ""), respond=respond, client=client,
             response_url=body.get("response_url", ""), body=body,

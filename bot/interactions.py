@@ -50,7 +50,10 @@ def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Await
     async def listener(ack: Any, body: dict[str, Any], action: dict[str, Any],
                        respond: AsyncRespond, client: AsyncWebClient, context: Any) -> None:
         await ack()
-        click = Click(services=context["services"], user_id=body["user"]["id"],
+        services = context["services"]
+        if body.get("response_url"):  # messages have one; Home tab and modal clicks do not
+            respond = services.responder.to(body["response_url"])
+        click = Click(services=services, user_id=body["user"]["id"],
                       action_id=action.get("action_id", ""),
                       value=action.get("value") or (action.get("selected_option") or {}).get(
                           "value", ""),

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.platforms.registry import Platforms
 from bot.store import Store
 from bot.vault import Vault, load_keys
+from bot.respond import Responder
 from bot.watch import Watches
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class Services:
     approvals: Approvals
     slack: AsyncWebClient
     watches: Watches
+    responder: Responder
     now: Callable[[], datetime] = utc_now
     notes: list[str] = field(default_factory=list)  # start-up notes for the operator
     # Digests and alerts; started by the server once the bot is up (bot.server, Socket Mode).
@@ -53,6 +55,7 @@ class Services:
         if self.scheduler is not None:
             await self.scheduler.shutdown()
         await self.watches.aclose()
+        await self.responder.aclose()
         await self.platforms.aclose()
         self.store.close()
 
@@ -91,7 +94,7 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     services = Services(
         settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
         audit=Audit(store=store, now=now), approvals=Approvals(store=store, now=now),
-        slack=slack, watches=watches, now=now, notes=notes, scheduler=scheduler,
+        slack=slack, watches=watches, responder=Responder(), now=now, notes=notes, scheduler=scheduler,
     )
     scheduler.attach(services)
     return services

@@ -21,7 +21,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from bot import errors, messages
@@ -616,7 +615,7 @@ async def on_reason_submit(ack: Any, body: dict[str, Any], client: Any, context:
     state = (view.get("state") or {}).get("values") or {}
     reason = ((state.get(blocks.REASON_BLOCK) or {}).get(blocks.REASON_INPUT) or {}).get(
         "value") or ""
-    respond: Any = AsyncRespond(response_url=meta.response_url) if meta.response_url else _quiet
+    respond: Any = services.responder.to(meta.response_url) if meta.response_url else _quiet
     message_body: dict[str, Any] = {
         "user": body["user"],
         "container": {"type": "message", "channel_id": meta.channel, "message_ts": meta.ts},

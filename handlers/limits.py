@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -296,7 +295,7 @@ async def on_reject_submit(ack: Any, body: dict[str, Any], client: AsyncWebClien
     if not metadata.response_url:
         log.warning("reject submission without a response_url; nothing to update")
         return
-    respond = AsyncRespond(response_url=metadata.response_url)
+    respond = context["services"].responder.to(metadata.response_url)
     # The click that opened the modal, as act() needs it: identity from this payload.
     click = Click(services=context["services"], user_id=body["user"]["id"],
                   action_id=blocks.REJECT, value="", respond=respond, client=client,

@@ -19,7 +19,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -185,7 +184,7 @@ async def tell_linked(services: Services, client: AsyncWebClient, *, user_id: st
                       response_url: str | None = None, from_home: bool = False) -> None:
     """After a link: the ephemeral note where `/ops link` was typed, and a fresh Home tab."""
     if response_url:
-        await AsyncRespond(response_url=response_url)(text=text, response_type="ephemeral")
+        await services.responder.to(response_url)(text=text, response_type="ephemeral")
     if from_home:
         from handlers.home import publish_home
 
