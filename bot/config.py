@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     commands: Commands = Field(default_factory=Commands)
     # Seconds a platform call may take before the person is told it is unavailable.
     platform_timeout: float = 10.0
+    # Circuit breaker per platform instance (bot.platforms.breaker): consecutive "down"
+    # failures before it opens, and seconds before one trial call. Unset: the module defaults.
+    breaker_threshold: int | None = None
+    breaker_cooldown: float | None = None
     # How often a watch (`/dss future <id> watch`, `/squonk watch`) polls, and for how long.
     watch_interval: float = 15.0
     watch_timeout: float = 24 * 3600.0

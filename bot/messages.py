@@ -25,6 +25,11 @@ OPERATORS_ONLY = "Only operators can see the audit trail."
 LINK_FIELD_REFUSED = "{title} refused this credential. Check it and try again."
 LINK_FIELD_UNREACHABLE = "{title} ({instance}) could not be reached: {detail}. Try again later."
 LINK_FIELD_OTHER = "{title} said: {detail}"
+# The circuit breaker's detail, shown after "<Platform> (<instance>) is unavailable: ".
+CIRCUIT_OPEN = ("it is considered down after {failures} failures in a row, so I am not calling it "
+                "for the next {seconds} s")
+CIRCUIT_TRIAL = ("it is considered down after {failures} failures in a row; a trial call is "
+                 "checking whether it is back")
 
 
 def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from bot.accounts import Accounts
 from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.config import Settings
+from bot.platforms import breaker
 from bot.platforms.registry import Platforms
 from bot.store import Store
 from bot.vault import Vault, load_keys
@@ -82,6 +84,13 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     store = Store(settings.db_path)
     vault = Vault(source.keys)
     accounts = Accounts(store=store, vault=vault, now=now)
+    if settings.breaker_threshold is not None or settings.breaker_cooldown is not None:
+        current = breaker.default_policy()
+        breaker.set_default_policy(dataclasses.replace(
+            current,
+            threshold=settings.breaker_threshold or current.threshold,
+            cooldown=(current.cooldown if settings.breaker_cooldown is None
+                      else settings.breaker_cooldown)))
     platforms = Platforms.from_settings(settings, **platform_kwargs)
     for platform in platforms.values():
         platform.save_secret = accounts.save_secret

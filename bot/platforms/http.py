@@ -7,18 +7,32 @@ httpx errors themselves.
 
 The message it builds names the method and path, never headers or bodies, so a secret in a
 request cannot leak into an error text.
+
+Two guards protect the bot from an instance that misbehaves:
+
+- a deadline: one request, body included, takes at most `timeout` seconds. httpx's own timeout
+  applies to each read, so a body dribbled a byte at a time would never trip it; the whole
+  exchange runs under `asyncio.timeout` as well.
+- a circuit breaker (`bot.platforms.breaker`): after `FAILURE_THRESHOLD` timeouts, refused
+  connections or 5xx answers in a row, calls fail at once with `Unavailable` saying the instance
+  is considered down and when it will be tried again; after the cool-down one trial call goes
+  through, and its success closes the breaker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import http.cookiejar
+import logging
 from collections.abc import Callable
 from typing import Any
 
-import http.cookiejar
-
 import httpx
 
-from bot import errors
+from bot import errors, messages
+from bot.platforms.breaker import CircuitBreaker, CircuitOpen
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -61,10 +75,14 @@ class PlatformHTTP:
         error_class: Callable[[httpx.Response], type[errors.PlatformError] | None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: dict[str, str] | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.platform = platform
         self.instance = instance
         self.timeout = timeout
+        # One per instance: the policy (threshold, cool-down, clock) is `breaker.default_policy()`
+        # unless a breaker is passed in.
+        self.breaker = breaker if breaker is not None else CircuitBreaker()
         self._reason = reason
         self._error_class = error_class
         self.client = httpx.AsyncClient(
@@ -83,20 +101,62 @@ class PlatformHTTP:
         return cls(detail, platform=self.platform, instance=self.instance, status=status)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send one request; return the response if its status is below 400, else raise."""
+        """Send one request; return the response if its status is below 400, else raise.
+
+        The whole exchange (connect, headers, body) is bounded by `timeout`. While the circuit
+        breaker is open the request is not sent at all.
+        """
         try:
-            response = await self.client.request(method, path, **kwargs)
+            trial = self.breaker.acquire()
+        except CircuitOpen as refused:
+            if not refused.trial_running:
+                raise self.error(errors.Unavailable, _open_detail(refused)) from None
+            # A trial call is checking whether the instance is back: its outcome decides.
+            await self.breaker.trial_finished()
+            try:
+                trial = self.breaker.acquire()
+            except CircuitOpen as again:
+                raise self.error(errors.Unavailable, _open_detail(again)) from None
+        try:
+            response = await self._send(method, path, **kwargs)
+        except errors.Unavailable:
+            self._failed(trial)
+            raise
+        except BaseException:
+            self.breaker.released(trial)  # cancelled, or a bug: says nothing about the instance
+            raise
+        if response.status_code >= 500:
+            self._failed(trial)
+        else:
+            self.breaker.succeeded(trial)
+        if response.status_code >= 400:
+            raise self.error_for(response)
+        return response
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        late = f"no answer within {self.timeout:g} s ({method} {path})"
+        try:
+            # httpx's timeout is per read; this one bounds the whole exchange, body included.
+            async with asyncio.timeout(self.timeout) as deadline:
+                return await self.client.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            raise self.error(
-                errors.Unavailable, f"no answer within {self.timeout:g} s ({method} {path})"
-            ) from None
+            raise self.error(errors.Unavailable, late) from None
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise self.error(errors.Unavailable, late) from None
         except httpx.TransportError as exc:
             raise self.error(
                 errors.Unavailable, f"could not connect ({type(exc).__name__})"
             ) from None
-        if response.status_code >= 400:
-            raise self.error_for(response)
-        return response
+
+    def _failed(self, trial: bool) -> None:
+        was_closed = self.breaker.opened_at is None
+        self.breaker.failed(trial)
+        if self.breaker.opened_at is not None and (was_closed or trial):
+            log.warning("%s %s: considered down after %d failures in a row; not calling it "
+                        "for %g s", self.platform, self.instance, self.breaker.opened_after,
+                        self.breaker.policy.cooldown)
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.request(method, path, **kwargs)
@@ -120,6 +180,13 @@ class PlatformHTTP:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _open_detail(refused: CircuitOpen) -> str:
+    if refused.trial_running:
+        return messages.CIRCUIT_TRIAL.format(failures=refused.failures)
+    return messages.CIRCUIT_OPEN.format(failures=refused.failures,
+                                        seconds=refused.retry_in_whole)
 
 
 class _NoCookies(http.cookiejar.CookieJar):
