@@ -18,8 +18,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from bench.common import free_port, percentile, process, python
+from bench.common import cpu_seconds, free_port, percentile, process, python
 from emulators.dss import DEMO as DSS_DEMO
 from emulators.dss import DSSEmulator
 from emulators.slack import SlackEmulator
@@ -88,6 +89,16 @@ async def fire(driver: SlackDriver, slack: SlackEmulator, *, n: int, in_flight: 
             "missing": len(sent) - len(replies)}
 
 
+async def measured(pid: int, run: Any) -> dict[str, object]:
+    """The run's figures plus the CPU the app and this process (load + emulators) used."""
+    app0, me0, t0 = cpu_seconds(pid), cpu_seconds(os.getpid()), time.perf_counter()
+    result = await run
+    span = time.perf_counter() - t0
+    result["app_cpu"] = (cpu_seconds(pid) - app0) / span
+    result["bench_cpu"] = (cpu_seconds(os.getpid()) - me0) / span
+    return result
+
+
 def row(name: str, result: dict[str, object]) -> str:
     acks = result["acks"]
     replies = result["replies"]
@@ -97,7 +108,7 @@ def row(name: str, result: dict[str, object]) -> str:
     over = sum(1 for a in acks if a > ACK_LIMIT)
     return (f"| {name:<10} | {len(acks):5d} | {result['errors']:3d} | {' | '.join(ms)} | "
             f"{max(acks) * 1000:8.1f} | {over:3d} | {' | '.join(rp)} | {result['missing']:4d} |"
-            f" {result['wall']:6.1f} |")
+            f" {result['wall']:6.1f} | {result['app_cpu']:4.0%} | {result['bench_cpu']:4.0%} |")
 
 
 async def main() -> None:
@@ -111,26 +122,27 @@ async def main() -> None:
                "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_PORT": str(port)}
         results = {}
         with process([python(), "-m", "bot", "--log-level", "WARNING", "run"], env,
-                     f"http://127.0.0.1:{port}/healthz"):
+                     f"http://127.0.0.1:{port}/healthz") as bot:
             async with SlackDriver(slack, f"http://127.0.0.1:{port}/slack/events", SECRET,
                                    timeout=30) as driver:
                 await link_alice(driver, slack)
                 await fire(driver, slack, n=50, in_flight=10, reply_marker="Running tasks")
-                results["switchboard"] = await fire(driver, slack, n=N, in_flight=IN_FLIGHT,
-                                                    reply_marker="Running tasks")
+                results["switchboard"] = await measured(
+                    bot.pid, fire(driver, slack, n=N, in_flight=IN_FLIGHT,
+                                  reply_marker="Running tasks"))
         bare_port = free_port()
         with process([python(), "bench/bare_app.py", str(bare_port), SECRET,
-                      f"{slack.url}/api/"], {}, f"http://127.0.0.1:{bare_port}/healthz"):
+                      f"{slack.url}/api/"], {}, f"http://127.0.0.1:{bare_port}/healthz") as bare:
             async with SlackDriver(slack, f"http://127.0.0.1:{bare_port}/slack/events", SECRET,
                                    timeout=30) as driver:
                 await fire(driver, slack, n=50, in_flight=10, reply_marker="ok")
-                results["bare bolt"] = await fire(driver, slack, n=N, in_flight=IN_FLIGHT,
-                                                  reply_marker="ok")
+                results["bare bolt"] = await measured(
+                    bare.pid, fire(driver, slack, n=N, in_flight=IN_FLIGHT, reply_marker="ok"))
     print(f"\nAck latency: {N} signed `/dss futures` commands, {IN_FLIGHT} in flight "
           f"(times in ms; reply = until the answer reached the Slack emulator)\n")
     print("| app        |  acks | err |  ack p50 |  ack p95 |  ack p99 |  ack max | >3s |"
-          " rep p50 |  rep p95 |  rep p99 | miss | wall s |")
-    print("|" + "---|" * 13)
+          " rep p50 |  rep p95 |  rep p99 | miss | wall s | app cpu | load+emu cpu |")
+    print("|" + "---|" * 15)
     for name, result in results.items():
         print(row(name, result))
     ours = percentile(results["switchboard"]["acks"], 99)  # type: ignore[arg-type]
