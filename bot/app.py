@@ -56,7 +56,9 @@ def create_app(services: Services) -> AsyncApp:
             log.info("unhandled Slack request: %s", _describe(body))
             return BoltResponse(status=404, body="")
         log.exception("listener error on %s", _describe(body), exc_info=error)
-        return None
+        # Slack never gets a 500 from us (it would retry, and show the person a failure):
+        # a request that broke a listener before its ack is answered as malformed.
+        return BoltResponse(status=400, body="")
 
     from handlers import register_all
 

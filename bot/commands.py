@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHARE_WORDS = {"share", "in_channel"}
+# Slack caps a command's text at a few thousand characters; anything longer is refused before
+# parsing (shlex slows down sharply with length and runs on the event loop).
+MAX_TEXT = 4000
 
 
 @dataclass
@@ -120,6 +123,9 @@ class CommandFamily:
 
 
 def split_args(text: str) -> list[str]:
+    if len(text) > MAX_TEXT:
+        raise errors.UserError(f"That command is too long ({len(text):,} characters; at most "
+                               f"{MAX_TEXT:,}). Say it in fewer words.")
     try:
         return shlex.split(text)
     except ValueError:
@@ -186,6 +192,9 @@ def make_listener(family: CommandFamily, slash: str,
                        client: AsyncWebClient, context: Any) -> None:
         await ack()
         services = context["services"]
+        if not body.get("user_id"):
+            log.warning("a signed %s command without user_id was ignored", slash)
+            return
         if body.get("response_url"):
             respond = services.responder.to(body["response_url"])
         inv = Invocation(

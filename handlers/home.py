@@ -12,7 +12,7 @@ from bot.blocks import ops as blocks
 from bot.blocks import subscriptions as sub_blocks
 from bot.commands import guarded
 from bot.services import Services
-from handlers.link import open_link_modal
+from handlers.link import open_link_modal, platform_for
 
 
 async def publish_home(services: Services, client: AsyncWebClient, user_id: str) -> None:
@@ -38,7 +38,7 @@ async def on_home_link(ack: Any, body: dict[str, Any], client: AsyncWebClient,
 
     async def work() -> None:
         ref = blocks.parse_ref(body["actions"][0]["value"])
-        platform = services.platforms[ref.platform]
+        platform = platform_for(services, ref.platform)
         await open_link_modal(services=services, client=client, trigger_id=body["trigger_id"],
                               platform=platform, instance=ref.instance, from_home=True)
 

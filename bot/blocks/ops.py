@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot import messages
+from bot import errors, messages
 from bot.accounts import LinkedAccount
 from bot.blocks import common as b
 from bot.platforms.base import InstanceStatus, LinkField
@@ -185,4 +185,8 @@ def home_view(*, platforms: list[tuple[str, str, list[str]]],
 
 
 def parse_ref(value: str) -> PlatformRef:
-    return PlatformRef.model_validate(json.loads(value))
+    try:
+        return PlatformRef.model_validate(json.loads(value))
+    except ValueError:  # pydantic's ValidationError is a ValueError too
+        raise errors.UserError(
+            "That button is out of date. Open the Home tab again for fresh ones.") from None

@@ -1,0 +1,100 @@
+"""Abuse, fuzzing, secrets and isolation: the real bot over HTTP with all five platform
+emulators (as in `switchboard demo`), a real SQLite file, and a capture of every log record.
+
+The e2e fixtures (slack, settings, bot, driver) are reused; only `platforms` changes: every
+platform the demo has. The emulators start once per session and are reset per test where they
+can be (Limits cannot: its seed is fresh per emulator, and these tests do not depend on it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from bot.demo import DEMO_LINKS, DemoPlatforms
+from emulators.slack import SlackEmulator
+from emulators.slack_driver import SlackDriver
+from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, bot, driver, make_settings, settings, slack
+from tests.e2e.helpers import link
+
+__all__ = ["BOT_TOKEN", "SIGNING_SECRET", "bot", "driver", "make_settings", "settings", "slack"]
+
+
+@pytest.fixture(scope="session")
+def world_session() -> Iterator[DemoPlatforms]:
+    with ExitStack() as stack:
+        yield DemoPlatforms.start(stack)
+
+
+@pytest.fixture
+def world(world_session: DemoPlatforms) -> DemoPlatforms:
+    for emulator in world_session.emulators.values():
+        reset = getattr(emulator, "reset", None)
+        if reset is not None:
+            reset()
+        emulator.faults.clear()
+        emulator.requests.clear()
+    return world_session
+
+
+@pytest.fixture
+def platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
+    return {key: [dict(i) for i in instances] for key, instances in world.platforms.items()}
+
+
+def platform_requests(world: DemoPlatforms) -> int:
+    """How many requests every platform emulator received, together."""
+    return sum(len(e.requests) for e in world.emulators.values())
+
+
+class Capture(logging.Handler):
+    """Every log record, from every thread (the bot runs in-process on its own thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def text(self) -> str:
+        """Every record as it would be written, tracebacks included."""
+        out = []
+        for r in list(self.records):
+            try:
+                out.append(self.format(r))
+            except Exception as exc:  # a record whose args do not fit its message
+                out.append(f"{r.name} unformattable {r.msg!r} {r.args!r} {exc!r}")
+        return "\n".join(out)
+
+    def tracebacks(self) -> list[str]:
+        return [self.format(r) for r in list(self.records) if r.exc_info or r.levelno >= 40]
+
+
+@pytest.fixture
+def logs() -> Iterator[Capture]:
+    """Capture the root logger at DEBUG for the test (restored after)."""
+    root = logging.getLogger()
+    handler = Capture()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+async def link_all(driver: SlackDriver, slack: SlackEmulator,
+                   users: tuple[str, ...] = ("alice", "bob")) -> None:
+    """Link the demo accounts through the real modal (alice: all five, bob: dss/astakos/limits)."""
+    for user, platform, values in DEMO_LINKS:
+        if user in users:
+            outcome = await link(driver, slack, user, platform, values)
+            assert "Linked" in outcome, (user, platform, outcome)
