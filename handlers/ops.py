@@ -116,8 +116,10 @@ async def status(inv: Invocation) -> None:
     results = await asyncio.gather(*(one(p, n) for p, n in targets))
     rows = [(p.title, st) for (p, _), st in zip(targets, results, strict=True)]
     up = sum(1 for _, st in rows if st.reachable)
+    scheduler = services.scheduler
+    jobs = [f"{scheduler.jobs()} scheduled digest/alert jobs"] if scheduler else []
     await inv.reply(text=f"{up} of {len(rows)} platform instances reachable",
-                    blocks=blocks.status_message(rows, version=bot_version(), extra=[]))
+                    blocks=blocks.status_message(rows, version=bot_version(), extra=jobs))
 
 
 @family.command("audit", "audit [n]", "operators: the last n state changes", quick=True)

@@ -15,6 +15,8 @@ def test_demo_links_accounts_and_answers_commands_and_buttons(tmp_path):
         "click 1",
         "/ops audit 3",
         "/dss nonsense",
+        "/ops digest add all every 5m",
+        "/ops digest now 1",
         "as bob",
         "/dss keys",
         "quit",
@@ -34,6 +36,11 @@ def test_demo_links_accounts_and_answers_commands_and_buttons(tmp_path):
     assert "aborted `" in out  # the list was re-drawn after the confirmed click
     assert "*dss.abort*" in out  # and the audit trail shows it
     assert "I don't know `nonsense`" in out
+    # The digest goes out at once, one section per platform, with its approval buttons.
+    for section in ("Dataiku DSS", "Strategy One", "Squonk2 Data Manager", "Synnefo Astakos",
+                    "Atoti Limits"):
+        assert out.count(section) >= 2, section
+    assert "[DM]" in out and "Accept" in out
     assert "needs a DSS *admin* key" in out  # bob's key is not admin
     assert out.count("alice> /ops links") == 1
     assert "Traceback" not in result.stderr

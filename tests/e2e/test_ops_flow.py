@@ -57,6 +57,7 @@ async def test_status_reports_each_instance(driver, slack, dss, bot):
     reply = await reply_to(driver, slack, "alice", "/ops", "status", expect="Platform status")
     assert "Dataiku DSS* (prod)" in texts(reply.blocks)
     assert "version 15.2.0" in texts(reply.blocks)
+    assert "0 scheduled digest/alert jobs" in texts(reply.blocks)
     dss.faults.set(hang=True)
     try:
         down = await reply_to(driver, slack, "alice", "/ops", "status", expect="unreachable")
