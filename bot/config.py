@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     platform_timeout: float = 10.0
     # Circuit breaker per platform instance (bot.platforms.breaker): consecutive "down"
     # failures before it opens, and seconds before one trial call. Unset: the module defaults.
+    # Platform calls in flight at once per platform instance (commands, digests, alerts).
+    platform_concurrency: int = 16
     breaker_threshold: int | None = None
     breaker_cooldown: float | None = None
     # How often a watch (`/dss future <id> watch`, `/squonk watch`) polls, and for how long.
@@ -96,8 +98,9 @@ class Settings(BaseSettings):
     digest_grace: float = 3600.0
     # Seconds between an alert's polls (unless the alert says `every <N>m`).
     alert_interval: float = 300.0
-    # Platform calls in flight at once per platform instance, across all digests of a run.
-    digest_platform_concurrency: int = 4
+    # Digest sections being composed at once per platform instance (bounds memory in a large
+    # fan-out); the platform calls themselves are bounded by `platform_concurrency`.
+    digest_platform_concurrency: int = 32
     # Slack pacing for digests and alerts: seconds between posts to one channel, and a
     # workspace-wide budget of posts per minute.
     slack_channel_interval: float = 1.0

@@ -334,6 +334,9 @@ class Scheduler:
             else:
                 run_at = parse_time(entry["run_at"]) or now
                 work.append(self.run(row, run_at, reason=entry["reason"] or "recovered"))
+        # One query for every subscription's last run: a store round trip each would keep the
+        # store thread (and every command waiting on it) busy for seconds with 10,000 of them.
+        latest = await services.store.run(ledger.latest_runs)
         for row in await services.store.run(subs.all_active):
             if row["kind"] != subs.DIGEST:
                 continue
@@ -341,7 +344,7 @@ class Scheduler:
                 trigger = trigger_for(row, services.settings.alert_interval)
             except errors.BotError:
                 continue
-            last = await services.store.run(ledger.latest_run, row["id"])
+            last = latest.get(row["id"], "")
             after = max(t for t in (parse_time(row["created_at"]), parse_time(row["resumed_at"]),
                                     parse_time(last), now - timedelta(days=400)) if t)
             missed = triggers.last_run_before(trigger, now, after)

@@ -19,7 +19,7 @@ from bot.accounts import Accounts
 from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.config import Settings
-from bot.platforms import breaker
+from bot.platforms import breaker, http
 from bot.platforms.registry import Platforms
 from bot.store import Store
 from bot.vault import Vault, load_keys
@@ -91,6 +91,7 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
             threshold=settings.breaker_threshold or current.threshold,
             cooldown=(current.cooldown if settings.breaker_cooldown is None
                       else settings.breaker_cooldown)))
+    http.set_max_in_flight(settings.platform_concurrency)
     platforms = Platforms.from_settings(settings, **platform_kwargs)
     for platform in platforms.values():
         platform.save_secret = accounts.save_secret

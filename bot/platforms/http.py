@@ -35,6 +35,19 @@ from bot.platforms.breaker import CircuitBreaker, CircuitOpen
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
+# Requests in flight at once per instance, from commands, digests and alerts together: a
+# fan-out of thousands of digests must not become thousands of concurrent calls.
+DEFAULT_MAX_IN_FLIGHT = 16
+_max_in_flight = DEFAULT_MAX_IN_FLIGHT
+
+
+def set_max_in_flight(limit: int) -> int:
+    """Set the limit for clients built from now on (from settings); returns the previous."""
+    global _max_in_flight
+    if limit < 1:
+        raise ValueError("at least one request must be allowed in flight")
+    previous, _max_in_flight = _max_in_flight, limit
+    return previous
 
 # Status -> error class. Anything else >= 400 is Rejected, >= 500 Unavailable.
 _BY_STATUS: dict[int, type[errors.PlatformError]] = {
@@ -83,6 +96,7 @@ class PlatformHTTP:
         # One per instance: the policy (threshold, cool-down, clock) is `breaker.default_policy()`
         # unless a breaker is passed in.
         self.breaker = breaker if breaker is not None else CircuitBreaker()
+        self._in_flight = asyncio.Semaphore(_max_in_flight)
         self._reason = reason
         self._error_class = error_class
         self.client = httpx.AsyncClient(
@@ -136,9 +150,11 @@ class PlatformHTTP:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         late = f"no answer within {self.timeout:g} s ({method} {path})"
         try:
-            # httpx's timeout is per read; this one bounds the whole exchange, body included.
-            async with asyncio.timeout(self.timeout) as deadline:
-                return await self.client.request(method, path, **kwargs)
+            # Waiting for a slot is not the platform's slowness: outside the deadline.
+            async with self._in_flight:
+                # httpx's timeout is per read; this bounds the whole exchange, body included.
+                async with asyncio.timeout(self.timeout) as deadline:
+                    return await self.client.request(method, path, **kwargs)
         except httpx.TimeoutException:
             raise self.error(errors.Unavailable, late) from None
         except TimeoutError:

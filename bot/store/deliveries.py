@@ -67,10 +67,12 @@ def unfinished(db: Database) -> list[dict[str, Any]]:
         [PENDING, POSTING]))
 
 
-def latest_run(db: Database, sub_id: int) -> str:
-    rows = list(db.query("select max(run_at) as m from deliveries where subscription_id = ?"
-                         " and run_at not like 'item:%' and reason != 'now'", [sub_id]))
-    return (rows[0]["m"] or "") if rows else ""
+def latest_runs(db: Database) -> dict[int, str]:
+    """Each subscription's last scheduled run (not `now`, not alert items), in one query:
+    start-up reads thousands."""
+    return {row["subscription_id"]: row["m"] or "" for row in db.query(
+        "select subscription_id, max(run_at) as m from deliveries"
+        " where run_at not like 'item:%' and reason != 'now' group by subscription_id")}
 
 
 def for_subscription(db: Database, sub_id: int) -> list[dict[str, Any]]:

@@ -276,3 +276,31 @@ def test_the_breaker_is_configured_from_the_settings(tmp_path):
     finally:
         services.store.close()
         breaker_module.set_default_policy(previous)
+
+
+
+async def test_requests_in_flight_per_instance_are_bounded(dss):
+    """Nine concurrent calls to a hung instance: only the limit's worth reach it."""
+    from bot.platforms import http as http_module
+
+    previous = http_module.set_max_in_flight(3)
+    client = PlatformHTTP(platform="dss", instance="prod", base_url=dss.url, timeout=2,
+                          breaker=CircuitBreaker(BreakerPolicy(threshold=100)))
+    http_module.set_max_in_flight(previous)
+    dss.requests.clear()
+    dss.faults.set(hang=True)
+    calls = [asyncio.create_task(client.request("GET", "/public/api/auth/info"))
+             for _ in range(9)]
+    try:
+        for _ in range(200):  # until the first three have arrived
+            if len(dss.requests) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # room for any (wrong) extra call to arrive
+        assert len(dss.requests) == 3
+    finally:
+        dss.faults.clear()
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+        await client.aclose()
