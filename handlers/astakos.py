@@ -44,8 +44,9 @@ from bot.blocks import common as b
 from bot.commands import CommandFamily, Invocation, guarded, make_listener
 from bot.config import Settings
 from bot.interactions import Click, on_click
+from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
-from bot.platforms.astakos.models import Commission, Membership, Project
+from bot.platforms.astakos.models import Membership, Project
 from bot.platforms.base import Credential
 from bot.services import Services
 from bot.store import approvals as approval_rows
@@ -101,20 +102,6 @@ async def _open(inv: Invocation, needs: str | None = None,
     return credential, client
 
 
-async def _names(client: AstakosClient, credential: Credential,
-                 uuids: Iterable[str]) -> dict[str, str]:
-    """uuid -> username; unknown ones are left out (and shown as uuids)."""
-    wanted = sorted({u for u in uuids if u})
-    if not wanted:
-        return {}
-    service = credential.kind == "service token"
-    try:
-        return await client.usernames(token=credential.secret, uuids=wanted, as_service=service)
-    except errors.PlatformError as error:
-        log.info("astakos user catalog unavailable: %s", type(error).__name__)
-        return {}
-
-
 # -- whoami, whois, quotas -----------------------------------------------------------------
 
 @family.command("whoami", "whoami", "who your token belongs to: user, uuid, service endpoints")
@@ -158,36 +145,6 @@ async def quotas(inv: Invocation) -> None:
 
 # -- commissions ---------------------------------------------------------------------------
 
-def _holder(label: str | None, names: dict[str, str]) -> str:
-    if not label:
-        return ""
-    kind, _, uuid = label.partition(":")
-    if kind == "user":
-        return names.get(uuid, uuid)
-    if uuid in names:  # a user's system project has the user's uuid
-        return f"personal project of {names[uuid]}"
-    return f"project {blocks.short_id(uuid)}"
-
-
-async def _register_commission(services: Services, instance: str, c: Commission,
-                               names: dict[str, str]) -> Approval:
-    payload = blocks.CommissionPayload(
-        serial=c.serial, name=c.name, issued=c.issue_time.isoformat(),
-        provisions=[blocks.ProvisionLine(holder=_holder(p.holder, names),
-                                         source=_holder(p.source, names),
-                                         resource=p.resource, quantity=p.quantity)
-                    for p in c.provisions])
-    return await _register(services, instance, "commission", str(c.serial),
-                           f"commission {c.serial} {c.name}".strip(), payload.model_dump())
-
-
-async def _register(services: Services, instance: str, kind: str, target: str, summary: str,
-                    payload: dict[str, Any]) -> Approval:
-    """The approval for something the platform says is still waiting."""
-    return await services.approvals.register(platform=PLATFORM, instance=instance, kind=kind,
-                                             target=target, summary=summary, payload=payload)
-
-
 async def _stored(services: Services, approvals: Iterable[str]) -> list[Approval]:
     out = []
     for approval in approvals:
@@ -207,8 +164,8 @@ async def _commissions_view(services: Services, user_id: str, instance: str | No
                              credential, "service", "/astakos commissions")
     uuids = [part.partition(":")[2] for c in details for p in c.provisions
              for part in (p.holder, p.source or "")]
-    names = await _names(client, credential, uuids)
-    pending = [await _register_commission(services, credential.instance, c, names)
+    names = await shared.names(client, credential, uuids)
+    pending = [await shared.register_commission(services, credential.instance, c, names)
                for c in details]
     pending_ids = {a.id for a in pending}
     # Acted on from this list and resolved since: shown first with who / when / result.
@@ -240,8 +197,8 @@ async def _commission_view(services: Services, user_id: str, instance: str | Non
                            credential, "service", "/astakos commission")
         uuids = [part.partition(":")[2] for p in c.provisions
                  for part in (p.holder, p.source or "")]
-        names = await _names(client, credential, uuids)
-        record = await _register_commission(services, credential.instance, c, names)
+        names = await shared.names(client, credential, uuids)
+        record = await shared.register_commission(services, credential.instance, c, names)
     card = blocks.card(record, view="commission", arg=serial, full=True)
     blks = blocks.commission_detail(credential.instance, record, card)
     if note:
@@ -263,18 +220,6 @@ async def commission(inv: Invocation) -> None:
 
 # -- projects and members ------------------------------------------------------------------
 
-def _grant_lines(resources: dict[str, Any]) -> list[str]:
-    out = []
-    for resource, g in sorted(resources.items()):
-        if g.project_capacity is None:
-            continue
-        member = (f" ({blocks.amount(resource, g.member_capacity)} per member)"
-                  if g.member_capacity is not None else "")
-        out.append(f"{blocks.pretty(resource)} {blocks.amount(resource, g.project_capacity)}"
-                   f"{member}")
-    return out
-
-
 async def _application_card(services: Services, instance: str, p: Project,
                             names: dict[str, str], acted: set[str], view: str,
                             arg: str) -> list[b.Block] | None:
@@ -286,14 +231,7 @@ async def _application_card(services: Services, instance: str, p: Project,
     if aid in acted:
         record = await services.approvals.get(aid)
     elif app.state == "pending":
-        payload = blocks.ApplicationPayload(
-            project_id=p.id, project=app.name or p.name, app_id=app.id,
-            applicant=names.get(app.applicant or "", app.applicant or ""),
-            comments=app.comments, new_project=p.state == "uninitialized",
-            end_date=app.end_date.isoformat() if app.end_date else "",
-            resources=_grant_lines(app.resources))
-        record = await _register(services, instance, "application", f"{p.id}:{app.id}",
-                                 f"application {app.id} for {p.name}", payload.model_dump())
+        record = await shared.register_application(services, instance, p, app, names)
     else:
         return None
     return blocks.card(record, view=view, arg=arg)
@@ -307,7 +245,7 @@ async def _projects_view(services: Services, user_id: str, instance: str | None,
     found = await _checked(client.projects(token=credential.secret, state=state or None),
                            credential, "user", "/astakos projects")
     visible = [p for p in found if not p.system_project]
-    names = await _names(client, credential, [u for p in visible for u in (
+    names = await shared.names(client, credential, [u for p in visible for u in (
         p.owner or "", (p.last_application.applicant if p.last_application else "") or "")])
     items: list[tuple[int, list[b.Block]]] = []
     ids = []
@@ -353,7 +291,7 @@ async def _project_view(services: Services, user_id: str, instance: str | None, 
     _needs(credential, "user", "/astakos project")
     p = await _find_project(client, credential, word)
     app = p.last_application
-    names = await _names(client, credential, [p.owner or "", (app.applicant if app else "")
+    names = await shared.names(client, credential, [p.owner or "", (app.applicant if app else "")
                                               or ""])
     card = await _application_card(services, credential.instance, p, names, set(acted),
                                    "project", p.id)
@@ -384,7 +322,7 @@ async def _members_view(services: Services, user_id: str, instance: str | None, 
     found: list[Membership] = await _checked(
         client.memberships(token=credential.secret, project_id=p.id), credential, "user",
         "/astakos members")
-    names = await _names(client, credential, [m.user for m in found])
+    names = await shared.names(client, credential, [m.user for m in found])
     cards, others, ids = [], [], []
     for m in sorted(found, key=lambda m: (m.state not in PENDING_MEMBERSHIP, m.id)):
         user = names.get(m.user, m.user)
@@ -397,7 +335,7 @@ async def _members_view(services: Services, user_id: str, instance: str | None, 
             payload = blocks.MembershipPayload(
                 membership_id=m.id, project_id=p.id, project=p.name, user=user, state=m.state,
                 since=since.isoformat() if since else "")
-            record = await _register(services, credential.instance, "membership", str(m.id),
+            record = await shared.register(services, credential.instance, "membership", str(m.id),
                                      f"{user} in {p.name}", payload.model_dump())
         if record is not None:
             cards.append(blocks.card(record, view="members", arg=p.id))

@@ -27,6 +27,7 @@ from bot.commands import CommandFamily, Invocation, guarded, make_listener
 from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
+from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
 from bot.platforms.limits.models import PendingLimit
 from bot.services import Services
@@ -39,11 +40,7 @@ family = CommandFamily("limits", "Atoti Limits")
 PLATFORM = "limits"
 # settings.approvers key restricting who may Approve or Reject (both are the same decision).
 PERMISSION = "limits.approve"
-KIND = "limit"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# A definition task key comes back when a rejected limit is submitted again: after a settled
-# approval for the same task, the next round gets `#2`, `#3` ... (bounded).
-MAX_ROUNDS = 20
 NOT_IN_CHANNEL = ("I can't post in this channel. Invite me (`/invite @Switchboard`), or run "
                   "`/limits pending` without `share`.")
 
@@ -129,21 +126,6 @@ async def limit(inv: Invocation) -> None:
 
 # -- pending and its approval cards ----------------------------------------------------------
 
-async def _register(services: Services, instance: str, p: PendingLimit,
-                    key: str) -> approvals.Approval:
-    """The approval of this limit's open task; a new round if the last one was settled."""
-    record = None
-    for round_ in range(1, MAX_ROUNDS + 1):
-        target = f"{p.limit_id}:{key}" + (f"#{round_}" if round_ > 1 else "")
-        record = await services.approvals.register(
-            platform=PLATFORM, instance=instance, kind=KIND, target=target,
-            summary=blocks.card_summary(p), payload=blocks.card_payload(p, key))
-        if not record.settled:
-            break
-    assert record is not None
-    return record
-
-
 async def _pending_cards(services: Services, instance: str, items: list[PendingLimit], *,
                          for_channel: bool, skip: str = ""
                          ) -> tuple[list[list[b.Block]], list[str]]:
@@ -156,7 +138,7 @@ async def _pending_cards(services: Services, instance: str, items: list[PendingL
             continue
         if skip == f"{p.limit_id}:{key}":
             continue  # the card just acted on is drawn separately
-        record = await _register(services, instance, p, key)
+        record = await limit_approvals.register(services, instance, p, key)
         cards.append(blocks.card(record, can_act=for_channel or p.can_act))
         ids.append(record.id)
     return cards, ids

@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from bot import errors
-from bot.approvals import GONE, PENDING, Approval
+from bot.approvals import Approval
 from bot.blocks import astakos as cards
 from bot.blocks import digest as blocks
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
-from bot.platforms.astakos.models import Commission, Project
+from bot.platforms.astakos.models import Project
 from bot.platforms.base import Credential
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -59,82 +55,6 @@ def _needs(credential: Credential, needs: str) -> None:
                                platform=PLATFORM, instance=credential.instance)
 
 
-# -- the same registration as handlers/astakos.py -------------------------------------------
-
-async def _names(client: AstakosClient, credential: Credential,
-                 uuids: Iterable[str]) -> dict[str, str]:
-    """uuid -> username; unknown ones are left out (and shown as uuids)."""
-    wanted = sorted({u for u in uuids if u})
-    if not wanted:
-        return {}
-    try:
-        return await client.usernames(token=credential.secret, uuids=wanted,
-                                      as_service=_is_service(credential))
-    except errors.PlatformError as error:
-        log.info("astakos user catalog unavailable: %s", type(error).__name__)
-        return {}
-
-
-def _holder(label: str | None, names: dict[str, str]) -> str:
-    if not label:
-        return ""
-    kind, _, uuid = label.partition(":")
-    if kind == "user":
-        return names.get(uuid, uuid)
-    if uuid in names:  # a user's system project has the user's uuid
-        return f"personal project of {names[uuid]}"
-    return f"project {cards.short_id(uuid)}"
-
-
-async def _register(services: Services, instance: str, kind: str, target: str, summary: str,
-                    payload: dict[str, Any]) -> Approval:
-    """Registered as `/astakos` does: one that ended `gone` but is still pending on Astakos
-    is opened again, so the other action stays possible."""
-    record = await services.approvals.register(platform=PLATFORM, instance=instance, kind=kind,
-                                               target=target, summary=summary, payload=payload)
-    if record.state == GONE:
-        record = await services.approvals.finish(record.id, PENDING, record.result)
-    return record
-
-
-async def _commission(services: Services, instance: str, c: Commission,
-                      names: dict[str, str]) -> Approval:
-    payload = cards.CommissionPayload(
-        serial=c.serial, name=c.name, issued=c.issue_time.isoformat(),
-        provisions=[cards.ProvisionLine(holder=_holder(p.holder, names),
-                                        source=_holder(p.source, names),
-                                        resource=p.resource, quantity=p.quantity)
-                    for p in c.provisions])
-    return await _register(services, instance, "commission", str(c.serial),
-                           f"commission {c.serial} {c.name}".strip(), payload.model_dump())
-
-
-def _grant_lines(resources: dict[str, Any]) -> list[str]:
-    out = []
-    for resource, g in sorted(resources.items()):
-        if g.project_capacity is None:
-            continue
-        member = (f" ({cards.amount(resource, g.member_capacity)} per member)"
-                  if g.member_capacity is not None else "")
-        out.append(f"{cards.pretty(resource)} {cards.amount(resource, g.project_capacity)}"
-                   f"{member}")
-    return out
-
-
-async def _application(services: Services, instance: str, p: Project,
-                       names: dict[str, str]) -> Approval:
-    app = p.pending_application
-    assert app is not None
-    payload = cards.ApplicationPayload(
-        project_id=p.id, project=app.name or p.name, app_id=app.id,
-        applicant=names.get(app.applicant or "", app.applicant or ""),
-        comments=app.comments, new_project=p.state == "uninitialized",
-        end_date=app.end_date.isoformat() if app.end_date else "",
-        resources=_grant_lines(app.resources))
-    return await _register(services, instance, "application", f"{p.id}:{app.id}",
-                           f"application {app.id} for {p.name}", payload.model_dump())
-
-
 # -- what is waiting -------------------------------------------------------------------------
 
 async def pending_commissions(ctx: DigestContext) -> list[Approval]:
@@ -142,16 +62,19 @@ async def pending_commissions(ctx: DigestContext) -> list[Approval]:
     details = await client.pending_commission_details(token=credential.secret)
     uuids = [part.partition(":")[2] for c in details for p in c.provisions
              for part in (p.holder, p.source or "")]
-    names = await _names(client, credential, uuids)
-    return [await _commission(ctx.services, credential.instance, c, names) for c in details]
+    names = await shared.names(client, credential, uuids)
+    return [await shared.register_commission(ctx.services, credential.instance, c, names)
+            for c in details]
 
 
 async def pending_applications(ctx: DigestContext, projects: list[Project]) -> list[Approval]:
     client, credential = _client(ctx), ctx.credential
     waiting = [p for p in projects if p.pending_application and not p.system_project]
-    names = await _names(client, credential, [
+    names = await shared.names(client, credential, [
         p.pending_application.applicant or "" for p in waiting if p.pending_application])
-    return [await _application(ctx.services, credential.instance, p, names) for p in waiting]
+    return [await shared.register_application(ctx.services, credential.instance, p,
+                                              p.pending_application, names)
+            for p in waiting if p.pending_application is not None]
 
 
 async def section(ctx: DigestContext) -> Section:

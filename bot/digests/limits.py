@@ -16,23 +16,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from bot.approvals import Approval
 from bot.blocks import common as b
 from bot.blocks import digest as blocks
 from bot.blocks import limits as cards
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
 from bot.platforms.limits.models import Incident, PendingLimit
 
-if TYPE_CHECKING:
-    from bot.services import Services
-
 PLATFORM = "limits"
 TITLE = "Atoti Limits"
-KIND = "limit"  # as handlers/limits.py registers them
-MAX_ROUNDS = 20
 BREACH = "Breach"
 
 
@@ -56,21 +51,6 @@ def _new(incident: Incident, since: datetime | None) -> bool:
     return since is None or stamp is None or stamp >= since
 
 
-async def _register(services: Services, instance: str, p: PendingLimit, key: str) -> Approval:
-    """As `/limits pending` does: the approval of this limit's open task, in a new round when
-    the previous one was settled."""
-    record = None
-    for round_ in range(1, MAX_ROUNDS + 1):
-        target = f"{p.limit_id}:{key}" + (f"#{round_}" if round_ > 1 else "")
-        record = await services.approvals.register(
-            platform=PLATFORM, instance=instance, kind=KIND, target=target,
-            summary=cards.card_summary(p), payload=cards.card_payload(p, key))
-        if not record.settled:
-            break
-    assert record is not None
-    return record
-
-
 async def pending_cards(ctx: DigestContext, items: list[PendingLimit]
                         ) -> list[tuple[Approval | None, list[b.Block]]]:
     """Each pending limit's card and its approval (None: the server offers no task)."""
@@ -80,7 +60,7 @@ async def pending_cards(ctx: DigestContext, items: list[PendingLimit]
         if not key:
             out.append((None, cards.untracked_card(p)))
             continue
-        record = await _register(ctx.services, ctx.credential.instance, p, key)
+        record = await limit_approvals.register(ctx.services, ctx.credential.instance, p, key)
         # Anyone who reads the digest may click: the platform decides with their account.
         out.append((record, cards.card(record, can_act=True)))
     return out

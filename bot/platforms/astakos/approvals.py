@@ -1,0 +1,94 @@
+"""Which approval an Astakos commission or application is, and the card data it carries: one
+place, so `/astakos` and a digest register the same approval and a click on any copy updates
+every copy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from bot import errors
+from bot.approvals import Approval
+from bot.blocks import astakos as cards
+from bot.platforms.astakos.client import AstakosClient
+from bot.platforms.astakos.models import Application, Commission, Project
+from bot.platforms.base import Credential
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "astakos"
+SERVICE_TOKEN = "service token"
+
+
+async def names(client: AstakosClient, credential: Credential,
+                uuids: Iterable[str]) -> dict[str, str]:
+    """uuid -> username; unknown ones are left out (and shown as uuids)."""
+    wanted = sorted({u for u in uuids if u})
+    if not wanted:
+        return {}
+    try:
+        return await client.usernames(token=credential.secret, uuids=wanted,
+                                      as_service=credential.kind == SERVICE_TOKEN)
+    except errors.PlatformError as error:
+        log.info("astakos user catalog unavailable: %s", type(error).__name__)
+        return {}
+
+
+def holder(label: str | None, known: dict[str, str]) -> str:
+    """A quota holder or source label (`user:<uuid>`, `project:<uuid>`) in words."""
+    if not label:
+        return ""
+    kind, _, uuid = label.partition(":")
+    if kind == "user":
+        return known.get(uuid, uuid)
+    if uuid in known:  # a user's system project has the user's uuid
+        return f"personal project of {known[uuid]}"
+    return f"project {cards.short_id(uuid)}"
+
+
+async def register(services: Services, instance: str, kind: str, target: str, summary: str,
+                   payload: dict[str, Any]) -> Approval:
+    """The approval for something the platform says is still waiting."""
+    return await services.approvals.register(platform=PLATFORM, instance=instance, kind=kind,
+                                             target=target, summary=summary, payload=payload)
+
+
+async def register_commission(services: Services, instance: str, c: Commission,
+                              known: dict[str, str]) -> Approval:
+    payload = cards.CommissionPayload(
+        serial=c.serial, name=c.name, issued=c.issue_time.isoformat(),
+        provisions=[cards.ProvisionLine(holder=holder(p.holder, known),
+                                        source=holder(p.source, known),
+                                        resource=p.resource, quantity=p.quantity)
+                    for p in c.provisions])
+    return await register(services, instance, "commission", str(c.serial),
+                          f"commission {c.serial} {c.name}".strip(), payload.model_dump())
+
+
+def grant_lines(resources: dict[str, Any]) -> list[str]:
+    """What an application asks for, a line per resource."""
+    out = []
+    for resource, g in sorted(resources.items()):
+        if g.project_capacity is None:
+            continue
+        member = (f" ({cards.amount(resource, g.member_capacity)} per member)"
+                  if g.member_capacity is not None else "")
+        out.append(f"{cards.pretty(resource)} {cards.amount(resource, g.project_capacity)}"
+                   f"{member}")
+    return out
+
+
+async def register_application(services: Services, instance: str, p: Project,
+                               app: Application, known: dict[str, str]) -> Approval:
+    payload = cards.ApplicationPayload(
+        project_id=p.id, project=app.name or p.name, app_id=app.id,
+        applicant=known.get(app.applicant or "", app.applicant or ""),
+        comments=app.comments, new_project=p.state == "uninitialized",
+        end_date=app.end_date.isoformat() if app.end_date else "",
+        resources=grant_lines(app.resources))
+    return await register(services, instance, "application", f"{p.id}:{app.id}",
+                          f"application {app.id} for {p.name}", payload.model_dump())
