@@ -110,9 +110,10 @@ def future_detail(instance: str, f: Future) -> list[b.Block]:
 
 def future_ended(instance: str, f: Future) -> str:
     icon = STATE_ICON.get(f.status, "")
-    detail = f": {f.error}" if f.error else ""
-    return (f"{icon} DSS task *{f.label}* (`{f.job_id}`, {instance}) ended: {f.status}"
-            f" after {duration(f.running_time / 1000)}{detail}.")
+    detail = f": {b.escape(f.error)}" if f.error else ""
+    return (f"{icon} DSS task *{b.escape(f.label)}* (`{b.escape(f.job_id)}`, "
+            f"{b.escape(instance)}) ended: {f.status} after "
+            f"{duration(f.running_time / 1000)}{detail}.")
 
 
 def jobs(instance: str, items: list[Job], project: str | None) -> list[b.Block]:
@@ -151,15 +152,16 @@ def scenarios(instance: str, project: str,
 
 
 def run_started(instance: str, project: str, scenario: str) -> str:
-    return (f":rocket: Started scenario *{project}.{scenario}* on {instance}. "
-            "I'll send you its outcome when it ends.")
+    return (f":rocket: Started scenario *{b.escape(project)}.{b.escape(scenario)}* on "
+            f"{b.escape(instance)}. I'll send you its outcome when it ends.")
 
 
 def run_ended(instance: str, run: ScenarioRun) -> str:
     icon = OUTCOME_ICON.get(run.outcome, "")
     took = duration((run.end - run.start) / 1000) if run.end and run.start else "?"
-    return (f"{icon} Scenario *{run.project_key}.{run.scenario_id}* on {instance} ended: "
-            f"*{run.outcome}* after {took} (run `{run.run_id}`).")
+    return (f"{icon} Scenario *{b.escape(run.project_key)}.{b.escape(run.scenario_id)}* on "
+            f"{b.escape(instance)} ended: *{run.outcome}* after {took} "
+            f"(run `{b.escape(run.run_id)}`).")
 
 
 def notebooks(instance: str, project: str, items: list[Notebook],
