@@ -86,8 +86,11 @@ def approval_id(platform: str, instance: str, kind: str, target: str) -> str:
     return f"{platform}:{instance}:{kind}:{target}"
 
 
+CARD_BLOCK = "appr|"  # every block id of an approval card starts with this
+
+
 def card_prefix(approval: str) -> str:
-    return f"appr|{approval}|"
+    return f"{CARD_BLOCK}{approval}|"
 
 
 class Approvals:

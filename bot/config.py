@@ -152,4 +152,5 @@ class Settings(BaseSettings):
             value: SecretStr | None = getattr(self, name)
             if value is None or value.get_secret_value().strip().lower() in PLACEHOLDERS:
                 mode = "Socket Mode" if socket_mode else "HTTP mode"
-                raise ConfigError(f"{env_names[name]} is missing or a placeholder ({mode} needs it)")
+                raise ConfigError(
+                    f"{env_names[name]} is missing or a placeholder ({mode} needs it)")

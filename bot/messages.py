@@ -10,7 +10,8 @@ INTERNAL_ERROR = ("Something went wrong on our side and it has been logged (ref 
                   "Please try again; if it keeps happening, give that ref to your operators.")
 UNKNOWN_SUBCOMMAND = "I don't know `{word}`.{hint} Here is what `{command}` can do:"
 DID_YOU_MEAN = " Did you mean `{suggestion}`?"
-BAD_QUOTES = "Your command has an unclosed quote. Put quotes around a value with spaces, like `name=\"my run\"`."
+BAD_QUOTES = ("Your command has an unclosed quote. Put quotes around a value with spaces, "
+              "like `name=\"my run\"`.")
 
 LINK_HINT = "Run `/ops link {platform}` to link your account."
 LINK_MODAL_TITLE = "Link {title}"

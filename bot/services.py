@@ -104,7 +104,8 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     services = Services(
         settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
         audit=Audit(store=store, now=now), approvals=Approvals(store=store, now=now),
-        slack=slack, watches=watches, responder=Responder(), now=now, notes=notes, scheduler=scheduler,
+        slack=slack, watches=watches, responder=Responder(), now=now, notes=notes,
+        scheduler=scheduler,
     )
     scheduler.attach(services)
     return services

@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from bot.config import ConfigError, Settings
 
 KEY_FILE_NAME = "secret.key"
+UNREADABLE = "a stored credential cannot be decrypted with the current key"
 
 
 class VaultError(Exception):
@@ -39,14 +40,14 @@ class Vault:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise VaultError("a stored credential cannot be decrypted with the current key") from None
+            raise VaultError(UNREADABLE) from None
 
     def rotate(self, token: str) -> str:
         """Re-encrypt under the newest key."""
         try:
             return self._fernet.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:
-            raise VaultError("a stored credential cannot be decrypted with the current key") from None
+            raise VaultError(UNREADABLE) from None
 
 
 @dataclass(frozen=True)

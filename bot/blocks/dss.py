@@ -56,7 +56,8 @@ def whoami(instance: str, info: AuthInfo, admin: bool) -> list[b.Block]:
     groups = ", ".join(info.groups) or "—"
     return [
         b.header(f"Dataiku DSS ({instance})"),
-        b.fields(f"*Login*\n{b.escape(info.login)}", f"*Profile*\n{b.escape(info.profile or '—')}",
+        b.fields(f"*Login*\n{b.escape(info.login)}",
+                 f"*Profile*\n{b.escape(info.profile or '—')}",
                  f"*Groups*\n{b.escape(groups)}", f"*Admin key*\n{'yes' if admin else 'no'}",
                  f"*Authenticated by*\n{b.escape(info.auth_source or '—')}"),
     ]

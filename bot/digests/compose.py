@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from bot import errors, messages
 from bot.blocks import common as b
+from bot.approvals import CARD_BLOCK, card_prefix
 from bot.digests import registry
 from bot.digests.base import Block, DigestContext, Section, SectionSource
 from bot.platforms.registry import TITLES
@@ -153,6 +154,19 @@ async def relink_dm(services: Services, owner: str, platform: str, instance: str
     return True
 
 
+def _card_of(block: Block) -> str | None:
+    block_id = str(block.get("block_id", ""))
+    return block_id.rsplit("|", 1)[0] if block_id.startswith(CARD_BLOCK) else None
+
+
+def _whole_cards(kept: list[Block], full: list[Block]) -> list[Block]:
+    """Drop the blocks of any approval card cut in two (its text without its buttons)."""
+    partial = {card for card in map(_card_of, kept) if card is not None
+               and sum(1 for x in kept if _card_of(x) == card)
+               < sum(1 for x in full if _card_of(x) == card)}
+    return [x for x in kept if _card_of(x) not in partial]
+
+
 def render(sections: list[Section], *, heading: str, now: datetime) -> Digest:
     """The message: a header, then each section (title, blocks or its one-line reason),
     within Slack's 50 blocks: a section too long for its share is cut with a note."""
@@ -174,15 +188,16 @@ def render(sections: list[Section], *, heading: str, now: datetime) -> Digest:
         if len(d) <= budget:
             body.extend(d)
         else:
-            left = len(d) - (budget - 1)
-            body.extend(d[: budget - 1])
-            body.append(b.context(f"{left} more block(s) of this section not shown; the "
-                                  "platform's own command lists everything."))
+            kept = _whole_cards(d[: budget - 1], d)
+            body.extend(kept)
+            body.append(b.context(f"{len(d) - len(kept)} more block(s) of this section not "
+                                  "shown; the platform's own command lists everything."))
     blocks = head + body + tail
     present = {str(x.get("block_id", "")) for x in blocks}
     approvals = [a for s in sections for a in s.approvals
-                 if any(p.startswith(f"appr|{a}|") for p in present)]
-    parts = [f"{s.title}: {'unavailable' if s.error else ('nothing new' if s.empty else 'see digest')}"
+                 if any(p.startswith(card_prefix(a)) for p in present)]
+    parts = [f"{s.title}: "
+             f"{'unavailable' if s.error else ('nothing new' if s.empty else 'see digest')}"
              for s in sections]
     text = heading + (" · " + "; ".join(parts) if parts else "")
     return Digest(text=b.clip(text, 3000), blocks=blocks, sections=sections,
