@@ -99,7 +99,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", help="INFO for run, WARNING for console and demo")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve Slack")
     run.add_argument("--socket-mode", action="store_true")
@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     rotate = sub.add_parser("rotate-key", help="re-encrypt stored credentials under a new key")
     rotate.set_defaults(fn=cmd_rotate_key)
     args = parser.parse_args(argv)
-    setup_logging(args.log_level.upper())
+    # The console's own output is the point there: only warnings interleave with it.
+    quiet = args.command in ("console", "demo")
+    setup_logging((args.log_level or ("WARNING" if quiet else "INFO")).upper())
     try:
         return int(args.fn(args))
     except ConfigError as error:
