@@ -51,8 +51,10 @@ def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Await
                        respond: AsyncRespond, client: AsyncWebClient, context: Any) -> None:
         await ack()
         services = context["services"]
-        if body.get("response_url"):  # messages have one; Home tab and modal clicks do not
+        if body.get("response_url"):
             respond = services.responder.to(body["response_url"])
+        else:  # a click on the Home tab or in a modal: nothing to reply to, so a DM
+            respond = dm(client, body["user"]["id"])
         click = Click(services=services, user_id=body["user"]["id"],
                       action_id=action.get("action_id", ""),
                       value=action.get("value") or (action.get("selected_option") or {}).get(
@@ -62,6 +64,16 @@ def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Await
 
     listener.__name__ = f"on_{handler.__name__}"
     return listener
+
+
+def dm(client: AsyncWebClient, user_id: str) -> Any:
+    """A `respond` stand-in where Slack gave no response_url: a direct message."""
+
+    async def send(text: str = "", blocks: list[dict[str, Any]] | None = None,
+                   **_: Any) -> None:
+        await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+    return send
 
 
 def ref(model: BaseModel) -> str:

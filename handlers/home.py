@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import ops as blocks
 from bot.blocks import subscriptions as sub_blocks
-from bot.commands import guarded
+from bot.interactions import Click, on_click
 from bot.services import Services
 from handlers.link import open_link_modal, platform_for
 
@@ -31,44 +31,21 @@ async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, context:
     await publish_home(context["services"], client, event["user"])
 
 
-async def on_home_link(ack: Any, body: dict[str, Any], client: AsyncWebClient,
-                       respond: Any, context: Any) -> None:
-    await ack()
-    services: Services = context["services"]
-
-    async def work() -> None:
-        ref = blocks.parse_ref(body["actions"][0]["value"])
-        platform = platform_for(services, ref.platform)
-        await open_link_modal(services=services, client=client, trigger_id=body["trigger_id"],
-                              platform=platform, instance=ref.instance, from_home=True)
-
-    await guarded(_dm(client, body["user"]["id"]), work())
+async def link_clicked(click: Click) -> None:
+    ref = blocks.parse_ref(click.value)
+    platform = platform_for(click.services, ref.platform)
+    await open_link_modal(services=click.services, client=click.client,
+                          trigger_id=click.trigger_id, platform=platform,
+                          instance=ref.instance, from_home=True)
 
 
-async def on_home_unlink(ack: Any, body: dict[str, Any], client: AsyncWebClient,
-                         context: Any) -> None:
-    await ack()
-    services: Services = context["services"]
-    user_id = body["user"]["id"]
+async def unlink_clicked(click: Click) -> None:
+    from handlers.ops import unlink_account
 
-    async def work() -> None:
-        from handlers.ops import unlink_account
-
-        ref = blocks.parse_ref(body["actions"][0]["value"])
-        if ref.platform in services.platforms:
-            await unlink_account(services, user_id, ref.platform, ref.instance)
-        await publish_home(services, client, user_id)
-
-    await guarded(_dm(client, user_id), work())
-
-
-def _dm(client: AsyncWebClient, user_id: str) -> Any:
-    """A `respond` stand-in for the Home tab (no response_url there): a DM to the user."""
-
-    async def send(text: str, **_: Any) -> None:
-        await client.chat_postMessage(channel=user_id, text=text)
-
-    return send
+    ref = blocks.parse_ref(click.value)
+    if ref.platform in click.services.platforms:
+        await unlink_account(click.services, click.user_id, ref.platform, ref.instance)
+    await publish_home(click.services, click.client, click.user_id)
 
 
 def register(app: AsyncApp) -> None:
@@ -76,5 +53,5 @@ def register(app: AsyncApp) -> None:
 
     subscriptions.register(app)
     app.event("app_home_opened")(on_home_opened)
-    app.action(blocks.HOME_LINK)(on_home_link)
-    app.action(blocks.HOME_UNLINK)(on_home_unlink)
+    app.action(blocks.HOME_LINK)(on_click(link_clicked))
+    app.action(blocks.HOME_UNLINK)(on_click(unlink_clicked))

@@ -325,31 +325,11 @@ def _button(action: str):  # noqa: ANN202
     return clicked
 
 
-def _on_click_anywhere(handler: Any) -> Any:
-    """on_click, except that a click on the Home tab (no response_url) is answered by DM."""
-    inner = on_click(handler)
-
-    async def listener(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
-                       client: AsyncWebClient, context: Any) -> None:
-        if not body.get("response_url") and (body.get("view") or {}).get("type") == "home":
-            user_id = body["user"]["id"]
-
-            async def respond_by_dm(text: str = "", **_: Any) -> None:
-                await client.chat_postMessage(channel=user_id, text=text)
-
-            respond = respond_by_dm
-        await inner(ack=ack, body=body, action=action, respond=respond, client=client,
-                    context=context)
-
-    listener.__name__ = inner.__name__
-    return listener
-
-
 def register(app: AsyncApp, settings: Any = None) -> None:
     """The buttons (the commands are on the /ops family already)."""
     app.action(blocks.CONFIRM)(on_click(confirm_clicked))
     app.action(blocks.CANCEL)(on_click(cancel_clicked))
-    app.action(blocks.PAUSE)(_on_click_anywhere(_button("pause")))
-    app.action(blocks.RESUME)(_on_click_anywhere(_button("resume")))
-    app.action(blocks.RUN_NOW)(_on_click_anywhere(_button("now")))
-    app.action(blocks.REMOVE)(_on_click_anywhere(_button("remove")))
+    app.action(blocks.PAUSE)(on_click(_button("pause")))
+    app.action(blocks.RESUME)(on_click(_button("resume")))
+    app.action(blocks.RUN_NOW)(on_click(_button("now")))
+    app.action(blocks.REMOVE)(on_click(_button("remove")))
