@@ -335,8 +335,9 @@ async def _members_view(services: Services, user_id: str, instance: str | None, 
             payload = blocks.MembershipPayload(
                 membership_id=m.id, project_id=p.id, project=p.name, user=user, state=m.state,
                 since=since.isoformat() if since else "")
-            record = await shared.register(services, credential.instance, "membership", str(m.id),
-                                     f"{user} in {p.name}", payload.model_dump())
+            record = await shared.register(services, credential.instance, "membership",
+                                           str(m.id), f"{user} in {p.name}",
+                                           payload.model_dump())
         if record is not None:
             cards.append(blocks.card(record, view="members", arg=p.id))
             ids.append(record.id)
