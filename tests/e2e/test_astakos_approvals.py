@@ -19,7 +19,7 @@ from emulators.astakos import ALICE, BOB, CHEM, DEMO, AstakosEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack_models import Message
 from tests.e2e.conftest import make_settings
-from tests.e2e.helpers import link, reply_to, seen_by, texts
+from tests.e2e.helpers import link, posted_since, reply_to, seen_by, texts
 
 SERVICE = DEMO["service"]["token"]
 ALICE_TOKEN = DEMO["alice"]["token"]
@@ -84,8 +84,8 @@ def now(slack: SlackEmulator, message: Message) -> Message:
     return slack.workspace.find(message.channel, message.ts) or message
 
 
-def channel_post(slack: SlackEmulator, expect: str) -> Message | None:
-    for m in slack.messages("C0OPS"):
+def channel_post(slack: SlackEmulator, expect: str, since: int = 0) -> Message | None:
+    for m in posted_since(slack, "C0OPS", since):
         if expect in texts(m.blocks):
             return m
     return None
@@ -103,8 +103,9 @@ async def listed(driver, slack, user: str = "alice") -> Message:
 
 
 async def shared(driver, slack, user: str = "alice") -> Message:
+    since = slack.last_seq
     await reply_to(driver, slack, user, "/astakos", "commissions share", expect="Posted")
-    return await driver.wait_for(lambda: channel_post(slack, "Pending commissions"))
+    return await driver.wait_for(lambda: channel_post(slack, "Pending commissions", since))
 
 
 # -- tests ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from emulators.limits import DEMO, LimitsEmulator
 from emulators.slack_models import Message
 from tests.e2e.conftest import make_settings
-from tests.e2e.helpers import link, reply_to, seen_by, texts
+from tests.e2e.helpers import link, posted_since, reply_to, seen_by, texts
 
 EXECUTE = "/workflow-service/execute-task-action"
 
@@ -57,11 +57,10 @@ async def link_as(driver, slack, user: str, account: str) -> None:
 
 async def share_pending(driver, slack, user: str = "alice") -> Message:
     """`/limits pending share`: the list posted in #ops with chat.postMessage."""
-    before = len(slack.messages("C0OPS"))
+    since = slack.last_seq
     r = await driver.command(user, "/limits", "pending share", channel="C0OPS")
     assert r.status == 200
-    return await driver.wait_for(lambda: slack.messages("C0OPS")[before:]
-                                 and slack.messages("C0OPS")[-1])
+    return (await driver.wait_for(lambda: posted_since(slack, "C0OPS", since)))[0]
 
 
 def audit_rows(settings) -> list[tuple]:

@@ -21,7 +21,7 @@ from emulators.keycloak import KeycloakEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
 from emulators.slack_models import Message
-from tests.e2e.helpers import link, reply_to, texts
+from tests.e2e.helpers import link, replies_since, reply_to, texts
 from tests.faults.conftest import COOL_DOWN, MARGIN, THRESHOLD, TIMEOUT
 
 
@@ -175,20 +175,21 @@ def platforms(case: Case) -> dict[str, list[dict[str, Any]]]:
 
 # -- steps -----------------------------------------------------------------------------------
 
-def new_replies(slack: SlackEmulator, user: str, before: int) -> list[Message]:
-    return slack.ephemerals(user)[before:]
+def new_replies(slack: SlackEmulator, user: str, since: int) -> list[Message]:
+    """Replies said after event `since` (never a working note): see tests.e2e.helpers."""
+    return replies_since(slack, user, since)
 
 
 async def ask(driver: SlackDriver, slack: SlackEmulator, user: str, slash: str, text: str,
               *, expect: str) -> tuple[str, float]:
     """Type a command; wait for a new reply containing `expect`. (its text, seconds taken)"""
-    before = len(slack.ephemerals(user))
+    since = slack.last_seq
     started = time.monotonic()
     response = await driver.command(user, slash, text)
     assert response.status == 200, response.body
 
     def found() -> str | None:
-        for m in new_replies(slack, user, before):
+        for m in new_replies(slack, user, since):
             body = f"{m.text or ''}\n{texts(m.blocks)}"
             if expect in body:
                 return body
@@ -211,16 +212,16 @@ async def test_a_hang_is_unavailable_within_the_timeout_while_others_are_served(
         case: Case, driver, slack, bot):
     await link_alice(case, driver, slack)
     case.emulator.faults.set(hang=True)
-    before = len(slack.ephemerals("alice"))
+    since = slack.last_seq
     started = time.monotonic()
     await driver.command("alice", case.slash, case.command)
     # Meanwhile bob is answered, long before alice's call gives up.
     await reply_to(driver, slack, "bob", "/ops", "links", expect="linked accounts")
     assert time.monotonic() - started < TIMEOUT
-    assert not any("unavailable" in (m.text or "") for m in new_replies(slack, "alice", before))
+    assert not any("unavailable" in (m.text or "") for m in new_replies(slack, "alice", since))
 
     def unavailable() -> str | None:
-        return next((m.text for m in new_replies(slack, "alice", before)
+        return next((m.text for m in new_replies(slack, "alice", since)
                      if "unavailable" in (m.text or "")), None)
 
     text = await driver.wait_for(unavailable, timeout=TIMEOUT + 5)
