@@ -878,14 +878,17 @@ def _job(pk: str, name: str, state: str, initiator: str, start: float, end: floa
 
 
 def _session(em: DSSEmulator, pk: str, nb: str, creator: str, started_ago: float,
-             state: str = "idle") -> dict[str, Any]:
+             state: str = "idle", idle_for: float | None = None) -> dict[str, Any]:
+    """A kernel session; `idle_for`: seconds since its last activity (a busy one: 0)."""
     now = em.clock()
+    if idle_for is None:
+        idle_for = 0 if state == "busy" else min(started_ago, 300)
     return {
         "projectKey": pk, "notebookName": nb, "sessionId": em.new_id(16),
         "kernelId": em.new_id(16), "kernelPid": em._random.randint(2000, 60000),
         "sessionCreator": creator, "sessionCreatorDisplayName": em.users[creator].display_name,
         "sessionUnixOwner": "dataiku", "kernelConnections": 1, "kernelExecutionState": state,
-        "kernelLastActivityTime": _ms(now - min(started_ago, 300)),
+        "kernelLastActivityTime": _ms(now - idle_for),
         "sessionStartTime": _ms(now - started_ago),
     }
 
@@ -1005,6 +1008,14 @@ def _seed(em: DSSEmulator) -> None:
     em.add_future(owner="alice", display_name="Install plugin geo-tools", duration=60,
                   started_ago=H, job_id="Dn0nE111",
                   result={"success": True, "messages": [], "installedVersion": "1.4.2"})
+    # A business task that completes normally and reports its failure inside the result.
+    em.add_future(owner="alice", display_name="Update plugin snowflake-connector", duration=45,
+                  started_ago=2 * H, job_id="Up2dF4il",
+                  result={"success": False, "messages": {
+                      "anyMessage": True, "error": True, "warning": False,
+                      "messages": [{"severity": "ERROR", "title": "Incompatible plugin",
+                                    "message": "Plugin snowflake-connector 3.0.1 needs "
+                                               "DSS 14.0 or later"}]}})
 
     sales.notebooks = {
         "explore_orders": Notebook("explore_orders", tags=["eda"]),
@@ -1015,14 +1026,15 @@ def _seed(em: DSSEmulator) -> None:
         "scratch": Notebook("scratch"),
     }
     finance.notebooks = {"ledger_checks": Notebook("ledger_checks")}
+    # Idle for 2.5 h, busy now, idle for 20 h and for 3 days: forgotten kernels to unload.
     sales.notebooks["explore_orders"].sessions = [
-        _session(em, "SALES", "explore_orders", "alice", 3 * H)]
+        _session(em, "SALES", "explore_orders", "alice", 3 * H, idle_for=2.5 * H)]
     churn.notebooks["feature_analysis"].sessions = [
         _session(em, "CHURN", "feature_analysis", "bob", 40 * 60, "busy"),
-        _session(em, "CHURN", "feature_analysis", "alice", 26 * H),
+        _session(em, "CHURN", "feature_analysis", "alice", 26 * H, idle_for=20 * H),
     ]
     finance.notebooks["ledger_checks"].sessions = [
-        _session(em, "FINANCE", "ledger_checks", "alice", 4 * D)]
+        _session(em, "FINANCE", "ledger_checks", "alice", 4 * D, idle_for=3 * D)]
 
     em.general_settings = {
         "impersonation": {

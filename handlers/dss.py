@@ -7,10 +7,13 @@ caller's first linked DSS instance is used.
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import timedelta
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import errors
+from bot.blocks import common as b
 from bot.blocks import dss as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
 from bot.config import Settings
@@ -79,6 +82,8 @@ def _future_poll(client: DSSClient, credential: Credential, job_id: str):  # noq
         future = await client.get_future(api_key=credential.secret, job_id=job_id, peek=True)
         if future.status == "running":
             return None
+        # Stopped: read it in full once, for the failure reason or the result.
+        future = await client.final_state(api_key=credential.secret, job_id=job_id)
         return Done(blocks.future_ended(credential.instance, future))
 
     return poll
@@ -90,7 +95,7 @@ async def future(inv: Invocation) -> None:
     job_id = inv.arg(0)
     if not job_id:
         raise errors.UserError("Give the task id: `/dss future <id>` (ids are in `/dss futures`).")
-    state = await client.get_future(api_key=credential.secret, job_id=job_id, peek=True)
+    state = await client.final_state(api_key=credential.secret, job_id=job_id)
     note = ""
     if inv.arg(1, "").lower() == "watch":
         note = _start_watch(inv.services, inv.user_id, credential, client, job_id, state.label)
@@ -170,33 +175,84 @@ async def _notebooks_reply(services: Services, user_id: str, instance: str | Non
             blocks.notebooks(credential.instance, project, items, note))
 
 
-@family.command("notebooks", "notebooks <project>", "Jupyter notebooks with live kernels; Unload")
+async def _all_notebooks_reply(services: Services, user_id: str, instance: str | None,
+                               idle: timedelta | None, note: str = "") -> tuple[str, list]:
+    credential, client = await _session(services, user_id, instance)
+    items = await client.all_live_notebooks(api_key=credential.secret)
+    now_ms = services.now().timestamp() * 1000
+    sessions = [(nb, s) for nb in items for s in nb.sessions
+                if idle is None or now_ms - s.last_activity >= idle.total_seconds() * 1000]
+    sessions.sort(key=lambda pair: pair[1].last_activity)  # idlest first
+    return (f"{len(sessions)} live notebook session(s) on {credential.instance}",
+            blocks.all_notebooks(credential.instance, sessions, idle, note))
+
+
+IDLE = re.compile(r"^idle(?:>=?|&gt;=?|=)(\d+)([mhd])$", re.IGNORECASE)
+IDLE_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _idle(word: str | None) -> timedelta | None:
+    """`idle>2h` (also `idle=2h`; Slack sends `>` as `&gt;`): sessions idle at least that."""
+    if not word:
+        return None
+    match = IDLE.match(word)
+    if not match:
+        raise errors.UserError("Say how long idle, e.g. `/dss notebooks all idle>2h` "
+                               "(m, h or d).")
+    return timedelta(seconds=int(match.group(1)) * IDLE_UNITS[match.group(2).lower()])
+
+
+@family.command("notebooks", "notebooks <project> | all [idle>2h]",
+                "Jupyter notebooks with live kernels, in one project or all; Unload")
 async def notebooks(inv: Invocation) -> None:
     instance = take_instance(inv)
     project = inv.arg(0)
     if not project:
-        raise errors.UserError("Give the project key: `/dss notebooks SALES`.")
-    text, blks = await _notebooks_reply(inv.services, inv.user_id, instance, project)
+        raise errors.UserError("Give the project key, or `all`: `/dss notebooks SALES`, "
+                               "`/dss notebooks all idle>2h`.")
+    if project.lower() == "all":
+        text, blks = await _all_notebooks_reply(inv.services, inv.user_id, instance,
+                                                _idle(inv.arg(1)))
+    else:
+        text, blks = await _notebooks_reply(inv.services, inv.user_id, instance, project)
     await inv.reply(text=text, blocks=blks)
 
 
 async def _keys_reply(services: Services, user_id: str, instance: str | None, kind: str,
-                      note: str = "") -> tuple[str, list]:
+                      note: str = "", owner: str = "") -> tuple[str, list]:
+    """`kind`: global, personal (the caller's own) or everyone (every user's personal keys,
+    or one user's with `owner`: the offboarding chore)."""
     credential, client = await _session(services, user_id, instance)
-    if kind == "global":
-        try:
-            items = await client.list_global_keys(api_key=credential.secret)
-        except errors.Forbidden as error:
-            raise _admin_only(error, "/dss keys", credential) from None
-    else:
+    if kind == "personal":
         items = await client.list_personal_keys(api_key=credential.secret)
+    else:
+        command = "/dss keys" if kind == "global" else "/dss keys personal"
+        try:
+            if kind == "global":
+                items = await client.list_global_keys(api_key=credential.secret)
+            else:
+                items = await client.list_all_personal_keys(api_key=credential.secret)
+        except errors.Forbidden as error:
+            raise _admin_only(error, command, credential) from None
+    if kind == "everyone":
+        items = sorted((k for k in items if not owner or k.user == owner),
+                       key=lambda k: k.created_on)  # oldest first
+        whose = f"{owner}'s" if owner else "personal"
+        return (f"{len(items)} {whose} key(s) on {credential.instance}",
+                blocks.keys(credential.instance, items, kind=kind, note=note, owner=owner))
     return (f"{len(items)} {kind} key(s) on {credential.instance}",
             blocks.keys(credential.instance, items, kind=kind, note=note))
 
 
-@family.command("keys", "keys", "global API keys (admin); never the secret; Delete")
+@family.command("keys", "keys [personal [user]]",
+                "global API keys, or every user's personal keys (admin); never the secret; Delete")
 async def keys(inv: Invocation) -> None:
-    text, blks = await _keys_reply(inv.services, inv.user_id, take_instance(inv), "global")
+    instance = take_instance(inv)
+    if inv.arg(0, "").lower() == "personal":
+        text, blks = await _keys_reply(inv.services, inv.user_id, instance, "everyone",
+                                       owner=inv.arg(1, "") or "")
+    else:
+        text, blks = await _keys_reply(inv.services, inv.user_id, instance, "global")
     await inv.reply(text=text, blocks=blks)
 
 
@@ -217,12 +273,29 @@ async def usage(inv: Invocation) -> None:
                     blocks=blocks.usage(credential.instance, summary))
 
 
-@family.command("vars", "vars [set k=v ...]", "instance variables (admin); `set` changes them")
+@family.command("vars", "vars [set k=v ... | unset name ...]",
+                "instance variables (admin); `set` and `unset` change them")
 async def vars_(inv: Invocation) -> None:
     credential, client = await _open(inv)
     note = ""
     try:
-        if inv.arg(0, "").lower() == "set":
+        if inv.arg(0, "").lower() == "unset":
+            names = inv.args[1:]
+            if not names:
+                raise errors.UserError("Say which to remove: `/dss vars unset retries`.")
+            current = await client.get_variables(api_key=credential.secret)
+            missing = [n for n in names if n not in current]
+            if missing:
+                raise errors.UserError(
+                    "No instance variable " + ", ".join(f"`{b.escape(n)}`" for n in missing)
+                    + " on " + credential.instance + ". See them with `/dss vars`.")
+            values = await client.set_variables(api_key=credential.secret, changes={},
+                                                remove=names)
+            await inv.services.audit.record(
+                user_id=inv.user_id, action="dss.vars.unset", platform="dss",
+                instance=credential.instance, target=",".join(sorted(names)))
+            note = "Removed " + ", ".join(f"`{b.escape(n)}`" for n in sorted(names)) + "."
+        elif inv.arg(0, "").lower() == "set":
             changes = inv.options()
             if not changes:
                 raise errors.UserError("Say what to set: `/dss vars set env=prod retries=3`.")
@@ -287,9 +360,14 @@ async def unload_clicked(click: Click) -> None:
     await click.services.audit.record(user_id=click.user_id, action="dss.unload",
                                       platform="dss", instance=target.instance,
                                       target=f"{target.project}/{target.notebook}")
-    text, blks = await _notebooks_reply(
-        click.services, click.user_id, target.instance, target.project,
-        note=f":eject: Unloaded *{target.notebook}*.")
+    note = f":eject: Unloaded *{b.escape(target.notebook)}*."
+    if target.all:
+        idle = timedelta(seconds=target.idle) if target.idle else None
+        text, blks = await _all_notebooks_reply(click.services, click.user_id, target.instance,
+                                                idle, note=note)
+    else:
+        text, blks = await _notebooks_reply(click.services, click.user_id, target.instance,
+                                            target.project, note=note)
     await click.respond(text=text, blocks=blks, replace_original=True)
 
 
@@ -306,7 +384,8 @@ async def delete_key_clicked(click: Click) -> None:
     await click.services.audit.record(user_id=click.user_id, action="dss.key.delete",
                                       platform="dss", instance=target.instance,
                                       target=f"{target.kind}:{target.id}")
-    text, blks = await _keys_reply(click.services, click.user_id, target.instance, target.kind,
+    text, blks = await _keys_reply(click.services, click.user_id, target.instance,
+                                   target.scope or target.kind, owner=target.owner,
                                    note=f":wastebasket: Deleted key `{target.label or target.id}`.")
     await click.respond(text=text, blocks=blks, replace_original=True)
 

@@ -112,10 +112,12 @@ def dss(running: list[Future], failed: list[ScenarioRun], since: datetime | None
 
 def future_alert(instance: str, f: Future) -> tuple[str, list[b.Block]]:
     icon = FUTURE_ICON.get(f.status, "")
-    error = f": {b.escape(f.error)}" if f.error else ""
+    outcome = f.outcome_text
+    kind = "Failed" if f.status == "failed" else "Result"
+    detail = f". {kind}: {b.escape(b.clip(outcome, 300))}" if outcome else ""
     text = (f"{icon} DSS task *{b.escape(f.label)}* (`{b.escape(f.job_id)}`, "
             f"{b.escape(instance)}) ended: *{f.status}* after "
-            f"{duration(f.running_time / 1000)}{error}.")
+            f"{duration(f.running_time / 1000)}{detail}.")
     return text, [b.section(text)]
 
 

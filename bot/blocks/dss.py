@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,6 +17,7 @@ from bot.platforms.dss.models import (
     ImpersonationRules,
     Job,
     Notebook,
+    NotebookSession,
     Scenario,
     ScenarioRun,
     UsageSummary,
@@ -43,6 +45,8 @@ class NotebookRef(BaseModel):
     project: str
     notebook: str
     session: str
+    all: bool = False  # clicked on `/dss notebooks all`: re-render that view
+    idle: int = 0  # its `idle>` filter, in seconds
 
 
 class KeyRef(BaseModel):
@@ -50,6 +54,8 @@ class KeyRef(BaseModel):
     kind: str  # "global" | "personal"
     id: str
     label: str = ""
+    scope: str = ""  # "everyone": clicked on `/dss keys personal [user]`
+    owner: str = ""  # that view's user filter
 
 
 def whoami(instance: str, info: AuthInfo, admin: bool) -> list[b.Block]:
@@ -104,14 +110,24 @@ def future_detail(instance: str, f: Future) -> list[b.Block]:
     started = from_ms(f.start_time)
     if started:
         lines.append(f"Started {slack_date(started)}")
-    if f.error:
-        lines.append(f"Error: {b.escape(f.error)}")
+    outcome = _outcome(f)
+    if outcome:
+        lines.append(outcome)
     return [b.section("\n".join(lines)), *future_item(instance, f, all_users=False)[1:]]
+
+
+def _outcome(f: Future) -> str:
+    """`Failed: <reason>` or `Result: <summary>` for a stopped task, from its full state."""
+    text = f.outcome_text
+    if not text:
+        return ""
+    return f"{'Failed' if f.status == 'failed' else 'Result'}: {b.escape(b.clip(text, 300))}"
 
 
 def future_ended(instance: str, f: Future) -> str:
     icon = STATE_ICON.get(f.status, "")
-    detail = f": {b.escape(f.error)}" if f.error else ""
+    outcome = _outcome(f)
+    detail = f". {outcome}" if outcome else ""
     return (f"{icon} DSS task *{b.escape(f.label)}* (`{b.escape(f.job_id)}`, "
             f"{b.escape(instance)}) ended: {f.status} after "
             f"{duration(f.running_time / 1000)}{detail}.")
@@ -183,16 +199,48 @@ def notebooks(instance: str, project: str, items: list[Notebook],
                 f"{b.escape(s.creator_display_name or s.creator or '?')} · kernel "
                 f"{b.escape(s.execution_state or '?')} · last active "
                 f"{slack_date(from_ms(s.last_activity))}",
-                accessory=b.button("Unload", UNLOAD, value, style="danger",
-                                   confirm_dialog=b.confirm(
-                                       "Unload notebook?",
-                                       f"Stop the kernel of *{b.escape(nb.name)}*? "
-                                       "Unsaved outputs are lost.", ok="Unload")))])
+                accessory=_unload_button(nb, value))])
     return b.fit_blocks(head, rows, more="{left} more sessions not shown.")
 
 
-def keys(instance: str, items: list[ApiKey], *, kind: str, note: str = "") -> list[b.Block]:
-    title = "Global API keys" if kind == "global" else "Your personal API keys"
+def all_notebooks(instance: str, sessions: list[tuple[Notebook, NotebookSession]],
+                  idle: timedelta | None, note: str = "") -> list[b.Block]:
+    """Live kernel sessions across every project, idlest first, each with Unload."""
+    scope = f", idle {duration(idle.total_seconds())} or more" if idle else ""
+    head = [b.header(f"Live notebooks on {instance}{scope}")]
+    if note:
+        head.append(b.context(note))
+    if not sessions:
+        return head + [b.section("No notebook session is idle that long." if idle
+                                 else "No notebook has a live kernel.")]
+    rows = []
+    for nb, s in sessions:
+        value = ref(NotebookRef(instance=instance, project=nb.project_key, notebook=nb.name,
+                                session=s.session_id, all=True,
+                                idle=int(idle.total_seconds()) if idle else 0))
+        rows.append([b.section(
+            f"*{b.escape(nb.project_key)}* · *{b.escape(nb.name)}* · "
+            f"{b.escape(nb.language or nb.kernel or '?')}\n"
+            f"{b.escape(s.creator_display_name or s.creator or '?')} · kernel "
+            f"{b.escape(s.execution_state or '?')} · last active "
+            f"{slack_date(from_ms(s.last_activity))}",
+            accessory=_unload_button(nb, value))])
+    return b.fit_blocks(head, rows, more="{left} more sessions not shown.")
+
+
+def _unload_button(nb: Notebook, value: str) -> b.Block:
+    return b.button("Unload", UNLOAD, value, style="danger", confirm_dialog=b.confirm(
+        "Unload notebook?", f"Stop the kernel of *{b.escape(nb.name)}*? "
+        "Unsaved outputs are lost.", ok="Unload"))
+
+
+KEY_TITLES = {"global": "Global API keys", "personal": "Your personal API keys",
+              "everyone": "Personal API keys, oldest first"}
+
+
+def keys(instance: str, items: list[ApiKey], *, kind: str, note: str = "",
+         owner: str = "") -> list[b.Block]:
+    title = KEY_TITLES[kind] if not owner else f"Personal API keys of {owner}, oldest first"
     head = [b.header(f"{title} on {instance}"),
             b.context("Secrets are never shown; delete a key to revoke it.")]
     if note:
@@ -203,7 +251,8 @@ def keys(instance: str, items: list[ApiKey], *, kind: str, note: str = "") -> li
     for key in items:
         who = f" · {b.escape(key.user)}" if key.user else ""
         admin = " · admin" if key.admin else ""
-        value = ref(KeyRef(instance=instance, kind=key.kind, id=key.id, label=key.label[:40]))
+        value = ref(KeyRef(instance=instance, kind=key.kind, id=key.id, label=key.label[:40],
+                           scope="everyone" if kind == "everyone" else "", owner=owner[:80]))
         rows.append([b.section(
             f"*{b.escape(key.label or key.id)}* (`{b.escape(key.id)}`){who}{admin}\n"
             f"created {slack_date(key.created_at)} by {b.escape(key.created_by or '?')}",

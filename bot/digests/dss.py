@@ -5,8 +5,9 @@ the previous digest (the last 24 h on a first run).
 
 Alert sources (keys are stable: the same thing always has the same key):
     dss.futures   the owner's futures that ended (done, failed, aborted) and that DSS still
-                  lists; key `dss:<instance>:future:<job id>`. DSS's `/futures/` may list
-                  running tasks only, in which case this source stays quiet.
+                  lists, each read in full once for its failure reason or result; key
+                  `dss:<instance>:future:<job id>`. DSS's `/futures/` may list running tasks
+                  only, in which case this source stays quiet.
     dss.runs      scenario runs that ended FAILED in the window below; key
                   `dss:<instance>:run:<project>.<scenario>:<run id>`.
 An alert's window is the previous poll or the last 24 h, whichever reaches further back (the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from bot import errors
 from bot.blocks import digest as blocks
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.dss.client import DSSClient
@@ -93,12 +95,21 @@ def alert_window(ctx: DigestContext) -> datetime:
 
 
 async def ended_futures(ctx: DigestContext) -> list[AlertItem]:
-    instance = ctx.credential.instance
-    items = await _client(ctx).list_futures(api_key=ctx.credential.secret)
+    instance, client, key = ctx.credential.instance, _client(ctx), ctx.credential.secret
+    items = await client.list_futures(api_key=key)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def full(f: Future) -> Future:
+        # The list item is a peek: only a full read names the reason or carries the result.
+        async with gate:
+            try:
+                return await client.final_state(api_key=key, job_id=f.job_id)
+            except errors.NotFound:
+                return f  # purged between the list and the read: tell what the list said
+
+    ended = await asyncio.gather(*(full(f) for f in items if f.status != "running"))
     out = []
-    for f in items:
-        if f.status == "running":
-            continue
+    for f in ended:
         text, blks = blocks.future_alert(instance, f)
         out.append(AlertItem(key=f"{PLATFORM}:{instance}:future:{f.job_id}", text=text,
                              blocks=blks))

@@ -29,6 +29,14 @@ async def alice(dss: DSSEmulator, services_factory) -> DigestContext:
     return context(services, credential)
 
 
+@pytest.fixture
+async def bob_ctx(dss: DSSEmulator, services_factory) -> DigestContext:
+    services = services_factory({"dss": [{"name": "prod", "url": dss.url}]})
+    credential = await link(services, "U0BOB", "dss", "prod",
+                            {"api_key": DEMO["bob"]["api_key"]})
+    return context(services, credential)
+
+
 async def test_section_shows_running_tasks_longest_first_and_failed_runs(alice):
     section = await digest.section(alice)
     body = readable(section)
@@ -87,13 +95,27 @@ async def test_ended_futures_alert_keys_are_stable(alice, dss, monkeypatch):
     # This emulator lists running tasks only by default; real DSS may also list ended ones.
     monkeypatch.setattr(emulators.dss, "LIST_FINISHED_FUTURES", True)
     first = await digest.ALERTS["dss.futures"](alice)
-    keys = [item.key for item in first]
-    assert keys == ["dss:prod:future:Dn0nE111"]  # alice's finished plugin install
-    assert "Install plugin geo-tools" in first[0].text and "done" in first[0].text
+    by_key = {item.key: item.text for item in first}
+    # alice's finished plugin install and her plugin update that failed inside its result
+    assert sorted(by_key) == ["dss:prod:future:Dn0nE111", "dss:prod:future:Up2dF4il"]
+    assert "Install plugin geo-tools" in by_key["dss:prod:future:Dn0nE111"]
+    assert "*done*" in by_key["dss:prod:future:Dn0nE111"]
+    assert "Result: installedVersion: 1.4.2" in by_key["dss:prod:future:Dn0nE111"]
+    assert ("*failed* after 45s. Failed: Plugin snowflake-connector 3.0.1 needs DSS 14.0 or "
+            "later.") in by_key["dss:prod:future:Up2dF4il"]
     dss.future("Ce4nV8wK").aborted_at = dss.clock()
     second = await digest.ALERTS["dss.futures"](alice)
     assert sorted(item.key for item in second) == ["dss:prod:future:Ce4nV8wK",
-                                                   "dss:prod:future:Dn0nE111"]
+                                                   "dss:prod:future:Dn0nE111",
+                                                   "dss:prod:future:Up2dF4il"]
+
+
+async def test_a_thrown_failure_alert_names_its_reason(dss, bob_ctx, monkeypatch):
+    monkeypatch.setattr(emulators.dss, "LIST_FINISHED_FUTURES", True)
+    items = await digest.ALERTS["dss.futures"](bob_ctx)
+    failed = next(i for i in items if i.key == "dss:prod:future:Fa1LdSyn")
+    assert "*failed*" in failed.text
+    assert "Failed: Connection 'snowflake_prod' refused: authentication failed" in failed.text
 
 
 async def test_failed_runs_alert_keys_are_stable(alice):

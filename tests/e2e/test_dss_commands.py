@@ -29,6 +29,11 @@ def dss(clock: FakeClock) -> Iterator[DSSEmulator]:
         yield emulator
 
 
+def showing(slack, user: str, needle: str):
+    """The newest ephemeral message whose blocks contain `needle`, or None."""
+    return next((m for m in reversed(slack.ephemerals(user)) if needle in texts(m.blocks)), None)
+
+
 def audit_actions(settings) -> list[tuple[str, str]]:
     return sqlite3.connect(settings.db_path).execute(
         "select action, target from audit order by id").fetchall()
@@ -76,8 +81,8 @@ async def test_notebooks_unload_with_confirm(driver, slack, dss, bot, settings):
     assert await driver.click("alice", reply, text="Unload", confirm=False) is None
     assert not dss.requests_to("DELETE", "/sessions/")
     await driver.click("alice", reply, text="Unload")
-    await driver.wait_for(lambda: "Unloaded *explore_orders*" in texts(
-        slack.ephemerals("alice")[-1].blocks))
+    # Any ephemeral: the "Linked" note may be posted after the command's reply.
+    await driver.wait_for(lambda: showing(slack, "alice", "Unloaded *explore_orders*"))
     assert len(dss.requests_to("DELETE", "/jupyter-notebooks/explore_orders/sessions/")) == 1
     assert ("dss.unload", "SALES/explore_orders") in audit_actions(settings)
 
@@ -122,3 +127,118 @@ async def test_admin_commands_explain_themselves_to_a_non_admin(driver, slack, d
     await link(driver, slack, "bob", "dss", {"api_key": BOB_KEY})
     reply = await reply_to(driver, slack, "bob", "/dss", command, expect="admin")
     assert "needs a DSS *admin* key" in reply.text and "(bob)" in reply.text
+
+
+async def test_a_stopped_future_says_why_it_failed_or_what_it_returned(driver, slack, dss, bot):
+    await link(driver, slack, "bob", "dss", {"api_key": BOB_KEY})
+    failed = await reply_to(driver, slack, "bob", "/dss", "future Fa1LdSyn",
+                            expect="DSS task Fa1LdSyn: failed")
+    assert ("Failed: Connection 'snowflake_prod' refused: authentication failed"
+            in texts(failed.blocks))
+    # Read in full only once stopped: a peek, then the full read that carries the reason.
+    reads = [r.query.get("peek") for r in dss.requests_to("GET", "/futures/Fa1LdSyn")]
+    assert reads[:2] == ["True", "False"]
+    await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
+    business = await reply_to(driver, slack, "alice", "/dss", "future Up2dF4il",
+                              expect="DSS task Up2dF4il: failed")
+    assert "Failed: Plugin snowflake-connector 3.0.1 needs DSS 14.0 or later" in texts(
+        business.blocks)
+    done = await reply_to(driver, slack, "alice", "/dss", "future Dn0nE111",
+                          expect="DSS task Dn0nE111: done")
+    assert "Result: installedVersion: 1.4.2" in texts(done.blocks)
+
+
+async def test_the_watch_ended_message_names_the_failure(driver, slack, dss, clock, bot):
+    await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
+    job = dss.add_future(owner="alice", display_name="Build SALES.forecast", duration=60,
+                         outcome="failed", error="Dataset SALES.orders is not built")
+    await reply_to(driver, slack, "alice", "/dss", f"future {job} watch",
+                   expect="I'll send you a message when it ends.")
+    clock.advance(120)
+    await driver.wait_for(lambda: "ended: failed" in dms(slack, "alice"))
+    assert "Failed: Dataset SALES.orders is not built" in dms(slack, "alice")
+
+
+async def test_every_users_personal_keys_oldest_first_with_delete(driver, slack, dss, bot,
+                                                                  settings):
+    await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
+    reply = await reply_to(driver, slack, "alice", "/dss", "keys personal",
+                           expect="Personal API keys, oldest first")
+    body = texts(reply.blocks)
+    personal = sorted((k for k in dss.api_keys.values() if k.kind == "personal"),
+                      key=lambda k: k.created_on)
+    positions = [body.index(f"(`{k.id}`)") for k in personal]
+    assert positions == sorted(positions)  # oldest first
+    assert not [k for k in personal if k.secret in body]
+    bobs = await reply_to(driver, slack, "alice", "/dss", "keys personal bob",
+                          expect="Personal API keys of bob")
+    shown = texts(bobs.blocks)
+    assert {k.id for k in personal if k.id in shown} == {k.id for k in personal
+                                                       if k.user == "bob"}
+    old = next(k for k in personal if k.label == "old laptop")
+    button = next(e for blk in bobs.blocks for e in [blk.get("accessory") or {}]
+                  if f'"id":"{old.id}"' in e.get("value", ""))
+    assert await driver.click("alice", bobs, value=button["value"], confirm=False) is None
+    assert dss.key_by_id(old.id) is not None  # the dialog was dismissed: nothing happened
+    await driver.click("alice", bobs, value=button["value"])
+    after = texts((await driver.wait_for(
+        lambda: showing(slack, "alice", "Deleted key `old laptop`"))).blocks)
+    assert "Personal API keys of bob" in after and old.id not in after
+    assert dss.key_by_id(old.id) is None
+    assert ("dss.key.delete", f"personal:{old.id}") in audit_actions(settings)
+
+
+async def test_personal_keys_of_everyone_need_an_admin_key(driver, slack, dss, bot):
+    await link(driver, slack, "bob", "dss", {"api_key": BOB_KEY})
+    reply = await reply_to(driver, slack, "bob", "/dss", "keys personal", expect="admin")
+    assert "`/dss keys personal` needs a DSS *admin* key" in reply.text
+
+
+async def test_live_notebooks_across_projects_idlest_first_with_unload(driver, slack, dss,
+                                                                       bot, settings):
+    await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
+    every = await reply_to(driver, slack, "alice", "/dss", "notebooks all",
+                           expect="Live notebooks on prod")
+    body = texts(every.blocks)
+    order = ["*FINANCE* · *ledger_checks*", "*CHURN* · *feature_analysis*",
+             "*SALES* · *explore_orders*"]
+    assert [body.index(o) for o in order] == sorted(body.index(o) for o in order)
+    assert body.count("*CHURN* · *feature_analysis*") == 2  # bob's busy one and alice's
+    idle = await reply_to(driver, slack, "alice", "/dss", "notebooks all idle&gt;2h",
+                          expect="idle 2h 00m or more")
+    shown = texts(idle.blocks)
+    assert shown.count("*CHURN* · *feature_analysis*") == 1 and "busy" not in shown
+    await driver.click("alice", idle, text="Unload")
+    after = texts((await driver.wait_for(
+        lambda: showing(slack, "alice", "Unloaded *ledger_checks*"))).blocks)
+    assert "idle 2h 00m or more" in after and "ledger_checks" not in after.replace(
+        "Unloaded *ledger_checks*", "")
+    assert ("dss.unload", "FINANCE/ledger_checks") in audit_actions(settings)
+    wrong = await reply_to(driver, slack, "alice", "/dss", "notebooks all idle",
+                           expect="Say how long idle")
+    assert "`/dss notebooks all idle>2h`" in wrong.text
+
+
+async def test_a_non_admin_sees_the_live_notebooks_of_the_projects_they_read(driver, slack,
+                                                                              dss, bot):
+    await link(driver, slack, "bob", "dss", {"api_key": BOB_KEY})
+    reply = await reply_to(driver, slack, "bob", "/dss", "notebooks all",
+                           expect="Live notebooks on prod")
+    body = texts(reply.blocks)
+    assert "*CHURN* · *feature_analysis*" in body and "ledger_checks" not in body
+    assert dss.requests_to("GET", "/admin/notebooks")  # asked the admin listing first
+
+
+async def test_vars_unset_removes_a_variable(driver, slack, dss, bot, settings):
+    await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
+    reply = await reply_to(driver, slack, "alice", "/dss", "vars unset smtp_host",
+                           expect="Removed `smtp_host`.")
+    assert "`smtp_host`" not in texts(reply.blocks).replace("Removed `smtp_host`.", "")
+    assert "smtp_host" not in dss.variables and dss.variables["env"] == "prod"
+    assert ("dss.vars.unset", "smtp_host") in audit_actions(settings)
+    missing = await reply_to(driver, slack, "alice", "/dss", "vars unset nope",
+                             expect="No instance variable")
+    assert "`nope`" in missing.text and "/dss vars" in missing.text
+    bare = await reply_to(driver, slack, "alice", "/dss", "vars unset",
+                          expect="Say which to remove")
+    assert "`/dss vars unset retries`" in bare.text

@@ -39,6 +39,9 @@ from bot.platforms.http import DEFAULT_TIMEOUT, PlatformHTTP
 PLATFORM = "dss"
 DEFAULT_BASE_PATH = "/public/api"
 VERSION_HEADER = "DSS-Version"
+# How many projects' notebooks a non-admin fleet view reads at once (one call each, plus one
+# per live notebook).
+NOTEBOOK_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,18 @@ class DSSClient:
                 return state
             return state.model_copy(update={"error": exc.detail})
 
+    async def final_state(self, *, api_key: str, job_id: str) -> Future:
+        """A future's state, read in full (`peek=False`) once it has stopped, so that a failed
+        task names its reason and a finished one carries its result. A running task is only
+        peeked at: its result is not ready and nothing more is to be learned."""
+        state = await self.get_future(api_key=api_key, job_id=job_id, peek=True)
+        if state.alive:
+            return state
+        full = await self.get_future(api_key=api_key, job_id=job_id, peek=False)
+        # A full read may omit what the peek carried (the list-only owner and name).
+        return full.model_copy(update={k: getattr(state, k) for k in ("owner", "display_name")
+                                       if getattr(full, k) is None})
+
     async def abort_future(self, *, api_key: str, job_id: str) -> None:
         """Abort a running task (its owner or an admin)."""
         await self.http.request("DELETE", f"/futures/{_q(job_id)}", auth=_auth(api_key))
@@ -237,6 +252,37 @@ class DSSClient:
             for n in notebooks))
         return [n.model_copy(update={"sessions": s}) for n, s in zip(notebooks, sessions)
                 if s]
+
+    async def running_notebooks(self, *, api_key: str) -> list[Notebook]:
+        """Every notebook with a live kernel, across all projects (admin: one call,
+        `GET /admin/notebooks/`, what `list_running_notebooks()` reads)."""
+        items = await self._get("/admin/notebooks/", api_key)
+        out = []
+        for item in items or []:
+            sessions = [NotebookSession.model_validate(s)
+                        for s in item.get("activeSessions") or []]
+            if sessions:
+                notebook = Notebook.model_validate({k: v for k, v in item.items()
+                                                    if k != "activeSessions"})
+                out.append(notebook.model_copy(update={"sessions": sessions}))
+        return out
+
+    async def all_live_notebooks(self, *, api_key: str) -> list[Notebook]:
+        """Live notebooks across every project the key can read: the admin listing, else
+        (a non-admin key is refused it) each readable project's, fetched concurrently."""
+        try:
+            return await self.running_notebooks(api_key=api_key)
+        except (errors.Forbidden, errors.NotFound):
+            pass
+        projects = await self.list_projects(api_key=api_key)
+        gate = asyncio.Semaphore(NOTEBOOK_CONCURRENCY)
+
+        async def one(project_key: str) -> list[Notebook]:
+            async with gate:
+                return await self.live_notebooks(api_key=api_key, project_key=project_key)
+
+        found = await asyncio.gather(*(one(p.key) for p in projects))
+        return [nb for group in found for nb in group]
 
     async def unload_session(self, *, api_key: str, project_key: str, notebook: str,
                              session_id: str) -> None:

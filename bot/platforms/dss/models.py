@@ -149,6 +149,23 @@ class Future(_Model):
         return f"{text} · {percent}%" if percent is not None else text
 
     @property
+    def outcome_text(self) -> str:
+        """Why it failed or what it returned, in one short line ("" when DSS said nothing).
+        Only a full read (`peek=False`) of a stopped task carries `result` or `error`."""
+        if self.error:
+            return self.error
+        result = self.result
+        if result is None or result == "":
+            return ""
+        if not isinstance(result, dict):
+            return str(result)
+        if self.status == "failed":
+            return _first_message(result.get("messages")) or "the task reported a failure"
+        parts = [f"{k}: {v}" for k, v in result.items()
+                 if k not in RESULT_BOOKKEEPING and isinstance(v, str | int | float | bool)]
+        return ", ".join(parts[:3])
+
+    @property
     def started_at(self) -> datetime | None:
         return _from_ms(self.start_time)
 
@@ -168,6 +185,22 @@ class Future(_Model):
         if self.scenario:
             return "Scenario {}.{}".format(*self.scenario)
         return self.job_id
+
+
+# Keys of a business task's result that say how it went, not what it produced.
+RESULT_BOOKKEEPING = frozenset({"success", "messages", "anyMessage", "error", "warning"})
+
+
+def _first_message(messages: Any) -> str:
+    """The first error message of DSS's `InfoMessages` (`{"messages": [...]}`) or of a bare
+    list of messages; else the first message of any severity."""
+    if isinstance(messages, dict):
+        messages = messages.get("messages")
+    if not isinstance(messages, list):
+        return ""
+    found = [m for m in messages if isinstance(m, dict) and m.get("message")]
+    errors_first = sorted(found, key=lambda m: m.get("severity") != "ERROR")
+    return str(errors_first[0]["message"]) if errors_first else ""
 
 
 class Project(_Model):

@@ -78,6 +78,20 @@ async def test_thrown_and_business_failures_are_failed_with_a_reason(client, dss
     assert (await client.get_future(api_key=BOB, job_id=job, peek=False)).status == "failed"
 
 
+async def test_final_state_reads_in_full_only_once_stopped(client, dss, clock):
+    running = await client.final_state(api_key=ALICE, job_id="Fm7pQ2rL")
+    assert running.status == "running" and running.outcome_text == ""
+    assert [r.query["peek"] for r in dss.requests_to("GET", "/futures/Fm7pQ2rL")] == ["True"]
+    clock.advance(20 * 60)
+    done = await client.final_state(api_key=ALICE, job_id="Fm7pQ2rL")
+    assert done.status == "done" and done.outcome_text == "computed: 12"
+    thrown = await client.final_state(api_key=BOB, job_id="Fa1LdSyn")
+    assert thrown.outcome_text == "Connection 'snowflake_prod' refused: authentication failed"
+    business = await client.final_state(api_key=ALICE, job_id="Up2dF4il")
+    assert business.status == "failed"
+    assert business.outcome_text == "Plugin snowflake-connector 3.0.1 needs DSS 14.0 or later"
+
+
 async def test_abort_rights_and_aborted_state(client, dss):
     with pytest.raises(errors.Forbidden):
         await client.abort_future(api_key=BOB, job_id="Fm7pQ2rL")
@@ -283,3 +297,14 @@ async def test_dip_publicapi_base_path_works_too(dss):
         assert dss.requests[-1].path == "/dip/publicapi/auth/info"
     finally:
         await c.aclose()
+
+
+async def test_live_notebooks_everywhere_admin_listing_or_per_project(client, dss):
+    admin = await client.all_live_notebooks(api_key=ALICE)
+    assert {(n.project_key, n.name, len(n.sessions)) for n in admin} == {
+        ("SALES", "explore_orders", 1), ("CHURN", "feature_analysis", 2),
+        ("FINANCE", "ledger_checks", 1)}
+    assert not dss.requests_to("GET", "/jupyter-notebooks")  # one admin call
+    bob = await client.all_live_notebooks(api_key=BOB)
+    assert {(n.project_key, n.name) for n in bob} == {("SALES", "explore_orders"),
+                                                      ("CHURN", "feature_analysis")}

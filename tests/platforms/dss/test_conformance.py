@@ -164,3 +164,26 @@ def test_impersonated_client_acts_as_the_user(alice):
     as_bob = alice.get_user("bob").get_client_as()
     assert as_bob.get_auth_info()["authIdentifier"] == "bob"
     assert [f["jobId"] for f in as_bob.list_futures()] == ["Ex9bB0bZ"]
+
+
+def test_list_running_notebooks_across_projects(alice, bob):
+    running = alice.list_running_notebooks()
+    assert {(n.project_key, n.notebook_name) for n in running} == {
+        ("SALES", "explore_orders"), ("CHURN", "feature_analysis"), ("FINANCE", "ledger_checks")}
+    churn = next(n for n in running if n.project_key == "CHURN")
+    assert {s["sessionCreator"] for s in churn.get_sessions()} == {"alice", "bob"}
+    with pytest.raises(DataikuException):
+        bob.list_running_notebooks()  # admin only
+
+
+def test_a_business_failure_completes_with_its_reason_in_the_result(alice):
+    result = alice.get_future("Up2dF4il").wait_for_result()
+    assert result["success"] is False
+    assert result["messages"]["messages"][0]["message"].startswith("Plugin snowflake-connector")
+
+
+def test_unsetting_a_variable_saves_the_object_without_it(alice, dss):
+    variables = alice.get_global_variables()
+    del variables["smtp_host"]
+    variables.save()
+    assert "smtp_host" not in alice.get_global_variables() and dss.variables["env"] == "prod"
