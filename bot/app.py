@@ -10,9 +10,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.listener.async_listener import AsyncListener
+from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.commands import ACKS_AT_ONCE
 from bot.services import Services
 from bot.store import seen
 
@@ -27,6 +30,8 @@ def create_app(services: Services) -> AsyncApp:
         client=services.slack,
         signing_secret=signing_secret,
         # Ack goes back at once; listener work continues after the HTTP 200 (3-second rule).
+        # Commands and clicks go further (AckFirstRunner, below); modal submissions and events
+        # keep this path, which lets a listener ack with response_action and work on.
         process_before_response=False,
         # An unknown action id or event reaches on_error (logged) instead of vanishing.
         raise_error_for_unhandled_request=True,
@@ -63,7 +68,39 @@ def create_app(services: Services) -> AsyncApp:
     from handlers import register_all
 
     register_all(app, settings)
+    AckFirstRunner.install(app)
     return app
+
+
+class AckFirstRunner(AsyncioListenerRunner):
+    """Bolt's listener runner, except for listeners marked ACKS_AT_ONCE (slash commands and
+    button clicks), which ack, hand their work to a task of their own and return: those run
+    inline, as under process_before_response=True, so the HTTP 200 leaves when they return.
+    Bolt's own path for process_before_response=False runs the listener in a task and polls
+    every 10 ms for the ack, which was most of a command's ack time."""
+
+    def __init__(self, bolt: AsyncioListenerRunner) -> None:
+        super().__init__(bolt.logger, False, bolt.listener_error_handler,
+                         bolt.listener_start_handler, bolt.listener_completion_handler,
+                         bolt.lazy_listener_runner)
+        self.inline = AsyncioListenerRunner(bolt.logger, True, bolt.listener_error_handler,
+                                            bolt.listener_start_handler,
+                                            bolt.listener_completion_handler,
+                                            bolt.lazy_listener_runner)
+
+    @classmethod
+    def install(cls, app: AsyncApp) -> None:
+        # After @app.error: Bolt stores the error handler on the runner it has at that moment.
+        # There is no public setter for the runner; the attribute is Bolt's since 1.0.
+        app._async_listener_runner = cls(app._async_listener_runner)
+
+    async def run(self, request: AsyncBoltRequest, response: BoltResponse, listener_name: str,
+                  listener: AsyncListener, starting_time: float | None = None
+                  ) -> BoltResponse | None:
+        if getattr(getattr(listener, "ack_function", None), ACKS_AT_ONCE, False):
+            return await self.inline.run(request, response, listener_name, listener,
+                                         starting_time)
+        return await super().run(request, response, listener_name, listener, starting_time)
 
 
 def _describe(body: dict[str, Any]) -> str:

@@ -2,6 +2,11 @@
 listener per slash command acks, parses, shows that work has started, dispatches, and turns
 every error into a short reply (`guarded`).
 
+The listener acks and returns at once; the work runs in a task of our own
+(`services.background`), so the HTTP 200 does not wait on Bolt's 10 ms poll for the ack.
+"Working on …" is posted only when the answer is not ready after `working_grace` seconds
+(`WorkingNote`): a quick command costs one post, a slow one shows the note, then its answer.
+
     dss = CommandFamily("dss", "Dataiku DSS")
 
     @dss.command("futures", "futures [all]", "running long tasks, with Abort buttons")
@@ -15,6 +20,8 @@ registry, so they never drift from what is registered.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import difflib
 import logging
 import shlex
@@ -38,12 +45,48 @@ SHARE_WORDS = {"share", "in_channel"}
 # Slack caps a command's text at a few thousand characters; anything longer is refused before
 # parsing (shlex slows down sharply with length and runs on the event loop).
 MAX_TEXT = 4000
+# Set on a listener that acks first and hands its work to a task of its own: bot.app runs it
+# inline, so its ack leaves when it returns (see bot.app.AckFirstRunner).
+ACKS_AT_ONCE = "switchboard_acks_at_once"
+
+
+class WorkingNote:
+    """The "Working on …" note of one command, posted only if the answer is not ready after
+    `grace` seconds. `settle()` runs before every other post of the command: a note not yet
+    posted is called off; one being posted is waited for, so the answer replaces it and never
+    lands before it."""
+
+    def __init__(self, respond: AsyncRespond, text: str, grace: float) -> None:
+        self._respond = respond
+        self._text = text
+        self._grace = grace
+        self._task: asyncio.Task[None] | None = None
+        self.posting = False  # the note is (being) posted: the answer should replace it
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._later())
+
+    async def _later(self) -> None:
+        if self._grace > 0:
+            await asyncio.sleep(self._grace)
+        self.posting = True
+        await self._respond(text=self._text, response_type="ephemeral")
+
+    async def settle(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if not self.posting:
+            task.cancel()  # still in its grace: nothing was sent, nothing will be
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @dataclass
 class Invocation:
     """One slash command, parsed. Handlers reply through `reply` (it replaces the
-    "working…" message, or posts in the channel when the person asked to share)."""
+    "working…" message, or posts in the channel when the person asked to share). Every post
+    through `respond` waits for the working note to settle first."""
 
     services: Services
     user_id: str
@@ -51,12 +94,29 @@ class Invocation:
     command: str  # "/dss futures" as typed, for messages
     args: list[str]
     trigger_id: str
-    respond: AsyncRespond
+    direct: AsyncRespond  # the response_url itself; handlers use `respond`
     client: AsyncWebClient
     response_url: str = ""
     share: bool = False
-    working_shown: bool = False
     body: dict[str, Any] = field(default_factory=dict)
+    note: WorkingNote | None = None
+
+    @property
+    def working_shown(self) -> bool:
+        """Whether the person sees (or is about to see) the "Working on …" note."""
+        return self.note is not None and self.note.posting
+
+    async def respond(self, **kwargs: Any) -> None:
+        if self.note is not None:
+            await self.note.settle()
+        await self.direct(**kwargs)
+
+    def show_working(self) -> None:
+        """Post "Working on …" unless the answer comes within the grace."""
+        grace = self.services.settings.working_grace
+        self.note = WorkingNote(self.direct, messages.WORKING.format(command=self.command),
+                                grace)
+        self.note.start()
 
     def arg(self, index: int, default: str | None = None) -> str | None:
         return self.args[index] if len(self.args) > index else default
@@ -177,10 +237,12 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
     inv.args = inv.args[1:]
     inv.command = f"{slash} {sub.name}"
     if not sub.quick:
-        await inv.respond(text=messages.WORKING.format(command=inv.command),
-                          response_type="ephemeral")
-        inv.working_shown = True
-    await sub.handler(inv)
+        inv.show_working()
+    try:
+        await sub.handler(inv)
+    finally:
+        if inv.note is not None:
+            await inv.note.settle()  # a handler that sent nothing: no late note either
 
 
 def make_listener(family: CommandFamily, slash: str,
@@ -190,7 +252,7 @@ def make_listener(family: CommandFamily, slash: str,
 
     async def listener(ack: Any, body: dict[str, Any], respond: AsyncRespond,
                        client: AsyncWebClient, context: Any) -> None:
-        await ack()
+        await ack()  # the HTTP 200 leaves when this listener returns: at once
         services = context["services"]
         if not body.get("user_id"):
             log.warning("a signed %s command without user_id was ignored", slash)
@@ -200,7 +262,7 @@ def make_listener(family: CommandFamily, slash: str,
         inv = Invocation(
             services=services, user_id=body["user_id"],
             channel_id=body.get("channel_id", ""), command=slash, args=[],
-            trigger_id=body.get("trigger_id", ""), respond=respond, client=client,
+            trigger_id=body.get("trigger_id", ""), direct=respond, client=client,
             response_url=body.get("response_url", ""), body=body,
         )
 
@@ -214,7 +276,9 @@ def make_listener(family: CommandFamily, slash: str,
             else:
                 await run_family(family, inv, slash)
 
-        await guarded(respond, work(), replace=lambda: inv.working_shown)
+        services.background.spawn(
+            guarded(inv.respond, work(), replace=lambda: inv.working_shown))
 
     listener.__name__ = f"on_{family.key}_command"
+    setattr(listener, ACKS_AT_ONCE, True)
     return listener

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 3000
     commands: Commands = Field(default_factory=Commands)
+    # A command whose answer is not ready after this many seconds shows "Working on …" first;
+    # a quicker one answers with a single post.
+    working_grace: float = 0.5
     # Seconds a platform call may take before the person is told it is unavailable.
     platform_timeout: float = 10.0
     # Circuit breaker per platform instance (bot.platforms.breaker): consecutive "down"

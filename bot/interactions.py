@@ -1,4 +1,5 @@
-"""Button clicks: one wrapper acks first, parses the button's value into a model, and routes
+"""Button clicks: one wrapper acks first (and returns at once: the work runs in a task of our
+own, as for commands), parses the button's value into a model, and routes
 every error through `guarded`. The clicker's identity always comes from Slack's payload, and
 work always runs with the clicker's own credentials, whoever posted the message.
 """
@@ -15,7 +16,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors
-from bot.commands import guarded
+from bot.commands import ACKS_AT_ONCE, guarded
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -60,9 +61,10 @@ def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Await
                       value=action.get("value") or (action.get("selected_option") or {}).get(
                           "value", ""),
                       respond=respond, client=client, body=body)
-        await guarded(respond, handler(click), replace=False)
+        services.background.spawn(guarded(respond, handler(click), replace=False))
 
     listener.__name__ = f"on_{handler.__name__}"
+    setattr(listener, ACKS_AT_ONCE, True)
     return listener
 
 

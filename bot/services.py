@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.accounts import Accounts
 from bot.approvals import Approvals
 from bot.audit import Audit
+from bot.background import Background
 from bot.config import Settings
 from bot.platforms import breaker, http
 from bot.platforms.registry import Platforms
@@ -52,8 +53,11 @@ class Services:
     notes: list[str] = field(default_factory=list)  # start-up notes for the operator
     # Digests and alerts; started by the server once the bot is up (bot.server, Socket Mode).
     scheduler: Scheduler | None = None
+    # Commands' and clicks' work after their ack (bot.commands, bot.interactions).
+    background: Background = field(default_factory=Background)
 
     async def aclose(self) -> None:
+        await self.background.aclose()
         if self.scheduler is not None:
             await self.scheduler.shutdown()
         await self.watches.aclose()

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000
 # Slack's rule (slack.md 1.2): a request more than 5 minutes from our clock is refused.
 SIGNATURE_WINDOW_SECONDS = 300
+# Acks take milliseconds; Slack's limit is 3 s. Fine buckets at the low end, so the
+# histogram can tell a 2 ms ack from a 12 ms one (bench/ack_latency.py prints it).
+ACK_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5,
+               1.0, 2.0, 3.0, 5.0, 10.0)
 
 
 def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
@@ -46,7 +50,7 @@ def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
     requests = Counter("switchboard_slack_requests", "Slack requests received, by status",
                        ["status"], registry=registry)
     ack_seconds = Histogram("switchboard_slack_ack_seconds", "Time to answer Slack",
-                            registry=registry)
+                            registry=registry, buckets=ACK_BUCKETS)
 
     signing_secret = (services.settings.slack_signing_secret.get_secret_value()
                        if services.settings.slack_signing_secret else "")

@@ -220,10 +220,14 @@ class Emulator:
             [{"method": r.method, "path": r.path, "query": r.query} for r in self.requests]
         )
 
-    async def _wait_until_stopping(self, seconds: float) -> None:
+    async def _wait_while_hanging(self, seconds: float) -> bool:
+        """Wait while the hang fault is set; True once it is cleared, False on stop/timeout."""
         deadline = time.monotonic() + seconds
         while not self._stopping.is_set() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+            if not self.faults.hang:
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
 
 class _FaultsAndLog:
@@ -274,7 +278,10 @@ class _FaultsAndLog:
             await self.app(scope, replay, send)
             return
         if fault.hang:
-            await emulator._wait_until_stopping(3600)
+            # Held until the fault is cleared (then answered as usual) or the server stops.
+            if not await emulator._wait_while_hanging(3600):
+                return
+            await self.app(scope, replay, send)
             return
         if fault.latency:
             await asyncio.sleep(fault.latency)
