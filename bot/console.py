@@ -8,16 +8,21 @@ links demo accounts first.
 At the prompt:
     /dss futures                 any slash command
     click 3                      press button 3 (confirm dialogs are shown and asked)
-    submit api_key=... [k=v]     submit the open modal (interactive mode asks field by field)
-    as bob                       act as another demo user (alice, bob, carol)
+    submit api_key=... [k=v]     submit the open modal (field names as the form shows them;
+                                 interactive mode asks field by field when you give none)
+    as bob                       act as another demo user (alice, bob, carol); what reached
+                                 you meanwhile is shown when you come back
     home                         open the App Home tab
     help, quit
+
+`click N` refers to the buttons of the latest output.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import re
 import secrets
 import shlex
 import sys
@@ -32,7 +37,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.demo import DEMO_LINKS, DemoPlatforms, demo_settings_values
 from bot.server import BotServer
-from bot.textview import Control, Renderer, fields_of, looks_secret
+from bot.textview import Control, Field, Renderer, fields_of, looks_secret
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
 
@@ -40,6 +45,29 @@ from emulators.slack_driver import SlackDriver
 SETTLE_SECONDS = 0.4
 MAX_WAIT_SECONDS = 20.0
 HELP = __doc__.split("At the prompt:\n", 1)[1]
+
+
+_USER_ID = re.compile(r"@([UW][A-Z0-9]{2,})\b")
+
+
+class ConsoleError(Exception):
+    """A mistake at the prompt: printed as one line, and the prompt stays."""
+
+
+def find_field(fields: list[Field], name: str) -> Field | None:
+    """A field by the name the form shows (`api_key`), its block id (`field_api_key`) or
+    its label (`API key`), case-insensitively."""
+    wanted = name.strip().lower().replace(" ", "_").replace("-", "_")
+    for field in fields:
+        names = {field.name.lower(), field.block_id.lower(),
+                 field.label.lower().replace(" ", "_").replace("-", "_")}
+        if wanted in names:
+            return field
+    return None
+
+
+def example_submit(fields: list[Field]) -> str:
+    return "`submit " + " ".join(f"{f.name}=…" for f in fields) + "`"
 
 
 class Console:
@@ -51,6 +79,10 @@ class Console:
         self.interactive = interactive
         self.user = user
         self.seq = slack.last_seq
+        self.start_seq = self.seq
+        # Where each person stopped reading: switching with `as bob` and back shows alice
+        # what reached her meanwhile (DMs, updated cards).
+        self.seqs: dict[str, int] = {}
         self.controls: dict[int, Control] = {}
 
     @property
@@ -62,7 +94,18 @@ class Console:
         self.out.flush()
 
     async def handle(self, line: str) -> bool:
-        """One line from the prompt or the script. Returns False to stop."""
+        """One line from the prompt or the script. Returns False to stop. A mistake at the
+        prompt (or a failure behind it) prints one line; the session goes on."""
+        try:
+            return await self._handle(line)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise
+        except Exception as error:  # noqa: BLE001 - the console must never lose the session
+            known = isinstance(error, ConsoleError | ValueError)
+            self.say(f"  ! {error}" if known else f"  ! {error.__class__.__name__}: {error}")
+            return True
+
+    async def _handle(self, line: str) -> bool:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
@@ -73,19 +116,28 @@ class Console:
             return True
         if line.startswith("/"):
             command, _, text = line.partition(" ")
-            response = await self.driver.command(self.user, command, text.strip())
+            open_views = self.slack.open_views(self.user_id)
+            if open_views:
+                # In Slack a modal must be closed before typing a command: close it for them.
+                self.slack.close_views(self.user_id)
+                if any(fields_of(v) for v in open_views):
+                    self.say("  (the open form was closed)")
+            # Slack matches slash commands case-insensitively.
+            response = await self.driver.command(self.user, command.lower(), text.strip())
             if response.status != 200:
                 self.say(f"  ! the bot answered HTTP {response.status}")
         elif line.startswith("as "):
             who = line[3:].strip()
             try:
-                self.slack.user(who)
+                self.slack.user(who.lstrip("@").lower())
+                who = who.lstrip("@").lower()
             except (KeyError, LookupError):
                 self.say(f"  ! no demo user {who!r}; try alice, bob or carol")
                 return True
-            self.user = who
-            self.say(f"  now acting as {who}")
-            return True
+            self.seqs[self.user] = self.seq
+            self.user = self.slack.user(who).name
+            self.seq = self.seqs.get(self.user, self.start_seq)
+            self.say(f"  now acting as {self.user}")
         elif line == "home":
             await self.driver.home_opened(self.user)
         elif line.startswith("click"):
@@ -118,24 +170,33 @@ class Console:
                                     value=control.value)
 
     async def _submit(self, arg: str) -> None:
-        views = self.slack.open_views(self.user_id)
+        views = [v for v in self.slack.open_views(self.user_id) if fields_of(v)]
         if not views:
-            self.say("  ! no modal is open")
-            return
+            raise ConsoleError("no form is open; `/ops link dss` opens one")
         view = views[-1]
-        values: dict[str, str] = {}
+        fields = fields_of(view)
         try:
-            values = dict(pair.split("=", 1) for pair in shlex.split(arg))
+            pairs = [pair.split("=", 1) for pair in shlex.split(arg)]
         except ValueError:
-            self.say("  ! write fields as name=value")
-            return
+            raise ConsoleError("unclosed quote; write fields as name=value, e.g. "
+                               "`submit password=\"two words\"`") from None
+        if any(len(pair) != 2 for pair in pairs):
+            raise ConsoleError("write fields as name=value, e.g. " + example_submit(fields))
+        values: dict[str, str] = {}
+        for name, value in pairs:
+            field = find_field(fields, name)
+            if field is None:
+                raise ConsoleError(f"this form has no field {name!r}; its fields: "
+                                   + ", ".join(f.name for f in fields))
+            values[field.block_id] = field.value_for(value)
         if self.interactive and not arg:
-            for field in fields_of(view):
+            for field in fields:
                 prompt = f"  {field.label}"
                 if field.choices:
-                    prompt += f" ({'/'.join(field.choices)})"
+                    prompt += f" ({', '.join(label for _, label in field.choices)})"
                 reader = getpass.getpass if looks_secret(field) else input
-                values[field.name] = await asyncio.to_thread(reader, prompt + ": ")
+                answer = await asyncio.to_thread(reader, prompt + ": ")
+                values[field.block_id] = field.value_for(answer)
         await self.driver.submit(self.user, view, values)
 
     async def show_changes(self) -> None:
@@ -155,11 +216,26 @@ class Console:
         for event in events:
             text = self._render(renderer, event)
             if text:
-                self.say(text)
+                self.say(self._names(text))
         self.controls = {c.number: c for c in renderer.controls}
-        if any(fields_of(v) for v in self.slack.open_views(self.user_id)):
-            self.say("  (a form is open: `submit name=value ...`" +
+        # The hint only when a form just appeared or came back (with errors): never a stale
+        # line after unrelated commands.
+        shown = {e.view_id for e in events if e.kind.startswith("view") and e.user == self.user_id}
+        open_forms = [v for v in self.slack.open_views(self.user_id)
+                      if v.id in shown and fields_of(v)]
+        if open_forms:
+            self.say(f"  (a form is open: {example_submit(fields_of(open_forms[-1]))}" +
                      (", or just `submit` to be asked" if self.interactive else "") + ")")
+
+    def _names(self, text: str) -> str:
+        """`@U0ALICE` (a rendered mention) as `@alice`, as Slack shows it."""
+        def name(match: re.Match[str]) -> str:
+            try:
+                return "@" + self.slack.user(match.group(1)).name
+            except (KeyError, LookupError):
+                return match.group(0)
+
+        return _USER_ID.sub(name, text)
 
     def _render(self, renderer: Renderer, event: Any) -> str:
         uid = self.user_id
@@ -214,6 +290,7 @@ async def link_demo_accounts(driver: SlackDriver, slack: SlackEmulator,
         outcome = await _link_one(driver, slack, user, platform, values)
         status = "linked" if ":warning:" not in outcome else "NOT linked"
         out.write(f"  {user}: {platform} {status}\n")
+        slack.close_views(user)  # the "Linked" notice, closed as a person would
 
 
 async def _link_one(driver: SlackDriver, slack: SlackEmulator, user: str, platform: str,

@@ -27,10 +27,27 @@ class Control:
 
 @dataclass(frozen=True)
 class Field:
-    name: str  # the block id (what `submit name=value` uses)
+    name: str  # what the console shows and `submit name=value` uses (`api_key`)
     label: str
     optional: bool
-    choices: tuple[str, ...]  # for selects: the option values
+    choices: tuple[tuple[str, str], ...]  # for selects: (value, label) pairs
+    block_id: str = ""  # what Slack sends back (`field_api_key`)
+
+    def value_for(self, answer: str) -> str:
+        """What to send for a typed answer; a select accepts a choice's label or value."""
+        if not self.choices:
+            return answer
+        wanted = answer.strip().lower()
+        for value, label in self.choices:
+            if wanted in (value.lower(), label.lower()):
+                return value
+        raise ValueError(f"{self.name} is one of: "
+                         + ", ".join(label for _, label in self.choices))
+
+
+def display_name(block_id: str) -> str:
+    """The name a person types for an input: the link form's `field_` prefix dropped."""
+    return block_id.removeprefix("field_")
 
 
 EMOJI = {":white_check_mark:": "✅", ":x:": "❌", ":warning:": "⚠️", ":no_entry_sign:": "🚫",
@@ -104,9 +121,14 @@ class Renderer:
             elif kind == "divider":
                 lines.append("  " + "-" * 40)
             elif kind == "input":
-                optional = " (optional)" if block.get("optional") else ""
-                lines.append(f"  <{block.get('block_id')}> {_text(block.get('label'))}"
-                             f"{optional}")
+                label = _text(block.get("label"))
+                optional = " (optional)" if block.get("optional") and \
+                    "(optional)" not in label.lower() else ""
+                options = (block.get("element") or {}).get("options") or []
+                choices = (": " + ", ".join(_text(o.get("text")) for o in options)
+                           if options else "")
+                lines.append(f"  <{display_name(str(block.get('block_id')))}> {label}"
+                             f"{optional}{choices}")
         return "\n".join(indent + line for line in lines)
 
 
@@ -118,9 +140,11 @@ def fields_of(view: dict[str, Any] | Any) -> list[Field]:
         if block.get("type") != "input":
             continue
         element = block.get("element", {})
-        choices = tuple(o.get("value", "") for o in element.get("options", []))
-        out.append(Field(block.get("block_id", ""), _text(block.get("label")),
-                         bool(block.get("optional")), choices))
+        choices = tuple((str(o.get("value", "")), _text(o.get("text")))
+                        for o in element.get("options", []))
+        block_id = str(block.get("block_id", ""))
+        out.append(Field(display_name(block_id), _text(block.get("label")),
+                         bool(block.get("optional")), choices, block_id))
     return out
 
 
