@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import difflib
 import logging
+import re
 import shlex
 import uuid
 from collections.abc import Awaitable, Callable
@@ -151,6 +152,77 @@ class Subcommand:
     # Quick subcommands (open a modal, answer from local state) show no "working…" message.
     quick: bool = False
 
+    def accepts(self, args: list[str]) -> bool:
+        """Whether the arguments fit the usage line (see `usage_pattern`). `@instance` and
+        (when the usage takes them) `k=v` words are the handler's to check."""
+        pattern = usage_pattern(self.usage)
+        if pattern is None:
+            return True
+        takes_options = "=" in self.usage
+        words = [a for a in args if not (a.startswith("@") and len(a) > 1)
+                 and not (takes_options and "=" in a)]
+        return _match(pattern, 0, words, 0)
+
+
+# The usage grammar: `<x>` is a required word, `[x]` an optional one, `[a|b]` one of them,
+# `[page N]` an optional group; `…` or `...` anywhere means "the handler reads the rest" (not
+# checked here). A bare word is a placeholder unless it is one of these keywords, which must
+# be typed as they are (`futures [all]`, `future <id> [watch]`).
+KEYWORDS = {"all", "watch", "running", "set", "page", "none", "in", "to"}
+SYNONYMS = {"running": {"live", "active"}}
+_USAGE_TOKEN = re.compile(r"\[[^\]]*\]|<[^>]*>|\S+")
+# (required, [word, ...]) per element; a word is a keyword or None (any word).
+Element = tuple[bool, list[str | None]]
+
+
+def _word(token: str) -> str | None:
+    token = token.strip()
+    return token.lower() if token.lower() in KEYWORDS else None
+
+
+def usage_pattern(usage: str) -> list[Element] | None:
+    tokens = _USAGE_TOKEN.findall(usage)[1:]
+    if any("..." in t or "…" in t or t == "|" or re.search(r"<[^>]* [^>]*>", t)
+           for t in tokens):
+        return None  # `<project name>` (several words) or `…`: the handler reads the rest
+    out: list[Element] = []
+    for token in tokens:
+        if token.startswith("["):
+            inner = token[1:-1]
+            if "|" in inner:
+                alternatives = {_word(a) for a in inner.split("|")}
+                out.append((False, [None if None in alternatives else
+                                    "|".join(sorted(a for a in alternatives if a))]))
+                continue
+            words = [_word(w) for w in _USAGE_TOKEN.findall(inner)]
+            if len(words) > 1 and not any(words):
+                return None  # `[part of a name]`: free text
+            out.append((False, words))
+        elif "|" in token and not token.startswith("<"):
+            return None  # `add|list|…`: the handler dispatches
+        else:
+            out.append((True, [None if token.startswith("<") else _word(token)]))
+    return out
+
+
+def _fits(expected: str | None, word: str) -> bool:
+    if expected is None:
+        return True
+    word = word.lower()
+    return any(word == e or word in SYNONYMS.get(e, ()) for e in expected.split("|"))
+
+
+def _match(pattern: list[Element], i: int, words: list[str], j: int) -> bool:
+    if i == len(pattern):
+        return j == len(words)
+    required, group = pattern[i]
+    size = len(group)
+    if j + size <= len(words) and all(_fits(e, w) for e, w in zip(group, words[j:j + size],
+                                                                   strict=True)):
+        if _match(pattern, i + 1, words, j + size):
+            return True
+    return not required and _match(pattern, i + 1, words, j)
+
 
 class CommandFamily:
     def __init__(self, key: str, title: str) -> None:
@@ -173,13 +245,35 @@ class CommandFamily:
         word = word.lower()
         return self.subcommands.get(self.aliases.get(word, word))
 
+    def usage_lines(self, slash: str) -> list[str]:
+        """One mrkdwn line per subcommand: the usage as code, then its summary as text (a
+        summary may hold code spans of its own, so it is never inside the usage's)."""
+        return [usage_line(slash, s) for s in self.subcommands.values()]
+
     def usage_blocks(self, slash: str, intro: str = "") -> list[b.Block]:
-        lines = [f"`{slash} {s.usage}`  {s.summary}" for s in self.subcommands.values()]
         head = [b.section(intro)] if intro else []
-        return head + [b.section(f"*{self.title}*\n" + "\n".join(lines))]
+        return head + [b.section(f"*{self.title}*\n" + "\n".join(self.usage_lines(slash)))]
 
     def usage_text(self, slash: str) -> str:
         return "\n".join(f"{slash} {s.usage}  {s.summary}" for s in self.subcommands.values())
+
+
+def usage_line(slash: str, sub: Subcommand) -> str:
+    return f"`{slash} {sub.usage}`  {sub.summary}"
+
+
+def usage_reply(slash: str, sub: Subcommand, family_key: str, typed: str,
+                platforms: dict[str, list[str]] | None = None) -> str:
+    """What a person sees after arguments that do not fit: the usage, its forms, examples."""
+    from bot import help as help_topics
+
+    topic = help_topics.topic(family_key, sub.name, platforms)
+    lines = [messages.USAGE_MISMATCH.format(typed=b.escape(typed)[:80].replace("`", "'")),
+             usage_line(slash, sub)]
+    lines += [f"• {form}" for form in topic.forms]
+    if topic.examples:
+        lines.append("For example: " + ", ".join(f"`{slash} {e}`" for e in topic.examples[:3]))
+    return "\n".join(lines)
 
 
 def split_args(text: str) -> list[str]:
@@ -216,6 +310,12 @@ async def guarded(respond: AsyncRespond, work: Awaitable[None], *,
 
 async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None:
     """Dispatch the first word of `inv.args` to its subcommand, or answer with usage."""
+    from bot.platforms.registry import TITLES
+
+    if family.key in TITLES and family.key not in inv.services.platforms:
+        raise errors.UserError(messages.NOT_CONFIGURED.format(
+            title=family.title, key=family.key,
+            platforms=", ".join(f"`{k}`" for k in inv.services.platforms) or "none yet"))
     if inv.args and inv.args[-1].lower() in SHARE_WORDS:
         inv.args = inv.args[:-1]
         inv.share = True
@@ -236,6 +336,12 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
         return
     inv.args = inv.args[1:]
     inv.command = f"{slash} {sub.name}"
+    if not sub.accepts(inv.args):
+        from bot import help as help_topics
+
+        raise errors.UserError(usage_reply(slash, sub, family.key,
+                                           " ".join([inv.command, *inv.args]),
+                                           help_topics.configured(inv.services)))
     if not sub.quick:
         inv.show_working()
     try:

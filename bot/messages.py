@@ -10,6 +10,7 @@ INTERNAL_ERROR = ("Something went wrong on our side and it has been logged (ref 
                   "Please try again; if it keeps happening, give that ref to your operators.")
 UNKNOWN_SUBCOMMAND = "I don't know `{word}`.{hint} Here is what `{command}` can do:"
 DID_YOU_MEAN = " Did you mean `{suggestion}`?"
+USAGE_MISMATCH = "I can't read `{typed}`. Here is how it goes:"
 BAD_QUOTES = ("Your command has an unclosed quote. Put quotes around a value with spaces, "
               "like `name=\"my run\"`.")
 
@@ -22,6 +23,9 @@ NOT_LINKED_UNLINK = "You have no linked {title} ({instance}) account; nothing to
 NO_LINKS = "You have no linked accounts yet. Run `/ops link <platform>`; platforms: {platforms}."
 NO_INSTANCES = "No platform instance is configured. Operators list them in the TOML settings file."
 UNKNOWN_PLATFORM = "`{word}` is not a platform I know. Use one of: {platforms}."
+NOT_CONFIGURED = ("{title} (`{key}`) is not configured on this installation; configured here: "
+                  "{platforms}. Your operators add instances in the settings file.")
+UNKNOWN_TOPIC = "I have no help on `{word}`.{hint} Topics: {topics}."
 OPERATORS_ONLY = "Only operators can see the audit trail."
 LINK_FIELD_REFUSED = "{title} refused this credential. Check it and try again."
 LINK_FIELD_UNREACHABLE = "{title} ({instance}) could not be reached: {detail}. Try again later."

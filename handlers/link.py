@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import errors, messages
 from bot.blocks import ops as blocks
 from bot.platforms.base import Platform
+from bot.platforms.registry import TITLES
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ def platform_for(services: Services, word: str | None) -> Platform:
     if not word:
         raise errors.UserError(f"Say which platform: `/ops link <platform>`; one of {configured}.")
     key = PLATFORM_ALIASES.get(word.lower(), word.lower())
+    if key not in services.platforms and key in TITLES:
+        raise errors.UserError(messages.NOT_CONFIGURED.format(
+            title=TITLES[key], key=key, platforms=configured))
     if key not in services.platforms:
         raise errors.UserError(messages.UNKNOWN_PLATFORM.format(
             word=word.replace("`", "'")[:40], platforms=configured))

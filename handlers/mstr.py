@@ -169,7 +169,7 @@ def close_names(items: list[Project], wanted: str, n: int = 5) -> list[str]:
     return list(dict.fromkeys(close))[:n]
 
 
-@family.command("use", "use [<project> | none]",
+@family.command("use", "use [<project name> | none]",
                 "your default project (sent as the project of your commands); none clears it")
 async def use(inv: Invocation) -> None:
     instance = take_instance(inv)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 from importlib.metadata import PackageNotFoundError, version
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import errors, messages, weblink
+from bot import help as help_topics
 from bot.blocks import common as b
 from bot.blocks import ops as blocks
 from bot.blocks import weblink as weblink_blocks
-from bot.commands import CommandFamily, Invocation, make_listener
+from bot.commands import CommandFamily, Invocation, Subcommand, make_listener, usage_line
 from bot.config import Settings
 from bot.platforms.base import InstanceStatus
 from bot.platforms.registry import TITLES
@@ -31,19 +33,89 @@ def bot_version() -> str:
         return "dev"
 
 
-@family.command("help", "help [command]", "what each command does", quick=True)
+@family.command("help", "help [topic] [command]", "what each command does, with examples",
+                quick=True)
 async def help_(inv: Invocation) -> None:
-    """Usage and examples, generated from the registry."""
+    """Usage and examples, generated from the registry (bot.help adds forms and examples)."""
+    services = inv.services
+    configured = {k: f for k, f in _families.items() if k in services.platforms}
     word = (inv.arg(0) or "").lstrip("/").lower()
-    word = PLATFORM_ALIASES.get(word, word)
-    if word and word in _families:
-        fam = _families[word]
-        await inv.reply(text=fam.usage_text(_slashes[word]),
-                        blocks=fam.usage_blocks(_slashes[word]))
+    if not word:
+        overview = [(_slashes["ops"], family.title, family.usage_lines(_slashes["ops"]))]
+        overview += [(_slashes[k], f.title, f.usage_lines(_slashes[k]))
+                     for k, f in configured.items()]
+        await inv.reply(text="Switchboard commands", blocks=blocks.help_message(
+            overview, topics=_topics(configured)))
         return
-    overview = [(_slashes["ops"], family.title, family.usage_text(_slashes["ops"]))]
-    overview += [(_slashes[k], f.title, f.usage_text(_slashes[k])) for k, f in _families.items()]
-    await inv.reply(text="Switchboard commands", blocks=blocks.help_message(overview))
+    key = PLATFORM_ALIASES.get(word, word)
+    key = next((k for k, slash in _slashes.items() if slash.lstrip("/").lower() == key), key)
+    if key in _families and key != "ops":
+        if key not in configured:
+            raise errors.UserError(not_configured(services, key))
+        fam, slash = _families[key], _slashes[key]
+        if inv.arg(1):
+            sub = fam.find(inv.arg(1) or "")
+            if sub is None:
+                raise errors.UserError(_unknown_topic(f"{word} {inv.arg(1)}", configured,
+                                                      list(fam.subcommands), prefix=f"{key} "))
+            await _reply_topic(inv, key, slash, sub)
+            return
+        instances = ", ".join(f"`{n}`" for n in services.platforms[key].instances)
+        forms = [f.format(instances=instances, ops=_slashes["ops"], key=key, slash=slash)
+                 for f in help_topics.PLATFORM_FORMS]
+        examples = [f"{slash} {help_topics.topic(key, s).examples[0]}"
+                    for s in list(fam.subcommands)[:3] if help_topics.topic(key, s).examples]
+        await inv.reply(text=f"{fam.title}: {slash}", blocks=blocks.help_topic(
+            f"{fam.title} · {slash}", fam.usage_lines(slash), forms, examples,
+            more=f"`{_slashes['ops']} help {key} <command>` for one command"))
+        return
+    sub = family.find(word)
+    if sub is None and inv.arg(1) is None:
+        # A platform command named alone (`/ops help futures`): its family, if only one has it.
+        owners = [k for k, f in configured.items() if f.find(word)]
+        if len(owners) == 1:
+            await _reply_topic(inv, owners[0], _slashes[owners[0]],
+                               configured[owners[0]].find(word))  # type: ignore[arg-type]
+            return
+    if sub is not None and inv.arg(1) is None:
+        await _reply_topic(inv, "ops", _slashes["ops"], sub)
+        return
+    if word in help_topics.GUIDES and inv.arg(1) is None:
+        title, text = help_topics.GUIDES[word]
+        await inv.reply(text=title, blocks=[b.header(title), b.section(text)])
+        return
+    raise errors.UserError(_unknown_topic(" ".join(inv.args), configured, _topics(configured)))
+
+
+def _topics(configured: dict[str, CommandFamily]) -> list[str]:
+    return [*(n for n in family.subcommands if n != "help"), *help_topics.GUIDES, *configured]
+
+
+def _unknown_topic(word: str, configured: dict[str, CommandFamily], topics: list[str],
+                   prefix: str = "") -> str:
+    close = difflib.get_close_matches(word.lower().removeprefix(prefix), topics, n=1)
+    hint = messages.DID_YOU_MEAN.format(suggestion=f"{_slashes['ops']} help {prefix}{close[0]}"
+                                        ) if close else ""
+    return messages.UNKNOWN_TOPIC.format(
+        word=b.escape(word)[:40].replace("`", "'"), hint=hint,
+        topics=", ".join(f"`{prefix}{t}`" for t in topics))
+
+
+async def _reply_topic(inv: Invocation, key: str, slash: str, sub: Subcommand) -> None:
+    topic = help_topics.topic(key, sub.name, help_topics.configured(inv.services))
+    await inv.reply(text=f"{slash} {sub.name}", blocks=blocks.help_topic(
+        f"{slash} {sub.name}", [usage_line(slash, sub)], list(topic.forms),
+        [f"{slash} {e}" for e in topic.examples]))
+
+
+def not_configured(services, key: str) -> str:  # type: ignore[no-untyped-def]
+    """A platform Switchboard knows that this installation has not configured."""
+    return messages.NOT_CONFIGURED.format(title=TITLES.get(key, key), key=key,
+                                          platforms=configured_list(services))
+
+
+def configured_list(services) -> str:  # type: ignore[no-untyped-def]
+    return ", ".join(f"`{k}`" for k in services.platforms) or "none yet"
 
 
 @family.command("link", "link <platform> [instance]", "link your account (opens a form)",
@@ -139,6 +211,8 @@ def _route(inv: Invocation) -> tuple[CommandFamily, str] | None:
         return None
     word = PLATFORM_ALIASES.get(inv.args[0].lower(), inv.args[0].lower())
     if word in _families:
+        if word not in inv.services.platforms:
+            raise errors.UserError(not_configured(inv.services, word))
         return _families[word], f"{_slashes['ops']} {word}"
     return None
 

@@ -261,7 +261,7 @@ async def tasks(inv: Invocation) -> None:
                     blocks=blocks.tasks(credential.instance, items, running_only=running_only))
 
 
-@family.command("jobs", "jobs [filter]", "the job catalogue, optionally filtered")
+@family.command("jobs", "jobs [part of a name]", "the job catalogue, optionally filtered")
 async def jobs(inv: Invocation) -> None:
     credential, client = await _open(inv)
     needle = " ".join(inv.args) or None

@@ -143,14 +143,31 @@ def audit_message(rows: list[dict[str, Any]]) -> list[b.Block]:
                         more="{left} more groups not shown.")
 
 
-def help_message(overview: list[tuple[str, str, str]]) -> list[b.Block]:
-    """overview: (slash, title, usage text) per family."""
+def help_message(overview: list[tuple[str, str, list[str]]], *, topics: list[str]
+                 ) -> list[b.Block]:
+    """overview: (slash, title, usage lines) per family; each line is already "`usage`
+    summary" (bot.commands.usage_line), so code spans never swallow the descriptions."""
     blocks: list[b.Block] = [b.header("Switchboard")]
-    for slash, title, usage in overview:
-        lines = "\n".join(f"`{line}`" for line in usage.splitlines())
-        blocks.append(b.section(f"*{title}* · `{slash}`\n{lines}"))
-    blocks.append(b.context("Add `share` at the end of a command to post the answer in the "
-                            "channel. `/ops <platform> …` works like `/<platform> …`."))
+    for slash, title, lines in overview:
+        blocks.append(b.section(f"*{title}* · `{slash}`\n" + "\n".join(lines)))
+    ops = overview[0][0] if overview else "/ops"
+    blocks.append(b.context(
+        f"`{ops} help <topic>` shows one with its forms and examples; topics: "
+        + ", ".join(f"`{t}`" for t in topics) + ". Add `share` at the end of a command to post "
+        f"the answer in the channel. `{ops} <platform> …` works like `/<platform> …`."))
+    return blocks
+
+
+def help_topic(title: str, usage: list[str], forms: list[str], examples: list[str],
+               more: str = "") -> list[b.Block]:
+    """One topic: usage lines, the accepted forms, examples."""
+    blocks: list[b.Block] = [b.header(title), b.section("*Usage*\n" + "\n".join(usage))]
+    if forms:
+        blocks.append(b.section("*Accepted forms*\n" + "\n".join(f"• {f}" for f in forms)))
+    if examples:
+        blocks.append(b.section("*Examples*\n" + "\n".join(f"`{e}`" for e in examples)))
+    if more:
+        blocks.append(b.context(more))
     return blocks
 
 
