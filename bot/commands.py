@@ -161,67 +161,98 @@ class Subcommand:
         takes_options = "=" in self.usage
         words = [a for a in args if not (a.startswith("@") and len(a) > 1)
                  and not (takes_options and "=" in a)]
-        return _match(pattern, 0, words, 0)
+        return _match(pattern, words)
 
 
-# The usage grammar: `<x>` is a required word, `[x]` an optional one, `[a|b]` one of them,
-# `[page N]` an optional group; `…` or `...` anywhere means "the handler reads the rest" (not
-# checked here). A bare word is a placeholder unless it is one of these keywords, which must
-# be typed as they are (`futures [all]`, `future <id> [watch]`).
-KEYWORDS = {"all", "watch", "running", "set", "page", "none", "in", "to"}
+# The usage grammar: `<x>` is a required word, `[x]` optional, `[a|b]` one of them, `[page N]`
+# an optional group, and groups nest (`keys [personal [user]]`). A bare word is a placeholder
+# unless it is one of these keywords, which must be typed as they are (`futures [all]`,
+# `future <id> [watch]`). Not checked here, the handler reads them: anything after `…` or
+# `...`, alternatives at the top (`notebooks <project> | all`), free text (`<project name>`,
+# `[part of a name]`).
+KEYWORDS = {"all", "watch", "running", "set", "unset", "page", "none", "in", "to", "personal"}
 SYNONYMS = {"running": {"live", "active"}}
-_USAGE_TOKEN = re.compile(r"\[[^\]]*\]|<[^>]*>|\S+")
-# (required, [word, ...]) per element; a word is a keyword or None (any word).
-Element = tuple[bool, list[str | None]]
+_USAGE_TOKEN = re.compile(r"\[|\]|\||<[^>]*>|[^\s\[\]|]+")
+
+# A pattern is a list of items: ("word", keyword or None), ("opt", pattern) or
+# ("alt", [pattern, ...]).
+Pattern = list[tuple[str, Any]]
 
 
-def _word(token: str) -> str | None:
-    token = token.strip()
-    return token.lower() if token.lower() in KEYWORDS else None
+class _Unchecked(Exception):
+    pass
 
 
-def usage_pattern(usage: str) -> list[Element] | None:
+def usage_pattern(usage: str) -> Pattern | None:
+    if "..." in usage or "…" in usage:
+        return None
     tokens = _USAGE_TOKEN.findall(usage)[1:]
-    if any("..." in t or "…" in t or t == "|" or re.search(r"<[^>]* [^>]*>", t)
-           for t in tokens):
-        return None  # `<project name>` (several words) or `…`: the handler reads the rest
-    out: list[Element] = []
-    for token in tokens:
-        if token.startswith("["):
-            inner = token[1:-1]
-            if "|" in inner:
-                alternatives = {_word(a) for a in inner.split("|")}
-                out.append((False, [None if None in alternatives else
-                                    "|".join(sorted(a for a in alternatives if a))]))
-                continue
-            words = [_word(w) for w in _USAGE_TOKEN.findall(inner)]
-            if len(words) > 1 and not any(words):
-                return None  # `[part of a name]`: free text
-            out.append((False, words))
-        elif "|" in token and not token.startswith("<"):
-            return None  # `add|list|…`: the handler dispatches
+    try:
+        pattern, rest = _parse(tokens, 0, top=True)
+    except (_Unchecked, IndexError):
+        return None
+    return pattern if rest == len(tokens) else None
+
+
+def _parse(tokens: list[str], i: int, *, top: bool = False) -> tuple[Pattern, int]:
+    """A sequence up to a closing bracket; `|` splits it into alternatives."""
+    branches: list[Pattern] = [[]]
+    while i < len(tokens) and tokens[i] != "]":
+        token = tokens[i]
+        if token == "[":
+            inner, i = _parse(tokens, i + 1)
+            if i >= len(tokens) or tokens[i] != "]":
+                raise _Unchecked
+            branches[-1].append(("opt", inner))
+        elif token == "|":
+            if top:
+                raise _Unchecked
+            branches.append([])
+        elif token.startswith("<"):
+            if " " in token:
+                raise _Unchecked
+            branches[-1].append(("word", None))
         else:
-            out.append((True, [None if token.startswith("<") else _word(token)]))
-    return out
+            word = token.lower()
+            branches[-1].append(("word", word if word in KEYWORDS else None))
+        i += 1
+    for branch in branches:
+        if not top and len(branch) > 1 and all(kind == "word" and value is None
+                                               for kind, value in branch):
+            raise _Unchecked  # `[part of a name]`
+    if len(branches) == 1:
+        return branches[0], i
+    return [("alt", branches)], i
 
 
 def _fits(expected: str | None, word: str) -> bool:
     if expected is None:
         return True
     word = word.lower()
-    return any(word == e or word in SYNONYMS.get(e, ()) for e in expected.split("|"))
+    return word == expected or word in SYNONYMS.get(expected, ())
 
 
-def _match(pattern: list[Element], i: int, words: list[str], j: int) -> bool:
-    if i == len(pattern):
-        return j == len(words)
-    required, group = pattern[i]
-    size = len(group)
-    if j + size <= len(words) and all(_fits(e, w) for e, w in zip(group, words[j:j + size],
-                                                                   strict=True)):
-        if _match(pattern, i + 1, words, j + size):
-            return True
-    return not required and _match(pattern, i + 1, words, j)
+def _ends(pattern: Pattern, words: list[str], j: int) -> set[int]:
+    """Every position in `words` where `pattern`, started at `j`, can end."""
+    positions = {j}
+    for kind, value in pattern:
+        after: set[int] = set()
+        for at in positions:
+            if kind == "word":
+                if at < len(words) and _fits(value, words[at]):
+                    after.add(at + 1)
+            elif kind == "opt":
+                after.add(at)
+                after |= _ends(value, words, at)
+            else:
+                for branch in value:
+                    after |= _ends(branch, words, at)
+        positions = after
+    return positions
+
+
+def _match(pattern: Pattern, words: list[str]) -> bool:
+    return len(words) in _ends(pattern, words, 0)
 
 
 class CommandFamily:
