@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulators.base import Emulator
@@ -110,9 +110,10 @@ class TokenIssue:
 @dataclass
 class User:
     username: str
-    password: str
+    password: str | None  # None: a federated account that has never set a Keycloak password
     email: str = ""
     offline_access: bool = True  # holds the realm's `offline_access` role
+    identity_provider: str = ""  # e.g. "google": signs in through that provider
 
 
 @dataclass
@@ -169,11 +170,20 @@ class KeycloakEmulator(Emulator):
         """What clients are configured with: the server URL including `/auth`."""
         return self.url + PREFIX
 
-    def add_user(self, username: str, password: str, *, offline_access: bool = True) -> None:
+    def add_user(self, username: str, password: str | None, *, offline_access: bool = True,
+                 identity_provider: str = "") -> None:
+        """A realm user. With `identity_provider` and no password, a federated account: it
+        signs in through that provider and the password grant refuses it, as Keycloak does."""
         with self._lock:
             self._state.users[username] = User(
-                username, password, f"{username}@example.org", offline_access
+                username, password, f"{username}@example.org", offline_access,
+                identity_provider,
             )
+
+    def set_password(self, username: str, password: str) -> None:
+        """What the person does on the account console (Signing in > Set up password)."""
+        with self._lock:
+            self._state.users[username].password = password
 
     def reset(self) -> None:
         """Forget sessions, issued tokens, the request log and faults (users and the key stay),
@@ -253,6 +263,7 @@ class KeycloakEmulator(Emulator):
             Route(f"{oidc}/token", self._token, methods=["POST"]),
             Route(f"{oidc}/logout", self._logout, methods=["POST"]),
             Route(f"{oidc}/revoke", self._revoke, methods=["POST"]),
+            Route(f"{base}/account", self._account, methods=["GET"]),
         ]
 
     def error_response(self, status: int, message: str) -> Response:
@@ -282,6 +293,15 @@ class KeycloakEmulator(Emulator):
             "account-service": f"{issuer}/account",
             "tokens-not-before": 0,
         })
+
+    async def _account(self, request: Request) -> Response:
+        """The account console's entry page (a single-page app in Keycloak; a stub here),
+        so that a link the bot shows leads somewhere real."""
+        if not self._known_realm(request):
+            return JSONResponse({"error": "Realm does not exist"}, status_code=404)
+        return HTMLResponse(f"<html><head><title>Keycloak account console</title></head>"
+                            f"<body><h1>{self.realm}: Signing in</h1>"
+                            "<p>Set up a password</p></body></html>")
 
     async def _discovery(self, request: Request) -> Response:
         if not self._known_realm(request):
@@ -349,7 +369,7 @@ class KeycloakEmulator(Emulator):
         scopes = form.get("scope", "").split()
         with self._lock:
             user = self._state.users.get(username)
-            if user is None or user.password != password:
+            if user is None or user.password is None or user.password != password:
                 return self.oauth_error(BAD_CREDENTIALS)
             offline = "offline_access" in scopes
             if offline and not user.offline_access:

@@ -93,7 +93,9 @@ def field_errors(platform: Platform, instance: str,
         return {"instance": messages.LINK_FIELD_UNREACHABLE.format(
             title=platform.title, instance=instance, detail=error.detail)}
     if isinstance(error, errors.Unauthorized | errors.Forbidden):
-        return {secret: messages.LINK_FIELD_REFUSED.format(title=platform.title)}
+        hint = platform.refused_hint(platform.instance(instance))
+        refused = messages.LINK_FIELD_REFUSED.format(title=platform.title)
+        return {secret: f"{refused} {hint}" if hint else refused}
     return {secret: messages.LINK_FIELD_OTHER.format(title=platform.title, detail=error.detail)}
 
 

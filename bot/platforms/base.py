@@ -141,6 +141,11 @@ class Platform(ABC):
     async def status(self, instance: str) -> InstanceStatus:
         """Reachable?, latency, version. Never raises for an outage: reports it."""
 
+    def refused_hint(self, instance: InstanceConfig) -> str:
+        """A line added under the link form's secret field when the platform refused the
+        credential: where the person can fix it. Default: nothing."""
+        return ""
+
     async def revoke(self, credential: Credential) -> None:
         """Revoke the stored token where the platform can (on unlink). Default: nothing."""
         return None

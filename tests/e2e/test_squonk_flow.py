@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import pytest
 
 from bot.blocks import squonk as blocks
@@ -316,3 +317,26 @@ async def test_ops_routes_to_squonk(driver, slack, dm, bot):
     await link_alice(driver, slack)
     reply = await reply_to(driver, slack, "alice", "/ops", "squonk jobs smina", expect="job(s)")
     assert "im-virtual-screening/smina-docking@2.1.0" in texts(reply.blocks)
+
+
+async def test_a_federated_account_is_pointed_to_the_account_page(driver, slack, kc, dm, bot):
+    # carol signs in through Google: her Keycloak account has no password yet.
+    kc.add_user("carol", None, identity_provider="google")
+    account = f"{kc.keycloak_url}/realms/{kc.realm}/account"
+    opened = len(slack.views_opened("carol"))
+    outcome = await link(driver, slack, "carol", "squonk",
+                         {"username": "carol", "password": "my-google-password"})
+    form = slack.views_opened("carol")[opened]
+    password_hint = next(blk["hint"]["text"] for blk in form.blocks
+                         if blk.get("block_id") == "field_password")
+    assert f"Set a password first at {account}" in password_hint
+    assert "Squonk2 Data Manager refused this credential" in outcome
+    assert f"your account may have no password yet: set one at {account}, then link again" \
+        in outcome
+    async with httpx.AsyncClient() as http:  # the link leads to the realm's account console
+        page = await http.get(account)
+    assert page.status_code == 200 and "Set up a password" in page.text
+    kc.set_password("carol", "now-set-7")  # what she does there
+    again = await link(driver, slack, "carol", "squonk",
+                       {"username": "carol", "password": "now-set-7"})
+    assert "Linked Squonk2 Data Manager (main) as *carol*" in again

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
@@ -36,6 +37,14 @@ class SquonkInstance(InstanceConfig):
     realm: str
     client_id: str
     client_secret: SecretStr | None = None  # confidential clients only; repr shows ****
+
+
+def account_page(instance: InstanceConfig) -> str:
+    """The realm's account console, where a person sets or changes their own password."""
+    if not isinstance(instance, SquonkInstance):
+        return ""
+    return (f"{instance.keycloak_url.rstrip('/')}/realms/{quote(instance.realm, safe='')}"
+            "/account")
 
 
 class SquonkPlatform(Platform):
@@ -81,8 +90,16 @@ class SquonkPlatform(Platform):
         return [
             LinkField("username", "Username", hint="Your Squonk2 (Keycloak) user name"),
             LinkField("password", "Password", secret=True,
-                      hint="Used once to obtain a token; the bot never stores it"),
+                      hint="Used once to obtain a token; the bot never stores it. Sign in "
+                           "through your organisation? Set a password first at "
+                           f"{account_page(instance)}"),
         ]
+
+    def refused_hint(self, instance: InstanceConfig) -> str:
+        # A federated account (Google, SAML, LDAP...) has no Keycloak password until its
+        # owner sets one; Keycloak refuses it exactly like a wrong password.
+        return (f"If you sign in through your organisation, your account may have no "
+                f"password yet: set one at {account_page(instance)}, then link again.")
 
     async def verify(self, instance: str, values: dict[str, str]) -> VerifiedAccount:
         username = (values.get("username") or "").strip()

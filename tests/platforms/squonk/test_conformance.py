@@ -146,3 +146,16 @@ async def test_our_client_links_the_same_special_character_password(platform, kc
     verified = await platform.verify("main", dict(DEMO["alice"]))
     assert verified.account == "alice"
     assert kc.tokens_issued[-1].username == "alice"
+
+
+def test_official_auth_is_refused_for_a_federated_account_until_it_has_a_password(kc):
+    kc.add_user("dora", None, identity_provider="google")
+
+    def token(password: str) -> str | None:
+        return Auth.get_access_token(keycloak_url=kc.keycloak_url, keycloak_realm=kc.realm,
+                                     keycloak_client_id="data-manager-api", username="dora",
+                                     password=password)
+
+    assert token("anything") is None  # refused like a wrong password
+    kc.set_password("dora", "dora-set-1")
+    assert token("dora-set-1")
