@@ -274,7 +274,7 @@ class Scheduler:
             credential = await services.accounts.credential(row["owner"], platform,
                                                             row["instance"] or None)
             ctx = DigestContext(services=services, credential=credential, now=now,
-                                since=parse_time(row["last_run_at"]))
+                                since=parse_time(row["last_run_at"]), subscription=row["id"])
             async with self.gates(platform, credential.instance):
                 items = await source(ctx)
         except errors.Unauthorized as error:

@@ -44,11 +44,10 @@ INFERRED_LIMIT_STRUCTURE_FIELD = "structureId"  # a Limit names its structure (S
 INFERRED_INCIDENT_FILTER_FIELDS = {       # filter column display name -> incident field
     "As Of Date": "asOfDate",              # [SDK]
     "Incident Type": "incidentType",       # [SDK]
-    "Incident ID": "incidentId",           # [SDK]
-    "Limit ID": "limitId",                 # [INF]
+    "Incident ID": "incidentId",           # [SDK] hooks/useGetSelectedLimitEvaluations.js
     "Structure ID": "structureId",         # [INF]
     "Status": "status",                    # [INF]
-}
+}  # no "Limit ID": the UI never filters incidents by limit id, so a server may not know it
 INFERRED_HISTORY_AUDIT_TYPES = ("LIMIT", "INCIDENT")  # workflow-history/{auditType}/{key}
 INFERRED_TASK_DONE_STATUS = 409           # completing a task that is no longer open
 INFERRED_REJECTED_STATUS = "REJECTED"     # a new limit whose approval was rejected
@@ -59,7 +58,10 @@ INFERRED_ACTION_ACKNOWLEDGE = "Acknowledge"
 
 REST = "/limits/rest/v2"
 ACTIVEVIAM = "/activeviam/limits/rest/v2"
+SERVER_VERSION = "6.2.2"
 
+COMMENT_VARIABLE = "Comment"  # the seed workflows' text variable (its task input field says so)
+ROLE_OPTIONS = ("ROLE_MANAGERS", "ROLE_USERS")
 ALL_ROLES = ("ROLE_ACTIVITI_ADMIN", "ROLE_ACTIVITI_USER", "ROLE_ADMIN", "ROLE_AUTO_APPROVE_LIMIT",
              "ROLE_LIMITS", "ROLE_MANAGERS", "ROLE_USER", "ROLE_USERS")
 APPROVER = ("ROLE_ACTIVITI_USER", "ROLE_LIMITS", "ROLE_USER", "ROLE_MANAGERS")
@@ -204,6 +206,9 @@ class LimitsEmulator(Emulator):
     def routes(self) -> list[BaseRoute]:
         ep = self._endpoint
         return [
+            # Public: the UI fetches it with a plain fetch(), no credentials (limits-app-extension
+            # src/index.tsx, fetchServicesVersions).
+            Route("/versions/rest", self._versions, methods=["GET"]),
             Route(f"{ACTIVEVIAM}/startup", ep(self._startup, role=None, jwt=True)),
             Route(f"{REST}/limits/autoconfig/connect", ep(self._connect, role=None, jwt=True),
                   methods=["PUT"]),
@@ -266,6 +271,15 @@ class LimitsEmulator(Emulator):
         return user
 
     # -- handlers ---------------------------------------------------------------------------------
+    async def _versions(self, request: Request) -> Response:
+        """Atoti's `ServicesVersions`: the server version and the REST APIs it serves."""
+        return JSONResponse({
+            "version": 1, "serverVersion": SERVER_VERSION,
+            "apis": {"activeviam/pivot": {"versions": [
+                {"id": "10", "restPath": "/activeviam/pivot/rest/v10"}]},
+                "limits": {"versions": [{"id": "2", "restPath": REST}]}},
+        })
+
     async def _startup(self, request: Request, user: User | None) -> Any:
         return self.start_time_ms  # a bare JSON number, parsed as a Java Long
 
@@ -414,19 +428,31 @@ class LimitsEmulator(Emulator):
                 limit.task, limit.first_approver = next_task, user.username
             else:
                 limit.status, limit.task = outcome, None
-        if variables.get("Comment"):
-            limit.comment = str(variables["Comment"])
-        self.history.setdefault(("LIMIT", limit.limit_id), []).append({
-            "id": len(self.history.get(("LIMIT", limit.limit_id), [])) + 1,
-            "workflowId": self.structures[limit.structure_id].workflow,
-            "taskId": f"{limit.limit_id}:{task}", "taskName": task, "action": action,
-            "activityType": "userTask", "status": limit.status, "user": user.username,
+        if variables.get(COMMENT_VARIABLE):
+            limit.comment = str(variables[COMMENT_VARIABLE])
+        self._record(limit, task_name=task, action=action, user=user.username,
+                     activity="userTask", before=before, variables=variables)
+
+    def _record(self, limit: Limit, *, task_name: str | None, action: str | None, user: str,
+                activity: str, before: str | None, variables: dict[str, Any]) -> None:
+        """One workflow history item, in the shape the UI parses (bas-workflow-actions
+        BasWorkflowAuditHistorySchema): a string `id`, variables as full definitions."""
+        entry: dict[str, Any] = {
+            "id": uuid.uuid4().hex, "workflowId": self.structures[limit.structure_id].workflow,
+            "activityType": activity, "status": limit.status, "user": user,
             "timestamp": _iso(self.clock()),
-            "differences": ([{"fieldName": "limitStatus", "oldValue": before,
-                              "newValue": limit.status}] if before != limit.status else []),
-            "variables": {name: {"type": "TEXT", "options": [], "required": False, "value": value}
+            "variables": {name: {"name": name, "type": "TEXT", "options": [],
+                                 "required": False, "value": str(value)}
                           for name, value in variables.items()},
-        })
+        }
+        if task_name:
+            entry.update(taskId=f"{limit.limit_id}:{task_name}", taskName=task_name)
+        if action:
+            entry["action"] = action
+        if before is not None and before != limit.status:
+            entry["differences"] = [{"fieldName": "limitStatus", "oldValue": before,
+                                     "newValue": limit.status}]
+        self.history.setdefault(("LIMIT", limit.limit_id), []).append(entry)
 
     def _act_on_incidents(self, user: User, keys: list[str], task: str, action: str) -> Any:
         by_id = {i["incidentId"]: i for i in self.incidents}
@@ -442,6 +468,7 @@ class LimitsEmulator(Emulator):
         for key in keys:
             by_id[key].update(status="ACKNOWLEDGED", workflowActions=[])
             self.history.setdefault(("INCIDENT", key), []).append({
+                "id": uuid.uuid4().hex,
                 "workflowId": "incident-review", "taskName": task, "action": action,
                 "activityType": "userTask", "status": "ACKNOWLEDGED", "user": user.username,
                 "timestamp": _iso(self.clock()), "variables": {}})
@@ -490,13 +517,14 @@ class LimitsEmulator(Emulator):
                             for n in ("Copy", "Temporary", "Edit", "Delete")],
             "workflowActions": [
                 {"enabled": may_act, "name": action, "taskKey": limit.task,
-                 "taskInputFields": [{"label": "Comment", "taskVariable": "Comment",
+                 "taskInputFields": [{"label": "Comment", "taskVariable": COMMENT_VARIABLE,
                                       "inputType": "TEXT", "required": False, "hidden": False,
                                       "options": []}]}
                 for action in self._task_actions(limit)
             ],
             "temporaryLimits": [self._limit_json(c, user) for c in children],
-            "workflowVariablesByName": {"Comment": {"type": "TEXT", "value": limit.comment}},
+            "workflowVariablesByName": {COMMENT_VARIABLE: {"type": "TEXT",
+                                                           "value": limit.comment}},
             "alive": limit.status not in _INACTIVE,
         }
         if limit.source_limit_id:
@@ -512,9 +540,13 @@ class LimitsEmulator(Emulator):
             "utilizationDashboardID": f"dash-{s.structure_id[:8]}",
             "formActions": [{"name": n, "enabled": True}
                             for n in ("Add", "Edit", "Delete", "Evaluate")],
+            # Variables as the UI's forms read them (limits.types.js: a workflow variable
+            # definition, i.e. name, type, options, required, defaultValue, plus its value).
             "workflowsByBusinessFunction": {
                 "Limit Changes": {"workflowName": s.workflow, "variablesByName": {
-                    name: {"type": "TEXT", "value": role} for name, role in s.approvers.items()}},
+                    name: {"name": name, "type": "SELECT", "options": list(ROLE_OPTIONS),
+                           "required": True, "defaultValue": "ROLE_MANAGERS", "value": role}
+                    for name, role in s.approvers.items()}},
                 "Incidents": {"workflowName": "incident-review", "variablesByName": {}},
             },
         }
@@ -602,6 +634,7 @@ class LimitsEmulator(Emulator):
         for n, (sid, member, value, status) in enumerate(seed, start=1):
             limit = Limit(f"L-{n}", sid, member, float(value), status,
                           comment=comments.get(status, "initial"))
+            self._seed_history(limit, status)
             if status == "PENDING":
                 limit.task = "firstApproval"
             elif status == "PENDING_DELETION":
@@ -617,6 +650,26 @@ class LimitsEmulator(Emulator):
                           source_limit_id=parent.limit_id)
         self.limits[temporary.limit_id] = temporary
         self._seed_incidents()
+
+    def _seed_history(self, limit: Limit, status: str) -> None:
+        """How a seeded limit came to be: created (bob asks for the pending ones), approved
+        by manager1 unless still pending, then a deletion asked for where one is pending."""
+        requester = "bob" if status == "PENDING" else "user1"
+        saved = limit.status
+        limit.status = "PENDING"
+        self._record(limit, task_name=None, action=None, user=requester,
+                     activity="startEvent", before=None,
+                     variables={COMMENT_VARIABLE: limit.comment})
+        if status != "PENDING":
+            limit.status = "APPROVED"
+            self._record(limit, task_name="firstApproval", action=INFERRED_ACTION_APPROVE,
+                         user="manager1", activity="userTask", before="PENDING",
+                         variables={})
+        if status not in ("PENDING", "APPROVED"):
+            limit.status = saved
+            self._record(limit, task_name=None, action=None, user="user1",
+                         activity="startEvent", before="APPROVED", variables={})
+        limit.status = saved
 
     def _seed_incidents(self) -> None:
         """Intraday structures are evaluated every half hour, the others once at end of day, so
@@ -662,6 +715,11 @@ def _multipart_json(request: Request, body: bytes, part_name: str) -> dict[str, 
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == part_name:
+            # Spring reads a @RequestPart DTO only from a part typed as JSON (the UI sends a
+            # Blob of type application/json); a part without a type is octet-stream.
+            if part.get_content_type() != "application/json":
+                raise _Problem(415, f"Content-Type '{part.get_content_type()}' is not "
+                                    f"supported for part {part_name}")
             payload = part.get_payload(decode=True) or b""
             try:
                 value = json.loads(payload)

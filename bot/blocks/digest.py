@@ -223,6 +223,35 @@ def breach_alert(instance: str, i: Incident) -> tuple[str, list[b.Block]]:
     return text, [b.section(text)]
 
 
+def limits_down(instance: str, detail: str) -> tuple[str, list[b.Block]]:
+    text = (f":red_circle: Atoti Limits ({b.escape(instance)}) is unreachable: "
+            f"{b.escape(detail)}")
+    return text, [b.section(text)]
+
+
+def limits_back(instance: str, started: datetime) -> tuple[str, list[b.Block]]:
+    text = (f":large_green_circle: Atoti Limits ({b.escape(instance)}) answers again "
+            f"(up since {slack_date(started)}).")
+    return text, [b.section(text)]
+
+
+def limits_restarted(instance: str, started: datetime) -> tuple[str, list[b.Block]]:
+    text = (f":arrows_counterclockwise: Atoti Limits ({b.escape(instance)}) restarted at "
+            f"{slack_date(started)}.")
+    return text, [b.section(text)]
+
+
+def limits_server_change(instance: str, server: str, cube: str | None,
+                         gone: bool) -> tuple[str, list[b.Block]]:
+    what = (f"Cube *{b.escape(cube)}* of Atoti server *{b.escape(server)}*" if cube
+            else f"Atoti server *{b.escape(server)}*")
+    change = ("dropped off the connected list: its limits are not evaluated"
+              if gone else "is connected again")
+    icon = ":warning:" if gone else ":large_green_circle:"
+    text = f"{icon} {what} {change} (Atoti Limits {b.escape(instance)})."
+    return text, [b.section(text)]
+
+
 # -- Strategy One --------------------------------------------------------------------------
 
 def mstr(versions: ServerVersions, latency_ms: float | None,

@@ -4,6 +4,7 @@ limits waiting for a workflow decision (Approve / Reject through `bot.approvals`
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,6 +15,7 @@ from bot.blocks.time import slack_date
 from bot.interactions import ref
 from bot.platforms.limits.models import (
     Breaches,
+    HistoryEntry,
     Incident,
     LimitsStatus,
     LimitView,
@@ -156,8 +158,12 @@ def limit_view(instance: str, v: LimitView) -> list[b.Block]:
     if v.latest is not None:
         out.append(b.section(f"*Latest evaluation* ({b.escape(v.latest.as_of)})\n"
                              + _incident_line(v.latest)))
+    elif not v.incidents_known:
+        out.append(b.context("Its latest evaluation is unknown: the server could not list "
+                             "incidents just now."))
     else:
-        out.append(b.context("Never breached nor warned (passes are not stored)."))
+        out.append(b.context("Not breached nor warned lately (passes are not stored)."))
+    out.extend(history_blocks(v.history))
     if v.temporary:
         out.append(b.context("Temporary limits on top of it: "
                              + ", ".join(f"`{b.escape(t)}`" for t in v.temporary)))
@@ -166,6 +172,38 @@ def limit_view(instance: str, v: LimitView) -> list[b.Block]:
         out.append(b.context(f":hourglass_flowing_sand: Waiting for a decision ({step}): "
                              "`/limits pending` has the Approve / Reject buttons."))
     return out
+
+
+HISTORY_SHOWN = 10  # the latest steps; older ones are counted
+
+
+def _when(stamp: str) -> str:
+    """Limits sends local ISO times (read as UTC, as the digest does)."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return b.escape(stamp or "?")
+    return slack_date(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def history_blocks(history: tuple[HistoryEntry, ...] | None) -> list[b.Block]:
+    """Who did what, when: the limit's workflow history, oldest first."""
+    if history is None:
+        return [b.context("Its workflow history is unavailable just now.")]
+    if not history:
+        return [b.context("No workflow history yet.")]
+    lines = []
+    for h in history[-HISTORY_SHOWN:]:
+        step = " → ".join(b.escape(x) for x in dict.fromkeys((h.task, h.action)) if x)
+        given = "".join(f"\n      {b.escape(name)}: _{b.escape(b.clip(value, 200))}_"
+                        for name, value in h.variables)
+        lines.append(f"• {_when(h.timestamp)} · *{b.escape(h.user or 'system')}* · "
+                     f"{step or b.escape(h.activity or 'step')} · {b.escape(h.status or '—')}"
+                     + given)
+    older = len(history) - HISTORY_SHOWN
+    head = "*Workflow history*" + (f" (latest {HISTORY_SHOWN} of {len(history)})"
+                                   if older > 0 else "")
+    return [b.section(head + "\n" + "\n".join(lines))]
 
 
 # -- approval cards --------------------------------------------------------------------------------

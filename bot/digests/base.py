@@ -35,6 +35,7 @@ class DigestContext:
     credential: Credential  # the subscription owner's, for this platform
     now: datetime
     since: datetime | None  # the previous run of this subscription (None: first run)
+    subscription: int | None = None  # its id, for sources that compare with their last poll
 
 
 @dataclass(frozen=True)

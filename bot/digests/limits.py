@@ -10,6 +10,15 @@ Alert sources (stable keys):
     limits.pending   each limit waiting for a workflow decision, with its card; the key is
                      the approval id `limits:<instance>:limit:<limit id>:<task key>[#round]`,
                      so the next step of a six-eyes workflow is news again.
+    limits.status    the server became unreachable (repeated hourly while down, key
+                     `limits:<instance>:unreachable:<YYYY-MM-DDTHH>`), answers again, restarted
+                     (its startup value changed: key `...:restarted:<startup ms>`), or an Atoti
+                     server or cube dropped off its connected list or came back.
+
+`limits.status` compares each poll with the previous one of the same subscription, kept in
+memory on the platform (`LimitsPlatform.observed`). After a bot restart the first poll only
+sets that baseline, except a server restart, which is also told when the startup time is later
+than the subscription's previous poll.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from bot import errors
 from bot.approvals import Approval
 from bot.blocks import common as b
 from bot.blocks import digest as blocks
@@ -24,7 +34,8 @@ from bot.blocks import limits as cards
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
-from bot.platforms.limits.models import Incident, PendingLimit
+from bot.platforms.limits.models import Incident, LimitsStatus, PendingLimit
+from bot.platforms.limits.platform import Observation
 
 PLATFORM = "limits"
 TITLE = "Atoti Limits"
@@ -99,7 +110,57 @@ async def new_pending(ctx: DigestContext) -> list[AlertItem]:
             for a, card in await pending_cards(ctx, waiting) if a is not None]
 
 
+def _connected(status: LimitsStatus) -> dict[str, set[str]]:
+    return {s.name: set(s.cubes) for s in status.servers if s.connected}
+
+
+async def status_changes(ctx: DigestContext) -> list[AlertItem]:
+    instance = ctx.credential.instance
+    platform = ctx.services.platforms[PLATFORM]
+    memory: dict = platform.observed  # type: ignore[attr-defined]
+    slot = (ctx.subscription, ctx.credential.user_id, instance)
+    before: Observation | None = memory.get(slot)
+    stamp = ctx.now.astimezone(UTC)
+    try:
+        status = await _client(ctx).status(ctx.credential)
+    except errors.Unavailable as error:
+        memory[slot] = Observation(reachable=False, started_ms=before.started_ms if before
+                                   else None, connected=before.connected if before else {})
+        text, blks = blocks.limits_down(instance, error.detail)
+        return [AlertItem(key=f"{PLATFORM}:{instance}:unreachable:{stamp:%Y-%m-%dT%H}",
+                          text=text, blocks=blks)]
+    started_ms = int(status.started_at.timestamp() * 1000)
+    connected = _connected(status)
+    memory[slot] = Observation(reachable=True, started_ms=started_ms, connected=connected)
+    out: list[tuple[str, tuple[str, list[b.Block]]]] = []
+    if before is not None and not before.reachable:
+        out.append((f"recovered:{stamp:%Y-%m-%dT%H:%M}",
+                    blocks.limits_back(instance, status.started_at)))
+    restarted = (started_ms != before.started_ms if before is not None and before.started_ms
+                 else ctx.since is not None and status.started_at > ctx.since)
+    if restarted:
+        out.append((f"restarted:{started_ms}",
+                    blocks.limits_restarted(instance, status.started_at)))
+    if before is not None and before.reachable:
+        for server in sorted(set(before.connected) | set(connected)):
+            gone = server in before.connected and server not in connected
+            back = server in connected and server not in before.connected
+            if gone or back:
+                out.append((f"{'dropped' if gone else 'connected'}:{server}:{started_ms}:"
+                            f"{stamp:%Y-%m-%dT%H:%M}",
+                            blocks.limits_server_change(instance, server, None, gone)))
+                continue
+            for cube in sorted(before.connected.get(server, set()) ^ connected.get(server, set())):
+                gone = cube not in connected.get(server, set())
+                out.append((f"{'dropped' if gone else 'connected'}:{server}/{cube}:"
+                            f"{stamp:%Y-%m-%dT%H:%M}",
+                            blocks.limits_server_change(instance, server, cube, gone)))
+    return [AlertItem(key=f"{PLATFORM}:{instance}:{key}", text=text, blocks=blks)
+            for key, (text, blks) in out]
+
+
 ALERTS: dict[str, AlertSource] = {
     "limits.breaches": new_breaches,
     "limits.pending": new_pending,
+    "limits.status": status_changes,
 }

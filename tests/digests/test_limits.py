@@ -136,3 +136,42 @@ async def test_cards_with_a_retry_still_fit_the_budget(alice):
     assert "Retry approve" in readable(section)
     assert section.approvals == card_ids(section.blocks)
     assert "more: `/limits pending`" in readable(section)
+
+
+async def test_status_alerts_tell_down_back_restarted_and_dropped_servers(alice, limits):
+    source = digest.ALERTS["limits.status"]
+    since = alice.now - timedelta(minutes=5)
+    limits.start_time_ms -= 3_600_000  # up for an hour before the previous poll
+
+    def poll(minutes: int) -> DigestContext:
+        return DigestContext(alice.services, alice.credential,
+                             now=alice.now + timedelta(minutes=minutes), since=since,
+                             subscription=7)
+
+    assert await source(poll(0)) == []  # the baseline: nothing changed
+    limits.faults.set(status=503)
+    [down] = await source(poll(1))
+    assert down.key.startswith("limits:prod:unreachable:")
+    assert "Atoti Limits (prod) is unreachable" in down.text
+    assert down.key.endswith(f"{(alice.now + timedelta(minutes=1)):%Y-%m-%dT%H}")  # hourly
+    limits.faults.clear()
+    limits.restart()  # it restarted meanwhile
+    back = await source(poll(3))
+    texts = [i.text for i in back]
+    assert "answers again" in texts[0] and "restarted at <!date^" in texts[1]
+    assert back[1].key == f"limits:prod:restarted:{limits.start_time_ms}"
+    del limits.servers["risk-eu"]
+    [dropped] = await source(poll(4))
+    assert "Atoti server *risk-eu* dropped off the connected list" in dropped.text
+    assert await source(poll(5)) == []
+    limits.servers["risk-eu"] = {"serverName": "risk-eu"}
+    [returned] = await source(poll(6))
+    assert "Atoti server *risk-eu* is connected again" in returned.text
+
+
+async def test_a_restart_since_the_last_poll_is_told_even_without_a_baseline(alice, limits):
+    limits.restart()  # now: later than a previous poll five minutes ago
+    ctx = DigestContext(alice.services, alice.credential, now=alice.now,
+                        since=alice.now - timedelta(minutes=5), subscription=8)
+    [restarted] = await digest.ALERTS["limits.status"](ctx)
+    assert "restarted" in restarted.text

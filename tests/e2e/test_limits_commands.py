@@ -154,3 +154,41 @@ async def test_limits_down_names_the_instance(driver, slack, limits, bot):
     finally:
         limits.faults.clear()
     assert "Atoti Limits (prod) is unavailable" in reply.text
+
+
+async def test_limit_shows_who_did_what_in_its_workflow(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    approved = await reply_to(driver, slack, "alice", "/limits", "limit L-11",
+                              expect="Workflow history")
+    body = texts(approved.blocks)
+    history = body[body.index("*Workflow history*"):]
+    assert history.index("*user1*") < history.index("*manager1* · firstApproval → Approve")
+    assert "<!date^" in history  # times in each reader's own zone
+    pending = await reply_to(driver, slack, "alice", "/limits", "limit L-4",
+                             expect="Workflow history")
+    assert "*bob*" in texts(pending.blocks)
+    assert "Comment: _new limit requested by bob_" in texts(pending.blocks)
+
+
+async def test_a_limit_is_shown_when_its_incidents_cannot_be_listed(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    limits.faults.set(status=500, path_prefix="/limits/rest/v2/incidents")
+    reply = await reply_to(driver, slack, "alice", "/limits", "limit L-11",
+                           expect="Limit L-11")
+    body = texts(reply.blocks)
+    assert "Book = B-001" in body and "latest evaluation is unknown" in body
+
+
+async def test_status_alert_tells_a_restart_and_a_dropped_atoti_server(driver, slack, limits,
+                                                                       bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    await reply_to(driver, slack, "alice", "/ops", "alert add limits.status",
+                   expect="Alert added")
+    first = await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="Checked #1")
+    assert "0 new item(s)" in first.text  # the first poll sets the baseline
+    limits.restart()
+    del limits.servers["risk-eu"]
+    await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="2 new item(s)")
+    told = texts([blk for m in slack.messages("D0ALICE") for blk in m.blocks])
+    assert "Atoti Limits (prod) restarted at <!date^" in told
+    assert "Atoti server *risk-eu* dropped off the connected list" in told

@@ -40,6 +40,7 @@ from bot.platforms.limits.models import (
     StructureWire,
     TaskOutcome,
     WorkflowAction,
+    WorkflowActionWire,
 )
 
 # ---- Known paths (protocol spec §3.0, from the official UI and the plugin jar) -------------------
@@ -58,19 +59,36 @@ EXECUTE_TASK_ACTION = f"{ACTIVEVIAM}/workflow-service/execute-task-action"
 TASK_ACTION_PART = "workflowTaskActionExecutionDTO"
 HISTORY = f"{ACTIVEVIAM}/workflow-service/workflow-history/{{audit_type}}/{{key}}"
 
-# ---- INFERRED: the spec marks these [INF] / [GAP]; correct them here (and in ---------------------
-# ---- emulators/limits.py's INFERRED block) once checked against a real server. ------------------
-INFERRED_AUTH = "HTTP Basic"                     # §1.3: user auth of a standalone server
-INFERRED_LIMIT_STRUCTURE_FIELD = "structureId"   # a Limit names its structure (as SimpleLimit)
-INFERRED_INCIDENT_LIMIT_FIELD = "Limit ID"       # incident filter column holding the limit id
-INFERRED_CONNECTED_SERVERS = "asOfDateDimensions"  # settings key whose keys are server names
+VERSIONS = "/versions/rest"  # public: the UI fetches it with no credentials (index.tsx)
+
+# ---- INFERRED: what neither the spec nor the official UI settles. Each guess names the UI source
+# ---- file (in the source maps of PyPI atoti-server-limits 6.2.2, under
+# ---- @activeviam/limits-sdk/dist/ unless said otherwise) it was read against. Correct them here
+# ---- (and in emulators/limits.py's INFERRED block) once checked against a real server. ----------
+INFERRED_AUTH = "HTTP Basic"                     # §1.3; the UI reuses its Atoti client's requestInit
+# A Limit names its structure (as SimpleLimit in the plugin jar); limits.types.js has no such
+# field on a limit, only on a limit evaluation.
+INFERRED_LIMIT_STRUCTURE_FIELD = "structureId"
+# "Connected Atoti servers": no REST answer lists them. settings.asOfDateDimensions (read in
+# hooks/useLimitsServerSettings.js) only configures the as-of-date level per server and cube
+# ("*" for every cube), so a server is taken as connected when it has such an entry.
+INFERRED_CONNECTED_SERVERS = "asOfDateDimensions"
 INFERRED_PENDING_STATUSES = ("PENDING", "PENDING_DELETION")  # documented defaults, configurable
-INFERRED_APPROVE_ACTION = "Approve"              # workflow action names (matched ignoring case)
+# Workflow action names (matched ignoring case): the UI shows whatever `workflowActions[].name`
+# the server offers (components/LimitWorkflowActionDrawer.js) and never names one itself.
+INFERRED_APPROVE_ACTION = "Approve"
 INFERRED_REJECT_ACTION = "Reject"
-INFERRED_COMMENT_VARIABLE = "Comment"
+# `workflow-history/{auditType}/{auditKey}`: hooks/useGetLimitWorkflowAuditHistory.js takes the
+# audit type from its caller; "LIMIT" is the workflowType the UI sends for limits.
 INFERRED_HISTORY_AUDIT_TYPE = "LIMIT"
 INFERRED_TASK_GONE_IS_CONFLICT = True            # execute on a finished task: 404 -> Conflict
+# How far back `/limits limit` looks for the limit's latest incident: the UI filters incidents
+# by as-of date and type (hooks/useGetFilteredLimitEvaluations.js), never by limit id.
+INFERRED_LATEST_INCIDENT_DATES = 5
 # --------------------------------------------------------------------------------------------------
+# A Blob appended to FormData without a file name is sent as "blob" by browsers
+# (bas-workflow-actions/dist/getMultipartWorkflowActionPayload.js appends the DTO that way).
+TASK_ACTION_PART_FILENAME = "blob"
 
 INCIDENT_KINDS = ("Breach", "Warning")
 FETCH_CONCURRENCY = 8  # structures fetched at once by `pending`
@@ -180,15 +198,18 @@ class LimitsClient:
         wire = self._parse(LimitWire, raw)
         structure_id = raw.get(INFERRED_LIMIT_STRUCTURE_FIELD) if isinstance(raw, dict) else None
         if structure_id:
-            structure, incidents = await asyncio.gather(
+            structure, incidents, history = await asyncio.gather(
                 self._structure(credential, structure_id),
-                self._incidents_of(credential, limit_id))
+                self._incidents_of(credential, limit_id),
+                self._history_or_none(credential, limit_id))
         else:
-            incidents = await self._incidents_of(credential, limit_id)
-            known = next((i.structure_id for i in incidents if i.structure_id), None)
+            incidents, history = await asyncio.gather(
+                self._incidents_of(credential, limit_id),
+                self._history_or_none(credential, limit_id))
+            known = next((i.structure_id for i in incidents or [] if i.structure_id), None)
             structure = await self._structure(credential, known) if known else None
         measures = {structure.structure_id: structure.measure_name} if structure else {}
-        latest = max(incidents, key=lambda i: (i.as_of_date, i.evaluation_timestamp or ""),
+        latest = max(incidents or [], key=lambda i: (i.as_of_date, i.evaluation_timestamp or ""),
                      default=None)
         return LimitView(
             limit_id=wire.limit_id, status=wire.limit_status, limit_type=wire.limit_type,
@@ -198,6 +219,8 @@ class LimitsClient:
             structure=_structure_info(structure) if structure else None,
             latest=_incident(latest, measures) if latest else None,
             temporary=tuple(t.limit_id for t in wire.temporary_limits),
+            incidents_known=incidents is not None,
+            history=tuple(history) if history is not None else None,
         )
 
     async def pending(self, credential: Credential) -> list[PendingLimit]:
@@ -227,13 +250,33 @@ class LimitsClient:
         return pending
 
     async def history(self, credential: Credential, *, limit_id: str) -> list[HistoryEntry]:
-        """The workflow history of a limit: who did what, when."""
+        """The workflow history of a limit, oldest first: who did what, when, and the values
+        they gave (a comment...)."""
         path = HISTORY.format(audit_type=INFERRED_HISTORY_AUDIT_TYPE, key=_segment(limit_id))
-        return [
-            HistoryEntry(task=h.task_name, action=h.action, status=h.status, user=h.user,
-                         timestamp=h.timestamp)
+        entries = [
+            HistoryEntry(task=h.task_name or h.action, action=h.action, status=h.status,
+                         user=h.user, timestamp=h.timestamp,
+                         activity=h.activity_type,
+                         variables=tuple((name, str(v.value)) for name, v in h.variables.items()
+                                         if v.value not in (None, "")))
             for h in self._parse_list(HistoryWire, await self._get(credential, path))
         ]
+        return sorted(entries, key=lambda e: e.timestamp)
+
+    async def _history_or_none(self, credential: Credential,
+                               limit_id: str) -> list[HistoryEntry] | None:
+        """The history for `/limits limit`, or None when the server cannot give it: the limit
+        itself is still worth showing."""
+        try:
+            return await self.history(credential, limit_id=limit_id)
+        except (errors.Rejected, errors.Unavailable, errors.Forbidden, errors.NotFound):
+            return None
+
+    async def versions(self) -> str | None:
+        """The server's version from the public `/versions/rest` (no credentials needed)."""
+        body = await self.http.json("GET", VERSIONS)
+        version = body.get("serverVersion") if isinstance(body, dict) else None
+        return str(version) if version else None
 
     # -- workflow actions -------------------------------------------------------------------------
     async def approve(self, credential: Credential, *, limit_id: str,
@@ -265,10 +308,9 @@ class LimitsClient:
                                                     f"limit {limit_id}", 403)
         dto = {
             "taskKey": offered.task_key, "actionName": offered.name, "workflowType": "LIMIT",
-            "keys": [limit_id],
-            "taskVariables": {INFERRED_COMMENT_VARIABLE: comment} if comment else {},
+            "keys": [limit_id], "taskVariables": task_variables(offered, comment),
         }
-        part = (None, json.dumps(dto).encode(), "application/json")
+        part = (TASK_ACTION_PART_FILENAME, json.dumps(dto).encode(), "application/json")
         try:
             await self.http.request("POST", EXECUTE_TASK_ACTION, auth=_auth(credential),
                                     files={TASK_ACTION_PART: part})
@@ -302,18 +344,25 @@ class LimitsClient:
         return self._parse(StructureWire, await self._get(
             credential, path, params={"isLiveOnly": "false"}))
 
-    async def _incidents_of(self, credential: Credential, limit_id: str) -> list[IncidentWire]:
-        body = {"incidentConditions": [
-            {"fieldName": INFERRED_INCIDENT_LIMIT_FIELD, "possibleValues": [limit_id]},
-            {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
-        ]}
+    async def _incidents_of(self, credential: Credential,
+                            limit_id: str) -> list[IncidentWire] | None:
+        """The limit's Breach/Warning incidents of the latest as-of dates, asked as the UI asks
+        (by as-of date and type, with `filter-with-variables`) and kept by limit id here.
+        None when the server could not answer: the limit is shown without them."""
         try:
-            rows = await self.http.json("POST", INCIDENTS_ALL, json=body, auth=_auth(credential))
-        except errors.Rejected:
-            # The filter column is inferred: if a server refuses it, show the limit without its
-            # latest incident rather than fail the whole command.
-            return []
-        return self._parse_list(IncidentWire, rows)
+            dates = sorted(str(d) for d in await self._get(credential, INCIDENT_DATES) or [])
+            if not dates:
+                return []
+            body = {"incidentConditions": [
+                {"fieldName": "As Of Date",
+                 "possibleValues": dates[-INFERRED_LATEST_INCIDENT_DATES:]},
+                {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
+            ]}
+            page = self._parse(IncidentPageWire, await self.http.json(
+                "POST", INCIDENTS, json=body, auth=_auth(credential)) or {})
+        except (errors.Rejected, errors.Unavailable):
+            return None
+        return [i for i in page.incidents if i.limit_id == limit_id]
 
     def _parse(self, model: type[M], data: Any) -> M:
         """A wire model, or Unavailable: a body of the wrong shape is the server's fault."""
@@ -369,10 +418,28 @@ def _actions(limit: LimitWire) -> tuple[WorkflowAction, ...]:
                  for a in limit.workflow_actions)
 
 
+def task_variables(action: WorkflowActionWire, comment: str | None) -> dict[str, Any]:
+    """The task's variables, named by the input fields the server offers with the action (as
+    the UI's form does): the comment goes to the first visible text field; other required
+    fields take their default. No text field: the comment is not sent."""
+    out: dict[str, Any] = {}
+    text_field = next((f for f in action.task_input_fields
+                       if f.input_type == "TEXT" and not f.hidden), None)
+    for f in action.task_input_fields:
+        if f is text_field and comment:
+            out[f.task_variable] = comment
+        elif f.required and f.default_value not in (None, ""):
+            out[f.task_variable] = f.default_value
+    return out
+
+
 def _comment(limit: LimitWire) -> str:
-    variable = limit.workflow_variables_by_name.get(INFERRED_COMMENT_VARIABLE)
-    value = variable.get("value") if isinstance(variable, dict) else None
-    return str(value) if value else ""
+    """The limit's comment: its text workflow variable with a value, one named like a
+    comment first (the variable names are the workflow's own)."""
+    texts = [(name, v["value"]) for name, v in limit.workflow_variables_by_name.items()
+             if isinstance(v, dict) and v.get("type", "TEXT") == "TEXT" and v.get("value")]
+    texts.sort(key=lambda item: "comment" not in item[0].casefold())
+    return str(texts[0][1]) if texts else ""
 
 
 def _incident(wire: IncidentWire, measures: dict[str, str]) -> Incident:

@@ -20,10 +20,24 @@ class _Wire(BaseModel):
 
 
 # -- wire shapes ----------------------------------------------------------------------------------
+class TaskInputFieldWire(_Wire):
+    """One input the server offers with a workflow action (bas-workflow-actions
+    BasTaskInputFieldSchema): the UI names the task variable after `taskVariable`."""
+
+    label: str = ""
+    task_variable: str
+    input_type: str = "TEXT"  # SELECT | TEXT | LINK | CHECKBOX | ATTACHMENTS
+    required: bool = False
+    hidden: bool = False
+    options: list[str] = Field(default_factory=list)
+    default_value: str | bool | None = None
+
+
 class WorkflowActionWire(_Wire):
     name: str
     task_key: str = ""
     enabled: bool = True
+    task_input_fields: list[TaskInputFieldWire] = Field(default_factory=list)
 
 
 class LimitWire(_Wire):
@@ -87,12 +101,31 @@ class IncidentPageWire(_Wire):
     incidents: list[IncidentWire] = Field(default_factory=list)
 
 
+class HistoryVariableWire(_Wire):
+    """A workflow variable as the history gives it: its definition plus the value."""
+
+    name: str = ""
+    type: str = "TEXT"
+    options: list[str] = Field(default_factory=list)
+    required: bool = False
+    default_value: str | bool | None = None
+    value: str | bool | None = None
+
+
 class HistoryWire(_Wire):
+    """One workflow history item (bas-workflow-actions BasWorkflowAuditHistorySchema): `id`
+    is a string and set only by new workflows; `taskName` replaces `action` in them."""
+
+    id: str | None = None
+    workflow_id: str = ""
+    task_id: str | None = None
     task_name: str | None = None
     action: str | None = None
+    activity_type: str = ""
     status: str = ""
     user: str | None = None
     timestamp: str = ""
+    variables: dict[str, HistoryVariableWire] = Field(default_factory=dict)
 
 
 # -- what handlers get -----------------------------------------------------------------------------
@@ -186,6 +219,8 @@ class LimitView:
     structure: StructureInfo | None
     latest: Incident | None   # None: never breached nor warned (passes are not stored)
     temporary: tuple[str, ...] = ()  # ids of temporary limits on top of this one
+    incidents_known: bool = True  # False: the server could not say (latest is then None)
+    history: tuple[HistoryEntry, ...] | None = ()  # None: the server could not say
 
 
 @dataclass(frozen=True)
@@ -226,3 +261,5 @@ class HistoryEntry:
     status: str
     user: str | None
     timestamp: str
+    activity: str = ""  # startEvent, userTask, endEvent ...
+    variables: tuple[tuple[str, str], ...] = ()  # (name, value) given at that step

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import httpx
 
@@ -17,6 +18,15 @@ from bot.platforms.base import (
 )
 from bot.platforms.http import PlatformHTTP
 from bot.platforms.limits.client import LimitsClient, encode_secret, limits_reason
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the previous `limits.status` poll of one subscription saw."""
+
+    reachable: bool
+    started_ms: int | None  # the startup ping's value (it changes when Limits restarts)
+    connected: dict[str, set[str]]  # connected Atoti server -> its cubes
 
 
 class LimitsPlatform(Platform):
@@ -35,6 +45,9 @@ class LimitsPlatform(Platform):
             ))
             for i in instances
         }
+        # The last `limits.status` poll per (subscription, owner, instance): see
+        # bot.digests.limits. In memory: a restart only loses one poll's comparison.
+        self.observed: dict[tuple[int | None, str, str], Observation] = {}
 
     def client(self, instance_name: str | None = None) -> LimitsClient:
         """The client of one instance (the first when no name is given)."""
@@ -62,24 +75,30 @@ class LimitsPlatform(Platform):
                                details={"as_of_date": as_of})
 
     async def status(self, instance: str) -> InstanceStatus:
-        """Ping without credentials: an answer, even 401, means the server is up. The spec has
-        no unauthenticated version endpoint, so version stays unknown."""
+        """Ping without credentials: an answer, even 401, means the server is up. The version
+        comes from the public `/versions/rest` (what the official UI reads first)."""
         name = self.instance(instance).name
         started = time.perf_counter()
+        try:
+            version = await self.client(name).versions()
+        except errors.Unavailable as exc:
+            return InstanceStatus(name, reachable=False, detail=exc.detail)
+        except errors.PlatformError:
+            version = None  # an older server without it: the ping still tells
         try:
             up_since = await self.client(name).ping()
         except (errors.Unauthorized, errors.Forbidden):
             latency = round((time.perf_counter() - started) * 1000, 1)
-            return InstanceStatus(name, reachable=True, latency_ms=latency,
+            return InstanceStatus(name, reachable=True, latency_ms=latency, version=version,
                                   detail="up (the ping needs credentials)")
         except errors.Unavailable as exc:
             return InstanceStatus(name, reachable=False, detail=exc.detail)
         except errors.PlatformError as exc:
             latency = round((time.perf_counter() - started) * 1000, 1)
-            return InstanceStatus(name, reachable=True, latency_ms=latency,
+            return InstanceStatus(name, reachable=True, latency_ms=latency, version=version,
                                   detail=f"answered the ping with an error: {exc.detail}")
         latency = round((time.perf_counter() - started) * 1000, 1)
-        return InstanceStatus(name, reachable=True, latency_ms=latency,
+        return InstanceStatus(name, reachable=True, latency_ms=latency, version=version,
                               detail=f"up since {up_since:%Y-%m-%d %H:%M} UTC")
 
     async def aclose(self) -> None:

@@ -32,8 +32,11 @@ async def test_approve_changes_the_status_and_leaves_the_pending_list(client, al
     assert (outcome.status_before, outcome.status, outcome.still_pending) == (
         "PENDING", "APPROVED", False)
     assert "L-4" not in {p.limit_id for p in await client.pending(alice)}
-    [entry] = await client.history(alice, limit_id="L-4")
+    requested, entry = await client.history(alice, limit_id="L-4")
+    assert (requested.user, requested.activity, requested.status) == (
+        "bob", "startEvent", "PENDING")
     assert (entry.user, entry.action, entry.status) == ("alice", "Approve", "APPROVED")
+    assert entry.variables == (("Comment", "ok for Q1"),)
     assert emulator.limits["L-4"].comment == "ok for Q1"
 
 
@@ -117,3 +120,29 @@ async def test_a_stopped_server_is_unavailable(emulator, bob):
             await platform.client().status(bob)
     finally:
         await platform.aclose()
+
+
+async def test_task_variables_come_from_the_offered_input_fields(client, alice, emulator,
+                                                                 monkeypatch):
+    # A workflow whose text field is named "Justification", with a required choice.
+    original = emulator._limit_json
+
+    def renamed(limit, user):
+        body = original(limit, user)
+        for action in body["workflowActions"]:
+            action["taskInputFields"] = [
+                {"label": "Why", "taskVariable": "Justification", "inputType": "TEXT",
+                 "required": False, "hidden": False, "options": []},
+                {"label": "Desk head", "taskVariable": "Escalate", "inputType": "SELECT",
+                 "required": True, "hidden": False, "options": ["no", "yes"],
+                 "defaultValue": "no"}]
+        return body
+
+    monkeypatch.setattr(emulator, "_limit_json", renamed)
+    await client.approve(alice, limit_id="L-4", comment="ok for Q1")
+    [sent] = [r for r in emulator.requests if r.path.endswith("/execute-task-action")]
+    assert b'"taskVariables": {"Justification": "ok for Q1", "Escalate": "no"}' in sent.body
+    # The part as the UI's FormData sends a JSON Blob: named, typed, with the file name "blob".
+    assert (b'Content-Disposition: form-data; name="workflowTaskActionExecutionDTO"; '
+            b'filename="blob"') in sent.body
+    assert b"Content-Type: application/json" in sent.body

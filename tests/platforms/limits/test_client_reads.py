@@ -4,6 +4,8 @@ emulator."""
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import replace
 from datetime import date
 
@@ -81,6 +83,38 @@ async def test_a_limit_never_breached_has_no_latest_incident(client, bob):
     view = await client.limit(bob, limit_id="L-4")
     assert view.latest is None and view.status == "PENDING"
     assert [a.name for a in view.actions] == ["Approve", "Reject"]
+
+
+async def test_the_latest_incident_is_asked_as_the_ui_asks(client, bob, emulator):
+    view = await client.limit(bob, limit_id="L-6")
+    assert view.latest is not None and view.incidents_known
+    [asked] = [r for r in emulator.requests if r.path.endswith("/incidents/filter-with-variables")]
+    sent = json.loads(asked.body)["incidentConditions"]
+    # By as-of date and type (hooks/useGetFilteredLimitEvaluations.js), never by limit id.
+    assert {c["fieldName"] for c in sent} == {"As Of Date", "Incident Type"}
+    assert not [r for r in emulator.requests if r.path.endswith("/incidents/all/filter")]
+
+
+async def test_a_failing_incident_search_leaves_the_limit_readable(client, bob, emulator):
+    emulator.faults.set(status=500, path_prefix="/limits/rest/v2/incidents")
+    view = await client.limit(bob, limit_id="L-6")
+    assert view.status == "APPROVED" and view.latest is None and not view.incidents_known
+    assert view.history  # the rest of the page is still there
+
+
+async def test_a_limit_carries_its_workflow_history_oldest_first(client, bob):
+    view = await client.limit(bob, limit_id="L-4")
+    [requested] = view.history
+    assert (requested.user, requested.activity, requested.status) == (
+        "bob", "startEvent", "PENDING")
+    assert requested.variables == (("Comment", "new limit requested by bob"),)
+    approved = await client.limit(bob, limit_id="L-6")
+    assert [(h.user, h.action) for h in approved.history] == [("user1", None),
+                                                             ("manager1", "Approve")]
+
+
+async def test_the_version_is_public(client):
+    assert await client.versions() == "6.2.2"
 
 
 async def test_an_unknown_limit_is_not_found(client, bob):

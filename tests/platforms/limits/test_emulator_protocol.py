@@ -111,3 +111,41 @@ def test_an_injected_fault_answers_with_a_problem_detail(web, emulator):
     r = web.get("/limits/rest/v2/settings", auth=BOB)
     assert r.status_code == 503 and r.json()["title"] == "Service Unavailable"
 
+
+
+# -- what the official UI (source maps in PyPI atoti-server-limits 6.2.2) does and expects -------
+def test_versions_are_public(web):
+    # limits-app-extension src/index.tsx: fetch(`${url}/versions/rest`) with no credentials.
+    r = web.get("/versions/rest")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["serverVersion"] == "6.2.2"
+    assert body["apis"]["activeviam/pivot"]["versions"][0]["restPath"] == \
+        "/activeviam/pivot/rest/v10"
+
+
+def test_incidents_are_filtered_on_the_columns_the_ui_sends(web):
+    latest = incidents(web, BOB, {"fieldName": "As Of Date", "possibleValues": [LATEST_DATE]},
+                       {"fieldName": "Incident Type", "possibleValues": ["Breach", "Warning"]})
+    chosen = [latest[0]["incidentId"], latest[1]["incidentId"]]
+    by_id = incidents(web, BOB, {"fieldName": "Incident ID", "possibleValues": chosen})
+    assert [i["incidentId"] for i in by_id] == chosen
+    r = web.post("/limits/rest/v2/incidents/all/filter", auth=BOB, json={
+        "incidentConditions": [{"fieldName": "Limit ID", "possibleValues": ["L-6"]}]})
+    assert r.status_code == 400  # a column the UI never sends is not one to rely on
+
+
+def test_the_task_action_part_must_be_typed_json(web):
+    dto = json.dumps({"workflowType": "LIMIT", "taskKey": "firstApproval",
+                      "actionName": "Approve", "keys": ["L-4"]}).encode()
+    r = web.post(EXECUTE, auth=ALICE, files={"workflowTaskActionExecutionDTO": ("blob", dto)})
+    assert r.status_code == 415
+
+
+def test_structure_workflow_variables_are_full_definitions(web, emulator):
+    sid = next(iter(emulator.structures))
+    r = web.get(f"/limits/rest/v2/limitDefinition/structure/get/{sid}", auth=BOB)
+    variables = r.json()["workflowsByBusinessFunction"]["Limit Changes"]["variablesByName"]
+    for name, variable in variables.items():
+        assert {"name", "type", "options", "required"} <= set(variable)
+        assert variable["name"] == name and variable["value"] in variable["options"]

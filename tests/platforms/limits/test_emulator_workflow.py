@@ -83,10 +83,19 @@ def test_history_records_who_did_what_on_the_fake_clock(web, clock):
             taskVariables={"Comment": "too high"})
     history = web.get("/activeviam/limits/rest/v2/workflow-service/"
                       "workflow-history/LIMIT/L-22", auth=BOB).json()
-    assert [(h["user"], h["action"], h["status"]) for h in history] == [
-        ("alice", "Reject", "REJECTED")]
-    assert history[0]["timestamp"].startswith("2026-01-30T19:06:40")
-    assert history[0]["variables"]["Comment"]["value"] == "too high"
+    # The request that opened the workflow (seeded), then alice's decision.
+    assert [(h["user"], h.get("action"), h["status"]) for h in history] == [
+        ("bob", None, "PENDING"), ("alice", "Reject", "REJECTED")]
+    assert history[1]["timestamp"].startswith("2026-01-30T19:06:40")
+    # The shape the UI parses (bas-workflow-actions BasWorkflowAuditHistorySchema): string
+    # ids, variables as definitions with their value.
+    assert all(isinstance(h["id"], str) for h in history)
+    assert history[1]["variables"]["Comment"] == {
+        "name": "Comment", "type": "TEXT", "options": [], "required": False,
+        "value": "too high"}
+    assert history[1]["taskName"] == "firstApproval"
+    assert history[1]["differences"] == [
+        {"fieldName": "limitStatus", "oldValue": "PENDING", "newValue": "REJECTED"}]
 
 
 def test_pending_counts_per_structure_follow_the_workflow(web):

@@ -53,10 +53,10 @@ async def test_verify_of_an_unknown_instance_names_the_configured_ones(platform)
 async def test_status_without_credentials_is_reachable(platform, emulator):
     status = await platform.status("prod")
     assert status.reachable and status.latency_ms is not None
-    assert status.version is None  # the spec has no unauthenticated version endpoint
-    [ping] = emulator.requests
-    assert ping.path == "/activeviam/limits/rest/v2/startup"
-    assert "authorization" not in ping.headers
+    assert status.version == "6.2.2"  # from the public /versions/rest, as the UI reads it
+    versions, ping = emulator.requests
+    assert versions.path == "/versions/rest" and ping.path == "/activeviam/limits/rest/v2/startup"
+    assert "authorization" not in ping.headers and "authorization" not in versions.headers
 
 
 async def test_status_when_the_server_fails_or_is_down(platform, emulator):
