@@ -49,7 +49,8 @@ def measure(tmp: Path, config: Path, key: str, slack: object) -> dict[str, float
         ready = time.monotonic()
         first = rss_mb(proc.pid)
         time.sleep(SETTLE)
-        jobs = re.findall(r"scheduler started with (\d+) job", log_path.read_text())
+        jobs = re.findall(r"scheduler started with \d+ subscription\(s\) in (\d+) job",
+                          log_path.read_text())
         return {"startup": up, "rss_ready": first, "rss": rss_mb(proc.pid),
                 "hwm": hwm_mb(proc.pid), "jobs": float(jobs[-1]) if jobs else float("nan"),
                 "settled": time.monotonic() - ready}

@@ -32,12 +32,13 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlite_utils import Database
 
 from bot.store import Store
 from bot.store import deliveries as ledger
@@ -54,6 +55,9 @@ class Outgoing:
     destination: str  # a channel id, or the owner's user id (their DM)
     text: str
     blocks: list[dict[str, Any]]
+    # What else the delivery records, fn(db, channel, ts), in the same store call that marks
+    # the run delivered (approval copies, the subscription's last run): one hop per digest.
+    after: Callable[[Database, str, str], None] | None = field(default=None, compare=False)
 
 
 class Pacer:
@@ -146,10 +150,20 @@ class Poster:
             await asyncio.sleep(wait)
         ts = await self.find_posted(channel, out.subscription_id, out.run, started)
         if ts is not None:
-            await self.store.run(ledger.finish, out.subscription_id, out.run, ledger.DELIVERED,
-                                 ts=ts, at=self.now().isoformat(), detail="found in history")
+            await self._delivered(out, channel, ts, detail="found in history")
             return ts
         return await self._post(out, channel, row["posting_at"])
+
+    async def _delivered(self, out: Outgoing, channel: str, ts: str, detail: str = "") -> None:
+        at = self.now().isoformat()
+
+        def record(db: Database) -> None:
+            ledger.finish(db, out.subscription_id, out.run, ledger.DELIVERED, ts=ts, at=at,
+                          detail=detail)
+            if out.after is not None:
+                out.after(db, channel, ts)
+
+        await self.store.run(record)
 
     async def find_posted(self, channel: str, sub_id: int, run: str,
                           since: datetime) -> str | None:
@@ -192,8 +206,7 @@ class Poster:
                     raise
                 return ts
             ts = str(response["ts"])
-            await self.store.run(ledger.finish, out.subscription_id, out.run, ledger.DELIVERED,
-                                 ts=ts, at=self.now().isoformat())
+            await self._delivered(out, channel, ts)
             return ts
 
     async def _call(self, method: str, pace_key: str, /, **args: Any) -> Any:

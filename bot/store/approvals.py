@@ -60,9 +60,15 @@ def release(db: Database, approval_id: str, actor: str) -> dict[str, Any]:
 
 def add_copy(db: Database, approval_id: str, channel: str, ts: str,
              blocks: list[dict[str, Any]], at: str) -> None:
+    add_copies(db, [approval_id], channel, ts, blocks, at)
+
+
+def add_copies(db: Database, approval_ids: list[str], channel: str, ts: str,
+               blocks: list[dict[str, Any]], at: str) -> None:
+    """One message carrying several approvals (a digest): its blocks stored once."""
     with db.conn:
-        db.execute("insert or ignore into approval_messages (approval_id, channel, ts)"
-                   " values (?, ?, ?)", [approval_id, channel, ts])
+        db.conn.executemany("insert or ignore into approval_messages (approval_id, channel, ts)"
+                            " values (?, ?, ?)", [(a, channel, ts) for a in approval_ids])
         db.execute("insert or replace into posted (channel, ts, blocks, posted_at)"
                    " values (?, ?, ?, ?)", [channel, ts, json.dumps(blocks), at])
 

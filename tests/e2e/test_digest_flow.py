@@ -81,7 +81,7 @@ async def test_add_replies_with_the_next_three_runs_in_the_profile_time_zone(dri
     assert row == [("U0ALICE", "dss", "weekdays 08:30", "Europe/Paris", "")]
     audit = rows(bot.settings, "select action, result from audit where action like 'digest.%'")
     assert audit == [("digest.add", "ok")]
-    assert bot.services.scheduler.aps.get_job("subscription:1") is not None
+    assert bot.services.scheduler.scheduled(1)
 
 
 async def test_tz_option_and_bad_schedules(driver, slack, bot):
@@ -178,13 +178,13 @@ async def test_list_pause_resume_remove_with_audit(driver, slack, bot):
     assert "Next runs" in texts(listing.blocks)
     paused = await reply_to(driver, slack, "alice", "/ops", "digest pause 1", expect="Paused #1")
     assert "paused" in texts(paused.blocks)
-    assert bot.services.scheduler.aps.get_job("subscription:1") is None
+    assert not bot.services.scheduler.scheduled(1)
     await reply_to(driver, slack, "alice", "/ops", "digest resume 1", expect="Resumed #1")
-    assert bot.services.scheduler.aps.get_job("subscription:1") is not None
+    assert bot.services.scheduler.scheduled(1)
     other = await reply_to(driver, slack, "bob", "/ops", "digest remove 1", expect="no digest")
     assert "#1" in other.text
     await reply_to(driver, slack, "alice", "/ops", "digest remove 1", expect="Removed #1")
-    assert bot.services.scheduler.aps.get_job("subscription:1") is None
+    assert not bot.services.scheduler.scheduled(1)
     actions = [a for (a,) in rows(bot.settings, "select action from audit where action like "
                                   "'digest.%' order by id")]
     assert actions == ["digest.add", "digest.pause", "digest.resume", "digest.remove"]
@@ -334,3 +334,45 @@ async def test_alert_posts_only_items_not_posted_before(driver, slack, bot):
     bad = await reply_to(driver, slack, "alice", "/ops", "alert add jira.tickets",
                          expect="not an alert source")
     assert "limits.breaches" in bad.text
+
+
+async def test_subscriptions_on_one_trigger_share_one_job_and_each_is_delivered_once(
+        driver, slack, bot):
+    from bot.store import subscriptions as subs
+
+    scheduler = bot.services.scheduler
+
+    async def add(trigger: str, created: str = "2024-01-01T00:00:00+00:00") -> dict:
+        row = await bot.services.store.run(subs.add, {
+            "owner": "U0CAROL", "kind": "digest", "platforms": "dss", "trigger": trigger,
+            "tz": "UTC", "channel": "C0OPS", "skip_empty": 0, "created_at": created})
+        scheduler.added(row)
+        return row
+
+    daily = [await on_bot(bot, add("daily 09:00")) for _ in range(5)]
+    await on_bot(bot, add("weekdays 08:30"))
+    await on_bot(bot, add("every 30m", "2024-01-01T00:00:00.250+00:00"))
+    await on_bot(bot, add("every 30m", "2024-01-01T00:07:00+00:00"))  # another anchor
+    assert scheduler.jobs() == 8  # /ops status counts subscriptions
+    jobs = scheduler.aps.get_jobs()
+    assert sorted(job.name for job in jobs) == [
+        "daily 09:00 in UTC", "every 1800s from 2024-01-01T00:00:00+00:00",
+        "every 1800s from 2024-01-01T00:07:00+00:00", "weekdays 08:30 in UTC"]
+
+    # The daily job fires (twice, as a duplicate fire would): each digest is posted once.
+    [job] = [j for j in jobs if j.name == "daily 09:00 in UTC"]
+    await on_bot(bot, job.func(*job.args))
+    await on_bot(bot, job.func(*job.args))
+    await driver.wait_for(lambda: all(len(digest_messages(slack, "C0OPS", row["id"])) >= 1
+                                      for row in daily), timeout=30)
+    await driver.wait_for(lambda: not scheduler.busy, timeout=30)
+    await on_bot(bot, job.func(*job.args))  # the same run, fired again later
+    await driver.wait_for(lambda: not scheduler.busy, timeout=30)
+    assert [len(digest_messages(slack, "C0OPS", row["id"])) for row in daily] == [1] * 5
+
+    # Removing members keeps the job until its last one goes.
+    for row in daily[:4]:
+        scheduler.removed(row["id"])
+    assert len(scheduler.aps.get_jobs()) == 4 and scheduler.scheduled(daily[4]["id"])
+    scheduler.removed(daily[4]["id"])
+    assert len(scheduler.aps.get_jobs()) == 3 and not scheduler.scheduled(daily[4]["id"])
