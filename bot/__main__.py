@@ -5,6 +5,9 @@
     switchboard demo [--script FILE]         emulated platforms + demo accounts + the console
     switchboard manifest --url URL | --socket-mode
     switchboard rotate-key                   re-encrypt every stored credential under a new key
+    switchboard new-key                      print a new encryption key (for SWITCHBOARD_SECRET_KEY)
+    switchboard db upgrade | status          apply / show the schema migrations
+    switchboard db copy SOURCE TARGET        move an installation: sqlite:PATH <-> postgresql://...
 """
 
 from __future__ import annotations
@@ -85,6 +88,80 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_key(args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode("ascii"))
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    from bot.store import migrations
+    from bot.store.copy import describe
+    from bot.store.db import connect
+
+    settings = Settings()
+    db = connect(settings.database, upgrade=False)
+    try:
+        versions = migrations.applied(db)
+        waiting = migrations.pending(db)
+    finally:
+        db.close()
+    print(f"{describe(settings.database)}: schema version {max(versions, default=0)} "
+          f"(this Switchboard: {migrations.LATEST}); "
+          + (f"{len(waiting)} migration(s) to apply: switchboard db upgrade" if waiting
+             else "up to date"))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.store import migrations
+    from bot.store.copy import describe
+    from bot.store.db import connect
+
+    settings = Settings()
+    db = connect(settings.database, upgrade=False)
+    try:
+        done = migrations.apply(db)
+    finally:
+        db.close()
+    for m in done:
+        print(f"applied {m.version}: {m.name}")
+    print(f"{describe(settings.database)}: at schema version {migrations.LATEST}"
+          + ("" if done else " (nothing to do)"))
+    return 0
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from bot.store.copy import CopyError, copy_database, describe, ensure_url
+    from bot.vault import KEY_FILE_NAME, Vault, read_key_file
+
+    source, target = ensure_url(args.source), ensure_url(args.target)
+    settings = Settings()
+    if settings.secret_key is not None and settings.secret_key.get_secret_value().strip():
+        keys = [k.strip().encode() for k in settings.secret_key.get_secret_value().split(",")
+                if k.strip()]
+        key_note = "SWITCHBOARD_SECRET_KEY"
+    elif isinstance(source, Path) and (source.parent / KEY_FILE_NAME).exists():
+        keys = read_key_file(source.parent / KEY_FILE_NAME)
+        key_note = str(source.parent / KEY_FILE_NAME)
+    else:
+        raise ConfigError("db copy checks every credential after the copy: set "
+                          "SWITCHBOARD_SECRET_KEY to the installation's key")
+    print(f"copying {describe(source)} -> {describe(target)}")
+    try:
+        report = copy_database(source, target, Vault(keys))
+    except CopyError as error:
+        print(f"switchboard: db copy: {error}", file=sys.stderr)
+        return 1
+    for line in report.lines():
+        print(line)
+    if isinstance(target, str) and key_note != "SWITCHBOARD_SECRET_KEY":
+        print(f"Run every replica with SWITCHBOARD_DATABASE_URL set to the target and "
+              f"SWITCHBOARD_SECRET_KEY set to the key in {key_note}.")
+    return 0
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.console import run_console
 
@@ -119,6 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     manifest.set_defaults(fn=cmd_manifest)
     rotate = sub.add_parser("rotate-key", help="re-encrypt stored credentials under a new key")
     rotate.set_defaults(fn=cmd_rotate_key)
+    new_key = sub.add_parser("new-key", help="print a new encryption key")
+    new_key.set_defaults(fn=cmd_new_key)
+    db = sub.add_parser("db", help="the database: upgrade, status, copy")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply pending migrations").set_defaults(fn=cmd_db_upgrade)
+    db_sub.add_parser("status", help="schema version and pending migrations").set_defaults(
+        fn=cmd_db_status)
+    copy = db_sub.add_parser("copy", help="copy every table into an empty database")
+    copy.add_argument("source", help="sqlite:PATH or postgresql://...")
+    copy.add_argument("target", help="sqlite:PATH or postgresql://...")
+    copy.set_defaults(fn=cmd_db_copy)
     args = parser.parse_args(argv)
     # The console's own output is the point there: only warnings interleave with it.
     quiet = args.command in ("console", "demo")

@@ -4,6 +4,8 @@
     SLACK_APP_TOKEN                         Socket Mode (with SLACK_BOT_TOKEN)
     SLACK_API_URL                           Web API base (the emulator, or slack-gov.com)
     SWITCHBOARD_SECRET_KEY                  Fernet key(s), comma separated, newest first
+    SWITCHBOARD_DATABASE_URL                postgresql://... for PostgreSQL; unset or sqlite:PATH
+                                            for the SQLite file (also `database_url` in the TOML)
     SWITCHBOARD_DATA_DIR / SWITCHBOARD_DB   where the SQLite file (and a generated key) live
     SWITCHBOARD_CONFIG                      the TOML file of platform instances
     SWITCHBOARD_OPERATORS                   Slack user ids allowed `/ops audit`, comma separated
@@ -72,6 +74,10 @@ class Settings(BaseSettings):
         "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
 
     secret_key: SecretStr | None = None
+    # postgresql://user:password@host/db, or sqlite:PATH; unset: the SQLite file below.
+    database_url: SecretStr | None = None
+    # PostgreSQL connections (and store threads) per process.
+    database_pool: int = 10
     data_dir: Path = Path("data")
     db: Path | None = None
     config: Path | None = None
@@ -134,6 +140,9 @@ class Settings(BaseSettings):
                 self.operators = list(dict.fromkeys([*self.operators, *value]))
             elif key == "approvers":
                 self.approvers = {**value, **self.approvers}
+            elif key == "database_url":
+                if self.database_url is None:  # the environment wins
+                    self.database_url = SecretStr(str(value))
             elif isinstance(value, list):
                 self.platforms.setdefault(key, []).extend(value)
             else:
@@ -141,7 +150,31 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def database(self) -> str | Path:
+        """What bot.store.Store opens: the PostgreSQL URL, or the SQLite file."""
+        url = self.database_url.get_secret_value().strip() if self.database_url else ""
+        if url.startswith(("postgresql://", "postgres://")):
+            return url
+        if url and not url.startswith("sqlite:"):
+            raise ConfigError("SWITCHBOARD_DATABASE_URL: give postgresql://user:password@host/db"
+                              " or sqlite:PATH")
+        return self.db_path
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return not isinstance(self.database, Path)
+
+    @property
     def db_path(self) -> Path:
+        """The SQLite file (SWITCHBOARD_DATABASE_URL=sqlite:PATH, or SWITCHBOARD_DB, or the
+        data folder's switchboard.db); the key file is created beside it."""
+        url = self.database_url.get_secret_value().strip() if self.database_url else ""
+        if url.startswith("sqlite:"):
+            from bot.store.engine import sqlite_path
+
+            path = sqlite_path(url)
+            if path is not None:
+                return path
         return self.db if self.db is not None else self.data_dir / "switchboard.db"
 
     def check_for_run(self, *, socket_mode: bool) -> None:

@@ -21,7 +21,7 @@ def rotate_key(settings: Settings) -> list[str]:
     vault = Vault([new_key, *source.keys])
     if source.key_file is not None:
         write_key_file(source.key_file, [new_key, *source.keys])
-    store = Store(settings.db_path)
+    store = Store(settings.database, pool_size=2)
     try:
         rows = store.run_sync(links.all_secrets)
         for row in rows:
@@ -37,7 +37,7 @@ def rotate_key(settings: Settings) -> list[str]:
         lines.append(f"The new key is in {source.key_file}; the old one in {backup} "
                      "(delete it once the bot runs with the new key).")
     else:
-        target = settings.db_path.parent / "secret.key.new"
+        target = settings.db_path.parent / "secret.key.new"  # PostgreSQL: the data folder
         write_key_file(target, [new_key])
         lines.append(f"The new key is in {target} (mode 0600). Set SWITCHBOARD_SECRET_KEY to "
                      "its contents (you may keep the old key after a comma until restarted).")

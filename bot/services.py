@@ -85,7 +85,7 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     if source.created:
         notes.append(f"Generated a new encryption key at {source.key_file} (mode 0600). "
                      "Back it up: without it the stored credentials cannot be read.")
-    store = Store(settings.db_path)
+    store = Store(settings.database, pool_size=settings.database_pool)
     vault = Vault(source.keys)
     accounts = Accounts(store=store, vault=vault, now=now)
     if settings.breaker_threshold is not None or settings.breaker_cooldown is not None:

@@ -1,8 +1,9 @@
 """Credential encryption at rest (Fernet, with MultiFernet so the key can be rotated).
 
 The key comes from SWITCHBOARD_SECRET_KEY (several keys comma separated, newest first: the first
-encrypts, all decrypt). Without it, a key file next to the database is used, created with mode
-0600 on first run. `switchboard rotate-key` re-encrypts every stored secret under a new key.
+encrypts, all decrypt). Without it, a key file next to the SQLite database is used, created with
+mode 0600 on first run. PostgreSQL has no file to put it beside, and replicas must share it:
+there the setting is required. `switchboard rotate-key` re-encrypts every stored secret under a new key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from bot.config import ConfigError, Settings
 
 KEY_FILE_NAME = "secret.key"
 UNREADABLE = "a stored credential cannot be decrypted with the current key"
+MISSING_FOR_POSTGRESQL = (
+    "SWITCHBOARD_SECRET_KEY is missing: with PostgreSQL the encryption key comes from it, "
+    "the same on every replica (make one with `switchboard new-key`)")
 
 
 class VaultError(Exception):
@@ -62,6 +66,8 @@ def load_keys(settings: Settings) -> KeySource:
     if settings.secret_key is not None and settings.secret_key.get_secret_value().strip():
         raw = settings.secret_key.get_secret_value()
         return KeySource([k.strip().encode() for k in raw.split(",") if k.strip()], None, False)
+    if settings.uses_postgresql:
+        raise ConfigError(MISSING_FOR_POSTGRESQL)
     key_file = settings.db_path.parent / KEY_FILE_NAME
     if key_file.exists():
         return KeySource(read_key_file(key_file), key_file, False)

@@ -9,8 +9,8 @@ modal does (`handlers.link.verify_and_store`).
 Tokens. 32 random bytes, URL-safe; valid `TTL` (10 minutes) from issue; bound to the Slack
 user who typed `/ops link`: the credential is stored for the user the token was issued to,
 and the form carries no other identity. Only a SHA-256 of the token is kept (table
-`weblink_tokens`, created on first use), and logs name a token by `hash_prefix` (8 hex
-digits of that hash), never by the token or the URL that carries it.
+`weblink_tokens`, in bot/store/weblink_tokens.py), and logs name a token by `hash_prefix`
+(8 hex digits of that hash), never by the token or the URL that carries it.
 
 Consumption. A token is spent by a successful link, claimed atomically after the platform
 accepted the credential and before anything is stored, so two concurrent submissions cannot
@@ -35,7 +35,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from sqlite_utils import Database
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -44,19 +43,19 @@ from bot import errors, messages
 from bot import weblink_pages as pages
 from bot.platforms.base import Platform
 from bot.services import Services
+from bot.store import weblink_tokens as tokens
 
 log = logging.getLogger(__name__)
 
 TTL = timedelta(minutes=10)
 MAX_FAILURES = 5
-TABLE = "weblink_tokens"
 # Rows are kept a day after they expire (for the "already used" page), then pruned on issue.
 KEEP_AFTER_EXPIRY = timedelta(days=1)
 MAX_FORM_BYTES = 64_000
 FORM_PATH = "/link"
 
-LINKED = "linked"
-LOCKED = "locked"
+LINKED = tokens.LINKED
+LOCKED = tokens.LOCKED
 
 
 def hash_token(token: str) -> str:
@@ -74,46 +73,6 @@ class Issued:
     minutes: int
 
 
-# -- the token table (synchronous: run on the store's thread through Store.run) -------------
-
-def _insert(db: Database, row: dict[str, Any], prune_before: float) -> None:
-    with db.conn:
-        if TABLE in db.table_names():
-            db.execute(f"delete from {TABLE} where expires_at < ?", [prune_before])
-        db[TABLE].insert(row, pk="token_hash")
-
-
-def _get(db: Database, token_hash: str) -> dict[str, Any] | None:
-    if TABLE not in db.table_names():
-        return None
-    rows = list(db.query(f"select * from {TABLE} where token_hash = ?", [token_hash]))
-    return rows[0] if rows else None
-
-
-def _claim(db: Database, token_hash: str, now: float) -> bool:
-    """Spend a live token on a successful link. True for exactly one caller."""
-    with db.conn:
-        cursor = db.execute(
-            f"update {TABLE} set used_at = ?, outcome = ?, response_url = '' "
-            "where token_hash = ? and used_at is null and expires_at > ?",
-            [now, LINKED, token_hash, now])
-    return cursor.rowcount == 1
-
-
-def _fail(db: Database, token_hash: str, now: float, limit: int) -> int:
-    """Count a refused credential; spend the token at `limit`. Returns the failures so far."""
-    with db.conn:
-        db.execute(
-            f"update {TABLE} set failures = failures + 1 "
-            "where token_hash = ? and used_at is null", [token_hash])
-        db.execute(
-            f"update {TABLE} set used_at = ?, outcome = ?, response_url = '' "
-            "where token_hash = ? and used_at is null and failures >= ?",
-            [now, LOCKED, token_hash, limit])
-    row = _get(db, token_hash)
-    return int(row["failures"]) if row else limit
-
-
 # -- issuing ---------------------------------------------------------------------------------
 
 async def issue(services: Services, *, user_id: str, platform: str, instance: str | None,
@@ -125,7 +84,7 @@ async def issue(services: Services, *, user_id: str, platform: str, instance: st
     token = secrets.token_urlsafe(32)
     token_hash = hash_token(token)
     now = services.now()
-    await services.store.run(_insert, {
+    await services.store.run(tokens.insert, {
         "token_hash": token_hash, "user_id": user_id, "platform": platform,
         "instance": instance or "", "response_url": response_url or "",
         "created_at": now.isoformat(timespec="seconds"),
@@ -152,7 +111,7 @@ async def _live(services: Services, token: str) -> _Live | Response:
     if not token or len(token) > 200:
         return pages.refused(pages.UNKNOWN, status=404)
     token_hash = hash_token(token)
-    row = await services.store.run(_get, token_hash)
+    row = await services.store.run(tokens.get, token_hash)
     if row is None:
         log.info("web link %s: unknown", hash_prefix(token_hash))
         return pages.refused(pages.UNKNOWN, status=404)
@@ -235,7 +194,8 @@ async def _submit(services: Services, token: str, form: dict[str, str]) -> Respo
     keep = {k: v for k, v in values.items() if k not in secret}  # never echo a secret
 
     async def claim() -> bool:
-        return await services.store.run(_claim, live.token_hash, services.now().timestamp())
+        return await services.store.run(tokens.claim, live.token_hash,
+                                        services.now().timestamp())
 
     from handlers.link import LINK_ALREADY_USED, field_errors, tell_linked, verify_and_store
 
@@ -247,7 +207,7 @@ async def _submit(services: Services, token: str, form: dict[str, str]) -> Respo
         if isinstance(error, errors.Unavailable):
             return _form_page(live, token, instance=instance, values=keep,
                               field_errors=reasons, status=503)
-        failures = await services.store.run(_fail, live.token_hash,
+        failures = await services.store.run(tokens.fail, live.token_hash,
                                             services.now().timestamp(), MAX_FAILURES)
         log.info("web link %s: credential refused (%d of %d tries)",
                  hash_prefix(live.token_hash), failures, MAX_FAILURES)

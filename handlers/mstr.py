@@ -3,8 +3,8 @@
 
 Every subcommand takes an optional `@instance` anywhere in its arguments; without it, the
 caller's first linked Strategy One instance is used. `use <project>` remembers a default
-project per (Slack user, instance) in the bot's own `mstr_defaults` table (created on first
-use); commands that take a project send it as `X-MSTR-ProjectID`.
+project per (Slack user, instance) in the bot's own `mstr_defaults` table
+(bot/store/mstr_defaults.py); commands that take a project send it as `X-MSTR-ProjectID`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from sqlite_utils import Database
 
 from bot import errors
 from bot.blocks import mstr as blocks
@@ -25,41 +24,23 @@ from bot.platforms.base import Credential
 from bot.platforms.mstr.client import StrategyOneClient
 from bot.platforms.mstr.models import Project
 from bot.services import Services
+from bot.store import mstr_defaults
 from handlers.common import take_instance
 
 family = CommandFamily("mstr", "Strategy One")
 
-DEFAULTS_TABLE = "mstr_defaults"
 CLEAR_WORDS = {"none", "clear", "-"}
 _PROJECT_ID = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 
-# -- the caller's default project (sync functions run on the store's thread) ---------------
-
-def _get_default(db: Database, user_id: str, instance: str) -> dict[str, Any] | None:
-    if not db[DEFAULTS_TABLE].exists():
-        return None
-    rows = list(db.query(f"select * from {DEFAULTS_TABLE} where user_id = ? and instance = ?",
-                         [user_id, instance]))
-    return rows[0] if rows else None
-
-
-def _save_default(db: Database, row: dict[str, Any]) -> None:
-    db[DEFAULTS_TABLE].upsert(row, pk=("user_id", "instance"))
-
-
-def _clear_default(db: Database, user_id: str, instance: str) -> None:
-    if db[DEFAULTS_TABLE].exists():
-        db.execute(f"delete from {DEFAULTS_TABLE} where user_id = ? and instance = ?",
-                   [user_id, instance])
-
+# -- the caller's default project ------------------------------------------------------
 
 async def _default(services: Services, user_id: str, instance: str) -> dict[str, Any] | None:
-    return await services.store.run(_get_default, user_id, instance)
+    return await services.store.run(mstr_defaults.get, user_id, instance)
 
 
 async def _remember(services: Services, user_id: str, instance: str, project: Project) -> None:
-    await services.store.run(_save_default, {
+    await services.store.run(mstr_defaults.save, {
         "user_id": user_id, "instance": instance, "project_id": project.id,
         "project_name": project.name, "set_at": services.now().isoformat(timespec="seconds")})
     await services.audit.record(user_id=user_id, action="mstr.use", platform="mstr",
@@ -183,7 +164,7 @@ async def use(inv: Invocation) -> None:
         credential = await inv.services.accounts.credential(inv.user_id, "mstr", instance)
         default = await _default(inv.services, inv.user_id, credential.instance)
         if default:
-            await inv.services.store.run(_clear_default, inv.user_id, credential.instance)
+            await inv.services.store.run(mstr_defaults.clear, inv.user_id, credential.instance)
             await inv.services.audit.record(
                 user_id=inv.user_id, action="mstr.use.clear", platform="mstr",
                 instance=credential.instance, target=default["project_name"])

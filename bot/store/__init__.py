@@ -1,5 +1,6 @@
-"""All SQLite access: `Store` owns the database on one thread; the modules beside it hold
-small synchronous functions over `sqlite_utils.Database` that `Store.run` sends there."""
+"""Everything the bot keeps, on SQLite or PostgreSQL: `Store` owns the connections (bot.store.db);
+the modules beside it hold small synchronous functions over the one interface both engines
+implement (bot.store.engine), which `Store.run` sends off the event loop."""
 
 from bot.store.db import Store
 

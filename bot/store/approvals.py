@@ -5,32 +5,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlite_utils import Database
+from bot.store.engine import Db
 
 PENDING, ACTING, DONE, FAILED, GONE = "pending", "acting", "done", "failed", "gone"
 # States a click may claim: waiting, or a failure worth retrying (network, 5xx).
 CLAIMABLE = (PENDING, FAILED)
 
 
-def ensure(db: Database, row: dict[str, Any]) -> dict[str, Any]:
+def ensure(db: Db, row: dict[str, Any]) -> dict[str, Any]:
     """Insert the approval unless it exists; return it as stored."""
     db.execute(
-        "insert or ignore into approvals (id, platform, instance, kind, target, state, summary,"
+        "insert into approvals (id, platform, instance, kind, target, state, summary,"
         " payload, actor, action, acted_at, result, created_at)"
         " values (:id, :platform, :instance, :kind, :target, :state, :summary, :payload,"
-        " '', '', '', '', :created_at)", row)
+        " '', '', '', '', :created_at) on conflict do nothing", row)
     db.conn.commit()
     return get(db, row["id"])
 
 
-def get(db: Database, approval_id: str) -> dict[str, Any]:
+def get(db: Db, approval_id: str) -> dict[str, Any]:
     rows = list(db.query("select * from approvals where id = ?", [approval_id]))
     if not rows:
         raise KeyError(approval_id)
     return rows[0]
 
 
-def claim(db: Database, approval_id: str, actor: str, action: str,
+def claim(db: Db, approval_id: str, actor: str, action: str,
           at: str) -> tuple[bool, dict[str, Any]]:
     """pending|failed -> acting in one UPDATE: exactly one caller gets True."""
     with db.conn:
@@ -41,14 +41,14 @@ def claim(db: Database, approval_id: str, actor: str, action: str,
     return cursor.rowcount == 1, get(db, approval_id)
 
 
-def finish(db: Database, approval_id: str, state: str, result: str) -> dict[str, Any]:
+def finish(db: Db, approval_id: str, state: str, result: str) -> dict[str, Any]:
     with db.conn:
         db.execute("update approvals set state = ?, result = ? where id = ?",
                    [state, result, approval_id])
     return get(db, approval_id)
 
 
-def release(db: Database, approval_id: str, actor: str) -> dict[str, Any]:
+def release(db: Db, approval_id: str, actor: str) -> dict[str, Any]:
     """Hand a claim back (acting -> pending) when the platform refused the clicker's own
     rights: the card stays open for someone who has them."""
     with db.conn:
@@ -58,22 +58,24 @@ def release(db: Database, approval_id: str, actor: str) -> dict[str, Any]:
     return get(db, approval_id)
 
 
-def add_copy(db: Database, approval_id: str, channel: str, ts: str,
+def add_copy(db: Db, approval_id: str, channel: str, ts: str,
              blocks: list[dict[str, Any]], at: str) -> None:
     add_copies(db, [approval_id], channel, ts, blocks, at)
 
 
-def add_copies(db: Database, approval_ids: list[str], channel: str, ts: str,
+def add_copies(db: Db, approval_ids: list[str], channel: str, ts: str,
                blocks: list[dict[str, Any]], at: str) -> None:
     """One message carrying several approvals (a digest): its blocks stored once."""
     with db.conn:
-        db.conn.executemany("insert or ignore into approval_messages (approval_id, channel, ts)"
-                            " values (?, ?, ?)", [(a, channel, ts) for a in approval_ids])
-        db.execute("insert or replace into posted (channel, ts, blocks, posted_at)"
-                   " values (?, ?, ?, ?)", [channel, ts, json.dumps(blocks), at])
+        db.executemany("insert into approval_messages (approval_id, channel, ts)"
+                       " values (?, ?, ?) on conflict do nothing",
+                       [(a, channel, ts) for a in approval_ids])
+        db.execute("insert into posted (channel, ts, blocks, posted_at) values (?, ?, ?, ?)"
+                   " on conflict (channel, ts) do update set blocks = excluded.blocks,"
+                   " posted_at = excluded.posted_at", [channel, ts, json.dumps(blocks), at])
 
 
-def copies(db: Database, approval_id: str) -> list[dict[str, Any]]:
+def copies(db: Db, approval_id: str) -> list[dict[str, Any]]:
     """Every posted message carrying this approval, with its current blocks."""
     return [
         {"channel": r["channel"], "ts": r["ts"], "blocks": json.loads(r["blocks"])}
@@ -84,7 +86,7 @@ def copies(db: Database, approval_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def save_blocks(db: Database, channel: str, ts: str, blocks: list[dict[str, Any]]) -> None:
+def save_blocks(db: Db, channel: str, ts: str, blocks: list[dict[str, Any]]) -> None:
     with db.conn:
         db.execute("update posted set blocks = ? where channel = ? and ts = ?",
                    [json.dumps(blocks), channel, ts])

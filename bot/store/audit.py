@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
+from bot.store.engine import Db
 
 
-def record(db: Database, row: dict[str, Any]) -> None:
-    db["audit"].insert(row)
+COLUMNS = ("at", "user_id", "action", "platform", "instance", "target", "result", "detail")
 
 
-def latest(db: Database, n: int) -> list[dict[str, Any]]:
+def record(db: Db, row: dict[str, Any]) -> None:
+    with db.conn:
+        db.execute(f"insert into audit ({', '.join(COLUMNS)})"
+                   f" values ({', '.join(':' + c for c in COLUMNS)})",
+                   {c: row.get(c, "") for c in COLUMNS})
+
+
+def latest(db: Db, n: int) -> list[dict[str, Any]]:
     return list(db.query("select * from audit order by id desc limit ?", [n]))

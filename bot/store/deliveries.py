@@ -6,30 +6,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
+from bot.store.engine import Db
 
 PENDING, POSTING, DELIVERED = "pending", "posting", "delivered"
 SKIPPED, EMPTY, FAILED = "skipped", "empty", "failed"
 FINAL = (DELIVERED, SKIPPED, EMPTY)
 
 
-def get(db: Database, sub_id: int, run_at: str) -> dict[str, Any] | None:
+def get(db: Db, sub_id: int, run_at: str) -> dict[str, Any] | None:
     rows = list(db.query("select * from deliveries where subscription_id = ? and run_at = ?",
                          [sub_id, run_at]))
     return rows[0] if rows else None
 
 
-def open_run(db: Database, sub_id: int, run_at: str, reason: str) -> dict[str, Any]:
+def open_run(db: Db, sub_id: int, run_at: str, reason: str) -> dict[str, Any]:
     """The run's row, created pending unless it exists (the primary key decides)."""
     with db.conn:
         db.execute(
-            "insert or ignore into deliveries (subscription_id, run_at, state, ts, delivered_at,"
-            " channel, posting_at, reason, detail) values (?, ?, ?, '', '', '', '', ?, '')",
+            "insert into deliveries (subscription_id, run_at, state, ts, delivered_at,"
+            " channel, posting_at, reason, detail) values (?, ?, ?, '', '', '', '', ?, '')"
+            " on conflict do nothing",
             [sub_id, run_at, PENDING, reason])
     return get(db, sub_id, run_at)  # type: ignore[return-value]
 
 
-def begin_posting(db: Database, sub_id: int, run_at: str, channel: str, at: str) -> bool:
+def begin_posting(db: Db, sub_id: int, run_at: str, channel: str, at: str) -> bool:
     """pending|failed → posting, committed before chat.postMessage. True for the one caller
     that moved it (a second runner of the same run gets False and stops)."""
     with db.conn:
@@ -40,7 +41,7 @@ def begin_posting(db: Database, sub_id: int, run_at: str, channel: str, at: str)
     return cursor.rowcount == 1
 
 
-def finish(db: Database, sub_id: int, run_at: str, state: str, *, ts: str = "",
+def finish(db: Db, sub_id: int, run_at: str, state: str, *, ts: str = "",
            at: str = "", detail: str = "") -> None:
     with db.conn:
         db.execute(
@@ -49,25 +50,26 @@ def finish(db: Database, sub_id: int, run_at: str, state: str, *, ts: str = "",
             [state, ts, at, detail[:300], sub_id, run_at])
 
 
-def record(db: Database, sub_id: int, run_at: str, state: str, reason: str,
+def record(db: Db, sub_id: int, run_at: str, state: str, reason: str,
            detail: str = "", at: str = "") -> bool:
     """A run that will not be posted (skipped beyond the grace window). False if known."""
     with db.conn:
         cursor = db.execute(
-            "insert or ignore into deliveries (subscription_id, run_at, state, ts, delivered_at,"
-            " channel, posting_at, reason, detail) values (?, ?, ?, '', ?, '', '', ?, ?)",
+            "insert into deliveries (subscription_id, run_at, state, ts, delivered_at,"
+            " channel, posting_at, reason, detail) values (?, ?, ?, '', ?, '', '', ?, ?)"
+            " on conflict do nothing",
             [sub_id, run_at, state, at, reason, detail[:300]])
     return cursor.rowcount == 1
 
 
-def unfinished(db: Database) -> list[dict[str, Any]]:
+def unfinished(db: Db) -> list[dict[str, Any]]:
     """Runs a previous process started and did not finish (crash, kill -9)."""
     return list(db.query(
         "select * from deliveries where state in (?, ?) order by run_at, subscription_id",
         [PENDING, POSTING]))
 
 
-def latest_runs(db: Database) -> dict[int, str]:
+def latest_runs(db: Db) -> dict[int, str]:
     """Each subscription's last scheduled run (not `now`, not alert items), in one query:
     start-up reads thousands."""
     return {row["subscription_id"]: row["m"] or "" for row in db.query(
@@ -75,6 +77,6 @@ def latest_runs(db: Database) -> dict[int, str]:
         " where run_at not like 'item:%' and reason != 'now' group by subscription_id")}
 
 
-def for_subscription(db: Database, sub_id: int) -> list[dict[str, Any]]:
+def for_subscription(db: Db, sub_id: int) -> list[dict[str, Any]]:
     return list(db.query("select * from deliveries where subscription_id = ? order by run_at",
                          [sub_id]))

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from sqlite_utils import Database
+from bot.store.engine import Db
 
 
-def first_time(db: Database, key: str, at: str) -> bool:
+def first_time(db: Db, key: str, at: str) -> bool:
     """Record `key`; True only the first time it is seen (atomic: the primary key decides)."""
-    try:
-        with db.conn:
-            db.execute("insert into seen (key, seen_at) values (?, ?)", [key, at])
-    except sqlite3.IntegrityError:
-        return False
-    return True
+    with db.conn:
+        cursor = db.execute(
+            "insert into seen (key, seen_at) values (?, ?) on conflict do nothing", [key, at])
+    return cursor.rowcount == 1

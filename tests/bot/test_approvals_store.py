@@ -1,4 +1,5 @@
-"""The approval claim is atomic: of many concurrent claimers exactly one wins."""
+"""The approval claim is atomic: of many concurrent claimers exactly one wins, on both engines
+(two stores on one database stand for two replicas)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ def now() -> datetime:
     return datetime(2026, 11, 23, 10, 42, tzinfo=UTC)
 
 
-async def test_one_claim_wins_and_the_others_see_who(tmp_path):
-    store = Store(tmp_path / "a.db")
+async def test_one_claim_wins_and_the_others_see_who(db_target):
+    store = Store(db_target)
     approvals = Approvals(store=store, now=now)
     try:
         record = await approvals.register(platform="astakos", instance="prod",
@@ -36,10 +37,9 @@ async def test_one_claim_wins_and_the_others_see_who(tmp_path):
         store.close()
 
 
-def test_claim_is_atomic_across_connections(tmp_path):
-    """Two processes (here: two stores on one file) racing: still one winner."""
-    path = tmp_path / "race.db"
-    first, second = Store(path), Store(path)
+def test_claim_is_atomic_across_connections(db_target):
+    """Two processes (here: two stores on one database) racing: still one winner."""
+    first, second = Store(db_target), Store(db_target)
     try:
         first.run_sync(rows.ensure, {"id": "x", "platform": "limits", "instance": "p",
                                      "kind": "task", "target": "L-4", "state": "pending",
@@ -63,8 +63,8 @@ def test_claim_is_atomic_across_connections(tmp_path):
         second.close()
 
 
-async def test_a_failed_approval_can_be_claimed_again(tmp_path):
-    store = Store(None)
+async def test_a_failed_approval_can_be_claimed_again(db_target):
+    store = Store(db_target)
     approvals = Approvals(store=store, now=now)
     try:
         record = await approvals.register(platform="limits", instance="p", kind="task",
@@ -84,3 +84,24 @@ def test_swap_card_replaces_only_that_card():
     done = tag_card("a", [{"type": "section", "text": {"type": "mrkdwn", "text": "A done"}}])
     out = swap_card(head + a + other, "a", done)
     assert [b.get("text", {}).get("text") for b in out] == ["H", "A done", "B"]
+
+
+def test_copies_are_kept_and_re_rendered_and_a_claim_handed_back(db_target):
+    store = Store(db_target)
+    try:
+        store.run_sync(rows.ensure, {"id": "y", "platform": "astakos", "instance": "p",
+                                     "kind": "commission", "target": "56", "state": "pending",
+                                     "summary": "", "payload": "{}", "created_at": "t"})
+        card = [{"type": "section", "text": {"type": "mrkdwn", "text": "c56"}}]
+        for channel in ("C1", "C2", "C1"):  # the same message twice: one copy
+            store.run_sync(rows.add_copy, "y", channel, "1.0", card, "t")
+        assert sorted(c["channel"] for c in store.run_sync(rows.copies, "y")) == ["C1", "C2"]
+        store.run_sync(rows.save_blocks, "C2", "1.0", [{"type": "divider"}])
+        blocks = {c["channel"]: c["blocks"] for c in store.run_sync(rows.copies, "y")}
+        assert blocks == {"C1": card, "C2": [{"type": "divider"}]}
+        assert store.run_sync(rows.claim, "y", "U1", "accept", "t")[0]
+        assert store.run_sync(rows.release, "y", "U2")["state"] == "acting"  # not theirs
+        freed = store.run_sync(rows.release, "y", "U1")
+        assert (freed["state"], freed["actor"]) == ("pending", "")
+    finally:
+        store.close()

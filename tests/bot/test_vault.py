@@ -72,3 +72,41 @@ def test_rotate_key_command_re_encrypts_everything(tmp_path):
         Vault(old).decrypt(rows[0]["secret"])
     for key in new + old:
         assert key.decode() not in out
+
+
+def test_postgresql_takes_the_key_from_the_environment_and_says_so_when_missing(tmp_path):
+    """No key file beside a database that has no file: start-up stops with one line."""
+    env = {"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(tmp_path),
+           "SLACK_BOT_TOKEN": "xoxb-test-token-1", "SLACK_SIGNING_SECRET": "signing-secret-1",
+           "SWITCHBOARD_DATABASE_URL": "postgresql://sb:pw@127.0.0.1:1/switchboard"}
+    done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "switchboard: SWITCHBOARD_SECRET_KEY is missing: with PostgreSQL the encryption key "
+        "comes from it, the same on every replica (make one with `switchboard new-key`)"]
+    assert not (tmp_path / "secret.key").exists()
+
+
+def test_rotate_key_on_postgresql(tmp_path, postgres_url):
+    old = Fernet.generate_key()
+    store = Store(postgres_url)
+    store.run_sync(links.save, {
+        "user_id": "U1", "platform": "dss", "instance": "prod", "account": "U1",
+        "kind": "API key", "secret": Vault([old]).encrypt("secret-of-U1"), "details": "{}",
+        "linked_at": "t", "verified_at": "t"})
+    store.close()
+    env = {"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(tmp_path),
+           "SWITCHBOARD_DATABASE_URL": postgres_url, "SWITCHBOARD_SECRET_KEY": old.decode()}
+    out = subprocess.run([sys.executable, "-m", "bot", "rotate-key"], env=env, check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "Re-encrypted 1 stored credential(s)" in out and old.decode() not in out
+    new_file = tmp_path / "secret.key.new"
+    assert stat.S_IMODE(new_file.stat().st_mode) == 0o600
+    new = new_file.read_bytes().strip()
+    store = Store(postgres_url)
+    rows = store.run_sync(links.all_secrets)
+    store.close()
+    assert Vault([new]).decrypt(rows[0]["secret"]) == "secret-of-U1"
+    with pytest.raises(VaultError):
+        Vault([old]).decrypt(rows[0]["secret"])

@@ -1,5 +1,6 @@
 """End to end: the real bot served over HTTP, Slack-signed requests from the driver, platform
-emulators on 127.0.0.1, a real SQLite file. Tests assert on what the Slack emulator received,
+emulators on 127.0.0.1, a real SQLite file (or a real PostgreSQL database, for the tests marked
+`on_both_engines`). Tests assert on what the Slack emulator received,
 which is what a person would see."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.config import Settings
 from bot.server import BotServer
@@ -51,7 +53,12 @@ def platforms(dss: DSSEmulator) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, slack: SlackEmulator, platforms: dict) -> Settings:
+def settings(tmp_path: Path, slack: SlackEmulator, platforms: dict, engine: str,
+             request: pytest.FixtureRequest) -> Settings:
+    if engine == "postgresql":  # no key file beside a database that has no file
+        return make_settings(tmp_path, slack, platforms=platforms,
+                             database_url=request.getfixturevalue("postgres_url"),
+                             secret_key=Fernet.generate_key().decode())
     return make_settings(tmp_path, slack, platforms=platforms)
 
 

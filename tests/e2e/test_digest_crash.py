@@ -1,6 +1,7 @@
 """kill -9 in the middle of a fan-out, then a restart: every due digest is delivered exactly
 once. The bot runs as a real `python -m bot run` subprocess against emulators started here;
-Slack answers chat.postMessage slowly, so the kill lands with a post in flight."""
+Slack answers chat.postMessage slowly, so the kill lands with a post in flight. On SQLite and
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bot.store import Store
 from bot.store import subscriptions as subs
 from bot.vault import Vault
 from emulators.dss import DEMO as DSS_DEMO
+from tests.engines import on_both_engines, rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTIONS = 6
@@ -54,11 +56,14 @@ def wait_until(predicate, timeout: float) -> None:
         time.sleep(0.05)
 
 
+@on_both_engines
 async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_once(
-        tmp_path, slack, dss):
+        tmp_path, slack, dss, engine, request):
     key = Fernet.generate_key().decode()
     data = tmp_path / "data"
-    store = Store(data / "switchboard.db")
+    database = (request.getfixturevalue("postgres_url") if engine == "postgresql"
+                else data / "switchboard.db")
+    store = Store(database)
     accounts = Accounts(store=store, vault=Vault([key.encode()]), now=lambda: datetime.now(UTC))
     await accounts.link("U0CAROL", "dss", "prod", VerifiedAccount(
         account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"))
@@ -76,7 +81,8 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_onc
            "SLACK_API_URL": f"{slack.url}/api/", "SWITCHBOARD_DATA_DIR": str(data),
            "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_PORT": str(free_port()),
            "SWITCHBOARD_SECRET_KEY": key, "SWITCHBOARD_SLACK_CHANNEL_INTERVAL": "1.0",
-           "SWITCHBOARD_DIGEST_RECOVERY_SETTLE": "2.0", "PYTHONUNBUFFERED": "1"}
+           "SWITCHBOARD_DIGEST_RECOVERY_SETTLE": "2.0", "PYTHONUNBUFFERED": "1",
+           "SWITCHBOARD_DATABASE_URL": str(database) if engine == "postgresql" else ""}
     log = tmp_path / "bot.log"
     slack.faults.set(latency=0.6, path_prefix="/api/chat.postMessage")
 
@@ -102,8 +108,4 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_onc
         except subprocess.TimeoutExpired:
             bot.kill()
     assert posted(slack) == {i: 1 for i in range(1, SUBSCRIPTIONS + 1)}, log.read_text()
-    store = Store(data / "switchboard.db")
-    states = store.run_sync(lambda db: [r["state"] for r in db.query(
-        "select state from deliveries")])
-    store.close()
-    assert states == ["delivered"] * SUBSCRIPTIONS
+    assert rows(database, "select state from deliveries") == [("delivered",)] * SUBSCRIPTIONS

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from emulators.limits import DEMO, LimitsEmulator
 from emulators.slack_models import Message
 from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import link, posted_since, reply_to, seen_by, texts
+from tests.engines import on_both_engines, rows
 
 EXECUTE = "/workflow-service/execute-task-action"
 
@@ -64,10 +64,11 @@ async def share_pending(driver, slack, user: str = "alice") -> Message:
 
 
 def audit_rows(settings) -> list[tuple]:
-    return sqlite3.connect(settings.db_path).execute(
-        "select user_id, action, platform, target, result from audit order by id").fetchall()
+    return rows(settings, "select user_id, action, platform, target, result from audit"
+                          " order by id")
 
 
+@on_both_engines
 async def test_approve_updates_the_limit_the_card_and_the_audit(driver, slack, limits, bot,
                                                                  settings):
     await link_as(driver, slack, "alice", "alice")
@@ -96,6 +97,7 @@ async def test_approve_updates_the_limit_the_card_and_the_audit(driver, slack, l
     assert len(limits.requests_to("POST", EXECUTE)) == 1
 
 
+@on_both_engines
 async def test_double_click_and_slack_retry_reach_the_platform_once(driver, slack, limits, bot,
                                                                      settings):
     await link_as(driver, slack, "alice", "alice")

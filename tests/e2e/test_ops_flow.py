@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import httpx
 
 from emulators.dss import DEMO
 from tests.e2e.helpers import link, reply_to, texts
+from tests.engines import on_both_engines, rows
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 
 
+@on_both_engines
 async def test_bad_or_stale_signature_is_rejected_and_runs_no_handler(driver, slack, bot):
     before = slack.last_seq
     forged = await driver.command("alice", "/ops", "links", bad_signature=True)
@@ -34,6 +34,7 @@ async def test_no_secret_in_the_raw_database_files(driver, slack, bot, settings)
     assert ALICE_KEY not in "".join(c.method + str(c.args) for c in slack.calls())
 
 
+@on_both_engines
 async def test_links_unlink_and_the_audit_trail(driver, slack, bot, settings):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
     reply = await reply_to(driver, slack, "alice", "/ops", "links", expect="linked accounts")
@@ -43,9 +44,7 @@ async def test_links_unlink_and_the_audit_trail(driver, slack, bot, settings):
     audit = await reply_to(driver, slack, "alice", "/ops", "audit 5", expect="changes")
     body = texts(audit.blocks)
     assert "*unlink* dss prod alice" in body and "*link* dss prod alice" in body
-    rows = sqlite3.connect(settings.db_path).execute(
-        "select action from audit order by id").fetchall()
-    assert rows == [("link",), ("unlink",)]
+    assert rows(settings, "select action from audit order by id") == [("link",), ("unlink",)]
 
 
 async def test_audit_is_for_operators_only(driver, slack, bot):
@@ -82,6 +81,7 @@ async def test_link_an_unknown_platform_says_which_exist(driver, slack, bot):
     assert "`dss`" in reply.text
 
 
+@on_both_engines
 async def test_app_home_links_and_unlinks(driver, slack, bot, settings):
     await driver.home_opened("alice")
     home = await driver.wait_for(lambda: slack.home("U0ALICE"))
@@ -96,11 +96,11 @@ async def test_app_home_links_and_unlinks(driver, slack, bot, settings):
         and slack.home("U0ALICE"))
     await driver.click("alice", relinked, text="Unlink")
     await driver.wait_for(lambda: "Not linked." in texts(slack.home("U0ALICE").blocks))
-    actions = [r[0] for r in sqlite3.connect(settings.db_path).execute(
-        "select action from audit order by id")]
+    actions = [r[0] for r in rows(settings, "select action from audit order by id")]
     assert actions == ["link", "unlink"]
 
 
+@on_both_engines
 async def test_a_retried_event_is_handled_once(driver, slack, bot):
     first = await driver.home_opened("alice", event_id="Ev0HOME1")
     await driver.wait_for(lambda: slack.calls("views.publish"))
