@@ -4,6 +4,11 @@ With a key file, the file first holds the new key and the old ones (so a crash h
 every secret readable), then the new key alone; the old ones are kept in `secret.key.old` until
 the operator removes it. With SWITCHBOARD_SECRET_KEY, the new key is written to a 0600 file and
 the operator is told to put it first in the variable: a key is never printed.
+
+Replicas (PostgreSQL) cannot all restart at the same instant, so there the new key is given to
+every replica first, as `SWITCHBOARD_SECRET_KEY=new,old` (new secrets are encrypted under it,
+both decrypt); `rotate-key` run with two or more keys in the variable re-encrypts everything
+under the first one and makes no key; then the old key can be dropped from the variable.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from bot.vault import Vault, load_keys, write_key_file
 
 def rotate_key(settings: Settings) -> list[str]:
     source = load_keys(settings)
+    if source.key_file is None and len(source.keys) > 1:
+        return _rotate_to_first(settings, source.keys)
     new_key = Fernet.generate_key()
     vault = Vault([new_key, *source.keys])
     if source.key_file is not None:
@@ -42,3 +49,19 @@ def rotate_key(settings: Settings) -> list[str]:
         lines.append(f"The new key is in {target} (mode 0600). Set SWITCHBOARD_SECRET_KEY to "
                      "its contents (you may keep the old key after a comma until restarted).")
     return lines
+
+
+def _rotate_to_first(settings: Settings, keys: list[bytes]) -> list[str]:
+    """Every secret re-encrypted under the variable's first key, already held by every
+    replica."""
+    vault = Vault(keys)
+    store = Store(settings.database, pool_size=2)
+    try:
+        rows = store.run_sync(links.all_secrets)
+        for row in rows:
+            row["secret"] = vault.rotate(row["secret"])
+        store.run_sync(links.replace_secrets, rows)
+    finally:
+        store.close()
+    return [f"Re-encrypted {len(rows)} stored credential(s) under the first key of "
+            "SWITCHBOARD_SECRET_KEY. Once this is done, remove the older key(s) from it."]

@@ -42,9 +42,9 @@ def sqlite_path(target: str | Path | None) -> Path | None:
     text = str(target)
     if text.startswith("sqlite:"):
         text = text[len("sqlite:"):]
-        if text.startswith("//"):
-            text = text[2:]
-        if text in ("", ":memory:"):
+        if text.startswith("//"):  # sqlite:///abs/path (URL style): one leading slash kept
+            text = "/" + text.lstrip("/")
+        if text in ("", "/", ":memory:", "/:memory:"):
             return None
     return Path(text)
 

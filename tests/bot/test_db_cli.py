@@ -63,3 +63,25 @@ def test_start_up_refuses_a_database_newer_than_the_code_in_one_line(db_target, 
             f"switchboard: the database is at schema version {migrations.LATEST + 1}, newer "
             f"than this Switchboard (which knows up to {migrations.LATEST}): run the newer "
             "version, or restore a backup"]
+
+
+def test_the_database_setting_from_the_environment_or_the_toml(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import pytest
+
+    from bot.config import ConfigError, Settings
+
+    monkeypatch.delenv("SWITCHBOARD_DATABASE_URL", raising=False)
+    assert Settings(_env_file=None, data_dir=tmp_path).database == tmp_path / "switchboard.db"
+    toml = tmp_path / "sb.toml"
+    toml.write_text('database_url = "postgresql://sb:pw@db.internal/sb"\n', encoding="utf-8")
+    settings = Settings(_env_file=None, config=toml)
+    assert settings.database == "postgresql://sb:pw@db.internal/sb" and settings.uses_postgresql
+    assert "pw" not in repr(settings)  # a URL may carry the password: never in a repr or log
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
+    settings = Settings(_env_file=None, config=toml)  # the environment wins
+    assert settings.database == Path(f"{tmp_path}/other.db") == settings.db_path
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", "mysql://x")
+    with pytest.raises(ConfigError, match="give postgresql://"):
+        Settings(_env_file=None).database

@@ -110,3 +110,27 @@ def test_rotate_key_on_postgresql(tmp_path, postgres_url):
     assert Vault([new]).decrypt(rows[0]["secret"]) == "secret-of-U1"
     with pytest.raises(VaultError):
         Vault([old]).decrypt(rows[0]["secret"])
+
+
+def test_rotate_key_with_new_and_old_in_the_variable_moves_everything_to_the_new(
+        tmp_path, postgres_url):
+    """Replicas: every one already runs with `new,old`; rotate-key re-encrypts to `new` and
+    makes no key, so no replica is ever handed a secret it cannot read."""
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+    store = Store(postgres_url)
+    store.run_sync(links.save, {
+        "user_id": "U1", "platform": "dss", "instance": "prod", "account": "U1",
+        "kind": "API key", "secret": Vault([old]).encrypt("secret-of-U1"), "details": "{}",
+        "linked_at": "t", "verified_at": "t"})
+    store.close()
+    env = {"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(tmp_path),
+           "SWITCHBOARD_DATABASE_URL": postgres_url,
+           "SWITCHBOARD_SECRET_KEY": f"{new.decode()},{old.decode()}"}
+    out = subprocess.run([sys.executable, "-m", "bot", "rotate-key"], env=env, check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "Re-encrypted 1 stored credential(s) under the first key" in out
+    assert list(tmp_path.iterdir()) == []  # no key written
+    store = Store(postgres_url)
+    rows = store.run_sync(links.all_secrets)
+    store.close()
+    assert Vault([new]).decrypt(rows[0]["secret"]) == "secret-of-U1"
