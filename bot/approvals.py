@@ -19,6 +19,7 @@ a digest) without touching the rest.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,6 +48,8 @@ PENDING, ACTING, DONE, FAILED, GONE = (rows.PENDING, rows.ACTING, rows.DONE, row
                                        rows.GONE)
 # How long a usergroup's members are trusted before asking Slack again.
 GROUP_CACHE_SECONDS = 300.0
+# How long one copy's chat.update is retried through 429s and Slack outages.
+COPY_UPDATE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -251,14 +255,10 @@ async def update_copies(services: Services, click: Click, record: Approval, rend
     updated: set[tuple[str, str]] = set()
     for copy in await services.store.run(rows.copies, record.id):
         blocks = swap_card(copy["blocks"], record.id, card)
-        try:
-            await services.slack.chat_update(channel=copy["channel"], ts=copy["ts"],
-                                             text=summary, blocks=blocks)
+        if await _update_copy(services.slack, copy["channel"], copy["ts"], summary, blocks,
+                              record.id):
             await services.store.run(rows.save_blocks, copy["channel"], copy["ts"], blocks)
             updated.add((copy["channel"], copy["ts"]))
-        except SlackApiError as error:
-            log.warning("could not update a copy of %s: %s", record.id,
-                        error.response.get("error"))
     container = click.body.get("container", {})
     if (container.get("channel_id"), container.get("message_ts")) in updated:
         return
@@ -272,6 +272,36 @@ async def update_copies(services: Services, click: Click, record: Approval, rend
     else:
         text, blocks = summary, card
     await click.respond(text=text, blocks=blocks, replace_original=True)
+
+
+async def _update_copy(slack: AsyncWebClient, channel: str, ts: str, text: str,
+                       blocks: list[dict[str, Any]], approval: str) -> bool:
+    """chat.update one copy, waiting out 429s (Retry-After) and Slack's 5xx and lost answers
+    (backing off) for up to COPY_UPDATE_SECONDS: an update is idempotent, so trying again
+    never shows anything twice. A refusal (message deleted, no access) is final."""
+    deadline = time.monotonic() + COPY_UPDATE_SECONDS
+    delay = 0.5
+    while True:
+        try:
+            await slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            return True
+        except SlackApiError as error:
+            status = error.response.status_code
+            if status != 429 and status < 500:
+                log.warning("could not update a copy of %s: %s", approval,
+                            error.response.get("error"))
+                return False
+            wait = float(error.response.headers.get("retry-after") or delay) if status == 429 \
+                else delay
+            why = f"HTTP {status}"
+        except (OSError, asyncio.TimeoutError, aiohttp.ClientError) as error:
+            wait, why = delay, type(error).__name__
+        if time.monotonic() + wait > deadline:
+            log.warning("gave up updating a copy of %s after %g s (%s)", approval,
+                        COPY_UPDATE_SECONDS, why)
+            return False
+        await asyncio.sleep(wait)
+        delay = min(delay * 2, 8.0)
 
 
 def swap_card(blocks: list[dict[str, Any]], approval: str,

@@ -334,3 +334,31 @@ async def test_a_failed_call_can_be_retried(driver, slack, astakos, bot, setting
     assert astakos.commission(58) is None
     results = [r[4] for r in audit(settings) if r[1] == "astakos.accept" and r[3] == "58"]
     assert results == ["failed", "ok"]
+
+
+async def test_every_copy_is_updated_once_through_429_and_5xx_storms(driver, slack, astakos,
+                                                                       bot, settings):
+    await link(driver, slack, "alice", "astakos", {"token": SERVICE})
+    first = await shared(driver, slack)
+    second = await shared(driver, slack)  # a second copy of the same cards, in the channel
+    assert first.ts != second.ts
+    # Slack has a bad minute: chat.update answers 503 three times, then 429 ten times
+    # (more than the Web API client's own rate-limit retries), then works.
+    slack.faults.set(status=503, path_prefix="/api/chat.update", remaining=3)
+    slack.ratelimit("chat.update", times=10, retry_after=0)
+    since = slack.last_seq
+    responses = len(slack.responses())
+    answer = await driver.click("alice", first, value=button_value(first, 56, "Accept"))
+    assert answer is not None and answer.status == 200
+    def accepted(copy: Message) -> bool:
+        return "Accepted* by <@U0ALICE>" in texts(card(now(slack, copy), 56))
+
+    await driver.wait_for(lambda: accepted(first) and accepted(second), timeout=60)
+    await reply_to(driver, slack, "bob", "/ops", "help", expect="Switchboard commands")
+    updated = [c.args["ts"] for c in slack.calls("chat.update") if c.ok]
+    assert sorted(updated) == sorted([first.ts, second.ts])  # each copy once, none twice
+    assert len(astakos.requests_to("POST", ACTION.format(serial=56))) == 1
+    # The clicker is told once: by the card she clicked, and by nothing else.
+    alice = slack.user("alice").id
+    assert [e.kind for e in slack.events_since(since) if e.user == alice] == []
+    assert [p for p in slack.responses()[responses:] if p.url == answer.response_url] == []
