@@ -60,6 +60,7 @@ async def _socket_mode(services) -> int:  # type: ignore[no-untyped-def]
     token = services.settings.slack_app_token.get_secret_value()
     handler = AsyncSocketModeHandler(app, token)
     try:
+        await services.installation.start()
         await handler.connect_async()
         if services.scheduler is not None:
             await services.scheduler.start()

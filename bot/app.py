@@ -15,6 +15,7 @@ from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot import installation
 from bot.commands import ACKS_AT_ONCE
 from bot.services import Services
 from bot.store import seen
@@ -55,11 +56,19 @@ def create_app(services: Services) -> AsyncApp:
                 return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         return await next()
 
+    unhandled_seen: set[str] = set()
+
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
-            log.info("unhandled Slack request: %s", _describe(body))
-            return BoltResponse(status=404, body="")
+            # Acknowledged all the same: a 404 makes Slack retry events and show the person
+            # an error. Logged once per kind, so a subscribed event nobody handles is no flood.
+            kind = _describe(body)
+            level = logging.DEBUG if kind in unhandled_seen else logging.INFO
+            if len(unhandled_seen) < 1000:
+                unhandled_seen.add(kind)
+            log.log(level, "unhandled Slack request: %s (acknowledged)", kind)
+            return BoltResponse(status=200, body="")
         log.exception("listener error on %s", _describe(body), exc_info=error)
         # Slack never gets a 500 from us (it would retry, and show the person a failure):
         # a request that broke a listener before its ack is answered as malformed.
@@ -68,6 +77,7 @@ def create_app(services: Services) -> AsyncApp:
     from handlers import register_all
 
     register_all(app, settings)
+    installation.register(app)
     AckFirstRunner.install(app)
     return app
 
@@ -107,10 +117,15 @@ def _describe(body: dict[str, Any]) -> str:
     """What the request was, for logs: type and ids only, never field values."""
     if not isinstance(body, dict):
         return "?"
-    kind = body.get("type") or ("command" if "command" in body else "?")
-    detail = body.get("command") or (body.get("event") or {}).get("type") or ""
-    if body.get("actions"):
-        detail = ",".join(str(a.get("action_id")) for a in body["actions"])
-    if body.get("view"):
-        detail = str(body["view"].get("callback_id"))
-    return f"{kind} {detail}".strip()
+    try:
+        kind = body.get("type") or ("command" if "command" in body else "?")
+        detail = body.get("command") or (body.get("event") or {}).get("type") or ""
+        if body.get("actions"):
+            detail = ",".join(str(a.get("action_id")) for a in body["actions"])
+        if body.get("view"):
+            detail = str(body["view"].get("callback_id"))
+        if kind == "shortcut" or kind == "message_action":
+            detail = str(body.get("callback_id"))
+    except (AttributeError, TypeError):  # a signed body of an unexpected shape
+        return "?"
+    return f"{kind} {detail}".strip()[:120]

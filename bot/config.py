@@ -3,6 +3,7 @@
     SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET   HTTP mode
     SLACK_APP_TOKEN                         Socket Mode (with SLACK_BOT_TOKEN)
     SLACK_API_URL                           Web API base (the emulator, or slack-gov.com)
+    SLACK_TEAM_ID                           the workspace served (default: from auth.test)
     SWITCHBOARD_SECRET_KEY                  Fernet key(s), comma separated, newest first
     SWITCHBOARD_DATABASE_URL                postgresql://... for PostgreSQL; unset or sqlite:PATH
                                             for the SQLite file (also `database_url` in the TOML)
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
     slack_api_url: str = Field(
         "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
+    # The workspace (T...) this bot serves; unset: asked of Slack (auth.test) at start-up.
+    # Signed requests naming another workspace are refused (bot.installation).
+    slack_team_id: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_TEAM_ID", "slack_team_id"))
 
     secret_key: SecretStr | None = None
     # postgresql://user:password@host/db, or sqlite:PATH; unset: the SQLite file below.

@@ -6,22 +6,62 @@ rest of the command. `Responder.to(url)` is a drop-in `respond` that reuses one 
 session (aiohttp rather than httpx here: with dozens of posts in flight, httpcore's pool
 bookkeeping took half the bot's CPU in bench/ack_latency.py). A response_url is a capability
 (anyone holding it may post as the app), so it is never logged.
+
+Only Slack's own hosts are posted to: a response_url comes from a payload (and is carried in
+button values and modal metadata), and posting a reply, with whatever it shows, to any other
+URL would hand it to whoever forged it. Allowed: https on hooks.slack.com or
+hooks.slack-gov.com, or the configured Slack Web API base's host (the emulator, GovSlack).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 log = logging.getLogger(__name__)
 
+SLACK_HOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def slack_hosts_only(api_base: str) -> Callable[[str], bool]:
+    """Is this response_url on Slack (or the configured Web API base's host)?"""
+    base = _origin(api_base)
+    default_port = {"https": 443, "http": 80}
+
+    def allowed(url: str) -> bool:
+        origin = _origin(url)
+        if origin is None or not origin[1]:
+            return False
+        scheme, host, port = origin
+        if scheme == "https" and host in SLACK_HOOK_HOSTS and port in (None, 443):
+            return True
+        if base is None:
+            return False
+        return (scheme, host, port or default_port.get(scheme)) == (
+            base[0], base[1], base[2] or default_port.get(base[0]))
+
+    return allowed
+
 
 class Responder:
-    def __init__(self, *, timeout: float = 10.0) -> None:
+    def __init__(self, *, timeout: float = 10.0,
+                 allowed: Callable[[str], bool] | None = None) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._allowed = allowed
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
@@ -35,6 +75,12 @@ class Responder:
         return Respond(self, url)
 
     async def post(self, url: str, body: dict[str, Any]) -> None:
+        if self._allowed is not None and not self._allowed(url):
+            # Only the host: the path is the capability.
+            origin = _origin(url)
+            log.warning("ignored a response_url that is not on Slack (host %r)",
+                        origin[1][:100] if origin else "?")
+            return
         try:
             async with self._open().post(url, json=body) as response:
                 if response.status >= 400:

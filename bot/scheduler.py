@@ -240,6 +240,10 @@ class Scheduler:
         row = await services.store.run(subs.get, sub_id)
         if row is None or row["paused"]:
             return
+        if not await services.installation.can_post():
+            log.info("%s %s skipped: posting to Slack is paused (%s)", row["kind"], sub_id,
+                     services.installation.paused)
+            return
         if row["kind"] == subs.ALERT:
             await self.run_alert(row)
             return

@@ -21,6 +21,8 @@ from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
 
+STARTUP_AUTH_SECONDS = 10.0
+
 
 async def serve(services: Services, *, sock: socket.socket | None = None,
                 host: str = "127.0.0.1", port: int = 3000,
@@ -33,12 +35,23 @@ async def serve(services: Services, *, sock: socket.socket | None = None,
     server = uvicorn.Server(config)
     if started is not None:
         started(server)
+    await _know_installation(services)
     scheduler = asyncio.get_running_loop().create_task(_start_scheduler(server, services))
     try:
         await server.serve(sockets=[sock] if sock else None)
     finally:
         scheduler.cancel()
         await services.aclose()
+
+
+async def _know_installation(services: Services) -> None:
+    """Ask Slack which workspace the token belongs to (auth.test) before serving, so foreign
+    requests are refused from the first one; Slack unreachable: asked again later."""
+    try:
+        await asyncio.wait_for(services.installation.start(), STARTUP_AUTH_SECONDS)
+    except asyncio.TimeoutError:
+        log.warning("Slack auth.test did not answer within %g s; will ask again",
+                    STARTUP_AUTH_SECONDS)
 
 
 async def _start_scheduler(server: uvicorn.Server, services: Services) -> None:

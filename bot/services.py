@@ -20,11 +20,12 @@ from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.background import Background
 from bot.config import Settings
+from bot.installation import Installation
 from bot.platforms import breaker, http
 from bot.platforms.registry import Platforms
 from bot.store import Store
 from bot.vault import Vault, load_keys
-from bot.respond import Responder
+from bot.respond import Responder, slack_hosts_only
 from bot.watch import Watches
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class Services:
     slack: AsyncWebClient
     watches: Watches
     responder: Responder
+    # The Slack workspace served, and whether the bot token still works (bot.installation).
+    installation: Installation
     now: Callable[[], datetime] = utc_now
     notes: list[str] = field(default_factory=list)  # start-up notes for the operator
     # Digests and alerts; started by the server once the bot is up (bot.server, Socket Mode).
@@ -100,16 +103,19 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     for platform in platforms.values():
         platform.save_secret = accounts.save_secret
     slack = slack_client(settings)
+    audit = Audit(store=store, now=now)
+    installation = Installation(slack=slack, audit=audit, team_id=settings.slack_team_id or None)
     watches = Watches(slack=slack, interval=settings.watch_interval,
-                      timeout=settings.watch_timeout)
+                      timeout=settings.watch_timeout, installation=installation)
     from bot.scheduler import Scheduler
 
     scheduler = Scheduler()
+    responder = Responder(allowed=slack_hosts_only(settings.slack_api_url))
     services = Services(
         settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
-        audit=Audit(store=store, now=now), approvals=Approvals(store=store, now=now),
-        slack=slack, watches=watches, responder=Responder(), now=now, notes=notes,
-        scheduler=scheduler,
+        audit=audit, approvals=Approvals(store=store, now=now),
+        slack=slack, watches=watches, responder=responder, now=now, notes=notes,
+        scheduler=scheduler, installation=installation,
     )
     scheduler.attach(services)
     return services

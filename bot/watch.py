@@ -13,11 +13,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors, messages
+
+if TYPE_CHECKING:
+    from bot.installation import Installation
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +35,10 @@ Poll = Callable[[], Awaitable[Done | None]]
 
 
 class Watches:
-    def __init__(self, *, slack: AsyncWebClient, interval: float, timeout: float) -> None:
+    def __init__(self, *, slack: AsyncWebClient, interval: float, timeout: float,
+                 installation: Installation | None = None) -> None:
         self.slack = slack
+        self.installation = installation
         self.interval = interval
         self.timeout = timeout
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -78,6 +83,10 @@ class Watches:
 
     async def _dm(self, user_id: str, text: str,
                   blocks: list[dict[str, Any]] | None = None) -> None:
+        if self.installation is not None and not await self.installation.can_post():
+            log.info("a watch's message was not sent: posting to Slack is paused (%s)",
+                     self.installation.paused)
+            return
         await self.slack.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
     async def aclose(self) -> None:

@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client import generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -49,26 +50,41 @@ def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
     registry = CollectorRegistry()
     requests = Counter("switchboard_slack_requests", "Slack requests received, by status",
                        ["status"], registry=registry)
+    rejected = Counter("switchboard_slack_rejected", "Slack requests refused, by reason",
+                       ["reason"], registry=registry)
     ack_seconds = Histogram("switchboard_slack_ack_seconds", "Time to answer Slack",
                             registry=registry, buckets=ACK_BUCKETS)
 
     signing_secret = (services.settings.slack_signing_secret.get_secret_value()
                        if services.settings.slack_signing_secret else "")
 
+    async def answer(request: Request) -> Response:
+        body = await read_capped(request)
+        if body is None:
+            raise Refused(413, "too_large", "request body too large")
+        if is_ssl_check(request.headers, body):
+            # Slack checking the Request URL's certificate (signed or not): nothing to run.
+            return Response(status_code=200)
+        parsed = check_slack_request(request.headers, body, signing_secret)
+        await check_team(services, parsed)
+        try:
+            return await handler.handle(request)
+        except Exception:
+            # Bolt could not make sense of a signed body; never a 500 to Slack.
+            log.warning("a signed Slack request could not be handled", exc_info=True)
+            raise Refused(400, "unparsable", "malformed request") from None
+
     async def events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await read_capped(request)
-        refusal = (Response("request body too large", status_code=413) if body is None
-                   else check_slack_request(request.headers, body, signing_secret))
-        if refusal is None:
-            try:
-                response = await handler.handle(request)
-            except Exception:
-                # Bolt could not make sense of a signed body; never a 500 to Slack.
-                log.warning("a signed Slack request could not be handled", exc_info=True)
-                response = Response("malformed request", status_code=400)
-        else:
-            response = refusal
+        try:
+            response = await answer(request)
+        except Refused as refusal:
+            rejected.labels(refusal.reason).inc()
+            response = Response(refusal.text, status_code=refusal.status)
+        except Exception as error:  # whatever slipped through: still never a 500
+            log.warning("a Slack request failed before its handler: %s", type(error).__name__)
+            rejected.labels("error").inc()
+            response = Response("malformed request", status_code=400)
         requests.labels(str(response.status_code)).inc()
         ack_seconds.observe(time.perf_counter() - started)
         return response
@@ -93,10 +109,19 @@ def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+class Refused(Exception):
+    """A request answered without reaching Bolt: the status, and the reason counted in
+    /metrics (switchboard_slack_rejected_total{reason=...})."""
+
+    def __init__(self, status: int, reason: str, text: str = "invalid request") -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.text = status, reason, text
+
+
 async def read_capped(request: Request) -> bytes | None:
     """The body, or None past MAX_BODY_BYTES (read in chunks: never buffered whole)."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+    if length and length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -109,40 +134,84 @@ async def read_capped(request: Request) -> bytes | None:
     return body
 
 
-def check_slack_request(headers: Any, body: bytes, signing_secret: str) -> Response | None:
+def is_ssl_check(headers: Any, body: bytes) -> bool:
+    """Slack's `ssl_check=1&token=...` form (sent unsigned when it checks a Request URL).
+    Bolt would answer it 200 too; it carries no command or payload, so nothing can run."""
+    if headers.get("content-type", "").startswith("application/json") or b"ssl_check" not in body:
+        return False
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return form.get("ssl_check") == ["1"]
+
+
+def check_slack_request(headers: Any, body: bytes, signing_secret: str) -> dict[str, Any]:
     """Refuse what must not reach Bolt: a bad, stale or non-numeric timestamp or signature
     (401, before any parsing, so unsigned garbage costs nothing), and a signed body Bolt
-    cannot parse (400). Bolt verifies the signature again; this only runs first."""
+    cannot parse (400). Bolt verifies the signature again; this only runs first. Returns the
+    body parsed (a JSON object, or the form with its `payload` opened)."""
     timestamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if not timestamp.isdigit() or not signature:
-        return Response("invalid request", status_code=401)
+    if not timestamp or not signature:
+        raise Refused(401, "unsigned")
+    # isascii: "²1795971444".isdigit() is True, and int() refuses it.
+    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+        raise Refused(401, "bad_timestamp" if signature.isascii() else "bad_signature")
     if abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
-        return Response("invalid request", status_code=401)
+        raise Refused(401, "stale")
     # Over the raw bytes (slack_sdk's verifier decodes them as UTF-8 first, and raises).
     expected = "v0=" + hmac.new(signing_secret.encode(), b"v0:" + timestamp.encode() + b":" + body,
                                 hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature):
-        return Response("invalid request", status_code=401)
-    if not _parses(headers.get("content-type", ""), body):
-        return Response("malformed request", status_code=400)
-    return None
+        raise Refused(401, "bad_signature")
+    parsed = _parse(headers.get("content-type", ""), body)
+    if parsed is None:
+        raise Refused(400, "malformed", "malformed request")
+    return parsed
 
 
-def _parses(content_type: str, body: bytes) -> bool:
+def _parse(content_type: str, body: bytes) -> dict[str, Any] | None:
     """A JSON object (events), or a form that is a slash command or carries a JSON object
-    in `payload` (interactions)."""
+    in `payload` (interactions); None when it is neither."""
     try:
         text = body.decode("utf-8")
         if content_type.startswith("application/json"):
-            return isinstance(json.loads(text), dict)
+            parsed = json.loads(text)
+            return parsed if isinstance(parsed, dict) else None
         form = parse_qs(text, keep_blank_values=True)
         payloads = form.get("payload")
         if payloads is None:
-            return "command" in form
-        return len(payloads) == 1 and isinstance(json.loads(payloads[0]), dict)
-    except (UnicodeDecodeError, ValueError):
-        return False
+            return {k: v[0] for k, v in form.items()} if "command" in form else None
+        if len(payloads) != 1:
+            return None
+        payload = json.loads(payloads[0])
+        return payload if isinstance(payload, dict) else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: a `payload` nested tens of thousands deep.
+        return None
+
+
+async def check_team(services: Services, body: dict[str, Any]) -> None:
+    """A signed request from another workspace or organisation (the same app installed
+    elsewhere shares its signing secret) is refused before any listener, and audited."""
+    try:
+        team_id, enterprise_id = extract_team_id(body), extract_enterprise_id(body)
+    except (AttributeError, TypeError, KeyError, IndexError):  # ids of the wrong shape
+        raise Refused(400, "malformed", "malformed request") from None
+    foreign = await services.installation.foreign(team_id, enterprise_id)
+    if foreign is None:
+        return
+    log.warning("refused a Slack request from another %s (%s)", foreign,
+                team_id if foreign == "workspace" else enterprise_id)
+    user = body.get("user_id") or body.get("user")
+    if isinstance(user, dict):
+        user = user.get("id")
+    await services.audit.record(
+        user_id=str(user or "")[:40], action="slack.request", result="refused",
+        detail=f"from another {foreign}: team {str(team_id)[:40]}, "
+               f"enterprise {str(enterprise_id or '-')[:40]}")
+    raise Refused(403, "foreign_team", "this app is not installed there")
 
 
 @asynccontextmanager

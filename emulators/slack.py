@@ -84,6 +84,9 @@ class SlackEmulator(Emulator):
         self.limits = RateLimits(clock)
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._response_lock = threading.Lock()
+        # Bot tokens answered `token_revoked` (the app uninstalled); `revoked_tokens.discard`
+        # brings one back, as a reinstall would.
+        self.revoked_tokens: set[str] = set()
 
     # -- serving -----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
@@ -109,6 +112,8 @@ class SlackEmulator(Emulator):
             return self._refuse(method, args, ApiError("not_authed"))
         if not token.startswith("xoxb-"):
             return self._refuse(method, args, ApiError("invalid_auth"))
+        if token in self.revoked_tokens:
+            return self._refuse(method, args, ApiError("token_revoked"))
         channel = self.workspace.channel(str(args.get("channel") or ""))
         retry_after = self.limits.check(method, channel.id if channel else args.get("channel"))
         if retry_after is not None:
