@@ -367,6 +367,7 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
         return
     inv.args = inv.args[1:]
     inv.command = f"{slash} {sub.name}"
+    inv.family = family.key
     if not sub.accepts(inv.args):
         from bot import help as help_topics
 

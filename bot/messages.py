@@ -55,7 +55,8 @@ def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = No
         if isinstance(error, errors.Forbidden):
             return f"{where} says you are not allowed to do that: {error.detail}"
         if isinstance(error, errors.NotFound):
-            return f"{where}: not found. {error.detail}"
+            # The platform's detail already says what was not found ("Project X not found").
+            return f"{where}: {error.detail}" if error.detail else f"{where}: not found."
         if isinstance(error, errors.Conflict):
             return f"{where}: {error.detail}"
         if isinstance(error, errors.Unavailable):

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import errors, messages
+from bot import errors, messages, suggest
 from bot.approvals import (
     ACTING,
     ALREADY,
@@ -135,6 +135,8 @@ async def quotas(inv: Invocation) -> None:
     credential, client = await _open(inv, "user", "/astakos quotas")
     project = inv.arg(0)
     token = credential.secret
+    if project and not UUID_RE.match(project):
+        project = (await _find_project(client, credential, project)).id
     lines, projects = await _checked(asyncio.gather(
         client.quotas(token=token, project=project), client.projects(token=token)),
         credential, "user", "/astakos quotas")
@@ -280,8 +282,15 @@ async def _find_project(client: AstakosClient, credential: Credential, word: str
     found = await _checked(client.projects(token=token, name=word), credential, "user",
                            "/astakos project")
     if not found:
-        raise errors.UserError(f"No project named `{b.escape(word)}` that you can see. "
-                               "`/astakos projects` lists them.")
+        every = await _checked(client.projects(token=token), credential, "user",
+                               "/astakos project")
+        same = suggest.same_name(word, [p.name for p in every])
+        found = [p for p in every if p.name == same]
+        if not found:
+            raise errors.UserError(
+                f"No project named {suggest.code(word)} that you can see on Synnefo Astakos "
+                f"({credential.instance}).{suggest.did_you_mean(word, [p.name for p in every])}"
+                " `/astakos projects` lists them.")
     return found[0]
 
 

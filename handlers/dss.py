@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import errors
+from bot import errors, suggest
 from bot.blocks import common as b
 from bot.blocks import dss as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
@@ -42,6 +42,20 @@ async def _session(services: Services, user_id: str,
 
 async def _open(inv: Invocation) -> tuple[Credential, DSSClient]:
     return await _session(inv.services, inv.user_id, take_instance(inv))
+
+
+async def _project_key(client: DSSClient, credential: Credential, word: str) -> str:
+    """The project key as DSS spells it (`sales` finds SALES); an unknown key is a reply
+    naming the closest ones."""
+    keys = [p.key for p in await client.list_projects(api_key=credential.secret)]
+    if word in keys:
+        return word
+    same = suggest.same_name(word, keys)
+    if same is not None:
+        return same
+    raise errors.UserError(f"Dataiku DSS ({credential.instance}) has no project "
+                           f"{suggest.code(word)} that you can see."
+                           f"{suggest.did_you_mean(word, keys)}")
 
 
 def _admin_only(error: errors.Forbidden, command: str, credential: Credential) -> errors.BotError:
@@ -95,7 +109,14 @@ async def future(inv: Invocation) -> None:
     job_id = inv.arg(0)
     if not job_id:
         raise errors.UserError("Give the task id: `/dss future <id>` (ids are in `/dss futures`).")
-    state = await client.final_state(api_key=credential.secret, job_id=job_id)
+    try:
+        state = await client.final_state(api_key=credential.secret, job_id=job_id)
+    except errors.NotFound:
+        ids = [f.job_id for f in await client.list_futures(api_key=credential.secret)]
+        raise errors.UserError(
+            f"Dataiku DSS ({credential.instance}) has no task {suggest.code(job_id)} that you "
+            f"can see.{suggest.did_you_mean(job_id, ids)} `/dss futures` lists yours."
+        ) from None
     note = ""
     if inv.arg(1, "").lower() == "watch":
         note = _start_watch(inv.services, inv.user_id, credential, client, job_id, state.label)
@@ -117,6 +138,8 @@ def _start_watch(services: Services, user_id: str, credential: Credential, clien
 async def jobs(inv: Invocation) -> None:
     credential, client = await _open(inv)
     project = inv.arg(0)
+    if project:
+        project = await _project_key(client, credential, project)
     items = await client.running_jobs(api_key=credential.secret, project_key=project)
     await inv.reply(text=f"{len(items)} running job(s) on {credential.instance}",
                     blocks=blocks.jobs(credential.instance, items, project))
@@ -128,6 +151,7 @@ async def scenarios(inv: Invocation) -> None:
     project = inv.arg(0)
     if not project:
         raise errors.UserError("Give the project key: `/dss scenarios SALES`.")
+    project = await _project_key(client, credential, project)
     items = await client.list_scenarios(api_key=credential.secret, project_key=project)
     gate = asyncio.Semaphore(SCENARIO_CONCURRENCY)
 
@@ -149,8 +173,22 @@ async def run(inv: Invocation) -> None:
     project, scenario = inv.arg(0), inv.arg(1)
     if not project or not scenario:
         raise errors.UserError("Give the project and the scenario: `/dss run SALES NIGHTLY_BUILD`.")
-    fire = await client.run_scenario(api_key=credential.secret, project_key=project,
-                                     scenario_id=scenario)
+    project = await _project_key(client, credential, project)
+    try:
+        fire = await client.run_scenario(api_key=credential.secret, project_key=project,
+                                         scenario_id=scenario)
+    except errors.NotFound:
+        known = await client.list_scenarios(api_key=credential.secret, project_key=project)
+        ids = [s.id for s in known]
+        same = suggest.same_name(scenario, ids)
+        if same is None:
+            raise errors.UserError(
+                f"Project {suggest.code(project)} on Dataiku DSS ({credential.instance}) has no "
+                f"scenario {suggest.code(scenario)}.{suggest.did_you_mean(scenario, ids)} "
+                f"`/dss scenarios {project}` lists them.") from None
+        scenario = same
+        fire = await client.run_scenario(api_key=credential.secret, project_key=project,
+                                         scenario_id=scenario)
     await inv.services.audit.record(user_id=inv.user_id, action="dss.run", platform="dss",
                                     instance=credential.instance, target=f"{project}.{scenario}")
 
@@ -214,6 +252,8 @@ async def notebooks(inv: Invocation) -> None:
         text, blks = await _all_notebooks_reply(inv.services, inv.user_id, instance,
                                                 _idle(inv.arg(1)))
     else:
+        credential, client = await _session(inv.services, inv.user_id, instance)
+        project = await _project_key(client, credential, project)
         text, blks = await _notebooks_reply(inv.services, inv.user_id, instance, project)
     await inv.reply(text=text, blocks=blks)
 

@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import approvals, errors
+from bot import approvals, errors, suggest
 from bot.blocks import common as b
 from bot.blocks import limits as blocks
 from bot.commands import CommandFamily, Invocation, guarded, make_listener
@@ -119,9 +119,33 @@ async def limit(inv: Invocation) -> None:
         raise errors.UserError("Give the limit id: `/limits limit L-17` "
                                "(ids are in `/limits breaches` and `/limits pending`).")
     credential, client = await _session(inv.services, inv.user_id, instance)
-    view = await client.limit(credential, limit_id=limit_id)
+    try:
+        view = await client.limit(credential, limit_id=limit_id)
+    except errors.NotFound:
+        known = await _known_limit_ids(client, credential)
+        same = suggest.same_name(limit_id, known)
+        if same is None:
+            raise errors.UserError(
+                f"Atoti Limits ({credential.instance}) has no limit {suggest.code(limit_id)}."
+                f"{suggest.did_you_mean(limit_id, known)} Ids are in `/limits breaches` and "
+                "`/limits pending`.") from None
+        view = await client.limit(credential, limit_id=same)
     await inv.reply(text=f"Limit {view.limit_id} on {credential.instance}: {view.status}",
                     blocks=blocks.limit_view(credential.instance, view))
+
+
+async def _known_limit_ids(client: LimitsClient, credential: Credential) -> list[str]:
+    """Limit ids a person has seen: the latest breaches and the pending ones (there is no
+    list of every limit); a failure leaves them out."""
+    found: list[str] = []
+    for fetch in (lambda: client.breaches(credential), lambda: client.pending(credential)):
+        try:
+            result = await fetch()
+        except errors.PlatformError:
+            continue
+        items = result.incidents if hasattr(result, "incidents") else result
+        found += [item.limit_id for item in items]
+    return list(dict.fromkeys(found))
 
 
 # -- pending and its approval cards ----------------------------------------------------------

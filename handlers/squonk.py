@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import errors
+from bot import errors, suggest
 from bot.blocks import common as b
 from bot.blocks import squonk as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
@@ -54,18 +54,26 @@ async def _project(client: SquonkClient, credential: Credential, project: str) -
     try:
         return await client.project(credential, project=project)
     except errors.NotFound:
+        names = [p.name for p in await client.projects(credential)]
+        same = suggest.same_name(project, names)
+        if same is not None:
+            return await client.project(credential, project=same)
         raise errors.UserError(blocks.NO_PROJECT.format(
-            project=_quoted(project), instance=credential.instance)) from None
+            project=_quoted(project), instance=credential.instance,
+            hint=suggest.did_you_mean(project, names))) from None
 
 
 async def _instance_id(client: SquonkClient, credential: Credential, word: str) -> str:
     """An instance id as given, or the id of the one instance with that name."""
     if INSTANCE_ID.match(word):
         return word
-    found = [i for i in await client.instances(credential) if i.name == word]
+    every = await client.instances(credential)
+    found = [i for i in every if i.name == word] or \
+        [i for i in every if i.name.casefold() == word.casefold()]
     if not found:
-        raise errors.UserError(blocks.NO_INSTANCE.format(name=_quoted(word),
-                                                         instance=credential.instance))
+        raise errors.UserError(blocks.NO_INSTANCE.format(
+            name=_quoted(word), instance=credential.instance,
+            hint=suggest.did_you_mean(word, [i.name for i in every])))
     if len(found) > 1:
         ids = ", ".join(f"`{b.escape(i.id)}`" for i in found[:5])
         raise errors.UserError(blocks.SEVERAL_INSTANCES.format(name=_quoted(word), ids=ids))

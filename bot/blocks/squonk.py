@@ -20,14 +20,14 @@ RUN_USAGE = ("Start a job like this: `/squonk run <collection>/<job>@<version> i
              "`/squonk jobs` lists the jobs.")
 INSTANCE_USAGE = ("Give the instance id or name: `/squonk {command} <instance>` "
                   "(`/squonk instances` lists them).")
-NO_PROJECT = ("There is no project `{project}` that you can see on Squonk2 ({instance}). "
+NO_PROJECT = ("There is no project `{project}` that you can see on Squonk2 ({instance}).{hint} "
               "`/squonk projects` lists yours.")
 NO_JOB = "There is no job `{job}` in the catalogue of Squonk2 ({instance}).{hint}"
 NO_JOB_HINT = " Versions of it: {versions}."
 NO_JOB_LIST = " `/squonk jobs {filter}` lists the jobs."
 JOB_DISABLED = "The job `{job}` is disabled on Squonk2 ({instance}): {reason}"
-NO_INSTANCE = ("There is no instance named `{name}` that you can see on Squonk2 ({instance}). "
-               "`/squonk instances` lists them.")
+NO_INSTANCE = ("There is no instance named `{name}` that you can see on Squonk2 ({instance})."
+               "{hint} `/squonk instances` lists them.")
 SEVERAL_INSTANCES = ("Several instances are named `{name}`: {ids}. Give the id instead.")
 WATCHING = "I'll send you a message when it ends."
 ALREADY_WATCHING = "You are already watching it."
