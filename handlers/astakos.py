@@ -135,14 +135,16 @@ async def quotas(inv: Invocation) -> None:
     credential, client = await _open(inv, "user", "/astakos quotas")
     project = inv.arg(0)
     token = credential.secret
+    shown = project
     if project and not UUID_RE.match(project):
-        project = (await _find_project(client, credential, project)).id
+        found = await _find_project(client, credential, project)
+        project, shown = found.id, found.name
     lines, projects = await _checked(asyncio.gather(
         client.quotas(token=token, project=project), client.projects(token=token)),
         credential, "user", "/astakos quotas")
     names = {p.id: ("personal (system)" if p.system_project else p.name) for p in projects}
     await inv.reply(text=f"{len(lines)} quota line(s) on {credential.instance}",
-                    blocks=blocks.quotas(credential.instance, lines, names, project))
+                    blocks=blocks.quotas(credential.instance, lines, names, shown))
 
 
 # -- commissions ---------------------------------------------------------------------------

@@ -115,8 +115,8 @@ async def test_limit_shows_its_structure_and_latest_evaluation(driver, slack, li
 async def test_unknown_limit_and_missing_id(driver, slack, limits, bot):
     await link(driver, slack, "alice", "limits", ALICE)
     reply = await reply_to(driver, slack, "alice", "/limits", "limit L-999",
-                           expect="not found")
-    assert "Atoti Limits (prod)" in reply.text
+                           expect="has no limit")
+    assert reply.text.startswith("Atoti Limits (prod) has no limit `L-999`. Did you mean")
     await reply_to(driver, slack, "alice", "/limits", "limit", expect="`/limits limit L-17`")
 
 
