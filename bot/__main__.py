@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -55,17 +56,24 @@ async def _socket_mode(services) -> int:  # type: ignore[no-untyped-def]
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.app import create_app
+    from bot.server import drain
 
     app = create_app(services)
     token = services.settings.slack_app_token.get_secret_value()
     handler = AsyncSocketModeHandler(app, token)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
         await services.installation.start()
         await handler.connect_async()
-        if services.scheduler is not None:
-            await services.scheduler.start()
-        await asyncio.Event().wait()  # until interrupted, as start_async does
+        if services.leader is not None:
+            services.leader.start()
+        await stop.wait()  # until SIGTERM / SIGINT
+        await handler.disconnect_async()  # no new envelopes; the ones in flight finish below
     finally:
+        await drain(services)
         await services.aclose()
     return 0
 

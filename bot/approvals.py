@@ -102,6 +102,8 @@ class Approvals:
         self.store = store
         self._now = now
         self._groups: dict[str, tuple[float, set[str]]] = {}
+        # Claims this process holds right now: never taken for abandoned (bot.recovery).
+        self.inflight: set[str] = set()
 
     async def register(self, *, platform: str, instance: str, kind: str, target: str,
                        summary: str, payload: dict[str, Any] | None = None) -> Approval:
@@ -124,13 +126,21 @@ class Approvals:
     async def claim(self, approval: str, user_id: str, action: str) -> tuple[bool, Approval]:
         claimed, row = await self.store.run(
             rows.claim, approval, user_id, action, self._now().isoformat(timespec="seconds"))
+        if claimed:
+            self.inflight.add(approval)
         return claimed, _approval(row)
 
     async def finish(self, approval: str, state: str, result: str) -> Approval:
-        return _approval(await self.store.run(rows.finish, approval, state, result[:500]))
+        try:
+            return _approval(await self.store.run(rows.finish, approval, state, result[:500]))
+        finally:
+            self.inflight.discard(approval)
 
     async def release(self, approval: str, user_id: str) -> Approval:
-        return _approval(await self.store.run(rows.release, approval, user_id))
+        try:
+            return _approval(await self.store.run(rows.release, approval, user_id))
+        finally:
+            self.inflight.discard(approval)
 
     async def record_copy(self, approval: str, channel: str, ts: str,
                           blocks: list[dict[str, Any]]) -> None:
@@ -164,6 +174,42 @@ class Approvals:
             members = set()
         self._groups[group] = (time.monotonic(), members)
         return members
+
+
+# -- approval kinds ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Current:
+    """What the platform says now about an item whose claim a dead process left:
+    `took_effect` (the claimed action happened: settle as done), `waiting` (nothing happened:
+    free the claim) or `elsewhere` (settled some other way: gone), with a short detail."""
+
+    state: str
+    detail: str = ""
+
+
+TOOK_EFFECT, WAITING, ELSEWHERE = "took_effect", "waiting", "elsewhere"
+# (services, the claimer's credential, the approval) -> what the platform says now.
+Check = Callable[["Services", Credential, Approval], Awaitable[Current]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of approval: how to ask the platform for the item's current state (the
+    recovery of a stale claim, bot/recovery.py) and how its card is drawn in a recorded copy."""
+
+    platform: str
+    kind: str
+    check: Check
+    render: Callable[[Approval], list[b.Block]]
+
+
+KINDS: dict[tuple[str, str], Kind] = {}
+
+
+def register_kind(kind: Kind) -> Kind:
+    KINDS[(kind.platform, kind.kind)] = kind
+    return kind
 
 
 # -- the click flow --------------------------------------------------------------------------
@@ -252,13 +298,7 @@ async def update_copies(services: Services, click: Click, record: Approval, rend
     message clicked (ephemeral lists are re-drawn by `refresh`, or patched)."""
     card = render(record)
     summary = f"{record.summary}: {record.state}"
-    updated: set[tuple[str, str]] = set()
-    for copy in await services.store.run(rows.copies, record.id):
-        blocks = swap_card(copy["blocks"], record.id, card)
-        if await _update_copy(services.slack, copy["channel"], copy["ts"], summary, blocks,
-                              record.id):
-            await services.store.run(rows.save_blocks, copy["channel"], copy["ts"], blocks)
-            updated.add((copy["channel"], copy["ts"]))
+    updated = await update_recorded_copies(services, record, render)
     container = click.body.get("container", {})
     if (container.get("channel_id"), container.get("message_ts")) in updated:
         return
@@ -272,6 +312,21 @@ async def update_copies(services: Services, click: Click, record: Approval, rend
     else:
         text, blocks = summary, card
     await click.respond(text=text, blocks=blocks, replace_original=True)
+
+
+async def update_recorded_copies(services: Services, record: Approval,
+                                 render: Render) -> set[tuple[str, str]]:
+    """chat.update every recorded channel copy of the card; returns those updated."""
+    card = render(record)
+    summary = f"{record.summary}: {record.state}"
+    updated: set[tuple[str, str]] = set()
+    for copy in await services.store.run(rows.copies, record.id):
+        blocks = swap_card(copy["blocks"], record.id, card)
+        if await _update_copy(services.slack, copy["channel"], copy["ts"], summary, blocks,
+                              record.id):
+            await services.store.run(rows.save_blocks, copy["channel"], copy["ts"], blocks)
+            updated.add((copy["channel"], copy["ts"]))
+    return updated
 
 
 async def _update_copy(slack: AsyncWebClient, channel: str, ts: str, text: str,

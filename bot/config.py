@@ -123,6 +123,20 @@ class Settings(BaseSettings):
     # the channel's history (longer than a Web API call may take), then post it if absent.
     digest_recovery_settle: float = 35.0
 
+    # Leadership (bot/leader.py): a replica that does not lead tries again every
+    # `leader_retry` seconds; the leader picks up subscriptions and watches changed on any
+    # replica every `sync_interval` seconds.
+    leader_retry: float = 5.0
+    sync_interval: float = 2.0
+    # An approval claim (a click in flight) older than this many seconds was left by a
+    # process that died: longer than a click's platform calls may take (each up to
+    # `platform_timeout`) plus a margin. The leader looks for such claims at start-up and
+    # every `claim_check_interval` seconds (bot/recovery.py).
+    claim_stale_after: float = 90.0
+    claim_check_interval: float = 15.0
+    # SIGTERM: seconds in-flight requests and jobs get to finish before the process exits.
+    drain_timeout: float = 20.0
+
     # From the TOML file: platform key -> instances (each a dict the platform validates).
     platforms: dict[str, list[dict[str, Any]]] = {}
     # action ("astakos.commission", "limits.approve" ...) -> allowed Slack user / group ids.

@@ -29,6 +29,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
+import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +123,9 @@ class Scheduler:
         self._job_ids: dict[str, str] = {}
         self.busy: set[int] = set()  # subscriptions whose run is still going
         self._numbers = itertools.count(1)
+        # This process as it claims digest runs in the ledger (unique per start).
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._version: int | None = None  # the subscriptions counter the jobs reflect
 
     def attach(self, services: Services) -> None:
         self.services = services
@@ -140,11 +146,13 @@ class Scheduler:
         self.poster = Poster(
             store=services.store, token=token, base_url=settings.slack_api_url.rstrip("/") + "/",
             now=services.now, channel_interval=settings.slack_channel_interval,
-            per_minute=settings.slack_workspace_per_minute, settle=settings.digest_recovery_settle)
+            per_minute=settings.slack_workspace_per_minute, settle=settings.digest_recovery_settle,
+            owner=self.owner)
         self.gates = composer.Gates(settings.digest_platform_concurrency)
         self.aps = AsyncIOScheduler(event_loop=self.loop, timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1,
             "misfire_grace_time": max(1, int(settings.digest_grace))})
+        self._version = await services.store.run(subs.version)
         for row in await services.store.run(subs.all_active):
             self._add_job(row)
         self.aps.start()
@@ -152,10 +160,17 @@ class Scheduler:
         log.info("scheduler started with %d subscription(s) in %d job(s)", self.jobs(),
                  len(self.aps.get_jobs()))
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, drain: float = 0.0) -> None:
+        """Stop firing; runs in flight get `drain` seconds to finish, then are cancelled (a
+        cancelled run is left in the ledger for the next leader to finish)."""
         if self.aps is not None and self.aps.running:
             self.aps.shutdown(wait=False)
         tasks = list(self._tasks)
+        if tasks and drain > 0:
+            _, pending = await asyncio.wait(tasks, timeout=drain)
+            if pending:
+                log.warning("%d digest/alert run(s) still going after %s s: left to the next "
+                            "leader", len(pending), drain)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -179,6 +194,31 @@ class Scheduler:
         return self.aps is not None and sub_id in self._group_of
 
     # -- the table changed ----------------------------------------------------------------
+    async def sync(self) -> bool:
+        """Rebuild the jobs when the subscriptions changed on any replica (their change
+        counter moved); the leader calls this every few seconds. True when it rebuilt."""
+        if self.aps is None:
+            return False
+        services = self._services()
+        version = await services.store.run(subs.version)
+        if version == self._version:
+            return False
+        self._version = version
+        active = {row["id"]: row for row in await services.store.run(subs.all_active)}
+        for sub_id in [s for s in self._group_of if s not in active]:
+            self.removed(sub_id)  # removed or paused
+        for sub_id, row in active.items():
+            if self._group_of.get(sub_id) != self._key(row):
+                self._add_job(row)  # new, resumed, or its schedule changed
+        log.info("subscriptions changed: %d job(s) now", self.jobs())
+        return True
+
+    def _key(self, row: dict[str, Any]) -> str | None:
+        try:
+            return group_key(row, trigger_for(row, self._services().settings.alert_interval))
+        except errors.BotError:
+            return None
+
     def _add_job(self, row: dict[str, Any]) -> None:
         if self.aps is None or row["paused"]:
             return
@@ -262,6 +302,9 @@ class Scheduler:
         entry = await services.store.run(ledger.open_run, sub_id, key, reason)
         if entry["state"] in ledger.FINAL:
             return entry["state"]
+        if entry["state"] != ledger.POSTING and not await services.store.run(
+                ledger.claim, sub_id, key, self.owner, services.now().isoformat()):
+            return "busy"  # another run of it is being composed right now
         destination = row["channel"] or row["owner"]
         try:
             if entry["state"] == ledger.POSTING:

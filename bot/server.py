@@ -5,11 +5,12 @@ the demo, tests and benchmarks (the same app on its own thread and event loop, o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -27,20 +28,23 @@ STARTUP_AUTH_SECONDS = 10.0
 async def serve(services: Services, *, sock: socket.socket | None = None,
                 host: str = "127.0.0.1", port: int = 3000,
                 started: Callable[[uvicorn.Server], None] | None = None) -> None:
-    """Serve /slack/events, /healthz and /metrics until stopped; close services after."""
+    """Serve /slack/events, /healthz, /readyz and /metrics until stopped (SIGTERM, SIGINT),
+    then drain (`drain`) and close services."""
     app = create_app(services)
     web = create_web_app(app, services)
     config = uvicorn.Config(web, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+                            lifespan="off",
+                            timeout_graceful_shutdown=max(1, int(services.settings.drain_timeout)))
+    server = _Server(config)
     if started is not None:
         started(server)
     await _know_installation(services)
-    scheduler = asyncio.get_running_loop().create_task(_start_scheduler(server, services))
+    leading = asyncio.get_running_loop().create_task(_lead_once_up(server, services))
     try:
         await server.serve(sockets=[sock] if sock else None)
     finally:
-        scheduler.cancel()
+        leading.cancel()
+        await drain(services)
         await services.aclose()
 
 
@@ -54,17 +58,52 @@ async def _know_installation(services: Services) -> None:
                     STARTUP_AUTH_SECONDS)
 
 
-async def _start_scheduler(server: uvicorn.Server, services: Services) -> None:
-    """Digests and alerts start once the bot answers Slack (start-up catch-up runs after)."""
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a SIGTERM / SIGINT it caught once it has stopped serving, which would
+    end the process before the drain below: here the signal only asks it to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
+async def _lead_once_up(server: uvicorn.Server, services: Services) -> None:
+    """Digests, alerts and watches start once the bot answers Slack (catch-up runs after)."""
     while not server.started:
         if server.should_exit:
             return
         await asyncio.sleep(0.02)
-    if services.scheduler is not None:
-        try:
-            await services.scheduler.start()
-        except Exception:
-            log.exception("the scheduler did not start; digests and alerts are off")
+    if services.leader is not None:
+        services.leader.start()
+
+
+async def drain(services: Services) -> None:
+    """Shutting down, after the HTTP server (or Socket Mode) stopped taking requests and let
+    those in flight be answered: `draining` is set (/readyz: 503); digest and alert runs and
+    the listener work
+    that follows each ack (Bolt runs it after the HTTP answer) get `drain_timeout` seconds
+    to finish, together; watches stop (the next leader resumes them); the leader role is
+    released."""
+    services.draining.set()
+    budget = services.settings.drain_timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
+    stopping = [services.background.aclose(budget)]
+    if services.leader is not None:
+        stopping.append(services.leader.stop(budget))
+    await asyncio.gather(*stopping)
+    # Anything else still running (Bolt's own listener tasks) within what is left.
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+              and not t.done()]
+    remaining = deadline - loop.time()
+    if others and remaining > 0:
+        _, pending = await asyncio.wait(others, timeout=remaining)
+        if pending:
+            log.warning("%d task(s) still running after the %s s drain: stopping anyway",
+                        len(pending), budget)
+    log.info("drained: leader role released, work in flight finished")
 
 
 class BotServer:

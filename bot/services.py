@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from bot.audit import Audit
 from bot.background import Background
 from bot.config import Settings
 from bot.installation import Installation
+from bot.leader import Leader, SingleProcess
 from bot.platforms import breaker, http
 from bot.platforms.registry import Platforms
 from bot.store import Store
@@ -58,8 +60,13 @@ class Services:
     scheduler: Scheduler | None = None
     # Commands' and clicks' work after their ack (bot.commands, bot.interactions).
     background: Background = field(default_factory=Background)
+    # Whether this process runs the scheduler, watches and claim recovery (bot/leader.py).
+    leader: Leader | None = None
+    draining: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM
 
     async def aclose(self) -> None:
+        if self.leader is not None:
+            await self.leader.stop()
         await self.background.aclose()
         if self.scheduler is not None:
             await self.scheduler.shutdown()
@@ -105,17 +112,24 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     slack = slack_client(settings)
     audit = Audit(store=store, now=now)
     installation = Installation(slack=slack, audit=audit, team_id=settings.slack_team_id or None)
-    watches = Watches(slack=slack, interval=settings.watch_interval,
-                      timeout=settings.watch_timeout, installation=installation)
+    watches = Watches(store=store, slack=slack, interval=settings.watch_interval,
+                      timeout=settings.watch_timeout, now=now,
+                      settle=settings.digest_recovery_settle, installation=installation)
     from bot.scheduler import Scheduler
 
     scheduler = Scheduler()
+    # SQLite: one process, which always leads.
+    leader = Leader(SingleProcess(), retry=settings.leader_retry,
+                    sync_interval=settings.sync_interval,
+                    claim_interval=settings.claim_check_interval)
     responder = Responder(allowed=slack_hosts_only(settings.slack_api_url))
     services = Services(
         settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
         audit=audit, approvals=Approvals(store=store, now=now),
         slack=slack, watches=watches, responder=responder, now=now, notes=notes,
-        scheduler=scheduler, installation=installation,
+        scheduler=scheduler, installation=installation, leader=leader,
     )
     scheduler.attach(services)
+    watches.attach(services)
+    leader.attach(services)
     return services

@@ -1,7 +1,8 @@
 """The HTTP surface for `switchboard run` (and the tests): one Starlette app under uvicorn.
 
     POST /slack/events   every Slack request (commands, interactions, events), signed
-    GET  /healthz        liveness: the store answers
+    GET  /healthz        liveness: the process answers (no counts, nothing about the data)
+    GET  /readyz         readiness, JSON: 200 when this replica can serve, else 503
     GET  /metrics        Prometheus text format
     GET  /link/{token}   the one-time web link form, and POST /link (bot.weblink), only
                          where SWITCHBOARD_PUBLIC_URL is set
@@ -30,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.services import Services
-from bot.store import links
+from bot.readiness import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,13 @@ def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
         return response
 
     async def healthz(request: Request) -> Response:
-        linked = await services.store.run(links.count)
-        return JSONResponse({"ok": True, "linked_accounts": linked})
+        return JSONResponse({"ok": True})
+
+    readiness = Readiness(services)
+
+    async def readyz(request: Request) -> Response:
+        report = await readiness.check()
+        return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -99,6 +105,7 @@ def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
     routes = [
         Route("/slack/events", events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *(extra_routes or []),
     ]

@@ -20,9 +20,9 @@ from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
 from bot.platforms.dss.client import DSSClient
-from bot.platforms.dss.models import ScenarioRun
+from bot.platforms.dss.models import ScenarioRun, TriggerFire
 from bot.services import Services
-from bot.watch import Done
+from bot.watch import Done, Poll, watch_kind
 from handlers.common import take_instance
 
 family = CommandFamily("dss", "Dataiku DSS")
@@ -119,19 +119,39 @@ async def future(inv: Invocation) -> None:
         ) from None
     note = ""
     if inv.arg(1, "").lower() == "watch":
-        note = _start_watch(inv.services, inv.user_id, credential, client, job_id, state.label)
+        note = await _start_watch(inv.services, inv.user_id, credential, job_id, state.label)
     await inv.reply(text=f"DSS task {job_id}: {state.status}" + (f" · {note}" if note else ""),
                     blocks=blocks.future_detail(credential.instance, state)
                     + ([blocks.b.context(note)] if note else []))
 
 
-def _start_watch(services: Services, user_id: str, credential: Credential, client: DSSClient,
-                 job_id: str, label: str) -> str:
-    started = services.watches.start(
-        f"dss:{credential.instance}:{job_id}", user_id=user_id,
-        poll=_future_poll(client, credential, job_id), label=f"DSS task {label}")
+async def _start_watch(services: Services, user_id: str, credential: Credential, job_id: str,
+                       label: str) -> str:
+    started = await services.watches.start(
+        f"dss:{credential.instance}:{job_id}", user_id=user_id, kind="dss.future",
+        params={"instance": credential.instance, "job_id": job_id}, label=f"DSS task {label}")
     return ("I'll send you a message when it ends." if started
             else "You are already watching it.")
+
+
+@watch_kind("dss.future")
+async def _future_watch(services: Services, user_id: str, params: dict) -> Poll:
+    credential, client = await _session(services, user_id, params["instance"])
+    return _future_poll(client, credential, params["job_id"])
+
+
+@watch_kind("dss.run")
+async def _run_watch(services: Services, user_id: str, params: dict) -> Poll:
+    credential, client = await _session(services, user_id, params["instance"])
+    fire = TriggerFire.model_validate(params["fire"])
+
+    async def poll() -> Done | None:
+        found = await client.scenario_run_for_trigger(api_key=credential.secret, fire=fire)
+        if found is None or found.outcome is None:
+            return None
+        return Done(blocks.run_ended(credential.instance, found))
+
+    return poll
 
 
 @family.command("jobs", "jobs [project]", "running jobs, in one project or all")
@@ -191,16 +211,10 @@ async def run(inv: Invocation) -> None:
                                          scenario_id=scenario)
     await inv.services.audit.record(user_id=inv.user_id, action="dss.run", platform="dss",
                                     instance=credential.instance, target=f"{project}.{scenario}")
-
-    async def poll() -> Done | None:
-        found = await client.scenario_run_for_trigger(api_key=credential.secret, fire=fire)
-        if found is None or found.outcome is None:
-            return None
-        return Done(blocks.run_ended(credential.instance, found))
-
-    inv.services.watches.start(f"dss-run:{credential.instance}:{fire.run_id}",
-                               user_id=inv.user_id, poll=poll,
-                               label=f"scenario {project}.{scenario}")
+    await inv.services.watches.start(
+        f"dss-run:{credential.instance}:{fire.run_id}", user_id=inv.user_id, kind="dss.run",
+        params={"instance": credential.instance, "fire": fire.model_dump()},
+        label=f"scenario {project}.{scenario}")
     await inv.reply(text=blocks.run_started(credential.instance, project, scenario))
 
 
@@ -387,8 +401,8 @@ async def abort_clicked(click: Click) -> None:
 async def watch_clicked(click: Click) -> None:
     target = click.parse(blocks.FutureRef)
     credential, client = await _session(click.services, click.user_id, target.instance)
-    note = _start_watch(click.services, click.user_id, credential, client, target.job_id,
-                        target.job_id)
+    note = await _start_watch(click.services, click.user_id, credential, target.job_id,
+                              target.job_id)
     await click.respond(text=note, response_type="ephemeral", replace_original=False)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -25,7 +24,7 @@ from bot.platforms.base import Credential
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance, Project, Task
 from bot.services import Services
-from bot.watch import Done
+from bot.watch import Done, Poll, watch_kind
 from handlers.common import take_instance
 
 family = CommandFamily("squonk", "Squonk2 Data Manager")
@@ -148,7 +147,7 @@ async def instance(inv: Invocation) -> None:
     instance_id = await _instance_id(client, credential, word)
     found, text, blks = await _card(client, credential, instance_id)
     if inv.arg(1, "").lower() == "watch":
-        note = (_start_watch(inv.services, inv.user_id, credential.instance, found.id,
+        note = (await _start_watch(inv.services, inv.user_id, credential.instance, found.id,
                              found.name) if not found.done else "It has already ended.")
         blks.append(b.context(note))
         text += f" · {note}"
@@ -167,13 +166,19 @@ async def watch(inv: Invocation) -> None:
         task = await _create_task(client, credential, found)
         await inv.reply(text=blocks.instance_ended(credential.instance, found, task))
         return
-    note = _start_watch(inv.services, inv.user_id, credential.instance, found.id, found.name)
+    note = await _start_watch(inv.services, inv.user_id, credential.instance, found.id, found.name)
     await inv.reply(text=f"Watching Squonk2 instance *{b.escape(found.name)}* "
                          f"(`{b.escape(found.id)}`), now {b.escape(found.phase)}. {note}")
 
 
+@watch_kind("squonk.instance")
+async def _instance_watch(services: Services, user_id: str, params: dict[str, Any]) -> Poll:
+    return _instance_poll(services, user_id, params["site"], params["instance_id"],
+                          params["name"])
+
+
 def _instance_poll(services: Services, user_id: str, site: str, instance_id: str,
-                   name: str) -> Callable[[], Awaitable[Done | None]]:
+                   name: str) -> Poll:
     async def poll() -> Done | None:
         # The stored credential is read each time: the refresh token may have rotated.
         credential, client = await _session(services, user_id, site)
@@ -189,11 +194,11 @@ def _instance_poll(services: Services, user_id: str, site: str, instance_id: str
     return poll
 
 
-def _start_watch(services: Services, user_id: str, site: str, instance_id: str,
-                 name: str) -> str:
-    started = services.watches.start(
-        f"squonk:{site}:{instance_id}", user_id=user_id,
-        poll=_instance_poll(services, user_id, site, instance_id, name),
+async def _start_watch(services: Services, user_id: str, site: str, instance_id: str,
+                       name: str) -> str:
+    started = await services.watches.start(
+        f"squonk:{site}:{instance_id}", user_id=user_id, kind="squonk.instance",
+        params={"site": site, "instance_id": instance_id, "name": name},
         label=f"Squonk2 instance {b.escape(name or instance_id)}")
     return blocks.WATCHING if started else blocks.ALREADY_WATCHING
 
@@ -235,7 +240,7 @@ async def run(inv: Invocation) -> None:
         await audit(type(error).__name__)
         raise
     await audit("ok")
-    note = _start_watch(inv.services, inv.user_id, credential.instance, started.instance_id,
+    note = await _start_watch(inv.services, inv.user_id, credential.instance, started.instance_id,
                         name)
     await inv.reply(text=blocks.run_started(credential.instance, label, project.name,
                                             started.instance_id, started.task_id, name, note))
@@ -315,7 +320,7 @@ async def watch_clicked(click: Click) -> None:
         task = await _create_task(client, credential, found)
         text = blocks.instance_ended(credential.instance, found, task)
     else:
-        text = _start_watch(click.services, click.user_id, credential.instance, found.id,
+        text = await _start_watch(click.services, click.user_id, credential.instance, found.id,
                             found.name)
     await click.respond(text=text, response_type="ephemeral", replace_original=False)
 

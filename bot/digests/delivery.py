@@ -4,10 +4,12 @@ Exactly once. Every run has a ledger row (bot/store/deliveries.py) keyed by (sub
 run time) — or (subscription, "item:<key>") for an alert item — that moves
 pending → posting → delivered(ts):
 
-1. The row is created pending (insert-or-ignore: a second runner of the same run finds it).
+1. The row is created pending (insert-or-ignore: a second runner of the same run finds it),
+   and a digest's row is claimed (composing, with the claiming process) before its sections
+   are composed: an old and a new leader never both call the platforms for one run.
 2. Just before chat.postMessage the row moves to posting, committed, in one conditional
-   UPDATE (only one runner wins). The channel id is resolved first (a DM is opened) and
-   stored with it.
+   UPDATE (only one runner wins: for a digest, only the process holding the claim). The
+   channel id is resolved first (a DM is opened) and stored with it.
 3. The message carries Slack message metadata: event_type "switchboard_digest", payload
    {subscription, run}. On success the row becomes delivered with the ts.
 
@@ -95,8 +97,9 @@ class Pacer:
 class Poster:
     def __init__(self, *, store: Store, token: str | None, base_url: str,
                  now: Callable[[], datetime], channel_interval: float, per_minute: int,
-                 settle: float, timeout: float = 30.0) -> None:
+                 settle: float, timeout: float = 30.0, owner: str = "") -> None:
         self.store = store
+        self.owner = owner  # this process, as it claims digest runs (bot.store.deliveries)
         self.now = now
         self.settle = settle
         self.client = AsyncWebClient(token=token, base_url=base_url, timeout=int(timeout))
@@ -136,7 +139,7 @@ class Poster:
         channel = await self.channel_id(out.destination)
         started = self.now().isoformat()
         if not await self.store.run(ledger.begin_posting, out.subscription_id, out.run,
-                                    channel, started):
+                                    channel, started, self.owner):
             return None
         return await self._post(out, channel, started)
 

@@ -90,3 +90,30 @@ def save_blocks(db: Db, channel: str, ts: str, blocks: list[dict[str, Any]]) -> 
     with db.conn:
         db.execute("update posted set blocks = ? where channel = ? and ts = ?",
                    [json.dumps(blocks), channel, ts])
+
+
+def stale_claims(db: Db, before: str) -> list[dict[str, Any]]:
+    """Claims (acting) taken before `before`: left by a process that died mid-click."""
+    return list(db.query("SELECT * FROM approvals WHERE state = ? AND acted_at < ?"
+                         " ORDER BY acted_at, id", [ACTING, before]))
+
+
+def settle_claim(db: Db, claim: dict[str, Any], state: str, result: str) -> bool:
+    """acting → done|gone for exactly this claim (same actor and time): False when someone
+    else already settled or freed it."""
+    with db.conn:
+        cursor = db.execute(
+            "UPDATE approvals SET state = ?, result = ? WHERE id = ? AND state = ? AND"
+            " actor = ? AND acted_at = ?",
+            [state, result, claim["id"], ACTING, claim["actor"], claim["acted_at"]])
+    return cursor.rowcount == 1
+
+
+def free_claim(db: Db, claim: dict[str, Any]) -> bool:
+    """acting → pending for exactly this claim: the buttons work again."""
+    with db.conn:
+        cursor = db.execute(
+            "UPDATE approvals SET state = ?, actor = '', action = '', acted_at = '', result = ''"
+            " WHERE id = ? AND state = ? AND actor = ? AND acted_at = ?",
+            [PENDING, claim["id"], ACTING, claim["actor"], claim["acted_at"]])
+    return cursor.rowcount == 1

@@ -1,5 +1,6 @@
-"""The delivery ledger: one row per (subscription, run), moving pending → posting →
-delivered (with the message ts), or to skipped / empty / failed. See bot/digests/delivery.py
+"""The delivery ledger: one row per (subscription, run), moving pending → composing (claimed
+by one scheduler process, before any platform is called) → posting → delivered (with the
+message ts), or to skipped / empty / failed. See bot/digests/delivery.py
 for how this makes each run go out exactly once across crashes."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Any
 
 from bot.store.engine import Db
 
-PENDING, POSTING, DELIVERED = "pending", "posting", "delivered"
+PENDING, COMPOSING, POSTING, DELIVERED = "pending", "composing", "posting", "delivered"
 SKIPPED, EMPTY, FAILED = "skipped", "empty", "failed"
 FINAL = (DELIVERED, SKIPPED, EMPTY)
 
@@ -30,14 +31,30 @@ def open_run(db: Db, sub_id: int, run_at: str, reason: str) -> dict[str, Any]:
     return get(db, sub_id, run_at)  # type: ignore[return-value]
 
 
-def begin_posting(db: Db, sub_id: int, run_at: str, channel: str, at: str) -> bool:
-    """pending|failed → posting, committed before chat.postMessage. True for the one caller
-    that moved it (a second runner of the same run gets False and stops)."""
+def claim(db: Db, sub_id: int, run_at: str, owner: str, at: str) -> bool:
+    """pending|failed → composing by `owner`, committed before the platforms are called. A run
+    another process left composing is taken over (only the leader runs digests: that process
+    lost the role, and its `begin_posting` now fails). True for the one caller that claimed."""
     with db.conn:
         cursor = db.execute(
-            "update deliveries set state = ?, channel = ?, posting_at = ? where"
-            " subscription_id = ? and run_at = ? and state in (?, ?)",
-            [POSTING, channel, at, sub_id, run_at, PENDING, FAILED])
+            "UPDATE deliveries SET state = ?, owner = ?, claimed_at = ? WHERE"
+            " subscription_id = ? AND run_at = ? AND (state IN (?, ?) OR (state = ? AND"
+            " (owner IS NULL OR owner <> ?)))",
+            [COMPOSING, owner, at, sub_id, run_at, PENDING, FAILED, COMPOSING, owner])
+    return cursor.rowcount == 1
+
+
+def begin_posting(db: Db, sub_id: int, run_at: str, channel: str, at: str,
+                  owner: str = "") -> bool:
+    """pending|failed (an alert item), or composing by this owner (a digest) → posting,
+    committed before chat.postMessage. True for the one caller that moved it (a second
+    runner of the same run, or a leader that lost its claim, gets False and stops)."""
+    with db.conn:
+        cursor = db.execute(
+            "UPDATE deliveries SET state = ?, channel = ?, posting_at = ? WHERE"
+            " subscription_id = ? AND run_at = ? AND (state IN (?, ?) OR (state = ? AND"
+            " owner = ?))",
+            [POSTING, channel, at, sub_id, run_at, PENDING, FAILED, COMPOSING, owner])
     return cursor.rowcount == 1
 
 
@@ -65,8 +82,8 @@ def record(db: Db, sub_id: int, run_at: str, state: str, reason: str,
 def unfinished(db: Db) -> list[dict[str, Any]]:
     """Runs a previous process started and did not finish (crash, kill -9)."""
     return list(db.query(
-        "select * from deliveries where state in (?, ?) order by run_at, subscription_id",
-        [PENDING, POSTING]))
+        "select * from deliveries where state in (?, ?, ?) order by run_at, subscription_id",
+        [PENDING, COMPOSING, POSTING]))
 
 
 def latest_runs(db: Db) -> dict[int, str]:

@@ -100,6 +100,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         " user_id text, platform text, instance text, response_url text, created_at text,"
         " expires_at {float}, used_at {float}, outcome text, failures integer)",
     )),
+    Migration(6, "m006_recovery", (
+        # Watches (`/dss future <id> watch`, `/dss run`, `/squonk run|watch`), resumed by the
+        # scheduler-leading process after a restart. `message` is the "ended" DM, recorded
+        # before it is posted (watching -> ending -> posting -> done), so a restart neither
+        # loses nor repeats it (bot/watch.py).
+        "create table watches (id text primary key, user_id text, kind text, params text,"
+        " label text, state text, started_at text, deadline text, message text, channel text,"
+        " posting_at text, ended_at text)",
+        "create index idx_watches_state on watches (state)",
+        # Change counters (`subscriptions`): the scheduler leader polls them to pick up a
+        # subscription added or changed on any replica.
+        "create table counters (name text primary key, value integer not null)",
+        # The ledger: which process claimed a run to compose it, and when (an old and a new
+        # leader never both compose it, so never both call the platforms).
+        "alter table deliveries add column owner text",
+        "alter table deliveries add column claimed_at text",
+        # Stale claims are looked up by state (bot/recovery.py).
+        "create index idx_approvals_state on approvals (state)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

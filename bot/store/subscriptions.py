@@ -9,6 +9,18 @@ from bot.store.engine import Db
 DIGEST, ALERT = "digest", "alert"
 
 
+def _changed(db: Db) -> None:
+    """Move the change counter the scheduler leader polls (inside the caller's transaction)."""
+    db.execute("INSERT INTO counters (name, value) VALUES ('subscriptions', 1)"
+               " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1")
+
+
+def version(db: Db) -> int:
+    """The subscriptions change counter: moves on every add, pause, resume and removal."""
+    rows = list(db.query("SELECT value FROM counters WHERE name = 'subscriptions'"))
+    return int(rows[0]["value"]) if rows else 0
+
+
 def add(db: Db, row: dict[str, Any]) -> dict[str, Any]:
     with db.conn:
         new = list(db.query(
@@ -17,6 +29,7 @@ def add(db: Db, row: dict[str, Any]) -> dict[str, Any]:
             " values (:owner, :kind, :platforms, :source, :trigger, :tz, :channel,"
             " :skip_empty, 0, :created_at, '', '', :instance, '') returning id",
             {"source": "", "platforms": "", "instance": "", **row}))
+        _changed(db)
     return get(db, int(new[0]["id"]))  # type: ignore[return-value]
 
 
@@ -44,6 +57,7 @@ def set_paused(db: Db, sub_id: int, paused: bool, at: str) -> None:
         else:
             db.execute("update subscriptions set paused = 0, resumed_at = ? where id = ?",
                        [at, sub_id])
+        _changed(db)
 
 
 def ran(db: Db, sub_id: int, run_at: str, error: str = "") -> None:
@@ -58,4 +72,6 @@ def ran(db: Db, sub_id: int, run_at: str, error: str = "") -> None:
 def remove(db: Db, sub_id: int) -> int:
     with db.conn:
         db.execute("delete from deliveries where subscription_id = ?", [sub_id])
-        return db.execute("delete from subscriptions where id = ?", [sub_id]).rowcount
+        removed = db.execute("delete from subscriptions where id = ?", [sub_id]).rowcount
+        _changed(db)
+        return removed

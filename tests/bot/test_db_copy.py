@@ -60,7 +60,8 @@ def test_copy_refuses_a_target_that_holds_data(tmp_path, postgres_url):
     vault = Vault([Fernet.generate_key()])
     populate(tmp_path / "sb.db", vault)
     populate(postgres_url, vault, users=1)
-    held = r"already holds data \(audit \(1\), links \(1\), subscriptions \(1\)\)"
+    held = (r"already holds data \(audit \(1\), counters \(1\), links \(1\),"
+            r" subscriptions \(1\)\)")
     with pytest.raises(CopyError, match=held):
         copy_database(tmp_path / "sb.db", postgres_url, vault)
     assert table_count(postgres_url, "links") == 1

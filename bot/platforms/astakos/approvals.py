@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot import errors
-from bot.approvals import Approval
+from bot.approvals import (ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, Kind,
+                           register_kind)
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Application, Commission, Project
@@ -92,3 +93,64 @@ async def register_application(services: Services, instance: str, p: Project,
         resources=grant_lines(app.resources))
     return await register(services, instance, "application", f"{p.id}:{app.id}",
                           f"application {app.id} for {p.name}", payload.model_dump())
+
+
+# -- current state, for a claim a dead process left (bot/recovery.py) -----------------------
+
+def _client(services: Services, instance: str) -> AstakosClient:
+    return services.platforms[PLATFORM].client(instance)  # type: ignore[attr-defined]
+
+
+async def _commission_now(services: Services, credential: Credential,
+                          approval: Approval) -> Current:
+    """Astakos deletes a commission once accepted or rejected: still there, nothing happened;
+    gone, it was resolved, by the interrupted click (only the issuing service, whose token the
+    claimer used, can resolve it)."""
+    client = _client(services, approval.instance)
+    try:
+        await client.commission(token=credential.secret, serial=int(approval.target))
+    except errors.NotFound:
+        return Current(TOOK_EFFECT, "confirmed after a restart: Astakos no longer lists it "
+                                    "as pending")
+    return Current(WAITING)
+
+
+async def _application_now(services: Services, credential: Credential,
+                           approval: Approval) -> Current:
+    project_id, _, app_id = approval.target.rpartition(":")
+    try:
+        project = await _client(services, approval.instance).project(
+            token=credential.secret, project_id=project_id)
+    except errors.NotFound:
+        return Current(ELSEWHERE, "the project no longer exists")
+    app = project.last_application
+    if app is None or str(app.id) != app_id:
+        return Current(ELSEWHERE, "a newer application replaced it")
+    wanted = {"approve": "approved", "deny": "denied"}.get(approval.action)
+    if app.state == "pending":
+        return Current(WAITING)
+    if app.state == wanted:
+        return Current(TOOK_EFFECT, f"confirmed after a restart: the application is {app.state}")
+    return Current(ELSEWHERE, f"the application is {app.state}")
+
+
+async def _membership_now(services: Services, credential: Credential,
+                          approval: Approval) -> Current:
+    try:
+        membership = await _client(services, approval.instance).membership(
+            token=credential.secret, membership_id=int(approval.target))
+    except errors.NotFound:
+        return Current(ELSEWHERE, "the membership no longer exists")
+    if membership.state in ("requested", "leave_requested"):
+        return Current(WAITING)
+    took = (approval.action == "accept" and membership.state in ("accepted", "removed")) or (
+        approval.action == "reject" and membership.state == "rejected")
+    if took:
+        return Current(TOOK_EFFECT, f"confirmed after a restart: the membership is "
+                                    f"{membership.state}")
+    return Current(ELSEWHERE, f"the membership is {membership.state}")
+
+
+for _kind, _check in (("commission", _commission_now), ("application", _application_now),
+                      ("membership", _membership_now)):
+    register_kind(Kind(platform=PLATFORM, kind=_kind, check=_check, render=cards.card))

@@ -1,0 +1,157 @@
+"""Which process runs the scheduler, and what that process does while it leads.
+
+Exactly one process leads: it runs digests and alerts (bot/scheduler.py), watches
+(bot/watch.py) and the recovery of stale approval claims (bot/recovery.py). Every process
+serves Slack. `Leadership` is how leading is decided:
+
+    SingleProcess      SQLite: the one process always leads
+    (PostgreSQL)       an advisory lock held on a dedicated connection; a replica that does
+                       not lead tries again every `leader_retry` seconds, so one takes over
+                       within that time of the leader's connection dropping
+
+`Leader` runs the loop: when leadership is gained it starts the scheduler (with its start-up
+catch-up), resumes the stored watches and recovers stale claims; while it leads it polls, every
+`sync_interval` seconds, the subscriptions change counter (a subscription added or changed on
+any replica reaches the scheduler within seconds), the watches table (a watch started on
+another replica) and the claims; when leadership is lost it stops all of that at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Leadership(ABC):
+    """Whether this process may run the scheduler."""
+
+    @abstractmethod
+    async def acquire(self) -> bool:
+        """Try once, without waiting; True when this process now leads."""
+
+    @abstractmethod
+    async def held(self) -> bool:
+        """Whether this process still leads (a lost connection loses a lock)."""
+
+    @abstractmethod
+    async def release(self) -> None:
+        """Stop leading, so another process can take over at once."""
+
+
+class SingleProcess(Leadership):
+    """The embedded SQLite default: one process, which always leads."""
+
+    async def acquire(self) -> bool:
+        return True
+
+    async def held(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None
+
+
+class Leader:
+    def __init__(self, leadership: Leadership, *, retry: float, sync_interval: float,
+                 claim_interval: float) -> None:
+        self._services: Services | None = None
+        self.leadership = leadership
+        self.retry = retry
+        self.sync_interval = sync_interval
+        self.claim_interval = claim_interval
+        self.leading = False
+        self._duties: asyncio.Task[None] | None = None
+        self._loop: asyncio.Task[None] | None = None
+
+    def attach(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the leader is not attached to services")
+        return self._services
+
+    def start(self) -> None:
+        """Begin trying to lead (in the background)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if not self.leading:
+                    if await self.leadership.acquire():
+                        await self._gained()
+                elif not await self.leadership.held():
+                    log.warning("leadership lost: the scheduler stops here")
+                    await self._lost()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("leadership check failed")
+            await asyncio.sleep(self.retry)
+
+    async def _gained(self) -> None:
+        self.leading = True
+        log.info("this process leads: scheduler, watches and claim recovery run here")
+        services = self.services
+        if services.scheduler is not None:
+            try:
+                await services.scheduler.start()
+            except Exception:
+                log.exception("the scheduler did not start; digests and alerts are off")
+        await services.watches.lead()
+        self._duties = asyncio.get_running_loop().create_task(self._duty_loop())
+
+    async def _lost(self, drain: float = 0.0) -> None:
+        self.leading = False
+        if self._duties is not None:
+            self._duties.cancel()
+            await asyncio.gather(self._duties, return_exceptions=True)
+            self._duties = None
+        await self.services.watches.stand_down()
+        if self.services.scheduler is not None:
+            await self.services.scheduler.shutdown(drain)
+
+    async def _duty_loop(self) -> None:
+        from bot import recovery
+
+        services = self.services
+        next_claims = 0.0
+        while True:
+            try:
+                if services.scheduler is not None:
+                    await services.scheduler.sync()
+                await services.watches.sweep()
+                if time.monotonic() >= next_claims:
+                    next_claims = time.monotonic() + self.claim_interval
+                    await recovery.recover_claims(services)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("a leader duty failed; trying again in %s s", self.sync_interval)
+            await asyncio.sleep(self.sync_interval)
+
+    async def stop(self, drain: float = 0.0) -> None:
+        """Stop leading (SIGTERM, shutdown): digest and alert runs in flight get `drain`
+        seconds to finish, watches stop (their rows stay), then the role is released so
+        another process can take over at once."""
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
+            self._loop = None
+        if self.leading:
+            await self._lost(drain)
+            try:
+                await self.leadership.release()
+            except Exception:
+                log.exception("could not release leadership")
