@@ -161,7 +161,10 @@ def bot_process(tmp: Path, config: Path, key: str, slack: SlackEmulator,
            "SWITCHBOARD_SECRET_KEY": key, **(extra_env or {})}
     with open(log_path, "wb") as log:
         started = time.monotonic()
-        proc = subprocess.Popen([python(), "-m", "bot", "--log-level", "INFO", "run"], env=env,
+        # BENCH_BOT_PYTHON: the bot from another install (a plain `pip install .` venv); the
+        # code is this checkout's either way (the working directory comes first on sys.path).
+        bot_python = os.environ.get("BENCH_BOT_PYTHON") or python()
+        proc = subprocess.Popen([bot_python, "-m", "bot", "--log-level", "INFO", "run"], env=env,
                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = started + timeout

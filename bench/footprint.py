@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.footprint
     BENCH_USERS=2000 .venv/bin/python -m bench.footprint
+    BENCH_BOT_PYTHON=/path/to/plain-venv/bin/python .venv/bin/python -m bench.footprint
 
 The bot runs as `python -m bot run` (HTTP mode) against the five platform emulators and the
 Slack emulator (this process, 127.0.0.1), with all five platforms configured. Two starts:
