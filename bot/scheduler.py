@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlite_utils import Database
 
 from bot import errors, triggers
 from bot.digests import compose as composer
@@ -48,6 +47,7 @@ from bot.platforms.registry import TITLES
 from bot.store import approvals as approval_rows
 from bot.store import deliveries as ledger
 from bot.store import subscriptions as subs
+from bot.store.engine import Db
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -364,7 +364,7 @@ class Scheduler:
         cards it carries (so a click on any copy updates them all) and the last run."""
         at = self._services().now().isoformat(timespec="seconds")
 
-        def record(db: Database, channel: str, ts: str) -> None:
+        def record(db: Db, channel: str, ts: str) -> None:
             if approvals:
                 approval_rows.add_copies(db, approvals, channel, ts, blocks, at)
             if ran is not None:

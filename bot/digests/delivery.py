@@ -40,10 +40,10 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlite_utils import Database
 
 from bot.store import Store
 from bot.store import deliveries as ledger
+from bot.store.engine import Db
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Outgoing:
     blocks: list[dict[str, Any]]
     # What else the delivery records, fn(db, channel, ts), in the same store call that marks
     # the run delivered (approval copies, the subscription's last run): one hop per digest.
-    after: Callable[[Database, str, str], None] | None = field(default=None, compare=False)
+    after: Callable[[Db, str, str], None] | None = field(default=None, compare=False)
 
 
 class Pacer:
@@ -160,7 +160,7 @@ class Poster:
     async def _delivered(self, out: Outgoing, channel: str, ts: str, detail: str = "") -> None:
         at = self.now().isoformat()
 
-        def record(db: Database) -> None:
+        def record(db: Db) -> None:
             ledger.finish(db, out.subscription_id, out.run, ledger.DELIVERED, ts=ts, at=at,
                           detail=detail)
             if out.after is not None:
