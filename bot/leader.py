@@ -5,9 +5,11 @@ Exactly one process leads: it runs digests and alerts (bot/scheduler.py), watche
 serves Slack. `Leadership` is how leading is decided:
 
     SingleProcess      SQLite: the one process always leads
-    (PostgreSQL)       an advisory lock held on a dedicated connection; a replica that does
-                       not lead tries again every `leader_retry` seconds, so one takes over
-                       within that time of the leader's connection dropping
+    AdvisoryLock       PostgreSQL: a session advisory lock held on a connection of its own
+                       (outside the store's pool); a replica that does not lead tries again
+                       every `leader_retry` seconds, so one takes over within that time of
+                       the leader's connection dropping (a process killed: the server drops
+                       its connection at once; a host lost: TCP keepalives, below, notice)
 
 `Leader` runs the loop: when leadership is gained it starts the scheduler (with its start-up
 catch-up), resumes the stored watches and recovers stale claims; while it leads it polls, every
@@ -22,9 +24,10 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,82 @@ class SingleProcess(Leadership):
 
     async def release(self) -> None:
         return None
+
+
+# Any 64-bit number of our own: the scheduler's advisory lock ("SWLEAD").
+LEADER_LOCK = 0x5357_4C45_4144
+# TCP keepalives on the lock's connection: a leader whose host vanished (no FIN, no RST)
+# loses the lock within about idle + interval * count seconds, well under 30 s.
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+             "keepalives_count": 3}
+
+
+class AdvisoryLock(Leadership):
+    """PostgreSQL: whoever holds `pg_try_advisory_lock(LEADER_LOCK)` leads. The lock lives
+    as long as its session, so a dead leader's lock is released by the server when its
+    connection drops, and another replica's next try succeeds."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._conn: Any = None
+
+    async def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            import psycopg
+
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=int(self.timeout),
+                application_name="switchboard-leader", **KEEPALIVE)
+        return self._conn
+
+    async def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                await self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    async def acquire(self) -> bool:
+        try:
+            conn = await self._connection()
+            cursor = await asyncio.wait_for(
+                conn.execute("select pg_try_advisory_lock(%s)", [LEADER_LOCK]), self.timeout)
+            row = await cursor.fetchone()
+        except Exception as error:  # the database is unreachable: not leading, try later
+            log.warning("leadership: cannot reach PostgreSQL (%s)", type(error).__name__)
+            await self._drop()
+            return False
+        return bool(row and row[0])
+
+    async def held(self) -> bool:
+        """The lock is the session's: held while this connection is alive."""
+        try:
+            conn = await self._connection()
+            await asyncio.wait_for(conn.execute("select 1"), self.timeout)
+        except Exception as error:
+            log.warning("leadership: the lock's connection failed (%s)", type(error).__name__)
+            await self._drop()
+            return False
+        return True
+
+    async def release(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            try:
+                await asyncio.wait_for(
+                    self._conn.execute("select pg_advisory_unlock(%s)", [LEADER_LOCK]),
+                    self.timeout)
+            except Exception:
+                pass  # closing the session below releases it anyway
+        await self._drop()
+
+
+def leadership_for(settings: Settings) -> Leadership:
+    """SQLite: this process leads; PostgreSQL: the advisory lock decides."""
+    if settings.uses_postgresql:
+        return AdvisoryLock(str(settings.database))
+    return SingleProcess()
 
 
 class Leader:

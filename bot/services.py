@@ -22,7 +22,7 @@ from bot.audit import Audit
 from bot.background import Background
 from bot.config import Settings
 from bot.installation import Installation
-from bot.leader import Leader, SingleProcess
+from bot.leader import Leader, leadership_for
 from bot.platforms import breaker, http
 from bot.platforms.registry import Platforms
 from bot.store import Store
@@ -118,8 +118,8 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     from bot.scheduler import Scheduler
 
     scheduler = Scheduler()
-    # SQLite: one process, which always leads.
-    leader = Leader(SingleProcess(), retry=settings.leader_retry,
+    # SQLite: this process leads; PostgreSQL: the replica holding the advisory lock.
+    leader = Leader(leadership_for(settings), retry=settings.leader_retry,
                     sync_interval=settings.sync_interval,
                     claim_interval=settings.claim_check_interval)
     responder = Responder(allowed=slack_hosts_only(settings.slack_api_url))

@@ -61,21 +61,31 @@ class BotProcess:
     def events_url(self) -> str:
         return f"{self.url}/slack/events"
 
-    def start(self) -> BotProcess:
+    def start(self, *, leading: bool | None = True) -> BotProcess:
+        """Start it and wait until it is ready (and leads, unless told another replica
+        does; None: do not wait)."""
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT,
                                      env=self.env, stdout=self.log.open("ab"),
                                      stderr=subprocess.STDOUT)
-        wait_until(self._leading, 30, "the bot answering /readyz as leader")
+        if leading is None:
+            return self
+        if leading:
+            wait_until(self.leading, 30, "the bot answering /readyz as leader")
+        else:
+            wait_until(lambda: self.readyz().get("ready"), 30, "the bot answering /readyz")
         return self
 
-    def _leading(self) -> bool:
+    def readyz(self) -> dict[str, Any]:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise RuntimeError(f"the bot exited: {self.log.read_text()}")
         try:
-            return bool(httpx.get(f"{self.url}/readyz", timeout=2).json().get("leader"))
+            return dict(httpx.get(f"{self.url}/readyz", timeout=2).json())
         except (httpx.HTTPError, ValueError):
-            return False
+            return {}
+
+    def leading(self) -> bool:
+        return bool(self.readyz().get("leader"))
 
     def kill(self) -> None:
         """kill -9: no clean-up of any kind."""
@@ -90,7 +100,7 @@ class BotProcess:
         return self.proc.wait(timeout)
 
     def __enter__(self) -> BotProcess:
-        return self.start()
+        return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:

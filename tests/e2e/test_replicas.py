@@ -1,0 +1,134 @@
+"""Two replicas (`python -m bot run` processes) on one PostgreSQL database: a person cannot
+tell which one answered, one leads the scheduler, and when it dies the other takes over
+within 30 s and every due digest still goes out exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.accounts import Accounts
+from bot.platforms.base import VerifiedAccount
+from bot.store import Store
+from bot.store import subscriptions as subs
+from bot.vault import Vault
+from emulators.dss import DEMO as DSS_DEMO
+from emulators.limits import LimitsEmulator
+from emulators.slack_driver import SlackDriver
+from tests.e2e.conftest import SIGNING_SECRET
+from tests.e2e.process import BotProcess, wait_until
+from tests.e2e.test_limits_approvals import EXECUTE, button, card_text, link_as, share_pending
+from tests.engines import rows
+
+DIGESTS = 10
+
+
+@pytest.fixture
+def limits() -> Iterator[LimitsEmulator]:
+    with LimitsEmulator() as emulator:
+        yield emulator
+
+
+def replicas(tmp_path: Path, slack, postgres_url: str, platforms: str,
+             **settings) -> tuple[BotProcess, BotProcess]:
+    config = tmp_path / "switchboard.toml"
+    config.write_text(platforms, encoding="utf-8")
+    key = Fernet.generate_key().decode()
+    common = {"slack_url": slack.url, "config": config, "key": key,
+              "database_url": postgres_url, "leader_retry": 1.0, "sync_interval": 0.5,
+              **settings}
+    return (BotProcess(tmp_path / "a", log=tmp_path / "a.log", **common),
+            BotProcess(tmp_path / "b", log=tmp_path / "b.log", **common))
+
+
+async def test_a_double_click_on_two_replicas_acts_once_and_an_event_retry_runs_once(
+        tmp_path, slack, limits, postgres_url):
+    a, b = replicas(tmp_path, slack, postgres_url,
+                    f'[[limits]]\nname = "prod"\nurl = "{limits.url}"\n')
+    with a.start(), b.start(leading=False):
+        assert a.leading() and not b.leading()
+        async with (SlackDriver(slack, a.events_url, SIGNING_SECRET) as on_a,
+                    SlackDriver(slack, b.events_url, SIGNING_SECRET) as on_b):
+            # Linked and shared through one replica; the buttons work on the other.
+            await link_as(on_a, slack, "alice", "alice")
+            shared = await share_pending(on_a, slack)
+            clicks = await asyncio.gather(
+                on_a.click("alice", shared, action_id="limits_approve", value=button("L-4")),
+                on_b.click("alice", shared, action_id="limits_approve", value=button("L-4")))
+            assert [c.status for c in clicks if c is not None] == [200, 200]
+            await on_a.wait_for(lambda: "Approved* by <@U0ALICE>" in card_text(
+                slack.workspace.find(shared.channel, shared.ts), "L-4"))
+            await on_a.wait_for(lambda: any(
+                "Already approved by" in m.text or "acting on this right now" in m.text
+                for m in slack.ephemerals("alice")))
+            assert len(limits.requests_to("POST", EXECUTE)) == 1
+
+            # Slack retries an event on the other replica: it is recognised and dropped.
+            published = len(slack.calls("views.publish"))
+            first = await on_a.home_opened("alice", event_id="Ev0REPLICA1")
+            assert first.status == 200
+            await on_a.wait_for(lambda: len(slack.calls("views.publish")) == published + 1)
+            retry = await on_b.redeliver(first, retry_num=1)
+            assert retry.status == 200 and retry.headers.get("x-slack-no-retry") == "1"
+    assert len(slack.calls("views.publish")) == published + 1
+    assert rows(postgres_url, "select count(*) from audit where action = 'limits.approve'"
+                ) == [(1,)]
+
+
+def posted(slack) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for m in slack.messages("C0OPS"):
+        if m.metadata and m.metadata.get("event_type") == "switchboard_digest":
+            sub = m.metadata["event_payload"]["subscription"]
+            counts[sub] = counts.get(sub, 0) + 1
+    return counts
+
+
+async def test_kill_9_the_leader_mid_fan_out_the_other_leads_and_each_digest_goes_once(
+        tmp_path, slack, dss, postgres_url):
+    a, b = replicas(tmp_path, slack, postgres_url,
+                    f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n',
+                    slack_channel_interval=1.0, digest_recovery_settle=2.0)
+    store = Store(postgres_url)
+    accounts = Accounts(store=store, vault=Vault([a.env["SWITCHBOARD_SECRET_KEY"].encode()]),
+                        now=lambda: datetime.now(UTC))
+    await accounts.link("U0CAROL", "dss", "prod", VerifiedAccount(
+        account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"))
+    # Ten digests whose run fell due 20 s ago: the leader catches them up at start-up, one
+    # channel, posted a second apart and each slow to answer.
+    created = (datetime.now(UTC) - timedelta(minutes=5, seconds=20)).isoformat()
+    for _ in range(DIGESTS):
+        await store.run(subs.add, {
+            "owner": "U0CAROL", "kind": "digest", "platforms": "dss", "trigger": "every 5m",
+            "tz": "UTC", "channel": "C0OPS", "skip_empty": 0, "created_at": created})
+    store.close()
+    slack.faults.set(latency=1.0, path_prefix="/api/chat.postMessage")
+    try:
+        a.start(leading=None)
+        b.start(leading=None)  # both at once: whichever takes the lock first leads
+        wait_until(lambda: a.readyz().get("ready") and b.readyz().get("ready"), 30,
+                   "both replicas ready")
+        wait_until(lambda: a.leading() or b.leading(), 30, "one replica leading")
+        leader, other = (a, b) if a.leading() else (b, a)
+        assert not other.leading()
+        wait_until(lambda: len(posted(slack)) >= 2, 30, "the fan-out under way")
+        leader.kill()
+        killed = time.monotonic()
+        assert len(posted(slack)) < DIGESTS
+        wait_until(other.leading, 30, "the other replica leading")
+        assert time.monotonic() - killed < 30
+        wait_until(lambda: len(posted(slack)) == DIGESTS, 60, "every digest posted")
+        await asyncio.sleep(2.5)  # past the recovery's settle time: a duplicate would show
+    finally:
+        a.__exit__()
+        b.__exit__()
+    log = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
+    assert posted(slack) == {i: 1 for i in range(1, DIGESTS + 1)}, log
+    assert rows(postgres_url, "select state, count(*) from deliveries group by state") == [
+        ("delivered", DIGESTS)]
