@@ -1,11 +1,11 @@
 """kill -9 in the middle of an approval click, then a restart: the approval is usable again
 (nothing reached the platform) or settled with who and when (the action took effect), every
 copy of the card says so, and the platform saw at most one action. The bot runs as a real
-`python -m bot run` process; the Limits emulator holds the platform's side."""
+`python -m bot run` process, on SQLite and on PostgreSQL; the Limits emulator holds the
+platform's side."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.process import BotProcess, wait_until
 from tests.e2e.test_limits_approvals import (EXECUTE, button, card_buttons, card_text, link_as,
                                              share_pending)
+from tests.engines import ENGINES, rows
 
 LIMIT_PATH = "/limits/rest/v2/limitDefinition/limits/get/L-4"
 EXECUTE_PATH = "/activeviam/limits/rest/v2/workflow-service/execute-task-action"
@@ -34,12 +35,20 @@ def limits() -> Iterator[LimitsEmulator]:
         yield emulator
 
 
-@pytest.fixture
-def world(tmp_path: Path, slack, limits) -> dict:
+@pytest.fixture(params=ENGINES)
+def world(request, tmp_path: Path, slack, limits) -> dict:
+    """The bot's settings, on SQLite, then on PostgreSQL (a claim left by a replica)."""
     config = tmp_path / "switchboard.toml"
     config.write_text(f'[[limits]]\nname = "prod"\nurl = "{limits.url}"\n', encoding="utf-8")
+    database = ({"database_url": request.getfixturevalue("postgres_url")}
+                if request.param == "postgresql" else {})
     return {"data": tmp_path / "data", "slack_url": slack.url, "config": config,
-            "key": Fernet.generate_key().decode(), "log": tmp_path / "bot.log", **FAST}
+            "key": Fernet.generate_key().decode(), "log": tmp_path / "bot.log", **FAST,
+            **database}
+
+
+def target(world) -> str | Path:
+    return world.get("database_url") or world["data"] / "switchboard.db"
 
 
 @pytest.fixture
@@ -50,12 +59,8 @@ async def first(world, slack) -> AsyncIterator[tuple[BotProcess, SlackDriver]]:
 
 
 def approval_state(world) -> tuple[str, str]:
-    db = sqlite3.connect(world["data"] / "switchboard.db")
-    try:
-        return db.execute("select state, actor from approvals where id = ?",
-                          [APPROVAL]).fetchone()
-    finally:
-        db.close()
+    return rows(target(world), "select state, actor from approvals where id = ?",
+                [APPROVAL])[0]
 
 
 async def test_killed_after_claiming_before_the_platform_call_the_card_works_again(
@@ -109,7 +114,7 @@ async def test_killed_after_the_platform_call_the_card_is_settled_not_sent_again
         assert "<!date^" in card_text(current, "L-4")
         assert card_buttons(current, "L-4") == []
     assert len(limits.requests_to("POST", EXECUTE)) == 1
-    audit = sqlite3.connect(world["data"] / "switchboard.db").execute(
-        "select action, result, detail from audit where action = 'limits.approve'").fetchall()
+    audit = rows(target(world),
+                 "select action, result, detail from audit where action = 'limits.approve'")
     assert [(a, r) for a, r, _ in audit] == [("limits.approve", "ok")]
     assert "recovered after a restart" in audit[0][2]
