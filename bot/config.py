@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     # After a crash mid-post, wait this long after the post began before looking for it in
     # the channel's history (longer than a Web API call may take), then post it if absent.
     digest_recovery_settle: float = 35.0
+    # Charts in digests and Home (bot.charts): off, no chart is drawn and matplotlib is never
+    # imported.
+    charts: bool = True
 
     # Leadership (bot/leader.py): a replica that does not lead tries again every
     # `leader_retry` seconds; the leader picks up subscriptions and watches changed on any

@@ -42,6 +42,7 @@ from bot import errors, triggers
 from bot.digests import compose as composer
 from bot.digests import registry
 from bot.digests.base import DigestContext
+from bot.digests import pictures as digest_pictures
 from bot.digests.delivery import Outgoing, Poster
 from bot.platforms.registry import TITLES
 from bot.store import approvals as approval_rows
@@ -336,12 +337,17 @@ class Scheduler:
                                          at=services.now().isoformat(), detail="nothing new")
                 await self._ran(row, key, reason)
                 return ledger.EMPTY
+            to_upload = await digest_pictures.prepare(services, digest)
             ts = await self.poster.deliver(Outgoing(
                 sub_id, key, destination, digest.text, digest.blocks,
                 after=self._after(digest.approvals, digest.blocks,
                                   ran=(sub_id, key) if reason != "now" else None)))
             if ts is None:
                 return "busy"
+            if to_upload:
+                channel = await self.poster.channel_id(destination)
+                await self.poster.pacer.wait(channel)
+                await digest_pictures.upload(services, channel, to_upload)
             return ledger.DELIVERED
         except asyncio.CancelledError:
             raise

@@ -20,6 +20,7 @@ from bot.accounts import Accounts
 from bot.approvals import Approvals
 from bot.audit import Audit
 from bot.background import Background
+from bot.charts import Pictures
 from bot.config import Settings
 from bot.installation import Installation
 from bot.leader import Leader, leadership_for
@@ -63,6 +64,8 @@ class Services:
     # Whether this process runs the scheduler, watches and claim recovery (bot/leader.py).
     leader: Leader | None = None
     draining: asyncio.Event = field(default_factory=asyncio.Event)  # set on SIGTERM
+    # Drawn charts by data (bot.charts): many digests sharing one picture draw it once.
+    pictures: Pictures = field(default_factory=Pictures)
 
     async def aclose(self) -> None:
         if self.leader is not None:

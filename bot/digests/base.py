@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.charts import Chart
 from bot.platforms.base import Credential
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ class Section:
     # each, so a click anywhere updates every copy (bot.approvals).
     approvals: list[str] = field(default_factory=list)
     error: str = ""  # one line when the platform could not be asked
+    # Pictures of this section (bot.charts): drawn and posted with the digest, the text
+    # above stays whole whether or not they can be drawn.
+    charts: list[Chart] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from bot import errors, messages
 from bot.blocks import common as b
+from bot.charts import Chart
 from bot.approvals import CARD_BLOCK, card_prefix
 from bot.digests import registry
 from bot.digests.base import Block, DigestContext, Section, SectionSource
@@ -53,6 +54,10 @@ class Digest:
     blocks: list[Block]
     sections: list[Section]
     approvals: list[str] = field(default_factory=list)
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [c for s in self.sections if not s.error for c in s.charts]
 
     @property
     def empty(self) -> bool:
