@@ -211,7 +211,8 @@ def _runs(ax: Any, chart: Chart) -> None:
                   fontsize=7)
     ax.set_ylabel("minutes", color=INK)
     ax.grid(axis="y", color=GRID, linewidth=0.5)
-    ax.legend(facecolor=BACKGROUND, edgecolor=GRID, labelcolor=INK, fontsize=9)
+    if rows:
+        ax.legend(facecolor=BACKGROUND, edgecolor=GRID, labelcolor=INK, fontsize=9)
 
 
 # -- the cache ------------------------------------------------------------------------------

@@ -72,8 +72,10 @@ def example_submit(fields: list[Field]) -> str:
 
 class Console:
     def __init__(self, slack: SlackEmulator, driver: SlackDriver, *, out: TextIO,
-                 interactive: bool, user: str = "alice") -> None:
+                 interactive: bool, user: str = "alice", chart_dir: Path | None = None) -> None:
         self.slack = slack
+        # Where uploaded charts are saved so the person can open them (made on first use).
+        self.chart_dir = chart_dir
         self.driver = driver
         self.out = out
         self.interactive = interactive
@@ -227,6 +229,20 @@ class Console:
             self.say(f"  (a form is open: {example_submit(fields_of(open_forms[-1]))}" +
                      (", or just `submit` to be asked" if self.interactive else "") + ")")
 
+    def _file(self, shared: dict[str, Any]) -> str:
+        """An uploaded file (a chart) as the console shows it: its title, its alt text and
+        where its bytes were saved."""
+        found = next((f for f in self.slack.files() if f.id == shared.get("id")), None)
+        title = shared.get("title") or shared.get("name") or "file"
+        if found is None or found.content is None:
+            return f"  [file] {title}"
+        if self.chart_dir is None:
+            self.chart_dir = Path(tempfile.mkdtemp(prefix="switchboard-charts-"))
+        self.chart_dir.mkdir(parents=True, exist_ok=True)
+        path = self.chart_dir / f"{found.id}-{found.filename}"
+        path.write_bytes(found.content)
+        return f"  [chart] {title}\n  alt: {found.alt_txt}\n  saved: {path}"
+
     def _names(self, text: str) -> str:
         """`@U0ALICE` (a rendered mention) as `@alice`, as Slack shows it."""
         def name(match: re.Match[str]) -> str:
@@ -256,6 +272,9 @@ class Console:
                           None)
             head = f"» [{where}]" + (" (edited)" if kind.endswith("updated") else "")
             body = renderer.blocks(target, event.blocks) if event.blocks else "  " + event.text
+            if target is not None and target.files:
+                body = "\n".join(filter(None, [event.text and body,
+                                                *map(self._file, target.files)]))
             return f"{head}\n{body}"
         if kind.startswith("view") and event.user == uid and not kind.endswith("closed"):
             view = self.slack.view(event.view_id)
@@ -340,7 +359,8 @@ async def run_console(settings: Settings | None, *, script: Path | None, demo: b
             if demo:
                 out.write("Linking the demo accounts through the link form…\n")
                 await link_demo_accounts(driver, slack, list(settings.platforms), out)
-            console = Console(slack, driver, out=out, interactive=script is None)
+            console = Console(slack, driver, out=out, interactive=script is None,
+                              chart_dir=settings.data_dir / "charts")
             console.seq = slack.last_seq
             out.write("Type /ops help to start, `help` for the console's own commands.\n")
             if script is not None:

@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from emulators import slack_rules as rules
 from emulators.base import Emulator
+from emulators.slack_files import SlackFile as SlackFileRecord
 from emulators.slack_limits import RateLimits
 from emulators.slack_webapi import (
     ApiError,
@@ -89,11 +90,32 @@ class SlackEmulator(Emulator):
         self.revoked_tokens: set[str] = set()
 
     # -- serving -----------------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        url = super().start(port)
+        self.api.upload_base = url  # where files.getUploadURLExternal sends the bytes
+        return url
+
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/api/{method}", self._web_api, methods=["GET", "POST"]),
             Route("/response/{url_id}", self._response_url, methods=["POST"]),
+            Route("/upload/{file_id}", self._upload, methods=["POST"]),
         ]
+
+    async def _upload(self, request: Request) -> Response:
+        """Step 2 of files_upload_v2: the bytes, to the URL getUploadURLExternal gave."""
+        body = await request.body()
+        error = self.api.files.receive(request.path_params["file_id"], body)
+        self.workspace.record_call(SlackCall("upload", {"file_id": request.path_params[
+            "file_id"], "length": len(body)}, error is None, error or ""))
+        if error:
+            return PlainTextResponse(error, status_code=404 if "not_found" in error else 400)
+        return PlainTextResponse(f"OK - {len(body)}")
+
+    def files(self) -> list[SlackFileRecord]:
+        """Every file announced, with its bytes once uploaded, in order."""
+        with self.api.files.lock:
+            return list(self.api.files.by_id.values())
 
     def error_response(self, status: int, message: str) -> Response:
         headers = {"Retry-After": "1"} if status == 429 else None

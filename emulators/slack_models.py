@@ -122,6 +122,8 @@ class Message:
     # Message metadata ({"event_type": ..., "event_payload": {...}}), as chat.postMessage
     # took it; conversations.history returns it with include_all_metadata.
     metadata: dict[str, Any] | None = None
+    # Files shared with the message (files.completeUploadExternal): their API objects.
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_ephemeral(self) -> bool:
@@ -139,6 +141,8 @@ class Message:
             body["blocks"] = copy.deepcopy(self.blocks)
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
+        if self.files:
+            body["files"] = copy.deepcopy(self.files)
         if self.edited:
             body["edited"] = {"user": self.user, "ts": self.ts}
         return body

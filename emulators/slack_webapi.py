@@ -31,6 +31,7 @@ from emulators.slack_models import (
     Message,
     View,
 )
+from emulators.slack_files import Files
 from emulators.slack_workspace import Workspace
 
 
@@ -134,6 +135,8 @@ class WebApi:
     def __init__(self, workspace: Workspace, triggers: Triggers) -> None:
         self.ws = workspace
         self.triggers = triggers
+        self.files = Files()
+        self.upload_base = ""  # the emulator's URL, set once it serves (upload URLs)
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,
@@ -150,6 +153,8 @@ class WebApi:
             "views.push": self.views_push,
             "views.update": self.views_update,
             "views.publish": self.views_publish,
+            "files.getUploadURLExternal": self.files_get_upload_url_external,
+            "files.completeUploadExternal": self.files_complete_upload_external,
         }
 
     def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -373,6 +378,31 @@ class WebApi:
         if old is not None:
             fresh = replace_id(fresh, old)  # a user's Home tab keeps its view id
         return {"view": self.ws.put_view(fresh, HOME_PUBLISHED).to_api()}
+
+    # -- files (emulators/slack_files.py) ----------------------------------------------------
+    def files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F0{self.ws.next_number():08d}"
+        self.files.reserve(file_id, args)
+        return {"upload_url": f"{self.upload_base}/upload/{file_id}", "file_id": file_id}
+
+    def files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel_key = str(args.get("channel_id") or args.get("channels") or "")
+        channel = self.ws.channel(channel_key) if channel_key else None
+        if channel_key and channel is None:
+            raise ApiError("channel_not_found")
+        done = self.files.complete(args)
+        for f in done:
+            f.completed = True
+            f.initial_comment = str(args.get("initial_comment") or "")
+            if channel is not None:
+                f.channels.append(channel.id)
+        if channel is not None:
+            self.ws.post(Message(
+                channel=channel.id, ts=self.ws.new_ts(), user=BOT_USER_ID,
+                text=str(args.get("initial_comment") or ""), blocks=[],
+                thread_ts=args.get("thread_ts") or None, source="files.completeUploadExternal",
+                files=[f.to_api() for f in done]))
+        return {"files": [f.to_api() for f in done]}
 
     def _unique_external_id(self, view: dict[str, Any]) -> None:
         external_id = view.get("external_id")

@@ -20,14 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot import errors
+from bot import charts, errors
 from bot.approvals import Approval
+from bot.charts import Chart
 from bot.blocks import astakos as cards
 from bot.blocks import digest as blocks
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
-from bot.platforms.astakos.models import Project
+from bot.platforms.astakos.models import Project, Quota
 from bot.platforms.base import Credential
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,23 @@ async def section(ctx: DigestContext) -> Section:
     drawn = blocks.astakos_user(lines, [cards.card(a) for a in waiting])
     return Section(platform=PLATFORM, title=title, blocks=drawn,
                    empty=not over and not waiting,
-                   approvals=blocks.shown_approvals(drawn, [a.id for a in waiting]))
+                   approvals=blocks.shown_approvals(drawn, [a.id for a in waiting]),
+                   charts=[usage_chart(credential.instance, quotas, project_names)])
+
+
+def usage_chart(instance: str, quotas: list[Quota], project_names: dict[str, str]) -> Chart:
+    """Every quota with a limit, fullest first: one bar per resource (and project, when the
+    owner has several), its share of the limit it can really reach."""
+    shown = sorted((q for q in quotas if cards.effective_limit(q) > 0 or q.usage),
+                   key=lambda q: (-cards.closeness(q), q.project, q.resource))[:charts.MAX_BARS]
+    several = len({q.project for q in shown}) > 1
+    rows = tuple(
+        (cards.pretty(q.resource) + (f" · {project_names.get(q.project, cards.short_id(q.project))}"
+                                     if several else ""),
+         q.usage, cards.effective_limit(q), cards.amount(q.resource, q.usage),
+         cards.amount(q.resource, cards.effective_limit(q)))
+        for q in shown)
+    return Chart(charts.USAGE, f"Astakos quota usage ({instance})", rows)
 
 
 # -- alert sources ---------------------------------------------------------------------------

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from bot import errors
+from bot import charts, errors
 from bot.blocks import digest as blocks
+from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.dss.client import DSSClient
 from bot.platforms.dss.models import Future, Scenario, ScenarioRun
@@ -54,7 +55,19 @@ async def _running(ctx: DigestContext) -> list[Future]:
 
 async def failed_runs(ctx: DigestContext, since: datetime) -> list[ScenarioRun]:
     """Runs of every scenario the owner can read that ended FAILED at or after `since`,
-    newest first. One call per project, then one per scenario run recently."""
+    newest first."""
+    return _failed(await finished_runs(ctx, since), since)
+
+
+def _failed(runs: list[ScenarioRun], since: datetime) -> list[ScenarioRun]:
+    floor = _ms(since)
+    failed = [r for r in runs if r.outcome == FAILED and (r.end or r.start) >= floor]
+    return sorted(failed, key=lambda r: r.end or r.start, reverse=True)
+
+
+async def finished_runs(ctx: DigestContext, since: datetime) -> list[ScenarioRun]:
+    """The last finished runs of every scenario the owner can read that ran since about
+    `since`. One call per project, then one per scenario run recently."""
     client, key = _client(ctx), ctx.credential.secret
     gate = asyncio.Semaphore(CONCURRENCY)
     floor = _ms(since)
@@ -74,18 +87,26 @@ async def failed_runs(ctx: DigestContext, since: datetime) -> list[ScenarioRun]:
     recent = [s for group in found for s in group
               if not s.start or s.start >= floor - LONGEST_RUN_MS]
     fetched = await asyncio.gather(*(runs(s) for s in recent))
-    failed = [r for group in fetched for r in group
-              if r.outcome == FAILED and (r.end or r.start) >= floor]
-    return sorted(failed, key=lambda r: r.end or r.start, reverse=True)
+    return [r for group in fetched for r in group]
+
+
+def runs_chart(instance: str, runs: list[ScenarioRun]) -> Chart:
+    """The last finished runs, oldest first: duration and outcome."""
+    last = sorted((r for r in runs if r.end and r.start), key=lambda r: r.end)[-charts.MAX_BARS:]
+    rows = tuple((f"{r.scenario_name or r.scenario_id}", (r.end - r.start) / 1000,
+                  (r.outcome or "running").lower()) for r in last)
+    return Chart(charts.RUNS, f"DSS scenario runs ({instance})", rows, unit="run")
 
 
 async def section(ctx: DigestContext) -> Section:
     since = ctx.since or ctx.now - LOOKBACK
-    running, failed = await asyncio.gather(_running(ctx), failed_runs(ctx, since))
+    running, finished = await asyncio.gather(_running(ctx), finished_runs(ctx, since))
+    failed = _failed(finished, since)
     return Section(
         platform=PLATFORM, title=f"{TITLE} ({ctx.credential.instance})",
         blocks=blocks.dss(running, failed, ctx.since, LOOKBACK_TEXT),
         empty=not running and not failed,
+        charts=[runs_chart(ctx.credential.instance, finished)] if finished else [],
     )
 
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot import errors
+from bot import charts, errors
 from bot.approvals import Approval
+from bot.charts import Chart
 from bot.blocks import common as b
 from bot.blocks import digest as blocks
 from bot.blocks import limits as cards
@@ -40,6 +41,7 @@ from bot.platforms.limits.platform import Observation
 PLATFORM = "limits"
 TITLE = "Atoti Limits"
 BREACH = "Breach"
+CHART_DAYS = 14  # the breaches-and-warnings chart: two weeks of as-of dates
 
 
 def _client(ctx: DigestContext) -> LimitsClient:
@@ -79,15 +81,18 @@ async def pending_cards(ctx: DigestContext, items: list[PendingLimit]
 
 async def section(ctx: DigestContext) -> Section:
     client, credential = _client(ctx), ctx.credential
-    found, waiting = await asyncio.gather(client.breaches(credential),
-                                          client.pending(credential))
+    found, waiting, daily = await asyncio.gather(
+        client.breaches(credential), client.pending(credential),
+        client.daily_counts(credential, last=ctx.now.astimezone(UTC).date(), days=CHART_DAYS))
     new = [i for i in found.incidents if _new(i, ctx.since)]
     drawn_cards = await pending_cards(ctx, waiting)
     drawn = blocks.limits(found.as_of, new, [c for _, c in drawn_cards], ctx.since)
     ids = [a.id for a, _ in drawn_cards if a is not None]
     return Section(platform=PLATFORM, title=f"{TITLE} ({credential.instance})", blocks=drawn,
                    empty=not new and not waiting,
-                   approvals=blocks.shown_approvals(drawn, ids))
+                   approvals=blocks.shown_approvals(drawn, ids),
+                   charts=[Chart(charts.DAILY, f"Atoti Limits breaches and warnings, last "
+                                 f"{CHART_DAYS} days ({credential.instance})", tuple(daily))])
 
 
 async def new_breaches(ctx: DigestContext) -> list[AlertItem]:

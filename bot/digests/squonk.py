@@ -15,11 +15,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot import charts
 from bot.blocks import digest as blocks
+from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance
 
+# Squonk2 phases in the chart's outcome words.
+OUTCOMES = {"COMPLETED": "success", "SUCCEEDED": "success", "FAILED": "failed",
+            "CANCELLED": "aborted", "DELETED": "aborted"}
 PLATFORM = "squonk"
 TITLE = "Squonk2 Data Manager"
 LOOKBACK = timedelta(days=1)
@@ -58,7 +63,26 @@ async def section(ctx: DigestContext) -> Section:
         platform=PLATFORM, title=f"{TITLE} ({credential.instance})",
         blocks=blocks.squonk(running, failed, names, ctx.since, LOOKBACK_TEXT),
         empty=not running and not failed,
+        charts=[chart] if (chart := runs_chart(credential.instance, items)).rows else [],
     )
+
+
+def _started_at(instance: Instance) -> datetime | None:
+    try:
+        stamp = datetime.fromisoformat(instance.started) if instance.started else None
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp and stamp.tzinfo is None else stamp
+
+
+def runs_chart(name: str, items: list[Instance]) -> Chart:
+    """The last instances that ended, oldest first: how long each ran, how it ended."""
+    ended = [(i, _started_at(i), stopped_at(i)) for i in items if i.done]
+    timed = sorted(((i, a, z) for i, a, z in ended if a and z), key=lambda t: t[2])
+    rows = tuple((i.name, max((z - a).total_seconds(), 0.0),
+                  OUTCOMES.get(i.phase, i.phase.lower()))
+                 for i, a, z in timed[-charts.MAX_BARS:])
+    return Chart(charts.RUNS, f"Squonk2 instance runs ({name})", rows, unit="instance")
 
 
 async def ended_instances(ctx: DigestContext) -> list[AlertItem]:

@@ -1,0 +1,112 @@
+"""Digest charts end to end: drawn from the DSS and Atoti Limits emulators, uploaded through
+the Slack emulator's real files_upload_v2 flow (getUploadURLExternal, the bytes over HTTP,
+completeUploadExternal), and a chart that cannot be drawn leaving the text digest whole."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from bot import charts
+from emulators.dss import DEMO as DSS_DEMO
+from emulators.limits import DEMO as LIMITS_DEMO
+from emulators.limits import LimitsEmulator
+from tests.e2e.conftest import make_settings
+from tests.e2e.helpers import link, reply_to, texts
+
+
+@pytest.fixture(scope="module")
+def limits_emulator():
+    with LimitsEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def platforms(dss, limits_emulator):
+    return {"dss": [{"name": "prod", "url": dss.url}],
+            "limits": [{"name": "risk", "url": limits_emulator.url}]}
+
+
+@pytest.fixture
+def settings(tmp_path, slack, platforms):
+    return make_settings(tmp_path, slack, platforms=platforms, slack_channel_interval=0.05)
+
+
+async def _digest_now(driver, slack) -> None:
+    assert "Linked" in await link(driver, slack, "alice", "dss",
+                                  {"api_key": DSS_DEMO["alice"]["api_key"]})
+    values = {k: LIMITS_DEMO["alice"][k] for k in ("username", "password")}
+    assert "Linked" in await link(driver, slack, "alice", "limits", values)
+    await reply_to(driver, slack, "alice", "/ops", "digest add all daily 09:00",
+                   expect="Digest added")
+    await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
+
+
+async def test_a_digest_uploads_its_charts_through_slacks_file_flow(driver, slack, bot):
+    await _digest_now(driver, slack)
+    [digest] = [m for m in slack.messages("D0ALICE") if m.metadata]
+    assert "Atoti Limits (risk)" in texts(digest.blocks)
+    [shared] = [m for m in slack.messages("D0ALICE") if m.files]
+    assert float(shared.ts) > float(digest.ts)  # right after the digest, same conversation
+    files = slack.files()
+    assert [f.id for f in files] == [f["id"] for f in shared.files]
+    titles = sorted(f.title for f in files)
+    assert titles == ["Atoti Limits breaches and warnings, last 14 days (risk)",
+                      "DSS scenario runs (prod)"]
+    for f in files:
+        assert f.completed and f.channels == [shared.channel]
+        image = Image.open(io.BytesIO(f.content))
+        assert image.format == "PNG" and image.size == (charts.WIDTH, charts.HEIGHT)
+        assert f.alt_txt.startswith(f.title + ":")
+    runs = next(f for f in files if f.title.startswith("DSS"))
+    assert "average" in runs.alt_txt and "longest" in runs.alt_txt
+    daily = next(f for f in files if f.title.startswith("Atoti"))
+    assert "breach(es)" in daily.alt_txt and "warning(s)" in daily.alt_txt
+    methods = [c.method for c in slack.calls() if c.method in (
+        "files.getUploadURLExternal", "upload", "files.completeUploadExternal")]
+    assert sorted(methods) == sorted(["files.getUploadURLExternal", "upload"] * 2
+                                     + ["files.completeUploadExternal"])  # one share
+    assert all(c.ok for c in slack.calls() if c.method.startswith("files.") or
+               c.method == "upload")
+
+
+async def test_a_chart_that_cannot_be_drawn_leaves_the_text_digest_whole(
+        driver, slack, bot, monkeypatch):
+    def broken(chart):
+        raise RuntimeError("no font could be loaded\nsecond line never shown")
+
+    monkeypatch.setattr(charts, "draw", broken)
+    await _digest_now(driver, slack)
+    [digest] = [m for m in slack.messages("D0ALICE") if m.metadata]
+    body = texts(digest.blocks)
+    assert "Dataiku DSS (prod)" in body and "Atoti Limits (risk)" in body
+    assert ("The chart “DSS scenario runs (prod)” could not be drawn (no font could be "
+            "loaded)") in body
+    assert "second line" not in body
+    assert not [m for m in slack.messages("D0ALICE") if m.files]
+    assert slack.files() == []
+
+
+async def test_the_console_prints_a_charts_alt_text_and_where_its_png_was_saved(
+        driver, slack, bot, tmp_path):
+    import io as _io
+
+    from bot.console import Console
+
+    assert "Linked" in await link(driver, slack, "alice", "dss",
+                                  {"api_key": DSS_DEMO["alice"]["api_key"]})
+    out = _io.StringIO()
+    console = Console(slack, driver, out=out, interactive=False, chart_dir=tmp_path / "charts")
+    assert await console.handle("/ops digest add dss daily 09:00")
+    assert await console.handle("/ops digest now 1")
+    # The console prints what arrived once the bot is quiet; the picture follows the digest.
+    await driver.wait_for(lambda: [m for m in slack.messages("D0ALICE") if m.files] or None)
+    await console.show_changes()
+    shown = out.getvalue()
+    assert "[chart] DSS scenario runs (prod)" in shown
+    assert "alt: DSS scenario runs (prod): the last " in shown
+    [saved] = [line.split("saved: ", 1)[1] for line in shown.splitlines() if "saved: " in line]
+    assert Image.open(saved).size == (charts.WIDTH, charts.HEIGHT)
+    assert saved.startswith(str(tmp_path / "charts"))
