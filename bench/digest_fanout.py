@@ -34,6 +34,8 @@ References measured in the same run:
 - sequential: bench/_sequential.py, official SDKs in a loop, one user after another, run
   for up to BENCH_SEQUENTIAL_LIMIT seconds; sizes beyond what it reached are extrapolated
   from its rate (marked ~).
+Charts (bench/_charts.py): one digest with its charts drawn against the same digest
+without, time and memory, and the chart cache's effect when many digests share a picture.
 No network beyond 127.0.0.1.
 """
 
@@ -51,6 +53,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import _charts
 from bench import _world as w
 from bench.common import ROOT, python, rss_mb
 from bot.config import Settings
@@ -219,6 +222,7 @@ def main() -> None:
               + f"; all five {chain['one_digest'] * 1000:.0f} ms")
         print("platform calls per digest: "
               + ", ".join(f"{k} {v}" for k, v in chain["calls"].items()) + "\n")
+        _charts.report(asyncio.run(_charts.measure(settings)))  # charts on vs off, cache
 
         results = []
         for n in SIZES:

@@ -199,20 +199,25 @@ def _daily(ax: Any, chart: Chart) -> None:
 
 
 def _runs(ax: Any, chart: Chart) -> None:
+    from matplotlib.patches import Patch
+
     rows = chart.rows[-MAX_BARS:]
-    minutes = [r[1] / 60 for r in rows]
-    seen: set[str] = set()
-    for i, (label, _, outcome) in enumerate(rows):
-        colour, hatch = OUTCOME_STYLE.get(outcome, (OTHER, ""))
-        ax.bar(i, minutes[i], color=colour, hatch=hatch, edgecolor=INK, linewidth=0.4,
-               label=None if outcome in seen else outcome)
-        seen.add(outcome)
+    styles = [OUTCOME_STYLE.get(outcome, (OTHER, "")) for _, _, outcome in rows]
+    bars = ax.bar(range(len(rows)), [r[1] / 60 for r in rows],
+                  color=[c for c, _ in styles], edgecolor=INK, linewidth=0.4)
+    for bar, (_, hatch) in zip(bars, styles, strict=True):
+        bar.set_hatch(hatch)
     ax.set_xticks(range(len(rows)), [str(r[0]) for r in rows], rotation=45, ha="right",
                   fontsize=7)
     ax.set_ylabel("minutes", color=INK)
     ax.grid(axis="y", color=GRID, linewidth=0.5)
-    if rows:
-        ax.legend(facecolor=BACKGROUND, edgecolor=GRID, labelcolor=INK, fontsize=9)
+    outcomes = list(dict.fromkeys(r[2] for r in rows))
+    if outcomes:
+        handles = [Patch(facecolor=OUTCOME_STYLE.get(o, (OTHER, ""))[0],
+                         hatch=OUTCOME_STYLE.get(o, (OTHER, ""))[1], edgecolor=INK, label=o)
+                   for o in outcomes]
+        ax.legend(handles=handles, facecolor=BACKGROUND, edgecolor=GRID, labelcolor=INK,
+                  fontsize=9)
 
 
 # -- the cache ------------------------------------------------------------------------------
