@@ -113,7 +113,22 @@ def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
         from bot import weblink
 
         routes += weblink.routes(services)
+        routes.append(Route("/charts/{key}.png", chart_png(services), methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def chart_png(services: Services) -> Any:
+    """A drawn chart by its data key, for the image blocks digests carry where public_url
+    is set (bot.digests.pictures). Slack fetches it once and keeps its own copy."""
+
+    async def serve(request: Request) -> Response:
+        picture = services.pictures.get(request.path_params["key"])
+        if picture is None or picture.png is None:
+            return Response("no such chart", status_code=404, media_type="text/plain")
+        return Response(picture.png, media_type="image/png",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    return serve
 
 
 class Refused(Exception):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
 
 from bot import charts
 from emulators.dss import DEMO as DSS_DEMO
@@ -15,6 +14,11 @@ from emulators.limits import DEMO as LIMITS_DEMO
 from emulators.limits import LimitsEmulator
 from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import link, reply_to, texts
+
+# Pillow comes with matplotlib (pyproject): a venv made before charts lacks both until
+# `pip install -e '.[test]'` is run again; say so instead of failing collection.
+Image = pytest.importorskip("PIL.Image", reason="matplotlib (and Pillow) not installed: "
+                            "run .venv/bin/pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +38,15 @@ def settings(tmp_path, slack, platforms):
     return make_settings(tmp_path, slack, platforms=platforms, slack_channel_interval=0.05)
 
 
-async def _digest_now(driver, slack) -> None:
+async def _link_alice(driver, slack) -> None:
     assert "Linked" in await link(driver, slack, "alice", "dss",
                                   {"api_key": DSS_DEMO["alice"]["api_key"]})
     values = {k: LIMITS_DEMO["alice"][k] for k in ("username", "password")}
     assert "Linked" in await link(driver, slack, "alice", "limits", values)
+
+
+async def _digest_now(driver, slack) -> None:
+    await _link_alice(driver, slack)
     await reply_to(driver, slack, "alice", "/ops", "digest add all daily 09:00",
                    expect="Digest added")
     await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
@@ -110,3 +118,39 @@ async def test_the_console_prints_a_charts_alt_text_and_where_its_png_was_saved(
     [saved] = [line.split("saved: ", 1)[1] for line in shown.splitlines() if "saved: " in line]
     assert Image.open(saved).size == (charts.WIDTH, charts.HEIGHT)
     assert saved.startswith(str(tmp_path / "charts"))
+
+
+async def test_with_a_public_url_the_digest_carries_image_blocks_the_bot_serves(
+        tmp_path, slack, platforms):
+    import httpx
+
+    from bot.server import BotServer
+    from emulators.slack_driver import SlackDriver
+    from tests.e2e.conftest import SIGNING_SECRET
+
+    plain = make_settings(tmp_path, slack, platforms=platforms, slack_channel_interval=0.05)
+    with BotServer(plain) as bot:  # linked through the modal (public_url links by web page)
+        async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
+            await _link_alice(driver, slack)
+    settings = plain.model_copy(update={"public_url": "https://switchboard.example.com"})
+    with BotServer(settings) as bot:  # the same database and key, now with a public URL
+        async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
+            await reply_to(driver, slack, "alice", "/ops", "digest add all daily 09:00",
+                           expect="Digest added")
+            await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
+        [digest] = [m for m in slack.messages("D0ALICE") if m.metadata]
+        images = [x for x in digest.blocks if x["type"] == "image"]
+        assert sorted(x["title"]["text"] for x in images) == [
+            "Atoti Limits breaches and warnings, last 14 days (risk)", "DSS scenario runs (prod)"]
+        assert digest.blocks[-1]["type"] == "context"  # the "As of" line stays last
+        assert slack.files() == []  # nothing uploaded: Slack fetches the image blocks' URLs
+        for x in images:
+            assert x["image_url"].startswith("https://switchboard.example.com/charts/")
+            assert x["alt_text"].startswith(x["title"]["text"] + ":")
+            path = x["image_url"].removeprefix("https://switchboard.example.com")
+            async with httpx.AsyncClient() as web:
+                got = await web.get(bot.url + path)
+            assert got.status_code == 200 and got.headers["content-type"] == "image/png"
+            assert Image.open(io.BytesIO(got.content)).size == (charts.WIDTH, charts.HEIGHT)
+        async with httpx.AsyncClient() as web:
+            assert (await web.get(bot.url + "/charts/0000.png")).status_code == 404
