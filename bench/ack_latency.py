@@ -15,7 +15,7 @@ Four kinds of process, so that no one of them takes CPU from another inside one 
 - this orchestrator, which sleeps while a load runs.
 
 Loads, for each server: open loop at each of BENCH_RATES (default 50, 100, 200 signed
-`/dss futures` commands a second) for BENCH_SECONDS (default 8) each, then closed loop with
+`/dss futures` commands a second) for BENCH_SECONDS (default 6) each, then closed loop with
 BENCH_IN_FLIGHT (default 50) commands in flight for the same time. A 2-second closed-loop
 warm-up comes first and is not counted.
 
@@ -50,7 +50,7 @@ import httpx
 from bench.common import ROOT, cpu_seconds, free_port, percentile, process, python
 
 RATES = [float(r) for r in os.environ.get("BENCH_RATES", "50,100,200").split(",") if r]
-SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 IN_FLIGHT = int(os.environ.get("BENCH_IN_FLIGHT", "50"))
 REFERENCE_RATE = float(os.environ.get("BENCH_REFERENCE_RATE", "100"))
 APPS = [a for a in os.environ.get("BENCH_APPS", "raw,bare,bot").split(",") if a]

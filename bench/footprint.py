@@ -33,6 +33,8 @@ from bench.common import rss_mb
 
 USERS = int(os.environ.get("BENCH_USERS", "10000"))
 SETTLE = float(os.environ.get("BENCH_SETTLE", "5"))
+# Seconds to wait for /healthz (50,000 users take minutes to load on a busy machine).
+START_TIMEOUT = float(os.environ.get("BENCH_START_TIMEOUT", "600"))
 TRIGGERS = ["daily 09:00", "weekdays 08:30", "every 30m", 'cron "0 */2 * * *"']
 
 
@@ -44,7 +46,8 @@ def hwm_mb(pid: int) -> float:
 
 
 def measure(tmp: Path, config: Path, key: str, slack: object) -> dict[str, float]:
-    with w.bot_process(tmp, config, key, slack) as (proc, up, log_path):  # type: ignore[arg-type]
+    with w.bot_process(tmp, config, key, slack,  # type: ignore[arg-type]
+                       timeout=START_TIMEOUT) as (proc, up, log_path):
         if not w.wait_for_log(log_path, "scheduler started", 120):
             raise RuntimeError("the scheduler did not start")
         ready = time.monotonic()
