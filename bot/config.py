@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # failures before it opens, and seconds before one trial call. Unset: the module defaults.
     # Platform calls in flight at once per platform instance (commands, digests, alerts).
     platform_concurrency: int = 16
+    # Bytes a platform answer may hold once decoded; past it the answer is refused unread.
+    platform_max_body: int = Field(10 * 1024 * 1024, ge=1024)
     breaker_threshold: int | None = None
     breaker_cooldown: float | None = None
     # How often a watch (`/dss future <id> watch`, `/squonk watch`) polls, and for how long.

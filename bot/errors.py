@@ -11,7 +11,10 @@
         ├── Conflict             already done / state changed elsewhere (409, Astakos 404 on a
         │                        resolved commission)
         ├── Rejected             any other refusal with the platform's reason (400, 413 ...)
-        └── Unavailable          timeout, connection refused, 5xx, circuit open
+        ├── Unavailable          timeout, connection refused, 5xx, circuit open
+        └── BadAnswer            it answered, but not in a shape the bot understands (not
+                                 JSON, HTML with 200, `{}` or a list for an object, a body
+                                 past the size limit, a redirect elsewhere)
 
 `bot.app` maps each class to a short ephemeral reply in one place (`bot.messages.for_error`).
 Texts carried here must never contain a secret: clients build them from status codes and the
@@ -22,11 +25,19 @@ from __future__ import annotations
 
 
 class BotError(Exception):
-    """Base class: `str(error)` is safe to show to the person who asked."""
+    """Base class: `str(error)` is safe to show to the person who asked.
+
+    It is shown literally (escaped: it often quotes what the person typed or what a platform
+    said); `markup` says it is Slack mrkdwn built from trusted parts, a channel mention say.
+    """
+
+    def __init__(self, *args: object, markup: bool = False) -> None:
+        super().__init__(*args)
+        self.markup = markup
 
 
 class UserError(BotError):
-    """Bad input. The message is shown verbatim, so it says how to do it right."""
+    """Bad input. The message says how to do it right."""
 
 
 class NotLinked(BotError):
@@ -76,3 +87,8 @@ class Rejected(PlatformError):
 
 class Unavailable(PlatformError):
     pass
+
+
+class BadAnswer(PlatformError):
+    """The platform answered something the bot cannot use. `detail` says what, in words
+    (never the answer itself: it may be anything, and is logged, not shown)."""

@@ -4,6 +4,7 @@ lives beside that platform's Block Kit builders in `bot/blocks/<platform>.py`.""
 from __future__ import annotations
 
 from bot import errors
+from bot.blocks.common import escape
 
 WORKING = ":hourglass_flowing_sand: Working on `{command}`…"
 INTERNAL_ERROR = ("Something went wrong on our side and it has been logged (ref `{ref}`). "
@@ -30,6 +31,8 @@ OPERATORS_ONLY = "Only operators can see the audit trail."
 LINK_FIELD_REFUSED = "{title} refused this credential. Check it and try again."
 LINK_FIELD_UNREACHABLE = "{title} ({instance}) could not be reached: {detail}. Try again later."
 LINK_FIELD_OTHER = "{title} said: {detail}"
+BAD_ANSWER = ("{where} answered something Switchboard does not understand ({detail}); try "
+              "again later or tell your operator.")
 # The circuit breaker's detail, shown after "<Platform> (<instance>) is unavailable: ".
 CIRCUIT_OPEN = ("it is considered down after {failures} failures in a row, so I am not calling it "
                 "for the next {seconds} s")
@@ -42,28 +45,33 @@ def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = No
     titles = _titles()
     if isinstance(error, errors.NotLinked):
         title = titles.get(error.platform, error.platform)
-        where = f" ({error.instance})" if error.instance else ""
+        instance = escape(error.instance or "")
+        where = f" ({instance})" if instance else ""
         return (f"You have no linked {title}{where} account. "
-                f"Run `/ops link {error.platform}{' ' + error.instance if error.instance else ''}` "
+                f"Run `/ops link {error.platform}{' ' + instance if instance else ''}` "
                 "to link one.")
     if isinstance(error, errors.PlatformError):
         title = titles.get(error.platform, error.platform)
-        where = f"{title} ({error.instance})"
+        instance = escape(error.instance)
+        where = f"{title} ({instance})"
+        detail = escape(error.detail)  # the platform's own words: never mentions or links
         if isinstance(error, errors.Unauthorized):
             return (f"{where} refused your credential. Run "
-                    f"`/ops link {error.platform} {error.instance}` to link it again.")
+                    f"`/ops link {error.platform} {instance}` to link it again.")
         if isinstance(error, errors.Forbidden):
-            return f"{where} says you are not allowed to do that: {error.detail}"
+            return f"{where} says you are not allowed to do that: {detail}"
         if isinstance(error, errors.NotFound):
             # The platform's detail already says what was not found ("Project X not found").
-            return f"{where}: {error.detail}" if error.detail else f"{where}: not found."
+            return f"{where}: {detail}" if detail else f"{where}: not found."
         if isinstance(error, errors.Conflict):
-            return f"{where}: {error.detail}"
+            return f"{where}: {detail}"
+        if isinstance(error, errors.BadAnswer):
+            return BAD_ANSWER.format(where=where, detail=detail)
         if isinstance(error, errors.Unavailable):
-            return (f"{where} is unavailable: {error.detail}. Try again in a moment; "
+            return (f"{where} is unavailable: {detail}. Try again in a moment; "
                     "`/ops status` shows every instance.")
-        return f"{where} refused that: {error.detail}"
-    return str(error)
+        return f"{where} refused that: {detail}"
+    return str(error) if error.markup else escape(error)
 
 
 def _titles() -> dict[str, str]:

@@ -109,6 +109,7 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
             cooldown=(current.cooldown if settings.breaker_cooldown is None
                       else settings.breaker_cooldown)))
     http.set_max_in_flight(settings.platform_concurrency)
+    http.set_max_body(settings.platform_max_body)
     platforms = Platforms.from_settings(settings, **platform_kwargs)
     for platform in platforms.values():
         platform.save_secret = accounts.save_secret

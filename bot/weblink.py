@@ -27,6 +27,7 @@ everything shown is HTML-escaped.
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import secrets
 import uuid
@@ -137,10 +138,12 @@ def _form_page(live: _Live, token: str, *, instance: str | None = None,
     fixed = live.row["instance"] or None
     chosen = fixed or instance or next(iter(platform.instances))
     choices = [] if fixed or len(platform.instances) < 2 else list(platform.instances)
+    # The messages are Slack mrkdwn, escaped for Slack; the page escapes for HTML itself.
     return pages.form(
         title=platform.title, token=token, action=f"..{FORM_PATH}", instance=chosen,
         instances=choices, fields=platform.link_fields(platform.instance(chosen)),
-        values=values or {}, errors=field_errors or {}, notice=notice, status=status)
+        values=values or {}, notice=html.unescape(notice), status=status,
+        errors={k: html.unescape(v) for k, v in (field_errors or {}).items()})
 
 
 def routes(services: Services) -> list[Route]:
@@ -204,7 +207,7 @@ async def _submit(services: Services, token: str, form: dict[str, str]) -> Respo
                                         instance=instance, values=values, claim=claim)
     except errors.PlatformError as error:
         reasons = field_errors(platform, instance, error)
-        if isinstance(error, errors.Unavailable):
+        if isinstance(error, errors.Unavailable | errors.BadAnswer):  # not the credential
             return _form_page(live, token, instance=instance, values=keep,
                               field_errors=reasons, status=503)
         failures = await services.store.run(tokens.fail, live.token_hash,

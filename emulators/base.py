@@ -8,6 +8,7 @@ their routes and the platform's error body; everything else lives here.
     with DSSEmulator() as dss:          # starts on an ephemeral port
         dss.url                         # "http://127.0.0.1:PORT"
         dss.faults.set(status=500)      # every request now fails like the platform would
+        dss.faults.set(answer="html")   # ... or answers 200 with something hostile (HOSTILE)
         dss.requests                    # every request received, in order
 """
 
@@ -18,6 +19,7 @@ import json
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +54,8 @@ class Faults:
     status: answer with this HTTP status and the platform's error body (500, 401, 503 ...).
     hang: never answer until the fault is cleared or the server stops (a client timeout test).
     slow_body: seconds spent dribbling the body out after the headers are sent.
+    answer: instead of the real answer, one of the hostile shapes in `HOSTILE` (a login page
+        with 200, `{}`, a redirect to another host, a gzip bomb ...).
     path_prefix: only requests whose path starts with this are affected.
     remaining: only the next N matching requests are affected (None: until cleared).
     """
@@ -60,6 +64,7 @@ class Faults:
     status: int | None = None
     hang: bool = False
     slow_body: float = 0.0
+    answer: str | None = None
     path_prefix: str = ""
     remaining: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -67,10 +72,12 @@ class Faults:
     def set(self, **changes: Any) -> None:
         with self._lock:
             self.latency, self.status, self.hang, self.slow_body = 0.0, None, False, 0.0
-            self.path_prefix, self.remaining = "", None
+            self.path_prefix, self.remaining, self.answer = "", None, None
             for name, value in changes.items():
                 if not hasattr(self, name) or name.startswith("_"):
                     raise TypeError(f"unknown fault {name!r}")
+                if name == "answer" and value is not None and value not in HOSTILE:
+                    raise TypeError(f"unknown hostile answer {value!r}; one of {list(HOSTILE)}")
                 setattr(self, name, value)
 
     def clear(self) -> None:
@@ -79,7 +86,8 @@ class Faults:
     def take(self, path: str) -> Faults | None:
         """The faults that apply to this request (consuming one of `remaining`), or None."""
         with self._lock:
-            active = self.latency or self.status or self.hang or self.slow_body
+            active = (self.latency or self.status or self.hang or self.slow_body
+                      or self.answer)
             if not active or not path.startswith(self.path_prefix):
                 return None
             if self.remaining is not None:
@@ -91,6 +99,7 @@ class Faults:
                 status=self.status,
                 hang=self.hang,
                 slow_body=self.slow_body,
+                answer=self.answer,
             )
 
 
@@ -289,6 +298,9 @@ class _FaultsAndLog:
             response = emulator.error_response(fault.status, f"injected fault {fault.status}")
             await response(scope, replay, send)
             return
+        if fault.answer:
+            await HOSTILE[fault.answer](scope, receive, send)
+            return
         if fault.slow_body:
             await self.app(scope, replay, _SlowBody(send, fault.slow_body))
             return
@@ -314,3 +326,76 @@ class _SlowBody:
             await asyncio.sleep(step)
         await self.send({"type": "http.response.body", "body": b"",
                          "more_body": message.get("more_body", False)})
+
+
+# -- hostile answers -------------------------------------------------------------------------
+# What a broken proxy, a half-upgraded server or a hostile instance sends back with a 2xx or 3xx,
+# each an ASGI app. Clients must turn every one into a clear message, never a crash.
+
+GZIP_BOMB_CAP = 1 << 30  # decoded bytes at most (about 1 MB on the wire), should nobody stop
+
+
+def _fixed(status: int, body: bytes, content_type: str,
+           headers: tuple[tuple[bytes, bytes], ...] = ()) -> Callable[..., Any]:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type.encode()),
+                                (b"content-length", str(len(body)).encode()), *headers]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def _redirect_loop(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A redirect to the very same URL, for ever (same host: a client may follow a few)."""
+    location = scope["path"] + (f"?{scope['query_string'].decode()}"
+                                if scope.get("query_string") else "")
+    await _fixed(302, b"", "text/plain", ((b"location", location.encode()),))(
+        scope, receive, send)
+
+
+def _bomb_blocks() -> tuple[bytes, bytes]:
+    """The gzip header with a first MB of zeros, and the deflate block of every next MB: after
+    a full flush the compressor starts afresh, so each next block is the same bytes."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    first = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+    return first, packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+
+
+_BOMB = _bomb_blocks()
+
+
+async def _gzip_bomb(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """200, `Content-Encoding: gzip`, 1 MB of zeros per kilobyte sent, streamed until the
+    client hangs up (or `GZIP_BOMB_CAP`): a client that inflates it all never finishes."""
+    gone = asyncio.ensure_future(receive())  # completes with http.disconnect when it hangs up
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-encoding", b"gzip")]})
+    first, block = _BOMB
+    sent = 0
+    try:
+        while sent < GZIP_BOMB_CAP and not gone.done():
+            await send({"type": "http.response.body", "more_body": True,
+                        "body": block if sent else first})
+            sent += 1 << 20
+            await asyncio.sleep(0)
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        gone.cancel()
+
+
+HOSTILE: dict[str, Callable[..., Any]] = {
+    # A sign-in page from a proxy in front of the platform.
+    "html": _fixed(200, b"<html><body><h1>Sign in</h1><form></form></body></html>",
+                   "text/html; charset=utf-8"),
+    "not-json": _fixed(200, b'{"items": [1, 2', "application/json"),
+    "empty-object": _fixed(200, b"{}", "application/json"),
+    # A list where an object is expected, and not a list of objects where a list is.
+    "list": _fixed(200, b'["surprise", 42]', "application/json"),
+    "redirect-away": _fixed(302, b"", "text/plain",
+                            ((b"location", b"http://198.51.100.7/login?next=/api"),)),
+    "redirect-loop": _redirect_loop,
+    "gzip-bomb": _gzip_bomb,
+}

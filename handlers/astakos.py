@@ -79,7 +79,7 @@ def _needs(credential: Credential, needs: str, command: str) -> None:
     """Refuse early (no platform call) when the linked token is of the other kind."""
     if credential.kind and credential.kind != f"{needs} token":
         raise errors.NotAllowed(blocks.wrong_token(command, needs, credential.instance,
-                                                   credential.account))
+                                                   credential.account), markup=True)
 
 
 async def _checked(work: Awaitable[Any], credential: Credential, needs: str,
@@ -90,7 +90,7 @@ async def _checked(work: Awaitable[Any], credential: Credential, needs: str,
     except errors.Forbidden as error:
         if error.detail.startswith("this needs a"):
             raise errors.NotAllowed(blocks.wrong_token(
-                command, needs, credential.instance, credential.account)) from None
+                command, needs, credential.instance, credential.account), markup=True) from None
         raise
 
 
@@ -109,7 +109,7 @@ async def whoami(inv: Invocation) -> None:
     credential, client = await _open(inv)
     info = await client.authenticate(token=credential.secret)
     who = info.username or info.name
-    await inv.reply(text=f"Astakos {credential.instance}: {who} ({info.kind} token)",
+    await inv.reply(text=f"Astakos {credential.instance}: {b.escape(who)} ({info.kind} token)",
                     blocks=blocks.whoami(credential.instance, info))
 
 
@@ -633,8 +633,8 @@ async def _resolve(services: Services, credential: Credential,
         resolution = await client.resolve_commissions(token=credential.secret, accept=serials)
     except (errors.Unauthorized, errors.Forbidden) as error:
         await finish_all(FAILED, blocks.INTERRUPTED)
-        raise errors.NotAllowed(_refused(error, credential, blocks.KINDS["commission"])) \
-            from None
+        raise errors.NotAllowed(_refused(error, credential, blocks.KINDS["commission"]),
+                                markup=True) from None
     except errors.PlatformError as error:
         state = FAILED if isinstance(error, errors.Unavailable) else GONE
         return await finish_all(state, f"{type(error).__name__}: {error.detail}")

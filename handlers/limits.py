@@ -88,7 +88,7 @@ def parse_breaches(words: list[str]) -> tuple[str | None, int]:
             index += 1
             continue
         raise errors.UserError(f"I don't understand `{b.escape(words[index])[:40]}`. "
-                               f"{blocks.BREACHES_USAGE}")
+                               f"{blocks.BREACHES_USAGE}", markup=True)
     return day, page
 
 

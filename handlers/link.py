@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors, messages
+from bot.blocks import common as b
 from bot.blocks import ops as blocks
 from bot.platforms.base import Platform
 from bot.platforms.registry import TITLES
@@ -89,14 +90,17 @@ def field_errors(platform: Platform, instance: str,
                  error: errors.PlatformError) -> dict[str, str]:
     fields = platform.link_fields(platform.instance(instance))
     secret = next((f.name for f in fields if f.secret), fields[-1].name if fields else "instance")
+    if isinstance(error, errors.BadAnswer):  # the instance's fault, not the credential's
+        return {"instance": messages.for_error(error)}
     if isinstance(error, errors.Unavailable):
         return {"instance": messages.LINK_FIELD_UNREACHABLE.format(
-            title=platform.title, instance=instance, detail=error.detail)}
+            title=platform.title, instance=b.escape(instance), detail=b.escape(error.detail))}
     if isinstance(error, errors.Unauthorized | errors.Forbidden):
         hint = platform.refused_hint(platform.instance(instance))
         refused = messages.LINK_FIELD_REFUSED.format(title=platform.title)
         return {secret: f"{refused} {hint}" if hint else refused}
-    return {secret: messages.LINK_FIELD_OTHER.format(title=platform.title, detail=error.detail)}
+    return {secret: messages.LINK_FIELD_OTHER.format(title=platform.title,
+                                                     detail=b.escape(error.detail))}
 
 
 async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,

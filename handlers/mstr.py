@@ -71,7 +71,8 @@ async def status(inv: Invocation) -> None:
     credential, client = await _open(inv)
     st = await client.status(credential=credential)
     default = await _default(inv.services, inv.user_id, credential.instance)
-    await inv.reply(text=f"Strategy One {credential.instance}: I-Server {st.iserver_version}, "
+    await inv.reply(text=f"Strategy One {credential.instance}: I-Server "
+                         f"{blocks.b.escape(st.iserver_version)}, "
                          f"session {'alive' if st.alive else 'not confirmed'}",
                     blocks=blocks.status(credential.instance, st, _name(default)))
 
@@ -87,8 +88,9 @@ async def whoami(inv: Invocation) -> None:
         if not default:
             raise
         raise errors.UserError(blocks.default_refused(
-            credential.instance, default["project_name"], error.detail)) from None
-    await inv.reply(text=f"Strategy One {credential.instance}: {info.full_name or info.id}",
+            credential.instance, default["project_name"], error.detail), markup=True) from None
+    await inv.reply(text=f"Strategy One {credential.instance}: "
+                         f"{blocks.b.escape(info.full_name or info.id)}",
                     blocks=blocks.whoami(
                         credential.instance, info,
                         login_mode=str(credential.details.get("login_mode", "")),
@@ -136,8 +138,9 @@ def match_project(items: list[Project], wanted: str, instance: str) -> Project:
         return found[0]
     if found:
         raise errors.UserError(blocks.ambiguous_project(instance, wanted,
-                                                        [p.name for p in found]))
-    raise errors.UserError(blocks.no_such_project(instance, wanted, close_names(items, wanted)))
+                                                        [p.name for p in found]), markup=True)
+    raise errors.UserError(blocks.no_such_project(instance, wanted, close_names(items, wanted)),
+                           markup=True)
 
 
 def close_names(items: list[Project], wanted: str, n: int = 5) -> list[str]:

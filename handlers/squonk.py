@@ -75,7 +75,8 @@ async def _instance_id(client: SquonkClient, credential: Credential, word: str) 
             hint=suggest.did_you_mean(word, [i.name for i in every])))
     if len(found) > 1:
         ids = ", ".join(f"`{b.escape(i.id)}`" for i in found[:5])
-        raise errors.UserError(blocks.SEVERAL_INSTANCES.format(name=_quoted(word), ids=ids))
+        raise errors.UserError(blocks.SEVERAL_INSTANCES.format(name=_quoted(word), ids=ids),
+                               markup=True)
     return found[0].id
 
 
@@ -258,11 +259,11 @@ async def _check_job(client: SquonkClient, credential: Credential, collection: s
         hint = (blocks.NO_JOB_HINT.format(versions=", ".join(f"`{_quoted(v)}`" for v in versions))
                 if versions else blocks.NO_JOB_LIST.format(filter=_quoted(job)))
         raise errors.UserError(blocks.NO_JOB.format(job=label, instance=credential.instance,
-                                                    hint=hint))
+                                                    hint=hint), markup=True)
     if exact.disabled:
         raise errors.UserError(blocks.JOB_DISABLED.format(
             job=label, instance=credential.instance,
-            reason=b.escape(exact.disabled_reason or "no reason given")))
+            reason=b.escape(exact.disabled_reason or "no reason given")), markup=True)
 
 
 @family.command("tasks", "tasks [running]", "tasks with their state and exit code")

@@ -98,7 +98,7 @@ async def _channel(client: AsyncWebClient, raw: str) -> tuple[str, int]:
         raise
     channel = info["id"]
     if not info.get("is_member"):
-        raise errors.UserError(blocks.NOT_MEMBER.format(channel=channel))
+        raise errors.UserError(blocks.NOT_MEMBER.format(channel=channel), markup=True)
     members = info.get("num_members")
     if members is None:
         try:

@@ -6,6 +6,7 @@ many items were left out and how to see them, instead of letting Slack reject th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MAX_MESSAGE_BLOCKS = 50
@@ -22,9 +23,26 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Bidirectional controls (embeddings, overrides, isolates, marks): one U+202E in a project name
+# would show the rest of the line right to left ("exe.txt" as "txt.exe"). Dropped, not shown.
+_BIDI = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                               "\u2066\u2067\u2068\u2069"))
+
+
+# An `&` that does not already start one of the three entities Slack knows.
+_BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
 def escape(text: Any) -> str:
-    """Escape &, < and > so platform data cannot form Slack mentions or links."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text from platforms and people, shown literally: &, < and > escaped so it cannot form
+    Slack mentions (`<!channel>`, `<@U…>`) or links (`<http://x|y>`), and bidirectional
+    controls removed so it cannot reorder the message around it.
+
+    Escaping twice changes nothing (an existing `&lt;` stays), so a message built from
+    escaped parts can be escaped again as a whole where it is shown (`messages.for_error`).
+    """
+    text = _BARE_AMPERSAND.sub("&amp;", str(text).translate(_BIDI))
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def mrkdwn(text: str) -> dict[str, Any]:

@@ -18,6 +18,9 @@ Two guards protect the bot from an instance that misbehaves:
 - a deadline: one request, body included, takes at most `timeout` seconds. httpx's own timeout
   applies to each read, so a body dribbled a byte at a time would never trip it; the whole
   exchange runs under `asyncio.timeout` as well.
+- bounds on what comes back (`bot.platforms.bodies`): a body past `max_body` bytes once
+  decoded is refused without inflating the rest, and a redirect leaves the configured origin
+  never; both become `BadAnswer`, like an answer `json()` cannot read.
 - a circuit breaker (`bot.platforms.breaker`): after `FAILURE_THRESHOLD` timeouts, refused
   connections or 5xx answers in a row, calls fail at once with `Unavailable` saying the instance
   is considered down and when it will be tried again; after the cool-down one trial call goes
@@ -35,6 +38,7 @@ from typing import Any
 import httpx
 
 from bot import errors, messages
+from bot.platforms import bodies
 from bot.platforms.breaker import CircuitBreaker, CircuitOpen
 from bot.platforms.transport import AiohttpTransport
 
@@ -45,6 +49,7 @@ DEFAULT_TIMEOUT = 10.0
 # fan-out of thousands of digests must not become thousands of concurrent calls.
 DEFAULT_MAX_IN_FLIGHT = 16
 _max_in_flight = DEFAULT_MAX_IN_FLIGHT
+_max_body = bodies.DEFAULT_MAX_BODY
 
 
 def set_max_in_flight(limit: int) -> int:
@@ -53,6 +58,15 @@ def set_max_in_flight(limit: int) -> int:
     if limit < 1:
         raise ValueError("at least one request must be allowed in flight")
     previous, _max_in_flight = _max_in_flight, limit
+    return previous
+
+
+def set_max_body(limit: int) -> int:
+    """Set the decoded body limit (bytes) for clients built from now on; returns the previous."""
+    global _max_body
+    if limit < 1:
+        raise ValueError("the body limit must be at least one byte")
+    previous, _max_body = _max_body, limit
     return previous
 
 # Status -> error class. Anything else >= 400 is Rejected, >= 500 Unavailable.
@@ -103,14 +117,16 @@ class PlatformHTTP:
         # unless a breaker is passed in.
         self.breaker = breaker if breaker is not None else CircuitBreaker()
         self._in_flight = asyncio.Semaphore(_max_in_flight)
+        self.max_body = _max_body
         self._reason = reason
         self._error_class = error_class
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
             transport=transport if transport is not None else AiohttpTransport(),
-            headers=headers,
-            follow_redirects=False,
+            # Only encodings `bodies.read_bounded` inflates within the limit.
+            headers={"Accept-Encoding": bodies.ACCEPT_ENCODING, **(headers or {})},
+            follow_redirects=False,  # `_exchange` follows same-origin redirects itself
             # One client serves every user of the instance: a shared cookie jar would hand one
             # person's session cookies to the next. Platforms that need cookies keep them per user.
             cookies=_NoCookies(),
@@ -160,7 +176,7 @@ class PlatformHTTP:
             async with self._in_flight:
                 # httpx's timeout is per read; this bounds the whole exchange, body included.
                 async with asyncio.timeout(self.timeout) as deadline:
-                    return await self.client.request(method, path, **kwargs)
+                    return await self._exchange(method, path, **kwargs)
         except httpx.TimeoutException:
             raise self.error(errors.Unavailable, late) from None
         except TimeoutError:
@@ -172,6 +188,32 @@ class PlatformHTTP:
                 errors.Unavailable, f"could not connect ({type(exc).__name__})"
             ) from None
 
+    async def _exchange(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send, follow same-origin redirects, read the body within `max_body`."""
+        auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
+        request = self.client.build_request(method, path, **kwargs)
+        for _ in range(bodies.MAX_REDIRECTS + 1):
+            response = await self.client.send(request, auth=auth, stream=True)
+            try:
+                redirect = response.next_request
+                if redirect is None and 300 <= response.status_code < 400:
+                    raise self.error(errors.BadAnswer, f"HTTP {response.status_code} without "
+                                     f"a place to go for {method} {path}")
+                if redirect is None:
+                    return await bodies.read_bounded(response, self.max_body)
+            except bodies.BodyRefused as refused:
+                raise self.error(errors.BadAnswer, f"{refused}; {method} {path}") from None
+            finally:
+                await response.aclose()
+            if not bodies.same_origin(request.url, redirect.url):
+                log.warning("%s %s: %s %s redirected to %s, not followed", self.platform,
+                            self.instance, method, path, redirect.url.host)
+                raise self.error(errors.BadAnswer, f"it redirected {method} {path} to another "
+                                 "server, which Switchboard does not follow")
+            request = redirect
+        raise self.error(errors.BadAnswer, f"it redirected {method} {path} more than "
+                         f"{bodies.MAX_REDIRECTS} times")
+
     def _failed(self, trial: bool) -> None:
         was_closed = self.breaker.opened_at is None
         self.breaker.failed(trial)
@@ -181,15 +223,19 @@ class PlatformHTTP:
                         self.breaker.policy.cooldown)
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.request(method, path, **kwargs)
+        return self.decode(await self.request(method, path, **kwargs))
+
+    def decode(self, response: httpx.Response) -> Any:
+        """The body as JSON (None when empty), or `BadAnswer` saying what came instead."""
         if not response.content:
             return None
         try:
             return response.json()
         except ValueError:
-            raise self.error(
-                errors.Unavailable, f"answered {method} {path} with a body that is not JSON"
-            ) from None
+            kind = response.headers.get("content-type", "").split(";")[0].strip()
+            what = f"{kind[:40]} instead of JSON" if kind and "json" not in kind else "not JSON"
+            raise self.error(errors.BadAnswer, f"{what} for {response.request.method} "
+                             f"{response.request.url.path}") from None
 
     def error_for(self, response: httpx.Response) -> errors.PlatformError:
         status = response.status_code

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from bot import errors
+from bot.platforms.answers import checked, expect_list
 from bot.platforms.astakos.models import (
     PRETTY_RESOURCES,
     Catalogs,
@@ -103,6 +104,7 @@ def quota_limit_text(data: dict[str, Any]) -> str | None:
             f"Requested: {amount(resource, quantity)}")
 
 
+@checked
 class AstakosClient:
     """The Astakos calls the bot makes, for one instance."""
 
@@ -272,8 +274,8 @@ class AstakosClient:
     # -- commissions (service token) ---------------------------------------------------------
     async def pending_commissions(self, *, token: str) -> list[int]:
         """Serials still pending for the calling service."""
-        return list(await self._account_call("GET", "/commissions", token=token,
-                                             needs="service") or [])
+        answer = await self._account_call("GET", "/commissions", token=token, needs="service")
+        return [int(serial) for serial in expect_list(answer, "commission serials")]
 
     async def commission(self, *, token: str, serial: int) -> Commission:
         try:
@@ -337,7 +339,7 @@ class AstakosClient:
             body={"force": force, "auto_accept": auto_accept, "name": name,
                   "provisions": provisions})
         if not isinstance(answer, dict) or "serial" not in answer:
-            raise self.http.error(errors.Unavailable, "issued a commission but got no serial")
+            raise self.http.error(errors.BadAnswer, "it issued a commission but gave no serial")
         return int(answer["serial"])
 
     # -- projects ----------------------------------------------------------------------------
@@ -352,7 +354,7 @@ class AstakosClient:
             params["mode"] = "member"
         answer = await self._account_call("GET", "/projects", token=token, needs="user",
                                           params=params)
-        return [Project.model_validate(p) for p in answer or []]
+        return [Project.model_validate(p) for p in expect_list(answer, "projects")]
 
     async def project(self, *, token: str, project_id: str) -> Project:
         answer = await self._account_call("GET", f"/projects/{project_id}", token=token,
@@ -383,7 +385,7 @@ class AstakosClient:
         params = {"project": project_id} if project_id else None
         answer = await self._account_call("GET", "/projects/memberships", token=token,
                                           needs="user", params=params)
-        return [Membership.model_validate(m) for m in answer or []]
+        return [Membership.model_validate(m) for m in expect_list(answer, "memberships")]
 
     async def membership(self, *, token: str, membership_id: int) -> Membership:
         answer = await self._account_call(

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from bot import errors
+from bot.platforms.answers import checked, expect_list
 from bot.platforms.dss.models import (
     FAILED_FUTURE_STATUS,  # the inferred choices live in one block in models.py
     ApiKey,
@@ -75,6 +76,7 @@ def _auth(api_key: str) -> httpx.BasicAuth:
     return httpx.BasicAuth(api_key, "")
 
 
+@checked
 class DSSClient:
     """The bot's calls to one DSS instance. Every method takes the caller's API key."""
 
@@ -143,7 +145,7 @@ class DSSClient:
         """Running long tasks: the caller's, or everyone's (`all_users` needs admin)."""
         items = await self._get("/futures/", api_key, withScenarios=with_scenarios,
                                 withNotScenarios=with_others, allUsers=all_users)
-        return [Future.model_validate(item) for item in items or []]
+        return [Future.model_validate(item) for item in expect_list(items, "futures")]
 
     async def get_future(self, *, api_key: str, job_id: str, peek: bool = True) -> Future:
         """A future's state. With `peek=False` a finished task carries its `result`, and a
@@ -181,7 +183,8 @@ class DSSClient:
 
     # -- projects and jobs -----------------------------------------------------------------
     async def list_projects(self, *, api_key: str) -> list[Project]:
-        return [Project.model_validate(p) for p in await self._get("/projects/", api_key) or []]
+        return [Project.model_validate(p)
+                for p in expect_list(await self._get("/projects/", api_key), "projects")]
 
     async def running_jobs(self, *, api_key: str, project_key: str | None = None,
                            all_users: bool = True) -> list[Job]:
@@ -190,19 +193,19 @@ class DSSClient:
             items = await self._get(f"/projects/{_q(project_key)}/jobs/running/", api_key)
         else:
             items = await self._get("/jobs/running/", api_key, allUsers=all_users)
-        return [Job.model_validate(item) for item in items or []]
+        return [Job.model_validate(item) for item in expect_list(items, "jobs")]
 
     # -- scenarios -------------------------------------------------------------------------
     async def list_scenarios(self, *, api_key: str, project_key: str) -> list[Scenario]:
         items = await self._get(f"/projects/{_q(project_key)}/scenarios/", api_key)
-        return [Scenario.model_validate(item) for item in items or []]
+        return [Scenario.model_validate(item) for item in expect_list(items, "scenarios")]
 
     async def last_runs(self, *, api_key: str, project_key: str, scenario_id: str,
                         limit: int = 10, only_finished: bool = False) -> list[ScenarioRun]:
         """The scenario's latest runs, newest first."""
         path = f"/projects/{_q(project_key)}/scenarios/{_q(scenario_id)}/get-last-runs"
         items = await self._get(path, api_key, limit=limit, onlyFinishedRuns=only_finished)
-        return [ScenarioRun.model_validate(item) for item in items or []]
+        return [ScenarioRun.model_validate(item) for item in expect_list(items, "runs")]
 
     async def run_scenario(self, *, api_key: str, project_key: str, scenario_id: str,
                            params: Mapping[str, Any] | None = None) -> TriggerFire:
@@ -236,12 +239,13 @@ class DSSClient:
         """Jupyter notebooks of a project (`active`: only those with a running kernel)."""
         items = await self._get(f"/projects/{_q(project_key)}/jupyter-notebooks/", api_key,
                                 active=active)
-        return [Notebook.model_validate(item) for item in items or []]
+        return [Notebook.model_validate(item) for item in expect_list(items, "notebooks")]
 
     async def notebook_sessions(self, *, api_key: str, project_key: str,
                                 notebook: str) -> list[NotebookSession]:
         path = f"/projects/{_q(project_key)}/jupyter-notebooks/{_q(notebook)}/sessions"
-        return [NotebookSession.model_validate(s) for s in await self._get(path, api_key) or []]
+        return [NotebookSession.model_validate(s)
+                for s in expect_list(await self._get(path, api_key), "sessions")]
 
     async def live_notebooks(self, *, api_key: str, project_key: str) -> list[Notebook]:
         """Active notebooks with their sessions filled in (sessions fetched concurrently)."""
@@ -294,7 +298,8 @@ class DSSClient:
     # -- API keys --------------------------------------------------------------------------
     async def list_global_keys(self, *, api_key: str) -> list[ApiKey]:
         items = await self._get("/admin/global-api-keys/", api_key)
-        return [ApiKey.model_validate({**item, "kind": "global"}) for item in items or []]
+        return [ApiKey.model_validate({**item, "kind": "global"})
+                for item in expect_list(items, "keys")]
 
     async def delete_global_key(self, *, api_key: str, key_id: str) -> None:
         await self.http.request("DELETE", f"/admin/global-api-keys/{_q(key_id)}",
@@ -303,12 +308,14 @@ class DSSClient:
     async def list_personal_keys(self, *, api_key: str) -> list[ApiKey]:
         """The caller's own personal keys."""
         items = await self._get("/personal-api-keys/", api_key)
-        return [ApiKey.model_validate({**item, "kind": "personal"}) for item in items or []]
+        return [ApiKey.model_validate({**item, "kind": "personal"})
+                for item in expect_list(items, "keys")]
 
     async def list_all_personal_keys(self, *, api_key: str) -> list[ApiKey]:
         """Every user's personal keys (admin)."""
         items = await self._get("/admin/personal-api-keys/", api_key)
-        return [ApiKey.model_validate({**item, "kind": "personal"}) for item in items or []]
+        return [ApiKey.model_validate({**item, "kind": "personal"})
+                for item in expect_list(items, "keys")]
 
     async def delete_personal_key(self, *, api_key: str, key_id: str) -> None:
         """Delete a personal key: one's own, or anyone's for an admin (same path for both)."""

@@ -21,6 +21,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot import errors
+from bot.platforms.answers import checked
 from bot.platforms.base import Credential
 from bot.platforms.http import PlatformHTTP
 from bot.platforms.limits.models import (
@@ -129,6 +130,7 @@ def limits_reason(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
+@checked
 class LimitsClient:
     """One Limits instance. Methods take the caller's `Credential`, everything else by keyword."""
 
@@ -144,7 +146,7 @@ class LimitsClient:
         auth = _auth(credential) if credential else None
         started = await self.http.json("GET", PING, auth=auth)
         if not isinstance(started, int | float):
-            raise self.http.error(errors.Unavailable, "startup ping did not answer a number")
+            raise self.http.error(errors.BadAnswer, "its startup ping is not a number")
         return datetime.fromtimestamp(started / 1000, UTC)
 
     async def as_of_date(self, credential: Credential) -> str:
@@ -386,19 +388,19 @@ class LimitsClient:
         return [i for i in page.incidents if i.limit_id == limit_id]
 
     def _parse(self, model: type[M], data: Any) -> M:
-        """A wire model, or Unavailable: a body of the wrong shape is the server's fault."""
+        """A wire model, or BadAnswer: a body of the wrong shape is the server's fault."""
         try:
             return model.model_validate(data)
         except ValidationError:
             raise self.http.error(
-                errors.Unavailable, f"answered with an unexpected {model.__name__} shape"
+                errors.BadAnswer, f"an unexpected {model.__name__} shape"
             ) from None
 
     def _parse_list(self, model: type[M], data: Any) -> list[M]:
         if data is None:
             return []
         if not isinstance(data, list):
-            raise self.http.error(errors.Unavailable, f"answered {model.__name__}s not as a list")
+            raise self.http.error(errors.BadAnswer, f"{model.__name__}s not as a list")
         return [self._parse(model, item) for item in data]
 
 

@@ -23,6 +23,7 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from bot import errors
+from bot.platforms.answers import checked
 from bot.platforms.base import Credential, InstanceConfig
 from bot.platforms.http import PlatformHTTP
 from bot.platforms.mstr import models
@@ -81,6 +82,7 @@ def mstr_reason(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
+@checked
 class StrategyOneClient:
     """One Strategy One instance; sessions per linked user."""
 
@@ -263,7 +265,7 @@ class StrategyOneClient:
                                            json=login.body(APPLICATION_TYPE))
         token = response.headers.get("X-MSTR-AuthToken")
         if not token:
-            raise self.http.error(errors.Unavailable, "login answered without an auth token")
+            raise self.http.error(errors.BadAnswer, "its login answer has no auth token")
         session = MstrSession(token=token, cookies={}, timeout=FALLBACK_TIMEOUT_S,
                               last_active=self.sessions.clock())
         session.absorb(response)
@@ -320,12 +322,12 @@ class StrategyOneClient:
 
     # -- helpers -----------------------------------------------------------------------------
     def _parse(self, model: Any, response: httpx.Response, what: str) -> Any:
-        """The body validated against its wire model; a surprise becomes `Unavailable`."""
+        """The body validated against its wire model; a surprise becomes `BadAnswer`."""
         try:
-            return TypeAdapter(model).validate_json(response.content or b"null")
+            return TypeAdapter(model).validate_python(self.http.decode(response))
         except ValidationError:
-            raise self.http.error(errors.Unavailable,
-                                  f"answered {what} with an unexpected body") from None
+            raise self.http.error(errors.BadAnswer,
+                                  f"an unexpected body for {what}") from None
 
 
 def _project(body: models.ProjectBody,

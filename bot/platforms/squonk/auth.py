@@ -31,6 +31,7 @@ import httpx
 from pydantic import ValidationError
 
 from bot import errors
+from bot.platforms.answers import checked
 from bot.platforms.base import Credential
 from bot.platforms.http import PlatformHTTP, default_reason
 from bot.platforms.squonk.models import TokenResponse
@@ -125,6 +126,7 @@ class _Session:
         return f"_Session(expires_at={self.expires_at}, refused={self.refused})"
 
 
+@checked
 class KeycloakAuth:
     """Token grants and the access-token cache for one Squonk2 instance."""
 
@@ -163,7 +165,7 @@ class KeycloakAuth:
         except ValidationError:
             # The validation text would quote the body, tokens included: say less.
             raise self.http.error(
-                errors.Unavailable, "Keycloak answered the token request with an unexpected "
+                errors.BadAnswer, "Keycloak answered the token request with an unexpected "
                 "body") from None
 
     async def password_grant(self, *, username: str, password: str) -> TokenResponse:

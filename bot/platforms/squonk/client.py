@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot import errors
+from bot.platforms.answers import checked
 from bot.platforms.base import Credential
 from bot.platforms.http import PlatformHTTP
 from bot.platforms.squonk.auth import KeycloakAuth
@@ -28,6 +29,7 @@ INSTANCE_NAME = re.compile(r"^[A-Za-z0-9]+[A-Za-z0-9\-_. ]*[A-Za-z0-9]+$")
 M = TypeVar("M", bound=BaseModel)
 
 
+@checked
 class SquonkClient:
     """One Squonk2 instance's DM API, called with a user's credential."""
 
@@ -50,19 +52,19 @@ class SquonkClient:
         return await self.http.json(method, path, headers=_bearer(token), **kwargs)
 
     def _parse(self, model: type[M], data: Any) -> M:
-        """A response shape, or Unavailable if the DM answered something else."""
+        """A response shape, or BadAnswer if the DM answered something else."""
         try:
             return model.model_validate(data)
         except ValidationError as exc:
             raise self.http.error(
-                errors.Unavailable,
+                errors.BadAnswer,
                 f"unexpected {model.__name__} from the DM ({exc.error_count()} problems)",
             ) from None
 
     def _items(self, model: type[M], body: Any, key: str) -> list[M]:
-        items = body.get(key, []) if isinstance(body, dict) else None
+        items = body.get(key) if isinstance(body, dict) else None
         if not isinstance(items, list):
-            raise self.http.error(errors.Unavailable, f"the DM answered without '{key}'")
+            raise self.http.error(errors.BadAnswer, f"the DM answered without '{key}'")
         return [self._parse(model, item) for item in items]
 
     # -- service ------------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Each platform answering something of the wrong shape, end to end through the real bot:
+a login page with 200, a body that is not JSON, `{}`, a list for an object, a redirect to
+another host, a redirect loop, a gzip bomb. The person gets one clear message naming the
+instance, never a stack trace; the bot keeps serving. (issue 11, "Hostile or broken
+platforms")"""
+
+from __future__ import annotations
+
+from emulators.base import HOSTILE
+from tests.e2e.helpers import reply_to
+from tests.faults.test_platform_faults import (  # noqa: F401 (fixtures)
+    Case,
+    ask,
+    astakos_server,
+    case,
+    dss_server,
+    keycloak_server,
+    limits_server,
+    link_alice,
+    mstr_server,
+    platforms,
+    squonk_server,
+)
+
+# What the person is told, beyond "<Platform> (<instance>) answered something ...".
+WHY = {
+    "html": "text/html instead of JSON",
+    "not-json": "not JSON",
+    "empty-object": "",
+    "list": "",
+    "redirect-away": "to another server, which Switchboard does not follow",
+    "redirect-loop": "more than 3 times",
+    "gzip-bomb": "its answer is larger than the 10 MB Switchboard accepts",
+}
+
+
+def test_every_hostile_shape_has_an_expectation():
+    assert set(WHY) == set(HOSTILE)
+
+
+async def test_a_hostile_answer_is_one_clear_message_naming_the_instance(
+        case: Case, driver, slack, bot):  # noqa: F811 (the fixture)
+    await link_alice(case, driver, slack)
+    for shape, why in WHY.items():
+        case.emulator.faults.set(answer=shape)
+        text, _ = await ask(driver, slack, "alice", case.slash, case.command,
+                            expect="does not understand")
+        assert (f"{case.where} answered something Switchboard does not understand ("
+                in text), (shape, text)
+        assert "try again later or tell your operator." in text, (shape, text)
+        assert why in text, (shape, text)
+        assert "Traceback" not in text and "Something went wrong" not in text, (shape, text)
+        assert "Sign in" not in text and "surprise" not in text, (shape, text)  # not echoed
+    # The instance behaves again: so does the bot, and it served others all along.
+    case.emulator.faults.clear()
+    await ask(driver, slack, "alice", case.slash, case.command, expect=case.ok)
+    await reply_to(driver, slack, "bob", "/ops", "links", expect="linked accounts")
+
