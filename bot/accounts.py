@@ -70,6 +70,23 @@ class Accounts:
             links.update_secret, credential.user_id, credential.platform, credential.instance,
             self.vault.encrypt(secret), self._stamp())
 
+    async def mark_broken(self, user_id: str, platform: str, instance: str,
+                          reason: str) -> None:
+        """The platform no longer takes the stored credential (the person deleted that very
+        key): `/ops links` shows the link as broken, with `reason`, until it is linked again
+        (linking writes fresh details). `reason` is shown to the person: never a secret."""
+        stamp = self._stamp()
+
+        def mark(db: Any) -> None:
+            row = links.get(db, user_id, platform, instance)
+            if row is None:
+                return
+            details = json.loads(row["details"] or "{}")
+            details.update(broken=reason, broken_at=stamp)
+            links.save(db, {**row, "details": json.dumps(details, sort_keys=True)})
+
+        await self.store.run(mark)
+
     async def unlink(self, user_id: str, platform: str, instance: str) -> bool:
         return bool(await self.store.run(links.delete, user_id, platform, instance))
 

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
 from bot.platforms.dss.client import DSSClient
-from bot.platforms.dss.models import ScenarioRun, TriggerFire
+from bot.platforms.dss.models import ApiKey, ScenarioRun, TriggerFire, key_fingerprint
 from bot.services import Services
 from bot.watch import Done, Poll, watch_kind
 from handlers.common import take_instance
@@ -67,7 +67,7 @@ async def whoami(inv: Invocation) -> None:
     credential, client = await _open(inv)
     info, admin = await asyncio.gather(client.auth_info(api_key=credential.secret),
                                        client.is_admin(api_key=credential.secret))
-    await inv.reply(text=f"DSS {credential.instance}: {info.login}",
+    await inv.reply(text=f"DSS {credential.instance}: {blocks.b.escape(info.login)}",
                     blocks=blocks.whoami(credential.instance, info, admin))
 
 
@@ -120,7 +120,8 @@ async def future(inv: Invocation) -> None:
     note = ""
     if inv.arg(1, "").lower() == "watch":
         note = await _start_watch(inv.services, inv.user_id, credential, job_id, state.label)
-    await inv.reply(text=f"DSS task {job_id}: {state.status}" + (f" · {note}" if note else ""),
+    await inv.reply(text=f"DSS task {blocks.b.escape(job_id)}: {state.status}"
+                    + (f" · {note}" if note else ""),
                     blocks=blocks.future_detail(credential.instance, state)
                     + ([blocks.b.context(note)] if note else []))
 
@@ -182,7 +183,7 @@ async def scenarios(inv: Invocation) -> None:
         return runs[0] if runs else None
 
     runs = await asyncio.gather(*(last(s.id) for s in items))
-    await inv.reply(text=f"{len(items)} scenario(s) in {project}",
+    await inv.reply(text=f"{len(items)} scenario(s) in {blocks.b.escape(project)}",
                     blocks=blocks.scenarios(credential.instance, project,
                                             list(zip(items, runs, strict=True))))
 
@@ -272,30 +273,35 @@ async def notebooks(inv: Invocation) -> None:
     await inv.reply(text=text, blocks=blks)
 
 
+async def _list_keys(client: DSSClient, credential: Credential, kind: str) -> list[ApiKey]:
+    """`kind`: global, personal (the caller's own) or everyone (every user's personal keys)."""
+    if kind == "personal":
+        return await client.list_personal_keys(api_key=credential.secret)
+    command = "/dss keys" if kind == "global" else "/dss keys personal"
+    try:
+        if kind == "global":
+            return await client.list_global_keys(api_key=credential.secret)
+        return await client.list_all_personal_keys(api_key=credential.secret)
+    except errors.Forbidden as error:
+        raise _admin_only(error, command, credential) from None
+
+
 async def _keys_reply(services: Services, user_id: str, instance: str | None, kind: str,
                       note: str = "", owner: str = "") -> tuple[str, list]:
     """`kind`: global, personal (the caller's own) or everyone (every user's personal keys,
     or one user's with `owner`: the offboarding chore)."""
     credential, client = await _session(services, user_id, instance)
-    if kind == "personal":
-        items = await client.list_personal_keys(api_key=credential.secret)
-    else:
-        command = "/dss keys" if kind == "global" else "/dss keys personal"
-        try:
-            if kind == "global":
-                items = await client.list_global_keys(api_key=credential.secret)
-            else:
-                items = await client.list_all_personal_keys(api_key=credential.secret)
-        except errors.Forbidden as error:
-            raise _admin_only(error, command, credential) from None
+    items = await _list_keys(client, credential, kind)
     if kind == "everyone":
         items = sorted((k for k in items if not owner or k.user == owner),
                        key=lambda k: k.created_on)  # oldest first
         whose = f"{owner}'s" if owner else "personal"
         return (f"{len(items)} {whose} key(s) on {credential.instance}",
-                blocks.keys(credential.instance, items, kind=kind, note=note, owner=owner))
+                blocks.keys(credential.instance, items, kind=kind, note=note, owner=owner,
+                            held=key_fingerprint(credential.secret)))
     return (f"{len(items)} {kind} key(s) on {credential.instance}",
-            blocks.keys(credential.instance, items, kind=kind, note=note))
+            blocks.keys(credential.instance, items, kind=kind, note=note,
+                        held=key_fingerprint(credential.secret)))
 
 
 @family.command("keys", "keys [personal [user]]",
@@ -426,8 +432,19 @@ async def unload_clicked(click: Click) -> None:
 
 
 async def delete_key_clicked(click: Click) -> None:
+    """Delete a key. The key Switchboard holds for the clicker is asked about a second time
+    (the link breaks), and afterwards the link is marked broken in `/ops links`."""
     target = click.parse(blocks.KeyRef)
     credential, client = await _session(click.services, click.user_id, target.instance)
+    if not target.unlink_ok:
+        listed = await _list_keys(client, credential, target.scope or target.kind)
+        held = key_fingerprint(credential.secret)
+        if any(k.id == target.id and k.fingerprint == held for k in listed):
+            await click.respond(text=blocks.HELD_KEY_CONFIRM.format(
+                label=blocks.b.escape(target.label or target.id),
+                instance=blocks.b.escape(target.instance)),
+                blocks=blocks.delete_held_key(target), replace_original=False)
+            return
     try:
         if target.kind == "global":
             await client.delete_global_key(api_key=credential.secret, key_id=target.id)
@@ -438,10 +455,29 @@ async def delete_key_clicked(click: Click) -> None:
     await click.services.audit.record(user_id=click.user_id, action="dss.key.delete",
                                       platform="dss", instance=target.instance,
                                       target=f"{target.kind}:{target.id}")
+    label = blocks.b.escape(target.label or target.id)
+    note = f":wastebasket: Deleted key `{label}`."
+    # Whatever the listing said (DSS may list keys hashed, without a fingerprint): if the
+    # stored key no longer works, the link is broken, and the person is told so now.
+    try:
+        await client.auth_info(api_key=credential.secret)
+    except errors.Unauthorized:
+        await click.services.accounts.mark_broken(
+            click.user_id, "dss", credential.instance,
+            f"its API key `{target.label or target.id}` was deleted")
+        note = blocks.HELD_KEY_DELETED.format(label=label,
+                                              instance=blocks.b.escape(credential.instance))
+        await click.respond(text=note, blocks=[blocks.b.section(note)], replace_original=True)
+        return
     text, blks = await _keys_reply(click.services, click.user_id, target.instance,
-                                   target.scope or target.kind, owner=target.owner,
-                                   note=f":wastebasket: Deleted key `{target.label or target.id}`.")
+                                   target.scope or target.kind, owner=target.owner, note=note)
     await click.respond(text=text, blocks=blks, replace_original=True)
+
+
+async def keep_key_clicked(click: Click) -> None:
+    target = click.parse(blocks.KeyRef)
+    text = blocks.KEY_KEPT.format(label=blocks.b.escape(target.label or target.id))
+    await click.respond(text=text, blocks=[blocks.b.section(text)], replace_original=True)
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
@@ -450,3 +486,4 @@ def register(app: AsyncApp, settings: Settings) -> None:
     app.action(blocks.WATCH)(on_click(watch_clicked))
     app.action(blocks.UNLOAD)(on_click(unload_clicked))
     app.action(blocks.DELETE_KEY)(on_click(delete_key_clicked))
+    app.action(blocks.KEEP_KEY)(on_click(keep_key_clicked))

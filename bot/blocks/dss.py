@@ -27,6 +27,16 @@ ABORT = "dss_future_abort"
 WATCH = "dss_future_watch"
 UNLOAD = "dss_notebook_unload"
 DELETE_KEY = "dss_key_delete"
+KEEP_KEY = "dss_key_keep"
+HELD_KEY = ":link: Switchboard uses this key for you: deleting it breaks your link."
+HELD_KEY_CONFIRM = (":warning: *`{label}` is the key Switchboard holds for you* on Dataiku DSS "
+                    "({instance}). If you delete it, Switchboard loses its link: your commands, "
+                    "digests and alerts for this instance stop until you link a new key with "
+                    "`/ops link dss {instance}`. Delete it anyway?")
+HELD_KEY_DELETED = (":wastebasket: Deleted key `{label}`. It was the key Switchboard held for "
+                    "you, so your Dataiku DSS ({instance}) link is now *broken*: run "
+                    "`/ops link dss {instance}` with a new key.")
+KEY_KEPT = "Kept key `{label}`; your link is unchanged."
 
 OUTCOME_ICON = {"SUCCESS": ":white_check_mark:", "WARNING": ":warning:",
                 "FAILED": ":x:", "ABORTED": ":no_entry_sign:", None: ":hourglass_flowing_sand:"}
@@ -56,6 +66,8 @@ class KeyRef(BaseModel):
     label: str = ""
     scope: str = ""  # "everyone": clicked on `/dss keys personal [user]`
     owner: str = ""  # that view's user filter
+    # Set on the second confirmation's button: the person said yes to losing the link too.
+    unlink_ok: bool = False
 
 
 def whoami(instance: str, info: AuthInfo, admin: bool) -> list[b.Block]:
@@ -239,7 +251,8 @@ KEY_TITLES = {"global": "Global API keys", "personal": "Your personal API keys",
 
 
 def keys(instance: str, items: list[ApiKey], *, kind: str, note: str = "",
-         owner: str = "") -> list[b.Block]:
+         owner: str = "", held: str = "") -> list[b.Block]:
+    """The key list; `held` is the fingerprint of the key the person linked (marked)."""
     title = KEY_TITLES[kind] if not owner else f"Personal API keys of {owner}, oldest first"
     head = [b.header(f"{title} on {instance}"),
             b.context("Secrets are never shown; delete a key to revoke it.")]
@@ -253,15 +266,34 @@ def keys(instance: str, items: list[ApiKey], *, kind: str, note: str = "",
         admin = " · admin" if key.admin else ""
         value = ref(KeyRef(instance=instance, kind=key.kind, id=key.id, label=key.label[:40],
                            scope="everyone" if kind == "everyone" else "", owner=owner[:80]))
+        mine = bool(held) and key.fingerprint == held
         rows.append([b.section(
             f"*{b.escape(key.label or key.id)}* (`{b.escape(key.id)}`){who}{admin}\n"
-            f"created {slack_date(key.created_at)} by {b.escape(key.created_by or '?')}",
+            f"created {slack_date(key.created_at)} by {b.escape(key.created_by or '?')}"
+            + (f"\n{HELD_KEY}" if mine else ""),
             accessory=b.button("Delete", DELETE_KEY, value, style="danger",
                                confirm_dialog=b.confirm(
                                    "Delete API key?",
                                    f"Delete *{b.escape(key.label or key.id)}*? Anything "
-                                   "using it stops working.", ok="Delete")))])
+                                   "using it stops working"
+                                   + (", Switchboard too." if mine else "."), ok="Delete")))])
     return b.fit_blocks(head, rows, more="{left} more keys not shown.")
+
+
+def delete_held_key(target: KeyRef) -> list[b.Block]:
+    """The second, explicit question before deleting the key Switchboard holds."""
+    label = b.escape(target.label or target.id)
+    sure = target.model_copy(update={"unlink_ok": True})
+    return [
+        b.section(HELD_KEY_CONFIRM.format(label=label, instance=b.escape(target.instance))),
+        b.actions(
+            b.button("Delete it and lose the link", DELETE_KEY, ref(sure), style="danger",
+                     confirm_dialog=b.confirm(
+                         "Lose Switchboard's link?",
+                         f"Delete *{label}* and break your Dataiku DSS link?",
+                         ok="Delete it")),
+            b.button("Keep it", KEEP_KEY, ref(target))),
+    ]
 
 
 def usage(instance: str, u: UsageSummary) -> list[b.Block]:

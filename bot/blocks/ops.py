@@ -107,7 +107,14 @@ def links_message(accounts: list[LinkedAccount], titles: dict[str, str]) -> list
         blocks.append(b.section(
             f"*{titles.get(acc.platform, acc.platform)}* ({b.escape(acc.instance)})  "
             f"as *{b.escape(acc.account)}*{kind}"))
-        blocks.append(b.context(f"linked {acc.linked_at} · last verified {acc.verified_at}"))
+        broken = acc.details.get("broken")
+        if broken:
+            blocks.append(b.context(
+                f":warning: *broken* since {acc.details.get('broken_at', '?')}: "
+                f"{b.escape(broken)}. Run `/ops link {acc.platform} {b.escape(acc.instance)}` "
+                "to link it again."))
+        else:
+            blocks.append(b.context(f"linked {acc.linked_at} · last verified {acc.verified_at}"))
     return blocks[: b.MAX_MESSAGE_BLOCKS]
 
 

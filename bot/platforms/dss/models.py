@@ -8,6 +8,7 @@ never reach a reply, a repr or a log line.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -343,8 +344,15 @@ class Notebook(_Model):
         return data
 
 
+def key_fingerprint(secret: str) -> str:
+    """A one-way digest of an API key: tells which listed key is the one a person linked,
+    without keeping the key itself in the model."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 class ApiKey(_Model):
-    """A global or personal key's metadata. There is deliberately no field for the secret."""
+    """A global or personal key's metadata. There is deliberately no field for the secret:
+    only its `fingerprint` (empty when DSS lists hashed keys, without their secret)."""
 
     id: str
     kind: str  # "global" | "personal"
@@ -355,13 +363,17 @@ class ApiKey(_Model):
     created_by: str | None = Field(None, alias="createdBy")
     admin: bool = False
     groups: list[str] = Field(default_factory=list)
+    fingerprint: str = Field("", repr=False)
 
     @model_validator(mode="before")
     @classmethod
     def _from_dss(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        secret = data.get("key")
         data = {k: v for k, v in data.items() if k != "key"}  # drop the secret at once
+        if isinstance(secret, str) and secret:
+            data["fingerprint"] = key_fingerprint(secret)
         if "dssUserForImpersonation" in data and "user" not in data:
             data["user"] = data.get("dssUserForImpersonation")
         perms = data.get("globalPermissions")
