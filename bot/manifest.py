@@ -53,7 +53,9 @@ def build_manifest(settings: Settings, *, url: str | None, socket_mode: bool) ->
         if endpoint and not socket_mode:
             command["url"] = endpoint
         commands.append(command)
-    event_subscriptions: dict[str, Any] = {"bot_events": ["app_home_opened"]}
+    # member_left_channel: a digest's owner leaving its channel pauses it (bot.membership).
+    event_subscriptions: dict[str, Any] = {"bot_events": ["app_home_opened",
+                                                          "member_left_channel"]}
     interactivity: dict[str, Any] = {"is_enabled": True}
     if not socket_mode:
         event_subscriptions["request_url"] = endpoint

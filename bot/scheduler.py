@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import errors, triggers
+from bot import errors, membership, triggers
 from bot.digests import compose as composer
 from bot.digests import registry
 from bot.digests.base import DigestContext
@@ -298,6 +298,8 @@ class Scheduler:
         """One digest run, delivered once. Returns what happened (delivered / empty / …)."""
         services = self._services()
         assert self.poster is not None and self.gates is not None
+        if not await membership.owner_present(services, row):
+            return "paused: its owner left the channel"
         key = run_at.astimezone(UTC).isoformat()
         sub_id = row["id"]
         entry = await services.store.run(ledger.open_run, sub_id, key, reason)
@@ -389,7 +391,7 @@ class Scheduler:
         services = self._services()
         assert self.poster is not None and self.gates is not None
         source = registry.alerts().get(row["source"])
-        if source is None:
+        if source is None or not await membership.owner_present(services, row):
             return 0
         platform = row["source"].split(".", 1)[0]
         now = services.now()

@@ -13,7 +13,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import errors, triggers
+from bot import errors, membership, triggers
+from bot.blocks import common as b
 from bot.blocks import subscriptions as blocks
 from bot.commands import Invocation
 from bot.digests import compose, registry
@@ -185,15 +186,22 @@ async def _save_or_confirm(inv: Invocation, pending: blocks.Pending, channel_raw
                                                                                    row)))
         return
     channel, members = await _channel(inv.client, channel_raw)
+    await _owner_must_be_in(inv.client, channel, inv.user_id)
     pending = pending.model_copy(update={"channel": channel})
     accounts = await inv.services.accounts.for_user(inv.user_id)
     wanted = {t.platform for t in compose.parse_targets(pending.platforms or pending.source
                                                         .split(".")[0])}
     shown = [a for a in accounts if pending.platforms == "all" or a.platform in wanted]
-    names = ", ".join(f"{TITLES.get(a.platform, a.platform)} ({a.instance}) as *{a.account}*"
-                      for a in shown) or "none linked yet"
+    names = ", ".join(f"{TITLES.get(a.platform, a.platform)} ({b.escape(a.instance)}) as "
+                      f"*{b.escape(a.account)}*" for a in shown) or "none linked yet"
     await inv.reply(text=f"Confirm posting {summary} to the channel",
                     blocks=blocks.confirm_channel(pending, summary, members, names))
+
+
+async def _owner_must_be_in(client: AsyncWebClient, channel: str, user_id: str) -> None:
+    """The owner's credentials speak in the channel: the owner must be in it (bot.membership)."""
+    if await membership.is_member(client, channel, user_id) is False:
+        raise errors.UserError(membership.NOT_A_MEMBER.format(channel=channel), markup=True)
 
 
 async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict[str, Any]:
@@ -265,6 +273,8 @@ async def manage(services: Services, user_id: str, action: str, row: dict[str, A
         note = f"Removed #{sub_id}."
     else:
         paused = action == "pause"
+        if not paused and row["channel"]:
+            await _owner_must_be_in(services.slack, row["channel"], row["owner"])
         await services.store.run(subs.set_paused, sub_id, paused, services.now().isoformat())
         if scheduler is not None:
             if paused:
@@ -291,6 +301,7 @@ async def _manage(inv: Invocation, action: str) -> None:
 async def confirm_clicked(click: Click) -> None:
     pending = click.parse(blocks.Pending)
     channel, _ = await _channel(click.client, pending.channel)
+    await _owner_must_be_in(click.client, channel, click.user_id)
     row = await _save(click.services, click.user_id, pending.model_copy(update={"channel": channel}))
     await click.respond(text=f"Added #{row['id']}", blocks=blocks.added(
         row, _runs(click.services, row)), replace_original=True)
@@ -333,3 +344,11 @@ def register(app: AsyncApp, settings: Any = None) -> None:
     app.action(blocks.RESUME)(on_click(_button("resume")))
     app.action(blocks.RUN_NOW)(on_click(_button("now")))
     app.action(blocks.REMOVE)(on_click(_button("remove")))
+    app.event("member_left_channel")(on_member_left_channel)
+
+
+async def on_member_left_channel(event: dict[str, Any], context: Any) -> None:
+    """Someone left a channel: what they post there with their credentials pauses."""
+    user, channel = event.get("user"), event.get("channel")
+    if isinstance(user, str) and isinstance(channel, str):
+        await membership.member_left(context["services"], user, channel)

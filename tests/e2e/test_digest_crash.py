@@ -59,6 +59,8 @@ def wait_until(predicate, timeout: float) -> None:
 @on_both_engines
 async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_once(
         tmp_path, slack, dss, engine, request):
+    with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
+        slack.channel("C0OPS").members.add("U0CAROL")
     key = Fernet.generate_key().decode()
     data = tmp_path / "data"
     database = (request.getfixturevalue("postgres_url") if engine == "postgresql"

@@ -238,6 +238,8 @@ async def test_fan_out_under_a_429_storm_delivers_every_digest_once(driver, slac
             "tz": "UTC", "channel": channel, "skip_empty": 0,
             "created_at": "2024-01-01T00:00:00+00:00"})
 
+    with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
+        slack.channel("C0OPS").members.add("U0CAROL")
     made = [await on_bot(bot, add(c)) for c in ["C0OPS"] * 4 + [""] * 2]
     slack.enforce_rate_limits(per_channel_per_second=5, burst=2)
     slack.ratelimit("chat.postMessage", times=4, retry_after=1)
