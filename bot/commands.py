@@ -373,7 +373,8 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
 
         raise errors.UserError(usage_reply(slash, sub, family.key,
                                            " ".join([inv.command, *inv.args]),
-                                           help_topics.configured(inv.services)))
+                                           help_topics.configured(inv.services)),
+                               markup=True)
     if not sub.quick:
         inv.show_working()
     try:

@@ -348,7 +348,8 @@ async def vars_(inv: Invocation) -> None:
             if missing:
                 raise errors.UserError(
                     "No instance variable " + ", ".join(f"`{b.escape(n)}`" for n in missing)
-                    + " on " + credential.instance + ". See them with `/dss vars`.")
+                    + " on " + credential.instance + ". See them with `/dss vars`.",
+                    markup=True)
             values = await client.set_variables(api_key=credential.secret, changes={},
                                                 remove=names)
             await inv.services.audit.record(

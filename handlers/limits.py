@@ -130,7 +130,8 @@ async def limit(inv: Invocation) -> None:
                 f"{suggest.did_you_mean(limit_id, known)} Ids are in `/limits breaches` and "
                 "`/limits pending`.") from None
         view = await client.limit(credential, limit_id=same)
-    await inv.reply(text=f"Limit {view.limit_id} on {credential.instance}: {view.status}",
+    await inv.reply(text=f"Limit {b.escape(view.limit_id)} on {credential.instance}: "
+                         f"{b.escape(view.status)}",
                     blocks=blocks.limit_view(credential.instance, view))
 
 

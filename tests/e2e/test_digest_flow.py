@@ -343,6 +343,8 @@ async def test_subscriptions_on_one_trigger_share_one_job_and_each_is_delivered_
     from bot.store import subscriptions as subs
 
     scheduler = bot.services.scheduler
+    with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
+        slack.channel("C0OPS").members.add("U0CAROL")
 
     async def add(trigger: str, created: str = "2024-01-01T00:00:00+00:00") -> dict:
         row = await bot.services.store.run(subs.add, {

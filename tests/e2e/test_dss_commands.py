@@ -216,7 +216,7 @@ async def test_live_notebooks_across_projects_idlest_first_with_unload(driver, s
     assert ("dss.unload", "FINANCE/ledger_checks") in audit_actions(settings)
     wrong = await reply_to(driver, slack, "alice", "/dss", "notebooks all idle",
                            expect="Say how long idle")
-    assert "`/dss notebooks all idle>2h`" in wrong.text
+    assert "`/dss notebooks all idle&gt;2h`" in wrong.text  # Slack shows &gt; as >
 
 
 async def test_a_non_admin_sees_the_live_notebooks_of_the_projects_they_read(driver, slack,
