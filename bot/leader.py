@@ -64,10 +64,14 @@ class SingleProcess(Leadership):
 
 # Any 64-bit number of our own: the scheduler's advisory lock ("SWLEAD").
 LEADER_LOCK = 0x5357_4C45_4144
-# TCP keepalives on the lock's connection: a leader whose host vanished (no FIN, no RST)
-# loses the lock within about idle + interval * count seconds, well under 30 s.
+# TCP keepalives on the lock's connection, on both ends: the server drops the session of a
+# leader whose host vanished (no FIN, no RST), releasing the lock, within about idle +
+# interval * count seconds, well under 30 s (the server's own default is two hours); the
+# client notices a server that vanished as fast.
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-             "keepalives_count": 3}
+             "keepalives_count": 3,
+             "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2"
+                        " -c tcp_keepalives_count=3"}
 
 
 class AdvisoryLock(Leadership):
@@ -110,15 +114,22 @@ class AdvisoryLock(Leadership):
         return bool(row and row[0])
 
     async def held(self) -> bool:
-        """The lock is the session's: held while this connection is alive."""
+        """The lock is the session's: held while this very connection is alive and holds it
+        (never a new connection: that one would not hold the lock)."""
+        if self._conn is None or self._conn.closed:
+            return False
         try:
-            conn = await self._connection()
-            await asyncio.wait_for(conn.execute("select 1"), self.timeout)
+            cursor = await asyncio.wait_for(self._conn.execute(
+                "select count(*) from pg_locks where locktype = 'advisory' and granted"
+                " and pid = pg_backend_pid() and objsubid = 1"
+                " and (classid::bigint << 32) | objid::bigint = %s", [LEADER_LOCK]),
+                self.timeout)
+            row = await cursor.fetchone()
         except Exception as error:
             log.warning("leadership: the lock's connection failed (%s)", type(error).__name__)
             await self._drop()
             return False
-        return True
+        return bool(row and row[0])
 
     async def release(self) -> None:
         if self._conn is not None and not self._conn.closed:

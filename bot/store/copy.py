@@ -72,16 +72,12 @@ def _rows(db: Any, table: str, cols: list[str]) -> Iterator[list[tuple[Any, ...]
     if db.engine == SQLITE:
         cursor = db.sqlite.conn.execute(select)
     else:
-        cursor = db.pg.cursor(row_factory=_tuples)
+        from psycopg.rows import tuple_row
+
+        cursor = db.pg.cursor(row_factory=tuple_row)
         cursor.execute(select)
     while batch := cursor.fetchmany(BATCH):
         yield [tuple(r) for r in batch]
-
-
-def _tuples(cursor: Any) -> Any:
-    from psycopg.rows import tuple_row
-
-    return tuple_row(cursor)
 
 
 def _insert_many(db: Any, table: str, cols: list[str], batch: list[tuple[Any, ...]]) -> None:

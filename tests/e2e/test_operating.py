@@ -20,6 +20,7 @@ from emulators.slack_driver import SlackDriver
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.helpers import texts
 from tests.e2e.process import BotProcess, wait_until
+from tests.engines import on_both_engines
 
 
 async def test_healthz_is_liveness_and_reveals_nothing(bot):
@@ -29,6 +30,7 @@ async def test_healthz_is_liveness_and_reveals_nothing(bot):
     assert health.json() == {"ok": True}
 
 
+@on_both_engines
 async def test_readyz_says_what_is_ready_and_503_while_slack_refuses(bot, slack):
     async with httpx.AsyncClient() as http:
         # Slack does not accept the token (yet): not ready, and it says why.
@@ -43,7 +45,7 @@ async def test_readyz_says_what_is_ready_and_503_while_slack_refuses(bot, slack)
         answer = None
         for _ in range(300):  # a failure is remembered for a few seconds only
             answer = await http.get(f"{bot.url}/readyz")
-            if answer.status_code == 200:
+            if answer.status_code == 200 and answer.json()["leader"]:  # PostgreSQL: the lock
                 break
             await asyncio.sleep(0.1)
     assert answer is not None

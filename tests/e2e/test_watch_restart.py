@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from emulators.slack_driver import SlackDriver
 from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.helpers import link, reply_to, texts
 from tests.e2e.process import BotProcess, wait_until
+from tests.engines import on_both_engines, rows
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 FUTURE = "Fm7pQ2rL"  # "Compute metrics on SALES.orders", runs 15 minutes
@@ -40,13 +40,9 @@ def ended_dms(slack) -> list[str]:
     return [m.text for m in slack.messages(dm) if "ended: done" in f"{m.text}{texts(m.blocks)}"]
 
 
-def watch_state(db_path: Path) -> str | None:
-    db = sqlite3.connect(db_path)
-    try:
-        row = db.execute("select state from watches where id = ?", [WATCH]).fetchone()
-    finally:
-        db.close()
-    return row[0] if row else None
+def watch_state(database: Path | str) -> str | None:
+    found = rows(database, "select state from watches where id = ?", [WATCH])
+    return found[0][0] if found else None
 
 
 async def start_watch(driver: SlackDriver, slack) -> None:
@@ -56,30 +52,34 @@ async def start_watch(driver: SlackDriver, slack) -> None:
     assert "I'll send you a message when it ends." in texts(reply.blocks)
 
 
+@on_both_engines
 async def test_a_watch_survives_a_restart_and_its_message_arrives_once(settings, slack, dss,
                                                                       clock):
     with BotServer(settings) as bot:
         async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
             await start_watch(driver, slack)
-    assert watch_state(settings.db_path) == "watching"
+    assert watch_state(settings.database) == "watching"
 
     clock.advance(20 * 60)  # the task ends while the bot is down
     with BotServer(settings):
-        wait_until(lambda: watch_state(settings.db_path) == "done", 30, "the watch done")
+        wait_until(lambda: watch_state(settings.database) == "done", 30, "the watch done")
         assert len(ended_dms(slack)) == 1
         assert "Compute metrics on SALES.orders" in ended_dms(slack)[0]
     assert len(ended_dms(slack)) == 1
 
 
 @pytest.mark.parametrize("post", ["lands after the kill", "never lands"])
+@on_both_engines
 async def test_killed_while_posting_the_ended_message_it_arrives_exactly_once(
-        tmp_path, slack, dss, clock, post):
+        tmp_path, slack, dss, clock, post, engine, request):
     config = tmp_path / "switchboard.toml"
     config.write_text(f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', encoding="utf-8")
     world = {"data": tmp_path / "data", "slack_url": slack.url, "config": config,
              "key": Fernet.generate_key().decode(), "log": tmp_path / "bot.log",
              "watch_interval": 0.1, "digest_recovery_settle": 2.0, "sync_interval": 0.5}
-    db_path = world["data"] / "switchboard.db"
+    db_path: Path | str = world["data"] / "switchboard.db"
+    if engine == "postgresql":
+        db_path = world["database_url"] = request.getfixturevalue("postgres_url")
     with BotProcess(**world) as bot:
         async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
             await start_watch(driver, slack)
