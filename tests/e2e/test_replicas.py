@@ -1,6 +1,7 @@
 """Two replicas (`python -m bot run` processes) on one PostgreSQL database: a person cannot
-tell which one answered, one leads the scheduler, and when it dies the other takes over
-within 30 s and every due digest still goes out exactly once."""
+tell which one answered (a click, an event retry, a web link issued by one and redeemed on the
+other), one leads the scheduler, and when it dies the other takes over within 30 s and every
+due digest still goes out exactly once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -22,6 +24,7 @@ from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import LimitsEmulator
 from emulators.slack_driver import SlackDriver
 from tests.e2e.conftest import SIGNING_SECRET
+from tests.e2e.helpers import reply_to, texts
 from tests.e2e.process import BotProcess, wait_until
 from tests.e2e.test_limits_approvals import EXECUTE, button, card_text, link_as, share_pending
 from tests.engines import rows
@@ -132,3 +135,29 @@ async def test_kill_9_the_leader_mid_fan_out_the_other_leads_and_each_digest_goe
     assert posted(slack) == {i: 1 for i in range(1, DIGESTS + 1)}, log
     assert rows(postgres_url, "select state, count(*) from deliveries group by state") == [
         ("delivered", DIGESTS)]
+
+
+async def test_a_web_link_issued_by_one_replica_is_redeemed_on_the_other_once(
+        tmp_path, slack, dss, postgres_url):
+    from tests.weblink.conftest import LINK, PUBLIC_URL
+
+    a, b = replicas(tmp_path, slack, postgres_url,
+                    f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', public_url=PUBLIC_URL)
+    with a.start(), b.start(leading=False):
+        async with SlackDriver(slack, a.events_url, SIGNING_SECRET) as on_a:
+            reply = await reply_to(on_a, slack, "alice", "/ops", "link dss prod",
+                                   expect="works once")
+        found = LINK.search(texts(reply.blocks))
+        assert found, texts(reply.blocks)
+        path = found.group(1).removeprefix(PUBLIC_URL)  # issued by a ...
+        token = path.rsplit("/", 1)[-1]
+        form = {"token": token, "field_api_key": DSS_DEMO["alice"]["api_key"]}
+        async with httpx.AsyncClient() as http:
+            page = await http.get(b.url + path)  # ... opened and sent on b
+            assert page.status_code == 200, page.text
+            done = await http.post(f"{b.url}/link", data=form)
+            assert done.status_code == 200, done.text
+            assert "Linked Dataiku DSS (prod) as <strong>alice</strong>" in done.text
+            again = await http.post(f"{a.url}/link", data=form)  # spent, on either
+            assert again.status_code == 410
+    assert rows(postgres_url, "select user_id, account from links") == [("U0ALICE", "alice")]
