@@ -167,8 +167,18 @@ async def test_a_revoked_bot_token_pauses_watch_messages(driver, slack, bot, set
     assert answer.status_code == 200
     await driver.wait_for(lambda: installation.paused is not None)
     posts = len(slack.calls("chat.postMessage"))
-    await on_bot(bot, bot.services.watches._dm("U0ALICE", "your job ended"))
+    # A watch whose job ended meanwhile: its message is recorded, then delivered (or not).
+    from bot.store import watches as watch_rows
+
+    store = bot.services.store
+    watch = {"id": "U0ALICE:dss:prod:F1", "user_id": "U0ALICE", "kind": "dss.future",
+             "params": {}, "label": "job F1", "started_at": "t", "deadline": "t"}
+    assert await store.run(watch_rows.start, watch)
+    await store.run(watch_rows.ended, watch["id"], {"text": "your job ended"}, "t")
+    await on_bot(bot, bot.services.watches._deliver(await store.run(watch_rows.get,
+                                                                    watch["id"])))
     assert len(slack.calls("chat.postMessage")) == posts
+    assert (await store.run(watch_rows.get, watch["id"]))["state"] == watch_rows.DONE
     assert ("", "slack.paused", "paused", "the bot token was revoked") in audit_rows(settings)
 
 
