@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, Settings
+from bot.config import NO_PLATFORMS, ConfigError, Settings
 
 log = logging.getLogger("switchboard")
 
@@ -44,6 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     services = open_services(settings)
     for note in services.notes:
         log.warning(note)
+    if not any(settings.platforms.values()):  # after start-up: a refusal stays one line
+        log.warning(NO_PLATFORMS)
     if args.socket_mode:
         return asyncio.run(_socket_mode(services))
     log.info("serving on http://%s:%s/slack/events", args.host or settings.host,

@@ -39,6 +39,18 @@ PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-...", "xapp-...", "xoxb-your-
                 "xapp-your-token", "your-signing-secret", "todo", "placeholder"}
 
 
+def is_placeholder(value: str) -> bool:
+    """A template's value rather than a real one: the README writes `xoxb-…` and `…`."""
+    text = value.strip().lower()
+    return (text in PLACEHOLDERS or text.endswith(("…", "...")) or text in ("xoxb-", "xapp-")
+            or (text.startswith("<") and text.endswith(">")))
+
+
+NO_PLATFORMS = ("No platform instance is configured: set SWITCHBOARD_CONFIG to a TOML file "
+                "with at least one (e.g. [[dss]] name = \"prod\" url = \"https://...\"; see the "
+                "README). Until then every platform command says it is not configured.")
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong. The message is one line an operator can act on."""
 
@@ -210,7 +222,7 @@ class Settings(BaseSettings):
                      "slack_app_token": "SLACK_APP_TOKEN"}
         for name in needed:
             value: SecretStr | None = getattr(self, name)
-            if value is None or value.get_secret_value().strip().lower() in PLACEHOLDERS:
+            if value is None or is_placeholder(value.get_secret_value()):
                 mode = "Socket Mode" if socket_mode else "HTTP mode"
                 raise ConfigError(
                     f"{env_names[name]} is missing or a placeholder ({mode} needs it)")

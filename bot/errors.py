@@ -4,6 +4,7 @@
     ├── UserError                bad input: the message says how to do it right
     ├── NotLinked                no linked account for that platform: say how to link
     ├── NotAllowed               the caller may not do this (not an operator, restricted action)
+    ├── NotSaved                 the database refused a write (disk full, read-only): nothing kept
     └── PlatformError            a platform call failed (carries platform and instance)
         ├── Unauthorized         the credential was refused (401): re-link
         ├── Forbidden            the credential works but lacks the right (403, admin-only)
@@ -50,6 +51,15 @@ class NotLinked(BotError):
 
 class NotAllowed(BotError):
     """The caller may not do this. The message says why."""
+
+
+class NotSaved(BotError):
+    """The bot's own database could not be written; the bot keeps serving."""
+
+    def __init__(self) -> None:
+        super().__init__("Nothing was saved: the bot's database cannot be written right now "
+                         "(its disk is full or read-only). Your Switchboard operator has been "
+                         "told in the bot's log; try again later.")
 
 
 class PlatformError(BotError):

@@ -13,14 +13,35 @@ under the first one and makes no key; then the old key can be dropped from the v
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cryptography.fernet import Fernet
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.store import Store, links
-from bot.vault import Vault, load_keys, write_key_file
+from bot.vault import KEY_FILE_NAME, Vault, load_keys, write_key_file
 
 
 def rotate_key(settings: Settings) -> list[str]:
+    database = settings.database
+    if isinstance(database, Path) and not database.is_file():
+        # Nothing to re-encrypt; opening the store would create an empty database here.
+        raise ConfigError(f"no database at {database}: nothing to re-encrypt. Run rotate-key "
+                          "with the bot's settings (SWITCHBOARD_DATA_DIR or SWITCHBOARD_DB).")
+    if settings.secret_key is None or not settings.secret_key.get_secret_value().strip():
+        key_file = settings.db_path.parent / KEY_FILE_NAME
+        backup = key_file.with_name(key_file.name + ".old")
+        if backup.exists():
+            # It may hold the only key some stored secret (or a backup) still needs.
+            raise ConfigError(f"{backup} exists from an earlier rotation: once the bot runs "
+                              "with the current key, move it away (or delete it), then run "
+                              "rotate-key again.")
+    elif "," not in settings.secret_key.get_secret_value().strip().strip(","):
+        new_file = settings.db_path.parent / "secret.key.new"  # written for one key only
+        if new_file.exists():
+            raise ConfigError(f"{new_file} exists from an earlier rotation: put it in "
+                              "SWITCHBOARD_SECRET_KEY and move it away, then run rotate-key "
+                              "again.")
     source = load_keys(settings)
     if source.key_file is None and len(source.keys) > 1:
         return _rotate_to_first(settings, source.keys)

@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bot.config import ConfigError, Settings
+from bot.files import private_folder
 
 KEY_FILE_NAME = "secret.key"
 UNREADABLE = "a stored credential cannot be decrypted with the current key"
@@ -82,7 +83,7 @@ def read_key_file(path: Path) -> list[bytes]:
 
 def write_key_file(path: Path, keys: list[bytes]) -> None:
     """Write keys readable by their owner only (created 0600, never world-readable between)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:

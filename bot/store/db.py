@@ -17,6 +17,8 @@ call borrows one connection for its duration; `with db.conn:` makes a transactio
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,10 +27,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from bot import errors
 from bot.config import ConfigError
+from bot.files import private_file, private_folder, tighten
 from bot.store import migrations
 from bot.store.engine import (
     POSTGRESQL, SQLITE, PgDb, SqliteDb, connect_postgresql, engine_of, redact, sqlite_path)
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,23 +43,97 @@ DEFAULT_POOL = 10
 CONNECT_TIMEOUT = 10  # seconds, for the first connection at start-up
 
 
+class DatabaseUnusable(ConfigError):
+    """The SQLite file cannot be used: one line naming it and what to do (no traceback)."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def open_sqlite(path: Path | str | None, *, upgrade: bool = True) -> SqliteDb:
-    """Open the file (creating its folder), switch to WAL, apply pending migrations."""
+    """Open the file (creating it 0600 in a 0700 folder), switch to WAL, apply pending
+    migrations. A file that is damaged, unreadable or read-only is refused before anything
+    writes to it (DatabaseUnusable), so it is left exactly as it was."""
     if path is None:
         database = Database(memory=True)
     else:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        database = Database(sqlite3.connect(str(path), timeout=30))
-        database.execute("PRAGMA journal_mode=WAL")
-        database.execute("PRAGMA synchronous=NORMAL")
+        private_folder(path.parent)
+        check_sqlite_file(path)
+        private_file(path)  # SQLite creates -wal and -shm with the database's mode
+        try:
+            database = Database(sqlite3.connect(str(path), timeout=30))
+            database.execute("PRAGMA journal_mode=WAL")
+            database.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as error:
+            raise unusable(path, error) from None
     database.execute("PRAGMA foreign_keys=ON")
     db = SqliteDb(database)
-    if upgrade:
-        migrations.apply(db)
-    else:
-        migrations.check_not_newer(migrations.applied(db))
+    try:
+        if upgrade:
+            migrations.apply(db)
+        else:
+            migrations.check_not_newer(migrations.applied(db))
+    except sqlite3.DatabaseError as error:
+        database.conn.close()
+        raise unusable(path, error) from None
+    if path is not None:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            tighten(name)  # a database made by an older version was 0644
     return db
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse, with what to do, a path the bot cannot use as its database; read only."""
+    if path.is_dir():
+        raise DatabaseUnusable(f"{path} is a folder, not a database file: point SWITCHBOARD_DB "
+                               "at a file, or move the folder away.")
+    if not path.exists():
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise DatabaseUnusable(f"cannot create the database {path}: its folder is not "
+                                   "writable by this user. Fix its permissions, or set "
+                                   "SWITCHBOARD_DATA_DIR to a writable folder.")
+        return
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise DatabaseUnusable(
+            f"the database {path} cannot be read ({error.strerror}): give the user running "
+            "Switchboard read and write access to it and its folder, then start again.") from None
+    if header and header != SQLITE_HEADER:
+        raise DatabaseUnusable(NOT_A_DATABASE.format(path=path))
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise DatabaseUnusable(READ_ONLY.format(path=path))
+    try:  # the schema is readable: a damaged first pages shows here, before any write
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            probe.execute("select count(*) from sqlite_master").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as error:
+        raise unusable(path, error) from None
+
+
+NOT_A_DATABASE = ("{path} is not a SQLite database (damaged, or another file): restore it from "
+                  "a backup, or move it away to start with an empty one. It was not changed.")
+READ_ONLY = ("the database {path} is read-only for this user: Switchboard writes it and, beside "
+             "it, its -wal and -shm files. Make both writable (permissions or mount), then "
+             "start again.")
+
+
+def unusable(path: Path | None, error: sqlite3.DatabaseError) -> DatabaseUnusable:
+    """SQLite's error, as one line naming the file and what to do."""
+    text = str(error).lower()
+    if "readonly" in text or "read-only" in text:
+        return DatabaseUnusable(READ_ONLY.format(path=path))
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return DatabaseUnusable(NOT_A_DATABASE.format(path=path))
+    if "full" in text:
+        return DatabaseUnusable(f"the disk holding the database {path} is full: free some "
+                                "space, then start again.")
+    return DatabaseUnusable(f"the database {path} cannot be opened ({error}): check it and "
+                            "its folder, then start again.")
 
 
 def open_database(path: Path | str | None) -> SqliteDb:
@@ -81,6 +161,15 @@ def connect(target: str | Path | None, *, upgrade: bool = True) -> SqliteDb | Pg
         db.close()
         raise
     return db
+
+
+def cannot_write(error: BaseException) -> bool:
+    """A write refused for lack of space or of write access, on either engine (SQLite's
+    SQLITE_FULL / SQLITE_READONLY, PostgreSQL's disk_full 53100 / read-only 25006)."""
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error).lower()
+        return "disk is full" in text or "readonly" in text or "read-only" in text
+    return getattr(error, "sqlstate", None) in ("53100", "25006")
 
 
 class Store:
@@ -112,10 +201,18 @@ class Store:
         self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="store")
 
     def _call(self, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
-        if self._pool is None:
-            return fn(self.db, *args, **kwargs)
-        with self._pool.connection() as conn:
-            return fn(PgDb(conn), *args, **kwargs)
+        try:
+            if self._pool is None:
+                return fn(self.db, *args, **kwargs)
+            with self._pool.connection() as conn:
+                return fn(PgDb(conn), *args, **kwargs)
+        except Exception as error:
+            if not cannot_write(error):
+                raise
+            # The person is told nothing was saved (errors.NotSaved); the operator, here.
+            log.error("the database refused a write (%s): %s", type(error).__name__,
+                      str(error).splitlines()[0] if str(error) else "")
+            raise errors.NotSaved() from None
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run `fn(db, *args, **kwargs)` on a store thread."""
