@@ -69,10 +69,11 @@ class BotProcess:
                                      stderr=subprocess.STDOUT)
         if leading is None:
             return self
+        # Generous: a bot process starting on two cores beside other test runs takes a while.
         if leading:
-            wait_until(self.leading, 30, "the bot answering /readyz as leader")
+            wait_until(self.leading, 120, "the bot answering /readyz as leader")
         else:
-            wait_until(lambda: self.readyz().get("ready"), 30, "the bot answering /readyz")
+            wait_until(lambda: self.readyz().get("ready"), 120, "the bot answering /readyz")
         return self
 
     def readyz(self) -> dict[str, Any]:
