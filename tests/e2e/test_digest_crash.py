@@ -90,7 +90,7 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_onc
 
     bot = start_bot(env, log)
     try:
-        wait_until(lambda: len(posted(slack)) >= 2, timeout=20)
+        wait_until(lambda: len(posted(slack)) >= 2, timeout=120)  # includes start-up
         os.kill(bot.pid, signal.SIGKILL)
         bot.wait(5)
     finally:
@@ -101,7 +101,7 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_onc
 
     bot = start_bot(env | {"SWITCHBOARD_PORT": str(free_port())}, log)
     try:
-        wait_until(lambda: len(posted(slack)) == SUBSCRIPTIONS, timeout=30)
+        wait_until(lambda: len(posted(slack)) == SUBSCRIPTIONS, timeout=120)
         time.sleep(1.5)  # room for a duplicate to show up, were there one
     finally:
         bot.send_signal(signal.SIGTERM)
