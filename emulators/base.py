@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -29,6 +30,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from emulators.tls import ServerTLS
 
 CONTROL_PREFIX = "/__emulator__"
 
@@ -127,6 +130,8 @@ class Emulator:
     """Base class: subclasses implement `routes()` and `error_response()`."""
 
     name = "emulator"
+    # Set before `start` to serve HTTPS (emulators.tls); None: plain HTTP.
+    tls: ServerTLS | None = None
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
@@ -154,7 +159,8 @@ class Emulator:
     def url(self) -> str:
         if self.port is None:
             raise RuntimeError(f"{self.name} emulator is not started")
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def build_app(self) -> Starlette:
         control = [
@@ -176,6 +182,7 @@ class Emulator:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            **self._tls_options(),
         )
         self._server = uvicorn.Server(config)
         self._stopping.clear()
@@ -190,6 +197,16 @@ class Emulator:
                 raise RuntimeError(f"{self.name} emulator did not start")
             time.sleep(0.01)
         return self.url
+
+    def _tls_options(self) -> dict[str, Any]:
+        if self.tls is None:
+            return {}
+        options: dict[str, Any] = {"ssl_certfile": str(self.tls.cert),
+                                   "ssl_keyfile": str(self.tls.key)}
+        if self.tls.client_ca is not None:
+            options.update(ssl_ca_certs=str(self.tls.client_ca),
+                           ssl_cert_reqs=ssl.CERT_REQUIRED)
+        return options
 
     def stop(self) -> None:
         self._stopping.set()

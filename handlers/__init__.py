@@ -6,7 +6,18 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands import CommandFamily
 from bot.config import Settings
-from handlers import astakos, dss, home, limits, link, mstr, ops, squonk, subscriptions  # noqa: F401
+from handlers import (  # noqa: F401
+    astakos,
+    dss,
+    home,
+    limits,
+    link,
+    mstr,
+    open_in,
+    ops,
+    squonk,
+    subscriptions,
+)
 
 # Platform command families, in the order people see them. Each module has `family` and
 # `register(app, settings)`.
@@ -29,6 +40,7 @@ def register_all(app: AsyncApp, settings: Settings) -> dict[str, str]:
     ops.register(app, settings, families())
     link.register(app)
     home.register(app)
+    open_in.register(app)
     for module in PLATFORM_MODULES:
         module.register(app, settings)
     return slash_commands(settings)

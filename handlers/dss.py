@@ -40,6 +40,11 @@ async def _session(services: Services, user_id: str,
     return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
 
 
+def _ui(services: Services, credential: Credential) -> str | None:
+    """The instance's UI, for "Open in DSS" buttons (None: no button)."""
+    return services.platforms["dss"].ui_url(credential.instance)
+
+
 async def _open(inv: Invocation) -> tuple[Credential, DSSClient]:
     return await _session(inv.services, inv.user_id, take_instance(inv))
 
@@ -80,7 +85,8 @@ async def _futures_reply(services: Services, user_id: str, instance: str | None,
         raise _admin_only(error, "/dss futures all", credential) from None
     running = [f for f in items if f.status == "running"]
     text = f"{len(running)} running task(s) on {credential.instance}"
-    return text, blocks.futures(credential.instance, running, all_users=all_users, note=note)
+    return text, blocks.futures(credential.instance, running, all_users=all_users, note=note,
+                                ui=_ui(services, credential))
 
 
 @family.command("futures", "futures [all]", "running long tasks with Abort buttons (all: admin)")
@@ -122,7 +128,8 @@ async def future(inv: Invocation) -> None:
         note = await _start_watch(inv.services, inv.user_id, credential, job_id, state.label)
     await inv.reply(text=f"DSS task {blocks.b.escape(job_id)}: {state.status}"
                     + (f" · {note}" if note else ""),
-                    blocks=blocks.future_detail(credential.instance, state)
+                    blocks=blocks.future_detail(credential.instance, state,
+                                                _ui(inv.services, credential))
                     + ([blocks.b.context(note)] if note else []))
 
 
@@ -163,7 +170,8 @@ async def jobs(inv: Invocation) -> None:
         project = await _project_key(client, credential, project)
     items = await client.running_jobs(api_key=credential.secret, project_key=project)
     await inv.reply(text=f"{len(items)} running job(s) on {credential.instance}",
-                    blocks=blocks.jobs(credential.instance, items, project))
+                    blocks=blocks.jobs(credential.instance, items, project,
+                                       _ui(inv.services, credential)))
 
 
 @family.command("scenarios", "scenarios <project>", "scenarios with their last run's outcome")
@@ -185,7 +193,8 @@ async def scenarios(inv: Invocation) -> None:
     runs = await asyncio.gather(*(last(s.id) for s in items))
     await inv.reply(text=f"{len(items)} scenario(s) in {blocks.b.escape(project)}",
                     blocks=blocks.scenarios(credential.instance, project,
-                                            list(zip(items, runs, strict=True))))
+                                            list(zip(items, runs, strict=True)),
+                                            _ui(inv.services, credential)))
 
 
 @family.command("run", "run <project> <scenario>", "run a scenario; you get its outcome when it ends")
@@ -225,7 +234,8 @@ async def _notebooks_reply(services: Services, user_id: str, instance: str | Non
     items = await client.live_notebooks(api_key=credential.secret, project_key=project)
     live = sum(len(nb.sessions) for nb in items)
     return (f"{live} live notebook session(s) in {project}",
-            blocks.notebooks(credential.instance, project, items, note))
+            blocks.notebooks(credential.instance, project, items, note,
+                             _ui(services, credential)))
 
 
 async def _all_notebooks_reply(services: Services, user_id: str, instance: str | None,
@@ -237,7 +247,8 @@ async def _all_notebooks_reply(services: Services, user_id: str, instance: str |
                 if idle is None or now_ms - s.last_activity >= idle.total_seconds() * 1000]
     sessions.sort(key=lambda pair: pair[1].last_activity)  # idlest first
     return (f"{len(sessions)} live notebook session(s) on {credential.instance}",
-            blocks.all_notebooks(credential.instance, sessions, idle, note))
+            blocks.all_notebooks(credential.instance, sessions, idle, note,
+                                 _ui(services, credential)))
 
 
 IDLE = re.compile(r"^idle(?:>=?|&gt;=?|=)(\d+)([mhd])$", re.IGNORECASE)

@@ -56,6 +56,12 @@ async def _open(inv: Invocation) -> tuple[Credential, LimitsClient]:
     return await _session(inv.services, inv.user_id, take_instance(inv))
 
 
+def _ui(services: Services, instance: str) -> str | None:
+    """The Atoti UI serving the Limits screens (the `ui_url` setting; never derived: that UI
+    belongs to the connected Atoti session, not to the Limits server)."""
+    return services.platforms["limits"].ui_url(instance)
+
+
 @family.command("status", "status", "server up since (startup ping) and connected Atoti servers")
 async def status(inv: Invocation) -> None:
     credential, client = await _open(inv)
@@ -108,7 +114,8 @@ async def breaches(inv: Invocation) -> None:
                                f"so {pages} page(s). Try `/limits breaches {found.as_of}`.")
     await inv.reply(text=f"{found.breach_count} breach(es) and {found.warning_count} warning(s)"
                          f" on {credential.instance}, as of {found.as_of}",
-                    blocks=blocks.breaches(credential.instance, found, page=page))
+                    blocks=blocks.breaches(credential.instance, found, page=page,
+                                           ui=_ui(inv.services, credential.instance)))
 
 
 @family.command("limit", "limit <id>", "a limit, its structure and its latest evaluation")
@@ -132,7 +139,8 @@ async def limit(inv: Invocation) -> None:
         view = await client.limit(credential, limit_id=same)
     await inv.reply(text=f"Limit {b.escape(view.limit_id)} on {credential.instance}: "
                          f"{b.escape(view.status)}",
-                    blocks=blocks.limit_view(credential.instance, view))
+                    blocks=blocks.limit_view(credential.instance, view,
+                                             _ui(inv.services, credential.instance)))
 
 
 async def _known_limit_ids(client: LimitsClient, credential: Credential) -> list[str]:

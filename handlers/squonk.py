@@ -99,7 +99,8 @@ async def projects(inv: Invocation) -> None:
     credential, client = await _open(inv)
     items = await client.projects(credential)
     await inv.reply(text=f"{len(items)} Squonk2 project(s) on {credential.instance}",
-                    blocks=blocks.projects(credential.instance, items, credential.account))
+                    blocks=blocks.projects(credential.instance, items, credential.account,
+                                           _ui(inv.services, credential.instance)))
 
 
 async def _instances_reply(services: Services, user_id: str, site: str | None,
@@ -114,7 +115,8 @@ async def _instances_reply(services: Services, user_id: str, site: str | None,
         names = {p.project_id: p.name for p in await client.projects(credential)}
     running = sum(1 for i in items if not i.done)
     text = f"{len(items)} Squonk2 instance(s) on {credential.instance}, {running} running"
-    return text, blocks.instances(credential.instance, items, names, project=project, note=note)
+    return text, blocks.instances(credential.instance, items, names, project=project, note=note,
+                                  ui=_ui(services, credential.instance))
 
 
 @family.command("instances", "instances [project]",
@@ -125,8 +127,13 @@ async def instances(inv: Invocation) -> None:
     await inv.reply(text=text, blocks=blks)
 
 
+def _ui(services: Services, site: str) -> str | None:
+    """The site's Data Manager UI, for "Open in Squonk2" buttons (None: no button)."""
+    return services.platforms["squonk"].ui_url(site)
+
+
 async def _card(client: SquonkClient, credential: Credential, instance_id: str,
-                note: str = "") -> tuple[Instance, str, list]:
+                note: str = "", ui: str | None = None) -> tuple[Instance, str, list]:
     instance = await client.instance(credential, instance_id=instance_id)
     task = await _create_task(client, credential, instance)
     try:
@@ -135,7 +142,7 @@ async def _card(client: SquonkClient, credential: Credential, instance_id: str,
         project_name = instance.project_id
     text = f"Squonk2 instance {instance.name}: {instance.phase}"
     return instance, text, blocks.instance_card(credential.instance, instance, task,
-                                                project_name, note)
+                                                project_name, note, ui)
 
 
 @family.command("instance", "instance <id> [watch]",
@@ -146,7 +153,8 @@ async def instance(inv: Invocation) -> None:
     if not word:
         raise errors.UserError(blocks.INSTANCE_USAGE.format(command="instance"))
     instance_id = await _instance_id(client, credential, word)
-    found, text, blks = await _card(client, credential, instance_id)
+    found, text, blks = await _card(client, credential, instance_id,
+                                    ui=_ui(inv.services, credential.instance))
     if inv.arg(1, "").lower() == "watch":
         note = (await _start_watch(inv.services, inv.user_id, credential.instance, found.id,
                              found.name) if not found.done else "It has already ended.")
@@ -303,7 +311,8 @@ async def stop_clicked(click: Click) -> None:
             f"*{b.escape(target.name or target.id)}* (`{b.escape(target.id)}`).")
     if target.card:
         try:
-            _, text, blks = await _card(client, credential, target.id, note)
+            _, text, blks = await _card(client, credential, target.id, note,
+                                        _ui(click.services, credential.instance))
         except errors.NotFound:
             text = blocks.instance_removed(target.instance, target.name, target.id)
             blks = [b.section(text)]

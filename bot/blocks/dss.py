@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.blocks import common as b
+from bot.blocks import open_in
 from bot.blocks.time import duration, from_ms, slack_date
 from bot.interactions import ref
 from bot.platforms.dss.models import (
@@ -40,6 +41,7 @@ KEY_KEPT = "Kept key `{label}`; your link is unchanged."
 
 OUTCOME_ICON = {"SUCCESS": ":white_check_mark:", "WARNING": ":warning:",
                 "FAILED": ":x:", "ABORTED": ":no_entry_sign:", None: ":hourglass_flowing_sand:"}
+TITLE = "DSS"
 STATE_ICON = {"running": ":arrows_counterclockwise:", "done": ":white_check_mark:",
               "failed": ":x:", "aborted": ":no_entry_sign:", "unknown": ":grey_question:"}
 
@@ -89,7 +91,16 @@ def _future_line(f: Future) -> str:
             f"{f.status} · {duration(f.running_time / 1000)}{progress}")
 
 
-def future_item(instance: str, f: Future, *, all_users: bool) -> list[b.Block]:
+def future_url(ui: str | None, f: Future) -> str | None:
+    """A scenario run's page; other tasks have none of their own."""
+    if f.scenario is None:
+        return None
+    project, scenario = f.scenario
+    return open_in.page(ui, open_in.DSS_SCENARIO, project=project, scenario=scenario)
+
+
+def future_item(instance: str, f: Future, *, all_users: bool,
+                ui: str | None = None) -> list[b.Block]:
     buttons = []
     if f.status == "running":
         buttons.append(b.button(
@@ -99,12 +110,15 @@ def future_item(instance: str, f: Future, *, all_users: bool) -> list[b.Block]:
                 "It runs with your own DSS key.", ok="Abort")))
         buttons.append(b.button("Watch", WATCH, ref(FutureRef(instance=instance,
                                                              job_id=f.job_id))))
+    link = open_in.button(TITLE, future_url(ui, f))
+    if link:
+        buttons.append(link)
     block = b.section(_future_line(f))
     return [block, b.actions(*buttons)] if buttons else [block]
 
 
 def futures(instance: str, items: list[Future], *, all_users: bool,
-            note: str = "") -> list[b.Block]:
+            note: str = "", ui: str | None = None) -> list[b.Block]:
     scope = "all users" if all_users else "yours"
     head = [b.header(f"Running tasks on {instance} ({scope})")]
     if note:
@@ -113,11 +127,12 @@ def futures(instance: str, items: list[Future], *, all_users: bool,
         return head + [b.section("Nothing is running.")]
     # Long runners first: they are the ones people ask about.
     ordered = sorted(items, key=lambda f: f.running_time, reverse=True)
-    return b.fit_blocks(head, [future_item(instance, f, all_users=all_users) for f in ordered],
+    return b.fit_blocks(head, [future_item(instance, f, all_users=all_users, ui=ui)
+                               for f in ordered],
                         more="{left} more not shown.")
 
 
-def future_detail(instance: str, f: Future) -> list[b.Block]:
+def future_detail(instance: str, f: Future, ui: str | None = None) -> list[b.Block]:
     lines = [_future_line(f)]
     started = from_ms(f.start_time)
     if started:
@@ -125,7 +140,7 @@ def future_detail(instance: str, f: Future) -> list[b.Block]:
     outcome = _outcome(f)
     if outcome:
         lines.append(outcome)
-    return [b.section("\n".join(lines)), *future_item(instance, f, all_users=False)[1:]]
+    return [b.section("\n".join(lines)), *future_item(instance, f, all_users=False, ui=ui)[1:]]
 
 
 def _outcome(f: Future) -> str:
@@ -145,7 +160,8 @@ def future_ended(instance: str, f: Future) -> str:
             f"{duration(f.running_time / 1000)}{detail}.")
 
 
-def jobs(instance: str, items: list[Job], project: str | None) -> list[b.Block]:
+def jobs(instance: str, items: list[Job], project: str | None,
+         ui: str | None = None) -> list[b.Block]:
     where = f"project {project}" if project else "all projects"
     head = [b.header(f"Running jobs on {instance} ({where})")]
     if not items:
@@ -157,12 +173,15 @@ def jobs(instance: str, items: list[Job], project: str | None) -> list[b.Block]:
         rows.append([b.section(
             f"*{b.escape(job.project_key)}* · `{b.escape(job.job_id)}`\n{job.state} · "
             f"{b.escape(job.type)} · by {b.escape(job.initiator or '?')} · started "
-            f"{slack_date(started)}\nOutputs: {b.escape(outputs)}")])
+            f"{slack_date(started)}\nOutputs: {b.escape(outputs)}",
+            accessory=open_in.button(TITLE, open_in.page(
+                ui, open_in.DSS_JOB, project=job.project_key, job=job.job_id)))])
     return b.fit_blocks(head, rows, more="{left} more jobs not shown.")
 
 
 def scenarios(instance: str, project: str,
-              items: list[tuple[Scenario, ScenarioRun | None]]) -> list[b.Block]:
+              items: list[tuple[Scenario, ScenarioRun | None]],
+              ui: str | None = None) -> list[b.Block]:
     head = [b.header(f"Scenarios of {project} on {instance}")]
     if not items:
         return head + [b.section("This project has no scenario.")]
@@ -176,7 +195,10 @@ def scenarios(instance: str, project: str,
             last = f"{icon} {run.outcome or 'RUNNING'} · {when}"
         state = "running" if scenario.running else ("active" if scenario.active else "inactive")
         rows.append([b.section(f"*{b.escape(scenario.name or scenario.id)}* "
-                               f"(`{b.escape(scenario.id)}`) · {state}\nLast run: {last}")])
+                               f"(`{b.escape(scenario.id)}`) · {state}\nLast run: {last}",
+                               accessory=open_in.button(TITLE, open_in.page(
+                                   ui, open_in.DSS_SCENARIO, project=project,
+                                   scenario=scenario.id)))])
     return b.fit_blocks(head, rows, more="{left} more scenarios not shown.")
 
 
@@ -193,8 +215,17 @@ def run_ended(instance: str, run: ScenarioRun) -> str:
             f"(run `{b.escape(run.run_id)}`).")
 
 
+def _notebook_row(text: str, nb: Notebook, value: str, ui: str | None) -> list[b.Block]:
+    """The session line with Unload; with Open in DSS beside it when the UI is known."""
+    link = open_in.button(TITLE, open_in.page(ui, open_in.DSS_NOTEBOOK,
+                                              project=nb.project_key, notebook=nb.name))
+    if link is None:
+        return [b.section(text, accessory=_unload_button(nb, value))]
+    return [b.section(text), b.actions(_unload_button(nb, value), link)]
+
+
 def notebooks(instance: str, project: str, items: list[Notebook],
-              note: str = "") -> list[b.Block]:
+              note: str = "", ui: str | None = None) -> list[b.Block]:
     head = [b.header(f"Live notebooks of {project} on {instance}")]
     if note:
         head.append(b.context(note))
@@ -206,17 +237,17 @@ def notebooks(instance: str, project: str, items: list[Notebook],
         for s in nb.sessions:
             value = ref(NotebookRef(instance=instance, project=project, notebook=nb.name,
                                     session=s.session_id))
-            rows.append([b.section(
+            rows.append(_notebook_row(
                 f"*{b.escape(nb.name)}* · {b.escape(nb.language or nb.kernel or '?')}\n"
                 f"{b.escape(s.creator_display_name or s.creator or '?')} · kernel "
                 f"{b.escape(s.execution_state or '?')} · last active "
-                f"{slack_date(from_ms(s.last_activity))}",
-                accessory=_unload_button(nb, value))])
+                f"{slack_date(from_ms(s.last_activity))}", nb, value, ui))
     return b.fit_blocks(head, rows, more="{left} more sessions not shown.")
 
 
 def all_notebooks(instance: str, sessions: list[tuple[Notebook, NotebookSession]],
-                  idle: timedelta | None, note: str = "") -> list[b.Block]:
+                  idle: timedelta | None, note: str = "",
+                  ui: str | None = None) -> list[b.Block]:
     """Live kernel sessions across every project, idlest first, each with Unload."""
     scope = f", idle {duration(idle.total_seconds())} or more" if idle else ""
     head = [b.header(f"Live notebooks on {instance}{scope}")]
@@ -230,13 +261,12 @@ def all_notebooks(instance: str, sessions: list[tuple[Notebook, NotebookSession]
         value = ref(NotebookRef(instance=instance, project=nb.project_key, notebook=nb.name,
                                 session=s.session_id, all=True,
                                 idle=int(idle.total_seconds()) if idle else 0))
-        rows.append([b.section(
+        rows.append(_notebook_row(
             f"*{b.escape(nb.project_key)}* · *{b.escape(nb.name)}* · "
             f"{b.escape(nb.language or nb.kernel or '?')}\n"
             f"{b.escape(s.creator_display_name or s.creator or '?')} · kernel "
             f"{b.escape(s.execution_state or '?')} · last active "
-            f"{slack_date(from_ms(s.last_activity))}",
-            accessory=_unload_button(nb, value))])
+            f"{slack_date(from_ms(s.last_activity))}", nb, value, ui))
     return b.fit_blocks(head, rows, more="{left} more sessions not shown.")
 
 

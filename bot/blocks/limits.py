@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
+from bot.blocks import open_in
 from bot.blocks.time import slack_date
 from bot.interactions import ref
 from bot.platforms.limits.models import (
@@ -114,7 +115,14 @@ def _incident_line(i: Incident) -> str:
             f"`{b.escape(i.incident_id)}` · {b.escape(i.status or '—')}{at}")
 
 
-def breaches(instance: str, br: Breaches, *, page: int) -> list[b.Block]:
+TITLE = "Atoti Limits"
+
+
+def breach_url(ui: str | None, i: Incident) -> str | None:
+    return open_in.page(ui, open_in.LIMITS_STATUS, {"incidentIds": i.incident_id})
+
+
+def breaches(instance: str, br: Breaches, *, page: int, ui: str | None = None) -> list[b.Block]:
     """One page of incidents, breaches first and worst first; the note names the next page."""
     day = br.as_of or "—"
     pages = max(1, -(-len(br.incidents) // BREACHES_PAGE))
@@ -127,7 +135,9 @@ def breaches(instance: str, br: Breaches, *, page: int) -> list[b.Block]:
     if not br.incidents:
         return head + [b.section(f"No breach or warning on {day}.")]
     start = (page - 1) * BREACHES_PAGE
-    items = [[b.section(_incident_line(i))] for i in br.incidents[start:]]
+    items = [[b.section(_incident_line(i),
+                        accessory=open_in.button(TITLE, breach_url(ui, i)))]
+             for i in br.incidents[start:]]
     more = f"{{left}} more not shown: `/limits breaches {day} page {page + 1}`"
     return b.fit_blocks(head, items, more=more, limit=len(head) + BREACHES_PAGE + 1)
 
@@ -137,7 +147,7 @@ def no_incidents(instance: str) -> str:
 
 
 # -- one limit ------------------------------------------------------------------------------------
-def limit_view(instance: str, v: LimitView) -> list[b.Block]:
+def limit_view(instance: str, v: LimitView, ui: str | None = None) -> list[b.Block]:
     period = f"{v.start or '…'} → {v.end or 'open-ended'}"
     out = [
         b.header(f"Limit {v.limit_id} ({instance})"),
@@ -164,6 +174,10 @@ def limit_view(instance: str, v: LimitView) -> list[b.Block]:
     else:
         out.append(b.context("Not breached nor warned lately (passes are not stored)."))
     out.extend(history_blocks(v.history))
+    if v.structure is not None:
+        out.extend(open_in.actions_row(open_in.button(TITLE, open_in.page(
+            ui, open_in.LIMITS_STRUCTURE, {"limitIds": v.limit_id},
+            structure=v.structure.structure_id))))
     if v.temporary:
         out.append(b.context("Temporary limits on top of it: "
                              + ", ".join(f"`{b.escape(t)}`" for t in v.temporary)))

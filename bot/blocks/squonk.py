@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.blocks import common as b
+from bot.blocks import open_in
 from bot.blocks.time import duration, slack_date
 from bot.interactions import ref
 from bot.platforms.squonk.models import Instance, Job, Project, Task, TaskEvent
@@ -75,7 +76,11 @@ def _phase(instance: Instance) -> str:
     return f"{PHASE_ICON.get(instance.phase, ':grey_question:')} {b.escape(instance.phase)}"
 
 
-def projects(site: str, items: list[Project], account: str) -> list[b.Block]:
+TITLE = "Squonk2"
+
+
+def projects(site: str, items: list[Project], account: str,
+             ui: str | None = None) -> list[b.Block]:
     head = [b.header(f"Your Squonk2 projects on {site}")]
     if not items:
         return head + [b.section("You can see no project.")]
@@ -87,7 +92,9 @@ def projects(site: str, items: list[Project], account: str) -> list[b.Block]:
         private = ":lock: private" if p.private else "public"
         rows.append([b.section(
             f"*{b.escape(p.name)}* · `{b.escape(p.project_id)}`\n{private} · you: {role} · "
-            f"created by {b.escape(p.creator or '?')} · {_size(p.size)}")])
+            f"created by {b.escape(p.creator or '?')} · {_size(p.size)}",
+            accessory=open_in.button(TITLE, open_in.page(
+                ui, open_in.SQUONK_PROJECT, project=p.project_id)))])
     return b.fit_blocks(head, rows, more="{left} more projects not shown.")
 
 
@@ -101,9 +108,11 @@ def _size(size: int) -> str:
 
 
 def _buttons(site: str, instance: Instance, *, card: bool,
-             project: str | None = None) -> list[dict]:
+             project: str | None = None, ui: str | None = None) -> list[dict]:
+    link = open_in.button(TITLE, open_in.page(ui, open_in.SQUONK_INSTANCE,
+                                              instance=instance.id))
     if instance.done:
-        return []
+        return [link] if link else []
     value = ref(InstanceRef(instance=site, id=instance.id, name=instance.name[:80], card=card,
                             project=project))
     name = b.escape(instance.name)
@@ -112,6 +121,7 @@ def _buttons(site: str, instance: Instance, *, card: bool,
             "Stop this instance?", f"Stop *{name}* on {b.escape(site)} and remove it? "
             "Its work is lost. It runs with your own Squonk2 account.", ok="Stop")),
         b.button("Watch", WATCH, value),
+        *([link] if link else []),
     ]
 
 
@@ -125,7 +135,8 @@ def _instance_line(instance: Instance, project_names: dict[str, str]) -> str:
 
 
 def instances(site: str, items: list[Instance], project_names: dict[str, str], *,
-              project: str | None = None, note: str = "") -> list[b.Block]:
+              project: str | None = None, note: str = "",
+              ui: str | None = None) -> list[b.Block]:
     where = f"project {project}" if project else "all your projects"
     head = [b.header(f"Squonk2 instances on {site} ({where})")]
     if note:
@@ -137,7 +148,7 @@ def instances(site: str, items: list[Instance], project_names: dict[str, str], *
     ordered.sort(key=lambda i: i.done)
     rows = []
     for instance in ordered:
-        buttons = _buttons(site, instance, card=False, project=project)
+        buttons = _buttons(site, instance, card=False, project=project, ui=ui)
         block = b.section(_instance_line(instance, project_names))
         rows.append([block, b.actions(*buttons)] if buttons else [block])
     hint = "" if project else " `/squonk instances <project>` narrows the list."
@@ -145,7 +156,7 @@ def instances(site: str, items: list[Instance], project_names: dict[str, str], *
 
 
 def instance_card(site: str, instance: Instance, task: Task | None, project_name: str,
-                  note: str = "") -> list[b.Block]:
+                  note: str = "", ui: str | None = None) -> list[b.Block]:
     lines = [_instance_line(instance, {instance.project_id: project_name}),
              f"Launched {when(instance.launched)} · started {when(instance.started)}"
              + (f" · stopped {when(instance.stopped)}" if instance.stopped else "")]
@@ -161,7 +172,7 @@ def instance_card(site: str, instance: Instance, task: Task | None, project_name
         blocks.append(b.section("*Recent events*\n" + "\n".join(_event(e) for e in events)))
     elif task is not None:
         blocks.append(b.context("No task event yet."))
-    buttons = _buttons(site, instance, card=True)
+    buttons = _buttons(site, instance, card=True, ui=ui)
     if buttons:
         blocks.append(b.actions(*buttons))
     return blocks

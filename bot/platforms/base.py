@@ -13,6 +13,7 @@ them as one JSON string. Where a platform rotates its secret (Keycloak refresh t
 
 from __future__ import annotations
 
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,13 +26,38 @@ from bot import errors
 
 
 class InstanceConfig(BaseModel):
-    """One configured platform instance. Platforms subclass this to add their own fields."""
+    """One configured platform instance. Platforms subclass this to add their own fields.
+
+    `ui_url`: where people open the platform in a browser ("Open in ..." buttons); platforms
+    whose UI lives beside the API derive it when it is not set.
+    `ca_bundle`: a PEM file of the CA(s) to trust instead of the system's (a company CA).
+    `client_cert` / `client_key`: a PEM client certificate (and its key, when not in the same
+    file) for servers that require mutual TLS.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     url: str
     timeout: float = 10.0
+    ui_url: str | None = None
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS settings for this instance's HTTP client; None: the system's defaults.
+        A missing or unreadable file fails at start-up with the instance named."""
+        if not (self.ca_bundle or self.client_cert):
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.ca_bundle)
+            if self.client_cert:
+                context.load_cert_chain(self.client_cert, self.client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"instance {self.name}: cannot load its TLS files "
+                             f"({type(exc).__name__}: {exc})") from None
+        return context
 
 
 @dataclass(frozen=True)
@@ -140,6 +166,17 @@ class Platform(ABC):
     @abstractmethod
     async def status(self, instance: str) -> InstanceStatus:
         """Reachable?, latency, version. Never raises for an outage: reports it."""
+
+    def ui_url(self, instance: str | None = None) -> str | None:
+        """Where people open this instance in a browser: the `ui_url` setting, else what the
+        platform derives from its API URL; None when unknown (no "Open in" button)."""
+        config = self.instance(instance)
+        url = config.ui_url or self.derive_ui_url(config)
+        return url.rstrip("/") if url else None
+
+    def derive_ui_url(self, instance: InstanceConfig) -> str | None:
+        """The UI's URL when it lives beside the API. Default: unknown."""
+        return None
 
     def refused_hint(self, instance: InstanceConfig) -> str:
         """A line added under the link form's secret field when the platform refused the

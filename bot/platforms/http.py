@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -109,6 +110,7 @@ class PlatformHTTP:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: dict[str, str] | None = None,
         breaker: CircuitBreaker | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.platform = platform
         self.instance = instance
@@ -123,7 +125,10 @@ class PlatformHTTP:
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
-            transport=transport if transport is not None else AiohttpTransport(),
+            # The instance's TLS settings (company CA, client certificate) go to the
+            # connection layer; an injected transport (tests) brings its own.
+            transport=transport if transport is not None else AiohttpTransport(
+                ssl_context=ssl_context),
             # Only encodings `bodies.read_bounded` inflates within the limit.
             headers={"Accept-Encoding": bodies.ACCEPT_ENCODING, **(headers or {})},
             follow_redirects=False,  # `_exchange` follows same-origin redirects itself

@@ -19,6 +19,7 @@ its own.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
@@ -70,9 +71,11 @@ class _Body(httpx.AsyncByteStream):
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, limit: int = 100, keepalive: float = 5.0) -> None:
+    def __init__(self, *, limit: int = 100, keepalive: float = 5.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._limit = limit
         self._keepalive = keepalive
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -82,7 +85,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._loop = loop
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit,
-                                               keepalive_timeout=self._keepalive),
+                                               keepalive_timeout=self._keepalive,
+                                               ssl=self._ssl),
                 # httpx keeps (or, here, refuses) cookies; aiohttp must not keep its own.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,

@@ -242,3 +242,38 @@ async def test_vars_unset_removes_a_variable(driver, slack, dss, bot, settings):
     bare = await reply_to(driver, slack, "alice", "/dss", "vars unset",
                           expect="Say which to remove")
     assert "`/dss vars unset retries`" in bare.text
+
+
+def link_buttons(blocks: list[dict]) -> list[tuple[str, str]]:
+    """(text, url) of every link button in some blocks."""
+    found = []
+    for block in blocks:
+        for element in [block.get("accessory") or {}, *(block.get("elements") or [])]:
+            if element.get("type") == "button" and element.get("url"):
+                found.append((element["text"]["text"], element["url"]))
+    return found
+
+
+async def test_open_in_dss_buttons_lead_to_the_design_node(driver, slack, dss, bot):
+    await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
+    jobs = await reply_to(driver, slack, "alice", "/dss", "jobs FINANCE",
+                          expect="Running jobs")
+    [(text, url)] = link_buttons(jobs.blocks)
+    job = next(j["def"]["id"] for j in dss.projects["FINANCE"].jobs
+               if j["def"]["id"].startswith("close_ledger"))
+    assert text == "Open in DSS" and url == f"{dss.url}/projects/FINANCE/jobs/{job}/"
+    response = await driver.click("alice", jobs, text="Open in DSS")
+    assert response.status == 200  # acknowledged: Slack shows no warning
+    scenarios = await reply_to(driver, slack, "alice", "/dss", "scenarios CHURN",
+                               expect="Scenarios of CHURN")
+    assert (f"{dss.url}/projects/CHURN/scenarios/RETRAIN_MODEL/runs/list/"
+            in [u for _, u in link_buttons(scenarios.blocks)])
+    notebooks = await reply_to(driver, slack, "alice", "/dss", "notebooks SALES",
+                               expect="Live notebooks")
+    assert link_buttons(notebooks.blocks) == [
+        ("Open in DSS", f"{dss.url}/projects/SALES/notebooks/jupyter/explore_orders/")]
+    futures = await reply_to(driver, slack, "alice", "/dss", "futures",
+                             expect="Running tasks on prod")
+    # Only the scenario run has a page of its own.
+    assert link_buttons(futures.blocks) == [
+        ("Open in DSS", f"{dss.url}/projects/SALES/scenarios/NIGHTLY_BUILD/runs/list/")]

@@ -21,8 +21,16 @@ def limits() -> Iterator[LimitsEmulator]:
 
 
 @pytest.fixture
-def platforms(limits: LimitsEmulator) -> dict[str, list[dict[str, Any]]]:
-    return {"limits": [{"name": "prod", "url": limits.url}]}
+def ui_url() -> str | None:
+    return None  # a test sets one with parametrize
+
+
+@pytest.fixture
+def platforms(limits: LimitsEmulator, ui_url: str | None) -> dict[str, list[dict[str, Any]]]:
+    instance = {"name": "prod", "url": limits.url}
+    if ui_url:
+        instance["ui_url"] = ui_url
+    return {"limits": [instance]}
 
 
 async def test_link_is_verified_and_a_wrong_password_is_a_field_error(driver, slack, bot):
@@ -192,3 +200,29 @@ async def test_status_alert_tells_a_restart_and_a_dropped_atoti_server(driver, s
     told = texts([blk for m in slack.messages("D0ALICE") for blk in m.blocks])
     assert "Atoti Limits (prod) restarted at <!date^" in told
     assert "Atoti server *risk-eu* dropped off the connected list" in told
+
+
+def link_urls(blocks: list[dict]) -> list[str]:
+    return [e["url"] for blk in blocks
+            for e in [blk.get("accessory") or {}, *(blk.get("elements") or [])] if e.get("url")]
+
+
+async def test_no_open_in_button_without_a_ui_url(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "limit L-11", expect="Limit L-11")
+    assert link_urls(reply.blocks) == []  # the Limits screens live in an Atoti UI elsewhere
+
+
+@pytest.mark.parametrize("ui_url", ["https://atoti.example.com/"])
+async def test_open_in_atoti_limits_buttons_follow_the_ui_routes(driver, slack, limits, bot):
+    await link(driver, slack, "alice", "limits", ALICE)
+    reply = await reply_to(driver, slack, "alice", "/limits", "limit L-11", expect="Limit L-11")
+    structure = limits.limits["L-11"].structure_id
+    assert link_urls(reply.blocks) == [
+        f"https://atoti.example.com/limits/structure/{structure}?limitIds=L-11"]
+    found = await reply_to(driver, slack, "alice", "/limits", "breaches",
+                           expect="Breaches and warnings")
+    urls = link_urls(found.blocks)
+    first = texts(found.blocks).split("`INC-", 1)[1].split("`", 1)[0]
+    assert urls[0] == f"https://atoti.example.com/limits/status?incidentIds=INC-{first}"
+    assert len(urls) == texts(found.blocks).count("`INC-")

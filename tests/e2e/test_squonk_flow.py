@@ -218,7 +218,9 @@ async def test_instance_card_shows_events_and_its_watch_button_reports_the_end(
     done = await reply_to(driver, slack, "alice", "/squonk", "instance events-check",
                           expect="Recent events")
     assert "Job finished" in texts(done.blocks) and "exit code 0" in texts(done.blocks)
-    assert not [blk for blk in done.blocks if blk["type"] == "actions"]
+    # A finished instance has no Stop or Watch: only its page in the UI.
+    assert [e["text"]["text"] for blk in done.blocks if blk["type"] == "actions"
+            for e in blk["elements"]] == ["Open in Squonk2"]
 
 
 async def test_unknown_project_and_job_are_named(driver, slack, dm, bot):
@@ -296,7 +298,8 @@ async def test_stop_on_the_card_runs_with_the_clickers_own_account(
     assert dm.phase(instance_id) == "FAILED"
     stopped = slack.ephemerals("alice")[-1]
     assert "FAILED" in texts(stopped.blocks)
-    assert not [blk for blk in stopped.blocks if blk["type"] == "actions"]
+    assert [e["text"]["text"] for blk in stopped.blocks if blk["type"] == "actions"
+            for e in blk["elements"]] == ["Open in Squonk2"]  # no Stop or Watch any more
     await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
     assert "exit code 143" in dms(slack, "alice")
 
@@ -342,3 +345,18 @@ async def test_a_federated_account_is_pointed_to_the_account_page(driver, slack,
     again = await link(driver, slack, "carol", "squonk",
                        {"username": "carol", "password": "now-set-7"})
     assert "Linked Squonk2 Data Manager (main) as *carol*" in again
+
+
+async def test_open_in_squonk2_buttons_point_to_the_ui_beside_the_api(driver, slack, dm, bot):
+    await link_alice(driver, slack)
+    ui = dm.dm_api_url[: -len("api")] + "ui"  # …/data-manager-ui, derived from the API URL
+    reply = await reply_to(driver, slack, "alice", "/squonk", "projects", expect="project(s)")
+    urls = [blk["accessory"]["url"] for blk in reply.blocks if "url" in (blk.get("accessory")
+                                                                         or {})]
+    assert f"{ui}/project/{dm.project_named('demo').id}" in urls
+    listed = await reply_to(driver, slack, "alice", "/squonk", "instances demo",
+                            expect="instance(s)")
+    links = [e["url"] for blk in listed.blocks for e in blk.get("elements") or []
+             if e.get("url")]
+    assert links and all(u.startswith(f"{ui}/results/instance/") for u in links)
+    assert len(links) == texts(listed.blocks).count("run time")  # one per instance

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -109,13 +110,15 @@ class AstakosClient:
     """The Astakos calls the bot makes, for one instance."""
 
     def __init__(self, *, instance: str, auth_url: str, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         url = httpx.URL(auth_url)
         self.identity = url.path.rstrip("/") or DEFAULT_IDENTITY_PATH
         self.http = PlatformHTTP(
             platform=PLATFORM, instance=instance,
             base_url=str(url.copy_with(path="/", query=None, fragment=None)),
             timeout=timeout, reason=astakos_reason, transport=transport,
+            ssl_context=ssl_context,
         )
         self._account: str | None = None  # path of astakos_account v1.0, from the catalog
 

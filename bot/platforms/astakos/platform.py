@@ -40,7 +40,8 @@ class AstakosPlatform(Platform):
         client = self._clients.get(config.name)
         if client is None:
             client = AstakosClient(instance=config.name, auth_url=config.url,
-                                   timeout=config.timeout, transport=self.transport)
+                                   timeout=config.timeout, transport=self.transport,
+                                   ssl_context=config.ssl_context())
             self._clients[config.name] = client
         return client
 

@@ -11,6 +11,7 @@ under `/dip/publicapi` (what the Python client uses), so an operator may pick ei
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,13 +89,14 @@ class DSSClient:
         base_path: str = DEFAULT_BASE_PATH,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.instance = instance
         self.http = PlatformHTTP(
             platform=PLATFORM, instance=instance,
             base_url=base_url.rstrip("/") + "/" + base_path.strip("/"),
             timeout=timeout, reason=dss_reason, transport=transport,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json"}, ssl_context=ssl_context,
         )
         # Every DSS answer (errors included) names its version; keep the last one seen.
         self.server_version: str | None = None

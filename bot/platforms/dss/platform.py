@@ -47,9 +47,14 @@ class DSSPlatform(Platform):
                 instance=config.name, base_url=config.url,
                 base_path=getattr(config, "base_path", DEFAULT_BASE_PATH),
                 timeout=config.timeout, transport=self.transport,
+                ssl_context=config.ssl_context(),
             )
             self._clients[config.name] = client
         return client
+
+    def derive_ui_url(self, instance: InstanceConfig) -> str | None:
+        # DSS serves its UI and its public API from the same origin.
+        return instance.url
 
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
         return [LinkField(

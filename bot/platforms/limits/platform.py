@@ -41,7 +41,7 @@ class LimitsPlatform(Platform):
             i.name: LimitsClient(PlatformHTTP(
                 platform=self.key, instance=i.name, base_url=i.url, timeout=i.timeout,
                 reason=limits_reason, transport=transport,
-                headers={"Accept": "application/json"},
+                headers={"Accept": "application/json"}, ssl_context=i.ssl_context(),
             ))
             for i in instances
         }

@@ -97,6 +97,7 @@ class StrategyOneClient:
         self.http = PlatformHTTP(
             platform=PLATFORM_KEY, instance=instance.name, base_url=api_base(instance.url),
             timeout=instance.timeout, reason=mstr_reason, transport=transport,
+            ssl_context=instance.ssl_context(),
         )
         # The httpx client is shared by every user of this instance, so its own cookie jar must
         # stay empty: each session sends its own cookies (MstrSession.headers).

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -90,11 +91,12 @@ def _reason(response: httpx.Response) -> str:
 
 
 def keycloak_http(*, platform: str, instance: str, keycloak_url: str, timeout: float,
-                  transport: httpx.AsyncBaseTransport | None = None) -> PlatformHTTP:
+                  transport: httpx.AsyncBaseTransport | None = None,
+                  ssl_context: ssl.SSLContext | None = None) -> PlatformHTTP:
     """A PlatformHTTP for the Keycloak server with OAuth errors mapped to the error tree."""
     return PlatformHTTP(platform=platform, instance=instance, base_url=keycloak_url,
                         timeout=timeout, reason=_reason, error_class=_error_class,
-                        transport=transport)
+                        transport=transport, ssl_context=ssl_context)
 
 
 def token_claims(token: str) -> dict[str, Any]:

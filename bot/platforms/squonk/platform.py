@@ -69,11 +69,13 @@ class SquonkPlatform(Platform):
             self._clients[config.name] = self._build(config)
 
     def _build(self, config: SquonkInstance) -> SquonkClient:
+        # One set of TLS settings per instance, for the DM and its Keycloak alike.
+        tls = config.ssl_context()
         dm = PlatformHTTP(platform=self.key, instance=config.name, base_url=config.url,
-                          timeout=config.timeout, transport=self.transport)
+                          timeout=config.timeout, transport=self.transport, ssl_context=tls)
         kc = keycloak_http(platform=self.key, instance=config.name,
                            keycloak_url=config.keycloak_url, timeout=config.timeout,
-                           transport=self.transport)
+                           transport=self.transport, ssl_context=tls)
         self._https += [dm, kc]
         secret = config.client_secret.get_secret_value() if config.client_secret else None
         auth = KeycloakAuth(http=kc, realm=config.realm, client_id=config.client_id,
@@ -94,6 +96,14 @@ class SquonkPlatform(Platform):
                            "through your organisation? Set a password first at "
                            f"{account_page(instance)}"),
         ]
+
+    def derive_ui_url(self, instance: InstanceConfig) -> str | None:
+        # Squonk2 sites serve the Data Manager UI beside its API (…/data-manager-api and
+        # …/data-manager-ui on the same host); any other layout needs the ui_url setting.
+        api = instance.url.rstrip("/")
+        if api.endswith("/data-manager-api"):
+            return api[: -len("api")] + "ui"
+        return None
 
     def refused_hint(self, instance: InstanceConfig) -> str:
         # A federated account (Google, SAML, LDAP...) has no Keycloak password until its
