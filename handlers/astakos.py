@@ -41,6 +41,7 @@ from bot.approvals import (
 )
 from bot.blocks import astakos as blocks
 from bot.blocks import common as b
+from bot.blocks import open_in
 from bot.commands import CommandFamily, Invocation, guarded, make_listener
 from bot.config import Settings
 from bot.interactions import Click, on_click
@@ -58,7 +59,7 @@ family = CommandFamily("astakos", "Synnefo Astakos")
 
 PLATFORM = "astakos"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-PENDING_MEMBERSHIP = ("requested", "leave_requested")
+PENDING_MEMBERSHIP = shared.PENDING_MEMBERSHIP
 
 View = tuple[str, list[b.Block], list[str]]  # text, blocks, approval ids shown
 
@@ -129,9 +130,13 @@ async def whois(inv: Invocation) -> None:
                     blocks=blocks.whois(credential.instance, answers))
 
 
-@family.command("quotas", "quotas [project]",
-                "limit / usage / pending per resource, closest to the limit first")
+@family.command("quotas", "quotas [project] | all [user=…] [project=…]",
+                "limit / usage / pending per resource, closest to the limit first; `all`: "
+                "every member's and project's quotas on your service (service token)")
 async def quotas(inv: Invocation) -> None:
+    if inv.arg(0, "").lower() == "all":
+        await _service_quotas(inv)
+        return
     credential, client = await _open(inv, "user", "/astakos quotas")
     project = inv.arg(0)
     token = credential.secret
@@ -145,6 +150,42 @@ async def quotas(inv: Invocation) -> None:
     names = {p.id: ("personal (system)" if p.system_project else p.name) for p in projects}
     await inv.reply(text=f"{len(lines)} quota line(s) on {credential.instance}",
                     blocks=blocks.quotas(credential.instance, lines, names, shown))
+
+
+async def _service_quotas(inv: Invocation) -> None:
+    """`/astakos quotas all [user=…] [project=…]`: the service's quotas, members' and
+    projects', nearest the limit first."""
+    command = "/astakos quotas all"
+    credential, client = await _open(inv, "service", command)
+    options = inv.options()
+    unknown = sorted(set(options) - {"user", "project"})
+    if unknown or len(inv.words()) > 1:
+        raise errors.UserError("Narrow it with `user=` and `project=`: `/astakos quotas all "
+                               "user=alice@example.org project=<project uuid>`.")
+    token = credential.secret
+    user = options.get("user")
+    if user and not UUID_RE.match(user):
+        found = await client.uuids(token=token, usernames=[user], as_service=True)
+        if user not in found:
+            raise errors.UserError(f"No Astakos user `{b.escape(user)}` on "
+                                   f"{credential.instance}.")
+        user = found[user]
+    project = options.get("project")
+    members, projects = await _checked(asyncio.gather(
+        client.service_quotas(token=token, user=user, project=project),
+        client.service_project_quotas(token=token, project=project) if not user
+        else _nothing()), credential, "service", command)
+    names = await shared.names(client, credential, [q.holder or "" for q in members])
+    service = credential.details.get("service") or credential.account
+    scope = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+    await inv.reply(text=f"{len(members) + len(projects)} quota line(s) of {service} on "
+                         f"{credential.instance}",
+                    blocks=blocks.service_quotas(credential.instance, service, members,
+                                                 projects, names, scope))
+
+
+async def _nothing() -> list:
+    return []
 
 
 # -- commissions ---------------------------------------------------------------------------
@@ -249,6 +290,7 @@ async def _projects_view(services: Services, user_id: str, instance: str | None,
     found = await _checked(client.projects(token=credential.secret, state=state or None),
                            credential, "user", "/astakos projects")
     visible = [p for p in found if not p.system_project]
+    ui = services.platforms[PLATFORM].ui_url(credential.instance)
     names = await shared.names(client, credential, [u for p in visible for u in (
         p.owner or "", (p.last_application.applicant if p.last_application else "") or "")])
     items: list[tuple[int, list[b.Block]]] = []
@@ -256,7 +298,8 @@ async def _projects_view(services: Services, user_id: str, instance: str | None,
     for p in visible:
         card = await _application_card(services, credential.instance, p, names, acted,
                                        "projects", state)
-        line = b.section(blocks.project_line(p, names.get(p.owner or "", p.owner or "")))
+        line = b.section(blocks.project_line(p, names.get(p.owner or "", p.owner or "")),
+                         accessory=open_in.button("Astakos", blocks.project_url(ui, p)))
         if card:
             ids.append(card[0]["block_id"].split("|")[1])
         items.append((0 if card else 1, [line] + (card or [])))
@@ -307,7 +350,8 @@ async def _project_view(services: Services, user_id: str, instance: str | None, 
     card = await _application_card(services, credential.instance, p, names, set(acted),
                                    "project", p.id)
     owner = names.get(p.owner or "", p.owner or "")
-    blks = blocks.project_detail(credential.instance, p, owner, card or [], note)
+    blks = blocks.project_detail(credential.instance, p, owner, card or [], note,
+                                 services.platforms[PLATFORM].ui_url(credential.instance))
     ids = [card[0]["block_id"].split("|")[1]] if card else []
     return f"Project {p.name} on {credential.instance}: {p.state}", blks, ids
 
@@ -342,13 +386,8 @@ async def _members_view(services: Services, user_id: str, instance: str | None, 
         if aid in acted:
             record = await services.approvals.get(aid)
         elif m.state in PENDING_MEMBERSHIP:
-            since = m.timestamps.get(m.state)
-            payload = blocks.MembershipPayload(
-                membership_id=m.id, project_id=p.id, project=p.name, user=user, state=m.state,
-                since=since.isoformat() if since else "")
-            record = await shared.register(services, credential.instance, "membership",
-                                           str(m.id), f"{user} in {p.name}",
-                                           payload.model_dump())
+            record = await shared.register_membership(services, credential.instance, m,
+                                                      p.id, p.name, user)
         if record is not None:
             cards.append(blocks.card(record, view="members", arg=p.id))
             ids.append(record.id)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
+from bot.blocks import open_in
 from bot.blocks.time import slack_date
 from bot.interactions import ref
 from bot.platforms.astakos.models import (
@@ -230,6 +231,34 @@ def quota_line(q: Quota, project_name: str) -> str:
     tail = f" ({'; '.join(extra)})" if extra else ""
     return (f"{icon} `{b.bar(fraction)}` *{pretty(q.resource)}* · {b.escape(project_name)}\n"
             f"      {amount(q.resource, q.usage)} of {amount(q.resource, limit)} used{tail}")
+
+
+def nearest_first(lines: list[Quota]) -> list[Quota]:
+    return sorted(lines, key=lambda q: (-closeness(q), -q.usage, q.project, q.resource,
+                                        q.holder or ""))
+
+
+def service_quotas(instance: str, service: str, members: list[Quota], projects: list[Quota],
+                   names: dict[str, str], scope: str = "") -> list[b.Block]:
+    """A service's quotas: the projects' own and their members', nearest the limit first."""
+    narrowed = f" ({b.escape(scope)})" if scope else ""
+    head = [b.header(f"Quotas of {service} on {instance}"),
+            b.context(f"Projects' and members' quotas on {b.escape(service)}'s resources"
+                      f"{narrowed}, nearest the limit first. Usage includes pending "
+                      "commissions.")]
+    if not members and not projects:
+        return head + [b.section("No quota on this service's resources.")]
+    lines = ([quota_line(q, f"project {short_id(q.project)}")
+              for q in nearest_first(projects)],
+             [quota_line(q, f"{names.get(q.holder or '', short_id(q.holder or '?'))} in "
+                            f"{short_id(q.project)}") for q in nearest_first(members)])
+    items = []
+    for title, group in zip(("*Projects*", "*Members*"), lines, strict=True):
+        for i in range(0, len(group), 6):
+            heading = f"{title}\n" if i == 0 else ""
+            items.append([b.section(heading + "\n".join(group[i:i + 6]))])
+    return b.fit_blocks(head, items, more="{left} more groups not shown. Narrow with "
+                        "`user=` or `project=`.")
 
 
 def quotas(instance: str, lines: list[Quota], names: dict[str, str],
@@ -461,8 +490,12 @@ def grants_text(p: Project) -> str:
     return "\n".join(lines) or "No resources granted."
 
 
+def project_url(ui: str | None, p: Project) -> str | None:
+    return open_in.page(ui, open_in.ASTAKOS_PROJECT, project=p.id)
+
+
 def project_detail(instance: str, p: Project, owner: str, cards: list[b.Block],
-                   note: str = "") -> list[b.Block]:
+                   note: str = "", ui: str | None = None) -> list[b.Block]:
     members = "unlimited" if (p.max_members or 0) >= 2**62 or p.max_members is None \
         else str(p.max_members)
     out = [
@@ -483,6 +516,7 @@ def project_detail(instance: str, p: Project, owner: str, cards: list[b.Block],
     elif app is not None:
         out.append(b.context(f"Last application #{app.id}: {app.state}"))
     out.append(b.context(f"`{p.id}` · `/astakos members {p.id}` lists the members"))
+    out.extend(open_in.actions_row(open_in.button("Astakos", project_url(ui, p))))
     return out
 
 

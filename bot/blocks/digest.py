@@ -163,19 +163,34 @@ def squonk_alert(site: str, i: Instance) -> tuple[str, list[b.Block]]:
 
 # -- Synnefo Astakos -----------------------------------------------------------------------
 
-def astakos_commissions(service: str, card_blocks: list[list[b.Block]]) -> list[b.Block]:
+def astakos_commissions(service: str, card_blocks: list[list[b.Block]],
+                        quota_lines: list[str] | None = None) -> list[b.Block]:
+    """A service token's section: its resources over 80 % (projects' and members' quotas),
+    then its pending commissions with their cards."""
+    quota_lines = quota_lines or []
+    if not card_blocks and not quota_lines:
+        return nothing(f"No commission is pending for *{b.escape(service)}*, and no quota "
+                       "on its resources is over 80 %.")
+    head = []
+    if quota_lines:
+        head.append(listing(f"Quotas over 80 % on {b.escape(service)}'s resources "
+                            f"({len(quota_lines)})", quota_lines,
+                            more="`/astakos quotas all`", limit=4))
     if not card_blocks:
-        return nothing(f"No commission is pending for *{b.escape(service)}*.")
-    head = [b.context(f"*{len(card_blocks)}* pending commission(s) issued by "
-                      f"*{b.escape(service)}*. Accept and Reject run with the clicker's own "
-                      "linked token.")]
+        return head + [b.context(f"No commission is pending for *{b.escape(service)}*.")]
+    head.append(b.context(f"*{len(card_blocks)}* pending commission(s) issued by "
+                          f"*{b.escape(service)}*. Accept and Reject run with the clicker's "
+                          "own linked token."))
     return head + cards(card_blocks, more="`/astakos commissions`",
                         room=SECTION_BUDGET - len(head))
 
 
-def astakos_user(quota_lines: list[str], card_blocks: list[list[b.Block]]) -> list[b.Block]:
-    if not quota_lines and not card_blocks:
-        return nothing("No quota over 80 %, and no project application is waiting.")
+def astakos_user(quota_lines: list[str], card_blocks: list[list[b.Block]],
+                 join_cards: list[list[b.Block]] | None = None) -> list[b.Block]:
+    join_cards = join_cards or []
+    if not quota_lines and not card_blocks and not join_cards:
+        return nothing("No quota over 80 %, and no project application or membership "
+                       "request is waiting.")
     out = []
     if quota_lines:
         out.append(listing(f"Quotas over 80 % ({len(quota_lines)})", quota_lines,
@@ -184,7 +199,16 @@ def astakos_user(quota_lines: list[str], card_blocks: list[list[b.Block]]) -> li
         out.append(b.context(f"*{len(card_blocks)}* project application(s) waiting for a "
                              "decision:"))
         out += cards(card_blocks, more="`/astakos projects` (waiting ones first)",
-                     room=SECTION_BUDGET - len(out), max_cards=2)
+                     room=SECTION_BUDGET - len(out) - (1 if join_cards else 0), max_cards=2)
+    if join_cards:
+        # One block is always kept for this line, so the requests are never left unsaid.
+        room = SECTION_BUDGET - len(out) - 1
+        out.append(b.context(f"*{len(join_cards)}* membership request(s) waiting for you "
+                             "as project owner" + (":" if room > 1 else
+                                                   ": `/astakos members <project>`")))
+        if room > 1:
+            out += cards(join_cards, more="`/astakos members <project>`", room=room,
+                         max_cards=2)
     return out
 
 

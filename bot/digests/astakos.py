@@ -13,6 +13,9 @@ Alert sources (the key is the approval id, stable across polls):
                           key `astakos:<instance>:commission:<serial>`.
     astakos.applications  each pending project application (user token), with its card;
                           key `astakos:<instance>:application:<project uuid>:<app id>`.
+    astakos.memberships   each join or leave request the owner may decide (Astakos offers
+                          them `accept`), with its Accept / Reject card (user token);
+                          key `astakos:<instance>:membership:<membership id>`.
 """
 
 from __future__ import annotations
@@ -78,14 +81,44 @@ async def pending_applications(ctx: DigestContext, projects: list[Project]) -> l
             for p in waiting if p.pending_application is not None]
 
 
+async def service_over(ctx: DigestContext) -> list[str]:
+    """The service's quotas (projects' and members') at or over 80 %, nearest first."""
+    client, credential = _client(ctx), ctx.credential
+    members, projects = await asyncio.gather(
+        client.service_quotas(token=credential.secret),
+        client.service_project_quotas(token=credential.secret))
+    over = cards.nearest_first([q for q in members + projects
+                                if q.usage and cards.closeness(q) >= OVER])
+    names = await shared.names(client, credential, [q.holder or "" for q in over])
+    return [cards.quota_line(q, (f"{names.get(q.holder, cards.short_id(q.holder))} in "
+                                 if q.holder else "project ") + cards.short_id(q.project))
+            for q in over]
+
+
+async def pending_memberships(ctx: DigestContext, projects: list[Project]) -> list[Approval]:
+    """Join and leave requests waiting for the owner: those Astakos lets them accept."""
+    client, credential = _client(ctx), ctx.credential
+    found = await client.memberships(token=credential.secret)
+    waiting = [m for m in found if m.state in shared.PENDING_MEMBERSHIP
+               and "accept" in m.allowed_actions]
+    project_names = {p.id: p.name for p in projects}
+    names = await shared.names(client, credential, [m.user for m in waiting])
+    return [await shared.register_membership(
+                ctx.services, credential.instance, m, m.project,
+                project_names.get(m.project, cards.short_id(m.project)),
+                names.get(m.user, m.user))
+            for m in sorted(waiting, key=lambda m: m.id)]
+
+
 async def section(ctx: DigestContext) -> Section:
     credential = ctx.credential
     title = f"{TITLE} ({credential.instance})"
     if _is_service(credential):
-        waiting = await pending_commissions(ctx)
+        waiting, over = await asyncio.gather(pending_commissions(ctx), service_over(ctx))
         service = credential.details.get("service") or credential.account
-        drawn = blocks.astakos_commissions(service, [cards.card(a) for a in waiting])
-        return Section(platform=PLATFORM, title=title, blocks=drawn, empty=not waiting,
+        drawn = blocks.astakos_commissions(service, [cards.card(a) for a in waiting], over)
+        return Section(platform=PLATFORM, title=title, blocks=drawn,
+                       empty=not waiting and not over,
                        approvals=blocks.shown_approvals(drawn, [a.id for a in waiting]))
     client, token = _client(ctx), credential.secret
     quotas, projects = await asyncio.gather(client.quotas(token=token),
@@ -96,11 +129,13 @@ async def section(ctx: DigestContext) -> Section:
                   key=lambda q: (-cards.closeness(q), q.project, q.resource))
     lines = [cards.quota_line(q, project_names.get(q.project, cards.short_id(q.project)))
              for q in over]
-    waiting = await pending_applications(ctx, projects)
-    drawn = blocks.astakos_user(lines, [cards.card(a) for a in waiting])
+    waiting, joining = await asyncio.gather(pending_applications(ctx, projects),
+                                            pending_memberships(ctx, projects))
+    drawn = blocks.astakos_user(lines, [cards.card(a) for a in waiting],
+                                [cards.card(a) for a in joining])
     return Section(platform=PLATFORM, title=title, blocks=drawn,
-                   empty=not over and not waiting,
-                   approvals=blocks.shown_approvals(drawn, [a.id for a in waiting]),
+                   empty=not over and not waiting and not joining,
+                   approvals=blocks.shown_approvals(drawn, [a.id for a in waiting + joining]),
                    charts=[usage_chart(credential.instance, quotas, project_names)])
 
 
@@ -138,7 +173,14 @@ async def new_applications(ctx: DigestContext) -> list[AlertItem]:
     return [_item(a, "project application") for a in await pending_applications(ctx, projects)]
 
 
+async def new_memberships(ctx: DigestContext) -> list[AlertItem]:
+    _needs(ctx.credential, "user")
+    projects = await _client(ctx).projects(token=ctx.credential.secret)
+    return [_item(a, "membership request") for a in await pending_memberships(ctx, projects)]
+
+
 ALERTS: dict[str, AlertSource] = {
     "astakos.commissions": new_commissions,
     "astakos.applications": new_applications,
+    "astakos.memberships": new_memberships,
 }

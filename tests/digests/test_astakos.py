@@ -13,7 +13,7 @@ from bot import errors
 from bot.approvals import approval_id, card_prefix
 from bot.digests import astakos as digest
 from bot.digests.base import DigestContext
-from emulators.astakos import ALICE, BOB, CHEM, DEMO, AstakosEmulator
+from emulators.astakos import ALICE, BIO, BOB, CHEM, DEMO, AstakosEmulator
 from handlers.astakos import _commissions_view
 from tests.digests.helpers import SECTION_BUDGET, card_ids, context, link, open_for, readable
 
@@ -94,12 +94,13 @@ async def test_a_digest_card_is_the_same_approval_as_the_commands(services, asta
         await other.aclose()
 
 
-async def test_no_pending_commission_is_empty(services, astakos):
+async def test_no_pending_commission_says_so_beside_the_quotas(services, astakos):
     ctx = await as_(services, "service")
     client = services.platforms["astakos"].client("prod")
     await client.resolve_commissions(token=DEMO["service"]["token"], accept=CYCLADES)
     section = await digest.section(ctx)
-    assert section.empty
+    # Still worth a digest: the seeded quotas on cyclades' resources are over 80 %.
+    assert not section.empty and "Quotas over 80 %" in readable(section)
     assert section.approvals == []
     assert "No commission is pending for *cyclades*" in readable(section)
 
@@ -174,3 +175,32 @@ async def test_bob_sees_his_forced_commission_push_him_over(services):
     body = readable(section)
     assert "Virtual Machine" in body and "personal (system)" in body
     assert BOB not in body
+
+
+async def test_membership_requests_are_an_alert_and_a_section_part_for_owners(services,
+                                                                           astakos):
+    alice = await as_(services, "alice")  # owns chem and bio
+    items = await digest.ALERTS["astakos.memberships"](alice)
+    requested = sorted(m.id for m in astakos.memberships.values() if m.state == "requested")
+    assert [i.key for i in items] == [approval_id("astakos", "prod", "membership", str(m))
+                                      for m in requested]
+    assert "membership request on Astakos (prod): carol@example.org in chem.example.org" in \
+        items[0].text
+    assert items[0].approvals == [items[0].key]
+    section = await digest.section(alice)
+    assert "membership request(s) waiting for you as project owner" in readable(section)
+    bob = await as_(services, "bob")  # owns bio (among others), not chem
+    owned = {pid for pid, p in astakos.projects.items() if p.fields.get("owner") == BOB}
+    bobs = [i.key for i in await digest.ALERTS["astakos.memberships"](bob)]
+    assert bobs == [approval_id("astakos", "prod", "membership", str(m)) for m in requested
+                    if astakos.memberships[m].project in owned]
+    assert BIO in owned and CHEM not in owned and bobs
+    with pytest.raises(errors.Forbidden):
+        await digest.ALERTS["astakos.memberships"](await as_(services, "service"))
+
+
+async def test_service_token_section_shows_its_resources_over_80_percent(services):
+    section = await digest.section(await as_(services, "service"))
+    body = readable(section)
+    assert "Quotas over 80 % on cyclades's resources" in body
+    assert "bob@example.org in dead0000…6666" in body

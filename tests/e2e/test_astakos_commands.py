@@ -4,6 +4,7 @@ Accept / Reject, whois, and the wrong kind of token."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -235,3 +236,64 @@ async def test_unlinked_and_unknown_subcommand(driver, slack, astakos, bot):
     usage = await reply_to(driver, slack, "alice", "/astakos", "comissions",
                            expect="I don't know")
     assert "Did you mean `/astakos commissions`?" in texts(usage.blocks)
+
+
+async def test_service_quotas_of_members_and_projects_nearest_the_limit_first(
+        driver, slack, astakos, bot):
+    await link(driver, slack, "carol", "astakos", {"token": SERVICE})
+    reply = await reply_to(driver, slack, "carol", "/astakos", "quotas all",
+                           expect="Quotas of cyclades on prod")
+    body = texts(reply.blocks)
+    assert "*Projects*" in body and "*Members*" in body
+    members = body[body.index("*Members*"):]
+    percents = [int(p) for p in re.findall(r" (\d+)%`", members)]
+    assert percents == sorted(percents, reverse=True) and percents[0] >= 100
+    assert "bob@example.org in " in members  # usernames, not uuids
+    bob = await reply_to(driver, slack, "carol", "/astakos", "quotas all user=bob@example.org",
+                         expect="user=bob@example.org")
+    shown = texts(bob.blocks)
+    assert "bob@example.org in " in shown and "alice@example.org in " not in shown
+    assert "*Projects*" not in shown  # narrowed to one member
+    nobody = await reply_to(driver, slack, "carol", "/astakos", "quotas all user=nobody",
+                            expect="No Astakos user")
+    assert "`nobody`" in nobody.text
+    wrong = await reply_to(driver, slack, "carol", "/astakos", "quotas all colour=red",
+                           expect="Narrow it with")
+    assert "`user=`" in wrong.text
+
+
+async def test_quotas_all_needs_a_service_token(driver, slack, astakos, bot):
+    await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
+    reply = await reply_to(driver, slack, "alice", "/astakos", "quotas all",
+                           expect="service token")
+    assert "`/astakos quotas all` needs an Astakos *service token*" in reply.text
+
+
+async def test_membership_requests_alert_with_accept_cards(driver, slack, astakos, bot):
+    await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})  # owns chem and bio
+    await reply_to(driver, slack, "alice", "/ops", "alert add astakos.memberships",
+                   expect="Alert added")
+    await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="2 new item(s)")
+    carol = next(m for m in astakos.memberships.values()
+                 if m.project == CHEM and m.state == "requested")
+    dm = next(m for m in slack.messages("D0ALICE") if card(m, "membership", str(carol.id)))
+    assert "carol@example.org" in texts(dm.blocks)
+    await driver.click("alice", dm, value=button(dm, "membership", str(carol.id), "Accept"))
+    await driver.wait_for(lambda: "Accepted* by <@U0ALICE>" in texts(now(slack, dm).blocks))
+    assert astakos.memberships[carol.id].state == "accepted"
+    again = await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="Checked #1")
+    assert "0 new item(s)" in again.text
+
+
+async def test_open_in_astakos_on_projects(driver, slack, astakos, bot):
+    await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
+    ui = f"{astakos.url}/ui"  # beside /identity/v2.0
+    listed = await reply_to(driver, slack, "alice", "/astakos", "projects",
+                            expect="Projects on prod")
+    urls = [blk["accessory"]["url"] for blk in listed.blocks
+            if "url" in (blk.get("accessory") or {})]
+    assert f"{ui}/projects/{CHEM}" in urls
+    one = await reply_to(driver, slack, "alice", "/astakos", "project chem.example.org",
+                         expect="chem.example.org (prod)")
+    assert [e["url"] for blk in one.blocks for e in blk.get("elements") or []
+            if e.get("url")] == [f"{ui}/projects/{CHEM}"]

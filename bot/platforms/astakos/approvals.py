@@ -13,7 +13,7 @@ from bot.approvals import (ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, K
                            register_kind)
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
-from bot.platforms.astakos.models import Application, Commission, Project
+from bot.platforms.astakos.models import Application, Commission, Membership, Project
 from bot.platforms.base import Credential
 
 if TYPE_CHECKING:
@@ -154,3 +154,17 @@ async def _membership_now(services: Services, credential: Credential,
 for _kind, _check in (("commission", _commission_now), ("application", _application_now),
                       ("membership", _membership_now)):
     register_kind(Kind(platform=PLATFORM, kind=_kind, check=_check, render=cards.card))
+
+
+# A join (or leave) request waiting for the project owner's decision.
+PENDING_MEMBERSHIP = ("requested", "leave_requested")
+
+
+async def register_membership(services: Services, instance: str, m: Membership,
+                              project_id: str, project_name: str, user: str) -> Approval:
+    since = m.timestamps.get(m.state)
+    payload = cards.MembershipPayload(
+        membership_id=m.id, project_id=project_id, project=project_name, user=user,
+        state=m.state, since=since.isoformat() if since else "")
+    return await register(services, instance, "membership", str(m.id),
+                          f"{user} in {project_name}", payload.model_dump())

@@ -45,6 +45,13 @@ class AstakosPlatform(Platform):
             self._clients[config.name] = client
         return client
 
+    def derive_ui_url(self, instance: InstanceConfig) -> str | None:
+        # Synnefo serves the Astakos web UI at `ui/` beside `identity/v2.0` on the same
+        # host; other layouts need the ui_url setting.
+        url = instance.url.rstrip("/")
+        suffix = "/identity/v2.0"
+        return url[: -len(suffix)] + "/ui" if url.endswith(suffix) else None
+
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
         return [LinkField(
             name="token", label="Token", secret=True,
