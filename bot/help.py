@@ -140,8 +140,11 @@ TOPICS: dict[str, dict[str, Topic]] = {
         "whoami": Topic(("No arguments",), ("whoami", "whoami @okeanos")),
         "whois": Topic(("`<uuid|username> …`: one or more; each is looked up both ways",),
                        ("whois alice@example.org", "whois alice@example.org bob@example.org")),
-        "quotas": Topic(("`[project]`: a project id or name; without it, yours",),
-                        ("quotas", "quotas physics")),
+        "quotas": Topic(("`[project]`: a project id or name; without it, yours",
+                         "`all`: every member's and project's quotas on your service "
+                         "(service token); narrow with `user=` (name or uuid), `project=`"),
+                        ("quotas physics", "quotas all",
+                         "quotas all user=alice@example.org")),
         "commissions": Topic(("No arguments; needs a service token",),
                              ("commissions", "commissions share")),
         "commission": Topic(("`<serial>`: the number `/astakos commissions` shows",),
