@@ -128,6 +128,11 @@ class Console:
             response = await self.driver.command(self.user, command.lower(), text.strip())
             if response.status != 200:
                 self.say(f"  ! the bot answered HTTP {response.status}")
+            else:
+                # Every command answers: wait for that answer before waiting for quiet, or a
+                # slow one (a digest run, "Working on …" only after a grace) is missed.
+                await self.show_changes(answer_first=True)
+                return True
         elif line.startswith("as "):
             who = line[3:].strip()
             try:
@@ -201,8 +206,9 @@ class Console:
                 values[field.block_id] = field.value_for(answer)
         await self.driver.submit(self.user, view, values)
 
-    async def show_changes(self) -> None:
-        """Wait until the bot is quiet, then print what the current user would see."""
+    async def show_changes(self, *, answer_first: bool = False) -> None:
+        """Wait until the bot is quiet, then print what the current user would see.
+        `answer_first`: quiet only counts once something has arrived."""
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         last_change = time.monotonic()
         seen = self.seq
@@ -211,7 +217,8 @@ class Console:
             if self.slack.last_seq != seen:
                 seen = self.slack.last_seq
                 last_change = time.monotonic()
-            elif time.monotonic() - last_change >= SETTLE_SECONDS:
+                answer_first = False
+            elif not answer_first and time.monotonic() - last_change >= SETTLE_SECONDS:
                 break
         self.seq, events = seen, latest_only(self.slack.events_since(self.seq))
         renderer = Renderer()
