@@ -114,7 +114,10 @@ async def section(ctx: DigestContext) -> Section:
     credential = ctx.credential
     title = f"{TITLE} ({credential.instance})"
     if _is_service(credential):
-        waiting, over = await asyncio.gather(pending_commissions(ctx), service_over(ctx))
+        # One after the other: the commissions already fan out a call per serial, and the
+        # quota calls on top of that burst can push a busy Astakos past the timeout.
+        waiting = await pending_commissions(ctx)
+        over = await service_over(ctx)
         service = credential.details.get("service") or credential.account
         drawn = blocks.astakos_commissions(service, [cards.card(a) for a in waiting], over)
         return Section(platform=PLATFORM, title=title, blocks=drawn,
