@@ -13,6 +13,8 @@ The Slack emulator gains three routes for the other processes:
                                          processes) at which the first post containing the
                                          marker arrived
     POST /__bench__/link {events_url, secret}   links alice's DSS key through the real modal
+    POST /__bench__/digests {"subscription"}   how many digest messages of that subscription
+                                         were posted (bench/replicas.py)
 
 Arrival times are taken when the post reaches the route, before the emulator's own work.
 """
@@ -46,6 +48,7 @@ class BenchSlack(SlackEmulator):
             Route("/__bench__/urls", self._urls, methods=["POST"]),
             Route("/__bench__/arrivals", self._arrivals, methods=["POST"]),
             Route("/__bench__/link", self._link, methods=["POST"]),
+            Route("/__bench__/digests", self._digests, methods=["POST"]),
             *super().routes(),
         ]
 
@@ -81,11 +84,19 @@ class BenchSlack(SlackEmulator):
             notes[url] = len(items)
         return JSONResponse({"first": first, "posts": sum(notes.values())})
 
+    async def _digests(self, request: Request) -> Response:
+        wanted = int((await request.json())["subscription"])
+        posts = sum(1 for m in self.messages()
+                    if m.metadata and m.metadata.get("event_type") == "switchboard_digest"
+                    and m.metadata.get("event_payload", {}).get("subscription") == wanted)
+        return JSONResponse({"posts": posts})
+
     async def _link(self, request: Request) -> Response:
         args = await request.json()
         async with SlackDriver(self, args["events_url"], args["secret"], timeout=30) as driver:
+            opened = len(self.views_opened("alice"))  # linked again: wait for the new form
             await driver.command("alice", "/ops", "link dss")
-            view = await driver.wait_for(lambda: self.views_opened("alice")
+            view = await driver.wait_for(lambda: self.views_opened("alice")[opened:]
                                          and self.views_opened("alice")[-1], timeout=30)
             await driver.submit("alice", view, {"field_api_key": DSS_DEMO["alice"]["api_key"]})
             await driver.wait_for(lambda: "Linked" in str(self.view(view.id).blocks), timeout=30)

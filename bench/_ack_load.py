@@ -3,7 +3,8 @@ server in it), so its CPU never competes with what it measures inside one interp
 
     python -m bench._ack_load '<json spec>'   # prints one JSON line of raw figures
 
-spec: {"kind": "command" | "dss", "target": events URL (or the DSS URL), "secret",
+spec: {"kind": "command" | "dss", "target": events URL (or a list of them: round robin; or
+       the DSS URL), "secret",
        "slack": the Slack emulator's URL, "alice", "channel", "channel_name", "dss_key",
        "mode": "open" | "closed", "rate": commands/s (open), "in_flight": (closed),
        "seconds": how long to send, "marker": text that marks the real reply}
@@ -79,7 +80,10 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 if spec["kind"] == "command":
                     url = urls[index]
                     body = command_body(spec, url)
-                    async with http.post(spec["target"], data=body,
+                    # A list of targets: spread round robin, as a load balancer would.
+                    target = (spec["target"][index % len(spec["target"])]
+                              if isinstance(spec["target"], list) else spec["target"])
+                    async with http.post(target, data=body,
                                          headers=signed(spec["secret"], body)) as response:
                         await response.read()
                         ok = response.status == 200
