@@ -98,6 +98,8 @@ async def test_kill_9_the_leader_mid_fan_out_the_other_leads_and_each_digest_goe
     a, b = replicas(tmp_path, slack, postgres_url,
                     f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n',
                     slack_channel_interval=1.0, digest_recovery_settle=2.0)
+    with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
+        slack.channel("C0OPS").members.add("U0CAROL")
     store = Store(postgres_url)
     accounts = Accounts(store=store, vault=Vault([a.env["SWITCHBOARD_SECRET_KEY"].encode()]),
                         now=lambda: datetime.now(UTC))
