@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from bot.config import Settings
+from bot.unfurl import unfurl_domains
 
 DESCRIPTIONS = {
     "ops": ("Switchboard hub: link accounts, status, digests, audit",
@@ -30,7 +31,10 @@ DESCRIPTIONS = {
 BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "im:write", "users:read",
               "usergroups:read", "channels:read", "groups:read",
               # Digest crash recovery looks for an already-posted run in the history.
-              "channels:history", "groups:history", "im:history", "mpim:history"]
+              "channels:history", "groups:history", "im:history", "mpim:history",
+              # Link previews of platform pages (bot.unfurl): link_shared, chat.unfurl.
+              "links:read", "links:write"]
+MAX_UNFURL_DOMAINS = 5  # Slack's limit for an app's unfurl domains
 LONG_DESCRIPTION = (
     "Switchboard lets data-platform teams drive Dataiku DSS, Strategy One, Squonk2 Data "
     "Manager, Synnefo Astakos and Atoti Limits from Slack. Each person links their own "
@@ -54,12 +58,23 @@ def build_manifest(settings: Settings, *, url: str | None, socket_mode: bool) ->
             command["url"] = endpoint
         commands.append(command)
     # member_left_channel: a digest's owner leaving its channel pauses it (bot.membership).
+    # link_shared: previews of platform links (handlers/unfurl.py).
     event_subscriptions: dict[str, Any] = {"bot_events": ["app_home_opened",
-                                                          "member_left_channel"]}
+                                                          "member_left_channel",
+                                                          "link_shared"]}
     interactivity: dict[str, Any] = {"is_enabled": True}
     if not socket_mode:
         event_subscriptions["request_url"] = endpoint
         interactivity["request_url"] = endpoint
+    features: dict[str, Any] = {
+        "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True,
+                     "messages_tab_read_only_enabled": True},
+        "bot_user": {"display_name": "switchboard", "always_online": True},
+        "slash_commands": commands,
+    }
+    domains = unfurl_domains(settings)[:MAX_UNFURL_DOMAINS]
+    if domains:
+        features["unfurl_domains"] = domains
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
@@ -68,12 +83,7 @@ def build_manifest(settings: Settings, *, url: str | None, socket_mode: bool) ->
             "background_color": "#1d3557",
             "long_description": LONG_DESCRIPTION,
         },
-        "features": {
-            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True,
-                         "messages_tab_read_only_enabled": True},
-            "bot_user": {"display_name": "switchboard", "always_online": True},
-            "slash_commands": commands,
-        },
+        "features": features,
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
         "settings": {
             "event_subscriptions": event_subscriptions,

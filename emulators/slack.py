@@ -61,7 +61,7 @@ __all__ = ["DEMO", "WORKSPACE", "Channel", "Message", "ResponsePost", "SlackCall
            "SlackEmulator", "SlackEvent", "SlackUser", "View"]
 
 # Arguments Slack accepts as JSON strings inside a form.
-_JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+_JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "unfurls")
 
 
 @dataclass
@@ -111,6 +111,13 @@ class SlackEmulator(Emulator):
         if error:
             return PlainTextResponse(error, status_code=404 if "not_found" in error else 400)
         return PlainTextResponse(f"OK - {len(body)}")
+
+    def say(self, user: str, channel: str, text: str) -> Message:
+        """A person posts a message (what a link_shared event points at)."""
+        ws = self.workspace
+        return ws.post(Message(channel=self._channel_id(channel), ts=ws.new_ts(),
+                               user=self._user_id(user), text=text, blocks=[],
+                               source="person"))
 
     def files(self) -> list[SlackFileRecord]:
         """Every file announced, with its bytes once uploaded, in order."""

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
@@ -199,6 +201,25 @@ class SlackDriver:
         if home is not None:
             event["view"] = home.to_api()
         return await self.event(event, event_id=event_id, **send)
+
+    async def share_links(
+        self, user: str, channel: str, text: str, *, event_id: str | None = None,
+        domains: list[str] | None = None, **send: Any,
+    ) -> tuple[Message, AppResponse]:
+        """A person posts `text`; Slack sends link_shared for its links (those whose host
+        is in `domains`, the app's unfurl domains; all links when None)."""
+        message = self.emulator.say(user, channel, text)
+        urls = re.findall(r"<?(https?://[^\s>|]+)", text)
+        hosts = [(u, (urlsplit(u).hostname or "")) for u in urls]
+        links = [{"domain": h, "url": u} for u, h in hosts
+                 if domains is None or h in domains]
+        unfurl_id = f"C{message.ts}.{secrets.token_hex(4)}"
+        self.emulator.api.unfurl_ids[unfurl_id] = message
+        event = {"type": "link_shared", "channel": message.channel, "is_bot_user_member": True,
+                 "user": message.user, "message_ts": message.ts, "unfurl_id": unfurl_id,
+                 "source": "conversations_history", "event_ts": self._action_ts(),
+                 "links": links}
+        return message, await self.event(event, event_id=event_id, **send)
 
     async def event(
         self, payload: dict[str, Any], *, event_id: str | None = None, **send: Any

@@ -124,6 +124,8 @@ class Message:
     metadata: dict[str, Any] | None = None
     # Files shared with the message (files.completeUploadExternal): their API objects.
     files: list[dict[str, Any]] = field(default_factory=list)
+    # Link previews the app attached (chat.unfurl): url -> {"blocks": [...]}.
+    unfurls: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_ephemeral(self) -> bool:

@@ -136,6 +136,7 @@ class WebApi:
         self.ws = workspace
         self.triggers = triggers
         self.files = Files()
+        self.unfurl_ids: dict[str, Message] = {}  # link_shared unfurl_id -> the message
         self.upload_base = ""  # the emulator's URL, set once it serves (upload URLs)
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
@@ -154,6 +155,7 @@ class WebApi:
             "views.update": self.views_update,
             "views.publish": self.views_publish,
             "files.getUploadURLExternal": self.files_get_upload_url_external,
+            "chat.unfurl": self.chat_unfurl,
             "files.completeUploadExternal": self.files_complete_upload_external,
         }
 
@@ -378,6 +380,30 @@ class WebApi:
         if old is not None:
             fresh = replace_id(fresh, old)  # a user's Home tab keeps its view id
         return {"view": self.ws.put_view(fresh, HOME_PUBLISHED).to_api()}
+
+    def chat_unfurl(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Previews for the links of a message, by channel + ts or by unfurl_id + source;
+        each url must be one the message holds, each preview valid Block Kit."""
+        unfurls = args.get("unfurls")
+        if not isinstance(unfurls, dict) or not unfurls:
+            raise ApiError("invalid_unfurls_format")
+        if args.get("unfurl_id"):
+            message = self.unfurl_ids.get(str(args["unfurl_id"]))
+            if message is None or not args.get("source"):
+                raise ApiError("cannot_find_message")
+        else:
+            channel = self._channel(args)
+            message = self.ws.find(channel.id, str(args.get("ts") or ""))
+        if message is None:
+            raise ApiError("cannot_find_message")
+        for url, preview in unfurls.items():
+            if url not in message.text:
+                raise ApiError("cannot_unfurl_url", f"{url} is not in the message")
+            if not isinstance(preview, dict):
+                raise ApiError("invalid_unfurls_format")
+            check_blocks(preview.get("blocks") or [], rules.MAX_MESSAGE_BLOCKS)
+        message.unfurls.update(copy.deepcopy(unfurls))
+        return {}
 
     # -- files (emulators/slack_files.py) ----------------------------------------------------
     def files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:

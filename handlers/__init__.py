@@ -17,6 +17,7 @@ from handlers import (  # noqa: F401
     ops,
     squonk,
     subscriptions,
+    unfurl,
 )
 
 # Platform command families, in the order people see them. Each module has `family` and
@@ -41,6 +42,7 @@ def register_all(app: AsyncApp, settings: Settings) -> dict[str, str]:
     link.register(app)
     home.register(app)
     open_in.register(app)
+    unfurl.register(app)
     for module in PLATFORM_MODULES:
         module.register(app, settings)
     return slash_commands(settings)

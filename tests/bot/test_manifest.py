@@ -81,3 +81,20 @@ def test_every_registered_command_is_in_the_manifest():
     listed = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert set(slash_commands(settings).values()) <= listed
     assert set(Commands().model_dump().values()) == listed
+
+
+def test_unfurl_domains_are_the_configured_instance_hosts_and_links_scopes_are_asked():
+    settings = Settings(_env_file=None, platforms={
+        "dss": [{"name": "prod", "url": "https://dss.example.com:11200"},
+                {"name": "dev", "url": "https://dss-dev.example.com"}],
+        "squonk": [{"name": "im", "url": "https://dm.example.org/data-manager-api",
+                    "ui_url": "https://squonk.example.org/data-manager-ui"}],
+        "astakos": [{"name": "okeanos", "url": "https://accounts.okeanos.example/identity/v2.0"}],
+    })
+    manifest = build_manifest(settings, url="https://bot.example.com", socket_mode=False)
+    assert errors_of(manifest) == []
+    # Astakos has no pages to preview; ports and paths are not part of a domain.
+    assert manifest["features"]["unfurl_domains"] == [
+        "dss.example.com", "dss-dev.example.com", "dm.example.org", "squonk.example.org"]
+    assert {"links:read", "links:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert "link_shared" in manifest["settings"]["event_subscriptions"]["bot_events"]

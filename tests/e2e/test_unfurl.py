@@ -1,0 +1,131 @@
+"""Link previews end to end: a person posts platform links, Slack sends `link_shared`, the
+bot answers `chat.unfurl` with cards read with the poster's credentials; someone with no
+link gets one Link line per conversation; links to hosts not configured stay plain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from bot.demo import DEMO_LINKS, DemoPlatforms
+from tests.e2e.helpers import link, texts
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[DemoPlatforms]:
+    with ExitStack() as stack:
+        yield DemoPlatforms.start(stack)
+
+
+@pytest.fixture
+def platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
+    return {key: [dict(i) for i in instances] for key, instances in world.platforms.items()}
+
+
+async def link_as(driver, slack, user: str, platform: str) -> None:
+    values = next(v for u, p, v in DEMO_LINKS if u == user and p == platform)
+    assert "Linked" in await link(driver, slack, user, platform, values)
+    slack.close_views(user)
+
+
+async def preview(driver, slack, bot, user: str, channel: str, url: str, *,
+                  event_id: str | None = None):
+    """Post `url` as `user`; the message once the bot answered (or settled without)."""
+    message, response = await driver.share_links(user, channel, f"look at <{url}>",
+                                                 domains=None, event_id=event_id)
+    assert response.status == 200
+    return message
+
+
+def unfurled(slack, message):
+    def done():
+        fresh = slack.workspace.find(message.channel, message.ts)
+        return fresh.unfurls or None
+    return done
+
+
+def links(world: DemoPlatforms) -> dict[str, str]:
+    p = world.platforms
+    dss = world.emulators["dss"]
+    project = dss.projects["SALES"]
+    scenario = next(iter(project.scenarios))
+    job = next((j["def"]["id"] for j in project.jobs), None)
+    sq = world.emulators["squonk"]
+    instance = next(i for i in sq.instances.values() if i.owner == "alice")
+    mstr = world.emulators["mstr"]
+    mproject = mstr.projects[0]
+    ui = p["squonk"][0]["url"]
+    assert job is not None  # the demo's SALES project has a job running
+    out = {
+        "dss project": f"{p['dss'][0]['url']}/projects/SALES/flow/",
+        "dss scenario": f"{p['dss'][0]['url']}/projects/SALES/scenarios/{scenario}/runs/",
+        "squonk instance": f"{ui}/results/instance/{instance.id}",
+        "squonk project": f"{ui}/project?project={instance.project_id}",
+        "mstr dossier": f"{p['mstr'][0]['url']}/app/{mproject.id}/{'A' * 32}",
+        "limits limit": f"{p['limits'][0]['url']}/#/limits/L-1",
+    }
+    out["dss job"] = f"{p['dss'][0]['url']}/projects/SALES/jobs/{job}/"
+    return out
+
+
+async def test_each_link_shape_unfurls_as_a_card_for_a_linked_poster(
+        driver, slack, bot, world):
+    for platform in ("dss", "mstr", "squonk", "limits"):
+        await link_as(driver, slack, "alice", platform)
+    expect = {
+        "dss project": ["SALES", "owner alice", "scenario(s)"],
+        "dss scenario": ["Scenario", "Last run:"],
+        "dss job": ["Job `", "running", "started by alice"],
+        "squonk instance": ["nightly-props", "Owner alice"],
+        "squonk project": ["Project *demo*", "instance(s)"],
+        "mstr dossier": ["Dossier `", world.emulators["mstr"].projects[0].name],
+        "limits limit": ["L-1"],
+    }
+    for shape, url in links(world).items():
+        message = await preview(driver, slack, bot, "alice", "C0OPS", url)
+        found = await driver.wait_for(unfurled(slack, message))
+        assert list(found) == [url], shape
+        body = texts(found[url]["blocks"])
+        for words in expect[shape]:
+            assert words in body, (shape, words, body)
+        assert "Link your" not in body
+
+
+async def test_an_unlinked_poster_gets_one_link_line_per_conversation(driver, slack, bot, world):
+    urls = links(world)
+    first = await preview(driver, slack, bot, "bob", "C0OPS", urls["squonk instance"])
+    found = await driver.wait_for(unfurled(slack, first))
+    [block] = found[urls["squonk instance"]]["blocks"]
+    assert "Link your Squonk2" in texts([block])
+    assert block["accessory"]["text"]["text"] == "Link"
+    # The same conversation again: no second nag. A later card that can be shown (bob has a
+    # DSS link) still is, so the bot did answer that event.
+    await link_as(driver, slack, "bob", "dss")
+    again = await preview(driver, slack, bot, "bob", "C0OPS",
+                          urls["squonk project"] + " " + urls["dss project"])
+    shown = await driver.wait_for(unfurled(slack, again))
+    assert list(shown) == [urls["dss project"]]
+
+
+async def test_links_to_instances_not_configured_are_ignored(driver, slack, bot, world):
+    await link_as(driver, slack, "alice", "dss")
+    other = "https://dss.elsewhere.example/projects/SALES/"
+    message = await preview(driver, slack, bot, "alice", "C0OPS", other)
+    mine = await preview(driver, slack, bot, "alice", "C0OPS", links(world)["dss project"])
+    await driver.wait_for(unfurled(slack, mine))  # the bot has answered later events
+    assert slack.workspace.find(message.channel, message.ts).unfurls == {}
+    assert all(other not in str(c.args) for c in slack.calls("chat.unfurl"))
+
+
+async def test_a_redelivered_link_shared_event_unfurls_once(driver, slack, bot, world):
+    await link_as(driver, slack, "alice", "limits")
+    url = links(world)["limits limit"]
+    message = await preview(driver, slack, bot, "alice", "C0OPS", url, event_id="EvUNFURL1")
+    await driver.wait_for(unfurled(slack, message))
+    again = await preview(driver, slack, bot, "alice", "C0OPS", url, event_id="EvUNFURL1")
+    later = await preview(driver, slack, bot, "alice", "C0OPS", url)
+    await driver.wait_for(unfurled(slack, later))
+    assert slack.workspace.find(again.channel, again.ts).unfurls == {}
