@@ -4,7 +4,7 @@ share one picture. Measured in this process with the bot's own code, on one user
 all five platforms (the world of the fan-out), warm, best of REPEAT; bounded: SHARED digests.
 
 - without charts: compose() only (the text digest, as with `charts = false`).
-- with charts, nothing cached: compose() + bot.digests.pictures.prepare() with an empty
+- with charts, nothing cached: compose() + drawing its charts (bot.charts.Pictures) with an empty
   cache each time, i.e. every chart of the digest drawn (worst case: every user's data differs).
 - memory: matplotlib's import (RSS before and after the first draw, once per process) and the
   Python heap peak of one digest's drawing (tracemalloc).
@@ -25,7 +25,6 @@ from bench.common import rss_mb
 from bot.charts import Pictures
 from bot.config import Settings
 from bot.digests import compose as composer
-from bot.digests import pictures
 from bot.services import open_services
 
 REPEAT = 3
@@ -48,7 +47,7 @@ async def measure(settings: Settings) -> dict[str, Any]:
         rss_before = rss_mb(os.getpid())
         first = await digest()
         object.__setattr__(services, "pictures", Pictures())
-        await pictures.prepare(services, first)  # imports matplotlib, warms fonts
+        await services.pictures.pictures(first.charts)  # imports matplotlib, warms fonts
         rss_after = rss_mb(os.getpid())
         plain = charted = float("inf")
         for _ in range(REPEAT):
@@ -58,11 +57,11 @@ async def measure(settings: Settings) -> dict[str, Any]:
             started = time.perf_counter()
             made = await digest()
             object.__setattr__(services, "pictures", Pictures())  # nothing cached
-            drawn = await pictures.prepare(services, made)
+            drawn = await services.pictures.pictures(made.charts)
             charted = min(charted, time.perf_counter() - started)
         tracemalloc.start()
         object.__setattr__(services, "pictures", Pictures())
-        await pictures.prepare(services, await digest())
+        await services.pictures.pictures((await digest()).charts)
         heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
 
@@ -70,12 +69,12 @@ async def measure(settings: Settings) -> dict[str, Any]:
         started = time.perf_counter()
         one = Pictures()
         object.__setattr__(services, "pictures", one)
-        await asyncio.gather(*(pictures.prepare(services, d) for d in shared))
+        await asyncio.gather(*(services.pictures.pictures(d.charts) for d in shared))
         cached = time.perf_counter() - started
         started = time.perf_counter()
         for d in shared[:SAMPLE]:  # bounded: a sample, scaled to SHARED
             object.__setattr__(services, "pictures", Pictures())
-            await pictures.prepare(services, d)
+            await services.pictures.pictures(d.charts)
         uncached = (time.perf_counter() - started) * len(shared) / min(SAMPLE, len(shared))
     finally:
         await services.aclose()

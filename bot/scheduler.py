@@ -339,17 +339,17 @@ class Scheduler:
                                          at=services.now().isoformat(), detail="nothing new")
                 await self._ran(row, key, reason)
                 return ledger.EMPTY
-            to_upload = await digest_pictures.prepare(services, digest)
+            pictures_follow = await digest_pictures.prepare(services, digest)
             ts = await self.poster.deliver(Outgoing(
                 sub_id, key, destination, digest.text, digest.blocks,
                 after=self._after(digest.approvals, digest.blocks,
                                   ran=(sub_id, key) if reason != "now" else None)))
             if ts is None:
                 return "busy"
-            if to_upload:
+            if pictures_follow:
                 channel = await self.poster.channel_id(destination)
                 await self.poster.pacer.wait(channel)
-                await digest_pictures.upload(services, channel, to_upload)
+                await digest_pictures.follow(services, channel, digest)
             return ledger.DELIVERED
         except asyncio.CancelledError:
             raise

@@ -90,9 +90,13 @@ async def test_a_chart_that_cannot_be_drawn_leaves_the_text_digest_whole(
     [digest] = [m for m in slack.messages("D0ALICE") if m.metadata]
     body = texts(digest.blocks)
     assert "Dataiku DSS (prod)" in body and "Atoti Limits (risk)" in body
+    # The text went out whole; the one line saying why follows it in the same conversation.
+    note = await driver.wait_for(lambda: next(
+        (m for m in slack.messages("D0ALICE") if "could not be drawn" in m.text), None))
+    assert float(note.ts) > float(digest.ts)
     assert ("The chart “DSS scenario runs (prod)” could not be drawn (no font could be "
-            "loaded)") in body
-    assert "second line" not in body
+            "loaded)") in texts(note.blocks)
+    assert "second line" not in note.text
     assert not [m for m in slack.messages("D0ALICE") if m.files]
     assert slack.files() == []
 
