@@ -187,12 +187,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", help="INFO for run, WARNING for console and demo")
+    parser.add_argument("--log-level", metavar="LEVEL",
+                        help="DEBUG, INFO, WARNING or ERROR (default INFO for run, WARNING for "
+                             "console and demo)")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="serve Slack")
-    run.add_argument("--socket-mode", action="store_true")
-    run.add_argument("--host")
-    run.add_argument("--port", type=int)
+    run = sub.add_parser(
+        "run", help="serve Slack",
+        description="Serve Slack: HTTP mode answers /slack/events (with /healthz and /metrics) "
+                    "on --host:--port; Socket Mode connects out to Slack instead. Secrets and "
+                    "settings come from the environment (SLACK_BOT_TOKEN, "
+                    "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, SWITCHBOARD_*) and the TOML file "
+                    "named by SWITCHBOARD_CONFIG; see the README's settings table.")
+    run.add_argument("--socket-mode", action="store_true",
+                     help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN=xapp-…), for "
+                          "a bot without a public URL; no HTTP port is opened for Slack")
+    run.add_argument("--host", metavar="ADDRESS",
+                     help="address to listen on in HTTP mode (default SWITCHBOARD_HOST, "
+                          "127.0.0.1: only this machine; 0.0.0.0 listens on every interface)")
+    run.add_argument("--port", type=int, metavar="PORT",
+                     help="port to listen on in HTTP mode (default SWITCHBOARD_PORT, 3000)")
     run.set_defaults(fn=cmd_run)
     console = sub.add_parser("console", help="type slash commands at a prompt")
     console.add_argument("--script", type=Path, help="read commands from a file, one per line")

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatcher
@@ -26,8 +27,20 @@ from bot.store import seen
 log = logging.getLogger(__name__)
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then warns
+    "As you gave client as well, token will be unused": our client was built from that same
+    setting, so the warning only worries operators. Every other Bolt record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def create_app(services: Services) -> AsyncApp:
     settings = services.settings
+    bolt_logger = logging.getLogger(f"slack_bolt.{AsyncApp.__name__}")
+    if not any(isinstance(f, _SameTokenNotice) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_SameTokenNotice())
     signing_secret = (settings.slack_signing_secret.get_secret_value()
                       if settings.slack_signing_secret else "")
     app = AsyncApp(

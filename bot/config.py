@@ -220,9 +220,15 @@ class Settings(BaseSettings):
         env_names = {"slack_bot_token": "SLACK_BOT_TOKEN",
                      "slack_signing_secret": "SLACK_SIGNING_SECRET",
                      "slack_app_token": "SLACK_APP_TOKEN"}
+        missing = []
         for name in needed:
             value: SecretStr | None = getattr(self, name)
             if value is None or is_placeholder(value.get_secret_value()):
-                mode = "Socket Mode" if socket_mode else "HTTP mode"
-                raise ConfigError(
-                    f"{env_names[name]} is missing or a placeholder ({mode} needs it)")
+                missing.append(env_names[name])
+        if missing:
+            # Every missing setting at once: fixing them one start-up at a time is tedious.
+            mode = "Socket Mode" if socket_mode else "HTTP mode"
+            names = " and ".join(missing) if len(missing) == 2 else ", ".join(missing)
+            verb = "is" if len(missing) == 1 else "are"
+            raise ConfigError(f"{names} {verb} missing or a placeholder ({mode} needs "
+                              f"{'it' if len(missing) == 1 else 'them'})")
