@@ -37,7 +37,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.demo import DEMO_LINKS, DemoPlatforms, demo_settings_values
 from bot.server import BotServer
-from bot.textview import Control, Field, Renderer, fields_of, looks_secret
+from bot.textview import Control, Field, Renderer, display_name, fields_of, looks_secret
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
 
@@ -288,7 +288,7 @@ class Console:
             if view is None or not view.open:
                 return ""
             title = (view.title or {}).get("text", "")
-            errors = "".join(f"\n  ! {k}: {v}" for k, v in view.errors.items())
+            errors = "".join(f"\n  ! {display_name(k)}: {v}" for k, v in view.errors.items())
             return f"» [modal: {title}]\n" + renderer.blocks(view, view.blocks) + errors
         if kind.startswith("home") and event.user == uid:
             view = self.slack.home(uid)

@@ -187,3 +187,18 @@ def topic(family: str, command: str, platforms: dict[str, list[str]] | None = No
 
 def configured(services) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     return {k: list(p.instances) for k, p in services.platforms.items()}
+
+
+# `/ops alert add` with no source lists these, one line each (a test checks every registered
+# source has its line).
+ALERT_SOURCES: dict[str, str] = {
+    "dss.futures": "a DSS long task of yours that finished, failed or was aborted",
+    "dss.runs": "a DSS scenario run that failed",
+    "mstr.status": "Strategy One stopped answering, or answers again",
+    "squonk.instances": "a Squonk2 job instance that finished or failed",
+    "astakos.commissions": "a new pending Astakos commission, with Accept / Reject",
+    "astakos.applications": "a new Astakos project application, with Approve / Deny",
+    "limits.breaches": "a new Atoti Limits breach or warning",
+    "limits.pending": "a limit newly waiting for approval, with Approve / Reject",
+    "limits.status": "Atoti Limits unreachable or restarted, or an Atoti server dropped off",
+}

@@ -28,6 +28,7 @@ NOT_CONFIGURED = ("{title} (`{key}`) is not configured on this installation; con
                   "{platforms}. Your operators add instances in the settings file.")
 UNKNOWN_TOPIC = "I have no help on `{word}`.{hint} Topics: {topics}."
 OPERATORS_ONLY = "Only operators can see the audit trail."
+LINK_FIELD_EMPTY = "Fill this in: {label} is needed to link your account."
 LINK_FIELD_REFUSED = "{title} refused this credential. Check it and try again."
 LINK_FIELD_UNREACHABLE = "{title} ({instance}) could not be reached: {detail}. Try again later."
 LINK_FIELD_OTHER = "{title} said: {detail}"

@@ -119,6 +119,14 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
         return
     chosen, values = _values(view, secret)
     instance = metadata.instance or chosen or next(iter(platform.instances), "")
+    # A required field left empty (or only spaces) is marked under that field, in the same
+    # form, before anything is checked with the platform.
+    empty = {blocks.field_block_id(f.name): messages.LINK_FIELD_EMPTY.format(label=f.label)
+             for f in platform.link_fields(platform.instance(instance))
+             if not f.optional and not f.choices and not values.get(f.name, "").strip()}
+    if empty:
+        await ack(response_action="errors", errors=empty)
+        return
     # The "checking" view gets its own external_id, and every later update names it: Slack
     # applies the ack's view when it reads our HTTP answer, which can be after a fast platform
     # answered, so updating by view id could be overwritten by "checking…".
@@ -135,8 +143,13 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
             platform, metadata, field_errors(platform, instance, error)))
         return
     except errors.BotError as error:
-        await _update(client, checking, blocks.notice_modal("Not linked",
-                                                            messages.for_error(error)))
+        # Input the platform module refused (a missing part, a bad format): back in the form,
+        # under the secret, so the person can fix it there.
+        metadata = metadata.model_copy(update={"instance": instance})
+        fields = platform.link_fields(platform.instance(instance))
+        where = next((f.name for f in fields if f.secret), fields[-1].name if fields else "")
+        await _update(client, checking, _form(platform, metadata,
+                                              {where: messages.for_error(error)}))
         return
     await _update(client, checking, blocks.notice_modal("Linked", linked.text))
     await tell_linked(services, client, user_id=user_id, text=linked.text,

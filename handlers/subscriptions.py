@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors, membership, triggers
+from bot import help as help_topics
 from bot.blocks import common as b
 from bot.blocks import subscriptions as blocks
 from bot.commands import Invocation
@@ -30,6 +31,17 @@ DIGEST_USAGE = ("`/ops digest add <platforms|all> <when> [to #channel] [tz=Area/
 ALERT_USAGE = ("`/ops alert add <source> [@instance] [every <N>m] [to #channel]`; sources: "
                "{sources}.")
 SKIP_WORDS = {"skip-empty", "skip_empty", "skipempty"}
+
+
+def _sources_text(services: Services) -> str:
+    """Every alert source of the configured platforms, one line each."""
+    lines = [f"• `{name}`: {help_topics.ALERT_SOURCES.get(name, name)}"
+             for name in registry.alerts() if name.split(".", 1)[0] in services.platforms]
+    return ("Say which source to watch: `/ops alert add <source> [@instance] [every <N>m] "
+            "[to #channel]`. Sources:\n" + ("\n".join(lines) or "none configured here") +
+            "\nFor example: `/ops alert add " + (next(iter(
+                n for n in registry.alerts() if n.split(".", 1)[0] in services.platforms),
+                "limits.breaches")) + "`")
 
 
 def _alert_usage() -> str:
@@ -158,7 +170,8 @@ async def _add_alert(inv: Invocation) -> None:
     words = [w for w in words if not (w.startswith("@") and len(w) > 1)]
     words, channel_raw = _take_channel(words)
     if not words:
-        raise errors.UserError(f"Say what to watch. {_alert_usage()}")
+        await inv.reply(text="Alert sources", blocks=[b.section(_sources_text(services))])
+        return
     source = words[0].lower()
     if source not in registry.alerts():
         raise errors.UserError(f"`{words[0]}` is not an alert source. {_alert_usage()}")
@@ -178,8 +191,24 @@ async def _add_alert(inv: Invocation) -> None:
     await _save_or_confirm(inv, pending, channel_raw, f"alert `{source}`")
 
 
+def _same(rows: list[dict[str, Any]], pending: blocks.Pending, channel: str) -> list[dict]:
+    """Existing subscriptions that would post exactly what `pending` would, in the same place."""
+    return [r for r in rows if r["kind"] == pending.kind
+            and (r["platforms"] or "") == (pending.platforms or "")
+            and (r["source"] or "") == (pending.source or "")
+            and (r["instance"] or "") == (pending.instance or "")
+            and r["trigger"] == pending.trigger and r["tz"] == pending.tz
+            and bool(r.get("skip_empty")) == pending.skip_empty
+            and (r["channel"] or "") == channel]
+
+
 async def _save_or_confirm(inv: Invocation, pending: blocks.Pending, channel_raw: str | None,
                            summary: str) -> None:
+    existing = await inv.services.store.run(subs.for_owner, inv.user_id)
+    if channel_raw is None and _same(existing, pending, ""):
+        await inv.reply(text="You already have this; add it again?",
+                        blocks=blocks.confirm_duplicate(pending, _same(existing, pending, "")))
+        return
     if channel_raw is None:
         row = await _save(inv.services, inv.user_id, pending)
         await inv.reply(text=f"Added #{row['id']}", blocks=blocks.added(row, _runs(inv.services,
@@ -188,6 +217,12 @@ async def _save_or_confirm(inv: Invocation, pending: blocks.Pending, channel_raw
     channel, members = await _channel(inv.client, channel_raw)
     await _owner_must_be_in(inv.client, channel, inv.user_id)
     pending = pending.model_copy(update={"channel": channel})
+    if _same(existing, pending, channel):
+        # Its channel was confirmed when the first one was added.
+        await inv.reply(text="You already have this; add it again?",
+                        blocks=blocks.confirm_duplicate(pending, _same(existing, pending,
+                                                                       channel)))
+        return
     accounts = await inv.services.accounts.for_user(inv.user_id)
     wanted = {t.platform for t in compose.parse_targets(pending.platforms or pending.source
                                                         .split(".")[0])}
@@ -289,6 +324,9 @@ async def manage(services: Services, user_id: str, action: str, row: dict[str, A
 
 async def _manage(inv: Invocation, action: str) -> None:
     row = await _own(inv.services, inv.user_id, inv.arg(1))
+    if action == "remove":
+        await inv.reply(text=f"Remove #{row['id']}?", blocks=blocks.confirm_remove(row))
+        return
     note = await manage(inv.services, inv.user_id, action, row)
     if action == "now":
         await inv.reply(text=note)
@@ -300,8 +338,10 @@ async def _manage(inv: Invocation, action: str) -> None:
 
 async def confirm_clicked(click: Click) -> None:
     pending = click.parse(blocks.Pending)
-    channel, _ = await _channel(click.client, pending.channel)
-    await _owner_must_be_in(click.client, channel, click.user_id)
+    channel = ""
+    if pending.channel:
+        channel, _ = await _channel(click.client, pending.channel)
+        await _owner_must_be_in(click.client, channel, click.user_id)
     row = await _save(click.services, click.user_id, pending.model_copy(update={"channel": channel}))
     await click.respond(text=f"Added #{row['id']}", blocks=blocks.added(
         row, _runs(click.services, row)), replace_original=True)
@@ -309,6 +349,11 @@ async def confirm_clicked(click: Click) -> None:
 
 async def cancel_clicked(click: Click) -> None:
     await click.respond(text="Cancelled: nothing was saved.", replace_original=True)
+
+
+async def keep_clicked(click: Click) -> None:
+    target = click.parse(blocks.SubRef)
+    await click.respond(text=f"Kept #{target.id}: nothing was removed.", replace_original=True)
 
 
 async def _after(click: Click, note: str) -> None:
@@ -340,6 +385,7 @@ def register(app: AsyncApp, settings: Any = None) -> None:
     """The buttons (the commands are on the /ops family already)."""
     app.action(blocks.CONFIRM)(on_click(confirm_clicked))
     app.action(blocks.CANCEL)(on_click(cancel_clicked))
+    app.action(blocks.KEEP)(on_click(keep_clicked))
     app.action(blocks.PAUSE)(on_click(_button("pause")))
     app.action(blocks.RESUME)(on_click(_button("resume")))
     app.action(blocks.RUN_NOW)(on_click(_button("now")))

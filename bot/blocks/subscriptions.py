@@ -18,6 +18,7 @@ PAUSE = "sub_pause"
 RESUME = "sub_resume"
 RUN_NOW = "sub_run_now"
 REMOVE = "sub_remove"
+KEEP = "sub_keep"
 
 NOT_MEMBER = ("I'm not in <#{channel}>, so I can't post there. Invite me first: type "
               "`/invite @switchboard` in <#{channel}>, then run the command again.")
@@ -73,11 +74,36 @@ def confirm_channel(pending: Pending, summary: str, members: int, accounts: str)
         b.section(f":eyes: *Post {summary} to <#{pending.channel}>?*\nEveryone in "
                   f"<#{pending.channel}> ({members} member(s)) will see what *your* linked "
                   f"accounts can see: {accounts}."),
+        # This message is the confirmation: no second dialog on its button.
         b.actions(
-            b.button("Confirm", CONFIRM, value, style="primary", confirm_dialog=b.confirm(
-                "Share with the channel?", "Channel members will see what your credentials "
-                "can see. Continue?", ok="Confirm", danger=False)),
+            b.button("Confirm", CONFIRM, value, style="primary"),
             b.button("Cancel", CANCEL, value),
+        ),
+    ]
+
+
+def confirm_duplicate(pending: Pending, same: list[dict[str, Any]]) -> list[b.Block]:
+    """The same digest or alert exists already: add another only if the person says so."""
+    existing = "\n".join(f"• {describe(row)}" for row in same)
+    return [
+        b.section(f":warning: You already have {'this' if len(same) == 1 else 'these'}:\n"
+                  f"{existing}\nAdding it again would post the same thing twice."),
+        b.actions(
+            b.button("Add anyway", CONFIRM, ref(pending)),
+            b.button("Cancel", CANCEL, ref(pending), style="primary"),
+        ),
+    ]
+
+
+def confirm_remove(row: dict[str, Any]) -> list[b.Block]:
+    """`/ops digest remove <id>` asks first, as the Remove button's dialog does."""
+    value = ref(SubRef(id=row["id"]))
+    return [
+        b.section(f":wastebasket: *Remove #{row['id']}?* It stops and is deleted:\n"
+                  f"{describe(row)}"),
+        b.actions(
+            b.button("Remove", REMOVE, value, style="danger"),
+            b.button("Keep it", KEEP, value),
         ),
     ]
 

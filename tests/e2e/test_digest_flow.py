@@ -183,8 +183,10 @@ async def test_list_pause_resume_remove_with_audit(driver, slack, bot):
     assert bot.services.scheduler.scheduled(1)
     other = await reply_to(driver, slack, "bob", "/ops", "digest remove 1", expect="no digest")
     assert "#1" in other.text
-    await reply_to(driver, slack, "alice", "/ops", "digest remove 1", expect="Removed #1")
-    assert not bot.services.scheduler.scheduled(1)
+    ask = await reply_to(driver, slack, "alice", "/ops", "digest remove 1", expect="Remove #1?")
+    assert bot.services.scheduler.scheduled(1)  # asked first, nothing removed yet
+    await driver.click("alice", ask, text="Remove")
+    await driver.wait_for(lambda: not bot.services.scheduler.scheduled(1))
     actions = [a for (a,) in rows(bot.settings, "select action from audit where action like "
                                   "'digest.%' order by id")]
     assert actions == ["digest.add", "digest.pause", "digest.resume", "digest.remove"]
