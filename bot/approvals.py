@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -224,11 +224,15 @@ NOT_ALLOWED = ("Your operators restrict who may {verb} here, and you are not on 
 
 
 def when_text(acted_at: str) -> str:
+    """When someone acted, with its date: "18:05 on Nov 29, 2026" in the reader's zone."""
     try:
-        ts = int(datetime.fromisoformat(acted_at).timestamp())
+        when = datetime.fromisoformat(acted_at)
     except ValueError:
         return acted_at
-    return f"<!date^{ts}^{{time}}|{acted_at}>"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    fallback = when.astimezone(UTC).strftime("%H:%M UTC on %Y-%m-%d")
+    return f"<!date^{int(when.timestamp())}^{{time}} on {{date_short}}|{fallback}>"
 
 
 async def act(click: Click, *, approval: str, action: str, verb: str, permission: str,

@@ -94,7 +94,8 @@ async def whoami(inv: Invocation) -> None:
                     blocks=blocks.whoami(
                         credential.instance, info,
                         login_mode=str(credential.details.get("login_mode", "")),
-                        kept=credential.kind, default=_name(default)))
+                        kept=str(credential.details.get("kept", credential.kind)),
+                        default=_name(default)))
 
 
 async def _projects_reply(services: Services, user_id: str, instance: str | None,

@@ -45,6 +45,21 @@ def escape(text: Any) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Platform codes in words a person reads; any other code is lower-cased with spaces.
+CODE_WORDS = {
+    "NON_RECURSIVE_FORCED_BUILD": "forced build", "RECURSIVE_BUILD": "recursive build",
+    "RECURSIVE_FORCED_BUILD": "recursive forced build",
+    "RECURSIVE_MISSING_ONLY_BUILD": "build of what is missing",
+    "NOT_STARTED": "not started", "PENDING_DELETION": "pending deletion",
+}
+
+
+def words(code: Any) -> str:
+    """An enumeration (`NOT_STARTED`, `NON_RECURSIVE_FORCED_BUILD`) in words, escaped."""
+    text = str(code or "")
+    return escape(CODE_WORDS.get(text, text.replace("_", " ").lower()))
+
+
 def mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}
 

@@ -171,8 +171,8 @@ def jobs(instance: str, items: list[Job], project: str | None,
         started = from_ms(job.start_time)
         outputs = ", ".join(job.outputs[:3]) or "—"
         rows.append([b.section(
-            f"*{b.escape(job.project_key)}* · `{b.escape(job.job_id)}`\n{job.state} · "
-            f"{b.escape(job.type)} · by {b.escape(job.initiator or '?')} · started "
+            f"*{b.escape(job.project_key)}* · `{b.escape(job.job_id)}`\n{b.words(job.state)} · "
+            f"{b.words(job.type)} · by {b.escape(job.initiator or '?')} · started "
             f"{slack_date(started)}\nOutputs: {b.escape(outputs)}",
             accessory=open_in.button(TITLE, open_in.page(
                 ui, open_in.DSS_JOB, project=job.project_key, job=job.job_id)))])
@@ -192,7 +192,7 @@ def scenarios(instance: str, project: str,
         else:
             icon = OUTCOME_ICON.get(run.outcome, "")
             when = slack_date(from_ms(run.end or run.start))
-            last = f"{icon} {run.outcome or 'RUNNING'} · {when}"
+            last = f"{icon} {b.words(run.outcome or 'running')} · {when}"
         state = "running" if scenario.running else ("active" if scenario.active else "inactive")
         rows.append([b.section(f"*{b.escape(scenario.name or scenario.id)}* "
                                f"(`{b.escape(scenario.id)}`) · {state}\nLast run: {last}",
@@ -211,7 +211,7 @@ def run_ended(instance: str, run: ScenarioRun) -> str:
     icon = OUTCOME_ICON.get(run.outcome, "")
     took = duration((run.end - run.start) / 1000) if run.end and run.start else "?"
     return (f"{icon} Scenario *{b.escape(run.project_key)}.{b.escape(run.scenario_id)}* on "
-            f"{b.escape(instance)} ended: *{run.outcome}* after {took} "
+            f"{b.escape(instance)} ended: *{b.words(run.outcome)}* after {took} "
             f"(run `{b.escape(run.run_id)}`).")
 
 

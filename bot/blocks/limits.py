@@ -107,12 +107,12 @@ def status(instance: str, s: LimitsStatus) -> list[b.Block]:
 def _incident_line(i: Incident) -> str:
     icon = KIND_ICON.get(i.kind, "")
     measure = f"`{b.escape(i.measure)}`" if i.measure else "the measure"
-    at = f" · evaluated {b.escape(i.evaluated_at[11:16])}" if i.evaluated_at else ""
+    at = f" · evaluated {slack_date(i.evaluated_at)}" if i.evaluated_at else ""
     return (f"{icon} *{b.escape(i.kind)}* · limit `{b.escape(i.limit_id)}` "
             f"*{b.escape(i.structure)}* · {b.escape(i.server)}\n"
             f"{measure} = {number(i.measure_value)} against a limit of {number(i.limit_value)} "
             f"({percent(i.utilization)}) · {b.escape(location_text(i.location))}\n"
-            f"`{b.escape(i.incident_id)}` · {b.escape(i.status or '—')}{at}")
+            f"`{b.escape(i.incident_id)}` · {b.words(i.status) or '—'}{at}")
 
 
 TITLE = "Atoti Limits"
@@ -151,7 +151,7 @@ def limit_view(instance: str, v: LimitView, ui: str | None = None) -> list[b.Blo
     period = f"{v.start or '…'} → {v.end or 'open-ended'}"
     out = [
         b.header(f"Limit {v.limit_id} ({instance})"),
-        b.fields(f"*Status*\n{b.escape(v.status or '—')}{'' if v.alive else ' (inactive)'}",
+        b.fields(f"*Status*\n{b.words(v.status) or '—'}{'' if v.alive else ' (inactive)'}",
                  f"*Value*\n{number(v.value)}",
                  f"*Scope*\n{b.escape(v.scope)}",
                  f"*Type*\n{b.escape(v.limit_type or '—')}",
@@ -237,12 +237,15 @@ def card_summary(p: PendingLimit) -> str:
     return f"Limit {p.limit_id} ({p.structure}, {p.scope}) {p.status}"
 
 
-def _card_text(p: dict[str, Any]) -> str:
+def _card_text(p: dict[str, Any], status: str | None = None) -> str:
+    """`status` replaces the payload's (the state when listed) once the card is settled, so
+    the card never says "pending" beside "Approved by …"."""
     deletion = "DELETION" in str(p.get("status", ""))
     what = "delete the limit" if deletion else "new or changed limit"
     comment = f"\n_{b.escape(p['comment'])}_" if p.get("comment") else ""
     return (f"*`{b.escape(p.get('limit_id', '?'))}`* · *{b.escape(p.get('structure', ''))}* · "
-            f"{b.escape(p.get('server', ''))} · {b.escape(p.get('status', ''))} "
+            f"{b.escape(p.get('server', ''))} · "
+            f"{status if status is not None else b.words(p.get('status', ''))} "
             f"({step_label(str(p.get('task_key', '')))}: {what})\n"
             f"{b.escape(p.get('scope', ''))} · limit {number(p.get('value'))} on "
             f"`{b.escape(p.get('measure', ''))}`{comment}")
@@ -270,8 +273,9 @@ def _reject_button(a: Approval, text: str = "Reject") -> dict[str, Any]:
 
 def card(a: Approval, *, can_act: bool = True) -> list[b.Block]:
     """The card of one approval in every state (the render of `bot.approvals.act`)."""
-    blocks: list[b.Block] = [b.section(_card_text(a.payload))]
     verb, past = ACTION_WORDS.get(a.action, (a.action.title(), a.action + "ed"))
+    status = {DONE: f"*{past}*", GONE: "no longer pending"}.get(a.state)
+    blocks: list[b.Block] = [b.section(_card_text(a.payload, status))]
     when = when_text(a.acted_at) if a.acted_at else ""
     result = f": {b.escape(a.result)}" if a.result else ""
     if a.state == PENDING:
@@ -313,7 +317,7 @@ def outcome_text(outcome: TaskOutcome, action: str) -> str:
                 "(`/limits pending` shows the next step)")
     if not outcome.status:
         return f"{past}; limit {outcome.limit_id} was removed"
-    return f"{past}; limit {outcome.limit_id} is now {outcome.status}"
+    return f"{past}; limit {outcome.limit_id} is now {b.words(outcome.status)}"
 
 
 def pending(instance: str, cards: list[list[b.Block]], *, acted: list[b.Block] | None = None,

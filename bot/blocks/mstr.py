@@ -46,6 +46,18 @@ def status(instance: str, st: SessionStatus, default: str | None) -> list[b.Bloc
     return blocks
 
 
+def linked_with(login_mode: str, kept: str) -> str:
+    """Which login was used and which credential the bot keeps, in words."""
+    mode = f"{login_mode[:1].upper()}{login_mode[1:]}" if login_mode else "?"
+    if login_mode == "API token":
+        return "API token login; I keep your API token"
+    if kept == "password":
+        return (f"{b.escape(mode)} login; I keep your password, encrypted (this server "
+                "issues no API tokens)")
+    return (f"{b.escape(mode)} login; I keep an API token instead of your password, which is "
+            "not stored")
+
+
 def whoami(instance: str, info: UserInfo, *, login_mode: str, kept: str,
            default: str | None) -> list[b.Block]:
     return [
@@ -54,8 +66,7 @@ def whoami(instance: str, info: UserInfo, *, login_mode: str, kept: str,
                  f"*Username*\n{b.escape(info.username or '—')}",
                  f"*User id*\n`{b.escape(info.id)}`",
                  f"*Initials*\n{b.escape(info.initials or '—')}",
-                 f"*Linked with*\n{b.escape(login_mode or '?')} login, "
-                 f"{b.escape(kept or '?')} kept",
+                 f"*Linked with*\n{linked_with(login_mode, kept)}",
                  f"*Default project*\n{_default_line(default)}"),
     ]
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from bot import errors, messages
 from bot.accounts import LinkedAccount
 from bot.blocks import common as b
+from bot.blocks.time import slack_date
 from bot.platforms.base import InstanceStatus, LinkField
 
 LINK_CALLBACK = "link_submit"
@@ -110,11 +111,12 @@ def links_message(accounts: list[LinkedAccount], titles: dict[str, str]) -> list
         broken = acc.details.get("broken")
         if broken:
             blocks.append(b.context(
-                f":warning: *broken* since {acc.details.get('broken_at', '?')}: "
+                f":warning: *broken* since {slack_date(acc.details.get('broken_at'), '?')}: "
                 f"{b.escape(broken)}. Run `/ops link {acc.platform} {b.escape(acc.instance)}` "
                 "to link it again."))
         else:
-            blocks.append(b.context(f"linked {acc.linked_at} · last verified {acc.verified_at}"))
+            blocks.append(b.context(f"linked {slack_date(acc.linked_at)} · last verified "
+                                    f"{slack_date(acc.verified_at)}"))
     return blocks[: b.MAX_MESSAGE_BLOCKS]
 
 
@@ -138,7 +140,7 @@ def status_message(rows: list[tuple[str, InstanceStatus]], *, version: str,
 
 def audit_message(rows: list[dict[str, Any]]) -> list[b.Block]:
     lines = [
-        f"`{r['at']}` <@{r['user_id']}> *{b.escape(r['action'])}* "
+        f"{slack_date(r['at'])} <@{r['user_id']}> *{b.escape(r['action'])}* "
         f"{b.escape(r['platform'])} {b.escape(r['instance'])} {b.escape(r['target'])} "
         f"→ {b.escape(r['result'])}"
         for r in rows
@@ -195,7 +197,7 @@ def home_view(*, platforms: list[tuple[str, str, list[str]]],
                 continue
             blocks.append(b.section(
                 f"*{title}* ({b.escape(instance)})\nLinked as *{b.escape(acc.account)}*"
-                f"{' · ' + acc.kind if acc.kind else ''} · since {acc.linked_at}"))
+                f"{' · ' + acc.kind if acc.kind else ''} · since {slack_date(acc.linked_at)}"))
             blocks.append(b.actions(
                 b.button("Re-link", HOME_LINK, ref),
                 b.button("Unlink", HOME_UNLINK, ref, style="danger", confirm_dialog=b.confirm(

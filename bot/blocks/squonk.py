@@ -73,7 +73,7 @@ def when(text: str | None) -> str:
 
 
 def _phase(instance: Instance) -> str:
-    return f"{PHASE_ICON.get(instance.phase, ':grey_question:')} {b.escape(instance.phase)}"
+    return f"{PHASE_ICON.get(instance.phase, ':grey_question:')} {b.words(instance.phase)}"
 
 
 TITLE = "Squonk2"
@@ -162,7 +162,7 @@ def instance_card(site: str, instance: Instance, task: Task | None, project_name
              + (f" · stopped {when(instance.stopped)}" if instance.stopped else "")]
     if task is not None:
         exit_code = f" · exit code {task.exit_code}" if task.exit_code is not None else ""
-        lines.append(f"Task `{b.escape(task.id)}`: {b.escape(task.state)}{exit_code}")
+        lines.append(f"Task `{b.escape(task.id)}`: {b.words(task.state)}{exit_code}")
     blocks = [b.header(f"Squonk2 instance {b.clip(instance.name, 100)}"),
               b.section("\n".join(lines))]
     if note:
@@ -196,7 +196,7 @@ def instance_ended(site: str, instance: Instance, task: Task | None) -> str:
                  is not None else "")
     error = f": {b.escape(instance.error_message)}" if instance.error_message else ""
     return (f"{icon} Squonk2 instance *{b.escape(instance.name)}* (`{b.escape(instance.id)}`, "
-            f"{b.escape(site)}) ended: *{b.escape(instance.phase)}*{exit_code} after "
+            f"{b.escape(site)}) ended: *{b.words(instance.phase)}*{exit_code} after "
             f"{run_time(instance.run_time)}{error}.")
 
 
@@ -216,7 +216,7 @@ def tasks(site: str, items: list[Task], *, running_only: bool) -> list[b.Block]:
         exit_code = f" · exit code {task.exit_code}" if task.exit_code is not None else ""
         removal = " · removal" if task.removal else ""
         rows.append([b.section(
-            f"{icon} `{b.escape(task.id)}` · {b.escape(task.state)}{exit_code}\n"
+            f"{icon} `{b.escape(task.id)}` · {b.words(task.state)}{exit_code}\n"
             f"{b.escape(task.purpose)} `{b.escape(task.purpose_id or '—')}`{removal} · "
             f"created {when(task.created)}")])
     more = "{left} more tasks not shown." + ("" if running_only else

@@ -111,8 +111,7 @@ def confirm_remove(row: dict[str, Any]) -> list[b.Block]:
 def item(row: dict[str, Any], runs: list[datetime]) -> list[b.Block]:
     value = ref(SubRef(id=row["id"]))
     state = ":double_vertical_bar: paused" if row["paused"] else runs_line(runs)
-    last = f" · last run {row['last_run_at'][:16].replace('T', ' ')} UTC" \
-        if row.get("last_run_at") else ""
+    last = f" · last run {slack_date(row['last_run_at'])}" if row.get("last_run_at") else ""
     error = f"\n:warning: {b.escape(row['last_error'])}" if row.get("last_error") else ""
     toggle = (b.button("Resume", RESUME, value) if row["paused"]
               else b.button("Pause", PAUSE, value))

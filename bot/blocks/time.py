@@ -25,9 +25,21 @@ def from_ms(ms: int | float | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def slack_date(when: datetime | None, fallback: str = "—") -> str:
-    """Slack's date token renders in each reader's own time zone."""
+def slack_date(when: datetime | str | None, fallback: str = "—") -> str:
+    """Slack's date token renders in each reader's own time zone. Takes a datetime or the
+    ISO text the store keeps; the fallback (older clients, notifications) is in UTC."""
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when) if when else None
+        except ValueError:
+            return when
     if when is None:
         return fallback
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
     ts = int(when.timestamp())
-    return f"<!date^{ts}^{{date_short_pretty}} {{time}}|{when.isoformat(timespec='minutes')}>"
+    return f"<!date^{ts}^{{date_short_pretty}} {{time}}|{utc_text(when)}>"
+
+
+def utc_text(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

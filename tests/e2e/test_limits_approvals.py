@@ -89,7 +89,10 @@ async def test_approve_updates_the_limit_the_card_and_the_audit(driver, slack, l
 
     current = await driver.wait_for(updated)
     assert card_buttons(current, "L-4") == []
-    assert "now APPROVED" in card_text(current, "L-4")
+    assert "now approved" in card_text(current, "L-4")
+    # Everything on the card agrees: its state line says approved, not pending.
+    first_line = card_text(current, "L-4").splitlines()[0]
+    assert "*approved*" in first_line and "pending" not in first_line.lower()
     assert "<!date^" in card_text(current, "L-4")
     assert card_buttons(current, "L-17") == ["Approve", "Reject"]  # the others stay open
     assert ("U0ALICE", "limits.approve", "limits", "L-4:firstApproval", "ok") \

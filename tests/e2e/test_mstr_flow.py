@@ -64,9 +64,11 @@ def user_info_calls(mstr: StrategyOneEmulator):
 
 async def test_standard_link_keeps_only_an_api_token(driver, slack, mstr, bot, settings):
     outcome = await link(driver, slack, "alice", "mstr", form("alice"))
-    assert "Linked Strategy One (prod) as *alice* (API token)" in outcome
+    assert ("Linked Strategy One (prod) as *alice* (API token instead of your password)"
+            in outcome)
     reply = await reply_to(driver, slack, "alice", "/ops", "links", expect="linked accounts")
-    assert "Strategy One* (prod)  as *alice* · API token" in texts(reply.blocks)
+    assert ("Strategy One* (prod)  as *alice* · API token instead of your password"
+            in texts(reply.blocks))
     # Later commands log in with the token (mode 4096), never with the password.
     before = len(logins(mstr))
     await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Alice Martin")
@@ -85,15 +87,18 @@ async def test_without_token_exchange_the_password_is_kept(driver, slack, mstr, 
     reply = await reply_to(driver, slack, "alice", "/ops", "links", expect="linked accounts")
     assert "as *alice* · password" in texts(reply.blocks)
     before = len(logins(mstr))
-    await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Alice Martin")
+    who = await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Alice Martin")
+    assert "Standard login; I keep your password, encrypted" in texts(who.blocks)
     assert logins(mstr)[before:] == [1]
 
 
 async def test_ldap_link_works_too(driver, slack, mstr, bot):
     outcome = await link(driver, slack, "carol", "mstr", form("carol_ldap"))
-    assert "Linked Strategy One (prod) as *carol* (API token)" in outcome
+    assert ("Linked Strategy One (prod) as *carol* (API token instead of your password)"
+            in outcome)
     reply = await reply_to(driver, slack, "carol", "/mstr", "whoami", expect="Carol Nguyen")
-    assert "LDAP login, API token kept" in texts(reply.blocks)
+    assert ("LDAP login; I keep an API token instead of your password, which is not stored"
+            in texts(reply.blocks))
 
 
 async def test_wrong_password_is_a_field_error_in_the_modal(driver, slack, mstr, bot):

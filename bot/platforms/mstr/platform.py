@@ -18,10 +18,11 @@ from bot.platforms.base import (
     Credential, InstanceConfig, InstanceStatus, LinkField, Platform, VerifiedAccount,
 )
 from bot.platforms.mstr.client import StrategyOneClient
-from bot.platforms.mstr.sessions import LOGIN_API_TOKEN, MODE_NAMES, Login
+from bot.platforms.mstr.sessions import KIND_API_TOKEN, LOGIN_API_TOKEN, MODE_NAMES, Login
 
 log = logging.getLogger(__name__)
 
+TOKEN_FOR_PASSWORD = "API token instead of your password"
 _MODE_CHOICES = {1: ("1", "Standard"), 16: ("16", "LDAP"), 4096: ("4096", "API token")}
 
 
@@ -75,10 +76,15 @@ class StrategyOnePlatform(Platform):
         login = _login_from_form(values, getattr(config, "login_modes", (1, 16, 4096)))
         info, kept = await self.client(config.name).verify_login(login=login)
         account = login.username or info.full_name or info.id
+        # In words a person reads in /ops links: after a password login, say that a token
+        # stands in for the password (a bare "API token" reads as if they had typed one).
+        kind = kept.kind
+        if kept.kind == KIND_API_TOKEN and login.mode != LOGIN_API_TOKEN:
+            kind = TOKEN_FOR_PASSWORD
         return VerifiedAccount(
             account=account,
             secret=kept.to_secret(),
-            kind=kept.kind,
+            kind=kind,
             details={"user_id": info.id, "full_name": info.full_name,
                      "login_mode": MODE_NAMES[login.mode], "kept": kept.kind},
         )

@@ -40,7 +40,7 @@ def test_an_operator_can_offer_fewer_login_modes():
 async def test_a_password_login_is_exchanged_for_an_api_token(mstr, platform, who, mode_name):
     verified = await platform.verify(INSTANCE, {k: str(v) for k, v in DEMO[who].items()})
     stored = json.loads(verified.secret)
-    assert verified.kind == "API token" and verified.account == "alice"
+    assert verified.kind == "API token instead of your password" and verified.account == "alice"
     assert stored["mode"] == 4096 and "password" not in stored
     assert DEMO[who]["password"] not in verified.secret
     assert verified.details["login_mode"] == mode_name
