@@ -402,7 +402,7 @@ def reason_modal(approval: Approval, action: str, metadata: str) -> dict[str, An
         "blocks": [
             b.section(describe(approval)),
             {"type": "input", "block_id": REASON_BLOCK, "optional": True,
-             "label": b.plain("Reason (optional)"),
+             "label": b.plain("Reason"),
              "element": {"type": "plain_text_input", "action_id": REASON_INPUT,
                          "multiline": True, "max_length": 300}},
             b.context("The reason goes in the audit trail"

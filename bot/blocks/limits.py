@@ -350,7 +350,7 @@ def reject_modal(a: Approval, metadata: RejectMetadata) -> dict[str, Any]:
             b.section(f"Reject limit *{limit_id}* on {b.escape(a.instance)}?\n"
                       + _card_text(a.payload)),
             {"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
-             "label": b.plain("Comment (optional)"),
+             "label": b.plain("Comment"),
              "element": {"type": "plain_text_input", "action_id": COMMENT_ACTION,
                          "multiline": True, "max_length": 500}},
             b.context("It runs with your own Atoti Limits account."),

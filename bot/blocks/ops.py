@@ -143,6 +143,8 @@ def audit_message(rows: list[dict[str, Any]]) -> list[b.Block]:
         f"{slack_date(r['at'])} <@{r['user_id']}> *{b.escape(r['action'])}* "
         f"{b.escape(r['platform'])} {b.escape(r['instance'])} {b.escape(r['target'])} "
         f"→ {b.escape(r['result'])}"
+        # The detail says what was decided and why (a reject's reason, a digest's schedule).
+        + (f" · {b.escape(b.clip(str(r['detail']), 200))}" if r.get("detail") else "")
         for r in rows
     ]
     if not lines:

@@ -188,6 +188,8 @@ async def test_reject_asks_a_reason_in_a_modal_and_releases_the_pending(driver, 
     modal = await driver.wait_for(lambda: slack.views_opened("alice")[opened:]
                                   and slack.views_opened("alice")[-1])
     assert "Commission 57" in texts(modal.blocks)
+    reason = next(blk for blk in modal.blocks if blk.get("type") == "input")
+    assert reason["optional"] and reason["label"]["text"] == "Reason"  # Slack adds "(optional)"
     assert astakos.requests_to("POST", ACTION.format(serial=57)) == []  # nothing yet
     await driver.submit("alice", modal, {"reason": "not this week"})
 
@@ -199,6 +201,8 @@ async def test_reject_asks_a_reason_in_a_modal_and_releases_the_pending(driver, 
     assert "reason: not this week" in texts(card(now(slack, reply), 57))
     assert ("U0ALICE", "astakos.reject", "astakos", "57", "ok",
             "rejected · reason: not this week") in audit(settings)
+    shown = await reply_to(driver, slack, "alice", "/ops", "audit 1", expect="changes")
+    assert "→ ok · rejected · reason: not this week" in texts(shown.blocks)
 
 
 async def test_resolve_all_accepts_the_rest_in_one_call(driver, slack, astakos, bot,

@@ -236,8 +236,15 @@ async def test_reject_asks_for_a_comment_in_a_modal(driver, slack, limits, bot, 
         lambda: (m := slack.workspace.find(reply.channel, reply.ts))
         and "Rejected* by <@U0ALICE>" in card_text(m, "L-22") and m)
     assert card_buttons(current, "L-22") == []
+    assert "too large for Umbrella" in card_text(current, "L-22")  # the reason, on the card
     assert ("U0ALICE", "limits.reject", "limits", "L-22:firstApproval", "ok") \
         in audit_rows(settings)
+    # …and in /ops audit; the modal said "optional" once (Slack adds it to optional inputs).
+    audit = await reply_to(driver, slack, "alice", "/ops", "audit 3", expect="changes")
+    assert "*limits.reject* limits" in texts(audit.blocks)
+    assert "too large for Umbrella" in texts(audit.blocks)
+    comment = next(blk for blk in view.blocks if blk.get("type") == "input")
+    assert comment["optional"] and "optional" not in comment["label"]["text"].lower()
 
 
 async def test_platform_outage_leaves_a_retry_button(driver, slack, limits, bot):
