@@ -306,6 +306,12 @@ async def update_copies(services: Services, click: Click, record: Approval, rend
     container = click.body.get("container", {})
     if (container.get("channel_id"), container.get("message_ts")) in updated:
         return
+    if (click.body.get("view") or {}).get("type") == "home":
+        # Clicked on the App Home tab: draw it again (the card, and what still waits).
+        from handlers.home import publish_home
+
+        await publish_home(services, click.client, click.user_id)
+        return
     # The clicked message is not a recorded copy: an ephemeral list (Slack does not send its
     # blocks, so it is re-drawn) or a message posted before copies were recorded.
     message = click.body.get("message")

@@ -28,7 +28,7 @@ from bot.approvals import Approval
 from bot.charts import Chart
 from bot.blocks import astakos as cards
 from bot.blocks import digest as blocks
-from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.digests.base import AlertItem, AlertSource, Block, DigestContext, Section
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Project, Quota
@@ -155,6 +155,17 @@ def usage_chart(instance: str, quotas: list[Quota], project_names: dict[str, str
          cards.amount(q.resource, cards.effective_limit(q)))
         for q in shown)
     return Chart(charts.USAGE, f"Astakos quota usage ({instance})", rows)
+
+
+async def waiting(ctx: DigestContext) -> list[tuple[str, list[Block]]]:
+    """What waits on this account, as (approval id, card) for the App Home tab: pending
+    commissions for a service token, pending project applications for a user token."""
+    if _is_service(ctx.credential):
+        found = await pending_commissions(ctx)
+    else:
+        found = await pending_applications(
+            ctx, await _client(ctx).projects(token=ctx.credential.secret))
+    return [(a.id, cards.card(a)) for a in found]
 
 
 # -- alert sources ---------------------------------------------------------------------------

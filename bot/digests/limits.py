@@ -95,6 +95,12 @@ async def section(ctx: DigestContext) -> Section:
                                  f"{CHART_DAYS} days ({credential.instance})", tuple(daily))])
 
 
+async def waiting(ctx: DigestContext) -> list[tuple[str, list[b.Block]]]:
+    """Limits waiting for approval, as (approval id, card) for the App Home tab."""
+    drawn = await pending_cards(ctx, await _client(ctx).pending(ctx.credential))
+    return [(a.id, card) for a, card in drawn if a is not None]
+
+
 async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
     instance = ctx.credential.instance
     found = await _client(ctx).breaches(ctx.credential)

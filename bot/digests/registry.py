@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 from bot.digests.base import AlertSource, SectionSource
@@ -47,6 +48,11 @@ def modules() -> dict[str, ModuleType]:
     if _modules is None:
         _modules = _load()
     return _modules
+
+
+def waiting() -> dict[str, Callable[..., Awaitable[list]]]:
+    """Per platform, what waits on an account (approval cards) for the App Home tab."""
+    return {k: m.waiting for k, m in modules().items() if hasattr(m, "waiting")}
 
 
 def sections() -> dict[str, SectionSource]:

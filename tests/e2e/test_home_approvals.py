@@ -1,0 +1,84 @@
+"""App Home is the dashboard: the approvals waiting on the viewer, from every platform they
+linked, with their buttons and the same one-click claim as everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from bot.demo import DEMO_LINKS, DemoPlatforms
+from tests.e2e.helpers import link, reply_to, seen_by, texts
+
+
+@pytest.fixture(scope="module")
+def world_module() -> Iterator[DemoPlatforms]:
+    with ExitStack() as stack:
+        yield DemoPlatforms.start(stack)
+
+
+@pytest.fixture
+def world(world_module: DemoPlatforms) -> DemoPlatforms:
+    for emulator in world_module.emulators.values():
+        reset = getattr(emulator, "reset", None)
+        if reset is not None:
+            reset()
+    return world_module
+
+
+@pytest.fixture
+def platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
+    return {key: [dict(i) for i in instances] for key, instances in world.platforms.items()}
+
+
+def buttons(view, action_id: str) -> list[dict[str, Any]]:
+    return [e for blk in view.blocks if blk.get("type") == "actions"
+            for e in blk["elements"] if e.get("action_id") == action_id]
+
+
+async def test_home_shows_what_waits_on_the_viewer_with_working_buttons(driver, slack, bot,
+                                                                        world):
+    for user, platform, values in DEMO_LINKS:
+        if user == "alice":
+            assert "Linked" in await link(driver, slack, user, platform, values)
+    published = len(slack.calls("views.publish"))
+    await driver.home_opened("alice")
+    home = await driver.wait_for(lambda: len(slack.calls("views.publish")) > published
+                                 and slack.home("alice"))
+    body = texts(home.blocks)
+    assert "Waiting on you" in body
+    # Astakos commissions (alice holds the service token) and Limits approvals, with buttons.
+    assert "*Synnefo Astakos (okeanos)*" in body and "*Atoti Limits (risk)*" in body
+    approve = buttons(home, "limits_approve")
+    assert approve and buttons(home, "astakos_act")
+    waiting = int(body.split(" approval(s) waiting on you.")[0].rsplit("\n", 1)[-1])
+    limits = world.emulators["limits"]
+    before = {k: v.status for k, v in limits.limits.items()}
+    # The same approval, also shown by `/limits pending` (another copy of its card).
+    listed = await reply_to(driver, slack, "alice", "/limits", "pending",
+                            expect="waiting for approval")
+
+    # Approve one limit from the Home tab: the platform acts, the tab is drawn again.
+    published = len(slack.calls("views.publish"))
+    await driver.click("alice", home, action_id="limits_approve", value=approve[0]["value"])
+    await driver.wait_for(lambda: len(slack.calls("views.publish")) > published)
+    changed = [k for k, v in limits.limits.items() if v.status != before[k]]
+    assert len(changed) == 1
+    again = texts(slack.home("alice").blocks)
+    assert f"{waiting - 1} approval(s) waiting on you." in again
+
+    # A click on the other copy: the same claim says who already acted; nothing runs twice.
+    await driver.click("alice", listed, action_id="limits_approve", value=approve[0]["value"])
+    await driver.wait_for(lambda: "Already approved by <@U0ALICE>" in seen_by(slack, "alice"))
+    assert [k for k, v in limits.limits.items() if v.status != before[k]] == changed
+
+
+async def test_nothing_waiting_says_so(driver, slack, bot, world):
+    for user, platform, values in DEMO_LINKS:
+        if user == "alice" and platform == "dss":
+            await link(driver, slack, user, platform, values)
+    await driver.home_opened("alice")
+    home = await driver.wait_for(lambda: slack.home("alice"))
+    assert "Waiting on you" not in texts(home.blocks)  # no platform with approvals linked
