@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -371,7 +372,8 @@ async def _update_copy(slack: AsyncWebClient, channel: str, ts: str, text: str,
 
 def swap_card(blocks: list[dict[str, Any]], approval: str,
               card: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Replace the blocks of one card (by block id prefix) with `card`, in place."""
+    """Replace the blocks of one card (by block id prefix) with `card`, in place, then bring
+    the message's counts in line with the cards still open (see `retally`)."""
     prefix = card_prefix(approval)
     out: list[dict[str, Any]] = []
     placed = False
@@ -382,7 +384,59 @@ def swap_card(blocks: list[dict[str, Any]], approval: str,
                 placed = True
             continue
         out.append(block)
-    return out if placed else blocks
+    return retally(blocks, out) if placed else blocks
+
+
+# Count lines a list or digest shows above its cards, and which cards each one counts (by the
+# approval id's platform and kind): after a click they must agree with the cards still open.
+_TALLIES = [
+    (re.compile(r"^(\*?)(\d+)(\*? request\(s\) waiting)"), "astakos", "membership"),
+    (re.compile(r"^(\*?)(\d+)(\*? project application\(s\) waiting)"), "astakos",
+     "application"),
+    (re.compile(r"^(\*?)(\d+)(\*? commission\(s\) waiting)"), "astakos", "commission"),
+    (re.compile(r"^(\*?)(\d+)(\*? limit\(s\) waiting)"), "limits", None),
+]
+
+
+def open_cards(blocks: list[dict[str, Any]]) -> list[str]:
+    """Approval ids whose card in `blocks` still has buttons, in order."""
+    out: list[str] = []
+    for block in blocks:
+        block_id = str(block.get("block_id", ""))
+        if block_id.startswith(CARD_BLOCK) and block.get("type") == "actions" and \
+                block.get("elements"):
+            approval = block_id[len(CARD_BLOCK):].rsplit("|", 1)[0]
+            if approval not in out:
+                out.append(approval)
+    return out
+
+
+def retally(before: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The "n … waiting" lines and Astakos's "Resolve all (n)" after a card changed: each
+    count goes down by the cards it counts that closed (a digest may count more than it
+    shows, so the count is adjusted, not recounted)."""
+    was, open_ids = open_cards(before), open_cards(blocks)
+
+    def count(ids: list[str], platform: str, kind: str | None) -> int:
+        return sum(1 for a in ids if a.split(":")[0] == platform
+                   and (kind is None or a.split(":")[2] == kind))
+
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        texts = block.get("elements") if block.get("type") == "context" else \
+            [block.get("text")] if block.get("type") == "section" else []
+        for element in texts or []:
+            if not isinstance(element, dict) or not isinstance(element.get("text"), str):
+                continue
+            for pattern, platform, kind in _TALLIES:
+                closed = count(was, platform, kind) - count(open_ids, platform, kind)
+                element["text"] = pattern.sub(
+                    lambda m, c=closed: f"{m.group(1)}{max(0, int(m.group(2)) - c)}{m.group(3)}",
+                    element["text"], count=1)
+        out.append(block)
+    from bot.blocks import astakos as astakos_blocks  # lazily: it imports this module
+
+    return astakos_blocks.retally_resolve_all(out, open_ids)
 
 
 def tag_card(approval: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -425,6 +425,26 @@ def resolve_all_block(instance: str, serials: list[int], view: str) -> b.Block:
             ok="Accept all", danger=False)), block_id=RESOLVE_BLOCK)
 
 
+def retally_resolve_all(blocks: list[b.Block], open_ids: list[str]) -> list[b.Block]:
+    """After a click elsewhere in the message: "Resolve all (n)" covers the commissions whose
+    cards are still open, and goes when none is."""
+    out: list[b.Block] = []
+    for block in blocks:
+        if block.get("block_id") != RESOLVE_BLOCK:
+            out.append(block)
+            continue
+        try:
+            old = ResolveRef.model_validate_json(block["elements"][0]["value"])
+        except (KeyError, IndexError, ValueError):
+            out.append(block)
+            continue
+        serials = [s for s in old.serials
+                   if f"astakos:{old.instance}:commission:{s}" in open_ids]
+        if serials:
+            out.append(resolve_all_block(old.instance, serials, old.view))
+    return out
+
+
 def commissions(instance: str, service: str, cards: list[tuple[Approval, list[b.Block]]],
                 note: str = "") -> tuple[list[b.Block], list[str]]:
     """The list and the approval ids shown in it."""

@@ -82,3 +82,42 @@ async def test_nothing_waiting_says_so(driver, slack, bot, world):
     await driver.home_opened("alice")
     home = await driver.wait_for(lambda: slack.home("alice"))
     assert "Waiting on you" not in texts(home.blocks)  # no platform with approvals linked
+
+
+def resolve_all_label(message) -> str:
+    return next((e["text"]["text"] for blk in message.blocks if blk.get("type") == "actions"
+                 for e in blk["elements"] if e.get("action_id") == "astakos_resolve_all"), "")
+
+
+async def test_after_a_click_the_shared_list_counts_agree(driver, slack, bot, world):
+    for user, platform, values in DEMO_LINKS:
+        if user == "alice" and platform in ("astakos", "limits"):
+            assert "Linked" in await link(driver, slack, user, platform, values)
+    since = slack.last_seq
+    await driver.command("alice", "/astakos", "commissions share", channel="C0OPS")
+    post = await driver.wait_for(lambda: next(
+        (m for m in slack.messages("C0OPS") if m.ts and "Pending commissions" in texts(m.blocks)
+         and slack.events_since(since)), None))
+    label = resolve_all_label(post)
+    n = int(label.split("(")[1].rstrip(")"))
+    assert n >= 2
+    accept = next(e for blk in post.blocks if blk.get("type") == "actions"
+                  for e in blk["elements"] if e.get("action_id") == "astakos_act")
+    await driver.click("alice", post, action_id="astakos_act", value=accept["value"])
+    now = await driver.wait_for(lambda: (m := slack.workspace.find(post.channel, post.ts))
+                                and "Accepted* by <@U0ALICE>" in texts(m.blocks) and m)
+    assert resolve_all_label(now) == f"Resolve all ({n - 1})"
+
+    # A digest's "n limit(s) waiting" line follows a click on one of its cards.
+    await reply_to(driver, slack, "alice", "/ops", "digest add limits every 30m",
+                   expect="Digest added")
+    await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
+    digest = await driver.wait_for(lambda: next(
+        (m for m in slack.messages("D0ALICE") if "limit(s) waiting" in texts(m.blocks)), None))
+    line = next(t for t in texts(digest.blocks).splitlines() if "limit(s) waiting" in t)
+    waiting = int(line.split("*")[1])
+    approve = next(e for blk in digest.blocks if blk.get("type") == "actions"
+                   for e in blk["elements"] if e.get("action_id") == "limits_approve")
+    await driver.click("alice", digest, action_id="limits_approve", value=approve["value"])
+    await driver.wait_for(lambda: f"*{waiting - 1}* limit(s) waiting" in texts(
+        slack.workspace.find(digest.channel, digest.ts).blocks))
