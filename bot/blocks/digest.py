@@ -88,7 +88,7 @@ def future_line(f: Future) -> str:
 def run_line(run: ScenarioRun) -> str:
     name = f" ({b.escape(run.scenario_name)})" if run.scenario_name else ""
     return (f":x: *{b.escape(run.project_key)}.{b.escape(run.scenario_id)}*{name} · "
-            f"{b.escape(run.outcome or '?')} at {slack_date(from_ms(run.end or run.start))} · "
+            f"{b.words(run.outcome or '?')} at {slack_date(from_ms(run.end or run.start))} · "
             f"run `{b.escape(run.run_id)}`")
 
 

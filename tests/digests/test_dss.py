@@ -49,7 +49,7 @@ async def test_section_shows_running_tasks_longest_first_and_failed_runs(alice):
     assert "Export CHURN.scores" not in body  # bob's task
     # The churn model's last run failed a day ago; the one before is older than 24 h.
     assert "Failed scenario runs in the last 24 h (1)" in body
-    assert "CHURN.RETRAIN_MODEL" in body and "FAILED" in body
+    assert "CHURN.RETRAIN_MODEL" in body and "failed at" in body
     assert "`/dss scenarios CHURN`" not in body  # only one: nothing more to list
 
 

@@ -57,7 +57,7 @@ async def test_run_a_scenario_then_its_outcome_arrives_by_dm(driver, slack, dss,
                            expect="Started scenario")
     assert "*CHURN.RETRAIN_MODEL*" in reply.text
     clock.advance(120)  # 2 s until the run shows, 45 s of run
-    await driver.wait_for(lambda: "ended: *FAILED*" in dms(slack, "alice"))
+    await driver.wait_for(lambda: "ended: *failed*" in dms(slack, "alice"))
     assert ("dss.run", "CHURN.RETRAIN_MODEL") in audit_actions(settings)
 
 
@@ -68,7 +68,7 @@ async def test_jobs_and_scenarios(driver, slack, dss, bot):
     scenarios = await reply_to(driver, slack, "alice", "/dss", "scenarios CHURN",
                                expect="Scenarios of CHURN")
     body = texts(scenarios.blocks)
-    assert "*Retrain churn model* (`RETRAIN_MODEL`)" in body and "FAILED" in body
+    assert "*Retrain churn model* (`RETRAIN_MODEL`)" in body and "failed ·" in body
     missing = await reply_to(driver, slack, "alice", "/dss", "scenarios", expect="project key")
     assert "/dss scenarios SALES" in missing.text
 
