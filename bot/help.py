@@ -198,6 +198,7 @@ ALERT_SOURCES: dict[str, str] = {
     "squonk.instances": "a Squonk2 job instance that finished or failed",
     "astakos.commissions": "a new pending Astakos commission, with Accept / Reject",
     "astakos.applications": "a new Astakos project application, with Approve / Deny",
+    "astakos.memberships": "a new request to join an Astakos project, with Accept / Reject",
     "limits.breaches": "a new Atoti Limits breach or warning",
     "limits.pending": "a limit newly waiting for approval, with Approve / Reject",
     "limits.status": "Atoti Limits unreachable or restarted, or an Atoti server dropped off",
