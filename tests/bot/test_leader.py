@@ -88,8 +88,8 @@ async def test_the_scheduler_runs_only_while_this_process_leads(services):
     assert services.watches.leading
 
     switch.take_away()  # lost (its lock connection dropped): everything stops here
-    await until(lambda: not leader.leading)
-    assert not services.scheduler.running and not services.watches.leading
+    await until(lambda: not leader.leading and not services.scheduler.running)
+    assert not services.watches.leading
 
     switch.free = True  # the other one went away too: this one leads again
     await until(lambda: leader.leading and services.scheduler.running)
