@@ -86,9 +86,13 @@ class BenchSlack(SlackEmulator):
 
     async def _digests(self, request: Request) -> Response:
         wanted = int((await request.json())["subscription"])
-        posts = sum(1 for m in self.messages()
-                    if m.metadata and m.metadata.get("event_type") == "switchboard_digest"
-                    and m.metadata.get("event_payload", {}).get("subscription") == wanted)
+        posts = sum(
+            1
+            for m in self.messages()
+            if m.metadata
+            and m.metadata.get("event_type") == "switchboard_digest"
+            and m.metadata.get("event_payload", {}).get("subscription") == wanted
+        )
         return JSONResponse({"posts": posts})
 
     async def _link(self, request: Request) -> Response:
@@ -96,8 +100,10 @@ class BenchSlack(SlackEmulator):
         async with SlackDriver(self, args["events_url"], args["secret"], timeout=30) as driver:
             opened = len(self.views_opened("alice"))  # linked again: wait for the new form
             await driver.command("alice", "/ops", "link dss")
-            view = await driver.wait_for(lambda: self.views_opened("alice")[opened:]
-                                         and self.views_opened("alice")[-1], timeout=30)
+            view = await driver.wait_for(
+                lambda: self.views_opened("alice")[opened:] and self.views_opened("alice")[-1],
+                timeout=30,
+            )
             await driver.submit("alice", view, {"field_api_key": DSS_DEMO["alice"]["api_key"]})
             await driver.wait_for(lambda: "Linked" in str(self.view(view.id).blocks), timeout=30)
         return JSONResponse({"ok": True})
@@ -106,8 +112,11 @@ class BenchSlack(SlackEmulator):
 def main() -> None:
     with BenchSlack() as slack, DSSEmulator() as dss:
         info: dict[str, Any] = {
-            "slack": slack.url, "dss": dss.url, "alice": slack.user("alice").id,
-            "channel": slack.channel("C0OPS").id, "channel_name": slack.channel("C0OPS").name,
+            "slack": slack.url,
+            "dss": dss.url,
+            "alice": slack.user("alice").id,
+            "channel": slack.channel("C0OPS").id,
+            "channel_name": slack.channel("C0OPS").name,
             "dss_key": DSS_DEMO["alice"]["api_key"],
         }
         print(json.dumps(info), flush=True)

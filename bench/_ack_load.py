@@ -40,27 +40,47 @@ REPLY_WAIT = 30.0
 
 def signed(secret: str, body: bytes) -> dict[str, str]:
     timestamp = str(int(time.time()))
-    signature = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body,
-                                 hashlib.sha256).hexdigest()
-    return {"content-type": "application/x-www-form-urlencoded",
-            "x-slack-request-timestamp": timestamp, "x-slack-signature": signature}
+    signature = (
+        "v0="
+        + hmac.new(
+            secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
+        ).hexdigest()
+    )
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": timestamp,
+        "x-slack-signature": signature,
+    }
 
 
 def command_body(spec: dict[str, Any], response_url: str) -> bytes:
-    return urlencode({
-        "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
-        "channel_id": spec["channel"], "channel_name": spec["channel_name"],
-        "user_id": spec["alice"], "user_name": "alice", "command": "/dss", "text": "futures",
-        "api_app_id": APP_ID, "is_enterprise_install": "false", "response_url": response_url,
-        "trigger_id": "bench.trigger",
-    }).encode()
+    return urlencode(
+        {
+            "token": VERIFICATION_TOKEN,
+            "team_id": TEAM_ID,
+            "team_domain": TEAM_DOMAIN,
+            "channel_id": spec["channel"],
+            "channel_name": spec["channel_name"],
+            "user_id": spec["alice"],
+            "user_name": "alice",
+            "command": "/dss",
+            "text": "futures",
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "bench.trigger",
+        }
+    ).encode()
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     mode, seconds = spec["mode"], float(spec["seconds"])
     # Enough response_urls for the run, fetched before the clock starts.
-    most = int(spec.get("rate", 0) * seconds) + 1 if mode == "open" else int(
-        spec.get("max_commands", 20000))
+    most = (
+        int(spec.get("rate", 0) * seconds) + 1
+        if mode == "open"
+        else int(spec.get("max_commands", 20000))
+    )
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
@@ -81,20 +101,26 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                     url = urls[index]
                     body = command_body(spec, url)
                     # A list of targets: spread round robin, as a load balancer would.
-                    target = (spec["target"][index % len(spec["target"])]
-                              if isinstance(spec["target"], list) else spec["target"])
-                    async with http.post(target, data=body,
-                                         headers=signed(spec["secret"], body)) as response:
+                    target = (
+                        spec["target"][index % len(spec["target"])]
+                        if isinstance(spec["target"], list)
+                        else spec["target"]
+                    )
+                    async with http.post(
+                        target, data=body, headers=signed(spec["secret"], body)
+                    ) as response:
                         await response.read()
                         ok = response.status == 200
                     if ok:
                         started[url] = due
                 else:  # the platform alone, for its own response time
-                    async with http.get(f"{spec['target']}/public/api/futures/",
-                                        auth=aiohttp.BasicAuth(spec["dss_key"], "")) as response:
+                    async with http.get(
+                        f"{spec['target']}/public/api/futures/",
+                        auth=aiohttp.BasicAuth(spec["dss_key"], ""),
+                    ) as response:
                         await response.read()
                         ok = response.status == 200
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 ok = False
             if ok:
                 acks.append(time.monotonic() - due)
@@ -138,8 +164,9 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             deadline = time.monotonic() + REPLY_WAIT
             while True:
                 await asyncio.sleep(0.5)
-                async with http.post(f"{spec['slack']}/__bench__/arrivals",
-                                     json={"marker": spec["marker"]}) as r:
+                async with http.post(
+                    f"{spec['slack']}/__bench__/arrivals", json={"marker": spec["marker"]}
+                ) as r:
                     got = await r.json()
                 posts += got["posts"]
                 for url, at in got["first"].items():
@@ -147,9 +174,17 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                         replies.append(at - started.pop(url))
                 if not started or time.monotonic() > deadline:
                     break
-    return {"sent": sent, "acks": acks, "replies": replies, "errors": errors,
-            "missing": len(started), "wall": wall, "cpu": cpu, "posts": posts,
-            "lag_max": max(lags, default=0.0)}
+    return {
+        "sent": sent,
+        "acks": acks,
+        "replies": replies,
+        "errors": errors,
+        "missing": len(started),
+        "wall": wall,
+        "cpu": cpu,
+        "posts": posts,
+        "lag_max": max(lags, default=0.0),
+    }
 
 
 def main() -> None:

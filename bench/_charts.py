@@ -40,9 +40,15 @@ async def measure(settings: Settings) -> dict[str, Any]:
         targets = await composer.resolve_targets(services, owner, "all")
 
         async def digest() -> composer.Digest:
-            return await composer.compose(services, owner=owner, targets=targets,
-                                          now=services.now(), since=None, gates=gates,
-                                          heading="bench")
+            return await composer.compose(
+                services,
+                owner=owner,
+                targets=targets,
+                now=services.now(),
+                since=None,
+                gates=gates,
+                heading="bench",
+            )
 
         rss_before = rss_mb(os.getpid())
         first = await digest()
@@ -78,19 +84,31 @@ async def measure(settings: Settings) -> dict[str, Any]:
         uncached = (time.perf_counter() - started) * len(shared) / min(SAMPLE, len(shared))
     finally:
         await services.aclose()
-    return {"charts": len(drawn), "plain": plain, "charted": charted, "import_mb":
-            rss_after - rss_before, "heap_mb": heap_peak, "cached": cached,
-            "uncached": uncached, "draws_cached": one.draws, "shared": SHARED}
+    return {
+        "charts": len(drawn),
+        "plain": plain,
+        "charted": charted,
+        "import_mb": rss_after - rss_before,
+        "heap_mb": heap_peak,
+        "cached": cached,
+        "uncached": uncached,
+        "draws_cached": one.draws,
+        "shared": SHARED,
+    }
 
 
 def report(r: dict[str, Any]) -> None:
     added = r["charted"] - r["plain"]
-    print(f"charts: one digest of all five platforms carries {r['charts']} chart(s); "
-          f"without charts {r['plain'] * 1000:.0f} ms, with charts drawn "
-          f"{r['charted'] * 1000:.0f} ms (+{added * 1000:.0f} ms a digest, "
-          f"ratio {r['charted'] / r['plain']:.2f}); memory: matplotlib loaded once "
-          f"+{r['import_mb']:.0f} MB RSS, drawing one digest's charts peaks at "
-          f"{r['heap_mb']:.1f} MB of Python heap")
-    print(f"chart cache: {r['shared']} digests sharing one set of pictures: "
-          f"{r['cached']:.2f} s through one cache ({r['draws_cached']} draws) against "
-          f"~{r['uncached']:.2f} s drawing each (scaled from {SAMPLE}; ratio {r['uncached'] / r['cached']:.1f})\n")
+    print(
+        f"charts: one digest of all five platforms carries {r['charts']} chart(s); "
+        f"without charts {r['plain'] * 1000:.0f} ms, with charts drawn "
+        f"{r['charted'] * 1000:.0f} ms (+{added * 1000:.0f} ms a digest, "
+        f"ratio {r['charted'] / r['plain']:.2f}); memory: matplotlib loaded once "
+        f"+{r['import_mb']:.0f} MB RSS, drawing one digest's charts peaks at "
+        f"{r['heap_mb']:.1f} MB of Python heap"
+    )
+    print(
+        f"chart cache: {r['shared']} digests sharing one set of pictures: "
+        f"{r['cached']:.2f} s through one cache ({r['draws_cached']} draws) against "
+        f"~{r['uncached']:.2f} s drawing each (scaled from {SAMPLE}; ratio {r['uncached'] / r['cached']:.1f})\n"
+    )

@@ -36,14 +36,22 @@ def dss_part(cfg: dict[str, Any]) -> str:
     failed = 0
     for key in client.list_project_keys():
         for scenario in client.get_project(key).list_scenarios(as_type="objects"):
-            failed += sum(1 for r in scenario.get_last_runs(limit=5)
-                          if (r.run.get("result") or {}).get("outcome") == "FAILED")
+            failed += sum(
+                1
+                for r in scenario.get_last_runs(limit=5)
+                if (r.run.get("result") or {}).get("outcome") == "FAILED"
+            )
     return f"DSS: {len(running)} running, {failed} failed runs"
 
 
 def mstr_part(cfg: dict[str, Any]) -> str:
-    conn = Connection(cfg["url"] + "/MicroStrategyLibrary/api", cfg["username"],
-                      cfg["password"], login_mode=int(cfg["mode"]), verbose=False)
+    conn = Connection(
+        cfg["url"] + "/MicroStrategyLibrary/api",
+        cfg["username"],
+        cfg["password"],
+        login_mode=int(cfg["mode"]),
+        verbose=False,
+    )
     try:
         projects = list_projects(conn)
     finally:
@@ -53,9 +61,13 @@ def mstr_part(cfg: dict[str, Any]) -> str:
 
 def squonk_part(cfg: dict[str, Any]) -> str:
     DmApi.set_api_url(cfg["url"], verify_ssl_cert=False)
-    token = Auth.get_access_token(keycloak_url=cfg["keycloak_url"], keycloak_realm=cfg["realm"],
-                                  keycloak_client_id=cfg["client_id"],
-                                  username=cfg["username"], password=cfg["password"])
+    token = Auth.get_access_token(
+        keycloak_url=cfg["keycloak_url"],
+        keycloak_realm=cfg["realm"],
+        keycloak_client_id=cfg["client_id"],
+        username=cfg["username"],
+        password=cfg["password"],
+    )
     instances = DmApi.get_available_instances(token).msg.get("instances", [])
     projects = DmApi.get_available_projects(token).msg.get("projects", [])
     return f"Squonk2: {len(instances)} instances, {len(projects)} projects"
@@ -65,30 +77,44 @@ def astakos_part(cfg: dict[str, Any], http: requests.Session) -> str:
     headers = {"X-Auth-Token": cfg["token"]}
     base = cfg["url"] + "/account/v1.0"
     serials = http.get(f"{base}/commissions", headers=headers, timeout=30).json()
-    details = [http.get(f"{base}/commissions/{s}", headers=headers, timeout=30).json()
-               for s in serials]
+    details = [
+        http.get(f"{base}/commissions/{s}", headers=headers, timeout=30).json() for s in serials
+    ]
     uuids = sorted({str(d.get("issuer") or "") for d in details} - {""})
-    http.post(f"{base}/service/user_catalogs", headers=headers, timeout=30,
-              json={"uuids": uuids, "displaynames": []})
+    http.post(
+        f"{base}/service/user_catalogs",
+        headers=headers,
+        timeout=30,
+        json={"uuids": uuids, "displaynames": []},
+    )
     return f"Astakos: {len(details)} pending commissions"
 
 
 def limits_part(cfg: dict[str, Any], http: requests.Session) -> str:
     auth = (cfg["username"], cfg["password"])
     rest = cfg["url"] + "/limits/rest/v2"
-    structures = http.post(f"{rest}/limitDefinition/inventory-structures/filter", json={},
-                           auth=auth, timeout=30).json()
+    structures = http.post(
+        f"{rest}/limitDefinition/inventory-structures/filter", json={}, auth=auth, timeout=30
+    ).json()
     for s in structures[:4]:  # thresholds of each structure, for the pending limits
-        http.get(f"{rest}/limitDefinition/structure/get/{s['structureId']}", auth=auth,
-                 params={"isLiveOnly": "false"}, timeout=30)
+        http.get(
+            f"{rest}/limitDefinition/structure/get/{s['structureId']}",
+            auth=auth,
+            params={"isLiveOnly": "false"},
+            timeout=30,
+        )
     dates = sorted(http.get(f"{rest}/incidents/as-of-dates", auth=auth, timeout=30).json())
     breaches: list[Any] = []
     if dates:
-        body = {"incidentConditions": [
-            {"fieldName": "As Of Date", "possibleValues": [dates[-1]]},
-            {"fieldName": "Incident Type", "possibleValues": INCIDENT_KINDS}]}
-        page = http.post(f"{rest}/incidents/filter-with-variables", json=body, auth=auth,
-                         timeout=30).json()
+        body = {
+            "incidentConditions": [
+                {"fieldName": "As Of Date", "possibleValues": [dates[-1]]},
+                {"fieldName": "Incident Type", "possibleValues": INCIDENT_KINDS},
+            ]
+        }
+        page = http.post(
+            f"{rest}/incidents/filter-with-variables", json=body, auth=auth, timeout=30
+        ).json()
         breaches = page.get("incidents", []) if isinstance(page, dict) else page
     return f"Atoti Limits: {len(breaches)} breaches and warnings"
 
@@ -101,8 +127,13 @@ def main(path: str) -> None:
     started = time.monotonic()
     done = 0
     for user in cfg["users"]:
-        lines = [dss_part(cfg["dss"]), mstr_part(cfg["mstr"]), squonk_part(cfg["squonk"]),
-                 astakos_part(cfg["astakos"], http), limits_part(cfg["limits"], http)]
+        lines = [
+            dss_part(cfg["dss"]),
+            mstr_part(cfg["mstr"]),
+            squonk_part(cfg["squonk"]),
+            astakos_part(cfg["astakos"], http),
+            limits_part(cfg["limits"], http),
+        ]
         channel = slack.conversations_open(users=user)["channel"]["id"]
         slack.chat_postMessage(channel=channel, text="Daily digest\n" + "\n".join(lines))
         done += 1

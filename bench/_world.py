@@ -45,11 +45,15 @@ BOT_TOKEN = "xoxb-bench-bot"
 LINKS: dict[str, dict[str, str]] = {
     "dss": {"api_key": dss.DEMO["alice"]["api_key"]},
     "mstr": {k: str(v) for k, v in mstr.DEMO["alice"].items()},
-    "squonk": {"username": keycloak.DEMO["bob"]["username"],
-               "password": keycloak.DEMO["bob"]["password"]},
+    "squonk": {
+        "username": keycloak.DEMO["bob"]["username"],
+        "password": keycloak.DEMO["bob"]["password"],
+    },
     "astakos": {"token": astakos.DEMO["service"]["token"]},
-    "limits": {"username": limits.DEMO["alice"]["username"],
-               "password": limits.DEMO["alice"]["password"]},
+    "limits": {
+        "username": limits.DEMO["alice"]["username"],
+        "password": limits.DEMO["alice"]["password"],
+    },
 }
 
 
@@ -94,9 +98,14 @@ def write_config(path: Path, platforms: dict[str, list[dict[str, Any]]]) -> None
 
 
 def settings_for(tmp: Path, config: Path, key: str, slack: SlackEmulator) -> Settings:
-    return Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                    slack_api_url=f"{slack.url}/api/", data_dir=tmp, config=config,
-                    secret_key=key)
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"{slack.url}/api/",
+        data_dir=tmp,
+        config=config,
+        secret_key=key,
+    )
 
 
 async def verify_all(settings: Settings) -> dict[str, tuple[str, VerifiedAccount]]:
@@ -113,9 +122,14 @@ async def verify_all(settings: Settings) -> dict[str, tuple[str, VerifiedAccount
     return out
 
 
-def populate(db_path: Path, key: str, verified: dict[str, tuple[str, VerifiedAccount]],
-             n_users: int, subscription: dict[str, Any] | None,
-             triggers: list[str] | None = None) -> None:
+def populate(
+    db_path: Path,
+    key: str,
+    verified: dict[str, tuple[str, VerifiedAccount]],
+    n_users: int,
+    subscription: dict[str, Any] | None,
+    triggers: list[str] | None = None,
+) -> None:
     """n_users Slack users, each linked to every platform (own Fernet ciphertext) and, when
     `subscription` is given, owning one subscription built from it (trigger cycled from
     `triggers` if given). Written with the bot's store functions, one transaction each."""
@@ -126,12 +140,20 @@ def populate(db_path: Path, key: str, verified: dict[str, tuple[str, VerifiedAcc
         with db.conn:
             for i in range(n_users):
                 for platform, (instance, account) in verified.items():
-                    links.save(db, {
-                        "user_id": user_id(i), "platform": platform, "instance": instance,
-                        "account": account.account, "kind": account.kind,
-                        "secret": vault.encrypt(account.secret),
-                        "details": json.dumps(account.details, sort_keys=True),
-                        "linked_at": stamp, "verified_at": stamp})
+                    links.save(
+                        db,
+                        {
+                            "user_id": user_id(i),
+                            "platform": platform,
+                            "instance": instance,
+                            "account": account.account,
+                            "kind": account.kind,
+                            "secret": vault.encrypt(account.secret),
+                            "details": json.dumps(account.details, sort_keys=True),
+                            "linked_at": stamp,
+                            "verified_at": stamp,
+                        },
+                    )
         if subscription is not None:
             for i in range(n_users):
                 row = {**subscription, "owner": user_id(i)}
@@ -148,24 +170,41 @@ def new_key() -> str:
 
 
 @contextmanager
-def bot_process(tmp: Path, config: Path, key: str, slack: SlackEmulator,
-                extra_env: dict[str, str] | None = None, timeout: float = 120
-                ) -> Iterator[tuple[subprocess.Popen[bytes], float, Path]]:
+def bot_process(
+    tmp: Path,
+    config: Path,
+    key: str,
+    slack: SlackEmulator,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Iterator[tuple[subprocess.Popen[bytes], float, Path]]:
     """`python -m bot run` (HTTP mode); yields the process, the seconds until /healthz
     answered, and its log file. Always stopped at the end."""
     port = free_port()
     log_path = tmp / "bot.log"
-    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": f"{slack.url}/api/", "SWITCHBOARD_DATA_DIR": str(tmp),
-           "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_PORT": str(port),
-           "SWITCHBOARD_SECRET_KEY": key, **(extra_env or {})}
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "SWITCHBOARD_DATA_DIR": str(tmp),
+        "SWITCHBOARD_CONFIG": str(config),
+        "SWITCHBOARD_PORT": str(port),
+        "SWITCHBOARD_SECRET_KEY": key,
+        **(extra_env or {}),
+    }
     with open(log_path, "wb") as log:
         started = time.monotonic()
         # BENCH_BOT_PYTHON: the bot from another install (a plain `pip install .` venv); the
         # code is this checkout's either way (the working directory comes first on sys.path).
         bot_python = os.environ.get("BENCH_BOT_PYTHON") or python()
-        proc = subprocess.Popen([bot_python, "-m", "bot", "--log-level", "INFO", "run"], env=env,
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [bot_python, "-m", "bot", "--log-level", "INFO", "run"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = started + timeout
             while True:

@@ -41,9 +41,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -63,8 +64,13 @@ NAMES = {"bot": "switchboard", "bare": "bare bolt", "raw": "raw route"}
 
 @contextmanager
 def emulators() -> Iterator[dict[str, Any]]:
-    proc = subprocess.Popen([python(), "-m", "bench._ack_emulators"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [python(), "-m", "bench._ack_emulators"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -83,8 +89,13 @@ def emulators() -> Iterator[dict[str, Any]]:
 
 
 def load(spec: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run([python(), "-m", "bench._ack_load", json.dumps(spec)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [python(), "-m", "bench._ack_load", json.dumps(spec)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"the load generator failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -94,8 +105,9 @@ def histogram(url: str) -> dict[float, float]:
     """The bot's ack histogram: upper bound (s) -> cumulative count."""
     text = httpx.get(url, timeout=10).text
     buckets = {}
-    for match in re.finditer(r'^switchboard_slack_ack_seconds_bucket\{le="([^"]+)"\} (\S+)$',
-                             text, re.M):
+    for match in re.finditer(
+        r'^switchboard_slack_ack_seconds_bucket\{le="([^"]+)"\} (\S+)$', text, re.M
+    ):
         buckets[float(match.group(1))] = float(match.group(2))
     return buckets
 
@@ -117,8 +129,9 @@ def measure(app: str, pid: int, spec: dict[str, Any], metrics: str | None) -> di
     result["server_cpu"] = cpu_seconds(pid) - cpu0
     if metrics:
         after = histogram(metrics)
-        result["server_ack"] = {str(q): server_quantile(before, after, q)
-                                for q in (0.5, 0.95, 0.99)}
+        result["server_ack"] = {
+            str(q): server_quantile(before, after, q) for q in (0.5, 0.95, 0.99)
+        }
         result["buckets"] = {str(le): after[le] - before.get(le, 0.0) for le in after}
     return result
 
@@ -131,21 +144,34 @@ def start(app: str, stack: ExitStack, emu: dict[str, Any], tmp: Path) -> tuple[i
         config.write_text(f'[[dss]]\nname = "prod"\nurl = "{emu["dss"]}"\n')
         data = tmp / "data"
         data.mkdir(exist_ok=True)
-        env = {"SLACK_BOT_TOKEN": "xoxb-bench-bot", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": f"{emu['slack']}/api/", "SWITCHBOARD_DATA_DIR": str(data),
-               "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_PORT": str(port)}
-        proc = stack.enter_context(process(
-            [python(), "-m", "bot", "--log-level", "WARNING", "run"], env, health))
-        httpx.post(f"{emu['slack']}/__bench__/link", timeout=60,
-                   json={"events_url": f"http://127.0.0.1:{port}/slack/events",
-                         "secret": SECRET}).raise_for_status()
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-bench-bot",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": f"{emu['slack']}/api/",
+            "SWITCHBOARD_DATA_DIR": str(data),
+            "SWITCHBOARD_CONFIG": str(config),
+            "SWITCHBOARD_PORT": str(port),
+        }
+        proc = stack.enter_context(
+            process([python(), "-m", "bot", "--log-level", "WARNING", "run"], env, health)
+        )
+        httpx.post(
+            f"{emu['slack']}/__bench__/link",
+            timeout=60,
+            json={"events_url": f"http://127.0.0.1:{port}/slack/events", "secret": SECRET},
+        ).raise_for_status()
     elif app == "bare":
-        proc = stack.enter_context(process(
-            [python(), "bench/bare_app.py", str(port), SECRET, f"{emu['slack']}/api/"], {},
-            health))
+        proc = stack.enter_context(
+            process(
+                [python(), "bench/bare_app.py", str(port), SECRET, f"{emu['slack']}/api/"],
+                {},
+                health,
+            )
+        )
     else:
-        proc = stack.enter_context(process(
-            [python(), "bench/raw_app.py", str(port), SECRET], {}, health))
+        proc = stack.enter_context(
+            process([python(), "bench/raw_app.py", str(port), SECRET], {}, health)
+        )
     return proc.pid, f"http://127.0.0.1:{port}"
 
 
@@ -163,14 +189,28 @@ def main() -> None:
     results: dict[tuple[str, str], dict[str, Any]] = {}
     with emulators() as emu, tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp_name:
         base = {k: emu[k] for k in ("slack", "alice", "channel", "channel_name", "dss_key")}
-        platform = load({**base, "kind": "dss", "target": emu["dss"], "mode": "open",
-                         "rate": REFERENCE_RATE, "seconds": SECONDS})
+        platform = load(
+            {
+                **base,
+                "kind": "dss",
+                "target": emu["dss"],
+                "mode": "open",
+                "rate": REFERENCE_RATE,
+                "seconds": SECONDS,
+            }
+        )
         for app in APPS:
             with ExitStack() as stack:
                 pid, url = start(app, stack, emu, Path(tmp_name))
                 metrics = f"{url}/metrics" if app == "bot" else None
-                spec = {**base, "kind": "command", "target": f"{url}/slack/events",
-                        "secret": SECRET, "marker": MARKERS[app], "seconds": SECONDS}
+                spec = {
+                    **base,
+                    "kind": "command",
+                    "target": f"{url}/slack/events",
+                    "secret": SECRET,
+                    "marker": MARKERS[app],
+                    "seconds": SECONDS,
+                }
                 load({**spec, "mode": "closed", "in_flight": 10, "seconds": 2})  # warm-up
                 for name, shape in loads():
                     results[(app, name)] = measure(app, pid, {**spec, **shape}, metrics)
@@ -179,10 +219,14 @@ def main() -> None:
 
 
 def report(results: dict[tuple[str, str], dict[str, Any]], platform: dict[str, Any]) -> None:
-    print(f"\nAck latency: signed `/dss futures` commands, {SECONDS:g} s per load, "
-          f"{os.cpu_count()} CPU(s); times in ms")
-    print("\n| app | load | sent | err | ack p50 | ack p95 | ack p99 | ack max | >3s |"
-          " reply p50 | reply p99 | missing | server CPU ms/cmd | generator CPU |")
+    print(
+        f"\nAck latency: signed `/dss futures` commands, {SECONDS:g} s per load, "
+        f"{os.cpu_count()} CPU(s); times in ms"
+    )
+    print(
+        "\n| app | load | sent | err | ack p50 | ack p95 | ack p99 | ack max | >3s |"
+        " reply p50 | reply p99 | missing | server CPU ms/cmd | generator CPU |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     warnings = []
     for (app, name), r in results.items():
@@ -190,32 +234,44 @@ def report(results: dict[tuple[str, str], dict[str, Any]], platform: dict[str, A
         per = r["server_cpu"] / r["sent"] * 1000 if r["sent"] else float("nan")
         gen = r["cpu"] / r["wall"] if r["wall"] else 0.0
         over = sum(1 for a in acks if a > ACK_LIMIT)
-        print(f"| {NAMES[app]} | {name} | {r['sent']} | {r['errors']} | "
-              f"{ms(percentile(acks, 50))} | {ms(percentile(acks, 95))} | "
-              f"{ms(percentile(acks, 99))} | {ms(max(acks, default=float('nan')))} | {over} | "
-              f"{ms(percentile(replies, 50))} | {ms(percentile(replies, 99))} | "
-              f"{r['missing']} | {per:6.2f} | {gen:4.0%} |")
+        print(
+            f"| {NAMES[app]} | {name} | {r['sent']} | {r['errors']} | "
+            f"{ms(percentile(acks, 50))} | {ms(percentile(acks, 95))} | "
+            f"{ms(percentile(acks, 99))} | {ms(max(acks, default=float('nan')))} | {over} | "
+            f"{ms(percentile(replies, 50))} | {ms(percentile(replies, 99))} | "
+            f"{r['missing']} | {per:6.2f} | {gen:4.0%} |"
+        )
         if gen > GENERATOR_LIMIT:
-            warnings.append(f"WARNING: the generator used {gen:.0%} of a core during "
-                            f"{NAMES[app]} {name}: those figures are partly the generator's.")
+            warnings.append(
+                f"WARNING: the generator used {gen:.0%} of a core during "
+                f"{NAMES[app]} {name}: those figures are partly the generator's."
+            )
         if r["lag_max"] > 0.1:
-            warnings.append(f"note: during {NAMES[app]} {name} the generator sent up to "
-                            f"{r['lag_max'] * 1000:.0f} ms late (counted in the ack times).")
+            warnings.append(
+                f"note: during {NAMES[app]} {name} the generator sent up to "
+                f"{r['lag_max'] * 1000:.0f} ms late (counted in the ack times)."
+            )
     plat = platform["acks"]
-    print(f"\nDSS emulator's own response time at {REFERENCE_RATE:g}/s, called directly: "
-          f"p50 {percentile(plat, 50) * 1000:.1f} ms, p99 {percentile(plat, 99) * 1000:.1f} ms "
-          f"({platform['sent']} calls, {platform['errors']} errors)")
+    print(
+        f"\nDSS emulator's own response time at {REFERENCE_RATE:g}/s, called directly: "
+        f"p50 {percentile(plat, 50) * 1000:.1f} ms, p99 {percentile(plat, 99) * 1000:.1f} ms "
+        f"({platform['sent']} calls, {platform['errors']} errors)"
+    )
 
     print("\nRatios, same run (bot : bare bolt : raw route = x : 1 : y, so bot/bare is x)")
-    print("\n| load | CPU/cmd bot:bare:raw | ack p50 bot/bare | ack p99 bot/bare |"
-          " reply p50 bot / DSS p50 |")
+    print(
+        "\n| load | CPU/cmd bot:bare:raw | ack p50 bot/bare | ack p99 bot/bare |"
+        " reply p50 bot / DSS p50 |"
+    )
     print("|---|---|---|---|---|")
     for name, _ in loads():
         bot, bare, raw = (results.get((a, name)) for a in ("bot", "bare", "raw"))
         if not (bot and bare):
             continue
-        cpu = [r["server_cpu"] / r["sent"] if r and r["sent"] else float("nan")
-               for r in (bot, bare, raw)]
+        cpu = [
+            r["server_cpu"] / r["sent"] if r and r["sent"] else float("nan")
+            for r in (bot, bare, raw)
+        ]
         cpu_ratio = f"{cpu[0] / cpu[1]:.2f} : 1 : {cpu[2] / cpu[1]:.2f}"
         p50 = percentile(bot["acks"], 50) / percentile(bare["acks"], 50)
         p99 = percentile(bot["acks"], 99) / percentile(bare["acks"], 99)
@@ -224,23 +280,32 @@ def report(results: dict[tuple[str, str], dict[str, Any]], platform: dict[str, A
 
     bot_rows = [(name, r) for (app, name), r in results.items() if app == "bot"]
     if bot_rows:
-        print("\nThe bot's own ack histogram (/metrics, server side, bucket upper bounds) beside"
-              " the client's")
-        print("\n| load | server p50 ≤ | server p95 ≤ | server p99 ≤ | client p50 | client p95 |"
-              " client p99 |")
+        print(
+            "\nThe bot's own ack histogram (/metrics, server side, bucket upper bounds) beside"
+            " the client's"
+        )
+        print(
+            "\n| load | server p50 ≤ | server p95 ≤ | server p99 ≤ | client p50 | client p95 |"
+            " client p99 |"
+        )
         print("|---|---|---|---|---|---|---|")
         for name, r in bot_rows:
             s = r.get("server_ack", {})
-            print(f"| {name} | {ms(s.get('0.5', float('nan')))} | "
-                  f"{ms(s.get('0.95', float('nan')))} | {ms(s.get('0.99', float('nan')))} | "
-                  f"{ms(percentile(r['acks'], 50))} | {ms(percentile(r['acks'], 95))} | "
-                  f"{ms(percentile(r['acks'], 99))} |")
+            print(
+                f"| {name} | {ms(s.get('0.5', float('nan')))} | "
+                f"{ms(s.get('0.95', float('nan')))} | {ms(s.get('0.99', float('nan')))} | "
+                f"{ms(percentile(r['acks'], 50))} | {ms(percentile(r['acks'], 95))} | "
+                f"{ms(percentile(r['acks'], 99))} |"
+            )
         name, r = bot_rows[min(1, len(bot_rows) - 1)]
         counts = r.get("buckets", {})
         if counts:
-            print(f"\nBuckets at {name} (cumulative count of acks at or under):  " + "  ".join(
-                f"{float(le) * 1000:g} ms: {int(c)}" for le, c in counts.items()
-                if le != "inf"))
+            print(
+                f"\nBuckets at {name} (cumulative count of acks at or under):  "
+                + "  ".join(
+                    f"{float(le) * 1000:g} ms: {int(c)}" for le, c in counts.items() if le != "inf"
+                )
+            )
     for line in warnings:
         print(line)
 

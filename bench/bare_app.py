@@ -20,8 +20,9 @@ from starlette.routing import Route
 
 def main() -> None:
     port, secret, api_url = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    app = AsyncApp(client=AsyncWebClient(token="xoxb-bench", base_url=api_url),
-                   signing_secret=secret)
+    app = AsyncApp(
+        client=AsyncWebClient(token="xoxb-bench", base_url=api_url), signing_secret=secret
+    )
 
     @app.command("/dss")
     async def dss(ack, respond):  # type: ignore[no-untyped-def]
@@ -36,8 +37,9 @@ def main() -> None:
     async def healthz(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    web = Starlette(routes=[Route("/slack/events", events, methods=["POST"]),
-                           Route("/healthz", healthz)])
+    web = Starlette(
+        routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)]
+    )
     uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -23,12 +23,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], health_url: str,
-            timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], env: dict[str, str], health_url: str, timeout: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait for its health URL, stop it at the end (always)."""
     full_env = {**os.environ, **env}
-    proc = subprocess.Popen(args, env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -72,8 +72,11 @@ INTERVAL = timedelta(minutes=5)
 
 
 def digest_posts(slack: SlackEmulator) -> list[Any]:
-    return [c for c in slack.calls("chat.postMessage")
-            if c.ok and ((c.args.get("metadata") or {}).get("event_type") == EVENT_TYPE)]
+    return [
+        c
+        for c in slack.calls("chat.postMessage")
+        if c.ok and ((c.args.get("metadata") or {}).get("event_type") == EVENT_TYPE)
+    ]
 
 
 async def measure_chain(settings: Settings, platforms: Any) -> dict[str, Any]:
@@ -85,36 +88,68 @@ async def measure_chain(settings: Settings, platforms: Any) -> dict[str, Any]:
         owner = w.user_id(0)
         targets = await composer.resolve_targets(services, owner, "all")
         for _ in range(2):  # warm: logins, tokens, connections
-            await composer.compose(services, owner=owner, targets=targets, now=services.now(),
-                                   since=None, gates=gates, heading="warm-up")
+            await composer.compose(
+                services,
+                owner=owner,
+                targets=targets,
+                now=services.now(),
+                since=None,
+                gates=gates,
+                heading="warm-up",
+            )
         w.clear_request_logs(platforms)
-        await composer.compose(services, owner=owner, targets=targets, now=services.now(),
-                               since=None, gates=gates, heading="count")
+        await composer.compose(
+            services,
+            owner=owner,
+            targets=targets,
+            now=services.now(),
+            since=None,
+            gates=gates,
+            heading="count",
+        )
         calls = {name: len(e.requests) for name, e in platforms.emulators.items()}
         per_platform = {}
         for target in targets:
             best = float("inf")
             for _ in range(3):
                 started = time.perf_counter()
-                await composer.compose(services, owner=owner, targets=[target],
-                                       now=services.now(), since=None, gates=gates,
-                                       heading="one")
+                await composer.compose(
+                    services,
+                    owner=owner,
+                    targets=[target],
+                    now=services.now(),
+                    since=None,
+                    gates=gates,
+                    heading="one",
+                )
                 best = min(best, time.perf_counter() - started)
             per_platform[target.platform] = best
         best_all = float("inf")
         for _ in range(3):
             started = time.perf_counter()
-            await composer.compose(services, owner=owner, targets=targets, now=services.now(),
-                                   since=None, gates=gates, heading="all")
+            await composer.compose(
+                services,
+                owner=owner,
+                targets=targets,
+                now=services.now(),
+                since=None,
+                gates=gates,
+                heading="all",
+            )
             best_all = min(best_all, time.perf_counter() - started)
     finally:
         await services.aclose()
-    return {"per_platform": per_platform, "chain": max(per_platform.values()),
-            "one_digest": best_all, "calls": calls}
+    return {
+        "per_platform": per_platform,
+        "chain": max(per_platform.values()),
+        "one_digest": best_all,
+        "calls": calls,
+    }
 
 
-def fanout(n: int, root: Path, platforms: Any, slack: SlackEmulator, key: str, config: Path,
-           verified: Any) -> dict[str, Any]:
+def fanout(
+    n: int, root: Path, platforms: Any, slack: SlackEmulator, key: str, config: Path, verified: Any
+) -> dict[str, Any]:
     tmp = root / f"fanout-{n}"
     tmp.mkdir()
     # Seconds from now until T: the bot must be up (jobs built) before. BENCH_LEAD: more, on a
@@ -125,15 +160,25 @@ def fanout(n: int, root: Path, platforms: Any, slack: SlackEmulator, key: str, c
     w.populate(tmp / "switchboard.db", key, verified, n, subscription=None)
     fill = time.monotonic() - settle_fill
     t_due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead + 1)
-    sub = {"kind": "digest", "platforms": "all", "trigger": "every 5m", "tz": "UTC",
-           "channel": "", "skip_empty": 0, "created_at": (t_due - INTERVAL).isoformat()}
+    sub = {
+        "kind": "digest",
+        "platforms": "all",
+        "trigger": "every 5m",
+        "tz": "UTC",
+        "channel": "",
+        "skip_empty": 0,
+        "created_at": (t_due - INTERVAL).isoformat(),
+    }
     w.populate(tmp / "switchboard.db", key, {}, n, subscription=sub)
-    slack.enforce_rate_limits(per_channel_per_second=PER_CHANNEL,
-                              workspace_per_minute=PER_MINUTE)  # a fresh budget per size
+    slack.enforce_rate_limits(
+        per_channel_per_second=PER_CHANNEL, workspace_per_minute=PER_MINUTE
+    )  # a fresh budget per size
     before_posts = len(digest_posts(slack))
     before_429 = len([c for c in slack.calls("chat.postMessage") if c.status == 429])
-    env = {"SWITCHBOARD_SLACK_WORKSPACE_PER_MINUTE": str(PER_MINUTE),
-           "SWITCHBOARD_SLACK_CHANNEL_INTERVAL": str(1 / PER_CHANNEL)}
+    env = {
+        "SWITCHBOARD_SLACK_WORKSPACE_PER_MINUTE": str(PER_MINUTE),
+        "SWITCHBOARD_SLACK_CHANNEL_INTERVAL": str(1 / PER_CHANNEL),
+    }
     result: dict[str, Any] = {"n": n, "fill": fill}
     with w.bot_process(tmp, config, key, slack, env) as (proc, up, log_path):
         result["startup"] = up
@@ -159,11 +204,13 @@ def fanout(n: int, root: Path, platforms: Any, slack: SlackEmulator, key: str, c
     result["wall"] = arrivals[-1] - t0 if len(arrivals) >= n else float("nan")
     result["stopped"] = len(arrivals) < n
     result["elapsed"] = (arrivals[-1] - t0) if arrivals else TIME_LIMIT
-    result["429"] = len([c for c in slack.calls("chat.postMessage") if c.status == 429]) \
-        - before_429
+    result["429"] = (
+        len([c for c in slack.calls("chat.postMessage") if c.status == 429]) - before_429
+    )
     with sqlite3.connect(tmp / "switchboard.db") as db:
-        result["ledger"] = dict(db.execute(
-            "select state, count(*) from deliveries group by state").fetchall())
+        result["ledger"] = dict(
+            db.execute("select state, count(*) from deliveries group by state").fetchall()
+        )
     return result
 
 
@@ -171,22 +218,32 @@ def sequential(users: list[str], platforms: Any, slack: SlackEmulator, root: Pat
     emus = platforms.emulators
     squonk = platforms.platforms["squonk"][0]
     cfg = {
-        "slack_url": f"{slack.url}/api/", "slack_token": w.BOT_TOKEN, "users": users,
+        "slack_url": f"{slack.url}/api/",
+        "slack_token": w.BOT_TOKEN,
+        "users": users,
         "time_limit": SEQ_LIMIT,
         "dss": {"url": emus["dss"].url, **w.LINKS["dss"]},
         "mstr": {"url": emus["mstr"].url, **w.LINKS["mstr"]},
-        "squonk": {"url": squonk["url"], "keycloak_url": squonk["keycloak_url"],
-                   "realm": squonk["realm"], "client_id": squonk["client_id"],
-                   **w.LINKS["squonk"]},
+        "squonk": {
+            "url": squonk["url"],
+            "keycloak_url": squonk["keycloak_url"],
+            "realm": squonk["realm"],
+            "client_id": squonk["client_id"],
+            **w.LINKS["squonk"],
+        },
         "astakos": {"url": emus["astakos"].url, **w.LINKS["astakos"]},
         "limits": {"url": emus["limits"].url, **w.LINKS["limits"]},
     }
     path = root / f"sequential-{len(users)}.json"
     path.write_text(json.dumps(cfg))
-    slack.enforce_rate_limits(per_channel_per_second=PER_CHANNEL,
-                              workspace_per_minute=PER_MINUTE)
-    out = subprocess.run([python(), "-m", "bench._sequential", str(path)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=SEQ_LIMIT + 120)
+    slack.enforce_rate_limits(per_channel_per_second=PER_CHANNEL, workspace_per_minute=PER_MINUTE)
+    out = subprocess.run(
+        [python(), "-m", "bench._sequential", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SEQ_LIMIT + 120,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"the sequential script failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -197,8 +254,11 @@ def fmt(seconds: float) -> str:
 
 
 def main() -> None:
-    with ExitStack() as stack, w.world(stack) as (platforms, slack), \
-            tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp_name:
+    with (
+        ExitStack() as stack,
+        w.world(stack) as (platforms, slack),
+        tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp_name,
+    ):
         root = Path(tmp_name)
         config = root / "switchboard.toml"
         w.write_config(config, platforms.platforms)
@@ -212,18 +272,25 @@ def main() -> None:
         w.populate(settings.db_path, key, verified, 1, subscription=None)
         chain = asyncio.run(measure_chain(settings, platforms))
         concurrency = settings.digest_platform_concurrency
-        print(f"\nDigest fan-out: every user linked to all 5 platforms, one digest each, all due"
-              f" at the same moment\nplatform emulators +{LATENCY * 1000:.0f} ms per answer;"
-              f" Slack emulator enforces {PER_CHANNEL:.0f} msg/s per channel and "
-              f"{PER_MINUTE} msgs/min per workspace (the bot is told the same budget)\n"
-              f"bot defaults: digest_platform_concurrency={concurrency} per instance; "
-              "DB filled directly with the bot's store functions + vault (not through the "
-              "link modal)\n")
-        print("one user's digest (bot code, warm, best of 3): "
-              + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in chain["per_platform"].items())
-              + f"; all five {chain['one_digest'] * 1000:.0f} ms")
-        print("platform calls per digest: "
-              + ", ".join(f"{k} {v}" for k, v in chain["calls"].items()) + "\n")
+        print(
+            f"\nDigest fan-out: every user linked to all 5 platforms, one digest each, all due"
+            f" at the same moment\nplatform emulators +{LATENCY * 1000:.0f} ms per answer;"
+            f" Slack emulator enforces {PER_CHANNEL:.0f} msg/s per channel and "
+            f"{PER_MINUTE} msgs/min per workspace (the bot is told the same budget)\n"
+            f"bot defaults: digest_platform_concurrency={concurrency} per instance; "
+            "DB filled directly with the bot's store functions + vault (not through the "
+            "link modal)\n"
+        )
+        print(
+            "one user's digest (bot code, warm, best of 3): "
+            + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in chain["per_platform"].items())
+            + f"; all five {chain['one_digest'] * 1000:.0f} ms"
+        )
+        print(
+            "platform calls per digest: "
+            + ", ".join(f"{k} {v}" for k, v in chain["calls"].items())
+            + "\n"
+        )
         _charts.report(asyncio.run(_charts.measure(settings)))  # charts on vs off, cache
 
         results = []
@@ -232,9 +299,11 @@ def main() -> None:
         seq = sequential([w.user_id(i) for i in range(max(SIZES))], platforms, slack, root)
         seq_rate = seq["seconds"] / max(seq["users"], 1)
 
-        print("| users | wall s | first s | half s | digests/s | chain s | Slack budget s |"
-              " lower bound s | gate bound s | sequential s | wall / bound | 429s |"
-              " start-up s | peak RSS MB |")
+        print(
+            "| users | wall s | first s | half s | digests/s | chain s | Slack budget s |"
+            " lower bound s | gate bound s | sequential s | wall / bound | 429s |"
+            " start-up s | peak RSS MB |"
+        )
         print("|" + "---|" * 14)
         for r in results:
             n = r["n"]
@@ -253,16 +322,21 @@ def main() -> None:
                 wall = fmt(r["wall"]).strip()
                 rate = n / r["wall"]
                 ratio = f"{r['wall'] / bound:.1f}"
-            print(f"| {n} | {wall} | {r['first']:.1f} | {r['half']:.1f} | {rate:.1f} |"
-                  f" {chain['chain']:.2f} | {budget} | {bound:.1f} | {gate:.1f} | {seq_text} |"
-                  f" {ratio} | {r['429']} | {r['startup']:.1f} | {r['rss_peak']:.0f} |")
-        print(f"\nsequential script (official SDKs, one user after another): {seq['users']} "
-              f"users in {seq['seconds']:.1f} s = {seq_rate:.2f} s a user (limit "
-              f"{SEQ_LIMIT:.0f} s; ~ = extrapolated from that rate)")
-        print("ledger states per size: " + "; ".join(
-            f"{r['n']}: {r['ledger']}" for r in results))
-        print("fill (direct DB set-up, not measured in wall): " + ", ".join(
-            f"{r['n']}: {r['fill']:.1f} s" for r in results))
+            print(
+                f"| {n} | {wall} | {r['first']:.1f} | {r['half']:.1f} | {rate:.1f} |"
+                f" {chain['chain']:.2f} | {budget} | {bound:.1f} | {gate:.1f} | {seq_text} |"
+                f" {ratio} | {r['429']} | {r['startup']:.1f} | {r['rss_peak']:.0f} |"
+            )
+        print(
+            f"\nsequential script (official SDKs, one user after another): {seq['users']} "
+            f"users in {seq['seconds']:.1f} s = {seq_rate:.2f} s a user (limit "
+            f"{SEQ_LIMIT:.0f} s; ~ = extrapolated from that rate)"
+        )
+        print("ledger states per size: " + "; ".join(f"{r['n']}: {r['ledger']}" for r in results))
+        print(
+            "fill (direct DB set-up, not measured in wall): "
+            + ", ".join(f"{r['n']}: {r['fill']:.1f} s" for r in results)
+        )
 
 
 if __name__ == "__main__":

@@ -46,23 +46,37 @@ def hwm_mb(pid: int) -> float:
 
 
 def measure(tmp: Path, config: Path, key: str, slack: object) -> dict[str, float]:
-    with w.bot_process(tmp, config, key, slack,  # type: ignore[arg-type]
-                       timeout=START_TIMEOUT) as (proc, up, log_path):
+    with w.bot_process(
+        tmp,
+        config,
+        key,
+        slack,  # type: ignore[arg-type]
+        timeout=START_TIMEOUT,
+    ) as (proc, up, log_path):
         if not w.wait_for_log(log_path, "scheduler started", 120):
             raise RuntimeError("the scheduler did not start")
         ready = time.monotonic()
         first = rss_mb(proc.pid)
         time.sleep(SETTLE)
-        jobs = re.findall(r"scheduler started with \d+ subscription\(s\) in (\d+) job",
-                          log_path.read_text())
-        return {"startup": up, "rss_ready": first, "rss": rss_mb(proc.pid),
-                "hwm": hwm_mb(proc.pid), "jobs": float(jobs[-1]) if jobs else float("nan"),
-                "settled": time.monotonic() - ready}
+        jobs = re.findall(
+            r"scheduler started with \d+ subscription\(s\) in (\d+) job", log_path.read_text()
+        )
+        return {
+            "startup": up,
+            "rss_ready": first,
+            "rss": rss_mb(proc.pid),
+            "hwm": hwm_mb(proc.pid),
+            "jobs": float(jobs[-1]) if jobs else float("nan"),
+            "settled": time.monotonic() - ready,
+        }
 
 
 def main() -> None:
-    with ExitStack() as stack, w.world(stack) as (platforms, slack), \
-            tempfile.TemporaryDirectory(prefix="bench-footprint-") as tmp_name:
+    with (
+        ExitStack() as stack,
+        w.world(stack) as (platforms, slack),
+        tempfile.TemporaryDirectory(prefix="bench-footprint-") as tmp_name,
+    ):
         root = Path(tmp_name)
         config = root / "switchboard.toml"
         w.write_config(config, platforms.platforms)
@@ -75,27 +89,45 @@ def main() -> None:
         full.mkdir()
         verified = asyncio.run(w.verify_all(w.settings_for(full, config, key, slack)))
         started = time.monotonic()
-        w.populate(full / "switchboard.db", key, verified, USERS, subscription={
-            "kind": "digest", "platforms": "all", "trigger": TRIGGERS[0], "tz": "UTC",
-            "channel": "", "skip_empty": 0,
-            "created_at": datetime.now(UTC).isoformat()}, triggers=TRIGGERS)
+        w.populate(
+            full / "switchboard.db",
+            key,
+            verified,
+            USERS,
+            subscription={
+                "kind": "digest",
+                "platforms": "all",
+                "trigger": TRIGGERS[0],
+                "tz": "UTC",
+                "channel": "",
+                "skip_empty": 0,
+                "created_at": datetime.now(UTC).isoformat(),
+            },
+            triggers=TRIGGERS,
+        )
         fill = time.monotonic() - started
         db_mb = (full / "switchboard.db").stat().st_size / 2**20
         name = f"{USERS:,} users, {USERS * 5:,} links, {USERS:,} subscriptions"
         results[name] = measure(full, config, key, slack)
 
-    print(f"\nFootprint: `python -m bot run`, 5 platforms configured; VmRSS {SETTLE:.0f} s "
-          "after start-up (scheduler jobs built)\n")
+    print(
+        f"\nFootprint: `python -m bot run`, 5 platforms configured; VmRSS {SETTLE:.0f} s "
+        "after start-up (scheduler jobs built)\n"
+    )
     print("| database | jobs | start-up s | RSS at ready MB | RSS settled MB | peak (VmHWM) MB |")
     print("|---|---|---|---|---|---|")
     for label, r in results.items():
-        print(f"| {label} | {r['jobs']:.0f} | {r['startup']:.1f} | {r['rss_ready']:.0f} |"
-              f" {r['rss']:.0f} | {r['hwm']:.0f} |")
+        print(
+            f"| {label} | {r['jobs']:.0f} | {r['startup']:.1f} | {r['rss_ready']:.0f} |"
+            f" {r['rss']:.0f} | {r['hwm']:.0f} |"
+        )
     base = results["empty database"]["rss"]
     last = results[name]["rss"]
-    print(f"\nper user (5 links + 1 subscription + its job): "
-          f"{(last - base) * 1024 / USERS:.1f} KB; database file {db_mb:.1f} MB; "
-          f"filled directly in {fill:.1f} s (not through the link modal)")
+    print(
+        f"\nper user (5 links + 1 subscription + its job): "
+        f"{(last - base) * 1024 / USERS:.1f} KB; database file {db_mb:.1f} MB; "
+        f"filled directly in {fill:.1f} s (not through the link modal)"
+    )
 
 
 if __name__ == "__main__":

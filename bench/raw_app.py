@@ -36,8 +36,12 @@ def main() -> None:
     async def events(request: Request) -> Response:
         body = await request.body()
         timestamp = request.headers.get("x-slack-request-timestamp", "")
-        expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body,
-                                    hashlib.sha256).hexdigest()
+        expected = (
+            "v0="
+            + hmac.new(
+                secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
+            ).hexdigest()
+        )
         if not hmac.compare_digest(expected, request.headers.get("x-slack-signature", "")):
             return Response(status_code=401)
         form = parse_qs(body.decode())
@@ -49,8 +53,9 @@ def main() -> None:
     async def healthz(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    web = Starlette(routes=[Route("/slack/events", events, methods=["POST"]),
-                           Route("/healthz", healthz)])
+    web = Starlette(
+        routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)]
+    )
     uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -50,46 +50,76 @@ def postgres() -> tuple[Any, Any]:
     return server.new_database, server
 
 
-def start_bot(stack: ExitStack, emu: dict[str, Any], tmp: Path, name: str,
-              database: str | None, **settings: Any) -> dict[str, Any]:
+def start_bot(
+    stack: ExitStack,
+    emu: dict[str, Any],
+    tmp: Path,
+    name: str,
+    database: str | None,
+    **settings: Any,
+) -> dict[str, Any]:
     port = free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "switchboard.toml"
     config.write_text(f'[[dss]]\nname = "prod"\nurl = "{emu["dss"]}"\n')
     data = tmp / name
     data.mkdir(exist_ok=True)
-    env = {"SLACK_BOT_TOKEN": "xoxb-bench-bot", "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": f"{emu['slack']}/api/", "SWITCHBOARD_DATA_DIR": str(data),
-           "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_PORT": str(port),
-           "SWITCHBOARD_SECRET_KEY": emu["key"],
-           **{f"SWITCHBOARD_{k.upper()}": str(v) for k, v in settings.items()}}
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-bench-bot",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": f"{emu['slack']}/api/",
+        "SWITCHBOARD_DATA_DIR": str(data),
+        "SWITCHBOARD_CONFIG": str(config),
+        "SWITCHBOARD_PORT": str(port),
+        "SWITCHBOARD_SECRET_KEY": emu["key"],
+        **{f"SWITCHBOARD_{k.upper()}": str(v) for k, v in settings.items()},
+    }
     if database:
         env["SWITCHBOARD_DATABASE_URL"] = database
-    proc = stack.enter_context(process(
-        [python(), "-m", "bot", "--log-level", "WARNING", "run"], env,
-        f"http://127.0.0.1:{port}/healthz"))
+    proc = stack.enter_context(
+        process(
+            [python(), "-m", "bot", "--log-level", "WARNING", "run"],
+            env,
+            f"http://127.0.0.1:{port}/healthz",
+        )
+    )
     return {"proc": proc, "url": f"http://127.0.0.1:{port}", "env": env}
 
 
-def throughput(emu: dict[str, Any], tmp: Path, setup: str, database: str | None,
-               replicas: int) -> dict[str, Any]:
+def throughput(
+    emu: dict[str, Any], tmp: Path, setup: str, database: str | None, replicas: int
+) -> dict[str, Any]:
     with ExitStack() as stack:
         folder = tmp / setup.replace(" ", "-").replace(",", "")
         bots = [start_bot(stack, emu, folder, f"r{i}", database) for i in range(replicas)]
-        httpx.post(f"{emu['slack']}/__bench__/link", timeout=60,
-                   json={"events_url": f"{bots[0]['url']}/slack/events",
-                         "secret": SECRET}).raise_for_status()
+        httpx.post(
+            f"{emu['slack']}/__bench__/link",
+            timeout=60,
+            json={"events_url": f"{bots[0]['url']}/slack/events", "secret": SECRET},
+        ).raise_for_status()
         base = {k: emu[k] for k in ("slack", "alice", "channel", "channel_name", "dss_key")}
-        spec = {**base, "kind": "command", "target": [f"{b['url']}/slack/events" for b in bots],
-                "secret": SECRET, "marker": "Running tasks", "mode": "closed",
-                "in_flight": IN_FLIGHT, "seconds": SECONDS}
+        spec = {
+            **base,
+            "kind": "command",
+            "target": [f"{b['url']}/slack/events" for b in bots],
+            "secret": SECRET,
+            "marker": "Running tasks",
+            "mode": "closed",
+            "in_flight": IN_FLIGHT,
+            "seconds": SECONDS,
+        }
         load({**spec, "seconds": 2})  # warm-up
         result = load(spec)
     acks = result["acks"]
     wall = result["wall"]
-    return {"setup": setup, "rate": len(acks) / wall if wall else 0.0,
-            "p50": percentile(acks, 50), "p99": percentile(acks, 99),
-            "errors": result["errors"], "missing": result["missing"]}
+    return {
+        "setup": setup,
+        "rate": len(acks) / wall if wall else 0.0,
+        "p50": percentile(acks, 50),
+        "p99": percentile(acks, 99),
+        "errors": result["errors"],
+        "missing": result["missing"],
+    }
 
 
 def readyz(bot: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +143,9 @@ def failover(emu: dict[str, Any], tmp: Path, database: str) -> list[float]:
     figures = []
     settings = {"leader_retry": 1.0}
     with ExitStack() as outer:
-        bots = [start_bot(outer, emu, tmp / "failover", f"r{i}", database, **settings)
-                for i in range(2)]
+        bots = [
+            start_bot(outer, emu, tmp / "failover", f"r{i}", database, **settings) for i in range(2)
+        ]
         for n in range(KILLS):
             leader = wait(lambda: next((b for b in bots if readyz(b).get("leader")), None), 60)
             other = next(b for b in bots if b is not leader)
@@ -138,9 +169,11 @@ def main() -> None:
         with emulators() as emu, tempfile.TemporaryDirectory(prefix="bench-rep-") as name:
             emu["key"] = Fernet.generate_key().decode()
             tmp = Path(name)
-            rows = [throughput(emu, tmp, "1 process, SQLite", None, 1),
-                    throughput(emu, tmp, "1 process, PostgreSQL", fresh(), 1),
-                    throughput(emu, tmp, "2 replicas, PostgreSQL", fresh(), 2)]
+            rows = [
+                throughput(emu, tmp, "1 process, SQLite", None, 1),
+                throughput(emu, tmp, "1 process, PostgreSQL", fresh(), 1),
+                throughput(emu, tmp, "2 replicas, PostgreSQL", fresh(), 2),
+            ]
             kills = failover(emu, tmp, fresh())
     finally:
         if server is not None:
@@ -150,17 +183,23 @@ def main() -> None:
 
 def report(rows: list[dict[str, Any]], kills: list[float]) -> None:
     base = rows[0]["rate"] or float("nan")
-    print(f"\nSigned `/dss futures` commands, closed loop, {IN_FLIGHT} in flight, {SECONDS:g} s,"
-          f" {os.cpu_count()} CPU(s)")
+    print(
+        f"\nSigned `/dss futures` commands, closed loop, {IN_FLIGHT} in flight, {SECONDS:g} s,"
+        f" {os.cpu_count()} CPU(s)"
+    )
     print("\n| setup | commands/s | vs SQLite | ack p50 ms | ack p99 ms | errors | missing |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['setup']} | {r['rate']:.0f} | {r['rate'] / base:.2f}x | "
-              f"{r['p50'] * 1000:.1f} | {r['p99'] * 1000:.1f} | {r['errors']} | "
-              f"{r['missing']} |")
+        print(
+            f"| {r['setup']} | {r['rate']:.0f} | {r['rate'] / base:.2f}x | "
+            f"{r['p50'] * 1000:.1f} | {r['p99'] * 1000:.1f} | {r['errors']} | "
+            f"{r['missing']} |"
+        )
     if kills:
-        print(f"\nFailover over {len(kills)} kill(s) (leader_retry 1 s): the standby leads "
-              f"after {min(kills):.2f}–{max(kills):.2f} s (mean {sum(kills) / len(kills):.2f}).")
+        print(
+            f"\nFailover over {len(kills)} kill(s) (leader_retry 1 s): the standby leads "
+            f"after {min(kills):.2f}–{max(kills):.2f} s (mean {sum(kills) / len(kills):.2f})."
+        )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """The `switchboard` command.
 
-    switchboard run [--socket-mode]          serve Slack (HTTP: /slack/events, /healthz, /metrics)
-    switchboard console                      type slash commands at a prompt (local Slack emulator)
-    switchboard demo [--script FILE]         emulated platforms + demo accounts + the console
-    switchboard manifest --url URL | --socket-mode
-    switchboard rotate-key                   re-encrypt every stored credential under a new key
-    switchboard new-key                      print a new encryption key (for SWITCHBOARD_SECRET_KEY)
-    switchboard db upgrade | status          apply / show the schema migrations
-    switchboard db copy SOURCE TARGET        move an installation: sqlite:PATH <-> postgresql://...
+switchboard run [--socket-mode]          serve Slack (HTTP: /slack/events, /healthz, /metrics)
+switchboard console                      type slash commands at a prompt (local Slack emulator)
+switchboard demo [--script FILE]         emulated platforms + demo accounts + the console
+switchboard manifest --url URL | --socket-mode
+switchboard rotate-key                   re-encrypt every stored credential under a new key
+switchboard new-key                      print a new encryption key (for SWITCHBOARD_SECRET_KEY)
+switchboard db upgrade | status          apply / show the schema migrations
+switchboard db copy SOURCE TARGET        move an installation: sqlite:PATH <-> postgresql://...
 """
 
 from __future__ import annotations
@@ -48,8 +48,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.warning(NO_PLATFORMS)
     if args.socket_mode:
         return asyncio.run(_socket_mode(services))
-    log.info("serving on http://%s:%s/slack/events", args.host or settings.host,
-             args.port or settings.port)
+    log.info(
+        "serving on http://%s:%s/slack/events",
+        args.host or settings.host,
+        args.port or settings.port,
+    )
     asyncio.run(serve(services, host=args.host or settings.host, port=args.port or settings.port))
     return 0
 
@@ -84,8 +87,10 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     from bot.manifest import manifest_yaml
 
     if not args.socket_mode and not args.url:
-        print("switchboard manifest: give --url https://your.bot.host or --socket-mode",
-              file=sys.stderr)
+        print(
+            "switchboard manifest: give --url https://your.bot.host or --socket-mode",
+            file=sys.stderr,
+        )
         return 2
     sys.stdout.write(manifest_yaml(Settings(), url=args.url, socket_mode=args.socket_mode))
     return 0
@@ -118,10 +123,15 @@ def cmd_db_status(args: argparse.Namespace) -> int:
         waiting = migrations.pending(db)
     finally:
         db.close()
-    print(f"{describe(settings.database)}: schema version {max(versions, default=0)} "
-          f"(this Switchboard: {migrations.LATEST}); "
-          + (f"{len(waiting)} migration(s) to apply: switchboard db upgrade" if waiting
-             else "up to date"))
+    print(
+        f"{describe(settings.database)}: schema version {max(versions, default=0)} "
+        f"(this Switchboard: {migrations.LATEST}); "
+        + (
+            f"{len(waiting)} migration(s) to apply: switchboard db upgrade"
+            if waiting
+            else "up to date"
+        )
+    )
     return 0
 
 
@@ -138,8 +148,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         db.close()
     for m in done:
         print(f"applied {m.version}: {m.name}")
-    print(f"{describe(settings.database)}: at schema version {migrations.LATEST}"
-          + ("" if done else " (nothing to do)"))
+    print(
+        f"{describe(settings.database)}: at schema version {migrations.LATEST}"
+        + ("" if done else " (nothing to do)")
+    )
     return 0
 
 
@@ -150,15 +162,20 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     source, target = ensure_url(args.source), ensure_url(args.target)
     settings = Settings()
     if settings.secret_key is not None and settings.secret_key.get_secret_value().strip():
-        keys = [k.strip().encode() for k in settings.secret_key.get_secret_value().split(",")
-                if k.strip()]
+        keys = [
+            k.strip().encode()
+            for k in settings.secret_key.get_secret_value().split(",")
+            if k.strip()
+        ]
         key_note = "SWITCHBOARD_SECRET_KEY"
     elif isinstance(source, Path) and (source.parent / KEY_FILE_NAME).exists():
         keys = read_key_file(source.parent / KEY_FILE_NAME)
         key_note = str(source.parent / KEY_FILE_NAME)
     else:
-        raise ConfigError("db copy checks every credential after the copy: set "
-                          "SWITCHBOARD_SECRET_KEY to the installation's key")
+        raise ConfigError(
+            "db copy checks every credential after the copy: set "
+            "SWITCHBOARD_SECRET_KEY to the installation's key"
+        )
     print(f"copying {describe(source)} -> {describe(target)}")
     try:
         report = copy_database(source, target, Vault(keys))
@@ -168,8 +185,10 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     if isinstance(target, str) and key_note != "SWITCHBOARD_SECRET_KEY":
-        print(f"Run every replica with SWITCHBOARD_DATABASE_URL set to the target and "
-              f"SWITCHBOARD_SECRET_KEY set to the key in {key_note}.")
+        print(
+            f"Run every replica with SWITCHBOARD_DATABASE_URL set to the target and "
+            f"SWITCHBOARD_SECRET_KEY set to the key in {key_note}."
+        )
     return 0
 
 
@@ -187,25 +206,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", metavar="LEVEL",
-                        help="DEBUG, INFO, WARNING or ERROR (default INFO for run, WARNING for "
-                             "console and demo)")
+    parser.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help="DEBUG, INFO, WARNING or ERROR (default INFO for run, WARNING for console and demo)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
-        "run", help="serve Slack",
+        "run",
+        help="serve Slack",
         description="Serve Slack: HTTP mode answers /slack/events (with /healthz and /metrics) "
-                    "on --host:--port; Socket Mode connects out to Slack instead. Secrets and "
-                    "settings come from the environment (SLACK_BOT_TOKEN, "
-                    "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, SWITCHBOARD_*) and the TOML file "
-                    "named by SWITCHBOARD_CONFIG; see the README's settings table.")
-    run.add_argument("--socket-mode", action="store_true",
-                     help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN=xapp-…), for "
-                          "a bot without a public URL; no HTTP port is opened for Slack")
-    run.add_argument("--host", metavar="ADDRESS",
-                     help="address to listen on in HTTP mode (default SWITCHBOARD_HOST, "
-                          "127.0.0.1: only this machine; 0.0.0.0 listens on every interface)")
-    run.add_argument("--port", type=int, metavar="PORT",
-                     help="port to listen on in HTTP mode (default SWITCHBOARD_PORT, 3000)")
+        "on --host:--port; Socket Mode connects out to Slack instead. Secrets and "
+        "settings come from the environment (SLACK_BOT_TOKEN, "
+        "SLACK_SIGNING_SECRET or SLACK_APP_TOKEN, SWITCHBOARD_*) and the TOML file "
+        "named by SWITCHBOARD_CONFIG; see the README's settings table.",
+    )
+    run.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN=xapp-…), for "
+        "a bot without a public URL; no HTTP port is opened for Slack",
+    )
+    run.add_argument(
+        "--host",
+        metavar="ADDRESS",
+        help="address to listen on in HTTP mode (default SWITCHBOARD_HOST, "
+        "127.0.0.1: only this machine; 0.0.0.0 listens on every interface)",
+    )
+    run.add_argument(
+        "--port",
+        type=int,
+        metavar="PORT",
+        help="port to listen on in HTTP mode (default SWITCHBOARD_PORT, 3000)",
+    )
     run.set_defaults(fn=cmd_run)
     console = sub.add_parser("console", help="type slash commands at a prompt")
     console.add_argument("--script", type=Path, help="read commands from a file, one per line")
@@ -226,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending migrations").set_defaults(fn=cmd_db_upgrade)
     db_sub.add_parser("status", help="schema version and pending migrations").set_defaults(
-        fn=cmd_db_status)
+        fn=cmd_db_status
+    )
     copy = db_sub.add_parser("copy", help="copy every table into an empty database")
     copy.add_argument("source", help="sqlite:PATH or postgresql://...")
     copy.add_argument("target", help="sqlite:PATH or postgresql://...")

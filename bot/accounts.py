@@ -40,38 +40,52 @@ class Accounts:
         now: datetime = self._now()
         return now.isoformat(timespec="seconds")
 
-    async def link(self, user_id: str, platform: str, instance: str,
-                   verified: VerifiedAccount) -> LinkedAccount:
+    async def link(
+        self, user_id: str, platform: str, instance: str, verified: VerifiedAccount
+    ) -> LinkedAccount:
         stamp = self._stamp()
         row = {
-            "user_id": user_id, "platform": platform, "instance": instance,
-            "account": verified.account, "kind": verified.kind,
+            "user_id": user_id,
+            "platform": platform,
+            "instance": instance,
+            "account": verified.account,
+            "kind": verified.kind,
             "secret": self.vault.encrypt(verified.secret),
             "details": json.dumps(verified.details, sort_keys=True),
-            "linked_at": stamp, "verified_at": stamp,
+            "linked_at": stamp,
+            "verified_at": stamp,
         }
         await self.store.run(links.save, row)
         return _public(row)
 
-    async def credential(self, user_id: str, platform: str,
-                         instance: str | None = None) -> Credential:
+    async def credential(
+        self, user_id: str, platform: str, instance: str | None = None
+    ) -> Credential:
         row = await self.store.run(links.get, user_id, platform, instance)
         if row is None:
             raise errors.NotLinked(platform, instance)
         return Credential(
-            user_id=user_id, platform=platform, instance=row["instance"],
-            account=row["account"], secret=self.vault.decrypt(row["secret"]),
-            kind=row["kind"], details=json.loads(row["details"] or "{}"),
+            user_id=user_id,
+            platform=platform,
+            instance=row["instance"],
+            account=row["account"],
+            secret=self.vault.decrypt(row["secret"]),
+            kind=row["kind"],
+            details=json.loads(row["details"] or "{}"),
         )
 
     async def save_secret(self, credential: Credential, secret: str) -> None:
         """A platform rotated the secret (e.g. a new refresh token): store the new one."""
         await self.store.run(
-            links.update_secret, credential.user_id, credential.platform, credential.instance,
-            self.vault.encrypt(secret), self._stamp())
+            links.update_secret,
+            credential.user_id,
+            credential.platform,
+            credential.instance,
+            self.vault.encrypt(secret),
+            self._stamp(),
+        )
 
-    async def mark_broken(self, user_id: str, platform: str, instance: str,
-                          reason: str) -> None:
+    async def mark_broken(self, user_id: str, platform: str, instance: str, reason: str) -> None:
         """The platform no longer takes the stored credential (the person deleted that very
         key): `/ops links` shows the link as broken, with `reason`, until it is linked again
         (linking writes fresh details). `reason` is shown to the person: never a secret."""
@@ -97,7 +111,11 @@ class Accounts:
 def _public(row: dict[str, Any]) -> LinkedAccount:
     details = row["details"]
     return LinkedAccount(
-        platform=row["platform"], instance=row["instance"], account=row["account"],
-        kind=row["kind"] or "", linked_at=row["linked_at"], verified_at=row["verified_at"],
+        platform=row["platform"],
+        instance=row["instance"],
+        account=row["account"],
+        kind=row["kind"] or "",
+        linked_at=row["linked_at"],
+        verified_at=row["verified_at"],
         details=json.loads(details) if isinstance(details, str) and details else {},
     )

@@ -10,11 +10,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.listener.async_listener import AsyncListener
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.listener_matcher.async_builtins import AsyncBuiltinListenerMatcher
 from slack_bolt.listener_matcher.async_listener_matcher import AsyncListenerMatcher
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -41,8 +41,9 @@ def create_app(services: Services) -> AsyncApp:
     bolt_logger = logging.getLogger(f"slack_bolt.{AsyncApp.__name__}")
     if not any(isinstance(f, _SameTokenNotice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SameTokenNotice())
-    signing_secret = (settings.slack_signing_secret.get_secret_value()
-                      if settings.slack_signing_secret else "")
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
     app = AsyncApp(
         client=services.slack,
         signing_secret=signing_secret,
@@ -102,8 +103,11 @@ class BodyMatcher(AsyncListenerMatcher):
     def install(cls, app: AsyncApp) -> None:
         for listener in app._async_listeners:
             listener.matchers = [
-                cls(m.func) if type(m) is AsyncBuiltinListenerMatcher and m.arg_names == ["body"]
-                else m for m in listener.matchers]
+                cls(m.func)
+                if type(m) is AsyncBuiltinListenerMatcher and m.arg_names == ["body"]
+                else m
+                for m in listener.matchers
+            ]
 
 
 class AckFirstRunner(AsyncioListenerRunner):
@@ -114,13 +118,22 @@ class AckFirstRunner(AsyncioListenerRunner):
     every 10 ms for the ack, which was most of a command's ack time."""
 
     def __init__(self, bolt: AsyncioListenerRunner) -> None:
-        super().__init__(bolt.logger, False, bolt.listener_error_handler,
-                         bolt.listener_start_handler, bolt.listener_completion_handler,
-                         bolt.lazy_listener_runner)
-        self.inline = AsyncioListenerRunner(bolt.logger, True, bolt.listener_error_handler,
-                                            bolt.listener_start_handler,
-                                            bolt.listener_completion_handler,
-                                            bolt.lazy_listener_runner)
+        super().__init__(
+            bolt.logger,
+            False,
+            bolt.listener_error_handler,
+            bolt.listener_start_handler,
+            bolt.listener_completion_handler,
+            bolt.lazy_listener_runner,
+        )
+        self.inline = AsyncioListenerRunner(
+            bolt.logger,
+            True,
+            bolt.listener_error_handler,
+            bolt.listener_start_handler,
+            bolt.listener_completion_handler,
+            bolt.lazy_listener_runner,
+        )
 
     @classmethod
     def install(cls, app: AsyncApp) -> None:
@@ -128,12 +141,16 @@ class AckFirstRunner(AsyncioListenerRunner):
         # There is no public setter for the runner; the attribute is Bolt's since 1.0.
         app._async_listener_runner = cls(app._async_listener_runner)
 
-    async def run(self, request: AsyncBoltRequest, response: BoltResponse, listener_name: str,
-                  listener: AsyncListener, starting_time: float | None = None
-                  ) -> BoltResponse | None:
+    async def run(
+        self,
+        request: AsyncBoltRequest,
+        response: BoltResponse,
+        listener_name: str,
+        listener: AsyncListener,
+        starting_time: float | None = None,
+    ) -> BoltResponse | None:
         if getattr(getattr(listener, "ack_function", None), ACKS_AT_ONCE, False):
-            return await self.inline.run(request, response, listener_name, listener,
-                                         starting_time)
+            return await self.inline.run(request, response, listener_name, listener, starting_time)
         return await super().run(request, response, listener_name, listener, starting_time)
 
 
@@ -146,14 +163,16 @@ class ServicesAndRetries(AsyncMiddleware):
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
-                            next: Any) -> BoltResponse | None:
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Any
+    ) -> BoltResponse | None:
         services = self.services
         req.context["services"] = services
         event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
         if event_id:
             first = await services.store.run(
-                seen.first_time, f"event:{event_id}", services.now().isoformat())
+                seen.first_time, f"event:{event_id}", services.now().isoformat()
+            )
             if not first:
                 return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         return await next()

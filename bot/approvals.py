@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,8 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PENDING, ACTING, DONE, FAILED, GONE = (rows.PENDING, rows.ACTING, rows.DONE, rows.FAILED,
-                                       rows.GONE)
+PENDING, ACTING, DONE, FAILED, GONE = (rows.PENDING, rows.ACTING, rows.DONE, rows.FAILED, rows.GONE)
 # How long a usergroup's members are trusted before asking Slack again.
 GROUP_CACHE_SECONDS = 300.0
 # How long one copy's chat.update is retried through 429s and Slack outages.
@@ -79,10 +78,18 @@ class Approval:
 
 def _approval(row: dict[str, Any]) -> Approval:
     return Approval(
-        id=row["id"], platform=row["platform"], instance=row["instance"], kind=row["kind"],
-        target=row["target"], state=row["state"], summary=row["summary"] or "",
-        payload=json.loads(row["payload"] or "{}"), actor=row["actor"] or "",
-        action=row["action"] or "", acted_at=row["acted_at"] or "", result=row["result"] or "",
+        id=row["id"],
+        platform=row["platform"],
+        instance=row["instance"],
+        kind=row["kind"],
+        target=row["target"],
+        state=row["state"],
+        summary=row["summary"] or "",
+        payload=json.loads(row["payload"] or "{}"),
+        actor=row["actor"] or "",
+        action=row["action"] or "",
+        acted_at=row["acted_at"] or "",
+        result=row["result"] or "",
     )
 
 
@@ -106,12 +113,25 @@ class Approvals:
         # Claims this process holds right now: never taken for abandoned (bot.recovery).
         self.inflight: set[str] = set()
 
-    async def register(self, *, platform: str, instance: str, kind: str, target: str,
-                       summary: str, payload: dict[str, Any] | None = None) -> Approval:
+    async def register(
+        self,
+        *,
+        platform: str,
+        instance: str,
+        kind: str,
+        target: str,
+        summary: str,
+        payload: dict[str, Any] | None = None,
+    ) -> Approval:
         row = {
-            "id": approval_id(platform, instance, kind, target), "platform": platform,
-            "instance": instance, "kind": kind, "target": target, "state": PENDING,
-            "summary": summary[:500], "payload": json.dumps(payload or {}),
+            "id": approval_id(platform, instance, kind, target),
+            "platform": platform,
+            "instance": instance,
+            "kind": kind,
+            "target": target,
+            "state": PENDING,
+            "summary": summary[:500],
+            "payload": json.dumps(payload or {}),
             "created_at": self._now().isoformat(timespec="seconds"),
         }
         return _approval(await self.store.run(rows.ensure, row))
@@ -126,7 +146,8 @@ class Approvals:
 
     async def claim(self, approval: str, user_id: str, action: str) -> tuple[bool, Approval]:
         claimed, row = await self.store.run(
-            rows.claim, approval, user_id, action, self._now().isoformat(timespec="seconds"))
+            rows.claim, approval, user_id, action, self._now().isoformat(timespec="seconds")
+        )
         if claimed:
             self.inflight.add(approval)
         return claimed, _approval(row)
@@ -143,13 +164,16 @@ class Approvals:
         finally:
             self.inflight.discard(approval)
 
-    async def record_copy(self, approval: str, channel: str, ts: str,
-                          blocks: list[dict[str, Any]]) -> None:
-        await self.store.run(rows.add_copy, approval, channel, ts, blocks,
-                             self._now().isoformat(timespec="seconds"))
+    async def record_copy(
+        self, approval: str, channel: str, ts: str, blocks: list[dict[str, Any]]
+    ) -> None:
+        await self.store.run(
+            rows.add_copy, approval, channel, ts, blocks, self._now().isoformat(timespec="seconds")
+        )
 
-    async def allowed(self, slack: AsyncWebClient, permission: str, user_id: str,
-                      approvers: dict[str, list[str]]) -> bool:
+    async def allowed(
+        self, slack: AsyncWebClient, permission: str, user_id: str, approvers: dict[str, list[str]]
+    ) -> bool:
         """No restriction for this action: the platform decides. Else the user, or a member
         of one of the listed user groups (S...), may act."""
         allowed = approvers.get(permission)
@@ -170,14 +194,14 @@ class Approvals:
             response = await slack.usergroups_users_list(usergroup=group)
             members = set(response.get("users") or [])
         except SlackApiError as error:
-            log.warning("usergroups.users.list %s failed: %s", group,
-                        error.response.get("error"))
+            log.warning("usergroups.users.list %s failed: %s", group, error.response.get("error"))
             members = set()
         self._groups[group] = (time.monotonic(), members)
         return members
 
 
 # -- approval kinds ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Current:
@@ -220,8 +244,10 @@ Render = Callable[[Approval], list[b.Block]]
 
 ALREADY = "Already {verb} by <@{actor}> at {when}{result}."
 WORKING = "Someone (<@{actor}>) is acting on this right now."
-NOT_ALLOWED = ("Your operators restrict who may {verb} here, and you are not on the list. "
-               "Ask one of them, or your workspace admin.")
+NOT_ALLOWED = (
+    "Your operators restrict who may {verb} here, and you are not on the list. "
+    "Ask one of them, or your workspace admin."
+)
 
 
 def when_text(acted_at: str) -> str:
@@ -236,19 +262,27 @@ def when_text(acted_at: str) -> str:
     return f"<!date^{int(when.timestamp())}^{{time}} on {{date_short}}|{fallback}>"
 
 
-async def act(click: Click, *, approval: str, action: str, verb: str, permission: str,
-              perform: Perform, render: Render,
-              refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None = None) -> None:
+async def act(
+    click: Click,
+    *,
+    approval: str,
+    action: str,
+    verb: str,
+    permission: str,
+    perform: Perform,
+    render: Render,
+    refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None = None,
+) -> None:
     """Run one approval click (see the module docstring). `verb` is the past tense shown to
     people ("accepted"); `perform` does the platform call with the clicker's credential and
     returns a short result; `render` draws the card for the approval's current state;
     `refresh` re-renders an ephemeral list the click came from (its blocks are not sent)."""
     services: Services = click.services
     record = await services.approvals.get(approval)
-    credential = await services.accounts.credential(click.user_id, record.platform,
-                                                    record.instance)
-    if not await services.approvals.allowed(services.slack, permission, click.user_id,
-                                            services.settings.approvers):
+    credential = await services.accounts.credential(click.user_id, record.platform, record.instance)
+    if not await services.approvals.allowed(
+        services.slack, permission, click.user_id, services.settings.approvers
+    ):
         raise errors.NotAllowed(NOT_ALLOWED.format(verb=action))
     claimed, record = await services.approvals.claim(approval, click.user_id, action)
     if not claimed:
@@ -256,8 +290,12 @@ async def act(click: Click, *, approval: str, action: str, verb: str, permission
             text = WORKING.format(actor=record.actor)
         else:
             result = f" ({record.result})" if record.result else ""
-            text = ALREADY.format(verb=_past(record.action), actor=record.actor,
-                                  when=when_text(record.acted_at), result=result)
+            text = ALREADY.format(
+                verb=_past(record.action),
+                actor=record.actor,
+                when=when_text(record.acted_at),
+                result=result,
+            )
         await click.respond(text=text, response_type="ephemeral", replace_original=False)
         return
     try:
@@ -268,9 +306,14 @@ async def act(click: Click, *, approval: str, action: str, verb: str, permission
         # (guarded replies), and the card stays open for someone who has them.
         await services.approvals.release(approval, click.user_id)
         await services.audit.record(
-            user_id=click.user_id, action=f"{record.platform}.{action}",
-            platform=record.platform, instance=record.instance, target=record.target,
-            result="refused", detail=f"{type(error).__name__}: {error.detail}")
+            user_id=click.user_id,
+            action=f"{record.platform}.{action}",
+            platform=record.platform,
+            instance=record.instance,
+            target=record.target,
+            result="refused",
+            detail=f"{type(error).__name__}: {error.detail}",
+        )
         raise
     except (errors.Conflict, errors.NotFound) as error:
         # Resolved elsewhere (Astakos answers 404 for a commission no longer pending).
@@ -278,27 +321,41 @@ async def act(click: Click, *, approval: str, action: str, verb: str, permission
     except errors.PlatformError as error:
         # An outage, or a refusal of this action (413 over a limit ...): the item is still
         # waiting on the platform, so the card stays actionable and shows the last attempt.
-        record = await services.approvals.finish(approval, FAILED,
-                                                 f"{type(error).__name__}: {error.detail}")
+        record = await services.approvals.finish(
+            approval, FAILED, f"{type(error).__name__}: {error.detail}"
+        )
     except BaseException:
         await services.approvals.finish(approval, FAILED, "interrupted")
         raise
     await services.audit.record(
-        user_id=click.user_id, action=f"{record.platform}.{action}", platform=record.platform,
-        instance=record.instance, target=record.target,
+        user_id=click.user_id,
+        action=f"{record.platform}.{action}",
+        platform=record.platform,
+        instance=record.instance,
+        target=record.target,
         result={DONE: "ok", GONE: "gone", FAILED: "failed"}.get(record.state, record.state),
-        detail=record.result)
+        detail=record.result,
+    )
     await update_copies(services, click, record, render, refresh)
 
 
 def _past(action: str) -> str:
-    return {"accept": "accepted", "reject": "rejected", "approve": "approved",
-            "deny": "denied", "resolve": "resolved"}.get(action, action + "ed")
+    return {
+        "accept": "accepted",
+        "reject": "rejected",
+        "approve": "approved",
+        "deny": "denied",
+        "resolve": "resolved",
+    }.get(action, action + "ed")
 
 
-async def update_copies(services: Services, click: Click, record: Approval, render: Render,
-                        refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None
-                        ) -> None:
+async def update_copies(
+    services: Services,
+    click: Click,
+    record: Approval,
+    render: Render,
+    refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None,
+) -> None:
     """Re-render the card everywhere: every recorded channel copy by chat.update, and the
     message clicked (ephemeral lists are re-drawn by `refresh`, or patched)."""
     card = render(record)
@@ -325,23 +382,31 @@ async def update_copies(services: Services, click: Click, record: Approval, rend
     await click.respond(text=text, blocks=blocks, replace_original=True)
 
 
-async def update_recorded_copies(services: Services, record: Approval,
-                                 render: Render) -> set[tuple[str, str]]:
+async def update_recorded_copies(
+    services: Services, record: Approval, render: Render
+) -> set[tuple[str, str]]:
     """chat.update every recorded channel copy of the card; returns those updated."""
     card = render(record)
     summary = f"{record.summary}: {record.state}"
     updated: set[tuple[str, str]] = set()
     for copy in await services.store.run(rows.copies, record.id):
         blocks = swap_card(copy["blocks"], record.id, card)
-        if await _update_copy(services.slack, copy["channel"], copy["ts"], summary, blocks,
-                              record.id):
+        if await _update_copy(
+            services.slack, copy["channel"], copy["ts"], summary, blocks, record.id
+        ):
             await services.store.run(rows.save_blocks, copy["channel"], copy["ts"], blocks)
             updated.add((copy["channel"], copy["ts"]))
     return updated
 
 
-async def _update_copy(slack: AsyncWebClient, channel: str, ts: str, text: str,
-                       blocks: list[dict[str, Any]], approval: str) -> bool:
+async def _update_copy(
+    slack: AsyncWebClient,
+    channel: str,
+    ts: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    approval: str,
+) -> bool:
     """chat.update one copy, waiting out 429s (Retry-After) and Slack's 5xx and lost answers
     (backing off) for up to COPY_UPDATE_SECONDS: an update is idempotent, so trying again
     never shows anything twice. A refusal (message deleted, no access) is final."""
@@ -354,24 +419,30 @@ async def _update_copy(slack: AsyncWebClient, channel: str, ts: str, text: str,
         except SlackApiError as error:
             status = error.response.status_code
             if status != 429 and status < 500:
-                log.warning("could not update a copy of %s: %s", approval,
-                            error.response.get("error"))
+                log.warning(
+                    "could not update a copy of %s: %s", approval, error.response.get("error")
+                )
                 return False
-            wait = float(error.response.headers.get("retry-after") or delay) if status == 429 \
+            wait = (
+                float(error.response.headers.get("retry-after") or delay)
+                if status == 429
                 else delay
+            )
             why = f"HTTP {status}"
-        except (OSError, asyncio.TimeoutError, aiohttp.ClientError) as error:
+        except (TimeoutError, OSError, aiohttp.ClientError) as error:
             wait, why = delay, type(error).__name__
         if time.monotonic() + wait > deadline:
-            log.warning("gave up updating a copy of %s after %g s (%s)", approval,
-                        COPY_UPDATE_SECONDS, why)
+            log.warning(
+                "gave up updating a copy of %s after %g s (%s)", approval, COPY_UPDATE_SECONDS, why
+            )
             return False
         await asyncio.sleep(wait)
         delay = min(delay * 2, 8.0)
 
 
-def swap_card(blocks: list[dict[str, Any]], approval: str,
-              card: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def swap_card(
+    blocks: list[dict[str, Any]], approval: str, card: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Replace the blocks of one card (by block id prefix) with `card`, in place, then bring
     the message's counts in line with the cards still open (see `retally`)."""
     prefix = card_prefix(approval)
@@ -391,8 +462,7 @@ def swap_card(blocks: list[dict[str, Any]], approval: str,
 # approval id's platform and kind): after a click they must agree with the cards still open.
 _TALLIES = [
     (re.compile(r"^(\*?)(\d+)(\*? request\(s\) waiting)"), "astakos", "membership"),
-    (re.compile(r"^(\*?)(\d+)(\*? project application\(s\) waiting)"), "astakos",
-     "application"),
+    (re.compile(r"^(\*?)(\d+)(\*? project application\(s\) waiting)"), "astakos", "application"),
     (re.compile(r"^(\*?)(\d+)(\*? commission\(s\) waiting)"), "astakos", "commission"),
     (re.compile(r"^(\*?)(\d+)(\*? limit\(s\) waiting)"), "limits", None),
 ]
@@ -403,9 +473,12 @@ def open_cards(blocks: list[dict[str, Any]]) -> list[str]:
     out: list[str] = []
     for block in blocks:
         block_id = str(block.get("block_id", ""))
-        if block_id.startswith(CARD_BLOCK) and block.get("type") == "actions" and \
-                block.get("elements"):
-            approval = block_id[len(CARD_BLOCK):].rsplit("|", 1)[0]
+        if (
+            block_id.startswith(CARD_BLOCK)
+            and block.get("type") == "actions"
+            and block.get("elements")
+        ):
+            approval = block_id[len(CARD_BLOCK) :].rsplit("|", 1)[0]
             if approval not in out:
                 out.append(approval)
     return out
@@ -418,13 +491,21 @@ def retally(before: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> list[
     was, open_ids = open_cards(before), open_cards(blocks)
 
     def count(ids: list[str], platform: str, kind: str | None) -> int:
-        return sum(1 for a in ids if a.split(":")[0] == platform
-                   and (kind is None or a.split(":")[2] == kind))
+        return sum(
+            1
+            for a in ids
+            if a.split(":")[0] == platform and (kind is None or a.split(":")[2] == kind)
+        )
 
     out: list[dict[str, Any]] = []
     for block in blocks:
-        texts = block.get("elements") if block.get("type") == "context" else \
-            [block.get("text")] if block.get("type") == "section" else []
+        texts = (
+            block.get("elements")
+            if block.get("type") == "context"
+            else [block.get("text")]
+            if block.get("type") == "section"
+            else []
+        )
         for element in texts or []:
             if not isinstance(element, dict) or not isinstance(element.get("text"), str):
                 continue
@@ -432,7 +513,9 @@ def retally(before: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> list[
                 closed = count(was, platform, kind) - count(open_ids, platform, kind)
                 element["text"] = pattern.sub(
                     lambda m, c=closed: f"{m.group(1)}{max(0, int(m.group(2)) - c)}{m.group(3)}",
-                    element["text"], count=1)
+                    element["text"],
+                    count=1,
+                )
         out.append(block)
     from bot.blocks import astakos as astakos_blocks  # lazily: it imports this module
 

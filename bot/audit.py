@@ -15,14 +15,30 @@ class Audit:
         self.store = store
         self._now = now
 
-    async def record(self, *, user_id: str, action: str, platform: str = "",
-                     instance: str = "", target: str = "", result: str = "ok",
-                     detail: str = "") -> None:
-        await self.store.run(audit_rows.record, {
-            "at": self._now().isoformat(timespec="seconds"), "user_id": user_id,
-            "action": action, "platform": platform, "instance": instance, "target": target,
-            "result": result, "detail": detail[:500],
-        })
+    async def record(
+        self,
+        *,
+        user_id: str,
+        action: str,
+        platform: str = "",
+        instance: str = "",
+        target: str = "",
+        result: str = "ok",
+        detail: str = "",
+    ) -> None:
+        await self.store.run(
+            audit_rows.record,
+            {
+                "at": self._now().isoformat(timespec="seconds"),
+                "user_id": user_id,
+                "action": action,
+                "platform": platform,
+                "instance": instance,
+                "target": target,
+                "result": result,
+                "detail": detail[:500],
+            },
+        )
 
     async def latest(self, n: int) -> list[dict[str, Any]]:
         return await self.store.run(audit_rows.latest, n)

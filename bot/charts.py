@@ -43,16 +43,20 @@ MAX_BARS = 20
 BACKGROUND, INK, GRID = "#f6f7f9", "#1d1c1d", "#c9ccd1"
 OK, WARN, BAD, OTHER = "#2b7bb9", "#e8912d", "#c0392b", "#7a7d81"
 OUTCOME_STYLE = {  # outcome word -> (colour, hatch): colour-blind safe by the hatch too
-    "success": (OK, ""), "warning": (WARN, "//"), "failed": (BAD, "xx"),
-    "aborted": (OTHER, ".."), "running": (OTHER, "")}
+    "success": (OK, ""),
+    "warning": (WARN, "//"),
+    "failed": (BAD, "xx"),
+    "aborted": (OTHER, ".."),
+    "running": (OTHER, ""),
+}
 
 
 @dataclass(frozen=True)
 class Chart:
     """What to draw. rows, by kind:
-        usage  (label, used, limit, used_text, limit_text)
-        daily  (YYYY-MM-DD, breaches, warnings)
-        runs   (label, seconds, outcome word)     oldest first
+    usage  (label, used, limit, used_text, limit_text)
+    daily  (YYYY-MM-DD, breaches, warnings)
+    runs   (label, seconds, outcome word)     oldest first
     """
 
     kind: str
@@ -84,6 +88,7 @@ class Picture:
 
 # -- words ----------------------------------------------------------------------------------
 
+
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     if seconds < 60:
@@ -114,10 +119,12 @@ def alt(chart: Chart) -> str:
         warnings = sum(r[2] for r in rows)
         worst = max(rows, key=lambda r: (r[1], r[2]))
         days = "; ".join(f"{d}: {b} breach(es), {w} warning(s)" for d, b, w in rows if b or w)
-        text = (f"{chart.title}: {breaches} breach(es) and {warnings} warning(s) over "
-                f"{len(rows)} day(s) from {rows[0][0]} to {rows[-1][0]}"
-                + (f"; the most on {worst[0]}" if worst[1] or worst[2] else "")
-                + (f". {days}." if days else "; none."))
+        text = (
+            f"{chart.title}: {breaches} breach(es) and {warnings} warning(s) over "
+            f"{len(rows)} day(s) from {rows[0][0]} to {rows[-1][0]}"
+            + (f"; the most on {worst[0]}" if worst[1] or worst[2] else "")
+            + (f". {days}." if days else "; none.")
+        )
     else:
         counts: dict[str, int] = {}
         for _, _, outcome in rows:
@@ -126,10 +133,13 @@ def alt(chart: Chart) -> str:
         mean = sum(r[1] for r in rows) / len(rows)
         unit = chart.unit or "run"
         told = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
-        text = (f"{chart.title}: the last {len(rows)} {unit}(s), oldest first: {told}; "
-                f"average {_duration(mean)}, longest {longest[0]} at "
-                f"{_duration(longest[1])}. "
-                + "; ".join(f"{label} {_duration(s)} {o}" for label, s, o in rows) + ".")
+        text = (
+            f"{chart.title}: the last {len(rows)} {unit}(s), oldest first: {told}; "
+            f"average {_duration(mean)}, longest {longest[0]} at "
+            f"{_duration(longest[1])}. "
+            + "; ".join(f"{label} {_duration(s)} {o}" for label, s, o in rows)
+            + "."
+        )
     return text if len(text) <= 2000 else text[:1999] + "…"
 
 
@@ -167,15 +177,21 @@ def _usage(ax: Any, chart: Chart) -> None:
     shares = [(r[1] / r[2] * 100 if r[2] else (100.0 if r[1] else 0.0)) for r in rows][::-1]
     colours = [BAD if s >= 100 else WARN if s >= NEAR * 100 else OK for s in shares]
     hatches = ["xx" if s >= 100 else "//" if s >= NEAR * 100 else "" for s in shares]
-    bars = ax.barh(labels, [min(s, 110) for s in shares], color=colours, edgecolor=INK,
-                   linewidth=0.4)
+    bars = ax.barh(
+        labels, [min(s, 110) for s in shares], color=colours, edgecolor=INK, linewidth=0.4
+    )
     for bar, hatch in zip(bars, hatches, strict=True):
         bar.set_hatch(hatch)
     for bar, share, row in zip(bars, shares, rows[::-1], strict=True):
         mark = " at limit" if share >= 100 else " near limit" if share >= NEAR * 100 else ""
-        ax.text(min(share, 110) + 1, bar.get_y() + bar.get_height() / 2,
-                f"{share:.0f}%{mark} ({row[3]} of {row[4]})", va="center", color=INK,
-                fontsize=8)
+        ax.text(
+            min(share, 110) + 1,
+            bar.get_y() + bar.get_height() / 2,
+            f"{share:.0f}%{mark} ({row[3]} of {row[4]})",
+            va="center",
+            color=INK,
+            fontsize=8,
+        )
     ax.axvline(100, color=BAD, linewidth=1)
     ax.axvline(NEAR * 100, color=WARN, linewidth=1, linestyle="--")
     ax.set_xlim(0, 150)
@@ -187,10 +203,17 @@ def _daily(ax: Any, chart: Chart) -> None:
     days = [r[0][5:] for r in chart.rows]  # MM-DD
     breaches = [r[1] for r in chart.rows]
     warnings = [r[2] for r in chart.rows]
-    ax.bar(days, breaches, color=BAD, hatch="xx", edgecolor=INK, linewidth=0.4,
-           label="breaches")
-    ax.bar(days, warnings, bottom=breaches, color=WARN, hatch="//", edgecolor=INK,
-           linewidth=0.4, label="warnings")
+    ax.bar(days, breaches, color=BAD, hatch="xx", edgecolor=INK, linewidth=0.4, label="breaches")
+    ax.bar(
+        days,
+        warnings,
+        bottom=breaches,
+        color=WARN,
+        hatch="//",
+        edgecolor=INK,
+        linewidth=0.4,
+        label="warnings",
+    )
     ax.set_ylabel("incidents", color=INK)
     ax.tick_params(axis="x", labelrotation=45)
     ax.grid(axis="y", color=GRID, linewidth=0.5)
@@ -203,24 +226,34 @@ def _runs(ax: Any, chart: Chart) -> None:
 
     rows = chart.rows[-MAX_BARS:]
     styles = [OUTCOME_STYLE.get(outcome, (OTHER, "")) for _, _, outcome in rows]
-    bars = ax.bar(range(len(rows)), [r[1] / 60 for r in rows],
-                  color=[c for c, _ in styles], edgecolor=INK, linewidth=0.4)
+    bars = ax.bar(
+        range(len(rows)),
+        [r[1] / 60 for r in rows],
+        color=[c for c, _ in styles],
+        edgecolor=INK,
+        linewidth=0.4,
+    )
     for bar, (_, hatch) in zip(bars, styles, strict=True):
         bar.set_hatch(hatch)
-    ax.set_xticks(range(len(rows)), [str(r[0]) for r in rows], rotation=45, ha="right",
-                  fontsize=7)
+    ax.set_xticks(range(len(rows)), [str(r[0]) for r in rows], rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("minutes", color=INK)
     ax.grid(axis="y", color=GRID, linewidth=0.5)
     outcomes = list(dict.fromkeys(r[2] for r in rows))
     if outcomes:
-        handles = [Patch(facecolor=OUTCOME_STYLE.get(o, (OTHER, ""))[0],
-                         hatch=OUTCOME_STYLE.get(o, (OTHER, ""))[1], edgecolor=INK, label=o)
-                   for o in outcomes]
-        ax.legend(handles=handles, facecolor=BACKGROUND, edgecolor=GRID, labelcolor=INK,
-                  fontsize=9)
+        handles = [
+            Patch(
+                facecolor=OUTCOME_STYLE.get(o, (OTHER, ""))[0],
+                hatch=OUTCOME_STYLE.get(o, (OTHER, ""))[1],
+                edgecolor=INK,
+                label=o,
+            )
+            for o in outcomes
+        ]
+        ax.legend(handles=handles, facecolor=BACKGROUND, edgecolor=GRID, labelcolor=INK, fontsize=9)
 
 
 # -- the cache ------------------------------------------------------------------------------
+
 
 class Pictures:
     """Drawn charts by data key: at most `size` kept, least recently used dropped."""
@@ -257,7 +290,7 @@ class Pictures:
         self.draws += 1
         try:
             png = await asyncio.to_thread(draw, chart)
-        except Exception as error:  # noqa: BLE001 - any failure leaves the text digest whole
+        except Exception as error:
             log.warning("chart %r could not be drawn: %s", chart.title, error)
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             return Picture(chart, error=reason[:200], alt=words)

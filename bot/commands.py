@@ -115,8 +115,7 @@ class Invocation:
     def show_working(self) -> None:
         """Post "Working on …" unless the answer comes within the grace."""
         grace = self.services.settings.working_grace
-        self.note = WorkingNote(self.direct, messages.WORKING.format(command=self.command),
-                                grace)
+        self.note = WorkingNote(self.direct, messages.WORKING.format(command=self.command), grace)
         self.note.start()
 
     def arg(self, index: int, default: str | None = None) -> str | None:
@@ -136,8 +135,9 @@ class Invocation:
                 await self.respond(delete_original=True)
             await self.respond(text=text, blocks=blocks, response_type="in_channel")
             return
-        await self.respond(text=text, blocks=blocks, response_type="ephemeral",
-                           replace_original=self.working_shown)
+        await self.respond(
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=self.working_shown
+        )
 
 
 Handler = Callable[[Invocation], Awaitable[None]]
@@ -159,8 +159,11 @@ class Subcommand:
         if pattern is None:
             return True
         takes_options = "=" in self.usage
-        words = [a for a in args if not (a.startswith("@") and len(a) > 1)
-                 and not (takes_options and "=" in a)]
+        words = [
+            a
+            for a in args
+            if not (a.startswith("@") and len(a) > 1) and not (takes_options and "=" in a)
+        ]
         return _match(pattern, words)
 
 
@@ -217,8 +220,11 @@ def _parse(tokens: list[str], i: int, *, top: bool = False) -> tuple[Pattern, in
             branches[-1].append(("word", word if word in KEYWORDS else None))
         i += 1
     for branch in branches:
-        if not top and len(branch) > 1 and all(kind == "word" and value is None
-                                               for kind, value in branch):
+        if (
+            not top
+            and len(branch) > 1
+            and all(kind == "word" and value is None for kind, value in branch)
+        ):
             raise _Unchecked  # `[part of a name]`
     if len(branches) == 1:
         return branches[0], i
@@ -262,8 +268,15 @@ class CommandFamily:
         self.subcommands: dict[str, Subcommand] = {}
         self.aliases: dict[str, str] = {}
 
-    def command(self, name: str, usage: str, summary: str, *, quick: bool = False,
-                aliases: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    def command(
+        self,
+        name: str,
+        usage: str,
+        summary: str,
+        *,
+        quick: bool = False,
+        aliases: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             self.subcommands[name] = Subcommand(name, usage, summary, fn, quick)
             for alias in aliases:
@@ -293,14 +306,21 @@ def usage_line(slash: str, sub: Subcommand) -> str:
     return f"`{slash} {sub.usage}`  {sub.summary}"
 
 
-def usage_reply(slash: str, sub: Subcommand, family_key: str, typed: str,
-                platforms: dict[str, list[str]] | None = None) -> str:
+def usage_reply(
+    slash: str,
+    sub: Subcommand,
+    family_key: str,
+    typed: str,
+    platforms: dict[str, list[str]] | None = None,
+) -> str:
     """What a person sees after arguments that do not fit: the usage, its forms, examples."""
     from bot import help as help_topics
 
     topic = help_topics.topic(family_key, sub.name, platforms)
-    lines = [messages.USAGE_MISMATCH.format(typed=b.escape(typed)[:80].replace("`", "'")),
-             usage_line(slash, sub)]
+    lines = [
+        messages.USAGE_MISMATCH.format(typed=b.escape(typed)[:80].replace("`", "'")),
+        usage_line(slash, sub),
+    ]
     lines += [f"• {form}" for form in topic.forms]
     if topic.examples:
         lines.append("For example: " + ", ".join(f"`{slash} {e}`" for e in topic.examples[:3]))
@@ -309,16 +329,19 @@ def usage_reply(slash: str, sub: Subcommand, family_key: str, typed: str,
 
 def split_args(text: str) -> list[str]:
     if len(text) > MAX_TEXT:
-        raise errors.UserError(f"That command is too long ({len(text):,} characters; at most "
-                               f"{MAX_TEXT:,}). Say it in fewer words.")
+        raise errors.UserError(
+            f"That command is too long ({len(text):,} characters; at most "
+            f"{MAX_TEXT:,}). Say it in fewer words."
+        )
     try:
         return shlex.split(text)
     except ValueError:
         raise errors.UserError(messages.BAD_QUOTES) from None
 
 
-async def guarded(respond: AsyncRespond, work: Awaitable[None], *,
-                  replace: bool | Callable[[], bool] = True) -> None:
+async def guarded(
+    respond: AsyncRespond, work: Awaitable[None], *, replace: bool | Callable[[], bool] = True
+) -> None:
     """Run `work`; any error becomes one short ephemeral reply. The only place this happens
     for commands, buttons and modals, so a stack trace never reaches Slack.
 
@@ -344,9 +367,13 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
     from bot.platforms.registry import TITLES
 
     if family.key in TITLES and family.key not in inv.services.platforms:
-        raise errors.UserError(messages.NOT_CONFIGURED.format(
-            title=family.title, key=family.key,
-            platforms=", ".join(f"`{k}`" for k in inv.services.platforms) or "none yet"))
+        raise errors.UserError(
+            messages.NOT_CONFIGURED.format(
+                title=family.title,
+                key=family.key,
+                platforms=", ".join(f"`{k}`" for k in inv.services.platforms) or "none yet",
+            )
+        )
     if inv.args and inv.args[-1].lower() in SHARE_WORDS:
         inv.args = inv.args[:-1]
         inv.share = True
@@ -354,16 +381,18 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
     sub = family.find(word) if word else None
     if sub is None and word.lower() in ("", "help", "?"):
         intro = f"Here is what `{slash}` can do:"
-        await inv.respond(text=intro, blocks=family.usage_blocks(slash, intro),
-                          response_type="ephemeral")
+        await inv.respond(
+            text=intro, blocks=family.usage_blocks(slash, intro), response_type="ephemeral"
+        )
         return
     if sub is None:
         names = list(family.subcommands) + list(family.aliases)
         close = difflib.get_close_matches(word.lower(), names, n=1)
         hint = messages.DID_YOU_MEAN.format(suggestion=f"{slash} {close[0]}") if close else ""
         intro = messages.UNKNOWN_SUBCOMMAND.format(word=b.escape(word), hint=hint, command=slash)
-        await inv.respond(text=intro, blocks=family.usage_blocks(slash, intro),
-                          response_type="ephemeral")
+        await inv.respond(
+            text=intro, blocks=family.usage_blocks(slash, intro), response_type="ephemeral"
+        )
         return
     inv.args = inv.args[1:]
     inv.command = f"{slash} {sub.name}"
@@ -371,10 +400,16 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
     if not sub.accepts(inv.args):
         from bot import help as help_topics
 
-        raise errors.UserError(usage_reply(slash, sub, family.key,
-                                           " ".join([inv.command, *inv.args]),
-                                           help_topics.configured(inv.services)),
-                               markup=True)
+        raise errors.UserError(
+            usage_reply(
+                slash,
+                sub,
+                family.key,
+                " ".join([inv.command, *inv.args]),
+                help_topics.configured(inv.services),
+            ),
+            markup=True,
+        )
     if not sub.quick:
         inv.show_working()
     try:
@@ -384,13 +419,16 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
             await inv.note.settle()  # a handler that sent nothing: no late note either
 
 
-def make_listener(family: CommandFamily, slash: str,
-                  route: Callable[[Invocation], tuple[CommandFamily, str] | None] | None = None
-                  ) -> Callable[..., Awaitable[None]]:
+def make_listener(
+    family: CommandFamily,
+    slash: str,
+    route: Callable[[Invocation], tuple[CommandFamily, str] | None] | None = None,
+) -> Callable[..., Awaitable[None]]:
     """The Bolt listener for one slash command. `route` lets /ops hand `/ops dss ...` on."""
 
-    async def listener(ack: Any, body: dict[str, Any], respond: AsyncRespond,
-                       client: AsyncWebClient, context: Any) -> None:
+    async def listener(
+        ack: Any, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: Any
+    ) -> None:
         await ack()  # the HTTP 200 leaves when this listener returns: at once
         services = context["services"]
         if not body.get("user_id"):
@@ -399,10 +437,16 @@ def make_listener(family: CommandFamily, slash: str,
         if body.get("response_url"):
             respond = services.responder.to(body["response_url"])
         inv = Invocation(
-            services=services, user_id=body["user_id"],
-            channel_id=body.get("channel_id", ""), command=slash, args=[],
-            trigger_id=body.get("trigger_id", ""), direct=respond, client=client,
-            response_url=body.get("response_url", ""), body=body,
+            services=services,
+            user_id=body["user_id"],
+            channel_id=body.get("channel_id", ""),
+            command=slash,
+            args=[],
+            trigger_id=body.get("trigger_id", ""),
+            direct=respond,
+            client=client,
+            response_url=body.get("response_url", ""),
+            body=body,
         )
 
         async def work() -> None:
@@ -415,8 +459,7 @@ def make_listener(family: CommandFamily, slash: str,
             else:
                 await run_family(family, inv, slash)
 
-        services.background.spawn(
-            guarded(inv.respond, work(), replace=lambda: inv.working_shown))
+        services.background.spawn(guarded(inv.respond, work(), replace=lambda: inv.working_shown))
 
     listener.__name__ = f"on_{family.key}_command"
     setattr(listener, ACKS_AT_ONCE, True)

@@ -28,27 +28,42 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 # Values people leave in templates; start-up refuses them as if they were missing.
-PLACEHOLDERS = {"", "changeme", "change-me", "xoxb-...", "xapp-...", "xoxb-your-token",
-                "xapp-your-token", "your-signing-secret", "todo", "placeholder"}
+PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "xoxb-...",
+    "xapp-...",
+    "xoxb-your-token",
+    "xapp-your-token",
+    "your-signing-secret",
+    "todo",
+    "placeholder",
+}
 
 
 def is_placeholder(value: str) -> bool:
     """A template's value rather than a real one: the README writes `xoxb-…` and `…`."""
     text = value.strip().lower()
-    return (text in PLACEHOLDERS or text.endswith(("…", "...")) or text in ("xoxb-", "xapp-")
-            or (text.startswith("<") and text.endswith(">")))
+    return (
+        text in PLACEHOLDERS
+        or text.endswith(("…", "..."))
+        or text in ("xoxb-", "xapp-")
+        or (text.startswith("<") and text.endswith(">"))
+    )
 
 
-NO_PLATFORMS = ("No platform instance is configured: set SWITCHBOARD_CONFIG to a TOML file "
-                "with at least one (e.g. [[dss]] name = \"prod\" url = \"https://...\"; see the "
-                "README). Until then every platform command says it is not configured.")
+NO_PLATFORMS = (
+    "No platform instance is configured: set SWITCHBOARD_CONFIG to a TOML file "
+    'with at least one (e.g. [[dss]] name = "prod" url = "https://..."; see the '
+    "README). Until then every platform command says it is not configured."
+)
 
 
 class ConfigError(Exception):
@@ -78,17 +93,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
 
     slack_bot_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
+    )
     slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"))
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
     slack_app_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
+    )
     slack_api_url: str = Field(
-        "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
+        "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
+    )
     # The workspace (T...) this bot serves; unset: asked of Slack (auth.test) at start-up.
     # Signed requests naming another workspace are refused (bot.installation).
     slack_team_id: str | None = Field(
-        None, validation_alias=AliasChoices("SLACK_TEAM_ID", "slack_team_id"))
+        None, validation_alias=AliasChoices("SLACK_TEAM_ID", "slack_team_id")
+    )
 
     secret_key: SecretStr | None = None
     # postgresql://user:password@host/db, or sqlite:PATH; unset: the SQLite file below.
@@ -192,8 +212,9 @@ class Settings(BaseSettings):
         if url.startswith(("postgresql://", "postgres://")):
             return url
         if url and not url.startswith("sqlite:"):
-            raise ConfigError("SWITCHBOARD_DATABASE_URL: give postgresql://user:password@host/db"
-                              " or sqlite:PATH")
+            raise ConfigError(
+                "SWITCHBOARD_DATABASE_URL: give postgresql://user:password@host/db or sqlite:PATH"
+            )
         return self.db_path
 
     @property
@@ -215,11 +236,16 @@ class Settings(BaseSettings):
 
     def check_for_run(self, *, socket_mode: bool) -> None:
         """Fail with one clear line when what Slack needs is missing or a placeholder."""
-        needed = ["slack_bot_token", "slack_app_token"] if socket_mode else [
-            "slack_bot_token", "slack_signing_secret"]
-        env_names = {"slack_bot_token": "SLACK_BOT_TOKEN",
-                     "slack_signing_secret": "SLACK_SIGNING_SECRET",
-                     "slack_app_token": "SLACK_APP_TOKEN"}
+        needed = (
+            ["slack_bot_token", "slack_app_token"]
+            if socket_mode
+            else ["slack_bot_token", "slack_signing_secret"]
+        )
+        env_names = {
+            "slack_bot_token": "SLACK_BOT_TOKEN",
+            "slack_signing_secret": "SLACK_SIGNING_SECRET",
+            "slack_app_token": "SLACK_APP_TOKEN",
+        }
         missing = []
         for name in needed:
             value: SecretStr | None = getattr(self, name)
@@ -230,5 +256,7 @@ class Settings(BaseSettings):
             mode = "Socket Mode" if socket_mode else "HTTP mode"
             names = " and ".join(missing) if len(missing) == 2 else ", ".join(missing)
             verb = "is" if len(missing) == 1 else "are"
-            raise ConfigError(f"{names} {verb} missing or a placeholder ({mode} needs "
-                              f"{'it' if len(missing) == 1 else 'them'})")
+            raise ConfigError(
+                f"{names} {verb} missing or a placeholder ({mode} needs "
+                f"{'it' if len(missing) == 1 else 'them'})"
+            )

@@ -59,8 +59,11 @@ def find_field(fields: list[Field], name: str) -> Field | None:
     its label (`API key`), case-insensitively."""
     wanted = name.strip().lower().replace(" ", "_").replace("-", "_")
     for field in fields:
-        names = {field.name.lower(), field.block_id.lower(),
-                 field.label.lower().replace(" ", "_").replace("-", "_")}
+        names = {
+            field.name.lower(),
+            field.block_id.lower(),
+            field.label.lower().replace(" ", "_").replace("-", "_"),
+        }
         if wanted in names:
             return field
     return None
@@ -71,8 +74,16 @@ def example_submit(fields: list[Field]) -> str:
 
 
 class Console:
-    def __init__(self, slack: SlackEmulator, driver: SlackDriver, *, out: TextIO,
-                 interactive: bool, user: str = "alice", chart_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        slack: SlackEmulator,
+        driver: SlackDriver,
+        *,
+        out: TextIO,
+        interactive: bool,
+        user: str = "alice",
+        chart_dir: Path | None = None,
+    ) -> None:
         self.slack = slack
         # Where uploaded charts are saved so the person can open them (made on first use).
         self.chart_dir = chart_dir
@@ -102,7 +113,7 @@ class Console:
             return await self._handle(line)
         except (KeyboardInterrupt, asyncio.CancelledError):
             raise
-        except Exception as error:  # noqa: BLE001 - the console must never lose the session
+        except Exception as error:
             known = isinstance(error, ConsoleError | ValueError)
             self.say(f"  ! {error}" if known else f"  ! {error.__class__.__name__}: {error}")
             return True
@@ -170,11 +181,13 @@ class Console:
         elif control.confirm:
             self.say(f"  (confirm: {control.confirm} → yes)")
         if control.kind == "option":
-            await self.driver.select(self.user, control.target, control.value or "",
-                                     action_id=control.action_id)
+            await self.driver.select(
+                self.user, control.target, control.value or "", action_id=control.action_id
+            )
         else:
-            await self.driver.click(self.user, control.target, action_id=control.action_id,
-                                    value=control.value)
+            await self.driver.click(
+                self.user, control.target, action_id=control.action_id, value=control.value
+            )
 
     async def _submit(self, arg: str) -> None:
         views = [v for v in self.slack.open_views(self.user_id) if fields_of(v)]
@@ -185,16 +198,19 @@ class Console:
         try:
             pairs = [pair.split("=", 1) for pair in shlex.split(arg)]
         except ValueError:
-            raise ConsoleError("unclosed quote; write fields as name=value, e.g. "
-                               "`submit password=\"two words\"`") from None
+            raise ConsoleError(
+                'unclosed quote; write fields as name=value, e.g. `submit password="two words"`'
+            ) from None
         if any(len(pair) != 2 for pair in pairs):
             raise ConsoleError("write fields as name=value, e.g. " + example_submit(fields))
         values: dict[str, str] = {}
         for name, value in pairs:
             field = find_field(fields, name)
             if field is None:
-                raise ConsoleError(f"this form has no field {name!r}; its fields: "
-                                   + ", ".join(f.name for f in fields))
+                raise ConsoleError(
+                    f"this form has no field {name!r}; its fields: "
+                    + ", ".join(f.name for f in fields)
+                )
             values[field.block_id] = field.value_for(value)
         if self.interactive and not arg:
             for field in fields:
@@ -230,11 +246,15 @@ class Console:
         # The hint only when a form just appeared or came back (with errors): never a stale
         # line after unrelated commands.
         shown = {e.view_id for e in events if e.kind.startswith("view") and e.user == self.user_id}
-        open_forms = [v for v in self.slack.open_views(self.user_id)
-                      if v.id in shown and fields_of(v)]
+        open_forms = [
+            v for v in self.slack.open_views(self.user_id) if v.id in shown and fields_of(v)
+        ]
         if open_forms:
-            self.say(f"  (a form is open: {example_submit(fields_of(open_forms[-1]))}" +
-                     (", or just `submit` to be asked" if self.interactive else "") + ")")
+            self.say(
+                f"  (a form is open: {example_submit(fields_of(open_forms[-1]))}"
+                + (", or just `submit` to be asked" if self.interactive else "")
+                + ")"
+            )
 
     def _file(self, shared: dict[str, Any]) -> str:
         """An uploaded file (a chart) as the console shows it: its title, its alt text and
@@ -252,6 +272,7 @@ class Console:
 
     def _names(self, text: str) -> str:
         """`@U0ALICE` (a rendered mention) as `@alice`, as Slack shows it."""
+
         def name(match: re.Match[str]) -> str:
             try:
                 return "@" + self.slack.user(match.group(1)).name
@@ -267,21 +288,24 @@ class Console:
             if kind.endswith("deleted"):
                 return ""
             target = next((m for m in self.slack.ephemerals(uid) if m.ts == event.ts), None)
-            return "» (only you)\n" + renderer.blocks(target, event.blocks) if event.blocks \
+            return (
+                "» (only you)\n" + renderer.blocks(target, event.blocks)
+                if event.blocks
                 else f"» (only you) {event.text}"
+            )
         if kind.startswith("message") and not kind.endswith("deleted"):
             channel = self.slack.channel(event.channel)
             dm = event.channel == "D" + uid[1:]
             if not dm and uid not in getattr(channel, "members", ()):
                 return ""
             where = "DM" if dm else f"#{channel.name}"
-            target = next((m for m in self.slack.messages(event.channel) if m.ts == event.ts),
-                          None)
+            target = next((m for m in self.slack.messages(event.channel) if m.ts == event.ts), None)
             head = f"» [{where}]" + (" (edited)" if kind.endswith("updated") else "")
             body = renderer.blocks(target, event.blocks) if event.blocks else "  " + event.text
             if target is not None and target.files:
-                body = "\n".join(filter(None, [event.text and body,
-                                                *map(self._file, target.files)]))
+                body = "\n".join(
+                    filter(None, [event.text and body, *map(self._file, target.files)])
+                )
             return f"{head}\n{body}"
         if kind.startswith("view") and event.user == uid and not kind.endswith("closed"):
             view = self.slack.view(event.view_id)
@@ -307,8 +331,9 @@ def latest_only(events: list[Any]) -> list[Any]:
     return list(latest.values())
 
 
-async def link_demo_accounts(driver: SlackDriver, slack: SlackEmulator,
-                             services_platforms: list[str], out: TextIO) -> None:
+async def link_demo_accounts(
+    driver: SlackDriver, slack: SlackEmulator, services_platforms: list[str], out: TextIO
+) -> None:
     """Link every demo account through the real modal, as a person would."""
     for user, platform, values in DEMO_LINKS:
         if platform not in services_platforms:
@@ -319,8 +344,9 @@ async def link_demo_accounts(driver: SlackDriver, slack: SlackEmulator,
         slack.close_views(user)  # the "Linked" notice, closed as a person would
 
 
-async def _link_one(driver: SlackDriver, slack: SlackEmulator, user: str, platform: str,
-                    values: dict[str, str]) -> str:
+async def _link_one(
+    driver: SlackDriver, slack: SlackEmulator, user: str, platform: str, values: dict[str, str]
+) -> str:
     opened = len(slack.views_opened(user))
     await driver.command(user, "/ops", f"link {platform}")
 
@@ -339,35 +365,56 @@ async def _link_one(driver: SlackDriver, slack: SlackEmulator, user: str, platfo
     return str(await driver.wait_for(result, timeout=30))
 
 
-async def run_console(settings: Settings | None, *, script: Path | None, demo: bool,
-                      data_dir: Path | None = None, out: TextIO = sys.stdout) -> int:
+async def run_console(
+    settings: Settings | None,
+    *,
+    script: Path | None,
+    demo: bool,
+    data_dir: Path | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
     with ExitStack() as stack:
         slack = stack.enter_context(SlackEmulator())
         if demo:
             world = DemoPlatforms.start(stack)
-            folder = data_dir or Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="switchboard-demo-")))
-            settings = Settings(_env_file=None, **demo_settings_values(
-                slack_url=slack.url, platforms=world.platforms, data_dir=folder))
+            folder = data_dir or Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="switchboard-demo-"))
+            )
+            settings = Settings(
+                _env_file=None,
+                **demo_settings_values(
+                    slack_url=slack.url, platforms=world.platforms, data_dir=folder
+                ),
+            )
         else:
             assert settings is not None
             # The real platforms from the settings, but Slack is the local emulator.
-            settings = settings.model_copy(update={
-                "slack_api_url": f"{slack.url}/api/",
-                "slack_bot_token": SecretStr("xoxb-console"),
-                "slack_signing_secret": SecretStr(secrets.token_hex(16))})
+            settings = settings.model_copy(
+                update={
+                    "slack_api_url": f"{slack.url}/api/",
+                    "slack_bot_token": SecretStr("xoxb-console"),
+                    "slack_signing_secret": SecretStr(secrets.token_hex(16)),
+                }
+            )
         bot = stack.enter_context(BotServer(settings))
         secret = settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
         async with SlackDriver(slack, bot.events_url, secret) as driver:
-            out.write(f"Switchboard {'demo ' if demo else ''}console · bot at {bot.url} · "
-                      f"data in {settings.db_path.parent}\n")
-            for note in (bot.services.notes if bot.services else []):
+            out.write(
+                f"Switchboard {'demo ' if demo else ''}console · bot at {bot.url} · "
+                f"data in {settings.db_path.parent}\n"
+            )
+            for note in bot.services.notes if bot.services else []:
                 out.write(f"  note: {note}\n")
             if demo:
                 out.write("Linking the demo accounts through the link form…\n")
                 await link_demo_accounts(driver, slack, list(settings.platforms), out)
-            console = Console(slack, driver, out=out, interactive=script is None,
-                              chart_dir=settings.data_dir / "charts")
+            console = Console(
+                slack,
+                driver,
+                out=out,
+                interactive=script is None,
+                chart_dir=settings.data_dir / "charts",
+            )
             console.seq = slack.last_seq
             out.write("Type /ops help to start, `help` for the console's own commands.\n")
             if script is not None:

@@ -20,15 +20,30 @@ from emulators.base import Emulator
 DEMO_LINKS: list[tuple[str, str, dict[str, str]]] = [
     ("alice", "dss", {"api_key": dss.DEMO["alice"]["api_key"]}),
     ("alice", "mstr", {k: str(v) for k, v in mstr.DEMO["alice"].items()}),
-    ("alice", "squonk", {"username": keycloak.DEMO["alice"]["username"],
-                         "password": keycloak.DEMO["alice"]["password"]}),
+    (
+        "alice",
+        "squonk",
+        {
+            "username": keycloak.DEMO["alice"]["username"],
+            "password": keycloak.DEMO["alice"]["password"],
+        },
+    ),
     ("alice", "astakos", {"token": astakos.DEMO["service"]["token"]}),
-    ("alice", "limits", {"username": limits.DEMO["alice"]["username"],
-                         "password": limits.DEMO["alice"]["password"]}),
+    (
+        "alice",
+        "limits",
+        {
+            "username": limits.DEMO["alice"]["username"],
+            "password": limits.DEMO["alice"]["password"],
+        },
+    ),
     ("bob", "dss", {"api_key": dss.DEMO["bob"]["api_key"]}),
     ("bob", "astakos", {"token": astakos.DEMO["bob"]["token"]}),
-    ("bob", "limits", {"username": limits.DEMO["bob"]["username"],
-                       "password": limits.DEMO["bob"]["password"]}),
+    (
+        "bob",
+        "limits",
+        {"username": limits.DEMO["bob"]["username"], "password": limits.DEMO["bob"]["password"]},
+    ),
 ]
 
 
@@ -48,8 +63,14 @@ class DemoPlatforms:
         mstr_emu = stack.enter_context(mstr.StrategyOneEmulator())
         ast = stack.enter_context(astakos.AstakosEmulator())
         lim = stack.enter_context(limits.LimitsEmulator())
-        world.emulators = {"dss": dss_emu, "keycloak": kc, "squonk": sq, "mstr": mstr_emu,
-                           "astakos": ast, "limits": lim}
+        world.emulators = {
+            "dss": dss_emu,
+            "keycloak": kc,
+            "squonk": sq,
+            "mstr": mstr_emu,
+            "astakos": ast,
+            "limits": lim,
+        }
         world.platforms = {
             "dss": [{"name": "design", "url": dss_emu.url}],
             "mstr": [{"name": "library", "url": mstr_emu.url}],
@@ -60,8 +81,9 @@ class DemoPlatforms:
         return world
 
 
-def demo_settings_values(*, slack_url: str, platforms: dict[str, list[dict[str, Any]]],
-                         data_dir: Path) -> dict[str, Any]:
+def demo_settings_values(
+    *, slack_url: str, platforms: dict[str, list[dict[str, Any]]], data_dir: Path
+) -> dict[str, Any]:
     """Embedded defaults for the demo: no Slack account, a fresh signing secret each run."""
     return {
         "slack_bot_token": "xoxb-switchboard-demo",

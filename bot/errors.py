@@ -57,9 +57,11 @@ class NotSaved(BotError):
     """The bot's own database could not be written; the bot keeps serving."""
 
     def __init__(self) -> None:
-        super().__init__("Nothing was saved: the bot's database cannot be written right now "
-                         "(its disk is full or read-only). Your Switchboard operator has been "
-                         "told in the bot's log; try again later.")
+        super().__init__(
+            "Nothing was saved: the bot's database cannot be written right now "
+            "(its disk is full or read-only). Your Switchboard operator has been "
+            "told in the bot's log; try again later."
+        )
 
 
 class PlatformError(BotError):

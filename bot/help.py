@@ -42,128 +42,215 @@ GUIDES: dict[str, tuple[str, str]] = {
 TOPICS: dict[str, dict[str, Topic]] = {
     "ops": {
         "help": Topic(
-            ("`help` alone: every command", "`help <command>`: one command or platform, with "
-             "examples; `help <platform> <command>` for one platform command"),
-            ("help", "help digest", "help dss futures")),
+            (
+                "`help` alone: every command",
+                "`help <command>`: one command or platform, with "
+                "examples; `help <platform> <command>` for one platform command",
+            ),
+            ("help", "help digest", "help dss futures"),
+        ),
         "link": Topic(
-            ("`<platform>`: one of {configured} (or its full name, like `dataiku`)",
-             "`[instance]`: which instance, when several are configured",
-             "The form checks the credential with the platform before keeping it encrypted"),
-            ("link {platform}", "link {platform} {instance}", "link {platform2}")),
+            (
+                "`<platform>`: one of {configured} (or its full name, like `dataiku`)",
+                "`[instance]`: which instance, when several are configured",
+                "The form checks the credential with the platform before keeping it encrypted",
+            ),
+            ("link {platform}", "link {platform} {instance}", "link {platform2}"),
+        ),
         "unlink": Topic(
-            ("`<platform> [instance]` as for `link` ({configured}); the platform is told to "
-             "revoke the token where it can",),
-            ("unlink {platform}", "unlink {platform2} {instance2}")),
-        "links": Topic(("No arguments: your accounts, when linked and last verified",),
-                       ("links", "links share")),
+            (
+                "`<platform> [instance]` as for `link` ({configured}); the platform is told to "
+                "revoke the token where it can",
+            ),
+            ("unlink {platform}", "unlink {platform2} {instance2}"),
+        ),
+        "links": Topic(
+            ("No arguments: your accounts, when linked and last verified",),
+            ("links", "links share"),
+        ),
         "status": Topic(
-            ("No arguments: every configured instance, whether it answers, how fast, its "
-             "version; and the scheduler's jobs",),
-            ("status", "status share")),
+            (
+                "No arguments: every configured instance, whether it answers, how fast, its "
+                "version; and the scheduler's jobs",
+            ),
+            ("status", "status share"),
+        ),
         "audit": Topic(
             ("`[n]`: how many changes, 1 to 200 (default 20); operators only",),
-            ("audit", "audit 50")),
+            ("audit", "audit 50"),
+        ),
         "digest": Topic(
-            ("`add <platforms|all> <when> [to #channel] [tz=Area/City] [skip-empty]`: "
-             "`<platforms>` is `all` or a comma list like `dss,limits` (`dss@design` for one "
-             "instance)",
-             "`<when>`: `daily 09:00`, `weekdays 08:30`, `weekly mon 09:00`, `every 30m`, "
-             "`every 2h`, or `cron \"0 9 * * 1-5\"`; your Slack time zone unless `tz=` says",
-             "`to #channel` posts there (you confirm once that its members will see what your "
-             "credentials can see); without it, to your DMs",
-             "`list`, then `remove <id>`, `pause <id>`, `resume <id>`, `now <id>` with the "
-             "number `list` shows"),
-            ("digest add all weekdays 08:30", "digest add dss,limits every 30m to #ops",
-             "digest remove 3")),
+            (
+                "`add <platforms|all> <when> [to #channel] [tz=Area/City] [skip-empty]`: "
+                "`<platforms>` is `all` or a comma list like `dss,limits` (`dss@design` for one "
+                "instance)",
+                "`<when>`: `daily 09:00`, `weekdays 08:30`, `weekly mon 09:00`, `every 30m`, "
+                '`every 2h`, or `cron "0 9 * * 1-5"`; your Slack time zone unless `tz=` says',
+                "`to #channel` posts there (you confirm once that its members will see what your "
+                "credentials can see); without it, to your DMs",
+                "`list`, then `remove <id>`, `pause <id>`, `resume <id>`, `now <id>` with the "
+                "number `list` shows",
+            ),
+            (
+                "digest add all weekdays 08:30",
+                "digest add dss,limits every 30m to #ops",
+                "digest remove 3",
+            ),
+        ),
         "alert": Topic(
-            ("`add <source> [@instance] [every <N>m] [to #channel]`: post only what is new "
-             "from that source; `add` alone lists the sources",
-             "`list`, then `remove <id>`, `pause <id>`, `resume <id>`, `now <id>`"),
-            ("alert add limits.breaches", "alert add astakos.commissions to #approvals",
-             "alert list")),
+            (
+                "`add <source> [@instance] [every <N>m] [to #channel]`: post only what is new "
+                "from that source; `add` alone lists the sources",
+                "`list`, then `remove <id>`, `pause <id>`, `resume <id>`, `now <id>`",
+            ),
+            (
+                "alert add limits.breaches",
+                "alert add astakos.commissions to #approvals",
+                "alert list",
+            ),
+        ),
     },
     "dss": {
         "whoami": Topic(("No arguments",), ("whoami", "whoami @design")),
-        "futures": Topic(("`all`: every user's tasks (needs an admin key)",),
-                         ("futures", "futures all", "futures share")),
-        "future": Topic(("`<id>`: the task id shown by `/dss futures`",
-                         "`watch`: a DM when it ends"),
-                        ("future Fm7pQ2rL", "future Fm7pQ2rL watch")),
-        "jobs": Topic(("`[project]`: a project key; without it, every project",),
-                      ("jobs", "jobs SALES")),
-        "scenarios": Topic(("`<project>`: a project key (case does not matter)",),
-                           ("scenarios SALES", "scenarios churn share")),
-        "run": Topic(("`<project> <scenario>`: keys as `/dss scenarios` shows them",),
-                     ("run SALES nightly", "run CHURN retrain @design")),
-        "notebooks": Topic(("`<project>`: a project key", "`all`: every project's (admin); "
-                            "`idle>2h` keeps only notebooks idle that long (`30m`, `1d`)"),
-                           ("notebooks SALES", "notebooks all", "notebooks all idle>2h")),
-        "keys": Topic(("No arguments: the global keys (admin)", "`personal`: every user's "
-                       "personal keys (admin); `personal <user>`: one user's"),
-                      ("keys", "keys personal", "keys personal bob")),
+        "futures": Topic(
+            ("`all`: every user's tasks (needs an admin key)",),
+            ("futures", "futures all", "futures share"),
+        ),
+        "future": Topic(
+            ("`<id>`: the task id shown by `/dss futures`", "`watch`: a DM when it ends"),
+            ("future Fm7pQ2rL", "future Fm7pQ2rL watch"),
+        ),
+        "jobs": Topic(
+            ("`[project]`: a project key; without it, every project",), ("jobs", "jobs SALES")
+        ),
+        "scenarios": Topic(
+            ("`<project>`: a project key (case does not matter)",),
+            ("scenarios SALES", "scenarios churn share"),
+        ),
+        "run": Topic(
+            ("`<project> <scenario>`: keys as `/dss scenarios` shows them",),
+            ("run SALES nightly", "run CHURN retrain @design"),
+        ),
+        "notebooks": Topic(
+            (
+                "`<project>`: a project key",
+                "`all`: every project's (admin); "
+                "`idle>2h` keeps only notebooks idle that long (`30m`, `1d`)",
+            ),
+            ("notebooks SALES", "notebooks all", "notebooks all idle>2h"),
+        ),
+        "keys": Topic(
+            (
+                "No arguments: the global keys (admin)",
+                "`personal`: every user's personal keys (admin); `personal <user>`: one user's",
+            ),
+            ("keys", "keys personal", "keys personal bob"),
+        ),
         "mykeys": Topic(("No arguments",), ("mykeys", "mykeys @design")),
         "usage": Topic(("No arguments; needs an admin key",), ("usage", "usage share")),
-        "vars": Topic(("No arguments: list them", "`set k=v …`: change one or more (admin)",
-                       "`unset name …`: remove one or more (admin)"),
-                      ("vars", "vars set env=prod", "vars unset env")),
-        "impersonation": Topic(("No arguments; needs an admin key",),
-                               ("impersonation", "impersonation share")),
+        "vars": Topic(
+            (
+                "No arguments: list them",
+                "`set k=v …`: change one or more (admin)",
+                "`unset name …`: remove one or more (admin)",
+            ),
+            ("vars", "vars set env=prod", "vars unset env"),
+        ),
+        "impersonation": Topic(
+            ("No arguments; needs an admin key",), ("impersonation", "impersonation share")
+        ),
     },
     "mstr": {
         "status": Topic(("No arguments",), ("status", "status @library")),
         "whoami": Topic(("No arguments",), ("whoami", "whoami share")),
-        "projects": Topic(("`[part of a name]`: only projects whose name contains it",),
-                          ("projects", "projects sales")),
-        "use": Topic(("`<project name>`: a name (any case) or id; `none` clears it; nothing: "
-                      "show the current one",),
-                     ("use Sales Analysis", "use none", "use")),
+        "projects": Topic(
+            ("`[part of a name]`: only projects whose name contains it",),
+            ("projects", "projects sales"),
+        ),
+        "use": Topic(
+            (
+                "`<project name>`: a name (any case) or id; `none` clears it; nothing: "
+                "show the current one",
+            ),
+            ("use Sales Analysis", "use none", "use"),
+        ),
     },
     "squonk": {
         "projects": Topic(("No arguments",), ("projects", "projects share")),
-        "instances": Topic(("`[project]`: a project id or name; without it, all yours",),
-                           ("instances", "instances project-1234")),
-        "instance": Topic(("`<id>`: an instance id from `/squonk instances`",
-                           "`watch`: a DM when it ends"),
-                          ("instance instance-0001", "instance instance-0001 watch")),
-        "watch": Topic(("`<instance>`: an instance id",), ("watch instance-0001",
-                                                           "watch instance-0002")),
-        "run": Topic(("`<collection>/<job>@<version>` from `/squonk jobs`, `in <project>`",
-                      "`name=...` names the instance; other `k=v` are the job's options"),
-                     ("run im-test/nop@1.0.0 in project-1234",
-                      "run im-test/sleep@1.0.0 in project-1234 name=nap seconds=30")),
-        "tasks": Topic(("`running` (or `live`, `active`): only the running ones",),
-                       ("tasks", "tasks running")),
-        "jobs": Topic(("`[part of a name]`: only jobs whose collection or name contains it",),
-                      ("jobs", "jobs rdkit")),
+        "instances": Topic(
+            ("`[project]`: a project id or name; without it, all yours",),
+            ("instances", "instances project-1234"),
+        ),
+        "instance": Topic(
+            ("`<id>`: an instance id from `/squonk instances`", "`watch`: a DM when it ends"),
+            ("instance instance-0001", "instance instance-0001 watch"),
+        ),
+        "watch": Topic(
+            ("`<instance>`: an instance id",), ("watch instance-0001", "watch instance-0002")
+        ),
+        "run": Topic(
+            (
+                "`<collection>/<job>@<version>` from `/squonk jobs`, `in <project>`",
+                "`name=...` names the instance; other `k=v` are the job's options",
+            ),
+            (
+                "run im-test/nop@1.0.0 in project-1234",
+                "run im-test/sleep@1.0.0 in project-1234 name=nap seconds=30",
+            ),
+        ),
+        "tasks": Topic(
+            ("`running` (or `live`, `active`): only the running ones",), ("tasks", "tasks running")
+        ),
+        "jobs": Topic(
+            ("`[part of a name]`: only jobs whose collection or name contains it",),
+            ("jobs", "jobs rdkit"),
+        ),
     },
     "astakos": {
         "whoami": Topic(("No arguments",), ("whoami", "whoami @okeanos")),
-        "whois": Topic(("`<uuid|username> …`: one or more; each is looked up both ways",),
-                       ("whois alice@example.org", "whois alice@example.org bob@example.org")),
-        "quotas": Topic(("`[project]`: a project id or name; without it, yours",
-                         "`all`: every member's and project's quotas on your service "
-                         "(service token); narrow with `user=` (name or uuid), `project=`"),
-                        ("quotas physics", "quotas all",
-                         "quotas all user=alice@example.org")),
-        "commissions": Topic(("No arguments; needs a service token",),
-                             ("commissions", "commissions share")),
-        "commission": Topic(("`<serial>`: the number `/astakos commissions` shows",),
-                            ("commission 42", "commission 42 share")),
-        "projects": Topic(("`[state]`: `pending`, `active`, `uninitialized`, `suspended`, "
-                           "`terminated`…",),
-                          ("projects", "projects pending")),
-        "project": Topic(("`<id|name>`: a project id or its name",),
-                         ("project physics", "project 3f2a…")),
-        "members": Topic(("`<project>`: a project id or name",),
-                         ("members physics", "members physics share")),
+        "whois": Topic(
+            ("`<uuid|username> …`: one or more; each is looked up both ways",),
+            ("whois alice@example.org", "whois alice@example.org bob@example.org"),
+        ),
+        "quotas": Topic(
+            (
+                "`[project]`: a project id or name; without it, yours",
+                "`all`: every member's and project's quotas on your service "
+                "(service token); narrow with `user=` (name or uuid), `project=`",
+            ),
+            ("quotas physics", "quotas all", "quotas all user=alice@example.org"),
+        ),
+        "commissions": Topic(
+            ("No arguments; needs a service token",), ("commissions", "commissions share")
+        ),
+        "commission": Topic(
+            ("`<serial>`: the number `/astakos commissions` shows",),
+            ("commission 42", "commission 42 share"),
+        ),
+        "projects": Topic(
+            ("`[state]`: `pending`, `active`, `uninitialized`, `suspended`, `terminated`…",),
+            ("projects", "projects pending"),
+        ),
+        "project": Topic(
+            ("`<id|name>`: a project id or its name",), ("project physics", "project 3f2a…")
+        ),
+        "members": Topic(
+            ("`<project>`: a project id or name",), ("members physics", "members physics share")
+        ),
     },
     "limits": {
         "status": Topic(("No arguments",), ("status", "status @risk")),
-        "breaches": Topic(("`[YYYY-MM-DD]`: the as-of date (default: the latest)",
-                           "`[page N]`: the next page of a long list"),
-                          ("breaches", "breaches 2024-06-10", "breaches 2024-06-10 page 2")),
-        "limit": Topic(("`<id>`: a limit id (`L-17`) from `/limits breaches` or `/limits pending`",),
-                       ("limit L-17", "limit L-17 share")),
+        "breaches": Topic(
+            (
+                "`[YYYY-MM-DD]`: the as-of date (default: the latest)",
+                "`[page N]`: the next page of a long list",
+            ),
+            ("breaches", "breaches 2024-06-10", "breaches 2024-06-10 page 2"),
+        ),
+        "limit": Topic(
+            ("`<id>`: a limit id (`L-17`) from `/limits breaches` or `/limits pending`",),
+            ("limit L-17", "limit L-17 share"),
+        ),
         "pending": Topic(("No arguments",), ("pending", "pending share")),
     },
 }
@@ -177,12 +264,15 @@ def topic(family: str, command: str, platforms: dict[str, list[str]] | None = No
     second = keys[1] if len(keys) > 1 else keys[0]
     slots = {
         "configured": ", ".join(f"`{k}`" for k in keys),
-        "platform": keys[0], "platform2": second,
+        "platform": keys[0],
+        "platform2": second,
         "instance": next(iter((platforms or {}).get(keys[0], [])), "prod"),
         "instance2": next(iter((platforms or {}).get(second, [])), "prod"),
     }
-    return Topic(tuple(f.format(**slots) if "{" in f else f for f in found.forms),
-                 tuple(e.format(**slots) for e in found.examples))
+    return Topic(
+        tuple(f.format(**slots) if "{" in f else f for f in found.forms),
+        tuple(e.format(**slots) for e in found.examples),
+    )
 
 
 def configured(services) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]

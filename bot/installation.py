@@ -32,8 +32,14 @@ from bot.audit import Audit
 log = logging.getLogger(__name__)
 
 # auth.test answers that mean the token itself is gone (not an outage).
-DEAD_TOKEN = {"token_revoked", "invalid_auth", "account_inactive", "not_authed",
-              "token_expired", "app_uninstalled"}
+DEAD_TOKEN = {
+    "token_revoked",
+    "invalid_auth",
+    "account_inactive",
+    "not_authed",
+    "token_expired",
+    "app_uninstalled",
+}
 PROBE_SECONDS = 60.0
 
 
@@ -55,7 +61,7 @@ class Installation:
         await self._probe(force=True)
 
     async def foreign(self, team_id: Any, enterprise_id: Any) -> str | None:
-        """"workspace" or "organisation" when a request names another one than ours."""
+        """ "workspace" or "organisation" when a request names another one than ours."""
         if self.team_id is None and not self.known:
             await self._probe()  # at start-up Slack could not be asked: once a minute
         if self.known and enterprise_id and str(enterprise_id) != (self.enterprise_id or ""):
@@ -79,17 +85,19 @@ class Installation:
             return
         self.paused = why
         self._probed = self.clock()
-        log.warning("Slack: %s; digests, alerts and watch messages are paused until the "
-                    "bot token works again", why)
-        await self.audit.record(user_id="", action="slack.paused", result="paused",
-                                    detail=why)
+        log.warning(
+            "Slack: %s; digests, alerts and watch messages are paused until the "
+            "bot token works again",
+            why,
+        )
+        await self.audit.record(user_id="", action="slack.paused", result="paused", detail=why)
 
     async def _resumed(self) -> None:
         why, self.paused = self.paused, None
-        log.warning("Slack: the bot token works again (it was paused: %s); posting resumes",
-                    why)
-        await self.audit.record(user_id="", action="slack.resumed", result="ok",
-                                    detail=f"was paused: {why}")
+        log.warning("Slack: the bot token works again (it was paused: %s); posting resumes", why)
+        await self.audit.record(
+            user_id="", action="slack.resumed", result="ok", detail=f"was paused: {why}"
+        )
 
     async def _probe(self, *, force: bool = False) -> None:
         if self._lock is None:
@@ -107,9 +115,11 @@ class Installation:
                 else:
                     log.warning("Slack auth.test failed (%s); will ask again", code or "error")
                 return
-            except (OSError, asyncio.TimeoutError) as error:
-                log.warning("Slack auth.test could not be reached (%s); will ask again",
-                            type(error).__name__)
+            except (TimeoutError, OSError) as error:
+                log.warning(
+                    "Slack auth.test could not be reached (%s); will ask again",
+                    type(error).__name__,
+                )
                 return
             if self.team_id is None:
                 self.team_id = str(identity.get("team_id") or "") or None
@@ -135,5 +145,7 @@ def register(app: Any) -> None:
         if bots:
             await context["services"].installation.revoked("the bot token was revoked")
         else:  # only people's own tokens: the bot does not use them
-            log.info("Slack revoked %d user token(s); the bot token is untouched",
-                     len((event.get("tokens") or {}).get("oauth") or []))
+            log.info(
+                "Slack revoked %d user token(s); the bot token is untouched",
+                len((event.get("tokens") or {}).get("oauth") or []),
+            )

@@ -48,19 +48,29 @@ class Click:
 
 
 def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    async def listener(ack: Any, body: dict[str, Any], action: dict[str, Any],
-                       respond: AsyncRespond, client: AsyncWebClient, context: Any) -> None:
+    async def listener(
+        ack: Any,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: Any,
+    ) -> None:
         await ack()
         services = context["services"]
         if body.get("response_url"):
             respond = services.responder.to(body["response_url"])
         else:  # a click on the Home tab or in a modal: nothing to reply to, so a DM
             respond = dm(client, body["user"]["id"])
-        click = Click(services=services, user_id=body["user"]["id"],
-                      action_id=action.get("action_id", ""),
-                      value=action.get("value") or (action.get("selected_option") or {}).get(
-                          "value", ""),
-                      respond=respond, client=client, body=body)
+        click = Click(
+            services=services,
+            user_id=body["user"]["id"],
+            action_id=action.get("action_id", ""),
+            value=action.get("value") or (action.get("selected_option") or {}).get("value", ""),
+            respond=respond,
+            client=client,
+            body=body,
+        )
         services.background.spawn(guarded(respond, handler(click), replace=False))
 
     listener.__name__ = f"on_{handler.__name__}"
@@ -71,8 +81,7 @@ def on_click(handler: Callable[[Click], Awaitable[None]]) -> Callable[..., Await
 def dm(client: AsyncWebClient, user_id: str) -> Any:
     """A `respond` stand-in where Slack gave no response_url: a direct message."""
 
-    async def send(text: str = "", blocks: list[dict[str, Any]] | None = None,
-                   **_: Any) -> None:
+    async def send(text: str = "", blocks: list[dict[str, Any]] | None = None, **_: Any) -> None:
         await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
     return send

@@ -68,10 +68,13 @@ LEADER_LOCK = 0x5357_4C45_4144
 # leader whose host vanished (no FIN, no RST), releasing the lock, within about idle +
 # interval * count seconds, well under 30 s (the server's own default is two hours); the
 # client notices a server that vanished as fast.
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-             "keepalives_count": 3,
-             "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2"
-                        " -c tcp_keepalives_count=3"}
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3",
+}
 
 
 class AdvisoryLock(Leadership):
@@ -89,8 +92,12 @@ class AdvisoryLock(Leadership):
             import psycopg
 
             self._conn = await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, connect_timeout=int(self.timeout),
-                application_name="switchboard-leader", **KEEPALIVE)
+                self.url,
+                autocommit=True,
+                connect_timeout=int(self.timeout),
+                application_name="switchboard-leader",
+                **KEEPALIVE,
+            )
         return self._conn
 
     async def _drop(self) -> None:
@@ -105,7 +112,8 @@ class AdvisoryLock(Leadership):
         try:
             conn = await self._connection()
             cursor = await asyncio.wait_for(
-                conn.execute("select pg_try_advisory_lock(%s)", [LEADER_LOCK]), self.timeout)
+                conn.execute("select pg_try_advisory_lock(%s)", [LEADER_LOCK]), self.timeout
+            )
             row = await cursor.fetchone()
         except Exception as error:  # the database is unreachable: not leading, try later
             log.warning("leadership: cannot reach PostgreSQL (%s)", type(error).__name__)
@@ -119,11 +127,15 @@ class AdvisoryLock(Leadership):
         if self._conn is None or self._conn.closed:
             return False
         try:
-            cursor = await asyncio.wait_for(self._conn.execute(
-                "select count(*) from pg_locks where locktype = 'advisory' and granted"
-                " and pid = pg_backend_pid() and objsubid = 1"
-                " and (classid::bigint << 32) | objid::bigint = %s", [LEADER_LOCK]),
-                self.timeout)
+            cursor = await asyncio.wait_for(
+                self._conn.execute(
+                    "select count(*) from pg_locks where locktype = 'advisory' and granted"
+                    " and pid = pg_backend_pid() and objsubid = 1"
+                    " and (classid::bigint << 32) | objid::bigint = %s",
+                    [LEADER_LOCK],
+                ),
+                self.timeout,
+            )
             row = await cursor.fetchone()
         except Exception as error:
             log.warning("leadership: the lock's connection failed (%s)", type(error).__name__)
@@ -135,8 +147,8 @@ class AdvisoryLock(Leadership):
         if self._conn is not None and not self._conn.closed:
             try:
                 await asyncio.wait_for(
-                    self._conn.execute("select pg_advisory_unlock(%s)", [LEADER_LOCK]),
-                    self.timeout)
+                    self._conn.execute("select pg_advisory_unlock(%s)", [LEADER_LOCK]), self.timeout
+                )
             except Exception:
                 pass  # closing the session below releases it anyway
         await self._drop()
@@ -150,8 +162,9 @@ def leadership_for(settings: Settings) -> Leadership:
 
 
 class Leader:
-    def __init__(self, leadership: Leadership, *, retry: float, sync_interval: float,
-                 claim_interval: float) -> None:
+    def __init__(
+        self, leadership: Leadership, *, retry: float, sync_interval: float, claim_interval: float
+    ) -> None:
         self._services: Services | None = None
         self.leadership = leadership
         self.retry = retry

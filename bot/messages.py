@@ -7,13 +7,17 @@ from bot import errors
 from bot.blocks.common import escape
 
 WORKING = ":hourglass_flowing_sand: Working on `{command}`…"
-INTERNAL_ERROR = ("Something went wrong on our side and it has been logged (ref `{ref}`). "
-                  "Please try again; if it keeps happening, give that ref to your operators.")
+INTERNAL_ERROR = (
+    "Something went wrong on our side and it has been logged (ref `{ref}`). "
+    "Please try again; if it keeps happening, give that ref to your operators."
+)
 UNKNOWN_SUBCOMMAND = "I don't know `{word}`.{hint} Here is what `{command}` can do:"
 DID_YOU_MEAN = " Did you mean `{suggestion}`?"
 USAGE_MISMATCH = "I can't read `{typed}`. Here is how it goes:"
-BAD_QUOTES = ("Your command has an unclosed quote. Put quotes around a value with spaces, "
-              "like `name=\"my run\"`.")
+BAD_QUOTES = (
+    "Your command has an unclosed quote. Put quotes around a value with spaces, "
+    'like `name="my run"`.'
+)
 
 LINK_HINT = "Run `/ops link {platform}` to link your account."
 LINK_MODAL_TITLE = "Link {title}"
@@ -24,21 +28,29 @@ NOT_LINKED_UNLINK = "You have no linked {title} ({instance}) account; nothing to
 NO_LINKS = "You have no linked accounts yet. Run `/ops link <platform>`; platforms: {platforms}."
 NO_INSTANCES = "No platform instance is configured. Operators list them in the TOML settings file."
 UNKNOWN_PLATFORM = "`{word}` is not a platform I know. Use one of: {platforms}."
-NOT_CONFIGURED = ("{title} (`{key}`) is not configured on this installation; configured here: "
-                  "{platforms}. Your operators add instances in the settings file.")
+NOT_CONFIGURED = (
+    "{title} (`{key}`) is not configured on this installation; configured here: "
+    "{platforms}. Your operators add instances in the settings file."
+)
 UNKNOWN_TOPIC = "I have no help on `{word}`.{hint} Topics: {topics}."
 OPERATORS_ONLY = "Only operators can see the audit trail."
 LINK_FIELD_EMPTY = "Fill this in: {label} is needed to link your account."
 LINK_FIELD_REFUSED = "{title} refused this credential. Check it and try again."
 LINK_FIELD_UNREACHABLE = "{title} ({instance}) could not be reached: {detail}. Try again later."
 LINK_FIELD_OTHER = "{title} said: {detail}"
-BAD_ANSWER = ("{where} answered something Switchboard does not understand ({detail}); try "
-              "again later or tell your operator.")
+BAD_ANSWER = (
+    "{where} answered something Switchboard does not understand ({detail}); try "
+    "again later or tell your operator."
+)
 # The circuit breaker's detail, shown after "<Platform> (<instance>) is unavailable: ".
-CIRCUIT_OPEN = ("it is considered down after {failures} failures in a row, so I am not calling it "
-                "for the next {seconds} s")
-CIRCUIT_TRIAL = ("it is considered down after {failures} failures in a row; a trial call is "
-                 "checking whether it is back")
+CIRCUIT_OPEN = (
+    "it is considered down after {failures} failures in a row, so I am not calling it "
+    "for the next {seconds} s"
+)
+CIRCUIT_TRIAL = (
+    "it is considered down after {failures} failures in a row; a trial call is "
+    "checking whether it is back"
+)
 
 
 def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = None) -> str:
@@ -48,17 +60,21 @@ def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = No
         title = titles.get(error.platform, error.platform)
         instance = escape(error.instance or "")
         where = f" ({instance})" if instance else ""
-        return (f"You have no linked {title}{where} account. "
-                f"Run `/ops link {error.platform}{' ' + instance if instance else ''}` "
-                "to link one.")
+        return (
+            f"You have no linked {title}{where} account. "
+            f"Run `/ops link {error.platform}{' ' + instance if instance else ''}` "
+            "to link one."
+        )
     if isinstance(error, errors.PlatformError):
         title = titles.get(error.platform, error.platform)
         instance = escape(error.instance)
         where = f"{title} ({instance})"
         detail = escape(error.detail)  # the platform's own words: never mentions or links
         if isinstance(error, errors.Unauthorized):
-            return (f"{where} refused your credential. Run "
-                    f"`/ops link {error.platform} {instance}` to link it again.")
+            return (
+                f"{where} refused your credential. Run "
+                f"`/ops link {error.platform} {instance}` to link it again."
+            )
         if isinstance(error, errors.Forbidden):
             return f"{where} says you are not allowed to do that: {detail}"
         if isinstance(error, errors.NotFound):
@@ -69,8 +85,10 @@ def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = No
         if isinstance(error, errors.BadAnswer):
             return BAD_ANSWER.format(where=where, detail=detail)
         if isinstance(error, errors.Unavailable):
-            return (f"{where} is unavailable: {detail}. Try again in a moment; "
-                    "`/ops status` shows every instance.")
+            return (
+                f"{where} is unavailable: {detail}. Try again in a moment; "
+                "`/ops status` shows every instance."
+            )
         return f"{where} refused that: {detail}"
     return str(error) if error.markup else escape(error)
 

@@ -35,7 +35,9 @@ def _schema_current(db: Db) -> tuple[bool, bool]:
     """(the database answers, its schema is exactly the code's)."""
     list(db.query("SELECT 1 AS one"))
     versions = migrations.applied(db)
-    return True, bool(versions) and max(versions) == migrations.LATEST and not migrations.pending(db)
+    return True, bool(versions) and max(versions) == migrations.LATEST and not migrations.pending(
+        db
+    )
 
 
 class Readiness:
@@ -48,15 +50,21 @@ class Readiness:
         database = schema = False
         try:
             database, schema = await asyncio.wait_for(
-                self.services.store.run(_schema_current), CHECK_TIMEOUT)
+                self.services.store.run(_schema_current), CHECK_TIMEOUT
+            )
         except Exception as error:
             log.warning("readiness: the database did not answer (%s)", type(error).__name__)
         slack = await self._slack_ok()
         draining = self.services.draining.is_set()
         leader = self.services.leader
-        return {"ready": database and schema and slack and not draining,
-                "database": database, "migrations": schema, "slack": slack,
-                "leader": bool(leader is not None and leader.leading), "draining": draining}
+        return {
+            "ready": database and schema and slack and not draining,
+            "database": database,
+            "migrations": schema,
+            "slack": slack,
+            "leader": bool(leader is not None and leader.leading),
+            "draining": draining,
+        }
 
     async def _slack_ok(self) -> bool:
         async with self._lock:  # many probes at once make one auth.test
@@ -65,10 +73,9 @@ class Readiness:
                 if time.monotonic() - at < (SLACK_OK_SECONDS if ok else SLACK_FAILED_SECONDS):
                     return ok
             try:
-                response = await asyncio.wait_for(self.services.slack.auth_test(),
-                                                  CHECK_TIMEOUT)
+                response = await asyncio.wait_for(self.services.slack.auth_test(), CHECK_TIMEOUT)
                 ok = bool(response.get("ok"))
-            except (SlackApiError, OSError, asyncio.TimeoutError) as error:
+            except (TimeoutError, SlackApiError, OSError) as error:
                 log.warning("readiness: Slack auth.test failed (%s)", type(error).__name__)
                 ok = False
             self._slack = (time.monotonic(), ok)

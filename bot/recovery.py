@@ -26,13 +26,23 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot import errors
-from bot.approvals import (DONE, ELSEWHERE, GONE, KINDS, TOOK_EFFECT, WAITING, Approval,
-                           Current, _approval, update_recorded_copies)
-from bot.store import approvals as rows
+from bot.approvals import (
+    DONE,
+    ELSEWHERE,
+    GONE,
+    KINDS,
+    TOOK_EFFECT,
+    WAITING,
+    Approval,
+    Current,
+    _approval,
+    update_recorded_copies,
+)
 
 # The kinds register themselves when their platform's approvals module is imported.
 from bot.platforms.astakos import approvals as _astakos  # noqa: F401
 from bot.platforms.limits import approvals as _limits  # noqa: F401
+from bot.store import approvals as rows
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -62,20 +72,27 @@ async def _recover(services: Services, row: dict) -> Approval | None:
     claim = _approval(row)
     kind = KINDS.get((claim.platform, claim.kind))
     if kind is None:
-        log.warning("no current-state check for %s/%s: claim on %s left as it is",
-                    claim.platform, claim.kind, claim.id)
+        log.warning(
+            "no current-state check for %s/%s: claim on %s left as it is",
+            claim.platform,
+            claim.kind,
+            claim.id,
+        )
         return None
     try:
-        credential = await services.accounts.credential(claim.actor, claim.platform,
-                                                        claim.instance)
+        credential = await services.accounts.credential(claim.actor, claim.platform, claim.instance)
         current = await kind.check(services, credential, claim)
     except errors.NotLinked:
         # The claimer unlinked since: nobody can ask on their behalf. The platform refuses an
         # action on an item no longer waiting, so freeing the claim cannot act twice.
         current = Current(WAITING, "the claimer's account is no longer linked")
     except (errors.Unavailable, errors.Unauthorized, errors.Forbidden) as error:
-        log.info("claim on %s: %s cannot say now (%s); asking again later", claim.id,
-                 claim.platform, type(error).__name__)
+        log.info(
+            "claim on %s: %s cannot say now (%s); asking again later",
+            claim.id,
+            claim.platform,
+            type(error).__name__,
+        )
         return None
     if current.state == WAITING:
         if not await services.store.run(rows.free_claim, row):
@@ -83,18 +100,23 @@ async def _recover(services: Services, row: dict) -> Approval | None:
         outcome, detail = "freed", current.detail or "the platform still shows it waiting"
     else:
         state = DONE if current.state == TOOK_EFFECT else GONE
-        result = current.detail or ("confirmed after a restart" if state == DONE
-                                    else "settled elsewhere")
+        result = current.detail or (
+            "confirmed after a restart" if state == DONE else "settled elsewhere"
+        )
         if not await services.store.run(rows.settle_claim, row, state, result[:500]):
             return None
         outcome, detail = ("ok" if state == DONE else "gone"), result
     record = await services.approvals.get(claim.id)
-    log.info("recovered the claim %s of %s on %s: %s", claim.action, claim.actor, claim.id,
-             outcome)
+    log.info("recovered the claim %s of %s on %s: %s", claim.action, claim.actor, claim.id, outcome)
     await services.audit.record(
-        user_id=claim.actor, action=f"{claim.platform}.{claim.action}",
-        platform=claim.platform, instance=claim.instance, target=claim.target,
-        result=outcome, detail=f"recovered after a restart: {detail}")
+        user_id=claim.actor,
+        action=f"{claim.platform}.{claim.action}",
+        platform=claim.platform,
+        instance=claim.instance,
+        target=claim.target,
+        result=outcome,
+        detail=f"recovered after a restart: {detail}",
+    )
     await update_recorded_copies(services, record, kind.render)
     return record
 

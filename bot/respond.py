@@ -15,7 +15,6 @@ hooks.slack-gov.com, or the configured Slack Web API base's host (the emulator, 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -52,14 +51,18 @@ def slack_hosts_only(api_base: str) -> Callable[[str], bool]:
         if base is None:
             return False
         return (scheme, host, port or default_port.get(scheme)) == (
-            base[0], base[1], base[2] or default_port.get(base[0]))
+            base[0],
+            base[1],
+            base[2] or default_port.get(base[0]),
+        )
 
     return allowed
 
 
 class Responder:
-    def __init__(self, *, timeout: float = 10.0,
-                 allowed: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self, *, timeout: float = 10.0, allowed: Callable[[str], bool] | None = None
+    ) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._allowed = allowed
         self._session: aiohttp.ClientSession | None = None
@@ -68,7 +71,8 @@ class Responder:
         # Created on first use, inside the running event loop (aiohttp binds to it).
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=100))
+                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=100)
+            )
         return self._session
 
     def to(self, url: str) -> Respond:
@@ -78,8 +82,10 @@ class Responder:
         if self._allowed is not None and not self._allowed(url):
             # Only the host: the path is the capability.
             origin = _origin(url)
-            log.warning("ignored a response_url that is not on Slack (host %r)",
-                        origin[1][:100] if origin else "?")
+            log.warning(
+                "ignored a response_url that is not on Slack (host %r)",
+                origin[1][:100] if origin else "?",
+            )
             return
         try:
             async with self._open().post(url, json=body) as response:
@@ -87,7 +93,7 @@ class Responder:
                     # Slack answers 404 once a response_url is used 5 times or 30 min old.
                     text = (await response.text())[:100]
                     log.warning("a response_url answered HTTP %s: %s", response.status, text)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             log.warning("posting to a response_url failed: %s", type(error).__name__)
 
     async def aclose(self) -> None:
@@ -102,11 +108,21 @@ class Respond:
         self._responder = responder
         self._url = url
 
-    async def __call__(self, text: str | None = None, blocks: list[dict[str, Any]] | None = None,
-                       response_type: str | None = None, replace_original: bool | None = None,
-                       delete_original: bool | None = None, **extra: Any) -> None:
+    async def __call__(
+        self,
+        text: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        **extra: Any,
+    ) -> None:
         body: dict[str, Any] = {
-            "text": text, "blocks": blocks, "response_type": response_type,
-            "replace_original": replace_original, "delete_original": delete_original, **extra,
+            "text": text,
+            "blocks": blocks,
+            "response_type": response_type,
+            "replace_original": replace_original,
+            "delete_original": delete_original,
+            **extra,
         }
         await self._responder.post(self._url, {k: v for k, v in body.items() if v is not None})

@@ -26,22 +26,28 @@ def rotate_key(settings: Settings) -> list[str]:
     database = settings.database
     if isinstance(database, Path) and not database.is_file():
         # Nothing to re-encrypt; opening the store would create an empty database here.
-        raise ConfigError(f"no database at {database}: nothing to re-encrypt. Run rotate-key "
-                          "with the bot's settings (SWITCHBOARD_DATA_DIR or SWITCHBOARD_DB).")
+        raise ConfigError(
+            f"no database at {database}: nothing to re-encrypt. Run rotate-key "
+            "with the bot's settings (SWITCHBOARD_DATA_DIR or SWITCHBOARD_DB)."
+        )
     if settings.secret_key is None or not settings.secret_key.get_secret_value().strip():
         key_file = settings.db_path.parent / KEY_FILE_NAME
         backup = key_file.with_name(key_file.name + ".old")
         if backup.exists():
             # It may hold the only key some stored secret (or a backup) still needs.
-            raise ConfigError(f"{backup} exists from an earlier rotation: once the bot runs "
-                              "with the current key, move it away (or delete it), then run "
-                              "rotate-key again.")
+            raise ConfigError(
+                f"{backup} exists from an earlier rotation: once the bot runs "
+                "with the current key, move it away (or delete it), then run "
+                "rotate-key again."
+            )
     elif "," not in settings.secret_key.get_secret_value().strip().strip(","):
         new_file = settings.db_path.parent / "secret.key.new"  # written for one key only
         if new_file.exists():
-            raise ConfigError(f"{new_file} exists from an earlier rotation: put it in "
-                              "SWITCHBOARD_SECRET_KEY and move it away, then run rotate-key "
-                              "again.")
+            raise ConfigError(
+                f"{new_file} exists from an earlier rotation: put it in "
+                "SWITCHBOARD_SECRET_KEY and move it away, then run rotate-key "
+                "again."
+            )
     source = load_keys(settings)
     if source.key_file is None and len(source.keys) > 1:
         return _rotate_to_first(settings, source.keys)
@@ -62,13 +68,17 @@ def rotate_key(settings: Settings) -> list[str]:
         backup = source.key_file.with_name(source.key_file.name + ".old")
         write_key_file(backup, source.keys)
         write_key_file(source.key_file, [new_key])
-        lines.append(f"The new key is in {source.key_file}; the old one in {backup} "
-                     "(delete it once the bot runs with the new key).")
+        lines.append(
+            f"The new key is in {source.key_file}; the old one in {backup} "
+            "(delete it once the bot runs with the new key)."
+        )
     else:
         target = settings.db_path.parent / "secret.key.new"  # PostgreSQL: the data folder
         write_key_file(target, [new_key])
-        lines.append(f"The new key is in {target} (mode 0600). Set SWITCHBOARD_SECRET_KEY to "
-                     "its contents (you may keep the old key after a comma until restarted).")
+        lines.append(
+            f"The new key is in {target} (mode 0600). Set SWITCHBOARD_SECRET_KEY to "
+            "its contents (you may keep the old key after a comma until restarted)."
+        )
     return lines
 
 
@@ -84,5 +94,7 @@ def _rotate_to_first(settings: Settings, keys: list[bytes]) -> list[str]:
         store.run_sync(links.replace_secrets, rows)
     finally:
         store.close()
-    return [f"Re-encrypted {len(rows)} stored credential(s) under the first key of "
-            "SWITCHBOARD_SECRET_KEY. Once this is done, remove the older key(s) from it."]
+    return [
+        f"Re-encrypted {len(rows)} stored credential(s) under the first key of "
+        "SWITCHBOARD_SECRET_KEY. Once this is done, remove the older key(s) from it."
+    ]

@@ -40,9 +40,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import errors, membership, triggers
 from bot.digests import compose as composer
+from bot.digests import pictures as digest_pictures
 from bot.digests import registry
 from bot.digests.base import DigestContext
-from bot.digests import pictures as digest_pictures
 from bot.digests.delivery import Outgoing, Poster
 from bot.platforms.registry import TITLES
 from bot.store import approvals as approval_rows
@@ -71,9 +71,11 @@ def group_key(row: dict[str, Any], trigger: Any) -> str:
 def group_trigger(trigger: Any) -> Any:
     inner = getattr(trigger, "inner", trigger)
     if isinstance(inner, IntervalTrigger):
-        return IntervalTrigger(seconds=inner.interval.total_seconds(), timezone=UTC,
-                               start_date=inner.start_date.astimezone(UTC).replace(
-                                   microsecond=0))
+        return IntervalTrigger(
+            seconds=inner.interval.total_seconds(),
+            timezone=UTC,
+            start_date=inner.start_date.astimezone(UTC).replace(microsecond=0),
+        )
     return trigger
 
 
@@ -90,20 +92,24 @@ def parse_time(text: str | None) -> datetime | None:
 def trigger_for(row: dict[str, Any], alert_interval: float) -> Any:
     if row["kind"] == subs.ALERT:
         if row["trigger"]:
-            return triggers.build(row["trigger"], row["tz"] or "UTC",
-                                  anchor=parse_time(row["created_at"])).trigger
-        return IntervalTrigger(seconds=max(alert_interval, 1.0), timezone=UTC,
-                               start_date=parse_time(row["created_at"]))
-    return triggers.build(row["trigger"], row["tz"] or "UTC",
-                          anchor=parse_time(row["created_at"])).trigger
+            return triggers.build(
+                row["trigger"], row["tz"] or "UTC", anchor=parse_time(row["created_at"])
+            ).trigger
+        return IntervalTrigger(
+            seconds=max(alert_interval, 1.0), timezone=UTC, start_date=parse_time(row["created_at"])
+        )
+    return triggers.build(
+        row["trigger"], row["tz"] or "UTC", anchor=parse_time(row["created_at"])
+    ).trigger
 
 
 def heading(row: dict[str, Any]) -> str:
     what = row["platforms"]
     if what != "all":
-        what = ", ".join(TITLES.get(t.platform, t.platform) + (f" ({t.instance})" if t.instance
-                                                               else "")
-                         for t in composer.parse_targets(what))
+        what = ", ".join(
+            TITLES.get(t.platform, t.platform) + (f" ({t.instance})" if t.instance else "")
+            for t in composer.parse_targets(what)
+        )
     else:
         what = "all your platforms"
     return f"Digest #{row['id']}: {what}"
@@ -145,21 +151,35 @@ class Scheduler:
         self.recovered = asyncio.Event()
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self.poster = Poster(
-            store=services.store, token=token, base_url=settings.slack_api_url.rstrip("/") + "/",
-            now=services.now, channel_interval=settings.slack_channel_interval,
-            per_minute=settings.slack_workspace_per_minute, settle=settings.digest_recovery_settle,
-            owner=self.owner)
+            store=services.store,
+            token=token,
+            base_url=settings.slack_api_url.rstrip("/") + "/",
+            now=services.now,
+            channel_interval=settings.slack_channel_interval,
+            per_minute=settings.slack_workspace_per_minute,
+            settle=settings.digest_recovery_settle,
+            owner=self.owner,
+        )
         self.gates = composer.Gates(settings.digest_platform_concurrency)
-        self.aps = AsyncIOScheduler(event_loop=self.loop, timezone=UTC, job_defaults={
-            "coalesce": True, "max_instances": 1,
-            "misfire_grace_time": max(1, int(settings.digest_grace))})
+        self.aps = AsyncIOScheduler(
+            event_loop=self.loop,
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": max(1, int(settings.digest_grace)),
+            },
+        )
         self._version = await services.store.run(subs.version)
         for row in await services.store.run(subs.all_active):
             self._add_job(row)
         self.aps.start()
         self.spawn(self._recover())
-        log.info("scheduler started with %d subscription(s) in %d job(s)", self.jobs(),
-                 len(self.aps.get_jobs()))
+        log.info(
+            "scheduler started with %d subscription(s) in %d job(s)",
+            self.jobs(),
+            len(self.aps.get_jobs()),
+        )
 
     async def shutdown(self, drain: float = 0.0) -> None:
         """Stop firing; runs in flight get `drain` seconds to finish, then are cancelled (a
@@ -170,8 +190,11 @@ class Scheduler:
         if tasks and drain > 0:
             _, pending = await asyncio.wait(tasks, timeout=drain)
             if pending:
-                log.warning("%d digest/alert run(s) still going after %s s: left to the next "
-                            "leader", len(pending), drain)
+                log.warning(
+                    "%d digest/alert run(s) still going after %s s: left to the next leader",
+                    len(pending),
+                    drain,
+                )
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -226,8 +249,7 @@ class Scheduler:
         try:
             trigger = trigger_for(row, self._services().settings.alert_interval)
         except errors.BotError as error:
-            log.warning("subscription %s has a bad schedule (%s): not scheduled", row["id"],
-                        error)
+            log.warning("subscription %s has a bad schedule (%s): not scheduled", row["id"], error)
             return
         self.removed(row["id"])  # a changed subscription may move to another group
         key = group_key(row, trigger)
@@ -236,8 +258,13 @@ class Scheduler:
         self._group_of[row["id"]] = key
         if key not in self._job_ids:
             self._job_ids[key] = f"trigger:{next(self._numbers)}"
-            self.aps.add_job(self.run_group, trigger=group_trigger(trigger), args=[key],
-                             id=self._job_ids[key], name=key)
+            self.aps.add_job(
+                self.run_group,
+                trigger=group_trigger(trigger),
+                args=[key],
+                id=self._job_ids[key],
+                name=key,
+            )
 
     def added(self, row: dict[str, Any]) -> None:
         self._add_job(row)
@@ -282,16 +309,22 @@ class Scheduler:
         if row is None or row["paused"]:
             return
         if not await services.installation.can_post():
-            log.info("%s %s skipped: posting to Slack is paused (%s)", row["kind"], sub_id,
-                     services.installation.paused)
+            log.info(
+                "%s %s skipped: posting to Slack is paused (%s)",
+                row["kind"],
+                sub_id,
+                services.installation.paused,
+            )
             return
         if row["kind"] == subs.ALERT:
             await self.run_alert(row)
             return
         now = services.now()
         trigger = trigger_for(row, services.settings.alert_interval)
-        run_at = triggers.last_run_before(trigger, now + timedelta(seconds=1),
-                                          now - timedelta(days=2)) or now
+        run_at = (
+            triggers.last_run_before(trigger, now + timedelta(seconds=1), now - timedelta(days=2))
+            or now
+        )
         await self.run(row, run_at, reason="scheduled")
 
     async def run(self, row: dict[str, Any], run_at: datetime, *, reason: str) -> str:
@@ -306,7 +339,8 @@ class Scheduler:
         if entry["state"] in ledger.FINAL:
             return entry["state"]
         if entry["state"] != ledger.POSTING and not await services.store.run(
-                ledger.claim, sub_id, key, self.owner, services.now().isoformat()):
+            ledger.claim, sub_id, key, self.owner, services.now().isoformat()
+        ):
             return "busy"  # another run of it is being composed right now
         destination = row["channel"] or row["owner"]
         try:
@@ -314,36 +348,73 @@ class Scheduler:
                 # Posted by a process that died before recording it? Look before composing.
                 channel = entry["channel"] or await self.poster.channel_id(destination)
                 started = parse_time(entry["posting_at"]) or services.now()
-                wait = (started + timedelta(seconds=self.poster.settle)
-                        - services.now()).total_seconds()
+                wait = (
+                    started + timedelta(seconds=self.poster.settle) - services.now()
+                ).total_seconds()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 ts = await self.poster.find_posted(channel, sub_id, key, started)
                 if ts is not None:
-                    await services.store.run(ledger.finish, sub_id, key, ledger.DELIVERED, ts=ts,
-                                             at=services.now().isoformat(),
-                                             detail="found in history")
+                    await services.store.run(
+                        ledger.finish,
+                        sub_id,
+                        key,
+                        ledger.DELIVERED,
+                        ts=ts,
+                        at=services.now().isoformat(),
+                        detail="found in history",
+                    )
                     await self._ran(row, key, reason)
                     return ledger.DELIVERED
             targets = await composer.resolve_targets(services, row["owner"], row["platforms"])
             since = parse_time(row["last_run_at"])
             digest = await composer.compose(
-                services, owner=row["owner"], targets=targets, now=services.now(), since=since,
-                gates=self.gates, heading=heading(row))
+                services,
+                owner=row["owner"],
+                targets=targets,
+                now=services.now(),
+                since=since,
+                gates=self.gates,
+                heading=heading(row),
+            )
             if not targets:
-                digest.blocks.insert(1, {"type": "section", "text": {
-                    "type": "mrkdwn", "text": "You have no linked account on a configured "
-                    "platform. Run `/ops link <platform>` first."}})
+                digest.blocks.insert(
+                    1,
+                    {
+                        "type": "section",
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": "You have no linked account on a configured "
+                            "platform. Run `/ops link <platform>` first.",
+                        },
+                    },
+                )
             if digest.empty and row["skip_empty"] and targets and entry["state"] == ledger.PENDING:
-                await services.store.run(ledger.finish, sub_id, key, ledger.EMPTY,
-                                         at=services.now().isoformat(), detail="nothing new")
+                await services.store.run(
+                    ledger.finish,
+                    sub_id,
+                    key,
+                    ledger.EMPTY,
+                    at=services.now().isoformat(),
+                    detail="nothing new",
+                )
                 await self._ran(row, key, reason)
                 return ledger.EMPTY
             pictures_follow = await digest_pictures.prepare(services, digest)
-            ts = await self.poster.deliver(Outgoing(
-                sub_id, key, destination, digest.text, digest.blocks,
-                after=self._after(digest.approvals, digest.blocks,
-                                  ran=(sub_id, key) if reason != "now" else None)))
+            ts = await self.poster.deliver(
+                Outgoing(
+                    sub_id,
+                    key,
+                    destination,
+                    digest.text,
+                    digest.blocks,
+                    after=self._after(
+                        digest.approvals,
+                        digest.blocks,
+                        ran=(sub_id, key) if reason != "now" else None,
+                    ),
+                )
+            )
             if ts is None:
                 return "busy"
             if pictures_follow:
@@ -355,8 +426,11 @@ class Scheduler:
             raise
         except Exception as error:
             detail = getattr(error, "response", None)
-            text = (detail.get("error") if detail is not None and hasattr(detail, "get")
-                    else type(error).__name__)
+            text = (
+                detail.get("error")
+                if detail is not None and hasattr(detail, "get")
+                else type(error).__name__
+            )
             log.exception("digest %s run %s failed", sub_id, key)
             await self.poster.mark_failed(sub_id, key, str(text))
             await services.store.run(subs.ran, sub_id, "", f"run {key}: {text}")
@@ -366,8 +440,9 @@ class Scheduler:
         if reason != "now":
             await self._services().store.run(subs.ran, row["id"], key)
 
-    def _after(self, approvals: list[str], blocks: list[dict[str, Any]], *,
-               ran: tuple[int, str] | None) -> Any:
+    def _after(
+        self, approvals: list[str], blocks: list[dict[str, Any]], *, ran: tuple[int, str] | None
+    ) -> Any:
         """What a delivery records with its ledger row, in the same store call: the approval
         cards it carries (so a click on any copy updates them all) and the last run."""
         at = self._services().now().isoformat(timespec="seconds")
@@ -396,10 +471,16 @@ class Scheduler:
         platform = row["source"].split(".", 1)[0]
         now = services.now()
         try:
-            credential = await services.accounts.credential(row["owner"], platform,
-                                                            row["instance"] or None)
-            ctx = DigestContext(services=services, credential=credential, now=now,
-                                since=parse_time(row["last_run_at"]), subscription=row["id"])
+            credential = await services.accounts.credential(
+                row["owner"], platform, row["instance"] or None
+            )
+            ctx = DigestContext(
+                services=services,
+                credential=credential,
+                now=now,
+                since=parse_time(row["last_run_at"]),
+                subscription=row["id"],
+            )
             async with self.gates(platform, credential.instance):
                 items = await source(ctx)
         except errors.Unauthorized as error:
@@ -417,9 +498,16 @@ class Scheduler:
             if entry["state"] in ledger.FINAL:
                 continue
             try:
-                ts = await self.poster.deliver(Outgoing(
-                    row["id"], key, destination, item.text, item.blocks,
-                    after=self._after(item.approvals, item.blocks, ran=None)))
+                ts = await self.poster.deliver(
+                    Outgoing(
+                        row["id"],
+                        key,
+                        destination,
+                        item.text,
+                        item.blocks,
+                        after=self._after(item.approvals, item.blocks, ran=None),
+                    )
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -470,8 +558,16 @@ class Scheduler:
             except errors.BotError:
                 continue
             last = latest.get(row["id"], "")
-            after = max(t for t in (parse_time(row["created_at"]), parse_time(row["resumed_at"]),
-                                    parse_time(last), now - timedelta(days=400)) if t)
+            after = max(
+                t
+                for t in (
+                    parse_time(row["created_at"]),
+                    parse_time(row["resumed_at"]),
+                    parse_time(last),
+                    now - timedelta(days=400),
+                )
+                if t
+            )
             missed = triggers.last_run_before(trigger, now, after)
             if missed is None:
                 continue
@@ -481,13 +577,20 @@ class Scheduler:
             if now - missed <= grace:
                 work.append(self.run(row, missed, reason="missed"))
             else:
-                detail = (f"missed while the bot was down; {int((now - missed).total_seconds())}"
-                          f" s late, beyond the {int(grace.total_seconds())} s grace window")
-                if await services.store.run(ledger.record, row["id"], key, ledger.SKIPPED,
-                                            "missed", detail, now.isoformat()):
-                    await services.audit.record(user_id=row["owner"], action="digest.skipped",
-                                                target=f"#{row['id']} {key}", result="skipped",
-                                                detail=detail)
+                detail = (
+                    f"missed while the bot was down; {int((now - missed).total_seconds())}"
+                    f" s late, beyond the {int(grace.total_seconds())} s grace window"
+                )
+                if await services.store.run(
+                    ledger.record, row["id"], key, ledger.SKIPPED, "missed", detail, now.isoformat()
+                ):
+                    await services.audit.record(
+                        user_id=row["owner"],
+                        action="digest.skipped",
+                        target=f"#{row['id']} {key}",
+                        result="skipped",
+                        detail=detail,
+                    )
         if work:
             log.info("scheduler start-up: %d run(s) to finish or catch up", len(work))
             await asyncio.gather(*work, return_exceptions=True)

@@ -25,16 +25,27 @@ log = logging.getLogger(__name__)
 STARTUP_AUTH_SECONDS = 10.0
 
 
-async def serve(services: Services, *, sock: socket.socket | None = None,
-                host: str = "127.0.0.1", port: int = 3000,
-                started: Callable[[uvicorn.Server], None] | None = None) -> None:
+async def serve(
+    services: Services,
+    *,
+    sock: socket.socket | None = None,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    started: Callable[[uvicorn.Server], None] | None = None,
+) -> None:
     """Serve /slack/events, /healthz, /readyz and /metrics until stopped (SIGTERM, SIGINT),
     then drain (`drain`) and close services."""
     app = create_app(services)
     web = create_web_app(app, services)
-    config = uvicorn.Config(web, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off",
-                            timeout_graceful_shutdown=max(1, int(services.settings.drain_timeout)))
+    config = uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=max(1, int(services.settings.drain_timeout)),
+    )
     server = _Server(config)
     if started is not None:
         started(server)
@@ -53,9 +64,10 @@ async def _know_installation(services: Services) -> None:
     requests are refused from the first one; Slack unreachable: asked again later."""
     try:
         await asyncio.wait_for(services.installation.start(), STARTUP_AUTH_SECONDS)
-    except asyncio.TimeoutError:
-        log.warning("Slack auth.test did not answer within %g s; will ask again",
-                    STARTUP_AUTH_SECONDS)
+    except TimeoutError:
+        log.warning(
+            "Slack auth.test did not answer within %g s; will ask again", STARTUP_AUTH_SECONDS
+        )
 
 
 class _Server(uvicorn.Server):
@@ -95,14 +107,16 @@ async def drain(services: Services) -> None:
         stopping.append(services.leader.stop(budget))
     await asyncio.gather(*stopping)
     # Anything else still running (Bolt's own listener tasks) within what is left.
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-              and not t.done()]
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     remaining = deadline - loop.time()
     if others and remaining > 0:
         _, pending = await asyncio.wait(others, timeout=remaining)
         if pending:
-            log.warning("%d task(s) still running after the %s s drain: stopping anyway",
-                        len(pending), budget)
+            log.warning(
+                "%d task(s) still running after the %s s drain: stopping anyway",
+                len(pending),
+                budget,
+            )
     log.info("drained: leader role released, work in flight finished")
 
 

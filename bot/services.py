@@ -26,9 +26,9 @@ from bot.installation import Installation
 from bot.leader import Leader, leadership_for
 from bot.platforms import breaker, http
 from bot.platforms.registry import Platforms
+from bot.respond import Responder, slack_hosts_only
 from bot.store import Store
 from bot.vault import Vault, load_keys
-from bot.respond import Responder, slack_hosts_only
 from bot.watch import Watches
 
 if TYPE_CHECKING:
@@ -90,24 +90,33 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
-                  **platform_kwargs: Any) -> Services:
+def open_services(
+    settings: Settings, *, now: Callable[[], datetime] = utc_now, **platform_kwargs: Any
+) -> Services:
     """Open the store, the vault and one client per platform instance."""
     source = load_keys(settings)
     notes = []
     if source.created:
-        notes.append(f"Generated a new encryption key at {source.key_file} (mode 0600). "
-                     "Back it up: without it the stored credentials cannot be read.")
+        notes.append(
+            f"Generated a new encryption key at {source.key_file} (mode 0600). "
+            "Back it up: without it the stored credentials cannot be read."
+        )
     store = Store(settings.database, pool_size=settings.database_pool)
     vault = Vault(source.keys)
     accounts = Accounts(store=store, vault=vault, now=now)
     if settings.breaker_threshold is not None or settings.breaker_cooldown is not None:
         current = breaker.default_policy()
-        breaker.set_default_policy(dataclasses.replace(
-            current,
-            threshold=settings.breaker_threshold or current.threshold,
-            cooldown=(current.cooldown if settings.breaker_cooldown is None
-                      else settings.breaker_cooldown)))
+        breaker.set_default_policy(
+            dataclasses.replace(
+                current,
+                threshold=settings.breaker_threshold or current.threshold,
+                cooldown=(
+                    current.cooldown
+                    if settings.breaker_cooldown is None
+                    else settings.breaker_cooldown
+                ),
+            )
+        )
     http.set_max_in_flight(settings.platform_concurrency)
     http.set_max_body(settings.platform_max_body)
     platforms = Platforms.from_settings(settings, **platform_kwargs)
@@ -116,22 +125,42 @@ def open_services(settings: Settings, *, now: Callable[[], datetime] = utc_now,
     slack = slack_client(settings)
     audit = Audit(store=store, now=now)
     installation = Installation(slack=slack, audit=audit, team_id=settings.slack_team_id or None)
-    watches = Watches(store=store, slack=slack, interval=settings.watch_interval,
-                      timeout=settings.watch_timeout, now=now,
-                      settle=settings.digest_recovery_settle, installation=installation)
+    watches = Watches(
+        store=store,
+        slack=slack,
+        interval=settings.watch_interval,
+        timeout=settings.watch_timeout,
+        now=now,
+        settle=settings.digest_recovery_settle,
+        installation=installation,
+    )
     from bot.scheduler import Scheduler
 
     scheduler = Scheduler()
     # SQLite: this process leads; PostgreSQL: the replica holding the advisory lock.
-    leader = Leader(leadership_for(settings), retry=settings.leader_retry,
-                    sync_interval=settings.sync_interval,
-                    claim_interval=settings.claim_check_interval)
+    leader = Leader(
+        leadership_for(settings),
+        retry=settings.leader_retry,
+        sync_interval=settings.sync_interval,
+        claim_interval=settings.claim_check_interval,
+    )
     responder = Responder(allowed=slack_hosts_only(settings.slack_api_url))
     services = Services(
-        settings=settings, store=store, vault=vault, platforms=platforms, accounts=accounts,
-        audit=audit, approvals=Approvals(store=store, now=now),
-        slack=slack, watches=watches, responder=responder, now=now, notes=notes,
-        scheduler=scheduler, installation=installation, leader=leader,
+        settings=settings,
+        store=store,
+        vault=vault,
+        platforms=platforms,
+        accounts=accounts,
+        audit=audit,
+        approvals=Approvals(store=store, now=now),
+        slack=slack,
+        watches=watches,
+        responder=responder,
+        now=now,
+        notes=notes,
+        scheduler=scheduler,
+        installation=installation,
+        leader=leader,
     )
     scheduler.attach(services)
     watches.attach(services)

@@ -14,8 +14,7 @@ def closest(wanted: str, names: Iterable[str], n: int = 3) -> list[str]:
     by_fold: dict[str, str] = {}
     for name in names:
         by_fold.setdefault(name.casefold(), name)
-    close = [by_fold[k] for k in difflib.get_close_matches(folded, list(by_fold), n=n,
-                                                           cutoff=0.5)]
+    close = [by_fold[k] for k in difflib.get_close_matches(folded, list(by_fold), n=n, cutoff=0.5)]
     close += [name for key, name in by_fold.items() if folded and folded in key]
     return list(dict.fromkeys(close))[:n]
 
@@ -32,7 +31,7 @@ def code(text: str) -> str:
 
 
 def did_you_mean(wanted: str, names: Iterable[str]) -> str:
-    """" Did you mean `SALES` or `SALES_EU`?" or ""."""
+    """ " Did you mean `SALES` or `SALES_EU`?" or ""."""
     close = closest(wanted, names)
     if not close:
         return ""

@@ -41,8 +41,7 @@ class Field:
         for value, label in self.choices:
             if wanted in (value.lower(), label.lower()):
                 return value
-        raise ValueError(f"{self.name} is one of: "
-                         + ", ".join(label for _, label in self.choices))
+        raise ValueError(f"{self.name} is one of: " + ", ".join(label for _, label in self.choices))
 
 
 def display_name(block_id: str) -> str:
@@ -50,10 +49,20 @@ def display_name(block_id: str) -> str:
     return block_id.removeprefix("field_")
 
 
-EMOJI = {":white_check_mark:": "✅", ":x:": "❌", ":warning:": "⚠️", ":no_entry_sign:": "🚫",
-         ":hourglass_flowing_sand:": "⏳", ":arrows_counterclockwise:": "🔄", ":rocket:": "🚀",
-         ":large_green_circle:": "🟢", ":red_circle:": "🔴", ":grey_question:": "❔",
-         ":eject:": "⏏️", ":wastebasket:": "🗑️"}
+EMOJI = {
+    ":white_check_mark:": "✅",
+    ":x:": "❌",
+    ":warning:": "⚠️",
+    ":no_entry_sign:": "🚫",
+    ":hourglass_flowing_sand:": "⏳",
+    ":arrows_counterclockwise:": "🔄",
+    ":rocket:": "🚀",
+    ":large_green_circle:": "🟢",
+    ":red_circle:": "🔴",
+    ":grey_question:": "❔",
+    ":eject:": "⏏️",
+    ":wastebasket:": "🗑️",
+}
 _EMOJI = re.compile(r":[a-z0-9_+-]+:")
 
 
@@ -83,16 +92,34 @@ class Renderer:
         if kind == "button":
             number = len(self.controls) + 1
             label = _text(element.get("text"))
-            self.controls.append(Control(number, target, "button", element["action_id"],
-                                         element.get("value"), label, confirm_text))
+            self.controls.append(
+                Control(
+                    number,
+                    target,
+                    "button",
+                    element["action_id"],
+                    element.get("value"),
+                    label,
+                    confirm_text,
+                )
+            )
             return f"[{number}: {label}]"
         if kind in ("static_select", "overflow"):
             parts = []
             for option in element.get("options", []):
                 number = len(self.controls) + 1
                 label = _text(option.get("text"))
-                self.controls.append(Control(number, target, "option", element["action_id"],
-                                             option.get("value"), label, confirm_text))
+                self.controls.append(
+                    Control(
+                        number,
+                        target,
+                        "option",
+                        element["action_id"],
+                        option.get("value"),
+                        label,
+                        confirm_text,
+                    )
+                )
                 parts.append(f"[{number}: {label}]")
             return " ".join(parts)
         return ""
@@ -113,8 +140,7 @@ class Renderer:
                     if control:
                         lines.append("  " + control)
             elif kind == "context":
-                lines.append("  (" + " · ".join(_text(e) for e in block.get("elements", []))
-                             + ")")
+                lines.append("  (" + " · ".join(_text(e) for e in block.get("elements", [])) + ")")
             elif kind == "actions":
                 controls = [self._control(target, e) for e in block.get("elements", [])]
                 lines.append("  " + " ".join(c for c in controls if c))
@@ -122,13 +148,16 @@ class Renderer:
                 lines.append("  " + "-" * 40)
             elif kind == "input":
                 label = _text(block.get("label"))
-                optional = " (optional)" if block.get("optional") and \
-                    "(optional)" not in label.lower() else ""
+                optional = (
+                    " (optional)"
+                    if block.get("optional") and "(optional)" not in label.lower()
+                    else ""
+                )
                 options = (block.get("element") or {}).get("options") or []
-                choices = (": " + ", ".join(_text(o.get("text")) for o in options)
-                           if options else "")
-                lines.append(f"  <{display_name(str(block.get('block_id')))}> {label}"
-                             f"{optional}{choices}")
+                choices = ": " + ", ".join(_text(o.get("text")) for o in options) if options else ""
+                lines.append(
+                    f"  <{display_name(str(block.get('block_id')))}> {label}{optional}{choices}"
+                )
         return "\n".join(indent + line for line in lines)
 
 
@@ -140,11 +169,19 @@ def fields_of(view: dict[str, Any] | Any) -> list[Field]:
         if block.get("type") != "input":
             continue
         element = block.get("element", {})
-        choices = tuple((str(o.get("value", "")), _text(o.get("text")))
-                        for o in element.get("options", []))
+        choices = tuple(
+            (str(o.get("value", "")), _text(o.get("text"))) for o in element.get("options", [])
+        )
         block_id = str(block.get("block_id", ""))
-        out.append(Field(display_name(block_id), _text(block.get("label")),
-                         bool(block.get("optional")), choices, block_id))
+        out.append(
+            Field(
+                display_name(block_id),
+                _text(block.get("label")),
+                bool(block.get("optional")),
+                choices,
+                block_id,
+            )
+        )
     return out
 
 

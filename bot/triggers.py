@@ -30,12 +30,15 @@ from bot import errors
 
 MIN_INTERVAL_MINUTES = 5
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_FULL_DAYS = {d: d[:3] for d in ("monday", "tuesday", "wednesday", "thursday", "friday",
-                                  "saturday", "sunday")}
+_FULL_DAYS = {
+    d: d[:3] for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+}
 _CRON_DAY = {0: "sun", 1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
 
-FORMS = ("`daily 09:00`, `weekdays 08:30`, `weekly mon 09:00`, `every 30m` (or `every 2h`; "
-         f"at least {MIN_INTERVAL_MINUTES} minutes), or `cron \"0 9 * * 1-5\"`")
+FORMS = (
+    "`daily 09:00`, `weekdays 08:30`, `weekly mon 09:00`, `every 30m` (or `every 2h`; "
+    f'at least {MIN_INTERVAL_MINUTES} minutes), or `cron "0 9 * * 1-5"`'
+)
 BAD_WHEN = "I can't read `{when}` as a schedule. Use one of: " + FORMS + "."
 
 
@@ -52,8 +55,9 @@ class WallClock(BaseTrigger):
         self.inner = inner
         self.timezone = tz
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None,
-                           now: datetime) -> datetime | None:
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
         fire = self.inner.get_next_fire_time(previous_fire_time, now)
         for _ in range(100):
             if fire is None or previous_fire_time is None:
@@ -65,8 +69,9 @@ class WallClock(BaseTrigger):
             wall = fire.astimezone(self.timezone).replace(tzinfo=None)
             if fire_utc > prev_utc and wall != wall_prev:
                 return fire
-            moment = (max(now.astimezone(UTC), prev_utc, fire_utc)
-                      + timedelta(minutes=1)).astimezone(self.timezone)
+            moment = (
+                max(now.astimezone(UTC), prev_utc, fire_utc) + timedelta(minutes=1)
+            ).astimezone(self.timezone)
             previous_fire_time = fire
             fire = self.inner.get_next_fire_time(None, moment)
         return None
@@ -90,7 +95,8 @@ def zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise errors.UserError(
             f"`{name}` is not a time zone I know. Use an Area/City name, like "
-            "`tz=Europe/Paris` or `tz=America/New_York`.") from None
+            "`tz=Europe/Paris` or `tz=America/New_York`."
+        ) from None
 
 
 def _hhmm(word: str, when: str) -> tuple[int, int]:
@@ -135,8 +141,9 @@ def _cron_days(field: str, when: str) -> str:
     return ",".join(d for d in DAYS if d in days)
 
 
-def parse(words: list[str], tz: str, *, anchor: datetime | None = None,
-          checked: bool = True) -> When:
+def parse(
+    words: list[str], tz: str, *, anchor: datetime | None = None, checked: bool = True
+) -> When:
     """Parse `<when>` (already split into words) in zone `tz`. Raises UserError.
 
     `checked=False` skips the too-often check (it samples 50 future runs): stored schedules
@@ -149,22 +156,33 @@ def parse(words: list[str], tz: str, *, anchor: datetime | None = None,
     rest = words[1:]
     if kind == "daily" and len(rest) == 1:
         hour, minute = _hhmm(rest[0], when)
-        return When(f"daily {hour:02d}:{minute:02d}", tz,
-                    WallClock(CronTrigger(hour=hour, minute=minute, timezone=zinfo), zinfo))
+        return When(
+            f"daily {hour:02d}:{minute:02d}",
+            tz,
+            WallClock(CronTrigger(hour=hour, minute=minute, timezone=zinfo), zinfo),
+        )
     if kind == "weekdays" and len(rest) == 1:
         hour, minute = _hhmm(rest[0], when)
-        return When(f"weekdays {hour:02d}:{minute:02d}", tz,
-                    WallClock(CronTrigger(day_of_week="mon-fri", hour=hour, minute=minute,
-                                          timezone=zinfo), zinfo))
+        return When(
+            f"weekdays {hour:02d}:{minute:02d}",
+            tz,
+            WallClock(
+                CronTrigger(day_of_week="mon-fri", hour=hour, minute=minute, timezone=zinfo), zinfo
+            ),
+        )
     if kind == "weekly" and len(rest) == 2:
         day = rest[0].lower()
         day = _FULL_DAYS.get(day, day)
         if day not in DAYS:
             raise errors.UserError(BAD_WHEN.format(when=when))
         hour, minute = _hhmm(rest[1], when)
-        return When(f"weekly {day} {hour:02d}:{minute:02d}", tz,
-                    WallClock(CronTrigger(day_of_week=day, hour=hour, minute=minute,
-                                          timezone=zinfo), zinfo))
+        return When(
+            f"weekly {day} {hour:02d}:{minute:02d}",
+            tz,
+            WallClock(
+                CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zinfo), zinfo
+            ),
+        )
     if kind == "every" and rest:
         spec = "".join(rest).lower()
         match = re.fullmatch(r"(\d{1,5})\s*(m|min|mins|minutes?|h|hours?)", spec)
@@ -175,11 +193,15 @@ def parse(words: list[str], tz: str, *, anchor: datetime | None = None,
         if minutes < MIN_INTERVAL_MINUTES:
             raise errors.UserError(
                 f"`{when}` is too often: digests run at most every {MIN_INTERVAL_MINUTES} "
-                "minutes. Use e.g. `every 5m`, `every 30m` or `every 1h`.")
+                "minutes. Use e.g. `every 5m`, `every 30m` or `every 1h`."
+            )
         start = (anchor or datetime.now(UTC)).astimezone(zinfo)
         text = f"every {n}h" if unit == "h" else f"every {n}m"
-        return When(text, tz, WallClock(IntervalTrigger(minutes=minutes, start_date=start,
-                                                        timezone=zinfo), zinfo))
+        return When(
+            text,
+            tz,
+            WallClock(IntervalTrigger(minutes=minutes, start_date=start, timezone=zinfo), zinfo),
+        )
     if kind == "cron" and rest:
         expr = " ".join(rest).strip().strip('"').strip("'")
         fields = expr.split()
@@ -187,15 +209,24 @@ def parse(words: list[str], tz: str, *, anchor: datetime | None = None,
             raise errors.UserError(BAD_WHEN.format(when=when))
         minute, hour, dom, month, dow = fields
         try:
-            trigger = WallClock(CronTrigger(minute=minute, hour=hour, day=dom, month=month,
-                                            day_of_week=_cron_days(dow, when),
-                                            timezone=zinfo), zinfo)
+            trigger = WallClock(
+                CronTrigger(
+                    minute=minute,
+                    hour=hour,
+                    day=dom,
+                    month=month,
+                    day_of_week=_cron_days(dow, when),
+                    timezone=zinfo,
+                ),
+                zinfo,
+            )
         except ValueError:
             raise errors.UserError(BAD_WHEN.format(when=when)) from None
         if checked and _too_often(trigger):
             raise errors.UserError(
                 f"`{when}` is too often: digests run at most every {MIN_INTERVAL_MINUTES} "
-                "minutes. Use one of: " + FORMS + ".")
+                "minutes. Use one of: " + FORMS + "."
+            )
         return When(f'cron "{expr}"', tz, trigger)
     raise errors.UserError(BAD_WHEN.format(when=when))
 
@@ -209,8 +240,10 @@ def _too_often(trigger: BaseTrigger) -> bool:
     """Any two consecutive runs closer than the minimum, over a sample of the next runs."""
     start = datetime(2030, 1, 1, tzinfo=UTC)
     runs = next_runs(trigger, start, 50)
-    return any((b - a) < timedelta(minutes=MIN_INTERVAL_MINUTES)
-               for a, b in zip(runs, runs[1:], strict=False))
+    return any(
+        (b - a) < timedelta(minutes=MIN_INTERVAL_MINUTES)
+        for a, b in zip(runs, runs[1:], strict=False)
+    )
 
 
 def next_runs(trigger: BaseTrigger, now: datetime, n: int = 3) -> list[datetime]:
@@ -234,8 +267,13 @@ def next_runs(trigger: BaseTrigger, now: datetime, n: int = 3) -> list[datetime]
 def last_run_before(trigger: BaseTrigger, now: datetime, after: datetime) -> datetime | None:
     """The latest scheduled run in (`after`, `now`], or None. Looks back in growing windows so
     a frequent trigger never enumerates months of runs."""
-    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8),
-                   timedelta(days=32), timedelta(days=400)):
+    for window in (
+        timedelta(hours=1),
+        timedelta(days=1),
+        timedelta(days=8),
+        timedelta(days=32),
+        timedelta(days=400),
+    ):
         start = max(after, now - window)
         latest = None
         for fire in _runs_between(trigger, start, now):

@@ -42,8 +42,13 @@ log = logging.getLogger(__name__)
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 SHAPES: dict[str, list[tuple[str, re.Pattern[str]]]] = {
     "dss": [
-        ("scenario", re.compile(r"/projects/(?P<project>[A-Za-z0-9_]+)/scenarios/"
-                                r"(?P<scenario>[^/?#]+)")),
+        (
+            "scenario",
+            re.compile(
+                r"/projects/(?P<project>[A-Za-z0-9_]+)/scenarios/"
+                r"(?P<scenario>[^/?#]+)"
+            ),
+        ),
         ("job", re.compile(r"/projects/(?P<project>[A-Za-z0-9_]+)/jobs/(?P<job>[^/?#]+)")),
         ("project", re.compile(r"/projects/(?P<project>[A-Za-z0-9_]+)(?:/|$)")),
     ],
@@ -71,8 +76,9 @@ class Target:
 
 def _hosts(config: dict[str, Any]) -> list[str]:
     """The instance's hosts (host[:port]), its API's first."""
-    hosts = [urlsplit(str(config[key])).netloc.lower() for key in ("url", "ui_url")
-             if config.get(key)]
+    hosts = [
+        urlsplit(str(config[key])).netloc.lower() for key in ("url", "ui_url") if config.get(key)
+    ]
     return [h for i, h in enumerate(hosts) if h and h not in hosts[:i]]
 
 
@@ -99,8 +105,11 @@ def parse(settings: Settings, url: str) -> Target | None:
     except ValueError:
         return None
     host = parts.netloc.lower()
-    where = (parts.path + ("?" + parts.query if parts.query else "")
-             + ("#" + parts.fragment if parts.fragment else ""))
+    where = (
+        parts.path
+        + ("?" + parts.query if parts.query else "")
+        + ("#" + parts.fragment if parts.fragment else "")
+    )
     for key, instances in settings.platforms.items():
         for config in instances:
             if host not in _hosts(config):
@@ -108,8 +117,7 @@ def parse(settings: Settings, url: str) -> Target | None:
             for kind, pattern in SHAPES.get(key, []):
                 match = pattern.search(where)
                 if match:
-                    return Target(url, key, str(config.get("name", "")), kind,
-                                  match.groupdict())
+                    return Target(url, key, str(config.get("name", "")), kind, match.groupdict())
     return None
 
 
@@ -117,14 +125,22 @@ def not_linked(target: Target) -> list[Block]:
     """One line and a Link button, for someone with no account on that instance."""
     title = TITLES.get(target.platform, target.platform)
     ref = PlatformRef(platform=target.platform, instance=target.instance).model_dump_json()
-    return [b.section(f"Link your {title} ({b.escape(target.instance)}) account to see "
-                      "previews of its links here.",
-                      accessory=b.button("Link", HOME_LINK, ref, style="primary"))]
+    return [
+        b.section(
+            f"Link your {title} ({b.escape(target.instance)}) account to see "
+            "previews of its links here.",
+            accessory=b.button("Link", HOME_LINK, ref, style="primary"),
+        )
+    ]
 
 
 def _open(target: Target) -> Block:
-    return {"type": "button", "text": {"type": "plain_text", "text": "Open"},
-            "url": target.url[:3000], "action_id": "unfurl_open"}
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Open"},
+        "url": target.url[:3000],
+        "action_id": "unfurl_open",
+    }
 
 
 async def card(services: Services, credential: Credential, target: Target) -> list[Block]:
@@ -135,17 +151,20 @@ async def card(services: Services, credential: Credential, target: Target) -> li
         blocks = await build(services, credential, target)
     except errors.BotError as error:
         title = TITLES.get(target.platform, target.platform)
-        return [b.context(f"{title} ({b.escape(target.instance)}): "
-                          f"{b.clip(messages.for_error(error), 300)}")]
+        return [
+            b.context(
+                f"{title} ({b.escape(target.instance)}): {b.clip(messages.for_error(error), 300)}"
+            )
+        ]
     except Exception:
         ref = uuid.uuid4().hex[:8]
-        log.exception("unfurl of a %s %s link failed (ref %s)", target.platform, target.kind,
-                      ref)
+        log.exception("unfurl of a %s %s link failed (ref %s)", target.platform, target.kind, ref)
         return [b.context(f"Switchboard could not preview this link (ref `{ref}`).")]
     return blocks[: b.MAX_MESSAGE_BLOCKS]
 
 
 # -- per platform ---------------------------------------------------------------------------
+
 
 async def _dss(services: Services, credential: Credential, target: Target) -> list[Block]:
     from bot.blocks.dss import OUTCOME_ICON
@@ -156,8 +175,11 @@ async def _dss(services: Services, credential: Credential, target: Target) -> li
     projects = await client.list_projects(api_key=key)
     found = next((p for p in projects if p.key == project), None)
     if found is None:
-        raise errors.NotFound(f"project {project} is not one you can see", platform="dss",
-                              instance=credential.instance)
+        raise errors.NotFound(
+            f"project {project} is not one you can see",
+            platform="dss",
+            instance=credential.instance,
+        )
     head = f"*{b.escape(found.name or found.key)}* (`{b.escape(found.key)}`)"
     owner = f" · owner {b.escape(found.owner)}" if found.owner else ""
     if target.kind == "scenario":
@@ -165,33 +187,44 @@ async def _dss(services: Services, credential: Credential, target: Target) -> li
         scenarios = await client.list_scenarios(api_key=key, project_key=project)
         scenario = next((s for s in scenarios if s.id == sid), None)
         if scenario is None:
-            raise errors.NotFound(f"scenario {sid} is not in {project}", platform="dss",
-                                  instance=credential.instance)
-        runs = await client.last_runs(api_key=key, project_key=project, scenario_id=sid,
-                                      limit=1)
+            raise errors.NotFound(
+                f"scenario {sid} is not in {project}", platform="dss", instance=credential.instance
+            )
+        runs = await client.last_runs(api_key=key, project_key=project, scenario_id=sid, limit=1)
         state = "running" if scenario.running else ("active" if scenario.active else "inactive")
         if runs:
             run = runs[0]
-            last = (f"{OUTCOME_ICON.get(run.outcome, '')} {(run.outcome or 'running').lower()}"
-                    f" · {slack_date(from_ms(run.end or run.start))}")
+            last = (
+                f"{OUTCOME_ICON.get(run.outcome, '')} {(run.outcome or 'running').lower()}"
+                f" · {slack_date(from_ms(run.end or run.start))}"
+            )
         else:
             last = "never run"
-        text = (f"Scenario *{b.escape(scenario.name or sid)}* (`{b.escape(sid)}`) · {state}\n"
-                f"Project {head}{owner}\nLast run: {last}")
+        text = (
+            f"Scenario *{b.escape(scenario.name or sid)}* (`{b.escape(sid)}`) · {state}\n"
+            f"Project {head}{owner}\nLast run: {last}"
+        )
     elif target.kind == "job":
         jid = target.ids["job"]
         running = await client.running_jobs(api_key=key, project_key=project)
         job = next((j for j in running if j.job_id == jid), None)
-        state = (f"{b.escape(job.state.lower())}" + (f" · started by {b.escape(job.initiator)}"
-                 if job.initiator else "")) if job else \
-            "not running (finished, or not one you can see)"
+        state = (
+            (
+                f"{b.escape(job.state.lower())}"
+                + (f" · started by {b.escape(job.initiator)}" if job.initiator else "")
+            )
+            if job
+            else "not running (finished, or not one you can see)"
+        )
         text = f"Job `{b.escape(jid)}` · {state}\nProject {head}{owner}"
     else:
         scenarios = await client.list_scenarios(api_key=key, project_key=project)
         running = sum(1 for s in scenarios if s.running)
-        text = (f"Project {head}{owner}\n{len(scenarios)} scenario(s), {running} running")
-    return [b.section(f":large_blue_square: Dataiku DSS ({b.escape(credential.instance)})\n"
-                      + text), b.actions(_open(target))]
+        text = f"Project {head}{owner}\n{len(scenarios)} scenario(s), {running} running"
+    return [
+        b.section(f":large_blue_square: Dataiku DSS ({b.escape(credential.instance)})\n" + text),
+        b.actions(_open(target)),
+    ]
 
 
 async def _mstr(services: Services, credential: Credential, target: Target) -> list[Block]:
@@ -200,14 +233,20 @@ async def _mstr(services: Services, credential: Credential, target: Target) -> l
     pid = target.ids["project"].upper()
     project = next((p for p in projects if str(p.id).upper() == pid), None)
     if project is None:
-        raise errors.NotFound("that dossier's project is not one you can see",
-                              platform="mstr", instance=credential.instance)
+        raise errors.NotFound(
+            "that dossier's project is not one you can see",
+            platform="mstr",
+            instance=credential.instance,
+        )
     state = ", ".join(sorted({n.status for n in project.nodes}))  # empty: not an admin
-    return [b.section(f":bar_chart: Strategy One ({b.escape(credential.instance)})\n"
-                      f"Dossier `{b.escape(target.ids['dossier'])}` in project "
-                      f"*{b.escape(project.name)}*"
-                      + (f" · {b.escape(state)}" if state else "")),
-            b.actions(_open(target))]
+    return [
+        b.section(
+            f":bar_chart: Strategy One ({b.escape(credential.instance)})\n"
+            f"Dossier `{b.escape(target.ids['dossier'])}` in project "
+            f"*{b.escape(project.name)}*" + (f" · {b.escape(state)}" if state else "")
+        ),
+        b.actions(_open(target)),
+    ]
 
 
 async def _squonk(services: Services, credential: Credential, target: Target) -> list[Block]:
@@ -218,19 +257,25 @@ async def _squonk(services: Services, credential: Credential, target: Target) ->
         instance = await client.instance(credential, instance_id=target.ids["instance"])
         project = await client.project(credential, project=instance.project_id)
         owner = f"Owner {b.escape(instance.owner)}" if instance.owner else ""
-        return cards.instance_card(credential.instance, instance, None, project.name,
-                                   note=owner)
+        return cards.instance_card(credential.instance, instance, None, project.name, note=owner)
     project = await client.project(credential, project=target.ids["project"])
     items = await client.instances(credential, project=project.project_id)
     running = sum(1 for i in items if not i.done)
     ended = sorted((i for i in items if i.done), key=lambda i: i.stopped or "")
-    last = (f"last run *{b.escape(ended[-1].name)}* {b.escape(ended[-1].phase.lower())}"
-            if ended else "no run yet")
-    return [b.section(f":test_tube: Squonk2 ({b.escape(credential.instance)})\n"
-                      f"Project *{b.escape(project.name)}* · owner "
-                      f"{b.escape(project.creator or 'unknown')}\n"
-                      f"{len(items)} instance(s), {running} running; {last}"),
-            b.actions(_open(target))]
+    last = (
+        f"last run *{b.escape(ended[-1].name)}* {b.escape(ended[-1].phase.lower())}"
+        if ended
+        else "no run yet"
+    )
+    return [
+        b.section(
+            f":test_tube: Squonk2 ({b.escape(credential.instance)})\n"
+            f"Project *{b.escape(project.name)}* · owner "
+            f"{b.escape(project.creator or 'unknown')}\n"
+            f"{len(items)} instance(s), {running} running; {last}"
+        ),
+        b.actions(_open(target)),
+    ]
 
 
 async def _limits(services: Services, credential: Credential, target: Target) -> list[Block]:

@@ -21,7 +21,8 @@ KEY_FILE_NAME = "secret.key"
 UNREADABLE = "a stored credential cannot be decrypted with the current key"
 MISSING_FOR_POSTGRESQL = (
     "SWITCHBOARD_SECRET_KEY is missing: with PostgreSQL the encryption key comes from it, "
-    "the same on every replica (make one with `switchboard new-key`)")
+    "the same on every replica (make one with `switchboard new-key`)"
+)
 
 
 class VaultError(Exception):
@@ -36,7 +37,8 @@ class Vault:
             self._fernet = MultiFernet([Fernet(k) for k in keys])
         except (ValueError, TypeError):
             raise ConfigError(
-                "SWITCHBOARD_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes)") from None
+                "SWITCHBOARD_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes)"
+            ) from None
 
     def encrypt(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode("utf-8")).decode("ascii")

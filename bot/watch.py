@@ -56,6 +56,7 @@ KINDS: dict[str, PollMaker] = {}
 
 def watch_kind(name: str) -> Callable[[PollMaker], PollMaker]:
     """Register how a kind of watch is polled: `@watch_kind("dss.future")`."""
+
     def register(maker: PollMaker) -> PollMaker:
         KINDS[name] = maker
         return maker
@@ -64,9 +65,17 @@ def watch_kind(name: str) -> Callable[[PollMaker], PollMaker]:
 
 
 class Watches:
-    def __init__(self, *, store: Store, slack: AsyncWebClient, interval: float,
-                 timeout: float, now: Callable[[], datetime], settle: float,
-                 installation: Installation | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        slack: AsyncWebClient,
+        interval: float,
+        timeout: float,
+        now: Callable[[], datetime],
+        settle: float,
+        installation: Installation | None = None,
+    ) -> None:
         self.store = store
         self.installation = installation
         self.interval = interval
@@ -83,16 +92,23 @@ class Watches:
     def attach(self, services: Services) -> None:
         self.services = services
 
-    async def start(self, key: str, *, user_id: str, kind: str, params: dict[str, Any],
-                    label: str) -> bool:
+    async def start(
+        self, key: str, *, user_id: str, kind: str, params: dict[str, Any], label: str
+    ) -> bool:
         """Record a watch (run here if this process leads, else by the leader within
         seconds); False when this person already watches the same thing."""
         if kind not in KINDS:
             raise ValueError(f"unknown watch kind {kind!r}")
         now = self.now()
-        row = {"id": f"{user_id}:{key}", "user_id": user_id, "kind": kind, "params": params,
-               "label": label, "started_at": now.isoformat(),
-               "deadline": (now + timedelta(seconds=self.timeout)).isoformat()}
+        row = {
+            "id": f"{user_id}:{key}",
+            "user_id": user_id,
+            "kind": kind,
+            "params": params,
+            "label": label,
+            "started_at": now.isoformat(),
+            "deadline": (now + timedelta(seconds=self.timeout)).isoformat(),
+        }
         if not await self.store.run(rows.start, row):
             return False
         if self.leading:
@@ -125,8 +141,9 @@ class Watches:
     def _spawn(self, watch_id: str) -> None:
         task = asyncio.get_running_loop().create_task(self._run(watch_id))
         self._tasks[watch_id] = task
-        task.add_done_callback(lambda t: self._tasks.pop(watch_id, None)
-                               if self._tasks.get(watch_id) is t else None)
+        task.add_done_callback(
+            lambda t: self._tasks.pop(watch_id, None) if self._tasks.get(watch_id) is t else None
+        )
 
     # -- one watch ---------------------------------------------------------------------------
     async def _run(self, watch_id: str) -> None:
@@ -136,9 +153,12 @@ class Watches:
                 return
             if row["state"] == rows.WATCHING:
                 done = await self._watch(row)
-                await self.store.run(rows.ended, watch_id,
-                                     {"text": done.text, "blocks": done.blocks},
-                                     self.now().isoformat())
+                await self.store.run(
+                    rows.ended,
+                    watch_id,
+                    {"text": done.text, "blocks": done.blocks},
+                    self.now().isoformat(),
+                )
                 row = await self.store.run(rows.get, watch_id)
                 if row is None:
                     return
@@ -167,15 +187,18 @@ class Watches:
             if done is not None:
                 return done
             await asyncio.sleep(self.interval)
-        return Done(f"I stopped watching {label}: it was still running after "
-                    f"{self.timeout / 3600:g} h.")
+        return Done(
+            f"I stopped watching {label}: it was still running after {self.timeout / 3600:g} h."
+        )
 
     async def _deliver(self, row: dict[str, Any]) -> None:
         """Post the recorded message once (see the module docstring)."""
         message = row["message"] or {}
         if self.installation is not None and not await self.installation.can_post():
-            log.info("a watch's message was not sent: posting to Slack is paused (%s)",
-                     self.installation.paused)
+            log.info(
+                "a watch's message was not sent: posting to Slack is paused (%s)",
+                self.installation.paused,
+            )
             await self.store.run(rows.done, row["id"])
             return
         if row["state"] == rows.ENDING:
@@ -194,14 +217,20 @@ class Watches:
                 return
         try:
             await self.slack.chat_postMessage(
-                channel=channel, text=message.get("text") or "", blocks=message.get("blocks"),
+                channel=channel,
+                text=message.get("text") or "",
+                blocks=message.get("blocks"),
                 metadata={"event_type": EVENT_TYPE, "event_payload": _payload(row)},
-                unfurl_links=False)
+                unfurl_links=False,
+            )
         except SlackApiError as error:
             if error.response.status_code == 429:
                 return  # left posting: the next sweep looks, then posts
-            log.warning("the ended message of watch %s was refused: %s", row["id"],
-                        error.response.get("error"))
+            log.warning(
+                "the ended message of watch %s was refused: %s",
+                row["id"],
+                error.response.get("error"),
+            )
         await self.store.run(rows.done, row["id"])
 
     async def _dm_channel(self, user_id: str) -> str:
@@ -211,15 +240,20 @@ class Watches:
     async def _find_posted(self, channel: str, row: dict[str, Any], since: datetime) -> bool:
         cursor = None
         for _ in range(20):
-            args: dict[str, Any] = {"channel": channel, "oldest": f"{since.timestamp() - 5:.6f}",
-                                    "limit": 200, "include_all_metadata": True}
+            args: dict[str, Any] = {
+                "channel": channel,
+                "oldest": f"{since.timestamp() - 5:.6f}",
+                "limit": 200,
+                "include_all_metadata": True,
+            }
             if cursor:
                 args["cursor"] = cursor
             response = await self.slack.conversations_history(**args)
             for found in response.get("messages") or []:
                 meta = found.get("metadata") or {}
-                if (meta.get("event_type") == EVENT_TYPE
-                        and meta.get("event_payload") == _payload(row)):
+                if meta.get("event_type") == EVENT_TYPE and meta.get("event_payload") == _payload(
+                    row
+                ):
                     return True
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not response.get("has_more") or not cursor:

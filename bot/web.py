@@ -1,11 +1,11 @@
 """The HTTP surface for `switchboard run` (and the tests): one Starlette app under uvicorn.
 
-    POST /slack/events   every Slack request (commands, interactions, events), signed
-    GET  /healthz        liveness: the process answers (no counts, nothing about the data)
-    GET  /readyz         readiness, JSON: 200 when this replica can serve, else 503
-    GET  /metrics        Prometheus text format
-    GET  /link/{token}   the one-time web link form, and POST /link (bot.weblink), only
-                         where SWITCHBOARD_PUBLIC_URL is set
+POST /slack/events   every Slack request (commands, interactions, events), signed
+GET  /healthz        liveness: the process answers (no counts, nothing about the data)
+GET  /readyz         readiness, JSON: 200 when this replica can serve, else 503
+GET  /metrics        Prometheus text format
+GET  /link/{token}   the one-time web link form, and POST /link (bot.weblink), only
+                     where SWITCHBOARD_PUBLIC_URL is set
 """
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client import generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
@@ -30,8 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.services import Services
 from bot.readiness import Readiness
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +46,60 @@ MAX_BODY_BYTES = 1_000_000
 SIGNATURE_WINDOW_SECONDS = 300
 # Acks take milliseconds; Slack's limit is 3 s. Fine buckets at the low end, so the
 # histogram can tell a 2 ms ack from a 12 ms one (bench/ack_latency.py prints it).
-ACK_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5,
-               1.0, 2.0, 3.0, 5.0, 10.0)
+ACK_BUCKETS = (
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+)
 
 
-def create_web_app(app: AsyncApp, services: Services, *, lifespan: Any = None,
-                   extra_routes: list[Route] | None = None) -> Starlette:
+def create_web_app(
+    app: AsyncApp,
+    services: Services,
+    *,
+    lifespan: Any = None,
+    extra_routes: list[Route] | None = None,
+) -> Starlette:
     handler = AsyncSlackRequestHandler(app)
     registry = CollectorRegistry()
-    requests = Counter("switchboard_slack_requests", "Slack requests received, by status",
-                       ["status"], registry=registry)
-    rejected = Counter("switchboard_slack_rejected", "Slack requests refused, by reason",
-                       ["reason"], registry=registry)
-    ack_seconds = Histogram("switchboard_slack_ack_seconds", "Time to answer Slack",
-                            registry=registry, buckets=ACK_BUCKETS)
+    requests = Counter(
+        "switchboard_slack_requests",
+        "Slack requests received, by status",
+        ["status"],
+        registry=registry,
+    )
+    rejected = Counter(
+        "switchboard_slack_rejected",
+        "Slack requests refused, by reason",
+        ["reason"],
+        registry=registry,
+    )
+    ack_seconds = Histogram(
+        "switchboard_slack_ack_seconds",
+        "Time to answer Slack",
+        registry=registry,
+        buckets=ACK_BUCKETS,
+    )
 
-    signing_secret = (services.settings.slack_signing_secret.get_secret_value()
-                       if services.settings.slack_signing_secret else "")
+    signing_secret = (
+        services.settings.slack_signing_secret.get_secret_value()
+        if services.settings.slack_signing_secret
+        else ""
+    )
 
     async def answer(request: Request) -> Response:
         body = await read_capped(request)
@@ -125,8 +167,9 @@ def chart_png(services: Services) -> Any:
         picture = services.pictures.get(request.path_params["key"])
         if picture is None or picture.png is None:
             return Response("no such chart", status_code=404, media_type="text/plain")
-        return Response(picture.png, media_type="image/png",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            picture.png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     return serve
 
@@ -183,8 +226,12 @@ def check_slack_request(headers: Any, body: bytes, signing_secret: str) -> dict[
     if abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
         raise Refused(401, "stale")
     # Over the raw bytes (slack_sdk's verifier decodes them as UTF-8 first, and raises).
-    expected = "v0=" + hmac.new(signing_secret.encode(), b"v0:" + timestamp.encode() + b":" + body,
-                                hashlib.sha256).hexdigest()
+    expected = (
+        "v0="
+        + hmac.new(
+            signing_secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
+        ).hexdigest()
+    )
     if not hmac.compare_digest(expected, signature):
         raise Refused(401, "bad_signature")
     parsed = _parse(headers.get("content-type", ""), body)
@@ -224,15 +271,21 @@ async def check_team(services: Services, body: dict[str, Any]) -> None:
     foreign = await services.installation.foreign(team_id, enterprise_id)
     if foreign is None:
         return
-    log.warning("refused a Slack request from another %s (%s)", foreign,
-                team_id if foreign == "workspace" else enterprise_id)
+    log.warning(
+        "refused a Slack request from another %s (%s)",
+        foreign,
+        team_id if foreign == "workspace" else enterprise_id,
+    )
     user = body.get("user_id") or body.get("user")
     if isinstance(user, dict):
         user = user.get("id")
     await services.audit.record(
-        user_id=str(user or "")[:40], action="slack.request", result="refused",
+        user_id=str(user or "")[:40],
+        action="slack.request",
+        result="refused",
         detail=f"from another {foreign}: team {str(team_id)[:40]}, "
-               f"enterprise {str(enterprise_id or '-')[:40]}")
+        f"enterprise {str(enterprise_id or '-')[:40]}",
+    )
     raise Refused(403, "foreign_team", "this app is not installed there")
 
 

@@ -76,8 +76,15 @@ class Issued:
 
 # -- issuing ---------------------------------------------------------------------------------
 
-async def issue(services: Services, *, user_id: str, platform: str, instance: str | None,
-                response_url: str | None = None) -> Issued:
+
+async def issue(
+    services: Services,
+    *,
+    user_id: str,
+    platform: str,
+    instance: str | None,
+    response_url: str | None = None,
+) -> Issued:
     """A fresh one-time link for `user_id` to link `platform` (and `instance`, if named)."""
     base = (services.settings.public_url or "").rstrip("/")
     if not base:
@@ -85,18 +92,28 @@ async def issue(services: Services, *, user_id: str, platform: str, instance: st
     token = secrets.token_urlsafe(32)
     token_hash = hash_token(token)
     now = services.now()
-    await services.store.run(tokens.insert, {
-        "token_hash": token_hash, "user_id": user_id, "platform": platform,
-        "instance": instance or "", "response_url": response_url or "",
-        "created_at": now.isoformat(timespec="seconds"),
-        "expires_at": (now + TTL).timestamp(), "used_at": None, "outcome": "",
-        "failures": 0,
-    }, (now - KEEP_AFTER_EXPIRY).timestamp())
+    await services.store.run(
+        tokens.insert,
+        {
+            "token_hash": token_hash,
+            "user_id": user_id,
+            "platform": platform,
+            "instance": instance or "",
+            "response_url": response_url or "",
+            "created_at": now.isoformat(timespec="seconds"),
+            "expires_at": (now + TTL).timestamp(),
+            "used_at": None,
+            "outcome": "",
+            "failures": 0,
+        },
+        (now - KEEP_AFTER_EXPIRY).timestamp(),
+    )
     log.info("web link %s issued to %s for %s", hash_prefix(token_hash), user_id, platform)
     return Issued(url=f"{base}{FORM_PATH}/{token}", minutes=int(TTL.total_seconds() // 60))
 
 
 # -- the pages -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Live:
@@ -123,27 +140,42 @@ async def _live(services: Services, token: str) -> _Live | Response:
         return pages.refused(pages.LOCKED.format(tries=MAX_FAILURES), status=410)
     if services.now().timestamp() >= row["expires_at"]:
         log.info("web link %s: expired", hash_prefix(token_hash))
-        return pages.refused(pages.EXPIRED.format(minutes=int(TTL.total_seconds() // 60)),
-                             status=410)
+        return pages.refused(
+            pages.EXPIRED.format(minutes=int(TTL.total_seconds() // 60)), status=410
+        )
     platform = services.platforms.get(row["platform"])
     if platform is None or (row["instance"] and row["instance"] not in platform.instances):
         return pages.refused(pages.GONE, status=410)
     return _Live(token_hash, row, platform)
 
 
-def _form_page(live: _Live, token: str, *, instance: str | None = None,
-               values: dict[str, str] | None = None, field_errors: dict[str, str] | None = None,
-               notice: str = "", status: int = 200) -> Response:
+def _form_page(
+    live: _Live,
+    token: str,
+    *,
+    instance: str | None = None,
+    values: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> Response:
     platform = live.platform
     fixed = live.row["instance"] or None
     chosen = fixed or instance or next(iter(platform.instances))
     choices = [] if fixed or len(platform.instances) < 2 else list(platform.instances)
     # The messages are Slack mrkdwn, escaped for Slack; the page escapes for HTML itself.
     return pages.form(
-        title=platform.title, token=token, action=f"..{FORM_PATH}", instance=chosen,
-        instances=choices, fields=platform.link_fields(platform.instance(chosen)),
-        values=values or {}, notice=html.unescape(notice), status=status,
-        errors={k: html.unescape(v) for k, v in (field_errors or {}).items()})
+        title=platform.title,
+        token=token,
+        action=f"..{FORM_PATH}",
+        instance=chosen,
+        instances=choices,
+        fields=platform.link_fields(platform.instance(chosen)),
+        values=values or {},
+        notice=html.unescape(notice),
+        status=status,
+        errors={k: html.unescape(v) for k, v in (field_errors or {}).items()},
+    )
 
 
 def routes(services: Services) -> list[Route]:
@@ -168,15 +200,21 @@ def routes(services: Services) -> list[Route]:
             body = await request.body()
             if len(body) > MAX_FORM_BYTES:
                 return pages.refused(pages.TOO_BIG, status=413)
-            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"),
-                                                  keep_blank_values=True).items()}
+            form = {
+                k: v[0]
+                for k, v in parse_qs(
+                    body.decode("utf-8", "replace"), keep_blank_values=True
+                ).items()
+            }
             token = form.get("token", "")
             return await _submit(services, token, form)
         except Exception:
             return _internal(token)
 
-    return [Route(f"{FORM_PATH}/{{token}}", show, methods=["GET"]),
-            Route(FORM_PATH, submit, methods=["POST"])]
+    return [
+        Route(f"{FORM_PATH}/{{token}}", show, methods=["GET"]),
+        Route(FORM_PATH, submit, methods=["POST"]),
+    ]
 
 
 async def _submit(services: Services, token: str, form: dict[str, str]) -> Response:
@@ -197,56 +235,81 @@ async def _submit(services: Services, token: str, form: dict[str, str]) -> Respo
     keep = {k: v for k, v in values.items() if k not in secret}  # never echo a secret
 
     async def claim() -> bool:
-        return await services.store.run(tokens.claim, live.token_hash,
-                                        services.now().timestamp())
+        return await services.store.run(tokens.claim, live.token_hash, services.now().timestamp())
 
     from handlers.link import LINK_ALREADY_USED, field_errors, tell_linked, verify_and_store
 
     try:
-        linked = await verify_and_store(services, user_id=user_id, platform=platform,
-                                        instance=instance, values=values, claim=claim)
+        linked = await verify_and_store(
+            services,
+            user_id=user_id,
+            platform=platform,
+            instance=instance,
+            values=values,
+            claim=claim,
+        )
     except errors.PlatformError as error:
         reasons = field_errors(platform, instance, error)
         if isinstance(error, errors.Unavailable | errors.BadAnswer):  # not the credential
-            return _form_page(live, token, instance=instance, values=keep,
-                              field_errors=reasons, status=503)
-        failures = await services.store.run(tokens.fail, live.token_hash,
-                                            services.now().timestamp(), MAX_FAILURES)
-        log.info("web link %s: credential refused (%d of %d tries)",
-                 hash_prefix(live.token_hash), failures, MAX_FAILURES)
+            return _form_page(
+                live, token, instance=instance, values=keep, field_errors=reasons, status=503
+            )
+        failures = await services.store.run(
+            tokens.fail, live.token_hash, services.now().timestamp(), MAX_FAILURES
+        )
+        log.info(
+            "web link %s: credential refused (%d of %d tries)",
+            hash_prefix(live.token_hash),
+            failures,
+            MAX_FAILURES,
+        )
         if failures >= MAX_FAILURES:
             return pages.refused(pages.LOCKED.format(tries=MAX_FAILURES), status=410)
         left = MAX_FAILURES - failures
-        return _form_page(live, token, instance=instance, values=keep, field_errors=reasons,
-                          notice=pages.TRIES_LEFT.format(
-                              left=left, tries="try" if left == 1 else "tries"),
-                          status=400)
+        return _form_page(
+            live,
+            token,
+            instance=instance,
+            values=keep,
+            field_errors=reasons,
+            notice=pages.TRIES_LEFT.format(left=left, tries="try" if left == 1 else "tries"),
+            status=400,
+        )
     except errors.BotError as error:
         text = messages.for_error(error)
         if text == LINK_ALREADY_USED:
             return pages.refused(pages.USED, status=410)
-        return _form_page(live, token, instance=instance, values=keep, notice=text,
-                          status=400)
-    log.info("web link %s: used, linked %s for %s", hash_prefix(live.token_hash),
-             platform.key, user_id)
+        return _form_page(live, token, instance=instance, values=keep, notice=text, status=400)
+    log.info(
+        "web link %s: used, linked %s for %s", hash_prefix(live.token_hash), platform.key, user_id
+    )
     try:
-        await tell_linked(services, services.slack, user_id=user_id, text=linked.text,
-                          response_url=row["response_url"] or None)
+        await tell_linked(
+            services,
+            services.slack,
+            user_id=user_id,
+            text=linked.text,
+            response_url=row["response_url"] or None,
+        )
     except Exception:  # the link is stored; Slack being unreachable must not hide that
-        log.warning("web link %s: could not tell %s in Slack", hash_prefix(live.token_hash),
-                    user_id)
-    return pages.linked(title=linked.title, instance=linked.instance, account=linked.account,
-                        kind=linked.kind)
+        log.warning(
+            "web link %s: could not tell %s in Slack", hash_prefix(live.token_hash), user_id
+        )
+    return pages.linked(
+        title=linked.title, instance=linked.instance, account=linked.account, kind=linked.kind
+    )
 
 
 def _internal(token: str) -> Response:
     ref = uuid.uuid4().hex[:8]
     # The token is named by its hash prefix; a traceback carries no locals, and no
     # exception text of ours contains the token or the submitted values.
-    log.exception("web link %s: unhandled error (ref %s)",
-                  hash_prefix(hash_token(token)) if token else "-", ref)
-    return pages.refused(messages.INTERNAL_ERROR.replace("`", "").format(ref=ref),
-                         status=500)
+    log.exception(
+        "web link %s: unhandled error (ref %s)",
+        hash_prefix(hash_token(token)) if token else "-",
+        ref,
+    )
+    return pages.refused(messages.INTERNAL_ERROR.replace("`", "").format(ref=ref), status=500)
 
 
-__all__ = ["Issued", "MAX_FAILURES", "TTL", "hash_prefix", "hash_token", "issue", "routes"]
+__all__ = ["MAX_FAILURES", "TTL", "Issued", "hash_prefix", "hash_token", "issue", "routes"]

@@ -19,13 +19,19 @@ from bot.platforms.base import LinkField
 
 PRODUCT = "Switchboard"
 
-UNKNOWN = ("This link is not valid. Links from Switchboard work once, for 10 minutes. "
-           "Run /ops link <platform> in Slack for a new one.")
+UNKNOWN = (
+    "This link is not valid. Links from Switchboard work once, for 10 minutes. "
+    "Run /ops link <platform> in Slack for a new one."
+)
 USED = "This link has already been used. Run /ops link <platform> in Slack for a new one."
-EXPIRED = ("This link has expired: links work for {minutes} minutes. "
-           "Run /ops link <platform> in Slack for a new one.")
-LOCKED = ("This link was refused {tries} times and no longer works. Check your credential, "
-          "then run /ops link <platform> in Slack for a new link.")
+EXPIRED = (
+    "This link has expired: links work for {minutes} minutes. "
+    "Run /ops link <platform> in Slack for a new one."
+)
+LOCKED = (
+    "This link was refused {tries} times and no longer works. Check your credential, "
+    "then run /ops link <platform> in Slack for a new link."
+)
 GONE = "That platform is no longer configured here. Ask your operators."
 TOO_BIG = "That form was too large."
 TRIES_LEFT = "{left} more {tries} with this link."
@@ -56,7 +62,8 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
         f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"),
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
 }
 
 PAGE = Template("""<!doctype html>
@@ -77,26 +84,43 @@ def _page(title: str, body: str, status: int) -> HTMLResponse:
 
 def refused(text: str, *, status: int) -> HTMLResponse:
     """A spent, expired or unknown link (or an error): what happened and what to do."""
-    return _page("Link not available", f'<h1>Link not available</h1>\n'
-                 f'<p class="notice" id="refused">{escape(text)}</p>', status)
+    return _page(
+        "Link not available",
+        f'<h1>Link not available</h1>\n<p class="notice" id="refused">{escape(text)}</p>',
+        status,
+    )
 
 
 def linked(*, title: str, instance: str, account: str, kind: str) -> HTMLResponse:
     kind_text = f" ({escape(kind)})" if kind else ""
-    body = (f"<h1>Linked</h1>\n<p class=\"ok\" id=\"linked\">Linked {escape(title)} "
-            f"({escape(instance)}) as <strong>{escape(account)}</strong>{kind_text}.</p>\n"
-            "<p>You can close this page and go back to Slack.</p>")
+    body = (
+        f'<h1>Linked</h1>\n<p class="ok" id="linked">Linked {escape(title)} '
+        f"({escape(instance)}) as <strong>{escape(account)}</strong>{kind_text}.</p>\n"
+        "<p>You can close this page and go back to Slack.</p>"
+    )
     return _page(f"Linked {title}", body, 200)
 
 
-def form(*, title: str, token: str, action: str, instance: str, instances: list[str],
-         fields: list[LinkField], values: dict[str, str], errors: dict[str, str],
-         notice: str = "", status: int = 200) -> HTMLResponse:
+def form(
+    *,
+    title: str,
+    token: str,
+    action: str,
+    instance: str,
+    instances: list[str],
+    fields: list[LinkField],
+    values: dict[str, str],
+    errors: dict[str, str],
+    notice: str = "",
+    status: int = 200,
+) -> HTMLResponse:
     """The link form. `instances` non-empty offers a choice; `errors` maps a field name (or
     "instance") to the reason shown under it; secret fields are never filled in."""
-    parts = [f"<h1>Link your {escape(title)} account</h1>",
-             f'<p class="hint">Your credential is checked with {escape(title)} before it is '
-             "saved, then kept encrypted. It never appears in Slack, a log or a message.</p>"]
+    parts = [
+        f"<h1>Link your {escape(title)} account</h1>",
+        f'<p class="hint">Your credential is checked with {escape(title)} before it is '
+        "saved, then kept encrypted. It never appears in Slack, a log or a message.</p>",
+    ]
     if notice:
         parts.append(f'<p class="notice" id="notice" role="alert">{escape(notice)}</p>')
     parts.append(f'<form method="post" action="{escape(action)}" autocomplete="off">')
@@ -104,9 +128,13 @@ def form(*, title: str, token: str, action: str, instance: str, instances: list[
     if instances:
         options = "".join(
             f'<option value="{escape(n)}"{" selected" if n == instance else ""}>'
-            f"{escape(n)}</option>" for n in instances)
-        parts.append('<label for="instance">Instance</label>'
-                     f'<select id="instance" name="instance">{options}</select>')
+            f"{escape(n)}</option>"
+            for n in instances
+        )
+        parts.append(
+            '<label for="instance">Instance</label>'
+            f'<select id="instance" name="instance">{options}</select>'
+        )
     else:
         parts.append(f'<p>Instance: <strong id="instance">{escape(instance)}</strong></p>')
     parts.append(_error("instance", errors))
@@ -124,17 +152,21 @@ def _field(field: LinkField, value: str, errors: dict[str, str]) -> str:
     described = f' aria-describedby="{escape(fid)}-error"' if field.name in errors else ""
     if field.choices:
         options = "".join(
-            f'<option value="{escape(v)}"{" selected" if v == value else ""}>{escape(lbl)}'
-            "</option>" for v, lbl in field.choices)
-        element = (f'<select id="{escape(fid)}" name="{escape(fid)}"{described}>'
-                   f"{options}</select>")
+            f'<option value="{escape(v)}"{" selected" if v == value else ""}>{escape(lbl)}</option>'
+            for v, lbl in field.choices
+        )
+        element = f'<select id="{escape(fid)}" name="{escape(fid)}"{described}>{options}</select>'
     elif field.secret:
-        element = (f'<input type="password" id="{escape(fid)}" name="{escape(fid)}" '
-                   f'autocomplete="off" spellcheck="false"{required}{described}>')
+        element = (
+            f'<input type="password" id="{escape(fid)}" name="{escape(fid)}" '
+            f'autocomplete="off" spellcheck="false"{required}{described}>'
+        )
     else:
-        element = (f'<input type="text" id="{escape(fid)}" name="{escape(fid)}" '
-                   f'value="{escape(value or "")}" autocomplete="off" spellcheck="false"'
-                   f"{required}{described}>")
+        element = (
+            f'<input type="text" id="{escape(fid)}" name="{escape(fid)}" '
+            f'value="{escape(value or "")}" autocomplete="off" spellcheck="false"'
+            f"{required}{described}>"
+        )
     hint = f'<p class="hint">{escape(field.hint)}</p>' if field.hint else ""
     return "\n".join(p for p in (label, element, hint, _error(field.name, errors)) if p)
 
@@ -142,5 +174,7 @@ def _field(field: LinkField, value: str, errors: dict[str, str]) -> str:
 def _error(name: str, errors: dict[str, str]) -> str:
     if name not in errors:
         return ""
-    return (f'<p class="error" id="{escape(f"field_{name}")}-error" role="alert">'
-            f"{escape(errors[name])}</p>")
+    return (
+        f'<p class="error" id="{escape(f"field_{name}")}-error" role="alert">'
+        f"{escape(errors[name])}</p>"
+    )

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -50,9 +50,17 @@ MAX_MEMBERS_INFINITE = 2**63 - 1
 GiB = 1024**3
 
 FAULT_NAMES = {
-    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-    405: "notAllowed", 409: "conflict", 411: "lengthRequired", 413: "overLimit",
-    500: "internalServerError", 502: "badGateway", 503: "serviceUnavailable",
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "notAllowed",
+    409: "conflict",
+    411: "lengthRequired",
+    413: "overLimit",
+    500: "internalServerError",
+    502: "badGateway",
+    503: "serviceUnavailable",
 }
 PROJECT_STATES = {"uninitialized", "active", "suspended", "terminated", "deleted"}
 PROJECT_ACTIONS = {"suspend", "unsuspend", "terminate", "reinstate"}
@@ -73,15 +81,25 @@ OLD = "9d5a6b7c-0000-4000-8000-000000000046"
 ML = "9d5a6b7c-0000-4000-8000-000000000047"
 
 DEMO: dict[str, dict[str, str]] = {
-    "alice": {"token": "aB3dE5fG7hI9jK1lM3nO5p==", "uuid": ALICE,
-              "username": "alice@example.org", "name": "Alice Example"},
-    "bob": {"token": "bQ7rS9tU1vW3xY5zA7bC9d==", "uuid": BOB,
-            "username": "bob@example.org", "name": "Bob Builder"},
+    "alice": {
+        "token": "aB3dE5fG7hI9jK1lM3nO5p==",
+        "uuid": ALICE,
+        "username": "alice@example.org",
+        "name": "Alice Example",
+    },
+    "bob": {
+        "token": "bQ7rS9tU1vW3xY5zA7bC9d==",
+        "uuid": BOB,
+        "username": "bob@example.org",
+        "name": "Bob Builder",
+    },
     "service": {"token": "cYcL4d3sS3rv1c3T0k3n==", "name": "cyclades"},
 }
 OTHER_TOKENS = {
-    "carol": "cR0lT0k3nXXXXXXXXXXXXX==", "dave": "d4v3T0k3nYYYYYYYYYYYYY==",
-    "erin": "3r1nT0k3nZZZZZZZZZZZZZ==", "pithos": "p1th0sS3rv1c3T0k3n==",
+    "carol": "cR0lT0k3nXXXXXXXXXXXXX==",
+    "dave": "d4v3T0k3nYYYYYYYYYYYYY==",
+    "erin": "3r1nT0k3nZZZZZZZZZZZZZ==",
+    "pithos": "p1th0sS3rv1c3T0k3n==",
     "astakos": "4st4k0sS3rv1c3T0k3n==",
 }
 
@@ -89,26 +107,37 @@ OTHER_TOKENS = {
 class Fault(Exception):
     """An Astakos error answer: cloudFault body, or an empty body where the server sends one."""
 
-    def __init__(self, status: int, message: str = "", *, data: dict[str, Any] | None = None,
-                 empty: bool = False, details: bool = True,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str = "",
+        *,
+        data: dict[str, Any] | None = None,
+        empty: bool = False,
+        details: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.data = status, message, data
         self.empty, self.details, self.headers = empty, details, headers or {}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status_code=status,
-                    media_type="application/json; charset=UTF-8",
-                    headers={"Vary": "X-Auth-Token", **(headers or {})})
+    return Response(
+        json.dumps(body),
+        status_code=status,
+        media_type="application/json; charset=UTF-8",
+        headers={"Vary": "X-Auth-Token", **(headers or {})},
+    )
 
 
 def _empty(status: int = 200) -> Response:
     return Response(b"", status_code=status, media_type="application/json; charset=UTF-8")
 
 
-def cloud_fault(status: int, message: str, *, data: dict[str, Any] | None = None,
-                details: bool = True) -> dict[str, Any]:
+def cloud_fault(
+    status: int, message: str, *, data: dict[str, Any] | None = None, details: bool = True
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": status, "message": message}
     if details:
         body["details"] = ""
@@ -197,7 +226,7 @@ Handler = Callable[..., Awaitable[Response]]
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 class AstakosEmulator(Emulator):
@@ -264,18 +293,29 @@ class AstakosEmulator(Emulator):
             (a + "/quotas", {"GET": ("user", self._quotas)}),
             (a + "/service_quotas", {"GET": ("service", self._service_quotas)}),
             (a + "/service_project_quotas", {"GET": ("service", self._service_project_quotas)}),
-            (a + "/commissions", {"GET": ("service", self._pending_commissions),
-                                  "POST": ("service", self._issue_commission)}),
+            (
+                a + "/commissions",
+                {
+                    "GET": ("service", self._pending_commissions),
+                    "POST": ("service", self._issue_commission),
+                },
+            ),
             (a + "/commissions/action", {"POST": ("service", self._resolve_commissions)}),
             (a + r"/commissions/(?P<serial>\d+)", {"GET": ("service", self._get_commission)}),
-            (a + r"/commissions/(?P<serial>\d+)/action",
-             {"POST": ("service", self._commission_action)}),
+            (
+                a + r"/commissions/(?P<serial>\d+)/action",
+                {"POST": ("service", self._commission_action)},
+            ),
             (a + "/projects", {"GET": ("user", self._get_projects)}),
-            (a + "/projects/memberships", {"GET": ("user", self._get_memberships),
-                                           "POST": ("user", self._join_or_enroll)}),
+            (
+                a + "/projects/memberships",
+                {"GET": ("user", self._get_memberships), "POST": ("user", self._join_or_enroll)},
+            ),
             (a + r"/projects/memberships/(?P<mid>\d+)", {"GET": ("user", self._get_membership)}),
-            (a + r"/projects/memberships/(?P<mid>\d+)/action",
-             {"POST": ("user", self._membership_action)}),
+            (
+                a + r"/projects/memberships/(?P<mid>\d+)/action",
+                {"POST": ("user", self._membership_action)},
+            ),
             (a + r"/projects/(?P<pid>[^/]+)", {"GET": ("user", self._get_project)}),
             (a + r"/projects/(?P<pid>[^/]+)/action", {"POST": ("user", self._project_action)}),
         ]
@@ -298,8 +338,7 @@ class AstakosEmulator(Emulator):
         except Fault as fault:
             if fault.empty:
                 return _empty(fault.status)
-            body = cloud_fault(fault.status, fault.message, data=fault.data,
-                               details=fault.details)
+            body = cloud_fault(fault.status, fault.message, data=fault.data, details=fault.details)
             return _json(body, fault.status, fault.headers)
 
     # -- tokens ------------------------------------------------------------------------------
@@ -351,43 +390,83 @@ class AstakosEmulator(Emulator):
         tenant = auth.get("tenantName")
         if tenant is not None and tenant != user.uuid:
             raise Fault(400, "Not conforming tenantName")
-        member_of = [m.project for m in self.memberships.values()
-                     if m.user == user.uuid and m.state == "accepted"
-                     and self.projects[m.project].state == "active"]
-        return _json({"access": {
-            "token": {"id": user.token, "expires": iso(user.expires),
-                      "tenant": {"id": user.uuid, "name": user.realname}},
-            "user": {"id": user.uuid, "name": user.realname,
-                     "roles": [{"id": "1", "name": "default"}], "roles_links": [],
-                     "projects": member_of},
-            "serviceCatalog": self._catalog(),
-        }})
+        member_of = [
+            m.project
+            for m in self.memberships.values()
+            if m.user == user.uuid
+            and m.state == "accepted"
+            and self.projects[m.project].state == "active"
+        ]
+        return _json(
+            {
+                "access": {
+                    "token": {
+                        "id": user.token,
+                        "expires": iso(user.expires),
+                        "tenant": {"id": user.uuid, "name": user.realname},
+                    },
+                    "user": {
+                        "id": user.uuid,
+                        "name": user.realname,
+                        "roles": [{"id": "1", "name": "default"}],
+                        "roles_links": [],
+                        "projects": member_of,
+                    },
+                    "serviceCatalog": self._catalog(),
+                }
+            }
+        )
 
     def _catalog(self) -> list[dict[str, Any]]:
         entries = []
         for component in self.components.values():
             for service in component.services:
-                endpoint = {"versionId": service["version"],
-                            "publicURL": service["url"],
-                            "SNF:uiURL": component.ui_url, "region": "default"}
+                endpoint = {
+                    "versionId": service["version"],
+                    "publicURL": service["url"],
+                    "SNF:uiURL": component.ui_url,
+                    "region": "default",
+                }
                 if service["name"] == "astakos_weblogin":
                     endpoint["SNF:webloginURL"] = f"{CATALOG_HOST}/ui/login"
-                entries.append({"name": service["name"], "type": service["type"],
-                                "endpoints_links": [], "endpoints": [endpoint]})
+                entries.append(
+                    {
+                        "name": service["name"],
+                        "type": service["type"],
+                        "endpoints_links": [],
+                        "endpoints": [endpoint],
+                    }
+                )
         return entries
 
     async def _get_services(self, request: Request, caller: None) -> Response:
-        return _json([
-            {"name": c.name, "url": c.ui_url, "order": i + 1, "verbose_name": c.name.title(),
-             "cloudbar": {"show": c.name != "astakos"},
-             "dashboard": {"show": True, "order": i + 1, "description": c.name.title()}}
-            for i, c in enumerate(self.components.values())
-        ])
+        return _json(
+            [
+                {
+                    "name": c.name,
+                    "url": c.ui_url,
+                    "order": i + 1,
+                    "verbose_name": c.name.title(),
+                    "cloudbar": {"show": c.name != "astakos"},
+                    "dashboard": {"show": True, "order": i + 1, "description": c.name.title()},
+                }
+                for i, c in enumerate(self.components.values())
+            ]
+        )
 
     async def _get_resources(self, request: Request, caller: None) -> Response:
-        return _json({r.name: {"service": r.service, "description": r.description,
-                               "unit": r.unit, "ui_visible": True, "api_visible": True}
-                      for r in self.resources.values()})
+        return _json(
+            {
+                r.name: {
+                    "service": r.service,
+                    "description": r.description,
+                    "unit": r.unit,
+                    "ui_visible": True,
+                    "api_visible": True,
+                }
+                for r in self.resources.values()
+            }
+        )
 
     # -- user catalogs and feedback ----------------------------------------------------------
     async def _user_catalogs(self, request: Request, caller: User | Component) -> Response:
@@ -407,20 +486,29 @@ class AstakosEmulator(Emulator):
                 raise Fault(400, f"Provided {what} should be a list of strings")
         by_uuid = {u.uuid: u.username for u in everyone}
         by_name = {u.username: u.uuid for u in everyone}
-        return _json({
-            "uuid_catalog": by_uuid if uuids is None else
-            {x: by_uuid[x] for x in uuids if x in by_uuid},
-            "displayname_catalog": by_name if names is None else
-            {x: by_name[x] for x in names if x in by_name},
-        })
+        return _json(
+            {
+                "uuid_catalog": by_uuid
+                if uuids is None
+                else {x: by_uuid[x] for x in uuids if x in by_uuid},
+                "displayname_catalog": by_name
+                if names is None
+                else {x: by_name[x] for x in names if x in by_name},
+            }
+        )
 
     async def _feedback(self, request: Request, caller: User) -> Response:
         # Labelled application/octet-stream by the client, but it is a form (§2.9).
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         if "feedback_msg" not in form:
             raise Fault(400, "Invalid data")
-        self.feedback.append({"user": caller.uuid, "message": form["feedback_msg"][0],
-                              "data": form.get("feedback_data", [""])[0]})
+        self.feedback.append(
+            {
+                "user": caller.uuid,
+                "message": form["feedback_msg"][0],
+                "data": form.get("feedback_data", [""])[0],
+            }
+        )
         return _empty()
 
     # -- quotas --------------------------------------------------------------------------------
@@ -442,9 +530,13 @@ class AstakosEmulator(Emulator):
         return found
 
     async def _quotas(self, request: Request, caller: User) -> Response:
-        projects = {m.project for m in self.memberships.values()
-                    if m.user == caller.uuid and m.state == "accepted"
-                    and self.projects[m.project].state in QUOTA_VISIBLE_PROJECT_STATES}
+        projects = {
+            m.project
+            for m in self.memberships.values()
+            if m.user == caller.uuid
+            and m.state == "accepted"
+            and self.projects[m.project].state in QUOTA_VISIBLE_PROJECT_STATES
+        }
         answer: dict[str, dict[str, Any]] = {}
         for user, project, resource in self._user_holdings(set(self.resources)):
             if user == caller.uuid and project in projects:
@@ -461,8 +553,9 @@ class AstakosEmulator(Emulator):
         for user, project, resource in self._user_holdings(self._owned(caller)):
             if (users and user not in users) or (projects and project not in projects):
                 continue
-            answer.setdefault(user, {}).setdefault(project, {})[resource] = \
-                self._six(user, project, resource)
+            answer.setdefault(user, {}).setdefault(project, {})[resource] = self._six(
+                user, project, resource
+            )
         if users and not answer:
             raise Fault(404, f"No user with UUID '{','.join(users)}'")
         return _json(answer)
@@ -471,7 +564,7 @@ class AstakosEmulator(Emulator):
         projects = _csv(request.query_params.get("project"))
         owned = self._owned(caller)
         answer: dict[str, dict[str, Any]] = {}
-        for (holder, source, resource) in self.holdings:
+        for holder, source, resource in self.holdings:
             if not holder.startswith("project:") or source is not None or resource not in owned:
                 continue
             project = holder[8:]
@@ -479,14 +572,22 @@ class AstakosEmulator(Emulator):
                 continue
             numbers = self._numbers((holder, None, resource))
             answer.setdefault(project, {})[resource] = {
-                f"project_{k}": v for k, v in numbers.items()}
+                f"project_{k}": v for k, v in numbers.items()
+            }
         if projects and not answer:
             raise Fault(404, f"No project with UUID '{','.join(projects)}'")
         return _json(answer)
 
     # -- commissions ---------------------------------------------------------------------------
-    def issue(self, component: str, provisions: list[dict[str, Any]], *, name: str = "",
-              force: bool = False, auto_accept: bool = False) -> int:
+    def issue(
+        self,
+        component: str,
+        provisions: list[dict[str, Any]],
+        *,
+        name: str = "",
+        force: bool = False,
+        auto_accept: bool = False,
+    ) -> int:
         """Issue a commission (§3): all-or-nothing; raises Fault 404/413 like the server."""
         merged: dict[Key, int] = {}
         for p in provisions:
@@ -495,25 +596,41 @@ class AstakosEmulator(Emulator):
         staged: dict[Key, Holding] = {}
         for key, quantity in merged.items():
             holder, source, resource = key
-            shown = {"holder": holder, "source": source, "resource": resource,
-                     "quantity": quantity}
+            shown = {"holder": holder, "source": source, "resource": resource, "quantity": quantity}
             current = staged.get(key) or self.holdings.get(key)
             if current is None:
-                raise Fault(404, NO_HOLDING_TEXT.format(holder=holder, resource=resource),
-                            data={"name": "NoHoldingError", "provision": shown})
+                raise Fault(
+                    404,
+                    NO_HOLDING_TEXT.format(holder=holder, resource=resource),
+                    data={"name": "NoHoldingError", "provision": shown},
+                )
             new = Holding(current.limit, current.usage_min, current.usage_max)
             if quantity >= 0:
                 new.usage_max += quantity
                 if not force and new.usage_max > new.limit:
-                    raise Fault(413, NO_CAPACITY_TEXT.format(holder=holder, resource=resource),
-                                data={"name": "NoCapacityError", "provision": shown,
-                                      "limit": current.limit, "usage": current.usage_max})
+                    raise Fault(
+                        413,
+                        NO_CAPACITY_TEXT.format(holder=holder, resource=resource),
+                        data={
+                            "name": "NoCapacityError",
+                            "provision": shown,
+                            "limit": current.limit,
+                            "usage": current.usage_max,
+                        },
+                    )
             else:
                 new.usage_min += quantity
                 if new.usage_min < 0:  # force does not help a release below zero
-                    raise Fault(413, NO_QUANTITY_TEXT.format(holder=holder, resource=resource),
-                                data={"name": "NoQuantityError", "provision": shown,
-                                      "limit": 0, "usage": current.usage_min})
+                    raise Fault(
+                        413,
+                        NO_QUANTITY_TEXT.format(holder=holder, resource=resource),
+                        data={
+                            "name": "NoQuantityError",
+                            "provision": shown,
+                            "limit": 0,
+                            "usage": current.usage_min,
+                        },
+                    )
             staged[key] = new
         for key, new in staged.items():
             held = self.holdings[key]
@@ -521,9 +638,15 @@ class AstakosEmulator(Emulator):
         serial = self.next_serial
         self.next_serial += 1
         self.commissions[serial] = Commission(
-            serial=serial, component=component, name=name, issue_time=self.clock(),
-            provisions=[{"holder": h, "source": s, "resource": r, "quantity": q}
-                        for (h, s, r), q in merged.items()])
+            serial=serial,
+            component=component,
+            name=name,
+            issue_time=self.clock(),
+            provisions=[
+                {"holder": h, "source": s, "resource": r, "quantity": q}
+                for (h, s, r), q in merged.items()
+            ],
+        )
         if auto_accept:
             self.resolve(component, serial, accept=True)
         return serial
@@ -549,12 +672,15 @@ class AstakosEmulator(Emulator):
         return True
 
     def _commission_json(self, c: Commission) -> dict[str, Any]:
-        return {"serial": c.serial, "name": c.name, "issue_time": iso(c.issue_time),
-                "provisions": [dict(p) for p in c.provisions]}
+        return {
+            "serial": c.serial,
+            "name": c.name,
+            "issue_time": iso(c.issue_time),
+            "provisions": [dict(p) for p in c.provisions],
+        }
 
     async def _pending_commissions(self, request: Request, caller: Component) -> Response:
-        return _json(sorted(s for s, c in self.commissions.items()
-                            if c.component == caller.name))
+        return _json(sorted(s for s, c in self.commissions.items() if c.component == caller.name))
 
     async def _issue_commission(self, request: Request, caller: Component) -> Response:
         body = _load(await request.body())
@@ -563,15 +689,23 @@ class AstakosEmulator(Emulator):
             raise bad
         force, auto_accept = body.get("force", False), body.get("auto_accept", False)
         name = body.get("name", "")
-        if not isinstance(force, bool) or not isinstance(auto_accept, bool) \
-                or not isinstance(name, str):
+        if (
+            not isinstance(force, bool)
+            or not isinstance(auto_accept, bool)
+            or not isinstance(name, str)
+        ):
             raise bad
         for p in body["provisions"]:
-            if not isinstance(p, dict) or not PROVISION_KEYS <= set(p) \
-                    or not isinstance(p["quantity"], int) or isinstance(p["quantity"], bool):
+            if (
+                not isinstance(p, dict)
+                or not PROVISION_KEYS <= set(p)
+                or not isinstance(p["quantity"], int)
+                or isinstance(p["quantity"], bool)
+            ):
                 raise bad
-        serial = self.issue(caller.name, body["provisions"], name=name, force=force,
-                            auto_accept=auto_accept)
+        serial = self.issue(
+            caller.name, body["provisions"], name=name, force=force, auto_accept=auto_accept
+        )
         return _json({"serial": serial}, 201)
 
     async def _get_commission(self, request: Request, caller: Component, serial: str) -> Response:
@@ -580,8 +714,9 @@ class AstakosEmulator(Emulator):
             raise Fault(404, empty=True)
         return _json(self._commission_json(c))
 
-    async def _commission_action(self, request: Request, caller: Component,
-                                 serial: str) -> Response:
+    async def _commission_action(
+        self, request: Request, caller: Component, serial: str
+    ) -> Response:
         body = _load(await request.body())
         if not isinstance(body, dict):
             raise Fault(400, "Malformed request")
@@ -608,50 +743,85 @@ class AstakosEmulator(Emulator):
                 if s in conflicting:
                     continue
                 (done if self.resolve(caller.name, s, accept=verdict) else not_found).append(s)
-        failed = [[s, {"itemNotFound": {"code": 404, "message": f"serial {s} does not exist"}}]
-                  for s in not_found]
-        failed += [[s, {"badRequest": {
-            "code": 400, "message": f"cannot both accept and reject serial {s}"}}]
-            for s in conflicting]
+        failed = [
+            [s, {"itemNotFound": {"code": 404, "message": f"serial {s} does not exist"}}]
+            for s in not_found
+        ]
+        failed += [
+            [
+                s,
+                {
+                    "badRequest": {
+                        "code": 400,
+                        "message": f"cannot both accept and reject serial {s}",
+                    }
+                },
+            ]
+            for s in conflicting
+        ]
         return _json({"accepted": accepted, "rejected": rejected, "failed": failed})
 
     # -- projects ------------------------------------------------------------------------------
     def _is_member(self, user: str, project: str) -> bool:
-        return any(m.user == user and m.project == project and m.state == "accepted"
-                   for m in self.memberships.values())
+        return any(
+            m.user == user and m.project == project and m.state == "accepted"
+            for m in self.memberships.values()
+        )
 
     def _may_see_application(self, caller: User, p: Project) -> bool:
         app = self.applications.get(p.last_application or -1)
-        return caller.admin or p.fields.get("owner") == caller.uuid or (
-            app is not None and app.applicant == caller.uuid)
+        return (
+            caller.admin
+            or p.fields.get("owner") == caller.uuid
+            or (app is not None and app.applicant == caller.uuid)
+        )
 
     def _project_json(self, p: Project, caller: User) -> dict[str, Any]:
         f = p.fields
-        out = {"id": p.id, "state": p.state, "creation_date": iso(p.created),
-               "name": f["name"], "owner": f.get("owner"), "homepage": f.get("homepage", ""),
-               "description": f.get("description", ""), "end_date": f.get("end_date"),
-               "join_policy": f["join_policy"], "leave_policy": f["leave_policy"],
-               "max_members": f.get("max_members", MAX_MEMBERS_INFINITE),
-               "private": f.get("private", False), "system_project": p.system,
-               "resources": _grants(f.get("resources", {}))}
+        out = {
+            "id": p.id,
+            "state": p.state,
+            "creation_date": iso(p.created),
+            "name": f["name"],
+            "owner": f.get("owner"),
+            "homepage": f.get("homepage", ""),
+            "description": f.get("description", ""),
+            "end_date": f.get("end_date"),
+            "join_policy": f["join_policy"],
+            "leave_policy": f["leave_policy"],
+            "max_members": f.get("max_members", MAX_MEMBERS_INFINITE),
+            "private": f.get("private", False),
+            "system_project": p.system,
+            "resources": _grants(f.get("resources", {})),
+        }
         if self._may_see_application(caller, p):
             if p.last_application is not None:
                 out["last_application"] = self._application_json(
-                    self.applications[p.last_application])
+                    self.applications[p.last_application]
+                )
             if p.deactivated is not None:
                 out["deactivation_date"] = iso(p.deactivated)
         return out
 
     def _application_json(self, app: Application) -> dict[str, Any]:
         f = app.fields
-        return {"id": app.id, "state": app.state, "name": f["name"], "owner": f.get("owner"),
-                "applicant": app.applicant, "homepage": f.get("homepage", ""),
-                "description": f.get("description", ""), "start_date": f.get("start_date"),
-                "end_date": f.get("end_date"), "comments": f.get("comments", ""),
-                "join_policy": f["join_policy"], "leave_policy": f["leave_policy"],
-                "max_members": f.get("max_members", MAX_MEMBERS_INFINITE),
-                "private": f.get("private", False),
-                "resources": _grants(f.get("resources", {}))}
+        return {
+            "id": app.id,
+            "state": app.state,
+            "name": f["name"],
+            "owner": f.get("owner"),
+            "applicant": app.applicant,
+            "homepage": f.get("homepage", ""),
+            "description": f.get("description", ""),
+            "start_date": f.get("start_date"),
+            "end_date": f.get("end_date"),
+            "comments": f.get("comments", ""),
+            "join_policy": f["join_policy"],
+            "leave_policy": f["leave_policy"],
+            "max_members": f.get("max_members", MAX_MEMBERS_INFINITE),
+            "private": f.get("private", False),
+            "resources": _grants(f.get("resources", {})),
+        }
 
     async def _get_projects(self, request: Request, caller: User) -> Response:
         q = request.query_params
@@ -666,8 +836,12 @@ class AstakosEmulator(Emulator):
             if mode == "member":
                 if not (member and p.state == "active"):
                     continue
-            elif not (caller.admin or member or p.fields.get("owner") == caller.uuid
-                      or self._may_see_application(caller, p)):
+            elif not (
+                caller.admin
+                or member
+                or p.fields.get("owner") == caller.uuid
+                or self._may_see_application(caller, p)
+            ):
                 continue
             if state and p.state != state:
                 continue
@@ -683,8 +857,10 @@ class AstakosEmulator(Emulator):
         if p is None:
             raise Fault(404, f"Project {pid} not found")
         if p.fields.get("private") and not (
-                caller.admin or self._is_member(caller.uuid, pid)
-                or self._may_see_application(caller, p)):
+            caller.admin
+            or self._is_member(caller.uuid, pid)
+            or self._may_see_application(caller, p)
+        ):
             raise Fault(403, "You do not have access to this project")
         return p
 
@@ -713,16 +889,23 @@ class AstakosEmulator(Emulator):
     def _do_project_action(self, p: Project, action: str, caller: User) -> None:
         if not caller.admin:
             raise Fault(403, f"Only project admins may {action} a project")
-        allowed = {"suspend": {"active"}, "unsuspend": {"suspended"},
-                   "terminate": {"active", "suspended"}, "reinstate": {"terminated"}}
+        allowed = {
+            "suspend": {"active"},
+            "unsuspend": {"suspended"},
+            "terminate": {"active", "suspended"},
+            "reinstate": {"terminated"},
+        }
         if p.state not in allowed[action]:
             raise Fault(409, f"Cannot {action} project in state '{p.state}'")
-        p.state = {"suspend": "suspended", "unsuspend": "active", "terminate": "terminated",
-                   "reinstate": "active"}[action]
+        p.state = {
+            "suspend": "suspended",
+            "unsuspend": "active",
+            "terminate": "terminated",
+            "reinstate": "active",
+        }[action]
         p.deactivated = self.clock() if p.state in ("suspended", "terminated") else None
 
-    def _do_application_action(self, p: Project, action: str, app_id: int,
-                               caller: User) -> None:
+    def _do_application_action(self, p: Project, action: str, app_id: int, caller: User) -> None:
         app = self.applications.get(app_id)
         if app is None:
             raise Fault(404, f"Application {app_id} not found")
@@ -735,23 +918,27 @@ class AstakosEmulator(Emulator):
         needed = "denied" if action == "dismiss" else "pending"
         if app.state != needed:
             raise Fault(409, f"Cannot {action} application {app_id} in state '{app.state}'")
-        app.state = {"approve": "approved", "deny": "denied", "dismiss": "dismissed",
-                     "cancel": "cancelled"}[action]
+        app.state = {
+            "approve": "approved",
+            "deny": "denied",
+            "dismiss": "dismissed",
+            "cancel": "cancelled",
+        }[action]
         if action == "approve":
             p.fields = dict(app.fields)
             if p.state == "uninitialized":
                 p.state = "active"
                 owner = p.fields.get("owner")
-                if owner and not any(m.user == owner and m.project == p.id
-                                     for m in self.memberships.values()):
+                if owner and not any(
+                    m.user == owner and m.project == p.id for m in self.memberships.values()
+                ):
                     self._add_membership(owner, p.id, "accepted")
             self._sync_holdings(p)
 
     # -- memberships ---------------------------------------------------------------------------
     def _add_membership(self, user: str, project: str, state: str) -> Membership:
         self._next_membership += 1
-        m = Membership(self._next_membership, user, project, state,
-                       {state: self.clock()})
+        m = Membership(self._next_membership, user, project, state, {state: self.clock()})
         self.memberships[m.id] = m
         return m
 
@@ -771,20 +958,32 @@ class AstakosEmulator(Emulator):
         return allowed
 
     def _membership_json(self, m: Membership, caller: User) -> dict[str, Any]:
-        out = {"id": m.id, "user": m.user, "project": m.project, "state": m.state,
-               "allowed_actions": self._allowed(m, caller)}
+        out = {
+            "id": m.id,
+            "user": m.user,
+            "project": m.project,
+            "state": m.state,
+            "allowed_actions": self._allowed(m, caller),
+        }
         out.update({state: iso(ts) for state, ts in m.stamps.items()})
         return out
 
     def _may_see_membership(self, m: Membership, caller: User) -> bool:
-        return caller.admin or m.user == caller.uuid or \
-            self.projects[m.project].fields.get("owner") == caller.uuid
+        return (
+            caller.admin
+            or m.user == caller.uuid
+            or self.projects[m.project].fields.get("owner") == caller.uuid
+        )
 
     async def _get_memberships(self, request: Request, caller: User) -> Response:
         project = request.query_params.get("project")
-        return _json([self._membership_json(m, caller) for m in self.memberships.values()
-                      if self._may_see_membership(m, caller)
-                      and (project is None or m.project == project)])
+        return _json(
+            [
+                self._membership_json(m, caller)
+                for m in self.memberships.values()
+                if self._may_see_membership(m, caller) and (project is None or m.project == project)
+            ]
+        )
 
     def _membership(self, mid: str, caller: User) -> Membership:
         m = self.memberships.get(int(mid))
@@ -809,8 +1008,7 @@ class AstakosEmulator(Emulator):
             raise Fault(400, "Multiple actions not supported")
         action = actions[0]
         if action not in self._allowed(m, caller):
-            moderator = caller.admin or \
-                self.projects[m.project].fields.get("owner") == caller.uuid
+            moderator = caller.admin or self.projects[m.project].fields.get("owner") == caller.uuid
             if action in ("accept", "reject", "remove") and not moderator:
                 raise Fault(403, f"You may not {action} members of this project")
             raise Fault(409, f"Cannot {action} membership {m.id} in state '{m.state}'")
@@ -818,17 +1016,23 @@ class AstakosEmulator(Emulator):
         if action == "accept":
             m.state = "removed" if m.state == "leave_requested" else "accepted"
         else:
-            m.state = {"reject": "rejected" if m.state == "requested" else "accepted",
-                       "remove": "removed", "cancel": "cancelled",
-                       "leave": "removed" if leave_auto else "leave_requested"}[action]
+            m.state = {
+                "reject": "rejected" if m.state == "requested" else "accepted",
+                "remove": "removed",
+                "cancel": "cancelled",
+                "leave": "removed" if leave_auto else "leave_requested",
+            }[action]
         m.stamps[m.state] = self.clock()
         self._sync_holdings(self.projects[m.project])
         return _empty()
 
     async def _join_or_enroll(self, request: Request, caller: User) -> Response:
         body = _load(await request.body())
-        if not isinstance(body, dict) or len(body) != 1 or \
-                not isinstance(next(iter(body.values())), dict):
+        if (
+            not isinstance(body, dict)
+            or len(body) != 1
+            or not isinstance(next(iter(body.values())), dict)
+        ):
             raise Fault(400, "Malformed request")
         action, args = next(iter(body.items()))
         p = self.projects.get(str(args.get("project")))
@@ -837,9 +1041,12 @@ class AstakosEmulator(Emulator):
                 raise Fault(404, f"Project {args.get('project')} not found")
             if p.fields["join_policy"] == "closed" or p.state != "active":
                 raise Fault(409, "The project does not accept join requests")
-            if any(m.user == caller.uuid and m.project == p.id and m.state in
-                   ("requested", "accepted", "leave_requested", "suspended")
-                   for m in self.memberships.values()):
+            if any(
+                m.user == caller.uuid
+                and m.project == p.id
+                and m.state in ("requested", "accepted", "leave_requested", "suspended")
+                for m in self.memberships.values()
+            ):
                 raise Fault(409, "Membership already exists")
             state = "accepted" if p.fields["join_policy"] == "auto" else "requested"
             m = self._add_membership(caller.uuid, p.id, state)
@@ -848,8 +1055,7 @@ class AstakosEmulator(Emulator):
                 raise Fault(409, f"Project {args.get('project')} not found")
             if not (caller.admin or p.fields.get("owner") == caller.uuid):
                 raise Fault(403, "You may not enroll members in this project")
-            user = next((u for u in self.users.values() if u.username == args.get("user")),
-                        None)
+            user = next((u for u in self.users.values() if u.username == args.get("user")), None)
             if user is None or not user.active:
                 raise Fault(409, f"User {args.get('user')} does not exist or is inactive")
             m = self._add_membership(user.uuid, p.id, "accepted")
@@ -875,8 +1081,7 @@ class AstakosEmulator(Emulator):
 
 
 def _grants(resources: dict[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
-    return {r: {"project_capacity": pc, "member_capacity": mc}
-            for r, (pc, mc) in resources.items()}
+    return {r: {"project_capacity": pc, "member_capacity": mc} for r, (pc, mc) in resources.items()}
 
 
 def _load(raw: bytes) -> Any:
@@ -905,90 +1110,206 @@ def _seed(e: AstakosEmulator) -> None:
         (ERIN, "erin@example.org", "Erin Former", OTHER_TOKENS["erin"], False, False),
     ]
     for uuid, username, realname, token, active, admin in people:
-        e.users[uuid] = User(uuid, username, realname, token, now + TOKEN_LIFETIME,
-                             active, admin)
+        e.users[uuid] = User(uuid, username, realname, token, now + TOKEN_LIFETIME, active, admin)
 
     def svc(name: str, type_: str, version: str, url: str) -> dict[str, str]:
         return {"name": name, "type": type_, "version": version, "url": url}
 
-    e.components = {c.name: c for c in [
-        Component("astakos", OTHER_TOKENS["astakos"], f"{CATALOG_HOST}/ui", [
-            svc("astakos_account", "account", "v1.0", CATALOG_HOST + ACCOUNT_PREFIX),
-            svc("astakos_identity", "identity", "v2.0", CATALOG_HOST + IDENTITY_PREFIX),
-            svc("astakos_oauth2", "astakos_auth", "", CATALOG_HOST + OAUTH2_PREFIX),
-            svc("astakos_weblogin", "astakos_weblogin", "", CATALOG_HOST + "/ui/login"),
-        ]),
-        Component("cyclades", DEMO["service"]["token"], "https://cyclades.example.org/ui", [
-            svc("cyclades_compute", "compute", "v2.0",
-                "https://cyclades.example.org/compute/v2.0"),
-            svc("cyclades_network", "network", "v2.0",
-                "https://cyclades.example.org/network/v2.0"),
-            svc("cyclades_plankton", "image", "v1.0",
-                "https://cyclades.example.org/image/v1.0"),
-        ]),
-        Component("pithos", OTHER_TOKENS["pithos"], "https://pithos.example.org/ui", [
-            svc("pithos_object-store", "object-store", "v1",
-                "https://pithos.example.org/object-store/v1"),
-        ]),
-    ]}
+    e.components = {
+        c.name: c
+        for c in [
+            Component(
+                "astakos",
+                OTHER_TOKENS["astakos"],
+                f"{CATALOG_HOST}/ui",
+                [
+                    svc("astakos_account", "account", "v1.0", CATALOG_HOST + ACCOUNT_PREFIX),
+                    svc("astakos_identity", "identity", "v2.0", CATALOG_HOST + IDENTITY_PREFIX),
+                    svc("astakos_oauth2", "astakos_auth", "", CATALOG_HOST + OAUTH2_PREFIX),
+                    svc("astakos_weblogin", "astakos_weblogin", "", CATALOG_HOST + "/ui/login"),
+                ],
+            ),
+            Component(
+                "cyclades",
+                DEMO["service"]["token"],
+                "https://cyclades.example.org/ui",
+                [
+                    svc(
+                        "cyclades_compute",
+                        "compute",
+                        "v2.0",
+                        "https://cyclades.example.org/compute/v2.0",
+                    ),
+                    svc(
+                        "cyclades_network",
+                        "network",
+                        "v2.0",
+                        "https://cyclades.example.org/network/v2.0",
+                    ),
+                    svc(
+                        "cyclades_plankton",
+                        "image",
+                        "v1.0",
+                        "https://cyclades.example.org/image/v1.0",
+                    ),
+                ],
+            ),
+            Component(
+                "pithos",
+                OTHER_TOKENS["pithos"],
+                "https://pithos.example.org/ui",
+                [
+                    svc(
+                        "pithos_object-store",
+                        "object-store",
+                        "v1",
+                        "https://pithos.example.org/object-store/v1",
+                    ),
+                ],
+            ),
+        ]
+    }
     for name, service, component, description, unit in [
         ("cyclades.vm", "cyclades_compute", "cyclades", "Number of virtual machines", None),
         ("cyclades.cpu", "cyclades_compute", "cyclades", "Number of virtual machine CPUs", None),
         ("cyclades.ram", "cyclades_compute", "cyclades", "Virtual machine memory", "bytes"),
         ("cyclades.disk", "cyclades_compute", "cyclades", "Virtual machine disk size", "bytes"),
-        ("cyclades.floating_ip", "cyclades_network", "cyclades", "Number of Floating IP addresses",
-         None),
-        ("cyclades.network.private", "cyclades_network", "cyclades", "Number of private networks",
-         None),
+        (
+            "cyclades.floating_ip",
+            "cyclades_network",
+            "cyclades",
+            "Number of Floating IP addresses",
+            None,
+        ),
+        (
+            "cyclades.network.private",
+            "cyclades_network",
+            "cyclades",
+            "Number of private networks",
+            None,
+        ),
         ("pithos.diskspace", "pithos_object-store", "pithos", "Pithos account quota", "bytes"),
-        ("astakos.pending_app", "astakos_account", "astakos", "Number of pending project "
-         "applications", None),
+        (
+            "astakos.pending_app",
+            "astakos_account",
+            "astakos",
+            "Number of pending project applications",
+            None,
+        ),
     ]:
         e.resources[name] = Resource(name, service, component, description, unit)
 
-    system_grants = {"cyclades.vm": (2, 2), "cyclades.cpu": (4, 4),
-                     "cyclades.ram": (4 * GiB, 4 * GiB), "cyclades.disk": (40 * GiB, 40 * GiB),
-                     "cyclades.floating_ip": (1, 1), "cyclades.network.private": (2, 2),
-                     "pithos.diskspace": (20 * GiB, 20 * GiB), "astakos.pending_app": (2, 2)}
+    system_grants = {
+        "cyclades.vm": (2, 2),
+        "cyclades.cpu": (4, 4),
+        "cyclades.ram": (4 * GiB, 4 * GiB),
+        "cyclades.disk": (40 * GiB, 40 * GiB),
+        "cyclades.floating_ip": (1, 1),
+        "cyclades.network.private": (2, 2),
+        "pithos.diskspace": (20 * GiB, 20 * GiB),
+        "astakos.pending_app": (2, 2),
+    }
     for uuid, *_ in people:
-        e.projects[uuid] = Project(uuid, "active", now - 400 * day, {
-            "name": f"system:{uuid}", "owner": None, "end_date": None,
-            "join_policy": "closed", "leave_policy": "closed", "private": False,
-            "resources": dict(system_grants)}, system=True)
+        e.projects[uuid] = Project(
+            uuid,
+            "active",
+            now - 400 * day,
+            {
+                "name": f"system:{uuid}",
+                "owner": None,
+                "end_date": None,
+                "join_policy": "closed",
+                "leave_policy": "closed",
+                "private": False,
+                "resources": dict(system_grants),
+            },
+            system=True,
+        )
         e.memberships[len(e.memberships) + 1] = Membership(
-            len(e.memberships) + 1, uuid, uuid, "accepted", {"accepted": now - 400 * day})
+            len(e.memberships) + 1, uuid, uuid, "accepted", {"accepted": now - 400 * day}
+        )
 
-    def fields(name: str, owner: str, description: str, resources: dict[str, tuple[int, int]],
-               join: str = "moderated", **extra: Any) -> dict[str, Any]:
-        return {"name": name, "owner": owner, "homepage": f"https://{name}",
-                "description": description, "end_date": iso(now + 300 * day),
-                "start_date": None, "comments": "", "join_policy": join, "leave_policy": "auto",
-                "max_members": MAX_MEMBERS_INFINITE, "private": False, "resources": resources,
-                **extra}
+    def fields(
+        name: str,
+        owner: str,
+        description: str,
+        resources: dict[str, tuple[int, int]],
+        join: str = "moderated",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        return {
+            "name": name,
+            "owner": owner,
+            "homepage": f"https://{name}",
+            "description": description,
+            "end_date": iso(now + 300 * day),
+            "start_date": None,
+            "comments": "",
+            "join_policy": join,
+            "leave_policy": "auto",
+            "max_members": MAX_MEMBERS_INFINITE,
+            "private": False,
+            "resources": resources,
+            **extra,
+        }
 
-    chem = fields("chem.example.org", ALICE, "Chemistry group", {
-        "cyclades.vm": (10, 5), "cyclades.cpu": (40, 16), "cyclades.ram": (64 * GiB, 16 * GiB),
-        "cyclades.disk": (500 * GiB, 200 * GiB), "cyclades.floating_ip": (4, 2)})
-    bio = fields("bio.example.org", BOB, "Bioinformatics pipelines", {
-        "cyclades.vm": (6, 3), "cyclades.ram": (24 * GiB, 8 * GiB),
-        "pithos.diskspace": (1024 * GiB, 200 * GiB)})
-    bio_more = dict(bio, resources=dict(bio["resources"], **{"cyclades.vm": (10, 5)}),
-                    comments="more VMs for the spring sequencing run")
-    astro = fields("astro.example.org", CAROL, "Telescope image reduction", {
-        "cyclades.vm": (8, 4), "pithos.diskspace": (2048 * GiB, 512 * GiB)},
-        comments="new observing season")
+    chem = fields(
+        "chem.example.org",
+        ALICE,
+        "Chemistry group",
+        {
+            "cyclades.vm": (10, 5),
+            "cyclades.cpu": (40, 16),
+            "cyclades.ram": (64 * GiB, 16 * GiB),
+            "cyclades.disk": (500 * GiB, 200 * GiB),
+            "cyclades.floating_ip": (4, 2),
+        },
+    )
+    bio = fields(
+        "bio.example.org",
+        BOB,
+        "Bioinformatics pipelines",
+        {
+            "cyclades.vm": (6, 3),
+            "cyclades.ram": (24 * GiB, 8 * GiB),
+            "pithos.diskspace": (1024 * GiB, 200 * GiB),
+        },
+    )
+    bio_more = dict(
+        bio,
+        resources=dict(bio["resources"], **{"cyclades.vm": (10, 5)}),
+        comments="more VMs for the spring sequencing run",
+    )
+    astro = fields(
+        "astro.example.org",
+        CAROL,
+        "Telescope image reduction",
+        {"cyclades.vm": (8, 4), "pithos.diskspace": (2048 * GiB, 512 * GiB)},
+        comments="new observing season",
+    )
     geo = fields("geo.example.org", DAVE, "Seismic models", {"cyclades.vm": (4, 2)})
     old = fields("old.example.org", ALICE, "Finished 2023 course", {"cyclades.vm": (20, 1)})
-    ml = fields("ml.example.org", BOB, "GPU experiments", {"cyclades.vm": (50, 25)},
-                comments="please approve")
+    ml = fields(
+        "ml.example.org",
+        BOB,
+        "GPU experiments",
+        {"cyclades.vm": (50, 25)},
+        comments="please approve",
+    )
 
-    def project(pid: str, state: str, f: dict[str, Any], apps: list[tuple[str, str,
-                dict[str, Any]]], age: float) -> None:
+    def project(
+        pid: str,
+        state: str,
+        f: dict[str, Any],
+        apps: list[tuple[str, str, dict[str, Any]]],
+        age: float,
+    ) -> None:
         e.projects[pid] = Project(pid, state, now - age * day, dict(f))
         for app_state, applicant, app_fields in apps:
             e._next_app += 1
-            e.applications[e._next_app] = Application(e._next_app, pid, app_state, applicant,
-                                                       dict(app_fields))
+            e.applications[e._next_app] = Application(
+                e._next_app, pid, app_state, applicant, dict(app_fields)
+            )
             e.projects[pid].last_application = e._next_app
         if state in ("suspended", "terminated"):
             e.projects[pid].deactivated = now - 10 * day
@@ -1001,10 +1322,15 @@ def _seed(e: AstakosEmulator) -> None:
     project(ML, "uninitialized", ml, [("denied", BOB, ml)], 20)
 
     for user, pid, state, age in [
-        (ALICE, CHEM, "accepted", 119), (BOB, CHEM, "accepted", 100),
-        (CAROL, CHEM, "requested", 1), (DAVE, CHEM, "rejected", 30),
-        (BOB, BIO, "accepted", 89), (ALICE, BIO, "accepted", 60), (DAVE, BIO, "requested", 3),
-        (DAVE, GEO, "accepted", 199), (ALICE, OLD, "accepted", 699),
+        (ALICE, CHEM, "accepted", 119),
+        (BOB, CHEM, "accepted", 100),
+        (CAROL, CHEM, "requested", 1),
+        (DAVE, CHEM, "rejected", 30),
+        (BOB, BIO, "accepted", 89),
+        (ALICE, BIO, "accepted", 60),
+        (DAVE, BIO, "requested", 3),
+        (DAVE, GEO, "accepted", 199),
+        (ALICE, OLD, "accepted", 699),
     ]:
         m = e._add_membership(user, pid, state)
         m.stamps = {"requested": now - age * day}
@@ -1016,21 +1342,31 @@ def _seed(e: AstakosEmulator) -> None:
 
     # Committed usage (usage_min = usage_max); project holdings carry the members' sum.
     committed = [
-        (ALICE, ALICE, "cyclades.vm", 1), (ALICE, ALICE, "cyclades.ram", 3 * GiB + GiB // 2),
-        (ALICE, ALICE, "cyclades.cpu", 2), (ALICE, ALICE, "pithos.diskspace", 12 * GiB),
-        (ALICE, CHEM, "cyclades.vm", 4), (ALICE, CHEM, "cyclades.cpu", 10),
-        (ALICE, CHEM, "cyclades.ram", 14 * GiB), (ALICE, CHEM, "cyclades.disk", 120 * GiB),
+        (ALICE, ALICE, "cyclades.vm", 1),
+        (ALICE, ALICE, "cyclades.ram", 3 * GiB + GiB // 2),
+        (ALICE, ALICE, "cyclades.cpu", 2),
+        (ALICE, ALICE, "pithos.diskspace", 12 * GiB),
+        (ALICE, CHEM, "cyclades.vm", 4),
+        (ALICE, CHEM, "cyclades.cpu", 10),
+        (ALICE, CHEM, "cyclades.ram", 14 * GiB),
+        (ALICE, CHEM, "cyclades.disk", 120 * GiB),
         (ALICE, CHEM, "cyclades.floating_ip", 1),
-        (BOB, CHEM, "cyclades.vm", 2), (BOB, CHEM, "cyclades.cpu", 4),
+        (BOB, CHEM, "cyclades.vm", 2),
+        (BOB, CHEM, "cyclades.cpu", 4),
         (BOB, CHEM, "cyclades.ram", 4 * GiB),
-        (ALICE, BIO, "cyclades.vm", 1), (ALICE, BIO, "pithos.diskspace", 180 * GiB),
-        (BOB, BIO, "cyclades.vm", 2), (BOB, BIO, "cyclades.ram", 6 * GiB),
-        (BOB, BOB, "cyclades.vm", 1), (BOB, BOB, "cyclades.cpu", 1),
+        (ALICE, BIO, "cyclades.vm", 1),
+        (ALICE, BIO, "pithos.diskspace", 180 * GiB),
+        (BOB, BIO, "cyclades.vm", 2),
+        (BOB, BIO, "cyclades.ram", 6 * GiB),
+        (BOB, BOB, "cyclades.vm", 1),
+        (BOB, BOB, "cyclades.cpu", 1),
         (DAVE, GEO, "cyclades.vm", 2),
     ]
     for user, pid, resource, amount in committed:
-        for key in ((f"user:{user}", f"project:{pid}", resource),
-                    (f"project:{pid}", None, resource)):
+        for key in (
+            (f"user:{user}", f"project:{pid}", resource),
+            (f"project:{pid}", None, resource),
+        ):
             h = e.holdings[key]
             h.usage_min += amount
             h.usage_max += amount
@@ -1038,26 +1374,51 @@ def _seed(e: AstakosEmulator) -> None:
     def both(user: str, pid: str, changes: dict[str, int]) -> list[dict[str, Any]]:
         out = []
         for resource, q in changes.items():
-            out.append({"holder": f"user:{user}", "source": f"project:{pid}",
-                        "resource": resource, "quantity": q})
-            out.append({"holder": f"project:{pid}", "source": None, "resource": resource,
-                        "quantity": q})
+            out.append(
+                {
+                    "holder": f"user:{user}",
+                    "source": f"project:{pid}",
+                    "resource": resource,
+                    "quantity": q,
+                }
+            )
+            out.append(
+                {"holder": f"project:{pid}", "source": None, "resource": resource, "quantity": q}
+            )
         return out
 
     # Pending commissions, issued through the real arithmetic so the numbers stay consistent.
     pending = [
-        (-3 * 3600, "cyclades", "create vm alice-web-3",
-         both(ALICE, CHEM, {"cyclades.vm": 1, "cyclades.cpu": 2, "cyclades.ram": 2 * GiB}),
-         False),
-        (-2 * 3600, "cyclades", "resize vm bob-db-1", both(BOB, CHEM, {"cyclades.cpu": 4}),
-         False),
-        (-90 * 60, "cyclades", "destroy vm alice-scratch",
-         both(ALICE, ALICE, {"cyclades.vm": -1, "cyclades.cpu": -2}), False),
+        (
+            -3 * 3600,
+            "cyclades",
+            "create vm alice-web-3",
+            both(ALICE, CHEM, {"cyclades.vm": 1, "cyclades.cpu": 2, "cyclades.ram": 2 * GiB}),
+            False,
+        ),
+        (-2 * 3600, "cyclades", "resize vm bob-db-1", both(BOB, CHEM, {"cyclades.cpu": 4}), False),
+        (
+            -90 * 60,
+            "cyclades",
+            "destroy vm alice-scratch",
+            both(ALICE, ALICE, {"cyclades.vm": -1, "cyclades.cpu": -2}),
+            False,
+        ),
         # Issued with force by an operator: accepting it leaves bob over his system limit.
-        (-45 * 60, "cyclades", "create vm bob-batch-1 (forced)",
-         both(BOB, BOB, {"cyclades.vm": 2, "cyclades.cpu": 4}), True),
-        (-20 * 60, "pithos", "upload sequencing-run-7",
-         both(ALICE, BIO, {"pithos.diskspace": 10 * GiB}), False),
+        (
+            -45 * 60,
+            "cyclades",
+            "create vm bob-batch-1 (forced)",
+            both(BOB, BOB, {"cyclades.vm": 2, "cyclades.cpu": 4}),
+            True,
+        ),
+        (
+            -20 * 60,
+            "pithos",
+            "upload sequencing-run-7",
+            both(ALICE, BIO, {"pithos.diskspace": 10 * GiB}),
+            False,
+        ),
     ]
     for offset, component, name, provisions, force in pending:
         serial = e.issue(component, provisions, name=name, force=force)

@@ -89,8 +89,7 @@ class Faults:
     def take(self, path: str) -> Faults | None:
         """The faults that apply to this request (consuming one of `remaining`), or None."""
         with self._lock:
-            active = (self.latency or self.status or self.hang or self.slow_body
-                      or self.answer)
+            active = self.latency or self.status or self.hang or self.slow_body or self.answer
             if not active or not path.startswith(self.path_prefix):
                 return None
             if self.remaining is not None:
@@ -187,7 +186,9 @@ class Emulator:
         self._server = uvicorn.Server(config)
         self._stopping.clear()
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            daemon=True,
             name=f"{self.name}-emulator",
         )
         self._thread.start()
@@ -201,11 +202,12 @@ class Emulator:
     def _tls_options(self) -> dict[str, Any]:
         if self.tls is None:
             return {}
-        options: dict[str, Any] = {"ssl_certfile": str(self.tls.cert),
-                                   "ssl_keyfile": str(self.tls.key)}
+        options: dict[str, Any] = {
+            "ssl_certfile": str(self.tls.cert),
+            "ssl_keyfile": str(self.tls.key),
+        }
         if self.tls.client_ca is not None:
-            options.update(ssl_ca_certs=str(self.tls.client_ca),
-                           ssl_cert_reqs=ssl.CERT_REQUIRED)
+            options.update(ssl_ca_certs=str(self.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
         return options
 
     def stop(self) -> None:
@@ -226,8 +228,7 @@ class Emulator:
     # -- request log -------------------------------------------------------------------------
     def requests_to(self, method: str, path_contains: str) -> list[RecordedRequest]:
         return [
-            r for r in list(self.requests)
-            if r.method == method.upper() and path_contains in r.path
+            r for r in list(self.requests) if r.method == method.upper() and path_contains in r.path
         ]
 
     # -- control endpoints (for the demo and benchmarks in another process) ------------------
@@ -282,13 +283,15 @@ class _FaultsAndLog:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         request = Request(scope)
-        emulator.requests.append(RecordedRequest(
-            method=scope["method"],
-            path=path,
-            query=dict(request.query_params),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=body,
-        ))
+        emulator.requests.append(
+            RecordedRequest(
+                method=scope["method"],
+                path=path,
+                query=dict(request.query_params),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+            )
+        )
 
         replayed = False
 
@@ -338,11 +341,17 @@ class _SlowBody:
         body: bytes = message["body"]
         step = self.seconds / max(len(body), 1)
         for i in range(len(body)):
-            await self.send({"type": "http.response.body", "body": body[i:i + 1],
-                             "more_body": True})
+            await self.send(
+                {"type": "http.response.body", "body": body[i : i + 1], "more_body": True}
+            )
             await asyncio.sleep(step)
-        await self.send({"type": "http.response.body", "body": b"",
-                         "more_body": message.get("more_body", False)})
+        await self.send(
+            {
+                "type": "http.response.body",
+                "body": b"",
+                "more_body": message.get("more_body", False),
+            }
+        )
 
 
 # -- hostile answers -------------------------------------------------------------------------
@@ -352,12 +361,21 @@ class _SlowBody:
 GZIP_BOMB_CAP = 1 << 30  # decoded bytes at most (about 1 MB on the wire), should nobody stop
 
 
-def _fixed(status: int, body: bytes, content_type: str,
-           headers: tuple[tuple[bytes, bytes], ...] = ()) -> Callable[..., Any]:
+def _fixed(
+    status: int, body: bytes, content_type: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> Callable[..., Any]:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", content_type.encode()),
-                                (b"content-length", str(len(body)).encode()), *headers]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", content_type.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    *headers,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -365,10 +383,10 @@ def _fixed(status: int, body: bytes, content_type: str,
 
 async def _redirect_loop(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A redirect to the very same URL, for ever (same host: a client may follow a few)."""
-    location = scope["path"] + (f"?{scope['query_string'].decode()}"
-                                if scope.get("query_string") else "")
-    await _fixed(302, b"", "text/plain", ((b"location", location.encode()),))(
-        scope, receive, send)
+    location = scope["path"] + (
+        f"?{scope['query_string'].decode()}" if scope.get("query_string") else ""
+    )
+    await _fixed(302, b"", "text/plain", ((b"location", location.encode()),))(scope, receive, send)
 
 
 def _bomb_blocks() -> tuple[bytes, bytes]:
@@ -387,15 +405,20 @@ async def _gzip_bomb(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """200, `Content-Encoding: gzip`, 1 MB of zeros per kilobyte sent, streamed until the
     client hangs up (or `GZIP_BOMB_CAP`): a client that inflates it all never finishes."""
     gone = asyncio.ensure_future(receive())  # completes with http.disconnect when it hangs up
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-encoding", b"gzip")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-encoding", b"gzip")],
+        }
+    )
     first, block = _BOMB
     sent = 0
     try:
         while sent < GZIP_BOMB_CAP and not gone.done():
-            await send({"type": "http.response.body", "more_body": True,
-                        "body": block if sent else first})
+            await send(
+                {"type": "http.response.body", "more_body": True, "body": block if sent else first}
+            )
             sent += 1 << 20
             await asyncio.sleep(0)
         await send({"type": "http.response.body", "body": b""})
@@ -405,14 +428,16 @@ async def _gzip_bomb(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 HOSTILE: dict[str, Callable[..., Any]] = {
     # A sign-in page from a proxy in front of the platform.
-    "html": _fixed(200, b"<html><body><h1>Sign in</h1><form></form></body></html>",
-                   "text/html; charset=utf-8"),
+    "html": _fixed(
+        200, b"<html><body><h1>Sign in</h1><form></form></body></html>", "text/html; charset=utf-8"
+    ),
     "not-json": _fixed(200, b'{"items": [1, 2', "application/json"),
     "empty-object": _fixed(200, b"{}", "application/json"),
     # A list where an object is expected, and not a list of objects where a list is.
     "list": _fixed(200, b'["surprise", 42]', "application/json"),
-    "redirect-away": _fixed(302, b"", "text/plain",
-                            ((b"location", b"http://198.51.100.7/login?next=/api"),)),
+    "redirect-away": _fixed(
+        302, b"", "text/plain", ((b"location", b"http://198.51.100.7/login?next=/api"),)
+    ),
     "redirect-loop": _redirect_loop,
     "gzip-bomb": _gzip_bomb,
 }

@@ -48,8 +48,11 @@ UNKNOWN_CLIENT = (401, "invalid_client", "Invalid client or Invalid client crede
 REFRESH_EXPIRED = (400, "invalid_grant", "Token is not active")
 REFRESH_SESSION_ENDED = (400, "invalid_grant", "Session not active")
 REFRESH_INVALID = (400, "invalid_grant", "Invalid refresh token")
-REFRESH_WRONG_CLIENT = (400, "invalid_grant", "Invalid refresh token. Token client and "
-                                              "authorized client don't match")
+REFRESH_WRONG_CLIENT = (
+    400,
+    "invalid_grant",
+    "Invalid refresh token. Token client and authorized client don't match",
+)
 OFFLINE_NOT_ALLOWED = (400, "not_allowed", "Offline tokens not allowed for the user or client")
 UNSUPPORTED_GRANT = (400, "unsupported_grant_type", "Unsupported grant_type")
 MISSING_PARAMETER = (400, "invalid_request", "Missing form parameter: {name}")
@@ -147,10 +150,14 @@ class KeycloakEmulator(Emulator):
     ) -> None:
         super().__init__(clock=clock)
         self.realm = realm
-        self.clients: dict[str, str | None] = dict(clients) if clients is not None else {
-            DEMO_PUBLIC_CLIENT: None,
-            DEMO_CONFIDENTIAL_CLIENT: DEMO_CLIENT_SECRET,
-        }
+        self.clients: dict[str, str | None] = (
+            dict(clients)
+            if clients is not None
+            else {
+                DEMO_PUBLIC_CLIENT: None,
+                DEMO_CONFIDENTIAL_CLIENT: DEMO_CLIENT_SECRET,
+            }
+        )
         self.access_lifetime = access_lifetime
         self.refresh_lifetime = refresh_lifetime
         self.offline_lifetime = offline_lifetime
@@ -159,8 +166,9 @@ class KeycloakEmulator(Emulator):
         self._lock = threading.Lock()
         self._state = _State()
         for name, spec in (users if users is not None else DEMO).items():
-            self.add_user(spec.get("username", name), spec["password"],
-                          offline_access=offline_access)
+            self.add_user(
+                spec.get("username", name), spec["password"], offline_access=offline_access
+            )
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex[:16]
 
@@ -170,13 +178,22 @@ class KeycloakEmulator(Emulator):
         """What clients are configured with: the server URL including `/auth`."""
         return self.url + PREFIX
 
-    def add_user(self, username: str, password: str | None, *, offline_access: bool = True,
-                 identity_provider: str = "") -> None:
+    def add_user(
+        self,
+        username: str,
+        password: str | None,
+        *,
+        offline_access: bool = True,
+        identity_provider: str = "",
+    ) -> None:
         """A realm user. With `identity_provider` and no password, a federated account: it
         signs in through that provider and the password grant refuses it, as Keycloak does."""
         with self._lock:
             self._state.users[username] = User(
-                username, password, f"{username}@example.org", offline_access,
+                username,
+                password,
+                f"{username}@example.org",
+                offline_access,
                 identity_provider,
             )
 
@@ -210,8 +227,9 @@ class KeycloakEmulator(Emulator):
 
     def active_sessions(self, username: str) -> int:
         with self._lock:
-            return sum(1 for s in self._state.sessions.values()
-                       if s.username == username and s.active)
+            return sum(
+                1 for s in self._state.sessions.values() if s.username == username and s.active
+            )
 
     @property
     def public_key_der_b64(self) -> str:
@@ -223,10 +241,14 @@ class KeycloakEmulator(Emulator):
     # -- JWT ---------------------------------------------------------------------------------
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
-        signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
-                         b64url(json.dumps(claims, separators=(",", ":")).encode()))
-        signature = self._key.sign(signing_input.encode("ascii"), padding.PKCS1v15(),
-                                   hashes.SHA256())
+        signing_input = (
+            b64url(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + b64url(json.dumps(claims, separators=(",", ":")).encode())
+        )
+        signature = self._key.sign(
+            signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
+        )
         return signing_input + "." + b64url(signature)
 
     def decode(self, token: str) -> dict[str, Any] | None:
@@ -235,7 +257,9 @@ class KeycloakEmulator(Emulator):
         try:
             head, body, sig = token.split(".")
             self._key.public_key().verify(
-                b64url_decode(sig), f"{head}.{body}".encode("ascii"), padding.PKCS1v15(),
+                b64url_decode(sig),
+                f"{head}.{body}".encode("ascii"),
+                padding.PKCS1v15(),
                 hashes.SHA256(),
             )
             claims = json.loads(b64url_decode(body))
@@ -267,14 +291,16 @@ class KeycloakEmulator(Emulator):
         ]
 
     def error_response(self, status: int, message: str) -> Response:
-        return JSONResponse({"error": "server_error", "error_description": message},
-                            status_code=status)
+        return JSONResponse(
+            {"error": "server_error", "error_description": message}, status_code=status
+        )
 
     @staticmethod
     def oauth_error(spec: tuple[int, str, str], **fmt: str) -> Response:
         status, error, description = spec
-        return JSONResponse({"error": error, "error_description": description.format(**fmt)},
-                            status_code=status)
+        return JSONResponse(
+            {"error": error, "error_description": description.format(**fmt)}, status_code=status
+        )
 
     def _issuer(self, request: Request) -> str:
         return f"{str(request.base_url).rstrip('/')}{PREFIX}/realms/{self.realm}"
@@ -286,36 +312,42 @@ class KeycloakEmulator(Emulator):
         if not self._known_realm(request):
             return JSONResponse({"error": "Realm does not exist"}, status_code=404)
         issuer = self._issuer(request)
-        return JSONResponse({
-            "realm": self.realm,
-            "public_key": self.public_key_der_b64,
-            "token-service": f"{issuer}/protocol/openid-connect",
-            "account-service": f"{issuer}/account",
-            "tokens-not-before": 0,
-        })
+        return JSONResponse(
+            {
+                "realm": self.realm,
+                "public_key": self.public_key_der_b64,
+                "token-service": f"{issuer}/protocol/openid-connect",
+                "account-service": f"{issuer}/account",
+                "tokens-not-before": 0,
+            }
+        )
 
     async def _account(self, request: Request) -> Response:
         """The account console's entry page (a single-page app in Keycloak; a stub here),
         so that a link the bot shows leads somewhere real."""
         if not self._known_realm(request):
             return JSONResponse({"error": "Realm does not exist"}, status_code=404)
-        return HTMLResponse(f"<html><head><title>Keycloak account console</title></head>"
-                            f"<body><h1>{self.realm}: Signing in</h1>"
-                            "<p>Set up a password</p></body></html>")
+        return HTMLResponse(
+            f"<html><head><title>Keycloak account console</title></head>"
+            f"<body><h1>{self.realm}: Signing in</h1>"
+            "<p>Set up a password</p></body></html>"
+        )
 
     async def _discovery(self, request: Request) -> Response:
         if not self._known_realm(request):
             return JSONResponse({"error": "Realm does not exist"}, status_code=404)
         issuer = self._issuer(request)
         oidc = f"{issuer}/protocol/openid-connect"
-        return JSONResponse({
-            "issuer": issuer,
-            "token_endpoint": f"{oidc}/token",
-            "end_session_endpoint": f"{oidc}/logout",
-            "revocation_endpoint": f"{oidc}/revoke",
-            "jwks_uri": f"{oidc}/certs",
-            "grant_types_supported": ["password", "refresh_token"],
-        })
+        return JSONResponse(
+            {
+                "issuer": issuer,
+                "token_endpoint": f"{oidc}/token",
+                "end_session_endpoint": f"{oidc}/logout",
+                "revocation_endpoint": f"{oidc}/revoke",
+                "jwks_uri": f"{oidc}/certs",
+                "grant_types_supported": ["password", "refresh_token"],
+            }
+        )
 
     async def _certs(self, request: Request) -> Response:
         if not self._known_realm(request):
@@ -325,10 +357,20 @@ class KeycloakEmulator(Emulator):
         def as_b64(n: int) -> str:
             return b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
-        return JSONResponse({"keys": [{
-            "kid": self.kid, "kty": "RSA", "alg": "RS256", "use": "sig",
-            "n": as_b64(numbers.n), "e": as_b64(numbers.e),
-        }]})
+        return JSONResponse(
+            {
+                "keys": [
+                    {
+                        "kid": self.kid,
+                        "kty": "RSA",
+                        "alg": "RS256",
+                        "use": "sig",
+                        "n": as_b64(numbers.n),
+                        "e": as_b64(numbers.e),
+                    }
+                ]
+            }
+        )
 
     def _client(self, request: Request, form: dict[str, str]) -> tuple[str | None, Response | None]:
         """Authenticate the client (form fields or HTTP Basic); (client_id, error response)."""
@@ -402,35 +444,53 @@ class KeycloakEmulator(Emulator):
         """Issue an access token and a new refresh/offline token for the session."""
         now = self.clock()
         issuer = self._issuer(request)
-        access = self.sign({
-            "exp": int(now + self.access_lifetime), "iat": int(now),
-            "jti": str(uuid.uuid4()), "iss": issuer, "sub": _user_sub(session.username),
-            "typ": "Bearer", "azp": session.client_id, "sid": session.id,
-            "scope": session.scope, "preferred_username": session.username,
-            "email": f"{session.username}@example.org",
-        })
+        access = self.sign(
+            {
+                "exp": int(now + self.access_lifetime),
+                "iat": int(now),
+                "jti": str(uuid.uuid4()),
+                "iss": issuer,
+                "sub": _user_sub(session.username),
+                "typ": "Bearer",
+                "azp": session.client_id,
+                "sid": session.id,
+                "scope": session.scope,
+                "preferred_username": session.username,
+                "email": f"{session.username}@example.org",
+            }
+        )
         refresh_life = self.offline_lifetime if session.offline else self.refresh_lifetime
         refresh_jti = str(uuid.uuid4())
         session.current_refresh_jti = refresh_jti
-        refresh = self.sign({
-            "exp": int(now + refresh_life), "iat": int(now), "jti": refresh_jti,
-            "iss": issuer, "aud": issuer, "sub": _user_sub(session.username),
-            "typ": "Offline" if session.offline else "Refresh", "azp": session.client_id,
-            "sid": session.id, "scope": session.scope,
-        })
+        refresh = self.sign(
+            {
+                "exp": int(now + refresh_life),
+                "iat": int(now),
+                "jti": refresh_jti,
+                "iss": issuer,
+                "aud": issuer,
+                "sub": _user_sub(session.username),
+                "typ": "Offline" if session.offline else "Refresh",
+                "azp": session.client_id,
+                "sid": session.id,
+                "scope": session.scope,
+            }
+        )
         self.tokens_issued.append(
             TokenIssue(grant, session.username, session.client_id, session.offline, now)
         )
-        return JSONResponse({
-            "access_token": access,
-            "expires_in": int(self.access_lifetime),
-            "refresh_expires_in": int(refresh_life),
-            "refresh_token": refresh,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "session_state": session.id,
-            "scope": session.scope,
-        })
+        return JSONResponse(
+            {
+                "access_token": access,
+                "expires_in": int(self.access_lifetime),
+                "refresh_expires_in": int(refresh_life),
+                "refresh_token": refresh,
+                "token_type": "Bearer",
+                "not-before-policy": 0,
+                "session_state": session.id,
+                "scope": session.scope,
+            }
+        )
 
     def _end_session_of(self, token: str, client_id: str) -> bool:
         claims = self.decode(token)

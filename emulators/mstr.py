@@ -60,8 +60,18 @@ MONITORS_ADMIN_ONLY = True
 # Status code of each project in `GET /api/projects` (0 = loaded/active).
 PROJECT_STATUS_LOADED = 0
 # Error code and iServerCode per status for injected faults and generic errors.
-CODE_BY_STATUS = {400: "ERR006", 401: "ERR009", 403: "ERR014", 404: "ERR004", 409: "ERR015",
-                  413: "ERR006", 429: "ERR016", 500: "ERR001", 502: "ERR013", 503: "ERR016"}
+CODE_BY_STATUS = {
+    400: "ERR006",
+    401: "ERR009",
+    403: "ERR014",
+    404: "ERR004",
+    409: "ERR015",
+    413: "ERR006",
+    429: "ERR016",
+    500: "ERR001",
+    502: "ERR013",
+    503: "ERR016",
+}
 SESSION_EXPIRED_MESSAGE = "The user's session has expired, please reauthenticate"
 # --------------------------------------------------------------------------------------------
 
@@ -131,8 +141,13 @@ class ServerInfo:
 def _seed_users() -> list[User]:
     return [
         User("administrator", "Administrator", password="Admin#2024", admin=True),
-        User("alice", "Alice Martin", password="alice-S3cret!", ldap_password="alice-ldap-pw",
-             admin=True),
+        User(
+            "alice",
+            "Alice Martin",
+            password="alice-S3cret!",
+            ldap_password="alice-ldap-pw",
+            admin=True,
+        ),
         User("bob", "Bob Keller", password="bob-pass-123"),
         User("carol", "Carol Nguyen", ldap_password="carol-ldap-pw"),
         User("svc_reports", "Reports Service", admin=False),  # API token only
@@ -143,15 +158,25 @@ def _seed_users() -> list[User]:
 def _seed_projects(nodes: tuple[str, ...]) -> list[Project]:
     a, b = nodes
     return [
-        Project("MicroStrategy Tutorial", "Sample project with retail data",
-                {a: "loaded", b: "loaded"}),
-        Project("Sales Analytics", "Regional sales dashboards", {a: "loaded", b: "unloaded"},
-                alias="Sales"),
-        Project("Finance Reporting", "Month-end close and P&L", {a: "loaded", b: "loaded"},
-                admins_only=True),
+        Project(
+            "MicroStrategy Tutorial", "Sample project with retail data", {a: "loaded", b: "loaded"}
+        ),
+        Project(
+            "Sales Analytics",
+            "Regional sales dashboards",
+            {a: "loaded", b: "unloaded"},
+            alias="Sales",
+        ),
+        Project(
+            "Finance Reporting",
+            "Month-end close and P&L",
+            {a: "loaded", b: "loaded"},
+            admins_only=True,
+        ),
         Project("Supply Chain", "Inventory and logistics KPIs", {a: "loading", b: "unloaded"}),
-        Project("HR Insights", "Headcount and attrition (archived)",
-                {a: "unloaded", b: "unloaded"}),
+        Project(
+            "HR Insights", "Headcount and attrition (archived)", {a: "unloaded", b: "unloaded"}
+        ),
     ]
 
 
@@ -165,8 +190,11 @@ DEMO: dict[str, dict[str, Any]] = {
     "bob": {"mode": LOGIN_STANDARD, "username": "bob", "password": "bob-pass-123"},
     "carol_ldap": {"mode": LOGIN_LDAP, "username": "carol", "password": "carol-ldap-pw"},
     "reports_token": {"mode": LOGIN_API_TOKEN, "username": "", "password": SEEDED_API_TOKEN},
-    "administrator": {"mode": LOGIN_STANDARD, "username": "administrator",
-                      "password": "Admin#2024"},
+    "administrator": {
+        "mode": LOGIN_STANDARD,
+        "username": "administrator",
+        "password": "Admin#2024",
+    },
 }
 
 
@@ -179,13 +207,21 @@ class StrategyOneEmulator(Emulator):
         clock: Callable[[], float] = time.time,
         session_timeout: int = 1800,
         allow_api_tokens: bool = True,
-        login_modes: tuple[int, ...] = (LOGIN_STANDARD, LOGIN_ANONYMOUS, LOGIN_LDAP,
-                                        LOGIN_API_TOKEN),
+        login_modes: tuple[int, ...] = (
+            LOGIN_STANDARD,
+            LOGIN_ANONYMOUS,
+            LOGIN_LDAP,
+            LOGIN_API_TOKEN,
+        ),
         enforce_cookie_binding: bool = True,
     ) -> None:
         super().__init__(clock=clock)
-        self._settings = (session_timeout, allow_api_tokens, tuple(login_modes),
-                          enforce_cookie_binding)
+        self._settings = (
+            session_timeout,
+            allow_api_tokens,
+            tuple(login_modes),
+            enforce_cookie_binding,
+        )
         self._lock = threading.Lock()
         self.reset()
 
@@ -221,19 +257,19 @@ class StrategyOneEmulator(Emulator):
 
     def live_sessions(self, username: str | None = None) -> list[Session]:
         now = self.clock()
-        return [s for s in list(self.sessions.values())
-                if (username is None or s.user.username == username)
-                and now - s.last_touch <= s.timeout]
+        return [
+            s
+            for s in list(self.sessions.values())
+            if (username is None or s.user.username == username) and now - s.last_touch <= s.timeout
+        ]
 
     # -- the platform's error body -----------------------------------------------------------
     def error_response(self, status: int, message: str) -> Response:
         return self.error(status, CODE_BY_STATUS.get(status, "ERR001"), message)
 
     @staticmethod
-    def error(status: int, code: str, message: str, iserver_code: int | None = None
-              ) -> Response:
-        body: dict[str, Any] = {"code": code, "message": message,
-                                "ticketId": uuid.uuid4().hex}
+    def error(status: int, code: str, message: str, iserver_code: int | None = None) -> Response:
+        body: dict[str, Any] = {"code": code, "message": message, "ticketId": uuid.uuid4().hex}
         if iserver_code is not None:
             body["iServerCode"] = iserver_code
         return JSONResponse(body, status_code=status)
@@ -241,7 +277,7 @@ class StrategyOneEmulator(Emulator):
     def normalize_path(self, path: str) -> str:
         # mstrio keeps whatever precedes /api; serve with and without the context path.
         if path.startswith(CONTEXT_PATH + "/") or path == CONTEXT_PATH:
-            path = path[len(CONTEXT_PATH):] or "/"
+            path = path[len(CONTEXT_PATH) :] or "/"
         return path
 
     def routes(self) -> list[BaseRoute]:
@@ -260,8 +296,11 @@ class StrategyOneEmulator(Emulator):
             Route("/api/monitors/projects", self.monitor_projects, methods=["GET"]),
             Route("/api/objects/{id}", self.get_object, methods=["GET"]),
             # Unknown routes keep the literal "HTTP 404 Not Found" (spec §10).
-            Route("/{rest:path}", self.unknown,
-                  methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+            Route(
+                "/{rest:path}",
+                self.unknown,
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
+            ),
         ]
 
     # -- sessions ----------------------------------------------------------------------------
@@ -269,8 +308,9 @@ class StrategyOneEmulator(Emulator):
         now = self.clock()
         app_type = body.get("applicationType")
         session = Session(
-            token="".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789")
-                          for _ in range(26)),
+            token="".join(
+                secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(26)
+            ),
             jsessionid=secrets.token_hex(16).upper(),
             user=user,
             login_mode=mode,
@@ -300,8 +340,10 @@ class StrategyOneEmulator(Emulator):
                 session = None
         if session is None:
             return self.error(401, "ERR009", SESSION_EXPIRED_MESSAGE, -2147205069)
-        if (self.enforce_cookie_binding
-                and request.cookies.get(SESSION_COOKIE) != session.jsessionid):
+        if (
+            self.enforce_cookie_binding
+            and request.cookies.get(SESSION_COOKIE) != session.jsessionid
+        ):
             # The token is bound to its HTTP session: a client that drops cookies gets 401.
             return self.error(401, "ERR009", SESSION_EXPIRED_MESSAGE, -2147205069)
         if TOUCH_ON_EVERY_REQUEST:
@@ -320,7 +362,8 @@ class StrategyOneEmulator(Emulator):
             return self.error(400, "ERR006", f"Unknown login mode {mode}")
         if mode not in self.login_modes or (mode == LOGIN_API_TOKEN and not self.allow_api_tokens):
             return self.error(
-                MODE_DISABLED_STATUS, MODE_DISABLED_CODE,
+                MODE_DISABLED_STATUS,
+                MODE_DISABLED_CODE,
                 f"The server is not configured to support {MODE_NAMES[mode]} authentication.",
                 MODE_DISABLED_ISERVER,
             )
@@ -386,8 +429,11 @@ class StrategyOneEmulator(Emulator):
         if isinstance(found, Response):
             return found
         if not self.allow_api_tokens:
-            return self.error(API_TOKEN_REFUSED_STATUS, API_TOKEN_REFUSED_CODE,
-                              "API token authentication is not enabled on this server")
+            return self.error(
+                API_TOKEN_REFUSED_STATUS,
+                API_TOKEN_REFUSED_CODE,
+                "API token authentication is not enabled on this server",
+            )
         try:
             body = json.loads(await request.body() or b"null") or {}
         except ValueError:
@@ -395,8 +441,11 @@ class StrategyOneEmulator(Emulator):
         target = found.user
         if body.get("userId") and body["userId"] != found.user.id:
             if not found.user.admin:
-                return self.error(403, "ERR014", "You do not have the privilege to create "
-                                  "API tokens for other users")
+                return self.error(
+                    403,
+                    "ERR014",
+                    "You do not have the privilege to create API tokens for other users",
+                )
             target = next((u for u in self.users.values() if u.id == body["userId"]), None)
             if target is None:
                 return self.error(404, "ERR004", f"User '{body['userId']}' not found")
@@ -413,19 +462,31 @@ class StrategyOneEmulator(Emulator):
         if request.method == "PUT":
             return Response(status_code=204)
         user = found.user
-        return JSONResponse({
-            "locale": 1033, "maxSearch": found.max_search, "workingSet": found.working_set,
-            "timeout": found.timeout, "id": user.id, "fullName": user.full_name,
-            "initials": user.initials,
-        })
+        return JSONResponse(
+            {
+                "locale": 1033,
+                "maxSearch": found.max_search,
+                "workingSet": found.working_set,
+                "timeout": found.timeout,
+                "id": user.id,
+                "fullName": user.full_name,
+                "initials": user.initials,
+            }
+        )
 
     async def user_info(self, request: Request) -> Response:
         found = self._session_for(request)
         if isinstance(found, Response):
             return found
         user = found.user
-        return JSONResponse({"metadataUser": True, "id": user.id, "fullName": user.full_name,
-                             "initials": user.initials})
+        return JSONResponse(
+            {
+                "metadataUser": True,
+                "id": user.id,
+                "fullName": user.full_name,
+                "initials": user.initials,
+            }
+        )
 
     async def privileges(self, request: Request) -> Response:
         found = self._session_for(request)
@@ -433,24 +494,31 @@ class StrategyOneEmulator(Emulator):
             return found
         projects = [{"id": p.id, "isUserLevelAllowed": False} for p in self._visible(found)]
         names = ["Use Library Web", "Web user"] + (
-            ["Monitor projects", "Create and edit API tokens"] if found.user.admin else [])
-        return JSONResponse([{"id": str(i + 1), "name": n, "isUserLevelAllowed": True,
-                              "projects": projects} for i, n in enumerate(names)])
+            ["Monitor projects", "Create and edit API tokens"] if found.user.admin else []
+        )
+        return JSONResponse(
+            [
+                {"id": str(i + 1), "name": n, "isUserLevelAllowed": True, "projects": projects}
+                for i, n in enumerate(names)
+            ]
+        )
 
     async def status(self, request: Request) -> Response:
         # Needs no authentication (spec §8).
         now = self.clock()
         up = max(0, int(now - self.started_at))
-        return JSONResponse({
-            "upSince": int(self.started_at * 1000),
-            "upTime": up * 1000,
-            "upTimeText": f"{up // 3600:02d} Hours {up % 3600 // 60:02d} Minutes "
-                          f"{up % 60:02d} seconds",
-            "webVersion": self.server.web_version,
-            "iServerVersion": self.server.iserver_version,
-            "isIServerConfigured": True,
-            "deploymentType": self.server.deployment_type,
-        })
+        return JSONResponse(
+            {
+                "upSince": int(self.started_at * 1000),
+                "upTime": up * 1000,
+                "upTimeText": f"{up // 3600:02d} Hours {up % 3600 // 60:02d} Minutes "
+                f"{up % 60:02d} seconds",
+                "webVersion": self.server.web_version,
+                "iServerVersion": self.server.iserver_version,
+                "isIServerConfigured": True,
+                "deploymentType": self.server.deployment_type,
+            }
+        )
 
     # -- projects ----------------------------------------------------------------------------
     def _visible(self, session: Session) -> list[Project]:
@@ -459,7 +527,9 @@ class StrategyOneEmulator(Emulator):
     def _project_json(self, project: Project) -> dict[str, Any]:
         owner = self.users.get(project.owner)
         return {
-            "id": project.id, "name": project.name, "alias": project.alias,
+            "id": project.id,
+            "name": project.name,
+            "alias": project.alias,
             "description": project.description,
             "status": PROJECT_STATUS_LOADED if project.loaded else -1,
             "owner": {"id": owner.id if owner else "", "name": owner.full_name if owner else ""},
@@ -487,21 +557,26 @@ class StrategyOneEmulator(Emulator):
         if isinstance(found, Response):
             return found
         if MONITORS_ADMIN_ONLY and not found.user.admin:
-            return self.error(403, "ERR014", "You do not have the privilege to monitor "
-                              "projects")
+            return self.error(403, "ERR014", "You do not have the privilege to monitor projects")
         try:
             offset = int(request.query_params.get("offset", 0))
             limit = int(request.query_params.get("limit", -1))
         except ValueError:
             return self.error(400, "ERR006", "Invalid offset or limit")
         projects = self._visible(found)
-        page = projects[offset:] if limit < 0 else projects[offset:offset + limit]
-        body = {"projects": [
-            {**self._project_json(p),
-             "nodes": [{"name": node, "projectStatus": state, "status": state}
-                       for node, state in p.nodes.items()]}
-            for p in page
-        ]}
+        page = projects[offset:] if limit < 0 else projects[offset : offset + limit]
+        body = {
+            "projects": [
+                {
+                    **self._project_json(p),
+                    "nodes": [
+                        {"name": node, "projectStatus": state, "status": state}
+                        for node, state in p.nodes.items()
+                    ],
+                }
+                for p in page
+            ]
+        }
         return JSONResponse(body, headers={"x-mstr-total-count": str(len(projects))})
 
     async def get_object(self, request: Request) -> Response:
@@ -513,14 +588,23 @@ class StrategyOneEmulator(Emulator):
         if project is None or request.query_params.get("type") != "32":
             return self.error(404, "ERR004", f"Object '{object_id_}' not found")
         owner = self.users.get(project.owner)
-        return JSONResponse({
-            "id": project.id, "name": project.name, "type": 32, "subtype": 8192,
-            "dateCreated": "2023-01-15T09:30:00.000+0000",
-            "dateModified": "2025-06-01T12:00:00.000+0000",
-            "version": object_id(f"version:{project.name}"),
-            "owner": {"id": owner.id if owner else "", "name": owner.full_name if owner else ""},
-            "acg": 255, "description": project.description,
-        })
+        return JSONResponse(
+            {
+                "id": project.id,
+                "name": project.name,
+                "type": 32,
+                "subtype": 8192,
+                "dateCreated": "2023-01-15T09:30:00.000+0000",
+                "dateModified": "2025-06-01T12:00:00.000+0000",
+                "version": object_id(f"version:{project.name}"),
+                "owner": {
+                    "id": owner.id if owner else "",
+                    "name": owner.full_name if owner else "",
+                },
+                "acg": 255,
+                "description": project.description,
+            }
+        )
 
     async def unknown(self, request: Request) -> Response:
         return self.error(404, "ERR004", "HTTP 404 Not Found")

@@ -33,14 +33,6 @@ from emulators import slack_rules as rules
 from emulators.base import Emulator
 from emulators.slack_files import SlackFile as SlackFileRecord
 from emulators.slack_limits import RateLimits
-from emulators.slack_webapi import (
-    ApiError,
-    Triggers,
-    WebApi,
-    block_problems,
-    check_view,
-    replace_id,
-)
 from emulators.slack_models import (
     BOT_USER_ID,
     DEMO,
@@ -55,10 +47,28 @@ from emulators.slack_models import (
     SlackUser,
     View,
 )
+from emulators.slack_webapi import (
+    ApiError,
+    Triggers,
+    WebApi,
+    block_problems,
+    check_view,
+    replace_id,
+)
 from emulators.slack_workspace import Workspace
 
-__all__ = ["DEMO", "WORKSPACE", "Channel", "Message", "ResponsePost", "SlackCall",
-           "SlackEmulator", "SlackEvent", "SlackUser", "View"]
+__all__ = [
+    "DEMO",
+    "WORKSPACE",
+    "Channel",
+    "Message",
+    "ResponsePost",
+    "SlackCall",
+    "SlackEmulator",
+    "SlackEvent",
+    "SlackUser",
+    "View",
+]
 
 # Arguments Slack accepts as JSON strings inside a form.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "unfurls")
@@ -106,8 +116,14 @@ class SlackEmulator(Emulator):
         """Step 2 of files_upload_v2: the bytes, to the URL getUploadURLExternal gave."""
         body = await request.body()
         error = self.api.files.receive(request.path_params["file_id"], body)
-        self.workspace.record_call(SlackCall("upload", {"file_id": request.path_params[
-            "file_id"], "length": len(body)}, error is None, error or ""))
+        self.workspace.record_call(
+            SlackCall(
+                "upload",
+                {"file_id": request.path_params["file_id"], "length": len(body)},
+                error is None,
+                error or "",
+            )
+        )
         if error:
             return PlainTextResponse(error, status_code=404 if "not_found" in error else 400)
         return PlainTextResponse(f"OK - {len(body)}")
@@ -115,9 +131,16 @@ class SlackEmulator(Emulator):
     def say(self, user: str, channel: str, text: str) -> Message:
         """A person posts a message (what a link_shared event points at)."""
         ws = self.workspace
-        return ws.post(Message(channel=self._channel_id(channel), ts=ws.new_ts(),
-                               user=self._user_id(user), text=text, blocks=[],
-                               source="person"))
+        return ws.post(
+            Message(
+                channel=self._channel_id(channel),
+                ts=ws.new_ts(),
+                user=self._user_id(user),
+                text=text,
+                blocks=[],
+                source="person",
+            )
+        )
 
     def files(self) -> list[SlackFileRecord]:
         """Every file announced, with its bytes once uploaded, in order."""
@@ -127,8 +150,9 @@ class SlackEmulator(Emulator):
     def error_response(self, status: int, message: str) -> Response:
         headers = {"Retry-After": "1"} if status == 429 else None
         code = {401: "invalid_auth", 429: rules.RATELIMITED_ERROR}.get(status, "fatal_error")
-        return JSONResponse({"ok": False, "error": code, "warning": message},
-                            status_code=status, headers=headers)
+        return JSONResponse(
+            {"ok": False, "error": code, "warning": message}, status_code=status, headers=headers
+        )
 
     async def _web_api(self, request: Request) -> Response:
         method = request.path_params["method"]
@@ -147,9 +171,13 @@ class SlackEmulator(Emulator):
         retry_after = self.limits.check(method, channel.id if channel else args.get("channel"))
         if retry_after is not None:
             self.workspace.record_call(
-                SlackCall(method, args, False, rules.RATELIMITED_ERROR, status=429))
-            return JSONResponse({"ok": False, "error": rules.RATELIMITED_ERROR}, status_code=429,
-                                headers={"Retry-After": str(retry_after)})
+                SlackCall(method, args, False, rules.RATELIMITED_ERROR, status=429)
+            )
+            return JSONResponse(
+                {"ok": False, "error": rules.RATELIMITED_ERROR},
+                status_code=429,
+                headers={"Retry-After": str(retry_after)},
+            )
         try:
             body = self.api.call(method, args)
         except ApiError as error:
@@ -171,7 +199,8 @@ class SlackEmulator(Emulator):
         url_id = f"{self.workspace.next_number()}-{secrets.token_hex(8)}"
         with self._response_lock:
             self._response_urls[url_id] = _ResponseUrl(
-                self._user_id(user), self._channel_id(channel), original, self.clock())
+                self._user_id(user), self._channel_id(channel), original, self.clock()
+            )
         return f"{self.url}/response/{url_id}"
 
     async def _response_url(self, request: Request) -> Response:
@@ -229,11 +258,18 @@ class SlackEmulator(Emulator):
             ws.replace(original, text=text, blocks=blocks)
             return None
         in_channel = body.get("response_type") == "in_channel"
-        posted = ws.post(Message(
-            channel=entry.channel, ts=ws.new_ts(), user=BOT_USER_ID, text=text,
-            blocks=copy.deepcopy(blocks), thread_ts=body.get("thread_ts"),
-            ephemeral_for=None if in_channel else entry.user, source="response_url",
-        ))
+        posted = ws.post(
+            Message(
+                channel=entry.channel,
+                ts=ws.new_ts(),
+                user=BOT_USER_ID,
+                text=text,
+                blocks=copy.deepcopy(blocks),
+                thread_ts=body.get("thread_ts"),
+                ephemeral_for=None if in_channel else entry.user,
+                source="response_url",
+            )
+        )
         entry.last_posted_ts = posted.ts
         return None
 
@@ -328,8 +364,7 @@ class SlackEmulator(Emulator):
         check_view(view, home=False)
         with self.workspace.lock:
             stack = self.workspace.stack(self._user_id(user))
-            links = ({"root_view_id": stack[0].id, "previous_view_id": stack[-1].id}
-                     if stack else {})
+            links = {"root_view_id": stack[0].id, "previous_view_id": stack[-1].id} if stack else {}
             fresh = self.api.build_view(self._user_id(user), view, **links)
             return self.workspace.open_view(fresh, push=bool(stack))
 
@@ -394,8 +429,10 @@ async def _read_args(request: Request) -> tuple[dict[str, Any], str | None]:
             try:
                 args[key] = json.loads(args[key])
             except ValueError:
-                raise ApiError("invalid_blocks" if key == "blocks" else "invalid_arguments",
-                               f"{key} is not valid JSON") from None
+                raise ApiError(
+                    "invalid_blocks" if key == "blocks" else "invalid_arguments",
+                    f"{key} is not valid JSON",
+                ) from None
     token = args.pop("token", None)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):

@@ -111,8 +111,9 @@ class SlackDriver:
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
-        return await self._send(urlencode(form).encode(), FORM, response_url=response_url,
-                                trigger_id=trigger_id, **send)
+        return await self._send(
+            urlencode(form).encode(), FORM, response_url=response_url, trigger_id=trigger_id, **send
+        )
 
     async def click(
         self,
@@ -128,8 +129,9 @@ class SlackDriver:
         """Click a button in a message or view. A button with a confirm dialog is only sent
         when `confirm` is True (the person pressed the dialog's confirm); else None."""
         target = self._fresh(target)
-        found = payloads.find_element(target.blocks, types=("button",), action_id=action_id,
-                                      text=text, value=value)
+        found = payloads.find_element(
+            target.blocks, types=("button",), action_id=action_id, text=text, value=value
+        )
         if found.element.get("confirm") and not confirm:
             return None
         action = payloads.button_action(found, self._action_ts())
@@ -146,8 +148,9 @@ class SlackDriver:
         """Pick `option` (its value or text) in a select menu. In a modal's input block
         (without dispatch_action) Slack only keeps the choice for the submission: None."""
         target = self._fresh(target)
-        found = payloads.find_element(target.blocks, types=payloads.SELECT_TYPES,
-                                      action_id=action_id)
+        found = payloads.find_element(
+            target.blocks, types=payloads.SELECT_TYPES, action_id=action_id
+        )
         picked = payloads.find_option(found.element, option)
         if isinstance(target, View):
             entry = payloads.state_entry(found.element, picked["value"])
@@ -181,8 +184,9 @@ class SlackDriver:
             raise LookupError(f"no input with action_id or block_id {sorted(values)}")
         self.emulator.set_view_state(view.id, state)
         who = self.emulator.user(user)
-        body = payloads.view_submission(user=who, view=self._fresh(view),
-                                        trigger_id=self.emulator.new_trigger_id(who.id))
+        body = payloads.view_submission(
+            user=who, view=self._fresh(view), trigger_id=self.emulator.new_trigger_id(who.id)
+        )
         response = await self._send(_payload_form(body), FORM, **send)
         if response.status == 200:
             self._apply_submission_ack(who.id, view, response.json())
@@ -194,8 +198,11 @@ class SlackDriver:
         """Open the bot's Home tab: the app_home_opened event (with the current view)."""
         who = self.emulator.user(user)
         event: dict[str, Any] = {
-            "type": "app_home_opened", "user": who.id, "channel": "D" + who.id[1:],
-            "tab": "home", "event_ts": self._action_ts(),
+            "type": "app_home_opened",
+            "user": who.id,
+            "channel": "D" + who.id[1:],
+            "tab": "home",
+            "event_ts": self._action_ts(),
         }
         home = self.emulator.home(who.id)
         if home is not None:
@@ -203,22 +210,34 @@ class SlackDriver:
         return await self.event(event, event_id=event_id, **send)
 
     async def share_links(
-        self, user: str, channel: str, text: str, *, event_id: str | None = None,
-        domains: list[str] | None = None, **send: Any,
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        *,
+        event_id: str | None = None,
+        domains: list[str] | None = None,
+        **send: Any,
     ) -> tuple[Message, AppResponse]:
         """A person posts `text`; Slack sends link_shared for its links (those whose host
         is in `domains`, the app's unfurl domains; all links when None)."""
         message = self.emulator.say(user, channel, text)
         urls = re.findall(r"<?(https?://[^\s>|]+)", text)
         hosts = [(u, (urlsplit(u).hostname or "")) for u in urls]
-        links = [{"domain": h, "url": u} for u, h in hosts
-                 if domains is None or h in domains]
+        links = [{"domain": h, "url": u} for u, h in hosts if domains is None or h in domains]
         unfurl_id = f"C{message.ts}.{secrets.token_hex(4)}"
         self.emulator.api.unfurl_ids[unfurl_id] = message
-        event = {"type": "link_shared", "channel": message.channel, "is_bot_user_member": True,
-                 "user": message.user, "message_ts": message.ts, "unfurl_id": unfurl_id,
-                 "source": "conversations_history", "event_ts": self._action_ts(),
-                 "links": links}
+        event = {
+            "type": "link_shared",
+            "channel": message.channel,
+            "is_bot_user_member": True,
+            "user": message.user,
+            "message_ts": message.ts,
+            "unfurl_id": unfurl_id,
+            "source": "conversations_history",
+            "event_ts": self._action_ts(),
+            "links": links,
+        }
         return message, await self.event(event, event_id=event_id, **send)
 
     async def event(
@@ -230,12 +249,20 @@ class SlackDriver:
         return await self._send(json.dumps(payload).encode(), JSON, **send)
 
     async def redeliver(
-        self, response: AppResponse, retry_num: int = 1, retry_reason: str = "http_timeout",
+        self,
+        response: AppResponse,
+        retry_num: int = 1,
+        retry_reason: str = "http_timeout",
         **send: Any,
     ) -> AppResponse:
         """Send the same body again as Slack's retry would, freshly signed."""
-        return await self._send(response.sent, response.content_type, retry_num=retry_num,
-                                retry_reason=retry_reason, **send)
+        return await self._send(
+            response.sent,
+            response.content_type,
+            retry_num=retry_num,
+            retry_reason=retry_reason,
+            **send,
+        )
 
     async def wait_for(self, predicate: Callable[..., Any], timeout: float = 30) -> Any:
         """Poll until `predicate(emulator)` (or `predicate()`) is truthy; return its value.
@@ -264,11 +291,17 @@ class SlackDriver:
             response_url = self.emulator.new_response_url(who.id, target.channel, target)
             channel_name = self.emulator.channel(target.channel).name
         trigger_id = self.emulator.new_trigger_id(who.id)
-        body = payloads.block_actions(user=who, target=target, channel_name=channel_name,
-                                      action=action, response_url=response_url,
-                                      trigger_id=trigger_id)
-        return await self._send(_payload_form(body), FORM, response_url=response_url,
-                                trigger_id=trigger_id, **send)
+        body = payloads.block_actions(
+            user=who,
+            target=target,
+            channel_name=channel_name,
+            action=action,
+            response_url=response_url,
+            trigger_id=trigger_id,
+        )
+        return await self._send(
+            _payload_form(body), FORM, response_url=response_url, trigger_id=trigger_id, **send
+        )
 
     async def _send(
         self,
@@ -296,8 +329,12 @@ class SlackDriver:
             headers["x-slack-retry-reason"] = retry_reason
         answer = await self._http.post(self.events_url, content=body, headers=headers)
         return AppResponse(
-            status=answer.status_code, body=answer.text, headers=dict(answer.headers),
-            sent=body, content_type=content_type, response_url=response_url,
+            status=answer.status_code,
+            body=answer.text,
+            headers=dict(answer.headers),
+            sent=body,
+            content_type=content_type,
+            response_url=response_url,
             trigger_id=trigger_id,
         )
 

@@ -32,9 +32,15 @@ class SlackFile:
     initial_comment: str = ""
 
     def to_api(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.filename, "title": self.title or self.filename,
-                "size": self.length, "alt_txt": self.alt_txt, "channels": list(self.channels),
-                "mimetype": "image/png" if self.filename.endswith(".png") else "text/plain"}
+        return {
+            "id": self.id,
+            "name": self.filename,
+            "title": self.title or self.filename,
+            "size": self.length,
+            "alt_txt": self.alt_txt,
+            "channels": list(self.channels),
+            "mimetype": "image/png" if self.filename.endswith(".png") else "text/plain",
+        }
 
 
 class Files:

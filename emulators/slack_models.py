@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,7 @@ class SlackUser:
 
     def to_api(self, now: float) -> dict[str, Any]:
         """The `user` object of users.info; tz_offset and label follow DST at `now`."""
-        moment = datetime.fromtimestamp(now, timezone.utc).astimezone(ZoneInfo(self.tz))
+        moment = datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(self.tz))
         offset = moment.utcoffset()
         standard, daylight = _TZ_LABELS.get(self.tz, (self.tz, self.tz))
         return {
@@ -91,8 +91,14 @@ class Channel:
 
     def to_api(self) -> dict[str, Any]:
         if self.is_im:
-            return {"id": self.id, "is_im": True, "is_channel": False, "user": self.im_user,
-                    "is_open": True, "is_member": True}
+            return {
+                "id": self.id,
+                "is_im": True,
+                "is_channel": False,
+                "user": self.im_user,
+                "is_open": True,
+                "is_member": True,
+            }
         return {
             "id": self.id,
             "name": self.name,
@@ -133,8 +139,13 @@ class Message:
 
     def to_api(self, *, with_metadata: bool = False) -> dict[str, Any]:
         """The message object Slack includes in API answers and block_actions payloads."""
-        body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text,
-                                "user": self.user, "team": TEAM_ID}
+        body: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "text": self.text,
+            "user": self.user,
+            "team": TEAM_ID,
+        }
         if with_metadata and self.metadata:
             body["metadata"] = copy.deepcopy(self.metadata)
         if self.user == BOT_USER_ID:
@@ -238,13 +249,25 @@ class ResponsePost:
 
 def seed_users() -> list[SlackUser]:
     return [
-        SlackUser(BOT_USER_ID, "switchboard", "Switchboard", "switchboard",
-                  "America/Los_Angeles", is_bot=True),
-        SlackUser("U0ALICE", "alice", "Alice Martin", "alice", "Europe/Paris",
-                  "alice@example.com", is_admin=True),
+        SlackUser(
+            BOT_USER_ID,
+            "switchboard",
+            "Switchboard",
+            "switchboard",
+            "America/Los_Angeles",
+            is_bot=True,
+        ),
+        SlackUser(
+            "U0ALICE",
+            "alice",
+            "Alice Martin",
+            "alice",
+            "Europe/Paris",
+            "alice@example.com",
+            is_admin=True,
+        ),
         SlackUser("U0BOB", "bob", "Bob Carter", "bob", "America/New_York", "bob@example.com"),
-        SlackUser("U0CAROL", "carol", "Carol Tanaka", "carol", "Asia/Tokyo",
-                  "carol@example.com"),
+        SlackUser("U0CAROL", "carol", "Carol Tanaka", "carol", "Asia/Tokyo", "carol@example.com"),
     ]
 
 
@@ -266,7 +289,8 @@ DEMO: dict[str, dict[str, Any]] = {
         "is_admin": user.is_admin,
         "team_id": TEAM_ID,
     }
-    for user in seed_users() if not user.is_bot
+    for user in seed_users()
+    if not user.is_bot
 }
 
 WORKSPACE: dict[str, Any] = {

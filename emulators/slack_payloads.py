@@ -98,8 +98,10 @@ def find_element(
         if value is not None and element.get("value") != value:
             continue
         return item
-    available = [(f.element.get("type"), f.action_id, (f.element.get("text") or {}).get("text"))
-                 for f in elements(blocks)]
+    available = [
+        (f.element.get("type"), f.action_id, (f.element.get("text") or {}).get("text"))
+        for f in elements(blocks)
+    ]
     raise LookupError(
         f"no {'/'.join(types)} with action_id={action_id!r} text={text!r} value={value!r}; "
         f"elements here: {available}"
@@ -119,8 +121,13 @@ def find_option(element: dict[str, Any], wanted: str) -> dict[str, Any]:
 
 def button_action(found: Found, action_ts: str) -> dict[str, Any]:
     element = found.element
-    action = {"action_id": found.action_id, "block_id": found.block_id, "type": "button",
-              "text": element.get("text"), "action_ts": action_ts}
+    action = {
+        "action_id": found.action_id,
+        "block_id": found.block_id,
+        "type": "button",
+        "text": element.get("text"),
+        "action_ts": action_ts,
+    }
     for key in ("value", "style", "url"):
         if key in element:
             action[key] = element[key]
@@ -128,9 +135,13 @@ def button_action(found: Found, action_ts: str) -> dict[str, Any]:
 
 
 def select_action(found: Found, option: dict[str, Any], action_ts: str) -> dict[str, Any]:
-    action = {"action_id": found.action_id, "block_id": found.block_id,
-              "type": found.element.get("type"), "selected_option": option,
-              "action_ts": action_ts}
+    action = {
+        "action_id": found.action_id,
+        "block_id": found.block_id,
+        "type": found.element.get("type"),
+        "selected_option": option,
+        "action_ts": action_ts,
+    }
     if "placeholder" in found.element:
         action["placeholder"] = found.element["placeholder"]
     return action
@@ -140,8 +151,10 @@ def state_entry(element: dict[str, Any], value: Any) -> dict[str, Any]:
     """The state.values entry for one element holding `value` (None: left empty)."""
     kind = str(element.get("type"))
     if kind in SELECT_TYPES:
-        return {"type": kind,
-                "selected_option": None if value is None else find_option(element, str(value))}
+        return {
+            "type": kind,
+            "selected_option": None if value is None else find_option(element, str(value)),
+        }
     if kind in OPTION_LIST_TYPES:
         wanted = [] if value is None else [value] if isinstance(value, str) else list(value)
         return {"type": kind, "selected_options": [find_option(element, w) for w in wanted]}
@@ -175,8 +188,12 @@ def block_actions(
         payload["view"] = target.to_api()
         payload["state"] = {"values": target.to_api()["state"]["values"]}
         return payload
-    payload["container"] = {"type": "message", "message_ts": target.ts,
-                            "channel_id": target.channel, "is_ephemeral": target.is_ephemeral}
+    payload["container"] = {
+        "type": "message",
+        "message_ts": target.ts,
+        "channel_id": target.channel,
+        "is_ephemeral": target.is_ephemeral,
+    }
     payload["channel"] = {"id": target.channel, "name": channel_name}
     if not target.is_ephemeral:  # Slack leaves the message out for ephemeral containers
         payload["message"] = target.to_api()
@@ -209,7 +226,14 @@ def event_callback(event: dict[str, Any], *, event_id: str | None, now: float) -
         "type": "event_callback",
         "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
         "event_time": int(now),
-        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
-                            "is_bot": True, "is_enterprise_install": False}],
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
         "is_ext_shared_channel": False,
     }

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View as SdkView
 
 from emulators import slack_rules as rules
+from emulators.slack_files import Files
 from emulators.slack_models import (
     APP_ID,
     BOT_ID,
@@ -31,7 +32,6 @@ from emulators.slack_models import (
     Message,
     View,
 )
-from emulators.slack_files import Files
 from emulators.slack_workspace import Workspace
 
 
@@ -191,8 +191,16 @@ class WebApi:
         return message
 
     def build_view(self, user: str, view: dict[str, Any], **links: Any) -> View:
-        known = {"type", "blocks", "callback_id", "external_id", "private_metadata", "title",
-                 "submit", "close"}
+        known = {
+            "type",
+            "blocks",
+            "callback_id",
+            "external_id",
+            "private_metadata",
+            "title",
+            "submit",
+            "close",
+        }
         return View(
             id=f"V0{self.ws.next_number():08d}",
             user=user,
@@ -215,9 +223,14 @@ class WebApi:
     # -- auth / users / conversations --------------------------------------------------------
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
-            "url": f"https://{TEAM_DOMAIN}.slack.com/", "team": "Switchboard Demo",
-            "user": "switchboard", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID, "app_id": APP_ID, "is_enterprise_install": False,
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "Switchboard Demo",
+            "user": "switchboard",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "is_enterprise_install": False,
         }
 
     def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -246,7 +259,9 @@ class WebApi:
         mpim_id = "G" + "".join(u[1:] for u in sorted(users))
         if mpim_id not in self.ws.channels:
             self.ws.channels[mpim_id] = Channel(
-                mpim_id, "mpdm-" + "--".join(sorted(users)), {*users, BOT_USER_ID},
+                mpim_id,
+                "mpdm-" + "--".join(sorted(users)),
+                {*users, BOT_USER_ID},
                 is_private=True,
             )
         return {"channel": {"id": mpim_id}}
@@ -255,8 +270,10 @@ class WebApi:
         return {"channel": self._channel(args).to_api()}
 
     def conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"members": sorted(self._channel(args).members),
-                "response_metadata": {"next_cursor": ""}}
+        return {
+            "members": sorted(self._channel(args).members),
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Channel messages newest first, between `oldest` and `latest` (exclusive unless
@@ -276,11 +293,13 @@ class WebApi:
             if inside and message.thread_ts in (None, message.ts):
                 found.append(message)
         cursor = int(args.get("cursor") or 0)
-        page = found[cursor:cursor + limit]
+        page = found[cursor : cursor + limit]
         more = len(found) > cursor + limit
-        return {"messages": [m.to_api(with_metadata=with_metadata) for m in page],
-                "has_more": more,
-                "response_metadata": {"next_cursor": str(cursor + limit) if more else ""}}
+        return {
+            "messages": [m.to_api(with_metadata=with_metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(cursor + limit) if more else ""},
+        }
 
     # -- messages ----------------------------------------------------------------------------
     def chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -288,11 +307,17 @@ class WebApi:
         if rules.BOT_MUST_BE_MEMBER_TO_POST and BOT_USER_ID not in channel.members:
             raise ApiError("not_in_channel")
         text, blocks = self._content(args)
-        message = self.ws.post(Message(
-            channel=channel.id, ts=self.ws.new_ts(), user=BOT_USER_ID, text=text,
-            blocks=blocks, thread_ts=args.get("thread_ts") or None,
-            metadata=_metadata(args.get("metadata")),
-        ))
+        message = self.ws.post(
+            Message(
+                channel=channel.id,
+                ts=self.ws.new_ts(),
+                user=BOT_USER_ID,
+                text=text,
+                blocks=blocks,
+                thread_ts=args.get("thread_ts") or None,
+                metadata=_metadata(args.get("metadata")),
+            )
+        )
         return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}
 
     def chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -305,10 +330,17 @@ class WebApi:
         if user.id not in channel.members:
             raise ApiError("user_not_in_channel")
         text, blocks = self._content(args)
-        message = self.ws.post(Message(
-            channel=channel.id, ts=self.ws.new_ts(), user=BOT_USER_ID, text=text,
-            blocks=blocks, ephemeral_for=user.id, source="chat.postEphemeral",
-        ))
+        message = self.ws.post(
+            Message(
+                channel=channel.id,
+                ts=self.ws.new_ts(),
+                user=BOT_USER_ID,
+                text=text,
+                blocks=blocks,
+                ephemeral_for=user.id,
+                source="chat.postEphemeral",
+            )
+        )
         return {"message_ts": message.ts}
 
     def chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -320,8 +352,7 @@ class WebApi:
         blocks = args["blocks"] if "blocks" in args else old.blocks
         check_blocks(blocks or [], rules.MAX_MESSAGE_BLOCKS)
         new = self.ws.replace(old, text=text[: rules.MAX_MESSAGE_TEXT], blocks=blocks or [])
-        return {"channel": new.channel, "ts": new.ts, "text": new.text,
-                "message": new.to_api()}
+        return {"channel": new.channel, "ts": new.ts, "text": new.text, "message": new.to_api()}
 
     def chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
         old = self._own_message(args, "cant_delete_message")
@@ -363,8 +394,9 @@ class WebApi:
         if args.get("hash") and args["hash"] != old.hash:
             raise ApiError("hash_conflict")
         view = check_view(args.get("view"), home=old.type == "home")
-        fresh = self.build_view(old.user, view, root_view_id=old.root_view_id,
-                               previous_view_id=old.previous_view_id)
+        fresh = self.build_view(
+            old.user, view, root_view_id=old.root_view_id, previous_view_id=old.previous_view_id
+        )
         updated = self.ws.put_view(replace_id(fresh, old), VIEW_UPDATED)
         return {"view": updated.to_api()}
 
@@ -423,11 +455,18 @@ class WebApi:
             if channel is not None:
                 f.channels.append(channel.id)
         if channel is not None:
-            self.ws.post(Message(
-                channel=channel.id, ts=self.ws.new_ts(), user=BOT_USER_ID,
-                text=str(args.get("initial_comment") or ""), blocks=[],
-                thread_ts=args.get("thread_ts") or None, source="files.completeUploadExternal",
-                files=[f.to_api() for f in done]))
+            self.ws.post(
+                Message(
+                    channel=channel.id,
+                    ts=self.ws.new_ts(),
+                    user=BOT_USER_ID,
+                    text=str(args.get("initial_comment") or ""),
+                    blocks=[],
+                    thread_ts=args.get("thread_ts") or None,
+                    source="files.completeUploadExternal",
+                    files=[f.to_api() for f in done],
+                )
+            )
         return {"files": [f.to_api() for f in done]}
 
     def _unique_external_id(self, view: dict[str, Any]) -> None:
@@ -444,8 +483,11 @@ def _metadata(value: Any) -> dict[str, Any] | None:
     """chat.postMessage `metadata`: an event_type and an event_payload object, else refused."""
     if value in (None, ""):
         return None
-    if (not isinstance(value, dict) or not isinstance(value.get("event_type"), str)
-            or not isinstance(value.get("event_payload", {}), dict)):
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not isinstance(value.get("event_payload", {}), dict)
+    ):
         raise ApiError("invalid_metadata_format")
     return copy.deepcopy(value)
 
@@ -454,6 +496,11 @@ def replace_id(fresh: View, old: View) -> View:
     """`fresh`'s content under `old`'s id, stack links and state of being open. An update
     that names no external_id keeps the old one when the rules say so."""
     kept = old.external_id if rules.VIEW_UPDATE_KEEPS_EXTERNAL_ID else ""
-    return replace(fresh, id=old.id, root_view_id=old.root_view_id,
-                   previous_view_id=old.previous_view_id, open=old.open,
-                   external_id=fresh.external_id or kept)
+    return replace(
+        fresh,
+        id=old.id,
+        root_view_id=old.root_view_id,
+        previous_view_id=old.previous_view_id,
+        open=old.open,
+        external_id=fresh.external_id or kept,
+    )

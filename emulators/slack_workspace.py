@@ -93,8 +93,9 @@ class Workspace:
         with self.lock:
             dm_id = "D" + user_id[1:]
             if dm_id not in self.channels:
-                self.channels[dm_id] = Channel(dm_id, "directmessage", {user_id, BOT_USER_ID},
-                                               is_im=True, im_user=user_id)
+                self.channels[dm_id] = Channel(
+                    dm_id, "directmessage", {user_id, BOT_USER_ID}, is_im=True, im_user=user_id
+                )
             return self.channels[dm_id]
 
     # -- messages ----------------------------------------------------------------------------
@@ -228,7 +229,7 @@ class Workspace:
     def events_since(self, seq: int = 0) -> list[SlackEvent]:
         with self.lock:
             # seq starts at 1 and grows by one, so the tail starts at index `seq`.
-            return self._events[max(seq, 0):]
+            return self._events[max(seq, 0) :]
 
     @property
     def last_seq(self) -> int:
@@ -236,17 +237,29 @@ class Workspace:
             return len(self._events)
 
     def _emit(self, kind: str, message: Message) -> None:
-        self._events.append(SlackEvent(
-            seq=len(self._events) + 1, kind=kind, user=message.ephemeral_for or message.user,
-            channel=message.channel, ts=message.ts, text=message.text,
-            blocks=copy.deepcopy(message.blocks),
-        ))
+        self._events.append(
+            SlackEvent(
+                seq=len(self._events) + 1,
+                kind=kind,
+                user=message.ephemeral_for or message.user,
+                channel=message.channel,
+                ts=message.ts,
+                text=message.text,
+                blocks=copy.deepcopy(message.blocks),
+            )
+        )
 
     def _emit_view(self, kind: str, view: View) -> None:
-        self._events.append(SlackEvent(
-            seq=len(self._events) + 1, kind=kind, user=view.user, view_id=view.id,
-            text=str((view.title or {}).get("text", "")), blocks=copy.deepcopy(view.blocks),
-        ))
+        self._events.append(
+            SlackEvent(
+                seq=len(self._events) + 1,
+                kind=kind,
+                user=view.user,
+                view_id=view.id,
+                text=str((view.title or {}).get("text", "")),
+                blocks=copy.deepcopy(view.blocks),
+            )
+        )
 
 
 def _ts_key(message: Message) -> tuple[int, int]:

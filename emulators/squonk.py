@@ -40,8 +40,13 @@ from emulators.keycloak import (
     parse_form,
 )
 
-__all__ = ["DEMO", "SquonkEmulator", "DEMO_PUBLIC_CLIENT", "DEMO_CONFIDENTIAL_CLIENT",
-           "DEMO_CLIENT_SECRET"]
+__all__ = [
+    "DEMO",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_CONFIDENTIAL_CLIENT",
+    "DEMO_PUBLIC_CLIENT",
+    "SquonkEmulator",
+]
 
 PREFIX = "/data-manager-api"
 DM_VERSION = "3.7.2"
@@ -51,13 +56,13 @@ CALLBACK_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 # --- Inferred DM behaviour (the protocol marks these [INF] or leaves them open) --------------
 # Correct them here only.
-UNKNOWN_PROJECT_ON_LAUNCH = 403     # POST /instance declares 201/400/401/403/409, no 404
-UNKNOWN_JOB_ON_LAUNCH = 403         # as "job disabled" (4.5: 403 DmError)
-UNKNOWN_PROJECT_FILTER = 404        # GET /instance|/task?project_id=<unknown>
-UNKNOWN_JOB_BY_VERSION = 404        # GET /job/get-by-version declares no 404; /job/{id} does
-REMOVAL_SECONDS = 3.0               # how long a DELETE's removal task runs
-KILLED_EXIT_CODE = 143              # exit code of a job stopped by DELETE (SIGTERM)
-KILLED_PHASE = "FAILED"             # phase of a job stopped by DELETE before it ended
+UNKNOWN_PROJECT_ON_LAUNCH = 403  # POST /instance declares 201/400/401/403/409, no 404
+UNKNOWN_JOB_ON_LAUNCH = 403  # as "job disabled" (4.5: 403 DmError)
+UNKNOWN_PROJECT_FILTER = 404  # GET /instance|/task?project_id=<unknown>
+UNKNOWN_JOB_BY_VERSION = 404  # GET /job/get-by-version declares no 404; /job/{id} does
+REMOVAL_SECONDS = 3.0  # how long a DELETE's removal task runs
+KILLED_EXIT_CODE = 143  # exit code of a job stopped by DELETE (SIGTERM)
+KILLED_PHASE = "FAILED"  # phase of a job stopped by DELETE before it ended
 # ---------------------------------------------------------------------------------------------
 
 
@@ -103,11 +108,17 @@ class Project:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "project_id": self.id, "name": self.name, "creator": self.creator,
-            "created": iso(self.created), "private": self.private,
-            "administrators": list(self.administrators), "editors": list(self.editors),
-            "observers": list(self.observers), "size": self.size,
-            "product_id": self.product_id, "unit_id": self.unit_id,
+            "project_id": self.id,
+            "name": self.name,
+            "creator": self.creator,
+            "created": iso(self.created),
+            "private": self.private,
+            "administrators": list(self.administrators),
+            "editors": list(self.editors),
+            "observers": list(self.observers),
+            "size": self.size,
+            "product_id": self.product_id,
+            "unit_id": self.unit_id,
             "organisation_id": self.organisation_id,
         }
 
@@ -142,10 +153,17 @@ class Job:
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": self.id, "collection": self.collection, "job": self.job,
-            "version": self.version, "name": self.name, "image_type": self.image_type,
-            "required_assets": [], "disabled": self.disabled, "category": self.category,
-            "keywords": list(self.keywords), "description": self.description,
+            "id": self.id,
+            "collection": self.collection,
+            "job": self.job,
+            "version": self.version,
+            "name": self.name,
+            "image_type": self.image_type,
+            "required_assets": [],
+            "disabled": self.disabled,
+            "category": self.category,
+            "keywords": list(self.keywords),
+            "description": self.description,
             "doc_url": f"https://docs.example.org/jobs/{self.collection}/{self.job}",
         }
         if self.disabled:
@@ -156,12 +174,17 @@ class Job:
     def detail(self) -> dict[str, Any]:
         return {
             **self.summary(),
-            "application": {"kind": "DataManagerJob", "application_id": JOB_APPLICATION_ID,
-                            "latest_version": "v1"},
+            "application": {
+                "kind": "DataManagerJob",
+                "application_id": JOB_APPLICATION_ID,
+                "latest_version": "v1",
+            },
             "command": base64.b64encode(self.command.encode()).decode(),
             "command_encoding": "BASE64",
-            "image_name": self.image_name, "image_tag": self.version,
-            "image_project_directory": "/data", "image_working_directory": "/data",
+            "image_name": self.image_name,
+            "image_tag": self.version,
+            "image_project_directory": "/data",
+            "image_working_directory": "/data",
             "exchange_rate": self.exchange_rate,
             "variables": self.variables,
         }
@@ -221,13 +244,20 @@ class Instance:
         out: dict[str, Any] = {}
         if with_id:
             out["id"] = self.id
-        out.update({
-            "name": self.name, "project_id": self.project_id, "owner": self.owner,
-            "archived": False, "application_id": JOB_APPLICATION_ID,
-            "application_version": "v1", "application_type": "JOB",
-            "application_specification": json.dumps(self.specification),
-            "phase": self.phase(now), "launched": iso(self.launched),
-        })
+        out.update(
+            {
+                "name": self.name,
+                "project_id": self.project_id,
+                "owner": self.owner,
+                "archived": False,
+                "application_id": JOB_APPLICATION_ID,
+                "application_version": "v1",
+                "application_type": "JOB",
+                "application_specification": json.dumps(self.specification),
+                "phase": self.phase(now),
+                "launched": iso(self.launched),
+            }
+        )
         if self.has_started(now):
             out["started"] = iso(self.started_at)
         stopped = now >= self.stop_at
@@ -237,16 +267,22 @@ class Instance:
             out["run_time"] = run_time(min(now, self.stop_at) - self.started_at)
         else:
             out["run_time"] = run_time(0)
-        out.update({
-            "job_collection": self.job.collection, "job_job": self.job.job,
-            "job_name": self.job.name, "job_id": self.job.id,
-            "job_version": self.job.version, "job_image_type": self.job.image_type,
-            "outputs": {},
-            "coins": self.coins(now),
-        })
+        out.update(
+            {
+                "job_collection": self.job.collection,
+                "job_job": self.job.job,
+                "job_name": self.job.name,
+                "job_id": self.job.id,
+                "job_version": self.job.version,
+                "job_image_type": self.job.image_type,
+                "outputs": {},
+                "coins": self.coins(now),
+            }
+        )
         if stopped and self.phase(now) == "FAILED":
-            out["error_message"] = ("Instance was deleted" if self.killed
-                                    else self.error_message or "Job failed")
+            out["error_message"] = (
+                "Instance was deleted" if self.killed else self.error_message or "Job failed"
+            )
         return out
 
     def coins(self, now: float) -> str:
@@ -258,11 +294,13 @@ class Instance:
         tasks = [{"id": self.task_id, "purpose": "CREATE"}]
         if self.removal_task_id:
             tasks.append({"id": self.removal_task_id, "purpose": "DELETE"})
-        out.update({
-            "tasks": tasks,
-            "has_valid_callback_token": bool(self.callback_token) and now < self.stop_at,
-            "launch_exchange_rate": self.job.exchange_rate,
-        })
+        out.update(
+            {
+                "tasks": tasks,
+                "has_valid_callback_token": bool(self.callback_token) and now < self.stop_at,
+                "launch_exchange_rate": self.job.exchange_rate,
+            }
+        )
         return out
 
 
@@ -286,8 +324,11 @@ class Task:
         """(time, state, message) up to `now`, oldest first."""
         i = self.instance
         if self.removal:
-            timeline = [(self.created, "PENDING", ""), (self.created + 0.5, "STARTED", ""),
-                        (self._end, "SUCCESS", "")]
+            timeline = [
+                (self.created, "PENDING", ""),
+                (self.created + 0.5, "STARTED", ""),
+                (self._end, "SUCCESS", ""),
+            ]
         else:
             timeline = [(i.launched, "PENDING", "")]
             if i.started_at < i.stop_at:
@@ -304,11 +345,14 @@ class Task:
         """(time, level, message) up to `now`, oldest first; ordinals are positions + 1."""
         i = self.instance
         if self.removal:
-            timeline = [(self.created + 0.5, "INFO", f"Removing instance {i.name}"),
-                        (self._end, "INFO", "Instance removed")]
+            timeline = [
+                (self.created + 0.5, "INFO", f"Removing instance {i.name}"),
+                (self._end, "INFO", "Instance removed"),
+            ]
         else:
-            timeline = [(i.launched + 0.1, "INFO", f"Pulling image {i.job.image_name}:"
-                                                   f"{i.job.version}")]
+            timeline = [
+                (i.launched + 0.1, "INFO", f"Pulling image {i.job.image_name}:{i.job.version}")
+            ]
             if i.started_at < i.stop_at:
                 timeline.append((i.started_at + 0.1, "INFO", "Job started"))
             half = i.started_at + i.run_s / 2
@@ -319,15 +363,22 @@ class Task:
             elif i.outcome == "COMPLETED":
                 timeline.append((i.stop_at, "INFO", "Job finished"))
             else:
-                timeline.append((i.stop_at, "ERROR",
-                                 f"Job failed (exit code {i.exit_code}): "
-                                 f"{i.error_message or 'error'}"))
+                timeline.append(
+                    (
+                        i.stop_at,
+                        "ERROR",
+                        f"Job failed (exit code {i.exit_code}): {i.error_message or 'error'}",
+                    )
+                )
         return [e for e in timeline if e[0] <= now]
 
     def summary(self, now: float) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": self.id, "created": iso(self.created), "done": self.done(now),
-            "purpose": "INSTANCE", "purpose_id": self.instance.id,
+            "id": self.id,
+            "created": iso(self.created),
+            "done": self.done(now),
+            "purpose": "INSTANCE",
+            "purpose_id": self.instance.id,
             "image": f"{self.instance.job.image_name}:{self.instance.job.version}",
             "removal": self.removal,
         }
@@ -381,11 +432,14 @@ class SquonkEmulator(Emulator):
     def dm_api_url(self) -> str:
         return self.url + PREFIX
 
-    def instance_settings(self, name: str = "main", *, confidential: bool = False
-                          ) -> dict[str, Any]:
+    def instance_settings(
+        self, name: str = "main", *, confidential: bool = False
+    ) -> dict[str, Any]:
         """The fields of a Switchboard Squonk2 instance pointing at these emulators."""
         settings: dict[str, Any] = {
-            "name": name, "url": self.dm_api_url, "keycloak_url": self.keycloak.keycloak_url,
+            "name": name,
+            "url": self.dm_api_url,
+            "keycloak_url": self.keycloak.keycloak_url,
             "realm": self.keycloak.realm,
             "client_id": DEMO_CONFIDENTIAL_CLIENT if confidential else DEMO_PUBLIC_CLIENT,
         }
@@ -420,40 +474,139 @@ class SquonkEmulator(Emulator):
         now = self.clock()
         day = 24 * 3600
         for p in [
-            Project(_id("project", "demo"), "demo", "alice", now - 90 * day, False,
-                    ["alice"], ["alice", "bob"], [], 1073741824),
-            Project(_id("project", "chem-screening"), "chem-screening", "alice",
-                    now - 40 * day, True, ["alice"], ["alice"], [], 3 * 1073741824),
-            Project(_id("project", "bob-sandbox"), "bob-sandbox", "bob", now - 10 * day, True,
-                    ["bob"], ["bob"], ["alice"], 52428800),
+            Project(
+                _id("project", "demo"),
+                "demo",
+                "alice",
+                now - 90 * day,
+                False,
+                ["alice"],
+                ["alice", "bob"],
+                [],
+                1073741824,
+            ),
+            Project(
+                _id("project", "chem-screening"),
+                "chem-screening",
+                "alice",
+                now - 40 * day,
+                True,
+                ["alice"],
+                ["alice"],
+                [],
+                3 * 1073741824,
+            ),
+            Project(
+                _id("project", "bob-sandbox"),
+                "bob-sandbox",
+                "bob",
+                now - 10 * day,
+                True,
+                ["bob"],
+                ["bob"],
+                ["alice"],
+                52428800,
+            ),
         ]:
             self.projects[p.id] = p
-        x_option = {"options": {"type": "object",
-                                "properties": {"x": {"type": "integer", "default": 1}}}}
+        x_option = {
+            "options": {"type": "object", "properties": {"x": {"type": "integer", "default": 1}}}
+        }
         for j in [
-            Job(12, "im-test", "nop", "1.0.0", "No operation", "A job that does nothing",
-                "test", ["test"], "echo hello", run_s=30.0, variables=x_option),
-            Job(13, "im-test", "event-test", "1.0.0", "Event test",
-                "Emits events for a while", "test", ["test", "events"], "event-test.py",
-                run_s=120.0),
-            Job(14, "im-test", "fail", "1.0.0", "Always fails", "A job that exits with 1",
-                "test", ["test"], "exit 1", outcome="FAILED", run_s=10.0, exit_code=1,
-                error_message="Exited with status 1"),
-            Job(21, "rdkit", "rdkit-molprops", "1.2.0", "Calculate molecular properties",
-                "RDKit descriptors for every molecule of an SD file", "cheminformatics",
-                ["rdkit", "properties"], "molprops.py -i input.sdf -o output.sdf",
-                run_s=600.0),
-            Job(22, "rdkit", "max-min-picker", "1.0.1", "Max/min diversity picker",
-                "Picks a diverse subset", "cheminformatics", ["rdkit", "diversity"],
-                "max_min_picker.py", pending_s=10.0, run_s=300.0),
-            Job(31, "im-virtual-screening", "smina-docking", "2.1.0", "Docking with smina",
-                "Docks ligands into a receptor", "docking", ["docking", "smina"],
-                "smina -r receptor.pdb -l ligands.sdf", outcome="FAILED", run_s=900.0,
-                exit_code=2, error_message="Receptor file receptor.pdb not found"),
-            Job(32, "im-virtual-screening", "shape-align", "0.9.0", "Shape alignment",
-                "3D shape screening", "screening", ["shape"], "shape_align.py",
-                disabled=True, disabled_reason="Missing asset 'openeye-licence'",
-                disabled_remedy="Ask an administrator to add the asset"),
+            Job(
+                12,
+                "im-test",
+                "nop",
+                "1.0.0",
+                "No operation",
+                "A job that does nothing",
+                "test",
+                ["test"],
+                "echo hello",
+                run_s=30.0,
+                variables=x_option,
+            ),
+            Job(
+                13,
+                "im-test",
+                "event-test",
+                "1.0.0",
+                "Event test",
+                "Emits events for a while",
+                "test",
+                ["test", "events"],
+                "event-test.py",
+                run_s=120.0,
+            ),
+            Job(
+                14,
+                "im-test",
+                "fail",
+                "1.0.0",
+                "Always fails",
+                "A job that exits with 1",
+                "test",
+                ["test"],
+                "exit 1",
+                outcome="FAILED",
+                run_s=10.0,
+                exit_code=1,
+                error_message="Exited with status 1",
+            ),
+            Job(
+                21,
+                "rdkit",
+                "rdkit-molprops",
+                "1.2.0",
+                "Calculate molecular properties",
+                "RDKit descriptors for every molecule of an SD file",
+                "cheminformatics",
+                ["rdkit", "properties"],
+                "molprops.py -i input.sdf -o output.sdf",
+                run_s=600.0,
+            ),
+            Job(
+                22,
+                "rdkit",
+                "max-min-picker",
+                "1.0.1",
+                "Max/min diversity picker",
+                "Picks a diverse subset",
+                "cheminformatics",
+                ["rdkit", "diversity"],
+                "max_min_picker.py",
+                pending_s=10.0,
+                run_s=300.0,
+            ),
+            Job(
+                31,
+                "im-virtual-screening",
+                "smina-docking",
+                "2.1.0",
+                "Docking with smina",
+                "Docks ligands into a receptor",
+                "docking",
+                ["docking", "smina"],
+                "smina -r receptor.pdb -l ligands.sdf",
+                outcome="FAILED",
+                run_s=900.0,
+                exit_code=2,
+                error_message="Receptor file receptor.pdb not found",
+            ),
+            Job(
+                32,
+                "im-virtual-screening",
+                "shape-align",
+                "0.9.0",
+                "Shape alignment",
+                "3D shape screening",
+                "screening",
+                ["shape"],
+                "shape_align.py",
+                disabled=True,
+                disabled_reason="Missing asset 'openeye-licence'",
+                disabled_remedy="Ask an administrator to add the asset",
+            ),
         ]:
             self.jobs[j.id] = j
         demo = self.project_named("demo").id
@@ -463,23 +616,51 @@ class SquonkEmulator(Emulator):
             ("nightly-props", demo, "alice", self.job_named("rdkit", "rdkit-molprops"), 41),
             ("qc-batch-7", demo, "bob", self.job_named("im-test", "nop"), 2 * 3600),
             ("events-check", demo, "alice", self.job_named("im-test", "event-test"), day),
-            ("dock-ligands-a", chem, "alice",
-             self.job_named("im-virtual-screening", "smina-docking"), 3600),
+            (
+                "dock-ligands-a",
+                chem,
+                "alice",
+                self.job_named("im-virtual-screening", "smina-docking"),
+                3600,
+            ),
             ("picker-run", sandbox, "bob", self.job_named("rdkit", "max-min-picker"), 2),
         ]:
-            self._launch(name=name, project_id=project, owner=owner, job=job,
-                         spec={"collection": job.collection, "job": job.job,
-                               "version": job.version},
-                         at=now - ago, seed=name)
+            self._launch(
+                name=name,
+                project_id=project,
+                owner=owner,
+                job=job,
+                spec={"collection": job.collection, "job": job.job, "version": job.version},
+                at=now - ago,
+                seed=name,
+            )
 
-    def _launch(self, *, name: str, project_id: str, owner: str, job: Job,
-                spec: dict[str, Any], at: float, seed: str | None = None,
-                callback_token: str = "") -> Instance:
+    def _launch(
+        self,
+        *,
+        name: str,
+        project_id: str,
+        owner: str,
+        job: Job,
+        spec: dict[str, Any],
+        at: float,
+        seed: str | None = None,
+        callback_token: str = "",
+    ) -> Instance:
         instance = Instance(
-            id=_id("instance", seed), name=name, project_id=project_id, owner=owner, job=job,
-            specification=spec, launched=at, task_id=_id("task", seed),
-            pending_s=job.pending_s, run_s=job.run_s, outcome=job.outcome,
-            exit_code=job.exit_code, error_message=job.error_message,
+            id=_id("instance", seed),
+            name=name,
+            project_id=project_id,
+            owner=owner,
+            job=job,
+            specification=spec,
+            launched=at,
+            task_id=_id("task", seed),
+            pending_s=job.pending_s,
+            run_s=job.run_s,
+            outcome=job.outcome,
+            exit_code=job.exit_code,
+            error_message=job.error_message,
             callback_token=callback_token,
         )
         self.instances[instance.id] = instance
@@ -548,8 +729,11 @@ class SquonkEmulator(Emulator):
             return self._unauthorized()
         wanted = request.query_params.get("project_name")
         with self._lock:
-            items = [p.summary() for p in self.projects.values()
-                     if p.can_see(user) and (wanted is None or p.name == wanted)]
+            items = [
+                p.summary()
+                for p in self.projects.values()
+                if p.can_see(user) and (wanted is None or p.name == wanted)
+            ]
         return JSONResponse({"count": len(items), "projects": items})
 
     async def _project(self, request: Request) -> Response:
@@ -570,11 +754,11 @@ class SquonkEmulator(Emulator):
             return None, None
         project = self.projects.get(project_id)
         if project is None:
-            return None, self.error_response(UNKNOWN_PROJECT_FILTER,
-                                             f"Project {project_id} does not exist")
+            return None, self.error_response(
+                UNKNOWN_PROJECT_FILTER, f"Project {project_id} does not exist"
+            )
         if not project.can_see(user):
-            return None, self.error_response(403,
-                                             f"You do not have access to project {project_id}")
+            return None, self.error_response(403, f"You do not have access to project {project_id}")
         return project_id, None
 
     async def _instances(self, request: Request) -> Response:
@@ -587,8 +771,10 @@ class SquonkEmulator(Emulator):
         now = self.clock()
         with self._lock:
             items = [
-                i.summary(now) for i in sorted(self.instances.values(), key=lambda i: i.launched)
-                if not i.removed(now) and self.projects[i.project_id].can_see(user)
+                i.summary(now)
+                for i in sorted(self.instances.values(), key=lambda i: i.launched)
+                if not i.removed(now)
+                and self.projects[i.project_id].can_see(user)
                 and (project_id is None or i.project_id == project_id)
             ]
         return JSONResponse({"count": len(items), "instances": items})
@@ -606,8 +792,9 @@ class SquonkEmulator(Emulator):
             return self.error_response(403, f"You do not have access to instance {instance_id}")
         return JSONResponse(instance.detail(now))
 
-    def _check_launch(self, form: dict[str, str], user: str
-                      ) -> tuple[Project, Job, dict[str, Any]] | Response:
+    def _check_launch(
+        self, form: dict[str, str], user: str
+    ) -> tuple[Project, Job, dict[str, Any]] | Response:
         """Validate a POST /instance form: (project, job, specification) or an error."""
         for name in ("application_id", "as_name", "project_id", "specification"):
             if not form.get(name):
@@ -625,19 +812,21 @@ class SquonkEmulator(Emulator):
             isinstance(spec.get(k), str) for k in ("collection", "job", "version")
         ):
             return self.error_response(
-                400, "The specification needs 'collection', 'job' and 'version'")
+                400, "The specification needs 'collection', 'job' and 'version'"
+            )
         if "variables" in spec and not isinstance(spec["variables"], dict):
             return self.error_response(400, "The specification's 'variables' must be a map")
         project = self.projects.get(form["project_id"])
         if project is None:
-            return self.error_response(UNKNOWN_PROJECT_ON_LAUNCH,
-                                       f"Project {form['project_id']} does not exist")
-        if not project.can_edit(user):
             return self.error_response(
-                403, f"You are not an editor of project {project.name}")
+                UNKNOWN_PROJECT_ON_LAUNCH, f"Project {form['project_id']} does not exist"
+            )
+        if not project.can_edit(user):
+            return self.error_response(403, f"You are not an editor of project {project.name}")
         wanted = (spec["collection"], spec["job"], spec["version"])
-        job = next((j for j in self.jobs.values()
-                    if (j.collection, j.job, j.version) == wanted), None)
+        job = next(
+            (j for j in self.jobs.values() if (j.collection, j.job, j.version) == wanted), None
+        )
         label = "{}/{}@{}".format(*wanted)
         if job is None:
             return self.error_response(UNKNOWN_JOB_ON_LAUNCH, f"Job {label} does not exist")
@@ -664,10 +853,20 @@ class SquonkEmulator(Emulator):
                 token = "".join(secrets.choice(CALLBACK_ALPHABET) for _ in range(22))
             token = form.get("callback_token") or token
         with self._lock:
-            instance = self._launch(name=form["as_name"], project_id=project.id, owner=user,
-                                    job=job, spec=spec, at=self.clock(), callback_token=token)
-        body: dict[str, Any] = {"instance_id": instance.id, "task_id": instance.task_id,
-                                "command": self._command(job, spec)}
+            instance = self._launch(
+                name=form["as_name"],
+                project_id=project.id,
+                owner=user,
+                job=job,
+                spec=spec,
+                at=self.clock(),
+                callback_token=token,
+            )
+        body: dict[str, Any] = {
+            "instance_id": instance.id,
+            "task_id": instance.task_id,
+            "command": self._command(job, spec),
+        }
         if token:
             body["callback_token"] = token
         return JSONResponse(body, status_code=201)
@@ -695,12 +894,14 @@ class SquonkEmulator(Emulator):
             project = self.projects[instance.project_id]
             if user != instance.owner and not project.can_edit(user):
                 return self.error_response(
-                    403, f"Only the owner or a project editor may delete {instance_id}")
+                    403, f"Only the owner or a project editor may delete {instance_id}"
+                )
             if instance.deleted_at is None:
                 instance.deleted_at = now
                 instance.removal_task_id = _id("task")
                 self.tasks[instance.removal_task_id] = Task(
-                    instance.removal_task_id, instance, now, removal=True)
+                    instance.removal_task_id, instance, now, removal=True
+                )
         return JSONResponse({"task_id": instance.removal_task_id})
 
     def _task_visible(self, task: Task, user: str) -> bool:
@@ -721,7 +922,8 @@ class SquonkEmulator(Emulator):
         now = self.clock()
         with self._lock:
             items = [
-                t.summary(now) for t in sorted(self.tasks.values(), key=lambda t: t.created)
+                t.summary(now)
+                for t in sorted(self.tasks.values(), key=lambda t: t.created)
                 if self._task_visible(t, user)
                 and (project_id is None or t.instance.project_id == project_id)
                 and not (exclude_done and t.done(now))
@@ -778,10 +980,11 @@ class SquonkEmulator(Emulator):
         wanted = (q.get("collection"), q.get("job"), q.get("version"))
         if not all(wanted):
             return self.error_response(400, "collection, job and version are required")
-        job = next((j for j in self.jobs.values()
-                    if (j.collection, j.job, j.version) == wanted), None)
+        job = next(
+            (j for j in self.jobs.values() if (j.collection, j.job, j.version) == wanted), None
+        )
         if job is None:
-            return self.error_response(UNKNOWN_JOB_BY_VERSION,
-                                       "Job {}/{}@{} does not exist".format(*wanted))
+            return self.error_response(
+                UNKNOWN_JOB_BY_VERSION, "Job {}/{}@{} does not exist".format(*wanted)
+            )
         return JSONResponse(job.detail())
-

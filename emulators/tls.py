@@ -45,9 +45,13 @@ def _name(common: str) -> x509.Name:
 
 
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return path
 
 
@@ -60,32 +64,46 @@ def make_pki(directory: Path, *, ca_name: str = "Switchboard test CA") -> PKI:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(_name(ca_name)).issuer_name(_name(ca_name))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name(ca_name))
+        .issuer_name(_name(ca_name))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
 
-    def issue(common: str, usage: x509.ObjectIdentifier, san: x509.GeneralName | None
-              ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    def issue(
+        common: str, usage: x509.ObjectIdentifier, san: x509.GeneralName | None
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         key = ec.generate_private_key(ec.SECP256R1())
-        builder = (x509.CertificateBuilder().subject_name(_name(common))
-                   .issuer_name(ca.subject).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5))
-                   .not_valid_after(now + dt.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                                  critical=True)
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
         if san is not None:
             builder = builder.add_extension(x509.SubjectAlternativeName([san]), critical=False)
         return builder.sign(ca_key, hashes.SHA256()), key
 
-    server, server_key = issue("127.0.0.1", ExtendedKeyUsageOID.SERVER_AUTH,
-                               x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    server, server_key = issue(
+        "127.0.0.1",
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    )
     client, client_key = issue("switchboard", ExtendedKeyUsageOID.CLIENT_AUTH, None)
     directory.mkdir(parents=True, exist_ok=True)
     return PKI(

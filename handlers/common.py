@@ -17,7 +17,9 @@ def take_instance(inv: Invocation) -> str | None:
             if platform is not None and name not in platform.instances:
                 raise errors.UserError(
                     f"{platform.title} has no instance {suggest.code(name)} here; configured: "
-                    + ", ".join(f"`{n}`" for n in platform.instances) + "."
-                    + suggest.did_you_mean(name, platform.instances))
+                    + ", ".join(f"`{n}`" for n in platform.instances)
+                    + "."
+                    + suggest.did_you_mean(name, platform.instances)
+                )
             return name
     return None

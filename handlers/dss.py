@@ -27,14 +27,17 @@ from handlers.common import take_instance
 
 family = CommandFamily("dss", "Dataiku DSS")
 
-ADMIN_ONLY = ("`{command}` needs a DSS *admin* key, and the key you linked ({account}) is not "
-              "one. Ask a DSS administrator, or link an admin key with `/ops link dss`.")
+ADMIN_ONLY = (
+    "`{command}` needs a DSS *admin* key, and the key you linked ({account}) is not "
+    "one. Ask a DSS administrator, or link an admin key with `/ops link dss`."
+)
 # How many scenarios' last runs are fetched at once (one call each).
 SCENARIO_CONCURRENCY = 8
 
 
-async def _session(services: Services, user_id: str,
-                   instance: str | None) -> tuple[Credential, DSSClient]:
+async def _session(
+    services: Services, user_id: str, instance: str | None
+) -> tuple[Credential, DSSClient]:
     credential = await services.accounts.credential(user_id, "dss", instance)
     platform = services.platforms["dss"]
     return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
@@ -58,9 +61,11 @@ async def _project_key(client: DSSClient, credential: Credential, word: str) -> 
     same = suggest.same_name(word, keys)
     if same is not None:
         return same
-    raise errors.UserError(f"Dataiku DSS ({credential.instance}) has no project "
-                           f"{suggest.code(word)} that you can see."
-                           f"{suggest.did_you_mean(word, keys)}")
+    raise errors.UserError(
+        f"Dataiku DSS ({credential.instance}) has no project "
+        f"{suggest.code(word)} that you can see."
+        f"{suggest.did_you_mean(word, keys)}"
+    )
 
 
 def _admin_only(error: errors.Forbidden, command: str, credential: Credential) -> errors.BotError:
@@ -70,14 +75,18 @@ def _admin_only(error: errors.Forbidden, command: str, credential: Credential) -
 @family.command("whoami", "whoami", "your DSS login, groups, profile, and whether the key is admin")
 async def whoami(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    info, admin = await asyncio.gather(client.auth_info(api_key=credential.secret),
-                                       client.is_admin(api_key=credential.secret))
-    await inv.reply(text=f"DSS {credential.instance}: {blocks.b.escape(info.login)}",
-                    blocks=blocks.whoami(credential.instance, info, admin))
+    info, admin = await asyncio.gather(
+        client.auth_info(api_key=credential.secret), client.is_admin(api_key=credential.secret)
+    )
+    await inv.reply(
+        text=f"DSS {credential.instance}: {blocks.b.escape(info.login)}",
+        blocks=blocks.whoami(credential.instance, info, admin),
+    )
 
 
-async def _futures_reply(services: Services, user_id: str, instance: str | None,
-                         all_users: bool, note: str = "") -> tuple[str, list]:
+async def _futures_reply(
+    services: Services, user_id: str, instance: str | None, all_users: bool, note: str = ""
+) -> tuple[str, list]:
     credential, client = await _session(services, user_id, instance)
     try:
         items = await client.list_futures(api_key=credential.secret, all_users=all_users)
@@ -85,8 +94,9 @@ async def _futures_reply(services: Services, user_id: str, instance: str | None,
         raise _admin_only(error, "/dss futures all", credential) from None
     running = [f for f in items if f.status == "running"]
     text = f"{len(running)} running task(s) on {credential.instance}"
-    return text, blocks.futures(credential.instance, running, all_users=all_users, note=note,
-                                ui=_ui(services, credential))
+    return text, blocks.futures(
+        credential.instance, running, all_users=all_users, note=note, ui=_ui(services, credential)
+    )
 
 
 @family.command("futures", "futures [all]", "running long tasks with Abort buttons (all: admin)")
@@ -97,7 +107,7 @@ async def futures(inv: Invocation) -> None:
     await inv.reply(text=text, blocks=blks)
 
 
-def _future_poll(client: DSSClient, credential: Credential, job_id: str):  # noqa: ANN202
+def _future_poll(client: DSSClient, credential: Credential, job_id: str):
     async def poll() -> Done | None:
         future = await client.get_future(api_key=credential.secret, job_id=job_id, peek=True)
         if future.status == "running":
@@ -126,20 +136,24 @@ async def future(inv: Invocation) -> None:
     note = ""
     if inv.arg(1, "").lower() == "watch":
         note = await _start_watch(inv.services, inv.user_id, credential, job_id, state.label)
-    await inv.reply(text=f"DSS task {blocks.b.escape(job_id)}: {state.status}"
-                    + (f" · {note}" if note else ""),
-                    blocks=blocks.future_detail(credential.instance, state,
-                                                _ui(inv.services, credential))
-                    + ([blocks.b.context(note)] if note else []))
+    await inv.reply(
+        text=f"DSS task {blocks.b.escape(job_id)}: {state.status}" + (f" · {note}" if note else ""),
+        blocks=blocks.future_detail(credential.instance, state, _ui(inv.services, credential))
+        + ([blocks.b.context(note)] if note else []),
+    )
 
 
-async def _start_watch(services: Services, user_id: str, credential: Credential, job_id: str,
-                       label: str) -> str:
+async def _start_watch(
+    services: Services, user_id: str, credential: Credential, job_id: str, label: str
+) -> str:
     started = await services.watches.start(
-        f"dss:{credential.instance}:{job_id}", user_id=user_id, kind="dss.future",
-        params={"instance": credential.instance, "job_id": job_id}, label=f"DSS task {label}")
-    return ("I'll send you a message when it ends." if started
-            else "You are already watching it.")
+        f"dss:{credential.instance}:{job_id}",
+        user_id=user_id,
+        kind="dss.future",
+        params={"instance": credential.instance, "job_id": job_id},
+        label=f"DSS task {label}",
+    )
+    return "I'll send you a message when it ends." if started else "You are already watching it."
 
 
 @watch_kind("dss.future")
@@ -169,9 +183,10 @@ async def jobs(inv: Invocation) -> None:
     if project:
         project = await _project_key(client, credential, project)
     items = await client.running_jobs(api_key=credential.secret, project_key=project)
-    await inv.reply(text=f"{len(items)} running job(s) on {credential.instance}",
-                    blocks=blocks.jobs(credential.instance, items, project,
-                                       _ui(inv.services, credential)))
+    await inv.reply(
+        text=f"{len(items)} running job(s) on {credential.instance}",
+        blocks=blocks.jobs(credential.instance, items, project, _ui(inv.services, credential)),
+    )
 
 
 @family.command("scenarios", "scenarios <project>", "scenarios with their last run's outcome")
@@ -186,18 +201,26 @@ async def scenarios(inv: Invocation) -> None:
 
     async def last(scenario_id: str) -> ScenarioRun | None:
         async with gate:
-            runs = await client.last_runs(api_key=credential.secret, project_key=project,
-                                          scenario_id=scenario_id, limit=1)
+            runs = await client.last_runs(
+                api_key=credential.secret, project_key=project, scenario_id=scenario_id, limit=1
+            )
         return runs[0] if runs else None
 
     runs = await asyncio.gather(*(last(s.id) for s in items))
-    await inv.reply(text=f"{len(items)} scenario(s) in {blocks.b.escape(project)}",
-                    blocks=blocks.scenarios(credential.instance, project,
-                                            list(zip(items, runs, strict=True)),
-                                            _ui(inv.services, credential)))
+    await inv.reply(
+        text=f"{len(items)} scenario(s) in {blocks.b.escape(project)}",
+        blocks=blocks.scenarios(
+            credential.instance,
+            project,
+            list(zip(items, runs, strict=True)),
+            _ui(inv.services, credential),
+        ),
+    )
 
 
-@family.command("run", "run <project> <scenario>", "run a scenario; you get its outcome when it ends")
+@family.command(
+    "run", "run <project> <scenario>", "run a scenario; you get its outcome when it ends"
+)
 async def run(inv: Invocation) -> None:
     credential, client = await _open(inv)
     project, scenario = inv.arg(0), inv.arg(1)
@@ -205,8 +228,9 @@ async def run(inv: Invocation) -> None:
         raise errors.UserError("Give the project and the scenario: `/dss run SALES NIGHTLY_BUILD`.")
     project = await _project_key(client, credential, project)
     try:
-        fire = await client.run_scenario(api_key=credential.secret, project_key=project,
-                                         scenario_id=scenario)
+        fire = await client.run_scenario(
+            api_key=credential.secret, project_key=project, scenario_id=scenario
+        )
     except errors.NotFound:
         known = await client.list_scenarios(api_key=credential.secret, project_key=project)
         ids = [s.id for s in known]
@@ -215,40 +239,58 @@ async def run(inv: Invocation) -> None:
             raise errors.UserError(
                 f"Project {suggest.code(project)} on Dataiku DSS ({credential.instance}) has no "
                 f"scenario {suggest.code(scenario)}.{suggest.did_you_mean(scenario, ids)} "
-                f"`/dss scenarios {project}` lists them.") from None
+                f"`/dss scenarios {project}` lists them."
+            ) from None
         scenario = same
-        fire = await client.run_scenario(api_key=credential.secret, project_key=project,
-                                         scenario_id=scenario)
-    await inv.services.audit.record(user_id=inv.user_id, action="dss.run", platform="dss",
-                                    instance=credential.instance, target=f"{project}.{scenario}")
+        fire = await client.run_scenario(
+            api_key=credential.secret, project_key=project, scenario_id=scenario
+        )
+    await inv.services.audit.record(
+        user_id=inv.user_id,
+        action="dss.run",
+        platform="dss",
+        instance=credential.instance,
+        target=f"{project}.{scenario}",
+    )
     await inv.services.watches.start(
-        f"dss-run:{credential.instance}:{fire.run_id}", user_id=inv.user_id, kind="dss.run",
+        f"dss-run:{credential.instance}:{fire.run_id}",
+        user_id=inv.user_id,
+        kind="dss.run",
         params={"instance": credential.instance, "fire": fire.model_dump()},
-        label=f"scenario {project}.{scenario}")
+        label=f"scenario {project}.{scenario}",
+    )
     await inv.reply(text=blocks.run_started(credential.instance, project, scenario))
 
 
-async def _notebooks_reply(services: Services, user_id: str, instance: str | None,
-                           project: str, note: str = "") -> tuple[str, list]:
+async def _notebooks_reply(
+    services: Services, user_id: str, instance: str | None, project: str, note: str = ""
+) -> tuple[str, list]:
     credential, client = await _session(services, user_id, instance)
     items = await client.live_notebooks(api_key=credential.secret, project_key=project)
     live = sum(len(nb.sessions) for nb in items)
-    return (f"{live} live notebook session(s) in {project}",
-            blocks.notebooks(credential.instance, project, items, note,
-                             _ui(services, credential)))
+    return (
+        f"{live} live notebook session(s) in {project}",
+        blocks.notebooks(credential.instance, project, items, note, _ui(services, credential)),
+    )
 
 
-async def _all_notebooks_reply(services: Services, user_id: str, instance: str | None,
-                               idle: timedelta | None, note: str = "") -> tuple[str, list]:
+async def _all_notebooks_reply(
+    services: Services, user_id: str, instance: str | None, idle: timedelta | None, note: str = ""
+) -> tuple[str, list]:
     credential, client = await _session(services, user_id, instance)
     items = await client.all_live_notebooks(api_key=credential.secret)
     now_ms = services.now().timestamp() * 1000
-    sessions = [(nb, s) for nb in items for s in nb.sessions
-                if idle is None or now_ms - s.last_activity >= idle.total_seconds() * 1000]
+    sessions = [
+        (nb, s)
+        for nb in items
+        for s in nb.sessions
+        if idle is None or now_ms - s.last_activity >= idle.total_seconds() * 1000
+    ]
     sessions.sort(key=lambda pair: pair[1].last_activity)  # idlest first
-    return (f"{len(sessions)} live notebook session(s) on {credential.instance}",
-            blocks.all_notebooks(credential.instance, sessions, idle, note,
-                                 _ui(services, credential)))
+    return (
+        f"{len(sessions)} live notebook session(s) on {credential.instance}",
+        blocks.all_notebooks(credential.instance, sessions, idle, note, _ui(services, credential)),
+    )
 
 
 IDLE = re.compile(r"^idle(?:>=?|&gt;=?|=)(\d+)([mhd])$", re.IGNORECASE)
@@ -261,22 +303,26 @@ def _idle(word: str | None) -> timedelta | None:
         return None
     match = IDLE.match(word)
     if not match:
-        raise errors.UserError("Say how long idle, e.g. `/dss notebooks all idle>2h` "
-                               "(m, h or d).")
+        raise errors.UserError("Say how long idle, e.g. `/dss notebooks all idle>2h` (m, h or d).")
     return timedelta(seconds=int(match.group(1)) * IDLE_UNITS[match.group(2).lower()])
 
 
-@family.command("notebooks", "notebooks <project> | all [idle>2h]",
-                "Jupyter notebooks with live kernels, in one project or all; Unload")
+@family.command(
+    "notebooks",
+    "notebooks <project> | all [idle>2h]",
+    "Jupyter notebooks with live kernels, in one project or all; Unload",
+)
 async def notebooks(inv: Invocation) -> None:
     instance = take_instance(inv)
     project = inv.arg(0)
     if not project:
-        raise errors.UserError("Give the project key, or `all`: `/dss notebooks SALES`, "
-                               "`/dss notebooks all idle>2h`.")
+        raise errors.UserError(
+            "Give the project key, or `all`: `/dss notebooks SALES`, `/dss notebooks all idle>2h`."
+        )
     if project.lower() == "all":
-        text, blks = await _all_notebooks_reply(inv.services, inv.user_id, instance,
-                                                _idle(inv.arg(1)))
+        text, blks = await _all_notebooks_reply(
+            inv.services, inv.user_id, instance, _idle(inv.arg(1))
+        )
     else:
         credential, client = await _session(inv.services, inv.user_id, instance)
         project = await _project_key(client, credential, project)
@@ -297,31 +343,57 @@ async def _list_keys(client: DSSClient, credential: Credential, kind: str) -> li
         raise _admin_only(error, command, credential) from None
 
 
-async def _keys_reply(services: Services, user_id: str, instance: str | None, kind: str,
-                      note: str = "", owner: str = "") -> tuple[str, list]:
+async def _keys_reply(
+    services: Services,
+    user_id: str,
+    instance: str | None,
+    kind: str,
+    note: str = "",
+    owner: str = "",
+) -> tuple[str, list]:
     """`kind`: global, personal (the caller's own) or everyone (every user's personal keys,
     or one user's with `owner`: the offboarding chore)."""
     credential, client = await _session(services, user_id, instance)
     items = await _list_keys(client, credential, kind)
     if kind == "everyone":
-        items = sorted((k for k in items if not owner or k.user == owner),
-                       key=lambda k: k.created_on)  # oldest first
+        items = sorted(
+            (k for k in items if not owner or k.user == owner), key=lambda k: k.created_on
+        )  # oldest first
         whose = f"{owner}'s" if owner else "personal"
-        return (f"{len(items)} {whose} key(s) on {credential.instance}",
-                blocks.keys(credential.instance, items, kind=kind, note=note, owner=owner,
-                            held=key_fingerprint(credential.secret)))
-    return (f"{len(items)} {kind} key(s) on {credential.instance}",
-            blocks.keys(credential.instance, items, kind=kind, note=note,
-                        held=key_fingerprint(credential.secret)))
+        return (
+            f"{len(items)} {whose} key(s) on {credential.instance}",
+            blocks.keys(
+                credential.instance,
+                items,
+                kind=kind,
+                note=note,
+                owner=owner,
+                held=key_fingerprint(credential.secret),
+            ),
+        )
+    return (
+        f"{len(items)} {kind} key(s) on {credential.instance}",
+        blocks.keys(
+            credential.instance,
+            items,
+            kind=kind,
+            note=note,
+            held=key_fingerprint(credential.secret),
+        ),
+    )
 
 
-@family.command("keys", "keys [personal [user]]",
-                "global API keys, or every user's personal keys (admin); never the secret; Delete")
+@family.command(
+    "keys",
+    "keys [personal [user]]",
+    "global API keys, or every user's personal keys (admin); never the secret; Delete",
+)
 async def keys(inv: Invocation) -> None:
     instance = take_instance(inv)
     if inv.arg(0, "").lower() == "personal":
-        text, blks = await _keys_reply(inv.services, inv.user_id, instance, "everyone",
-                                       owner=inv.arg(1, "") or "")
+        text, blks = await _keys_reply(
+            inv.services, inv.user_id, instance, "everyone", owner=inv.arg(1, "") or ""
+        )
     else:
         text, blks = await _keys_reply(inv.services, inv.user_id, instance, "global")
     await inv.reply(text=text, blocks=blks)
@@ -340,12 +412,17 @@ async def usage(inv: Invocation) -> None:
         summary = await client.usage_summary(api_key=credential.secret)
     except errors.Forbidden as error:
         raise _admin_only(error, "/dss usage", credential) from None
-    await inv.reply(text=f"DSS usage on {credential.instance}",
-                    blocks=blocks.usage(credential.instance, summary))
+    await inv.reply(
+        text=f"DSS usage on {credential.instance}",
+        blocks=blocks.usage(credential.instance, summary),
+    )
 
 
-@family.command("vars", "vars [set k=v ... | unset name ...]",
-                "instance variables (admin); `set` and `unset` change them")
+@family.command(
+    "vars",
+    "vars [set k=v ... | unset name ...]",
+    "instance variables (admin); `set` and `unset` change them",
+)
 async def vars_(inv: Invocation) -> None:
     credential, client = await _open(inv)
     note = ""
@@ -358,14 +435,21 @@ async def vars_(inv: Invocation) -> None:
             missing = [n for n in names if n not in current]
             if missing:
                 raise errors.UserError(
-                    "No instance variable " + ", ".join(f"`{b.escape(n)}`" for n in missing)
-                    + " on " + credential.instance + ". See them with `/dss vars`.",
-                    markup=True)
-            values = await client.set_variables(api_key=credential.secret, changes={},
-                                                remove=names)
+                    "No instance variable "
+                    + ", ".join(f"`{b.escape(n)}`" for n in missing)
+                    + " on "
+                    + credential.instance
+                    + ". See them with `/dss vars`.",
+                    markup=True,
+                )
+            values = await client.set_variables(api_key=credential.secret, changes={}, remove=names)
             await inv.services.audit.record(
-                user_id=inv.user_id, action="dss.vars.unset", platform="dss",
-                instance=credential.instance, target=",".join(sorted(names)))
+                user_id=inv.user_id,
+                action="dss.vars.unset",
+                platform="dss",
+                instance=credential.instance,
+                target=",".join(sorted(names)),
+            )
             note = "Removed " + ", ".join(f"`{b.escape(n)}`" for n in sorted(names)) + "."
         elif inv.arg(0, "").lower() == "set":
             changes = inv.options()
@@ -373,15 +457,21 @@ async def vars_(inv: Invocation) -> None:
                 raise errors.UserError("Say what to set: `/dss vars set env=prod retries=3`.")
             values = await client.set_variables(api_key=credential.secret, changes=changes)
             await inv.services.audit.record(
-                user_id=inv.user_id, action="dss.vars.set", platform="dss",
-                instance=credential.instance, target=",".join(sorted(changes)))
+                user_id=inv.user_id,
+                action="dss.vars.set",
+                platform="dss",
+                instance=credential.instance,
+                target=",".join(sorted(changes)),
+            )
             note = "Set " + ", ".join(f"`{k}`" for k in sorted(changes)) + "."
         else:
             values = await client.get_variables(api_key=credential.secret)
     except errors.Forbidden as error:
         raise _admin_only(error, "/dss vars", credential) from None
-    await inv.reply(text=f"{len(values)} instance variable(s) on {credential.instance}",
-                    blocks=blocks.variables(credential.instance, values, note))
+    await inv.reply(
+        text=f"{len(values)} instance variable(s) on {credential.instance}",
+        blocks=blocks.variables(credential.instance, values, note),
+    )
 
 
 @family.command("impersonation", "impersonation", "user and group impersonation rules (admin)")
@@ -391,11 +481,14 @@ async def impersonation(inv: Invocation) -> None:
         rules = await client.impersonation_rules(api_key=credential.secret)
     except errors.Forbidden as error:
         raise _admin_only(error, "/dss impersonation", credential) from None
-    await inv.reply(text=f"Impersonation rules on {credential.instance}",
-                    blocks=blocks.impersonation(credential.instance, rules))
+    await inv.reply(
+        text=f"Impersonation rules on {credential.instance}",
+        blocks=blocks.impersonation(credential.instance, rules),
+    )
 
 
 # -- buttons ------------------------------------------------------------------------------
+
 
 async def abort_clicked(click: Click) -> None:
     target = click.parse(blocks.FutureRef)
@@ -407,39 +500,59 @@ async def abort_clicked(click: Click) -> None:
         result = type(error).__name__
         raise
     finally:
-        await click.services.audit.record(user_id=click.user_id, action="dss.abort",
-                                          platform="dss", instance=target.instance,
-                                          target=target.job_id, result=result)
+        await click.services.audit.record(
+            user_id=click.user_id,
+            action="dss.abort",
+            platform="dss",
+            instance=target.instance,
+            target=target.job_id,
+            result=result,
+        )
     text, blks = await _futures_reply(
-        click.services, click.user_id, target.instance, target.all,
-        note=f":no_entry_sign: <@{click.user_id}> aborted `{target.job_id}`.")
+        click.services,
+        click.user_id,
+        target.instance,
+        target.all,
+        note=f":no_entry_sign: <@{click.user_id}> aborted `{target.job_id}`.",
+    )
     await click.respond(text=text, blocks=blks, replace_original=True)
 
 
 async def watch_clicked(click: Click) -> None:
     target = click.parse(blocks.FutureRef)
     credential, client = await _session(click.services, click.user_id, target.instance)
-    note = await _start_watch(click.services, click.user_id, credential, target.job_id,
-                              target.job_id)
+    note = await _start_watch(
+        click.services, click.user_id, credential, target.job_id, target.job_id
+    )
     await click.respond(text=note, response_type="ephemeral", replace_original=False)
 
 
 async def unload_clicked(click: Click) -> None:
     target = click.parse(blocks.NotebookRef)
     credential, client = await _session(click.services, click.user_id, target.instance)
-    await client.unload_session(api_key=credential.secret, project_key=target.project,
-                                notebook=target.notebook, session_id=target.session)
-    await click.services.audit.record(user_id=click.user_id, action="dss.unload",
-                                      platform="dss", instance=target.instance,
-                                      target=f"{target.project}/{target.notebook}")
+    await client.unload_session(
+        api_key=credential.secret,
+        project_key=target.project,
+        notebook=target.notebook,
+        session_id=target.session,
+    )
+    await click.services.audit.record(
+        user_id=click.user_id,
+        action="dss.unload",
+        platform="dss",
+        instance=target.instance,
+        target=f"{target.project}/{target.notebook}",
+    )
     note = f":eject: Unloaded *{b.escape(target.notebook)}*."
     if target.all:
         idle = timedelta(seconds=target.idle) if target.idle else None
-        text, blks = await _all_notebooks_reply(click.services, click.user_id, target.instance,
-                                                idle, note=note)
+        text, blks = await _all_notebooks_reply(
+            click.services, click.user_id, target.instance, idle, note=note
+        )
     else:
-        text, blks = await _notebooks_reply(click.services, click.user_id, target.instance,
-                                            target.project, note=note)
+        text, blks = await _notebooks_reply(
+            click.services, click.user_id, target.instance, target.project, note=note
+        )
     await click.respond(text=text, blocks=blks, replace_original=True)
 
 
@@ -452,10 +565,14 @@ async def delete_key_clicked(click: Click) -> None:
         listed = await _list_keys(client, credential, target.scope or target.kind)
         held = key_fingerprint(credential.secret)
         if any(k.id == target.id and k.fingerprint == held for k in listed):
-            await click.respond(text=blocks.HELD_KEY_CONFIRM.format(
-                label=blocks.b.escape(target.label or target.id),
-                instance=blocks.b.escape(target.instance)),
-                blocks=blocks.delete_held_key(target), replace_original=False)
+            await click.respond(
+                text=blocks.HELD_KEY_CONFIRM.format(
+                    label=blocks.b.escape(target.label or target.id),
+                    instance=blocks.b.escape(target.instance),
+                ),
+                blocks=blocks.delete_held_key(target),
+                replace_original=False,
+            )
             return
     try:
         if target.kind == "global":
@@ -464,9 +581,13 @@ async def delete_key_clicked(click: Click) -> None:
             await client.delete_personal_key(api_key=credential.secret, key_id=target.id)
     except errors.Forbidden as error:
         raise _admin_only(error, "Delete key", credential) from None
-    await click.services.audit.record(user_id=click.user_id, action="dss.key.delete",
-                                      platform="dss", instance=target.instance,
-                                      target=f"{target.kind}:{target.id}")
+    await click.services.audit.record(
+        user_id=click.user_id,
+        action="dss.key.delete",
+        platform="dss",
+        instance=target.instance,
+        target=f"{target.kind}:{target.id}",
+    )
     label = blocks.b.escape(target.label or target.id)
     note = f":wastebasket: Deleted key `{label}`."
     # Whatever the listing said (DSS may list keys hashed, without a fingerprint): if the
@@ -475,14 +596,24 @@ async def delete_key_clicked(click: Click) -> None:
         await client.auth_info(api_key=credential.secret)
     except errors.Unauthorized:
         await click.services.accounts.mark_broken(
-            click.user_id, "dss", credential.instance,
-            f"its API key `{target.label or target.id}` was deleted")
-        note = blocks.HELD_KEY_DELETED.format(label=label,
-                                              instance=blocks.b.escape(credential.instance))
+            click.user_id,
+            "dss",
+            credential.instance,
+            f"its API key `{target.label or target.id}` was deleted",
+        )
+        note = blocks.HELD_KEY_DELETED.format(
+            label=label, instance=blocks.b.escape(credential.instance)
+        )
         await click.respond(text=note, blocks=[blocks.b.section(note)], replace_original=True)
         return
-    text, blks = await _keys_reply(click.services, click.user_id, target.instance,
-                                   target.scope or target.kind, owner=target.owner, note=note)
+    text, blks = await _keys_reply(
+        click.services,
+        click.user_id,
+        target.instance,
+        target.scope or target.kind,
+        owner=target.owner,
+        note=note,
+    )
     await click.respond(text=text, blocks=blks, replace_original=True)
 
 

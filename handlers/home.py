@@ -28,8 +28,9 @@ async def publish_home(services: Services, client: AsyncWebClient, user_id: str)
     platforms = [(p.key, p.title, list(p.instances)) for p in services.platforms.values()]
     waiting = await waiting_on(services, user_id, accounts)
     extra = waiting + sub_blocks.home_section(await listing_rows(services, user_id))
-    await client.views_publish(user_id=user_id, view=blocks.home_view(
-        platforms=platforms, accounts=accounts, extra=extra))
+    await client.views_publish(
+        user_id=user_id, view=blocks.home_view(platforms=platforms, accounts=accounts, extra=extra)
+    )
 
 
 # Room left for the approvals on the Home tab (Slack allows 100 blocks; links and digests
@@ -49,10 +50,12 @@ async def waiting_on(services: Services, user_id: str, accounts: list) -> list[d
     async def one(account) -> tuple[str, list[tuple[str, list]], str]:  # type: ignore[no-untyped-def]
         title = f"{services.platforms[account.platform].title} ({account.instance})"
         try:
-            credential = await services.accounts.credential(user_id, account.platform,
-                                                            account.instance)
-            ctx = DigestContext(services=services, credential=credential, now=services.now(),
-                                since=None)
+            credential = await services.accounts.credential(
+                user_id, account.platform, account.instance
+            )
+            ctx = DigestContext(
+                services=services, credential=credential, now=services.now(), since=None
+            )
             return title, await sources[account.platform](ctx), ""
         except errors.BotError as error:
             return title, [], messages.for_error(error)
@@ -65,13 +68,21 @@ async def waiting_on(services: Services, user_id: str, accounts: list) -> list[d
             notes.append(f":warning: {title}: {problem}")
         items += [[b.context(f"*{title}*"), *card] for _, card in cards]
     count = len(items)
-    head = [b.divider(), b.header("Waiting on you"),
-            b.section(f"{count} approval(s) waiting on you." if count else
-                      "Nothing is waiting on you.")]
+    head = [
+        b.divider(),
+        b.header("Waiting on you"),
+        b.section(
+            f"{count} approval(s) waiting on you." if count else "Nothing is waiting on you."
+        ),
+    ]
     tail = [b.context(note) for note in notes[:3]]
-    return b.fit_blocks(head, items, more="{left} more not shown: `/astakos commissions` and "
-                        "`/limits pending` list them all.", tail=tail,
-                        limit=HOME_APPROVAL_BLOCKS)
+    return b.fit_blocks(
+        head,
+        items,
+        more="{left} more not shown: `/astakos commissions` and `/limits pending` list them all.",
+        tail=tail,
+        limit=HOME_APPROVAL_BLOCKS,
+    )
 
 
 async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
@@ -83,9 +94,14 @@ async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, context:
 async def link_clicked(click: Click) -> None:
     ref = blocks.parse_ref(click.value)
     platform = platform_for(click.services, ref.platform)
-    await open_link_modal(services=click.services, client=click.client,
-                          trigger_id=click.trigger_id, platform=platform,
-                          instance=ref.instance, from_home=True)
+    await open_link_modal(
+        services=click.services,
+        client=click.client,
+        trigger_id=click.trigger_id,
+        platform=platform,
+        instance=ref.instance,
+        from_home=True,
+    )
 
 
 async def unlink_clicked(click: Click) -> None:

@@ -41,12 +41,15 @@ PLATFORM = "limits"
 # settings.approvers key restricting who may Approve or Reject (both are the same decision).
 PERMISSION = "limits.approve"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-NOT_IN_CHANNEL = ("I can't post in this channel. Invite me (`/invite @Switchboard`), or run "
-                  "`/limits pending` without `share`.")
+NOT_IN_CHANNEL = (
+    "I can't post in this channel. Invite me (`/invite @Switchboard`), or run "
+    "`/limits pending` without `share`."
+)
 
 
-async def _session(services: Services, user_id: str,
-                   instance: str | None) -> tuple[Credential, LimitsClient]:
+async def _session(
+    services: Services, user_id: str, instance: str | None
+) -> tuple[Credential, LimitsClient]:
     credential = await services.accounts.credential(user_id, PLATFORM, instance)
     platform = services.platforms[PLATFORM]
     return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
@@ -67,8 +70,10 @@ async def status(inv: Invocation) -> None:
     credential, client = await _open(inv)
     state = await client.status(credential)
     connected = sum(1 for s in state.servers if s.connected)
-    await inv.reply(text=f"Atoti Limits {credential.instance}: up, {connected} connected "
-                         "server(s)", blocks=blocks.status(credential.instance, state))
+    await inv.reply(
+        text=f"Atoti Limits {credential.instance}: up, {connected} connected server(s)",
+        blocks=blocks.status(credential.instance, state),
+    )
 
 
 def parse_breaches(words: list[str]) -> tuple[str | None, int]:
@@ -88,18 +93,22 @@ def parse_breaches(words: list[str]) -> tuple[str | None, int]:
             try:
                 date.fromisoformat(word)
             except ValueError:
-                raise errors.UserError(f"`{word}` is not a date. "
-                                       f"{blocks.BREACHES_USAGE}") from None
+                raise errors.UserError(f"`{word}` is not a date. {blocks.BREACHES_USAGE}") from None
             day = word
             index += 1
             continue
-        raise errors.UserError(f"I don't understand `{b.escape(words[index])[:40]}`. "
-                               f"{blocks.BREACHES_USAGE}", markup=True)
+        raise errors.UserError(
+            f"I don't understand `{b.escape(words[index])[:40]}`. {blocks.BREACHES_USAGE}",
+            markup=True,
+        )
     return day, page
 
 
-@family.command("breaches", "breaches [YYYY-MM-DD] [page N]",
-                "Breach and Warning incidents of an as-of date (default: the latest)")
+@family.command(
+    "breaches",
+    "breaches [YYYY-MM-DD] [page N]",
+    "Breach and Warning incidents of an as-of date (default: the latest)",
+)
 async def breaches(inv: Invocation) -> None:
     instance = take_instance(inv)
     day, page = parse_breaches(inv.args)
@@ -110,12 +119,17 @@ async def breaches(inv: Invocation) -> None:
         return
     pages = max(1, -(-len(found.incidents) // blocks.BREACHES_PAGE))
     if page > pages:
-        raise errors.UserError(f"There are {len(found.incidents)} incident(s) on {found.as_of}, "
-                               f"so {pages} page(s). Try `/limits breaches {found.as_of}`.")
-    await inv.reply(text=f"{found.breach_count} breach(es) and {found.warning_count} warning(s)"
-                         f" on {credential.instance}, as of {found.as_of}",
-                    blocks=blocks.breaches(credential.instance, found, page=page,
-                                           ui=_ui(inv.services, credential.instance)))
+        raise errors.UserError(
+            f"There are {len(found.incidents)} incident(s) on {found.as_of}, "
+            f"so {pages} page(s). Try `/limits breaches {found.as_of}`."
+        )
+    await inv.reply(
+        text=f"{found.breach_count} breach(es) and {found.warning_count} warning(s)"
+        f" on {credential.instance}, as of {found.as_of}",
+        blocks=blocks.breaches(
+            credential.instance, found, page=page, ui=_ui(inv.services, credential.instance)
+        ),
+    )
 
 
 @family.command("limit", "limit <id>", "a limit, its structure and its latest evaluation")
@@ -123,8 +137,10 @@ async def limit(inv: Invocation) -> None:
     instance = take_instance(inv)
     limit_id = inv.arg(0)
     if not limit_id:
-        raise errors.UserError("Give the limit id: `/limits limit L-17` "
-                               "(ids are in `/limits breaches` and `/limits pending`).")
+        raise errors.UserError(
+            "Give the limit id: `/limits limit L-17` "
+            "(ids are in `/limits breaches` and `/limits pending`)."
+        )
     credential, client = await _session(inv.services, inv.user_id, instance)
     try:
         view = await client.limit(credential, limit_id=limit_id)
@@ -135,12 +151,13 @@ async def limit(inv: Invocation) -> None:
             raise errors.UserError(
                 f"Atoti Limits ({credential.instance}) has no limit {suggest.code(limit_id)}."
                 f"{suggest.did_you_mean(limit_id, known)} Ids are in `/limits breaches` and "
-                "`/limits pending`.") from None
+                "`/limits pending`."
+            ) from None
         view = await client.limit(credential, limit_id=same)
-    await inv.reply(text=f"Limit {b.escape(view.limit_id)} on {credential.instance}: "
-                         f"{b.escape(view.status)}",
-                    blocks=blocks.limit_view(credential.instance, view,
-                                             _ui(inv.services, credential.instance)))
+    await inv.reply(
+        text=f"Limit {b.escape(view.limit_id)} on {credential.instance}: {b.escape(view.status)}",
+        blocks=blocks.limit_view(credential.instance, view, _ui(inv.services, credential.instance)),
+    )
 
 
 async def _known_limit_ids(client: LimitsClient, credential: Credential) -> list[str]:
@@ -159,9 +176,15 @@ async def _known_limit_ids(client: LimitsClient, credential: Credential) -> list
 
 # -- pending and its approval cards ----------------------------------------------------------
 
-async def _pending_cards(services: Services, instance: str, items: list[PendingLimit], *,
-                         for_channel: bool, skip: str = ""
-                         ) -> tuple[list[list[b.Block]], list[str]]:
+
+async def _pending_cards(
+    services: Services,
+    instance: str,
+    items: list[PendingLimit],
+    *,
+    for_channel: bool,
+    skip: str = "",
+) -> tuple[list[list[b.Block]], list[str]]:
     cards: list[list[b.Block]] = []
     ids: list[str] = []
     for p in items:
@@ -177,8 +200,9 @@ async def _pending_cards(services: Services, instance: str, items: list[PendingL
     return cards, ids
 
 
-async def _pending_reply(services: Services, user_id: str, instance: str | None,
-                         acted: approvals.Approval | None = None) -> tuple[str, list[b.Block]]:
+async def _pending_reply(
+    services: Services, user_id: str, instance: str | None, acted: approvals.Approval | None = None
+) -> tuple[str, list[b.Block]]:
     credential, client = await _session(services, user_id, instance)
     acted_card = blocks.card(acted) if acted else None
     skip = ""
@@ -191,14 +215,16 @@ async def _pending_reply(services: Services, user_id: str, instance: str | None,
             raise
         note = b.context(f"I could not reload the list: {b.escape(error.detail)}")
         return acted.summary if acted else "", [*acted_card, note]
-    cards, _ = await _pending_cards(services, credential.instance, items, for_channel=False,
-                                    skip=skip)
+    cards, _ = await _pending_cards(
+        services, credential.instance, items, for_channel=False, skip=skip
+    )
     text = f"{len(items)} limit(s) waiting for approval on {credential.instance}"
     return text, blocks.pending(credential.instance, cards, acted=acted_card)
 
 
-@family.command("pending", "pending [share]",
-                "limits waiting for approval, with Approve / Reject buttons")
+@family.command(
+    "pending", "pending [share]", "limits waiting for approval, with Approve / Reject buttons"
+)
 async def pending(inv: Invocation) -> None:
     instance = take_instance(inv)
     if not inv.share:
@@ -213,8 +239,9 @@ async def pending(inv: Invocation) -> None:
     blks = blocks.pending(credential.instance, cards, shared_by=inv.user_id)
     text = f"{len(items)} limit(s) waiting for approval on {credential.instance}"
     try:
-        posted = await services.slack.chat_postMessage(channel=inv.channel_id, text=text,
-                                                       blocks=blks)
+        posted = await services.slack.chat_postMessage(
+            channel=inv.channel_id, text=text, blocks=blks
+        )
     except SlackApiError as error:
         if error.response.get("error") in ("not_in_channel", "channel_not_found"):
             raise errors.UserError(NOT_IN_CHANNEL) from None
@@ -229,11 +256,13 @@ async def pending(inv: Invocation) -> None:
 
 # -- buttons and the reject modal --------------------------------------------------------------
 
+
 async def _decide(click: Click, approval: str, action: str, comment: str | None = None) -> None:
     services = click.services
     record = await services.approvals.get(approval)
     client: LimitsClient = services.platforms[PLATFORM].client(  # type: ignore[attr-defined]
-        record.instance)
+        record.instance
+    )
     limit_id = str(record.payload.get("limit_id", ""))
     key = str(record.payload.get("task_key", "")) or None
 
@@ -241,8 +270,9 @@ async def _decide(click: Click, approval: str, action: str, comment: str | None 
         if action == "approve":
             outcome = await client.approve(credential, limit_id=limit_id, task_key=key)
         else:
-            outcome = await client.reject(credential, limit_id=limit_id, task_key=key,
-                                          comment=comment or None)
+            outcome = await client.reject(
+                credential, limit_id=limit_id, task_key=key, comment=comment or None
+            )
         text = blocks.outcome_text(outcome, action)
         return f"{text} ({comment})" if comment else text
 
@@ -250,9 +280,16 @@ async def _decide(click: Click, approval: str, action: str, comment: str | None 
         acted = await services.approvals.get(approval)
         return await _pending_reply(services, click.user_id, acted.instance, acted=acted)
 
-    await approvals.act(click, approval=approval, action=action,
-                        verb=blocks.ACTION_WORDS[action][1], permission=PERMISSION,
-                        perform=perform, render=blocks.card, refresh=refresh)
+    await approvals.act(
+        click,
+        approval=approval,
+        action=action,
+        verb=blocks.ACTION_WORDS[action][1],
+        permission=PERMISSION,
+        perform=perform,
+        render=blocks.card,
+        refresh=refresh,
+    )
 
 
 async def approve_clicked(click: Click) -> None:
@@ -265,8 +302,9 @@ def _already(record: approvals.Approval) -> str:
         return approvals.WORKING.format(actor=record.actor)
     past = blocks.ACTION_WORDS.get(record.action, ("", record.action + "ed"))[1]
     result = f" ({record.result})" if record.result else ""
-    return approvals.ALREADY.format(verb=past, actor=record.actor,
-                                    when=approvals.when_text(record.acted_at), result=result)
+    return approvals.ALREADY.format(
+        verb=past, actor=record.actor, when=approvals.when_text(record.acted_at), result=result
+    )
 
 
 async def reject_clicked(click: Click) -> None:
@@ -275,21 +313,26 @@ async def reject_clicked(click: Click) -> None:
     services = click.services
     record = await services.approvals.get(target.approval)
     if record.state not in (approvals.PENDING, approvals.FAILED):
-        await click.respond(text=_already(record), response_type="ephemeral",
-                            replace_original=False)
+        await click.respond(
+            text=_already(record), response_type="ephemeral", replace_original=False
+        )
         return
     # Say so now rather than after the person typed a comment.
     await services.accounts.credential(click.user_id, record.platform, record.instance)
-    if not await services.approvals.allowed(services.slack, PERMISSION, click.user_id,
-                                            services.settings.approvers):
+    if not await services.approvals.allowed(
+        services.slack, PERMISSION, click.user_id, services.settings.approvers
+    ):
         raise errors.NotAllowed(approvals.NOT_ALLOWED.format(verb="reject"))
     container = click.body.get("container") or {}
     metadata = blocks.RejectMetadata(
-        approval=record.id, response_url=str(click.body.get("response_url") or ""),
+        approval=record.id,
+        response_url=str(click.body.get("response_url") or ""),
         channel_id=str(container.get("channel_id") or ""),
-        message_ts=str(container.get("message_ts") or ""))
-    await click.client.views_open(trigger_id=click.trigger_id,
-                                  view=blocks.reject_modal(record, metadata))
+        message_ts=str(container.get("message_ts") or ""),
+    )
+    await click.client.views_open(
+        trigger_id=click.trigger_id, view=blocks.reject_modal(record, metadata)
+    )
 
 
 def _comment(view: dict[str, Any]) -> str:
@@ -298,8 +341,9 @@ def _comment(view: dict[str, Any]) -> str:
     return (value or "").strip()
 
 
-async def on_reject_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
-                           context: Any) -> None:
+async def on_reject_submit(
+    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
     await ack()  # closes the modal; the card shows the outcome
     view = body.get("view") or {}
     try:
@@ -312,12 +356,18 @@ async def on_reject_submit(ack: Any, body: dict[str, Any], client: AsyncWebClien
         return
     respond = context["services"].responder.to(metadata.response_url)
     # The click that opened the modal, as act() needs it: identity from this payload.
-    click = Click(services=context["services"], user_id=body["user"]["id"],
-                  action_id=blocks.REJECT, value="", respond=respond, client=client,
-                  body={"container": {"channel_id": metadata.channel_id,
-                                      "message_ts": metadata.message_ts}})
-    await guarded(respond, _decide(click, metadata.approval, "reject", _comment(view)),
-                  replace=False)
+    click = Click(
+        services=context["services"],
+        user_id=body["user"]["id"],
+        action_id=blocks.REJECT,
+        value="",
+        respond=respond,
+        client=client,
+        body={"container": {"channel_id": metadata.channel_id, "message_ts": metadata.message_ts}},
+    )
+    await guarded(
+        respond, _decide(click, metadata.approval, "reject", _comment(view)), replace=False
+    )
 
 
 def register(app: AsyncApp, settings: Settings) -> None:

@@ -31,8 +31,14 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-PLATFORM_ALIASES = {"strategy": "mstr", "microstrategy": "mstr", "strategyone": "mstr",
-                    "squonk2": "squonk", "atoti": "limits", "dataiku": "dss"}
+PLATFORM_ALIASES = {
+    "strategy": "mstr",
+    "microstrategy": "mstr",
+    "strategyone": "mstr",
+    "squonk2": "squonk",
+    "atoti": "limits",
+    "dataiku": "dss",
+}
 
 
 def platform_for(services: Services, word: str | None) -> Platform:
@@ -41,30 +47,46 @@ def platform_for(services: Services, word: str | None) -> Platform:
         raise errors.UserError(f"Say which platform: `/ops link <platform>`; one of {configured}.")
     key = PLATFORM_ALIASES.get(word.lower(), word.lower())
     if key not in services.platforms and key in TITLES:
-        raise errors.UserError(messages.NOT_CONFIGURED.format(
-            title=TITLES[key], key=key, platforms=configured))
+        raise errors.UserError(
+            messages.NOT_CONFIGURED.format(title=TITLES[key], key=key, platforms=configured)
+        )
     if key not in services.platforms:
-        raise errors.UserError(messages.UNKNOWN_PLATFORM.format(
-            word=word.replace("`", "'")[:40], platforms=configured))
+        raise errors.UserError(
+            messages.UNKNOWN_PLATFORM.format(word=word.replace("`", "'")[:40], platforms=configured)
+        )
     return services.platforms[key]
 
 
-async def open_link_modal(*, services: Services, client: AsyncWebClient, trigger_id: str,
-                          platform: Platform, instance: str | None,
-                          response_url: str | None = None, from_home: bool = False) -> None:
+async def open_link_modal(
+    *,
+    services: Services,
+    client: AsyncWebClient,
+    trigger_id: str,
+    platform: Platform,
+    instance: str | None,
+    response_url: str | None = None,
+    from_home: bool = False,
+) -> None:
     if instance is not None:
         platform.instance(instance)  # raises a UserError naming the configured ones
-    metadata = blocks.LinkMetadata(platform=platform.key, instance=instance,
-                                   response_url=response_url, from_home=from_home)
+    metadata = blocks.LinkMetadata(
+        platform=platform.key, instance=instance, response_url=response_url, from_home=from_home
+    )
     await client.views_open(trigger_id=trigger_id, view=_form(platform, metadata))
 
 
-def _form(platform: Platform, metadata: blocks.LinkMetadata,
-          field_errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _form(
+    platform: Platform, metadata: blocks.LinkMetadata, field_errors: dict[str, str] | None = None
+) -> dict[str, Any]:
     instance = platform.instance(metadata.instance)
     return blocks.link_modal(
-        title=platform.title, platform=platform.key, instances=list(platform.instances),
-        fields=platform.link_fields(instance), metadata=metadata, errors=field_errors)
+        title=platform.title,
+        platform=platform.key,
+        instances=list(platform.instances),
+        fields=platform.link_fields(instance),
+        metadata=metadata,
+        errors=field_errors,
+    )
 
 
 def _values(view: dict[str, Any], secret: set[str]) -> tuple[str | None, dict[str, str]]:
@@ -86,33 +108,40 @@ def _values(view: dict[str, Any], secret: set[str]) -> tuple[str | None, dict[st
 
 
 # The reason under the field it concerns; the modal and the web form (bot.weblink) share it.
-def field_errors(platform: Platform, instance: str,
-                 error: errors.PlatformError) -> dict[str, str]:
+def field_errors(platform: Platform, instance: str, error: errors.PlatformError) -> dict[str, str]:
     fields = platform.link_fields(platform.instance(instance))
     secret = next((f.name for f in fields if f.secret), fields[-1].name if fields else "instance")
     if isinstance(error, errors.BadAnswer):  # the instance's fault, not the credential's
         return {"instance": messages.for_error(error)}
     if isinstance(error, errors.Unavailable):
-        return {"instance": messages.LINK_FIELD_UNREACHABLE.format(
-            title=platform.title, instance=b.escape(instance), detail=b.escape(error.detail))}
+        return {
+            "instance": messages.LINK_FIELD_UNREACHABLE.format(
+                title=platform.title, instance=b.escape(instance), detail=b.escape(error.detail)
+            )
+        }
     if isinstance(error, errors.Unauthorized | errors.Forbidden):
         hint = platform.refused_hint(platform.instance(instance))
         refused = messages.LINK_FIELD_REFUSED.format(title=platform.title)
         return {secret: f"{refused} {hint}" if hint else refused}
-    return {secret: messages.LINK_FIELD_OTHER.format(title=platform.title,
-                                                     detail=b.escape(error.detail))}
+    return {
+        secret: messages.LINK_FIELD_OTHER.format(
+            title=platform.title, detail=b.escape(error.detail)
+        )
+    }
 
 
-async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
-                         context: Any) -> None:
+async def on_link_submit(
+    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
     services: Services = context["services"]
     view = body["view"]
     user_id = body["user"]["id"]  # identity from Slack, never from private_metadata
     try:
         metadata = blocks.LinkMetadata.model_validate_json(view.get("private_metadata") or "")
         platform = services.platforms[metadata.platform]
-        secret = {f.name for f in platform.link_fields(platform.instance(metadata.instance))
-                  if f.secret}
+        secret = {
+            f.name for f in platform.link_fields(platform.instance(metadata.instance)) if f.secret
+        }
     except (ValidationError, KeyError, errors.UserError):
         await ack()
         log.warning("link submission with unusable private_metadata from %s", user_id)
@@ -121,9 +150,11 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
     instance = metadata.instance or chosen or next(iter(platform.instances), "")
     # A required field left empty (or only spaces) is marked under that field, in the same
     # form, before anything is checked with the platform.
-    empty = {blocks.field_block_id(f.name): messages.LINK_FIELD_EMPTY.format(label=f.label)
-             for f in platform.link_fields(platform.instance(instance))
-             if not f.optional and not f.choices and not values.get(f.name, "").strip()}
+    empty = {
+        blocks.field_block_id(f.name): messages.LINK_FIELD_EMPTY.format(label=f.label)
+        for f in platform.link_fields(platform.instance(instance))
+        if not f.optional and not f.choices and not values.get(f.name, "").strip()
+    }
     if empty:
         await ack(response_action="errors", errors=empty)
         return
@@ -131,16 +162,24 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
     # applies the ack's view when it reads our HTTP answer, which can be after a fast platform
     # answered, so updating by view id could be overwritten by "checking…".
     checking = f"link-{uuid.uuid4().hex}"
-    await ack(response_action="update", view={**blocks.notice_modal(
-        "Checking…", messages.LINK_VERIFYING.format(title=platform.title, instance=instance)),
-        "external_id": checking})
+    await ack(
+        response_action="update",
+        view={
+            **blocks.notice_modal(
+                "Checking…", messages.LINK_VERIFYING.format(title=platform.title, instance=instance)
+            ),
+            "external_id": checking,
+        },
+    )
     try:
-        linked = await verify_and_store(services, user_id=user_id, platform=platform,
-                                        instance=instance, values=values)
+        linked = await verify_and_store(
+            services, user_id=user_id, platform=platform, instance=instance, values=values
+        )
     except errors.PlatformError as error:
         metadata = metadata.model_copy(update={"instance": instance})
-        await _update(client, checking, _form(
-            platform, metadata, field_errors(platform, instance, error)))
+        await _update(
+            client, checking, _form(platform, metadata, field_errors(platform, instance, error))
+        )
         return
     except errors.BotError as error:
         # Input the platform module refused (a missing part, a bad format): back in the form,
@@ -148,17 +187,30 @@ async def on_link_submit(ack: Any, body: dict[str, Any], client: AsyncWebClient,
         metadata = metadata.model_copy(update={"instance": instance})
         fields = platform.link_fields(platform.instance(instance))
         where = next((f.name for f in fields if f.secret), fields[-1].name if fields else "")
-        await _update(client, checking, _form(platform, metadata,
-                                              {where: messages.for_error(error)}))
+        await _update(
+            client, checking, _form(platform, metadata, {where: messages.for_error(error)})
+        )
         return
     await _update(client, checking, blocks.notice_modal("Linked", linked.text))
-    await tell_linked(services, client, user_id=user_id, text=linked.text,
-                      response_url=metadata.response_url, from_home=metadata.from_home)
+    await tell_linked(
+        services,
+        client,
+        user_id=user_id,
+        text=linked.text,
+        response_url=metadata.response_url,
+        from_home=metadata.from_home,
+    )
 
 
-async def verify_and_store(services: Services, *, user_id: str, platform: Platform,
-                           instance: str, values: dict[str, str],
-                           claim: Callable[[], Awaitable[bool]] | None = None) -> Linked:
+async def verify_and_store(
+    services: Services,
+    *,
+    user_id: str,
+    platform: Platform,
+    instance: str,
+    values: dict[str, str],
+    claim: Callable[[], Awaitable[bool]] | None = None,
+) -> Linked:
     """The one path from a submitted credential to a stored link, shared by the modal and
     the web form (bot.weblink): verify with the platform, store encrypted, audit. Returns
     what to tell the person (`Linked.text` is the "Linked …" mrkdwn line).
@@ -173,20 +225,36 @@ async def verify_and_store(services: Services, *, user_id: str, platform: Platfo
         platform.instance(instance)
         verified = await platform.verify(instance, values)
     except errors.PlatformError as error:
-        await services.audit.record(user_id=user_id, action="link", platform=platform.key,
-                                    instance=instance, result="refused",
-                                    detail=type(error).__name__)
+        await services.audit.record(
+            user_id=user_id,
+            action="link",
+            platform=platform.key,
+            instance=instance,
+            result="refused",
+            detail=type(error).__name__,
+        )
         raise
     if claim is not None and not await claim():
         raise errors.UserError(LINK_ALREADY_USED)
     account = await services.accounts.link(user_id, platform.key, instance, verified)
-    await services.audit.record(user_id=user_id, action="link", platform=platform.key,
-                                instance=instance, target=account.account)
+    await services.audit.record(
+        user_id=user_id,
+        action="link",
+        platform=platform.key,
+        instance=instance,
+        target=account.account,
+    )
     kind = f" ({verified.kind})" if verified.kind else ""
-    text = messages.LINKED.format(title=platform.title, instance=instance,
-                                  account=account.account, kind=kind)
-    return Linked(text=text, title=platform.title, instance=instance, account=account.account,
-                  kind=verified.kind)
+    text = messages.LINKED.format(
+        title=platform.title, instance=instance, account=account.account, kind=kind
+    )
+    return Linked(
+        text=text,
+        title=platform.title,
+        instance=instance,
+        account=account.account,
+        kind=verified.kind,
+    )
 
 
 @dataclass(frozen=True)
@@ -203,8 +271,15 @@ class Linked:
 LINK_ALREADY_USED = "This link has already been used. Run `/ops link <platform>` for a new one."
 
 
-async def tell_linked(services: Services, client: AsyncWebClient, *, user_id: str, text: str,
-                      response_url: str | None = None, from_home: bool = False) -> None:
+async def tell_linked(
+    services: Services,
+    client: AsyncWebClient,
+    *,
+    user_id: str,
+    text: str,
+    response_url: str | None = None,
+    from_home: bool = False,
+) -> None:
     """After a link: the ephemeral note where `/ops link` was typed, and a fresh Home tab."""
     if response_url:
         await services.responder.to(response_url)(text=text, response_type="ephemeral")

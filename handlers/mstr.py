@@ -35,22 +35,38 @@ _PROJECT_ID = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 # -- the caller's default project ------------------------------------------------------
 
+
 async def _default(services: Services, user_id: str, instance: str) -> dict[str, Any] | None:
     return await services.store.run(mstr_defaults.get, user_id, instance)
 
 
 async def _remember(services: Services, user_id: str, instance: str, project: Project) -> None:
-    await services.store.run(mstr_defaults.save, {
-        "user_id": user_id, "instance": instance, "project_id": project.id,
-        "project_name": project.name, "set_at": services.now().isoformat(timespec="seconds")})
-    await services.audit.record(user_id=user_id, action="mstr.use", platform="mstr",
-                                instance=instance, target=project.name, detail=project.id)
+    await services.store.run(
+        mstr_defaults.save,
+        {
+            "user_id": user_id,
+            "instance": instance,
+            "project_id": project.id,
+            "project_name": project.name,
+            "set_at": services.now().isoformat(timespec="seconds"),
+        },
+    )
+    await services.audit.record(
+        user_id=user_id,
+        action="mstr.use",
+        platform="mstr",
+        instance=instance,
+        target=project.name,
+        detail=project.id,
+    )
 
 
 # -- sessions ------------------------------------------------------------------------------
 
-async def _session(services: Services, user_id: str,
-                   instance: str | None) -> tuple[Credential, StrategyOneClient]:
+
+async def _session(
+    services: Services, user_id: str, instance: str | None
+) -> tuple[Credential, StrategyOneClient]:
     credential = await services.accounts.credential(user_id, "mstr", instance)
     platform = services.platforms["mstr"]
     return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
@@ -66,15 +82,18 @@ def _name(default: dict[str, Any] | None) -> str | None:
 
 # -- commands ------------------------------------------------------------------------------
 
+
 @family.command("status", "status", "I-Server and web versions, your session and its timeout")
 async def status(inv: Invocation) -> None:
     credential, client = await _open(inv)
     st = await client.status(credential=credential)
     default = await _default(inv.services, inv.user_id, credential.instance)
-    await inv.reply(text=f"Strategy One {credential.instance}: I-Server "
-                         f"{blocks.b.escape(st.iserver_version)}, "
-                         f"session {'alive' if st.alive else 'not confirmed'}",
-                    blocks=blocks.status(credential.instance, st, _name(default)))
+    await inv.reply(
+        text=f"Strategy One {credential.instance}: I-Server "
+        f"{blocks.b.escape(st.iserver_version)}, "
+        f"session {'alive' if st.alive else 'not confirmed'}",
+        blocks=blocks.status(credential.instance, st, _name(default)),
+    )
 
 
 @family.command("whoami", "whoami", "the user of your session, and how you are linked")
@@ -87,40 +106,58 @@ async def whoami(inv: Invocation) -> None:
     except (errors.NotFound, errors.Forbidden, errors.Rejected) as error:
         if not default:
             raise
-        raise errors.UserError(blocks.default_refused(
-            credential.instance, default["project_name"], error.detail), markup=True) from None
-    await inv.reply(text=f"Strategy One {credential.instance}: "
-                         f"{blocks.b.escape(info.full_name or info.id)}",
-                    blocks=blocks.whoami(
-                        credential.instance, info,
-                        login_mode=str(credential.details.get("login_mode", "")),
-                        kept=str(credential.details.get("kept", credential.kind)),
-                        default=_name(default)))
+        raise errors.UserError(
+            blocks.default_refused(credential.instance, default["project_name"], error.detail),
+            markup=True,
+        ) from None
+    await inv.reply(
+        text=f"Strategy One {credential.instance}: {blocks.b.escape(info.full_name or info.id)}",
+        blocks=blocks.whoami(
+            credential.instance,
+            info,
+            login_mode=str(credential.details.get("login_mode", "")),
+            kept=str(credential.details.get("kept", credential.kind)),
+            default=_name(default),
+        ),
+    )
 
 
-async def _projects_reply(services: Services, user_id: str, instance: str | None,
-                          filter_: str, note: str = "") -> tuple[str, list]:
+async def _projects_reply(
+    services: Services, user_id: str, instance: str | None, filter_: str, note: str = ""
+) -> tuple[str, list]:
     credential, client = await _session(services, user_id, instance)
     items = await client.projects(credential=credential)
     if filter_:
         wanted = filter_.casefold()
-        items = [p for p in items
-                 if wanted in p.name.casefold() or wanted in p.alias.casefold() or p.id == filter_]
+        items = [
+            p
+            for p in items
+            if wanted in p.name.casefold() or wanted in p.alias.casefold() or p.id == filter_
+        ]
     default = await _default(services, user_id, credential.instance)
     not_loaded = sum(1 for p in items if p.not_loaded_on)
-    text = (f"{len(items)} project(s) on {credential.instance}"
-            + (f", {not_loaded} not loaded on every node" if not_loaded else ""))
-    return text, blocks.projects(credential.instance, items,
-                                 default_id=default["project_id"] if default else None,
-                                 filter_=filter_, note=note)
+    text = f"{len(items)} project(s) on {credential.instance}" + (
+        f", {not_loaded} not loaded on every node" if not_loaded else ""
+    )
+    return text, blocks.projects(
+        credential.instance,
+        items,
+        default_id=default["project_id"] if default else None,
+        filter_=filter_,
+        note=note,
+    )
 
 
-@family.command("projects", "projects [part of a name]",
-                "projects with their status on each node; Use as default")
+@family.command(
+    "projects",
+    "projects [part of a name]",
+    "projects with their status on each node; Use as default",
+)
 async def projects(inv: Invocation) -> None:
     instance = take_instance(inv)
-    text, blks = await _projects_reply(inv.services, inv.user_id, instance,
-                                       " ".join(inv.args).strip())
+    text, blks = await _projects_reply(
+        inv.services, inv.user_id, instance, " ".join(inv.args).strip()
+    )
     await inv.reply(text=text, blocks=blks)
 
 
@@ -133,15 +170,20 @@ def match_project(items: list[Project], wanted: str, instance: str) -> Project:
         found = [p for p in items if p.name == wanted]
         if not found:
             folded = wanted.casefold()
-            found = [p for p in items if p.name.casefold() == folded
-                     or (p.alias and p.alias.casefold() == folded)]
+            found = [
+                p
+                for p in items
+                if p.name.casefold() == folded or (p.alias and p.alias.casefold() == folded)
+            ]
     if len(found) == 1:
         return found[0]
     if found:
-        raise errors.UserError(blocks.ambiguous_project(instance, wanted,
-                                                        [p.name for p in found]), markup=True)
-    raise errors.UserError(blocks.no_such_project(instance, wanted, close_names(items, wanted)),
-                           markup=True)
+        raise errors.UserError(
+            blocks.ambiguous_project(instance, wanted, [p.name for p in found]), markup=True
+        )
+    raise errors.UserError(
+        blocks.no_such_project(instance, wanted, close_names(items, wanted)), markup=True
+    )
 
 
 def close_names(items: list[Project], wanted: str, n: int = 5) -> list[str]:
@@ -149,13 +191,19 @@ def close_names(items: list[Project], wanted: str, n: int = 5) -> list[str]:
     names = {p.name.casefold(): p.name for p in items}
     names.update({p.alias.casefold(): p.name for p in items if p.alias})
     close = [names[k] for k in difflib.get_close_matches(folded, list(names), n=n, cutoff=0.5)]
-    close += [p.name for p in items
-              if folded and (folded in p.name.casefold() or folded in p.alias.casefold())]
+    close += [
+        p.name
+        for p in items
+        if folded and (folded in p.name.casefold() or folded in p.alias.casefold())
+    ]
     return list(dict.fromkeys(close))[:n]
 
 
-@family.command("use", "use [<project name> | none]",
-                "your default project (sent as the project of your commands); none clears it")
+@family.command(
+    "use",
+    "use [<project name> | none]",
+    "your default project (sent as the project of your commands); none clears it",
+)
 async def use(inv: Invocation) -> None:
     instance = take_instance(inv)
     wanted = " ".join(inv.args).strip()
@@ -170,18 +218,24 @@ async def use(inv: Invocation) -> None:
         if default:
             await inv.services.store.run(mstr_defaults.clear, inv.user_id, credential.instance)
             await inv.services.audit.record(
-                user_id=inv.user_id, action="mstr.use.clear", platform="mstr",
-                instance=credential.instance, target=default["project_name"])
+                user_id=inv.user_id,
+                action="mstr.use.clear",
+                platform="mstr",
+                instance=credential.instance,
+                target=default["project_name"],
+            )
         await inv.reply(text=blocks.use_cleared(credential.instance, _name(default)))
         return
     credential, client = await _session(inv.services, inv.user_id, instance)
-    project = match_project(await client.loaded_projects(credential=credential), wanted,
-                            credential.instance)
+    project = match_project(
+        await client.loaded_projects(credential=credential), wanted, credential.instance
+    )
     await _remember(inv.services, inv.user_id, credential.instance, project)
     await inv.reply(text=blocks.use_set(credential.instance, project))
 
 
 # -- buttons ------------------------------------------------------------------------------
+
 
 async def use_clicked(click: Click) -> None:
     target = click.parse(blocks.ProjectRef)
@@ -189,16 +243,19 @@ async def use_clicked(click: Click) -> None:
     loaded = await client.loaded_projects(credential=credential)
     project = next((p for p in loaded if p.id == target.id), None)
     if project is None:
-        raise errors.UserError(f"That project is not loaded for you on Strategy One "
-                               f"({target.instance}); `/mstr projects` shows where it is.")
+        raise errors.UserError(
+            f"That project is not loaded for you on Strategy One "
+            f"({target.instance}); `/mstr projects` shows where it is."
+        )
     await _remember(click.services, click.user_id, credential.instance, project)
     done = blocks.use_set(credential.instance, project)
     if not click.body.get("container", {}).get("is_ephemeral"):
         # A shared list: the default is the clicker's own business; tell only them.
         await click.respond(text=done, response_type="ephemeral", replace_original=False)
         return
-    text, blks = await _projects_reply(click.services, click.user_id, target.instance,
-                                       target.filter, note=done)
+    text, blks = await _projects_reply(
+        click.services, click.user_id, target.instance, target.filter, note=done
+    )
     await click.respond(text=text, blocks=blks, replace_original=True)
 
 

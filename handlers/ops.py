@@ -33,8 +33,9 @@ def bot_version() -> str:
         return "dev"
 
 
-@family.command("help", "help [topic] [command]", "what each command does, with examples",
-                quick=True)
+@family.command(
+    "help", "help [topic] [command]", "what each command does, with examples", quick=True
+)
 async def help_(inv: Invocation) -> None:
     """Usage and examples, generated from the registry (bot.help adds forms and examples)."""
     services = inv.services
@@ -42,10 +43,13 @@ async def help_(inv: Invocation) -> None:
     word = (inv.arg(0) or "").lstrip("/").lower()
     if not word:
         overview = [(_slashes["ops"], family.title, family.usage_lines(_slashes["ops"]))]
-        overview += [(_slashes[k], f.title, f.usage_lines(_slashes[k]))
-                     for k, f in configured.items()]
-        await inv.reply(text="Switchboard commands", blocks=blocks.help_message(
-            overview, topics=_topics(configured)))
+        overview += [
+            (_slashes[k], f.title, f.usage_lines(_slashes[k])) for k, f in configured.items()
+        ]
+        await inv.reply(
+            text="Switchboard commands",
+            blocks=blocks.help_message(overview, topics=_topics(configured)),
+        )
         return
     key = PLATFORM_ALIASES.get(word, word)
     key = next((k for k, slash in _slashes.items() if slash.lstrip("/").lower() == key), key)
@@ -56,26 +60,42 @@ async def help_(inv: Invocation) -> None:
         if inv.arg(1):
             sub = fam.find(inv.arg(1) or "")
             if sub is None:
-                raise errors.UserError(_unknown_topic(f"{word} {inv.arg(1)}", configured,
-                                                      list(fam.subcommands), prefix=f"{key} "))
+                raise errors.UserError(
+                    _unknown_topic(
+                        f"{word} {inv.arg(1)}", configured, list(fam.subcommands), prefix=f"{key} "
+                    )
+                )
             await _reply_topic(inv, key, slash, sub)
             return
         instances = ", ".join(f"`{n}`" for n in services.platforms[key].instances)
-        forms = [f.format(instances=instances, ops=_slashes["ops"], key=key, slash=slash)
-                 for f in help_topics.PLATFORM_FORMS]
-        examples = [f"{slash} {help_topics.topic(key, s).examples[0]}"
-                    for s in list(fam.subcommands)[:3] if help_topics.topic(key, s).examples]
-        await inv.reply(text=f"{fam.title}: {slash}", blocks=blocks.help_topic(
-            f"{fam.title} · {slash}", fam.usage_lines(slash), forms, examples,
-            more=f"`{_slashes['ops']} help {key} <command>` for one command"))
+        forms = [
+            f.format(instances=instances, ops=_slashes["ops"], key=key, slash=slash)
+            for f in help_topics.PLATFORM_FORMS
+        ]
+        examples = [
+            f"{slash} {help_topics.topic(key, s).examples[0]}"
+            for s in list(fam.subcommands)[:3]
+            if help_topics.topic(key, s).examples
+        ]
+        await inv.reply(
+            text=f"{fam.title}: {slash}",
+            blocks=blocks.help_topic(
+                f"{fam.title} · {slash}",
+                fam.usage_lines(slash),
+                forms,
+                examples,
+                more=f"`{_slashes['ops']} help {key} <command>` for one command",
+            ),
+        )
         return
     sub = family.find(word)
     if sub is None and inv.arg(1) is None:
         # A platform command named alone (`/ops help futures`): its family, if only one has it.
         owners = [k for k, f in configured.items() if f.find(word)]
         if len(owners) == 1:
-            await _reply_topic(inv, owners[0], _slashes[owners[0]],
-                               configured[owners[0]].find(word))  # type: ignore[arg-type]
+            await _reply_topic(
+                inv, owners[0], _slashes[owners[0]], configured[owners[0]].find(word)
+            )  # type: ignore[arg-type]
             return
     if sub is not None and inv.arg(1) is None:
         await _reply_topic(inv, "ops", _slashes["ops"], sub)
@@ -91,50 +111,75 @@ def _topics(configured: dict[str, CommandFamily]) -> list[str]:
     return [*(n for n in family.subcommands if n != "help"), *help_topics.GUIDES, *configured]
 
 
-def _unknown_topic(word: str, configured: dict[str, CommandFamily], topics: list[str],
-                   prefix: str = "") -> str:
+def _unknown_topic(
+    word: str, configured: dict[str, CommandFamily], topics: list[str], prefix: str = ""
+) -> str:
     close = difflib.get_close_matches(word.lower().removeprefix(prefix), topics, n=1)
-    hint = messages.DID_YOU_MEAN.format(suggestion=f"{_slashes['ops']} help {prefix}{close[0]}"
-                                        ) if close else ""
+    hint = (
+        messages.DID_YOU_MEAN.format(suggestion=f"{_slashes['ops']} help {prefix}{close[0]}")
+        if close
+        else ""
+    )
     return messages.UNKNOWN_TOPIC.format(
-        word=b.escape(word)[:40].replace("`", "'"), hint=hint,
-        topics=", ".join(f"`{prefix}{t}`" for t in topics))
+        word=b.escape(word)[:40].replace("`", "'"),
+        hint=hint,
+        topics=", ".join(f"`{prefix}{t}`" for t in topics),
+    )
 
 
 async def _reply_topic(inv: Invocation, key: str, slash: str, sub: Subcommand) -> None:
     topic = help_topics.topic(key, sub.name, help_topics.configured(inv.services))
-    await inv.reply(text=f"{slash} {sub.name}", blocks=blocks.help_topic(
-        f"{slash} {sub.name}", [usage_line(slash, sub)], list(topic.forms),
-        [f"{slash} {e}" for e in topic.examples]))
+    await inv.reply(
+        text=f"{slash} {sub.name}",
+        blocks=blocks.help_topic(
+            f"{slash} {sub.name}",
+            [usage_line(slash, sub)],
+            list(topic.forms),
+            [f"{slash} {e}" for e in topic.examples],
+        ),
+    )
 
 
 def not_configured(services, key: str) -> str:  # type: ignore[no-untyped-def]
     """A platform Switchboard knows that this installation has not configured."""
-    return messages.NOT_CONFIGURED.format(title=TITLES.get(key, key), key=key,
-                                          platforms=configured_list(services))
+    return messages.NOT_CONFIGURED.format(
+        title=TITLES.get(key, key), key=key, platforms=configured_list(services)
+    )
 
 
 def configured_list(services) -> str:  # type: ignore[no-untyped-def]
     return ", ".join(f"`{k}`" for k in services.platforms) or "none yet"
 
 
-@family.command("link", "link <platform> [instance]", "link your account (opens a form)",
-                quick=True)
+@family.command(
+    "link", "link <platform> [instance]", "link your account (opens a form)", quick=True
+)
 async def link(inv: Invocation) -> None:
     platform = platform_for(inv.services, inv.arg(0))
     if inv.services.settings.public_url:
         # The one-time web link (bot.weblink) instead of the modal: ephemeral, for this user.
         instance = platform.instance(inv.arg(1)).name if inv.arg(1) else None
-        issued = await weblink.issue(inv.services, user_id=inv.user_id, platform=platform.key,
-                                     instance=instance, response_url=inv.response_url or None)
+        issued = await weblink.issue(
+            inv.services,
+            user_id=inv.user_id,
+            platform=platform.key,
+            instance=instance,
+            response_url=inv.response_url or None,
+        )
         text, link_blocks = weblink_blocks.link_message(
-            title=platform.title, instance=instance, url=issued.url, minutes=issued.minutes)
+            title=platform.title, instance=instance, url=issued.url, minutes=issued.minutes
+        )
         # Always ephemeral, even after a trailing `share`: the link is this person's alone.
         await inv.respond(text=text, blocks=link_blocks, response_type="ephemeral")
         return
-    await open_link_modal(services=inv.services, client=inv.client, trigger_id=inv.trigger_id,
-                          platform=platform, instance=inv.arg(1),
-                          response_url=inv.response_url or None)
+    await open_link_modal(
+        services=inv.services,
+        client=inv.client,
+        trigger_id=inv.trigger_id,
+        platform=platform,
+        instance=inv.arg(1),
+        response_url=inv.response_url or None,
+    )
 
 
 @family.command("unlink", "unlink <platform> [instance]", "delete your stored credential")
@@ -158,8 +203,9 @@ async def unlink_account(services, user_id: str, key: str, instance: str) -> str
     except errors.PlatformError:
         revoked = " (the platform could not be told to revoke it; it may stay valid there)"
     await services.accounts.unlink(user_id, key, instance)
-    await services.audit.record(user_id=user_id, action="unlink", platform=key,
-                                instance=instance, target=credential.account)
+    await services.audit.record(
+        user_id=user_id, action="unlink", platform=key, instance=instance, target=credential.account
+    )
     return messages.UNLINKED.format(title=platform.title, instance=instance, revoked=revoked)
 
 
@@ -170,8 +216,7 @@ async def links(inv: Invocation) -> None:
         known = ", ".join(f"`{k}`" for k in inv.services.platforms) or "none configured"
         await inv.reply(text=messages.NO_LINKS.format(platforms=known))
         return
-    await inv.reply(text="Your linked accounts",
-                    blocks=blocks.links_message(accounts, TITLES))
+    await inv.reply(text="Your linked accounts", blocks=blocks.links_message(accounts, TITLES))
 
 
 @family.command("status", "status", "every platform instance: reachable, latency, version")
@@ -190,8 +235,10 @@ async def status(inv: Invocation) -> None:
     up = sum(1 for _, st in rows if st.reachable)
     scheduler = services.scheduler
     jobs = [f"{scheduler.jobs()} scheduled digest/alert jobs"] if scheduler else []
-    await inv.reply(text=f"{up} of {len(rows)} platform instances reachable",
-                    blocks=blocks.status_message(rows, version=bot_version(), extra=jobs))
+    await inv.reply(
+        text=f"{up} of {len(rows)} platform instances reachable",
+        blocks=blocks.status_message(rows, version=bot_version(), extra=jobs),
+    )
 
 
 @family.command("audit", "audit [n]", "operators: the last n state changes", quick=True)
@@ -227,4 +274,4 @@ def register(app: AsyncApp, settings: Settings, families: dict[str, CommandFamil
     app.command(settings.commands.ops)(make_listener(family, settings.commands.ops, _route))
 
 
-__all__ = ["family", "register", "unlink_account", "b"]
+__all__ = ["b", "family", "register", "unlink_account"]

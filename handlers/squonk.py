@@ -33,8 +33,9 @@ JOB_SPEC = re.compile(r"^([^/\s]+)/([^@/\s]+)@(\S+)$")
 INSTANCE_ID = re.compile(r"^instance-[0-9A-Za-z-]+$")
 
 
-async def _session(services: Services, user_id: str,
-                   site: str | None) -> tuple[Credential, SquonkClient]:
+async def _session(
+    services: Services, user_id: str, site: str | None
+) -> tuple[Credential, SquonkClient]:
     credential = await services.accounts.credential(user_id, "squonk", site)
     platform = services.platforms["squonk"]
     return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
@@ -57,9 +58,13 @@ async def _project(client: SquonkClient, credential: Credential, project: str) -
         same = suggest.same_name(project, names)
         if same is not None:
             return await client.project(credential, project=same)
-        raise errors.UserError(blocks.NO_PROJECT.format(
-            project=_quoted(project), instance=credential.instance,
-            hint=suggest.did_you_mean(project, names))) from None
+        raise errors.UserError(
+            blocks.NO_PROJECT.format(
+                project=_quoted(project),
+                instance=credential.instance,
+                hint=suggest.did_you_mean(project, names),
+            )
+        ) from None
 
 
 async def _instance_id(client: SquonkClient, credential: Credential, word: str) -> str:
@@ -67,21 +72,28 @@ async def _instance_id(client: SquonkClient, credential: Credential, word: str) 
     if INSTANCE_ID.match(word):
         return word
     every = await client.instances(credential)
-    found = [i for i in every if i.name == word] or \
-        [i for i in every if i.name.casefold() == word.casefold()]
+    found = [i for i in every if i.name == word] or [
+        i for i in every if i.name.casefold() == word.casefold()
+    ]
     if not found:
-        raise errors.UserError(blocks.NO_INSTANCE.format(
-            name=_quoted(word), instance=credential.instance,
-            hint=suggest.did_you_mean(word, [i.name for i in every])))
+        raise errors.UserError(
+            blocks.NO_INSTANCE.format(
+                name=_quoted(word),
+                instance=credential.instance,
+                hint=suggest.did_you_mean(word, [i.name for i in every]),
+            )
+        )
     if len(found) > 1:
         ids = ", ".join(f"`{b.escape(i.id)}`" for i in found[:5])
-        raise errors.UserError(blocks.SEVERAL_INSTANCES.format(name=_quoted(word), ids=ids),
-                               markup=True)
+        raise errors.UserError(
+            blocks.SEVERAL_INSTANCES.format(name=_quoted(word), ids=ids), markup=True
+        )
     return found[0].id
 
 
-async def _create_task(client: SquonkClient, credential: Credential,
-                       instance: Instance) -> Task | None:
+async def _create_task(
+    client: SquonkClient, credential: Credential, instance: Instance
+) -> Task | None:
     """The instance's launch task (exit code, events), if the DM still has it."""
     task_id = next((t.id for t in instance.tasks if t.purpose == "CREATE"), None)
     if task_id is None:
@@ -94,17 +106,22 @@ async def _create_task(client: SquonkClient, credential: Credential,
 
 # -- commands -----------------------------------------------------------------------------
 
+
 @family.command("projects", "projects", "the projects you can see, with your role")
 async def projects(inv: Invocation) -> None:
     credential, client = await _open(inv)
     items = await client.projects(credential)
-    await inv.reply(text=f"{len(items)} Squonk2 project(s) on {credential.instance}",
-                    blocks=blocks.projects(credential.instance, items, credential.account,
-                                           _ui(inv.services, credential.instance)))
+    await inv.reply(
+        text=f"{len(items)} Squonk2 project(s) on {credential.instance}",
+        blocks=blocks.projects(
+            credential.instance, items, credential.account, _ui(inv.services, credential.instance)
+        ),
+    )
 
 
-async def _instances_reply(services: Services, user_id: str, site: str | None,
-                           project: str | None, note: str = "") -> tuple[str, list]:
+async def _instances_reply(
+    services: Services, user_id: str, site: str | None, project: str | None, note: str = ""
+) -> tuple[str, list]:
     credential, client = await _session(services, user_id, site)
     if project:
         found = await _project(client, credential, project)
@@ -115,12 +132,21 @@ async def _instances_reply(services: Services, user_id: str, site: str | None,
         names = {p.project_id: p.name for p in await client.projects(credential)}
     running = sum(1 for i in items if not i.done)
     text = f"{len(items)} Squonk2 instance(s) on {credential.instance}, {running} running"
-    return text, blocks.instances(credential.instance, items, names, project=project, note=note,
-                                  ui=_ui(services, credential.instance))
+    return text, blocks.instances(
+        credential.instance,
+        items,
+        names,
+        project=project,
+        note=note,
+        ui=_ui(services, credential.instance),
+    )
 
 
-@family.command("instances", "instances [project]",
-                "job instances with phase and run time; Stop and Watch buttons")
+@family.command(
+    "instances",
+    "instances [project]",
+    "job instances with phase and run time; Stop and Watch buttons",
+)
 async def instances(inv: Invocation) -> None:
     site = take_instance(inv)
     text, blks = await _instances_reply(inv.services, inv.user_id, site, inv.arg(0))
@@ -132,8 +158,13 @@ def _ui(services: Services, site: str) -> str | None:
     return services.platforms["squonk"].ui_url(site)
 
 
-async def _card(client: SquonkClient, credential: Credential, instance_id: str,
-                note: str = "", ui: str | None = None) -> tuple[Instance, str, list]:
+async def _card(
+    client: SquonkClient,
+    credential: Credential,
+    instance_id: str,
+    note: str = "",
+    ui: str | None = None,
+) -> tuple[Instance, str, list]:
     instance = await client.instance(credential, instance_id=instance_id)
     task = await _create_task(client, credential, instance)
     try:
@@ -141,23 +172,33 @@ async def _card(client: SquonkClient, credential: Credential, instance_id: str,
     except errors.PlatformError:
         project_name = instance.project_id
     text = f"Squonk2 instance {instance.name}: {instance.phase}"
-    return instance, text, blocks.instance_card(credential.instance, instance, task,
-                                                project_name, note, ui)
+    return (
+        instance,
+        text,
+        blocks.instance_card(credential.instance, instance, task, project_name, note, ui),
+    )
 
 
-@family.command("instance", "instance <id> [watch]",
-                "an instance's details and recent task events; `watch` tells you when it ends")
+@family.command(
+    "instance",
+    "instance <id> [watch]",
+    "an instance's details and recent task events; `watch` tells you when it ends",
+)
 async def instance(inv: Invocation) -> None:
     credential, client = await _open(inv)
     word = inv.arg(0)
     if not word:
         raise errors.UserError(blocks.INSTANCE_USAGE.format(command="instance"))
     instance_id = await _instance_id(client, credential, word)
-    found, text, blks = await _card(client, credential, instance_id,
-                                    ui=_ui(inv.services, credential.instance))
+    found, text, blks = await _card(
+        client, credential, instance_id, ui=_ui(inv.services, credential.instance)
+    )
     if inv.arg(1, "").lower() == "watch":
-        note = (await _start_watch(inv.services, inv.user_id, credential.instance, found.id,
-                             found.name) if not found.done else "It has already ended.")
+        note = (
+            await _start_watch(inv.services, inv.user_id, credential.instance, found.id, found.name)
+            if not found.done
+            else "It has already ended."
+        )
         blks.append(b.context(note))
         text += f" · {note}"
     await inv.reply(text=text, blocks=blks)
@@ -169,25 +210,28 @@ async def watch(inv: Invocation) -> None:
     word = inv.arg(0)
     if not word:
         raise errors.UserError(blocks.INSTANCE_USAGE.format(command="watch"))
-    found = await client.instance(credential,
-                                  instance_id=await _instance_id(client, credential, word))
+    found = await client.instance(
+        credential, instance_id=await _instance_id(client, credential, word)
+    )
     if found.done:
         task = await _create_task(client, credential, found)
         await inv.reply(text=blocks.instance_ended(credential.instance, found, task))
         return
     note = await _start_watch(inv.services, inv.user_id, credential.instance, found.id, found.name)
-    await inv.reply(text=f"Watching Squonk2 instance *{b.escape(found.name)}* "
-                         f"(`{b.escape(found.id)}`), now {b.escape(found.phase)}. {note}")
+    await inv.reply(
+        text=f"Watching Squonk2 instance *{b.escape(found.name)}* "
+        f"(`{b.escape(found.id)}`), now {b.escape(found.phase)}. {note}"
+    )
 
 
 @watch_kind("squonk.instance")
 async def _instance_watch(services: Services, user_id: str, params: dict[str, Any]) -> Poll:
-    return _instance_poll(services, user_id, params["site"], params["instance_id"],
-                          params["name"])
+    return _instance_poll(services, user_id, params["site"], params["instance_id"], params["name"])
 
 
-def _instance_poll(services: Services, user_id: str, site: str, instance_id: str,
-                   name: str) -> Poll:
+def _instance_poll(
+    services: Services, user_id: str, site: str, instance_id: str, name: str
+) -> Poll:
     async def poll() -> Done | None:
         # The stored credential is read each time: the refresh token may have rotated.
         credential, client = await _session(services, user_id, site)
@@ -203,12 +247,16 @@ def _instance_poll(services: Services, user_id: str, site: str, instance_id: str
     return poll
 
 
-async def _start_watch(services: Services, user_id: str, site: str, instance_id: str,
-                       name: str) -> str:
+async def _start_watch(
+    services: Services, user_id: str, site: str, instance_id: str, name: str
+) -> str:
     started = await services.watches.start(
-        f"squonk:{site}:{instance_id}", user_id=user_id, kind="squonk.instance",
+        f"squonk:{site}:{instance_id}",
+        user_id=user_id,
+        kind="squonk.instance",
         params={"site": site, "instance_id": instance_id, "name": name},
-        label=f"Squonk2 instance {b.escape(name or instance_id)}")
+        label=f"Squonk2 instance {b.escape(name or instance_id)}",
+    )
     return blocks.WATCHING if started else blocks.ALREADY_WATCHING
 
 
@@ -220,8 +268,11 @@ def _variable(text: str) -> Any:
         return text
 
 
-@family.command("run", "run <collection>/<job>@<version> in <project> [name=...] [k=v ...]",
-                "start a job instance; you get a message when it ends")
+@family.command(
+    "run",
+    "run <collection>/<job>@<version> in <project> [name=...] [k=v ...]",
+    "start a job instance; you get a message when it ends",
+)
 async def run(inv: Invocation) -> None:
     credential, client = await _open(inv)
     words = inv.words()
@@ -238,40 +289,73 @@ async def run(inv: Invocation) -> None:
 
     async def audit(result: str) -> None:
         await inv.services.audit.record(
-            user_id=inv.user_id, action="squonk.run", platform="squonk",
-            instance=credential.instance, target=f"{project.name}:{label}", result=result)
+            user_id=inv.user_id,
+            action="squonk.run",
+            platform="squonk",
+            instance=credential.instance,
+            target=f"{project.name}:{label}",
+            result=result,
+        )
 
     try:
-        started = await client.start(credential, collection=collection, job=job,
-                                     version=version, project=project.project_id, name=name,
-                                     variables=variables or None)
+        started = await client.start(
+            credential,
+            collection=collection,
+            job=job,
+            version=version,
+            project=project.project_id,
+            name=name,
+            variables=variables or None,
+        )
     except errors.PlatformError as error:
         await audit(type(error).__name__)
         raise
     await audit("ok")
-    note = await _start_watch(inv.services, inv.user_id, credential.instance, started.instance_id,
-                        name)
-    await inv.reply(text=blocks.run_started(credential.instance, label, project.name,
-                                            started.instance_id, started.task_id, name, note))
+    note = await _start_watch(
+        inv.services, inv.user_id, credential.instance, started.instance_id, name
+    )
+    await inv.reply(
+        text=blocks.run_started(
+            credential.instance,
+            label,
+            project.name,
+            started.instance_id,
+            started.task_id,
+            name,
+            note,
+        )
+    )
 
 
-async def _check_job(client: SquonkClient, credential: Credential, collection: str, job: str,
-                     version: str) -> None:
+async def _check_job(
+    client: SquonkClient, credential: Credential, collection: str, job: str, version: str
+) -> None:
     """A clear message for a job that is not in the catalogue or is disabled."""
     catalogue = await client.jobs(credential)
     label = _quoted(f"{collection}/{job}@{version}")
-    exact = next((j for j in catalogue
-                  if (j.collection, j.job, j.version) == (collection, job, version)), None)
+    exact = next(
+        (j for j in catalogue if (j.collection, j.job, j.version) == (collection, job, version)),
+        None,
+    )
     if exact is None:
         versions = [j.version for j in catalogue if (j.collection, j.job) == (collection, job)]
-        hint = (blocks.NO_JOB_HINT.format(versions=", ".join(f"`{_quoted(v)}`" for v in versions))
-                if versions else blocks.NO_JOB_LIST.format(filter=_quoted(job)))
-        raise errors.UserError(blocks.NO_JOB.format(job=label, instance=credential.instance,
-                                                    hint=hint), markup=True)
+        hint = (
+            blocks.NO_JOB_HINT.format(versions=", ".join(f"`{_quoted(v)}`" for v in versions))
+            if versions
+            else blocks.NO_JOB_LIST.format(filter=_quoted(job))
+        )
+        raise errors.UserError(
+            blocks.NO_JOB.format(job=label, instance=credential.instance, hint=hint), markup=True
+        )
     if exact.disabled:
-        raise errors.UserError(blocks.JOB_DISABLED.format(
-            job=label, instance=credential.instance,
-            reason=b.escape(exact.disabled_reason or "no reason given")), markup=True)
+        raise errors.UserError(
+            blocks.JOB_DISABLED.format(
+                job=label,
+                instance=credential.instance,
+                reason=b.escape(exact.disabled_reason or "no reason given"),
+            ),
+            markup=True,
+        )
 
 
 @family.command("tasks", "tasks [running]", "tasks with their state and exit code")
@@ -279,8 +363,10 @@ async def tasks(inv: Invocation) -> None:
     credential, client = await _open(inv)
     running_only = inv.arg(0, "").lower() in ("running", "live", "active")
     items = await client.tasks(credential, exclude_done=running_only)
-    await inv.reply(text=f"{len(items)} Squonk2 task(s) on {credential.instance}",
-                    blocks=blocks.tasks(credential.instance, items, running_only=running_only))
+    await inv.reply(
+        text=f"{len(items)} Squonk2 task(s) on {credential.instance}",
+        blocks=blocks.tasks(credential.instance, items, running_only=running_only),
+    )
 
 
 @family.command("jobs", "jobs [part of a name]", "the job catalogue, optionally filtered")
@@ -288,11 +374,14 @@ async def jobs(inv: Invocation) -> None:
     credential, client = await _open(inv)
     needle = " ".join(inv.args) or None
     items = await client.jobs(credential, filter=needle)
-    await inv.reply(text=f"{len(items)} Squonk2 job(s) on {credential.instance}",
-                    blocks=blocks.jobs(credential.instance, items, needle))
+    await inv.reply(
+        text=f"{len(items)} Squonk2 job(s) on {credential.instance}",
+        blocks=blocks.jobs(credential.instance, items, needle),
+    )
 
 
 # -- buttons ------------------------------------------------------------------------------
+
 
 async def stop_clicked(click: Click) -> None:
     target = click.parse(blocks.InstanceRef)
@@ -304,21 +393,30 @@ async def stop_clicked(click: Click) -> None:
         result = type(error).__name__
         raise
     finally:
-        await click.services.audit.record(user_id=click.user_id, action="squonk.stop",
-                                          platform="squonk", instance=target.instance,
-                                          target=target.id, result=result)
-    note = (f":octagonal_sign: <@{click.user_id}> stopped "
-            f"*{b.escape(target.name or target.id)}* (`{b.escape(target.id)}`).")
+        await click.services.audit.record(
+            user_id=click.user_id,
+            action="squonk.stop",
+            platform="squonk",
+            instance=target.instance,
+            target=target.id,
+            result=result,
+        )
+    note = (
+        f":octagonal_sign: <@{click.user_id}> stopped "
+        f"*{b.escape(target.name or target.id)}* (`{b.escape(target.id)}`)."
+    )
     if target.card:
         try:
-            _, text, blks = await _card(client, credential, target.id, note,
-                                        _ui(click.services, credential.instance))
+            _, text, blks = await _card(
+                client, credential, target.id, note, _ui(click.services, credential.instance)
+            )
         except errors.NotFound:
             text = blocks.instance_removed(target.instance, target.name, target.id)
             blks = [b.section(text)]
     else:
-        text, blks = await _instances_reply(click.services, click.user_id, target.instance,
-                                            target.project, note)
+        text, blks = await _instances_reply(
+            click.services, click.user_id, target.instance, target.project, note
+        )
     await click.respond(text=text, blocks=blks, replace_original=True)
 
 
@@ -330,8 +428,9 @@ async def watch_clicked(click: Click) -> None:
         task = await _create_task(client, credential, found)
         text = blocks.instance_ended(credential.instance, found, task)
     else:
-        text = await _start_watch(click.services, click.user_id, credential.instance, found.id,
-                            found.name)
+        text = await _start_watch(
+            click.services, click.user_id, credential.instance, found.id, found.name
+        )
     await click.respond(text=text, response_type="ephemeral", replace_original=False)
 
 

@@ -25,31 +25,48 @@ from bot.services import Services
 from bot.store import subscriptions as subs
 from handlers.ops import family
 
-DIGEST_USAGE = ("`/ops digest add <platforms|all> <when> [to #channel] [tz=Area/City] "
-                "[skip-empty]`, where <when> is " + triggers.FORMS + ". Then `/ops digest list "
-                "| remove <id> | pause <id> | resume <id> | now <id>`.")
-ALERT_USAGE = ("`/ops alert add <source> [@instance] [every <N>m] [to #channel]`; sources: "
-               "{sources}.")
+DIGEST_USAGE = (
+    "`/ops digest add <platforms|all> <when> [to #channel] [tz=Area/City] "
+    "[skip-empty]`, where <when> is " + triggers.FORMS + ". Then `/ops digest list "
+    "| remove <id> | pause <id> | resume <id> | now <id>`."
+)
+ALERT_USAGE = (
+    "`/ops alert add <source> [@instance] [every <N>m] [to #channel]`; sources: {sources}."
+)
 SKIP_WORDS = {"skip-empty", "skip_empty", "skipempty"}
 
 
 def _sources_text(services: Services) -> str:
     """Every alert source of the configured platforms, one line each."""
-    lines = [f"• `{name}`: {help_topics.ALERT_SOURCES.get(name, name)}"
-             for name in registry.alerts() if name.split(".", 1)[0] in services.platforms]
-    return ("Say which source to watch: `/ops alert add <source> [@instance] [every <N>m] "
-            "[to #channel]`. Sources:\n" + ("\n".join(lines) or "none configured here") +
-            "\nFor example: `/ops alert add " + (next(iter(
-                n for n in registry.alerts() if n.split(".", 1)[0] in services.platforms),
-                "limits.breaches")) + "`")
+    lines = [
+        f"• `{name}`: {help_topics.ALERT_SOURCES.get(name, name)}"
+        for name in registry.alerts()
+        if name.split(".", 1)[0] in services.platforms
+    ]
+    return (
+        "Say which source to watch: `/ops alert add <source> [@instance] [every <N>m] "
+        "[to #channel]`. Sources:\n"
+        + ("\n".join(lines) or "none configured here")
+        + "\nFor example: `/ops alert add "
+        + (
+            next(
+                iter(n for n in registry.alerts() if n.split(".", 1)[0] in services.platforms),
+                "limits.breaches",
+            )
+        )
+        + "`"
+    )
 
 
 def _alert_usage() -> str:
     return ALERT_USAGE.format(sources=", ".join(f"`{s}`" for s in registry.alerts()) or "none")
 
 
-@family.command("digest", "digest add|list|remove|pause|resume|now …",
-                "scheduled digests of your platforms, in your DMs or a channel")
+@family.command(
+    "digest",
+    "digest add|list|remove|pause|resume|now …",
+    "scheduled digests of your platforms, in your DMs or a channel",
+)
 async def digest(inv: Invocation) -> None:
     action = (inv.arg(0) or "list").lower()
     if action == "add":
@@ -63,8 +80,11 @@ async def digest(inv: Invocation) -> None:
         raise errors.UserError(f"I don't know `digest {action}`. Use {DIGEST_USAGE}")
 
 
-@family.command("alert", "alert add <source> [to #channel] | list",
-                "post only what is new: commissions, breaches, finished tasks")
+@family.command(
+    "alert",
+    "alert add <source> [to #channel] | list",
+    "post only what is new: commissions, breaches, finished tasks",
+)
 async def alert(inv: Invocation) -> None:
     action = (inv.arg(0) or "list").lower()
     if action == "add":
@@ -80,13 +100,14 @@ async def alert(inv: Invocation) -> None:
 
 # -- add --------------------------------------------------------------------------------------
 
+
 def _take_channel(words: list[str]) -> tuple[list[str], str | None]:
     """Remove `to #channel` from the words; the channel as typed (id, <#C…|name>, #name)."""
     for i, word in enumerate(words):
         if word.lower() == "to":
             if i + 1 >= len(words):
                 raise errors.UserError("Say which channel: `… to #ops`.")
-            return words[:i] + words[i + 2:], words[i + 1]
+            return words[:i] + words[i + 2 :], words[i + 1]
     return words, None
 
 
@@ -107,7 +128,8 @@ async def _channel(client: AsyncWebClient, raw: str) -> tuple[str, int]:
         if error.response.get("error") in ("channel_not_found", "not_in_channel"):
             raise errors.UserError(
                 f"I can't see a channel `{raw}`. If it is private, invite me there first "
-                "(`/invite @switchboard`), then name it as `#channel`.") from None
+                "(`/invite @switchboard`), then name it as `#channel`."
+            ) from None
         raise
     channel = info["id"]
     if not info.get("is_member"):
@@ -135,12 +157,13 @@ def _platforms(services: Services, word: str) -> str:
     for target in compose.parse_targets(word.lower()):
         if target.platform not in services.platforms:
             known = ", ".join(f"`{k}`" for k in services.platforms) or "none configured"
-            raise errors.UserError(f"`{target.platform}` is not a configured platform. Use "
-                                   f"`all` or a comma list of: {known}.")
+            raise errors.UserError(
+                f"`{target.platform}` is not a configured platform. Use "
+                f"`all` or a comma list of: {known}."
+            )
         if target.instance is not None:
             services.platforms[target.platform].instance(target.instance)
-        out.append(f"{target.platform}@{target.instance}" if target.instance
-                   else target.platform)
+        out.append(f"{target.platform}@{target.instance}" if target.instance else target.platform)
     if not out:
         raise errors.UserError(f"Say which platforms. {DIGEST_USAGE}")
     return ",".join(dict.fromkeys(out))
@@ -149,8 +172,9 @@ def _platforms(services: Services, word: str) -> str:
 async def _add_digest(inv: Invocation) -> None:
     services = inv.services
     words = inv.words()
-    skip = any(w.lower() in SKIP_WORDS for w in words) or \
-        inv.options().get("skip_empty", "").lower() in ("1", "yes", "true")
+    skip = any(w.lower() in SKIP_WORDS for w in words) or inv.options().get(
+        "skip_empty", ""
+    ).lower() in ("1", "yes", "true")
     words = [w for w in words if w.lower() not in SKIP_WORDS]
     words, channel_raw = _take_channel(words)
     if len(words) < 2:
@@ -158,8 +182,9 @@ async def _add_digest(inv: Invocation) -> None:
     platforms = _platforms(services, words[0])
     tz = inv.options().get("tz") or await _user_tz(inv.client, inv.user_id)
     when = triggers.parse(words[1:], tz, anchor=services.now())
-    pending = blocks.Pending(kind=subs.DIGEST, platforms=platforms, trigger=when.text, tz=tz,
-                             channel="", skip_empty=skip)
+    pending = blocks.Pending(
+        kind=subs.DIGEST, platforms=platforms, trigger=when.text, tz=tz, channel="", skip_empty=skip
+    )
     await _save_or_confirm(inv, pending, channel_raw, f"digest of `{platforms}`")
 
 
@@ -186,51 +211,71 @@ async def _add_alert(inv: Invocation) -> None:
         if not when.text.startswith("every"):
             raise errors.UserError("Alerts poll on an interval: `every 5m`, `every 1h`.")
         trigger = when.text
-    pending = blocks.Pending(kind=subs.ALERT, source=source, instance=instance, trigger=trigger,
-                             tz="UTC", channel="")
+    pending = blocks.Pending(
+        kind=subs.ALERT, source=source, instance=instance, trigger=trigger, tz="UTC", channel=""
+    )
     await _save_or_confirm(inv, pending, channel_raw, f"alert `{source}`")
 
 
 def _same(rows: list[dict[str, Any]], pending: blocks.Pending, channel: str) -> list[dict]:
     """Existing subscriptions that would post exactly what `pending` would, in the same place."""
-    return [r for r in rows if r["kind"] == pending.kind
-            and (r["platforms"] or "") == (pending.platforms or "")
-            and (r["source"] or "") == (pending.source or "")
-            and (r["instance"] or "") == (pending.instance or "")
-            and r["trigger"] == pending.trigger and r["tz"] == pending.tz
-            and bool(r.get("skip_empty")) == pending.skip_empty
-            and (r["channel"] or "") == channel]
+    return [
+        r
+        for r in rows
+        if r["kind"] == pending.kind
+        and (r["platforms"] or "") == (pending.platforms or "")
+        and (r["source"] or "") == (pending.source or "")
+        and (r["instance"] or "") == (pending.instance or "")
+        and r["trigger"] == pending.trigger
+        and r["tz"] == pending.tz
+        and bool(r.get("skip_empty")) == pending.skip_empty
+        and (r["channel"] or "") == channel
+    ]
 
 
-async def _save_or_confirm(inv: Invocation, pending: blocks.Pending, channel_raw: str | None,
-                           summary: str) -> None:
+async def _save_or_confirm(
+    inv: Invocation, pending: blocks.Pending, channel_raw: str | None, summary: str
+) -> None:
     existing = await inv.services.store.run(subs.for_owner, inv.user_id)
     if channel_raw is None and _same(existing, pending, ""):
-        await inv.reply(text="You already have this; add it again?",
-                        blocks=blocks.confirm_duplicate(pending, _same(existing, pending, "")))
+        await inv.reply(
+            text="You already have this; add it again?",
+            blocks=blocks.confirm_duplicate(pending, _same(existing, pending, "")),
+        )
         return
     if channel_raw is None:
         row = await _save(inv.services, inv.user_id, pending)
-        await inv.reply(text=f"Added #{row['id']}", blocks=blocks.added(row, _runs(inv.services,
-                                                                                   row)))
+        await inv.reply(
+            text=f"Added #{row['id']}", blocks=blocks.added(row, _runs(inv.services, row))
+        )
         return
     channel, members = await _channel(inv.client, channel_raw)
     await _owner_must_be_in(inv.client, channel, inv.user_id)
     pending = pending.model_copy(update={"channel": channel})
     if _same(existing, pending, channel):
         # Its channel was confirmed when the first one was added.
-        await inv.reply(text="You already have this; add it again?",
-                        blocks=blocks.confirm_duplicate(pending, _same(existing, pending,
-                                                                       channel)))
+        await inv.reply(
+            text="You already have this; add it again?",
+            blocks=blocks.confirm_duplicate(pending, _same(existing, pending, channel)),
+        )
         return
     accounts = await inv.services.accounts.for_user(inv.user_id)
-    wanted = {t.platform for t in compose.parse_targets(pending.platforms or pending.source
-                                                        .split(".")[0])}
+    wanted = {
+        t.platform for t in compose.parse_targets(pending.platforms or pending.source.split(".")[0])
+    }
     shown = [a for a in accounts if pending.platforms == "all" or a.platform in wanted]
-    names = ", ".join(f"{TITLES.get(a.platform, a.platform)} ({b.escape(a.instance)}) as "
-                      f"*{b.escape(a.account)}*" for a in shown) or "none linked yet"
-    await inv.reply(text=f"Confirm posting {summary} to the channel",
-                    blocks=blocks.confirm_channel(pending, summary, members, names))
+    names = (
+        ", ".join(
+            f"{TITLES.get(a.platform, a.platform)} ({b.escape(a.instance)}) as "
+            f"*{b.escape(a.account)}*"
+            for a in shown
+        )
+        or "none linked yet"
+    )
+    await inv.reply(
+        text=f"Confirm posting {summary} to the channel",
+        blocks=blocks.confirm_channel(pending, summary, members, names),
+    )
 
 
 async def _owner_must_be_in(client: AsyncWebClient, channel: str, user_id: str) -> None:
@@ -240,19 +285,30 @@ async def _owner_must_be_in(client: AsyncWebClient, channel: str, user_id: str) 
 
 
 async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict[str, Any]:
-    row = await services.store.run(subs.add, {
-        "owner": owner, "kind": pending.kind, "platforms": pending.platforms,
-        "source": pending.source, "trigger": pending.trigger, "tz": pending.tz,
-        "channel": pending.channel, "skip_empty": int(pending.skip_empty),
-        "instance": pending.instance, "created_at": services.now().isoformat(),
-    })
+    row = await services.store.run(
+        subs.add,
+        {
+            "owner": owner,
+            "kind": pending.kind,
+            "platforms": pending.platforms,
+            "source": pending.source,
+            "trigger": pending.trigger,
+            "tz": pending.tz,
+            "channel": pending.channel,
+            "skip_empty": int(pending.skip_empty),
+            "instance": pending.instance,
+            "created_at": services.now().isoformat(),
+        },
+    )
     if services.scheduler is not None:
         services.scheduler.added(row)
     target = row["platforms"] if row["kind"] == subs.DIGEST else row["source"]
-    await services.audit.record(user_id=owner, action=f"{row['kind']}.add",
-                                target=f"#{row['id']} {target}",
-                                detail=f"{row['trigger']} {row['tz']} to "
-                                       f"{row['channel'] or 'DM'}")
+    await services.audit.record(
+        user_id=owner,
+        action=f"{row['kind']}.add",
+        target=f"#{row['id']} {target}",
+        detail=f"{row['trigger']} {row['tz']} to {row['channel'] or 'DM'}",
+    )
     return row
 
 
@@ -263,6 +319,7 @@ def _runs(services: Services, row: dict[str, Any]) -> list:
 
 
 # -- list and manage ----------------------------------------------------------------------------
+
 
 async def listing_rows(services: Services, user_id: str) -> list[tuple[dict[str, Any], list]]:
     rows = await services.store.run(subs.for_owner, user_id)
@@ -276,12 +333,14 @@ async def _list(inv: Invocation, note: str = "") -> None:
 
 async def _own(services: Services, user_id: str, raw: str | None) -> dict[str, Any]:
     if not raw or not raw.lstrip("#").isdigit():
-        raise errors.UserError("Give the number from `/ops digest list`, like "
-                               "`/ops digest pause 3`.")
+        raise errors.UserError(
+            "Give the number from `/ops digest list`, like `/ops digest pause 3`."
+        )
     row = await services.store.run(subs.get, int(raw.lstrip("#")))
     if row is None or row["owner"] != user_id:
-        raise errors.UserError(f"You have no digest or alert #{raw.lstrip('#')}. "
-                               "`/ops digest list` shows yours.")
+        raise errors.UserError(
+            f"You have no digest or alert #{raw.lstrip('#')}. `/ops digest list` shows yours."
+        )
     return row
 
 
@@ -293,8 +352,9 @@ async def manage(services: Services, user_id: str, action: str, row: dict[str, A
         if scheduler is None or not scheduler.running:
             raise errors.UserError("The scheduler is not running; try again in a moment.")
         outcome = await scheduler.run_now(row)
-        await services.audit.record(user_id=user_id, action=f"{row['kind']}.now",
-                                    target=f"#{sub_id}", result=str(outcome))
+        await services.audit.record(
+            user_id=user_id, action=f"{row['kind']}.now", target=f"#{sub_id}", result=str(outcome)
+        )
         where = f"<#{row['channel']}>" if row["channel"] else "your DMs"
         if row["kind"] == subs.ALERT:
             return f"Checked #{sub_id}: {outcome} new item(s) posted to {where}."
@@ -317,8 +377,9 @@ async def manage(services: Services, user_id: str, action: str, row: dict[str, A
             else:
                 scheduler.added(await services.store.run(subs.get, sub_id))
         note = f"{'Paused' if paused else 'Resumed'} #{sub_id}."
-    await services.audit.record(user_id=user_id, action=f"{row['kind']}.{action}",
-                                target=f"#{sub_id}")
+    await services.audit.record(
+        user_id=user_id, action=f"{row['kind']}.{action}", target=f"#{sub_id}"
+    )
     return note
 
 
@@ -336,15 +397,21 @@ async def _manage(inv: Invocation, action: str) -> None:
 
 # -- buttons ------------------------------------------------------------------------------------
 
+
 async def confirm_clicked(click: Click) -> None:
     pending = click.parse(blocks.Pending)
     channel = ""
     if pending.channel:
         channel, _ = await _channel(click.client, pending.channel)
         await _owner_must_be_in(click.client, channel, click.user_id)
-    row = await _save(click.services, click.user_id, pending.model_copy(update={"channel": channel}))
-    await click.respond(text=f"Added #{row['id']}", blocks=blocks.added(
-        row, _runs(click.services, row)), replace_original=True)
+    row = await _save(
+        click.services, click.user_id, pending.model_copy(update={"channel": channel})
+    )
+    await click.respond(
+        text=f"Added #{row['id']}",
+        blocks=blocks.added(row, _runs(click.services, row)),
+        replace_original=True,
+    )
 
 
 async def cancel_clicked(click: Click) -> None:
@@ -358,8 +425,9 @@ async def keep_clicked(click: Click) -> None:
 
 async def _after(click: Click, note: str) -> None:
     """Re-draw where the click came from: the Home tab, or the list message."""
-    if (click.body.get("container") or {}).get("type") == "view" or \
-            (click.body.get("view") or {}).get("type") == "home":
+    if (click.body.get("container") or {}).get("type") == "view" or (
+        click.body.get("view") or {}
+    ).get("type") == "home":
         from handlers.home import publish_home
 
         await publish_home(click.services, click.client, click.user_id)
@@ -370,7 +438,7 @@ async def _after(click: Click, note: str) -> None:
     await click.respond(text=note, blocks=blocks.listing(rows, note), replace_original=True)
 
 
-def _button(action: str):  # noqa: ANN202
+def _button(action: str):
     async def clicked(click: Click) -> None:
         target = click.parse(blocks.SubRef)
         row = await _own(click.services, click.user_id, str(target.id))

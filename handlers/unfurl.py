@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 MAX_LINKS = 10  # Slack sends at most a handful per message; more is not a preview
 
 
-async def unfurls_for(services: Services, user: str, channel: str,
-                      links: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+async def unfurls_for(
+    services: Services, user: str, channel: str, links: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for link in links[:MAX_LINKS]:
         url = str(link.get("url") or "")
@@ -31,8 +32,7 @@ async def unfurls_for(services: Services, user: str, channel: str,
         if target is None or target.platform not in services.platforms or url in out:
             continue
         try:
-            credential = await services.accounts.credential(user, target.platform,
-                                                           target.instance)
+            credential = await services.accounts.credential(user, target.platform, target.instance)
         except errors.NotLinked:
             key = f"unfurl-link:{channel}:{user}:{target.platform}:{target.instance}"
             if await services.store.run(seen.first_time, key, services.now().isoformat()):
@@ -54,7 +54,7 @@ async def answer(services: Services, client: AsyncWebClient, event: dict[str, An
         args.update(channel=channel, ts=str(event.get("message_ts") or ""))
     try:
         await client.chat_unfurl(**args)
-    except Exception as error:  # noqa: BLE001 - a preview is a courtesy; nothing else waits
+    except Exception as error:
         log.warning("chat.unfurl in %s failed: %s", channel, type(error).__name__)
 
 

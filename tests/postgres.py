@@ -32,12 +32,16 @@ def _bin_dir() -> Path:
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                      key=lambda p: int(Path(p).parent.parent.name)
-                      if Path(p).parent.parent.name.isdigit() else 0)
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
+    )
     if not versions:
         raise PostgresUnavailable(
-            "no initdb found (install Debian's `postgresql` package: .ci/run does)")
+            "no initdb found (install Debian's `postgresql` package: .ci/run does)"
+        )
     return Path(versions[-1]).parent
 
 
@@ -48,8 +52,14 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self, admin_url: str, *, stop: list[str] | None = None,
-                 folder: Path | None = None, user: str | None = None) -> None:
+    def __init__(
+        self,
+        admin_url: str,
+        *,
+        stop: list[str] | None = None,
+        folder: Path | None = None,
+        user: str | None = None,
+    ) -> None:
         self.admin_url = admin_url
         self._stop_cmd = stop
         self._folder = folder
@@ -71,8 +81,9 @@ class PostgresServer:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
-                raise PostgresUnavailable("running as root and there is no `postgres` user "
-                                          "to run the server as") from None
+                raise PostgresUnavailable(
+                    "running as root and there is no `postgres` user to run the server as"
+                ) from None
             os.chown(folder, owner.pw_uid, owner.pw_gid)
             prefix = ["runuser", "-u", "postgres", "--"]
             user = "postgres"
@@ -80,24 +91,55 @@ class PostgresServer:
         port = _free_port()
 
         def run(cmd: list[str]) -> None:
-            done = subprocess.run(prefix + cmd, capture_output=True, text=True, timeout=180,
-                                  cwd=folder)
+            done = subprocess.run(
+                prefix + cmd, capture_output=True, text=True, timeout=180, cwd=folder
+            )
             if done.returncode != 0:
                 tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
                 extra = log.read_text()[-600:] if log.exists() else ""
                 raise PostgresUnavailable(f"{cmd[0]} failed: {' | '.join(tail)} {extra}")
 
-        run([str(bindir / "initdb"), "-D", str(data), "-U", ADMIN_USER, "--auth=trust",
-             "-E", "UTF8", "--no-locale", "--no-sync"])
-        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
-                   "-c shared_buffers=32MB")
-        run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "120",
-             "-o", options, "start"])
-        stop = prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
-                         "stop"]
-        return cls(f"postgresql://{ADMIN_USER}@127.0.0.1:{port}/postgres", stop=stop,
-                   folder=folder, user=user)
+        run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                ADMIN_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+            "-c shared_buffers=32MB"
+        )
+        run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "120",
+                "-o",
+                options,
+                "start",
+            ]
+        )
+        stop = prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+        return cls(
+            f"postgresql://{ADMIN_USER}@127.0.0.1:{port}/postgres",
+            stop=stop,
+            folder=folder,
+            user=user,
+        )
 
     def url(self, database: str) -> str:
         base, _, _ = self.admin_url.rpartition("/")
@@ -108,8 +150,7 @@ class PostgresServer:
         import psycopg
 
         if self._admin_conn is None or self._admin_conn.closed:
-            self._admin_conn = psycopg.connect(self.admin_url, autocommit=True,
-                                               connect_timeout=30)
+            self._admin_conn = psycopg.connect(self.admin_url, autocommit=True, connect_timeout=30)
         self._admin_conn.execute(sql)
 
     def new_database(self, *, migrated: bool = True) -> str:
@@ -136,7 +177,6 @@ class PostgresServer:
         if self._admin_conn is not None:
             self._admin_conn.close()
         if self._stop_cmd:
-            subprocess.run(self._stop_cmd, capture_output=True, timeout=120,
-                           cwd=self._folder)
+            subprocess.run(self._stop_cmd, capture_output=True, timeout=120, cwd=self._folder)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)

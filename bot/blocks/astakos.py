@@ -39,12 +39,16 @@ REASON_INPUT = "reason"
 # changed (see handlers/astakos.py): the card is drawn as pending again.
 INTERRUPTED = "interrupted"
 
-WRONG_TOKEN = ("`{command}` needs an Astakos *{needs} token*{why}, and the token you linked "
-               "on {instance} ({account}) is a {has} token. Link a {needs} token with "
-               "`/ops link astakos {instance}` (it replaces the one linked now).")
+WRONG_TOKEN = (
+    "`{command}` needs an Astakos *{needs} token*{why}, and the token you linked "
+    "on {instance} ({account}) is a {has} token. Link a {needs} token with "
+    "`/ops link astakos {instance}` (it replaces the one linked now)."
+)
 WHY = {"service": " (a component's token, e.g. Cyclades')", "user": " (your own API token)"}
-CANT_POST = ("I could not post in this channel ({error}). Invite me with `/invite` and try "
-             "again, or leave out `share`.")
+CANT_POST = (
+    "I could not post in this channel ({error}). Invite me with `/invite` and try "
+    "again, or leave out `share`."
+)
 POSTED = "Posted {what} in <#{channel}>; clicks on any copy update every copy."
 RESOLVE_NOTHING = "Nothing left to resolve: every commission shown was already handled."
 
@@ -65,12 +69,39 @@ class Kind:
 
 
 KINDS = {
-    "commission": Kind("commission", "accept", "accepted", "Accept", "reject", "rejected",
-                       "Reject", "astakos.commission", "service"),
-    "application": Kind("application", "approve", "approved", "Approve", "deny", "denied",
-                        "Deny", "astakos.application", "user"),
-    "membership": Kind("membership request", "accept", "accepted", "Accept", "reject",
-                       "rejected", "Reject", "astakos.membership", "user"),
+    "commission": Kind(
+        "commission",
+        "accept",
+        "accepted",
+        "Accept",
+        "reject",
+        "rejected",
+        "Reject",
+        "astakos.commission",
+        "service",
+    ),
+    "application": Kind(
+        "application",
+        "approve",
+        "approved",
+        "Approve",
+        "deny",
+        "denied",
+        "Deny",
+        "astakos.application",
+        "user",
+    ),
+    "membership": Kind(
+        "membership request",
+        "accept",
+        "accepted",
+        "Accept",
+        "reject",
+        "rejected",
+        "Reject",
+        "astakos.membership",
+        "user",
+    ),
 }
 
 
@@ -138,6 +169,7 @@ class MembershipPayload(BaseModel):
 
 # -- small helpers -------------------------------------------------------------------------
 
+
 def pretty(resource: str) -> str:
     return PRETTY_RESOURCES.get(resource, resource)
 
@@ -162,11 +194,18 @@ def _date(iso: str) -> str:
 
 def wrong_token(command: str, needs: str, instance: str, account: str) -> str:
     has = "user" if needs == "service" else "service"
-    return WRONG_TOKEN.format(command=command, needs=needs, why=WHY[needs], instance=instance,
-                              account=b.escape(account), has=has)
+    return WRONG_TOKEN.format(
+        command=command,
+        needs=needs,
+        why=WHY[needs],
+        instance=instance,
+        account=b.escape(account),
+        has=has,
+    )
 
 
 # -- whoami, whois -------------------------------------------------------------------------
+
 
 def whoami(instance: str, info: UserInfo) -> list[b.Block]:
     services = sorted({f"{e.service} {e.version}".strip() for e in info.endpoints})
@@ -176,17 +215,22 @@ def whoami(instance: str, info: UserInfo) -> list[b.Block]:
             b.header(f"Synnefo Astakos ({instance})"),
             b.fields("*Token*\nservice token", f"*Component*\n{b.escape(info.name)}"),
             b.context(f"Service endpoints: {endpoints}"),
-            b.context("A service token handles commissions (`/astakos commissions`); quotas, "
-                      "projects and members need a user token."),
+            b.context(
+                "A service token handles commissions (`/astakos commissions`); quotas, "
+                "projects and members need a user token."
+            ),
         ]
     expires = slack_date(info.expires) if info.expires else "—"
     return [
         b.header(f"Synnefo Astakos ({instance})"),
-        b.fields(f"*User*\n{b.escape(info.name)}",
-                 f"*Username*\n{b.escape(info.username or '—')}",
-                 f"*UUID*\n`{b.escape(info.uuid or '—')}`", "*Token*\nuser token",
-                 f"*Token expires*\n{expires}",
-                 f"*Member of*\n{len(info.projects)} active project(s)"),
+        b.fields(
+            f"*User*\n{b.escape(info.name)}",
+            f"*Username*\n{b.escape(info.username or '—')}",
+            f"*UUID*\n`{b.escape(info.uuid or '—')}`",
+            "*Token*\nuser token",
+            f"*Token expires*\n{expires}",
+            f"*Member of*\n{len(info.projects)} active project(s)",
+        ),
         b.context(f"Service endpoints: {endpoints}"),
     ]
 
@@ -202,6 +246,7 @@ def whois(instance: str, found: list[tuple[str, str | None]]) -> list[b.Block]:
 
 
 # -- quotas --------------------------------------------------------------------------------
+
 
 def effective_limit(q: Quota) -> int:
     """What the member can really reach: their own limit, or what the project has left
@@ -220,8 +265,13 @@ def closeness(q: Quota) -> float:
 
 def quota_line(q: Quota, project_name: str) -> str:
     fraction = closeness(q)
-    icon = (":red_circle:" if fraction >= 1 and q.usage else
-            ":large_orange_circle:" if fraction >= 0.8 else ":large_green_circle:")
+    icon = (
+        ":red_circle:"
+        if fraction >= 1 and q.usage
+        else ":large_orange_circle:"
+        if fraction >= 0.8
+        else ":large_green_circle:"
+    )
     limit = effective_limit(q)
     extra = []
     if q.pending:
@@ -229,54 +279,80 @@ def quota_line(q: Quota, project_name: str) -> str:
     if limit < q.limit:
         extra.append(f"own limit {amount(q.resource, q.limit)}, the project has less left")
     tail = f" ({'; '.join(extra)})" if extra else ""
-    return (f"{icon} `{b.bar(fraction)}` *{pretty(q.resource)}* · {b.escape(project_name)}\n"
-            f"      {amount(q.resource, q.usage)} of {amount(q.resource, limit)} used{tail}")
+    return (
+        f"{icon} `{b.bar(fraction)}` *{pretty(q.resource)}* · {b.escape(project_name)}\n"
+        f"      {amount(q.resource, q.usage)} of {amount(q.resource, limit)} used{tail}"
+    )
 
 
 def nearest_first(lines: list[Quota]) -> list[Quota]:
-    return sorted(lines, key=lambda q: (-closeness(q), -q.usage, q.project, q.resource,
-                                        q.holder or ""))
+    return sorted(
+        lines, key=lambda q: (-closeness(q), -q.usage, q.project, q.resource, q.holder or "")
+    )
 
 
-def service_quotas(instance: str, service: str, members: list[Quota], projects: list[Quota],
-                   names: dict[str, str], scope: str = "") -> list[b.Block]:
+def service_quotas(
+    instance: str,
+    service: str,
+    members: list[Quota],
+    projects: list[Quota],
+    names: dict[str, str],
+    scope: str = "",
+) -> list[b.Block]:
     """A service's quotas: the projects' own and their members', nearest the limit first."""
     narrowed = f" ({b.escape(scope)})" if scope else ""
-    head = [b.header(f"Quotas of {service} on {instance}"),
-            b.context(f"Projects' and members' quotas on {b.escape(service)}'s resources"
-                      f"{narrowed}, nearest the limit first. Usage includes pending "
-                      "commissions.")]
+    head = [
+        b.header(f"Quotas of {service} on {instance}"),
+        b.context(
+            f"Projects' and members' quotas on {b.escape(service)}'s resources"
+            f"{narrowed}, nearest the limit first. Usage includes pending "
+            "commissions."
+        ),
+    ]
     if not members and not projects:
         return head + [b.section("No quota on this service's resources.")]
-    lines = ([quota_line(q, f"project {short_id(q.project)}")
-              for q in nearest_first(projects)],
-             [quota_line(q, f"{names.get(q.holder or '', short_id(q.holder or '?'))} in "
-                            f"{short_id(q.project)}") for q in nearest_first(members)])
+    lines = (
+        [quota_line(q, f"project {short_id(q.project)}") for q in nearest_first(projects)],
+        [
+            quota_line(
+                q,
+                f"{names.get(q.holder or '', short_id(q.holder or '?'))} in {short_id(q.project)}",
+            )
+            for q in nearest_first(members)
+        ],
+    )
     items = []
     for title, group in zip(("*Projects*", "*Members*"), lines, strict=True):
         for i in range(0, len(group), 6):
             heading = f"{title}\n" if i == 0 else ""
-            items.append([b.section(heading + "\n".join(group[i:i + 6]))])
-    return b.fit_blocks(head, items, more="{left} more groups not shown. Narrow with "
-                        "`user=` or `project=`.")
+            items.append([b.section(heading + "\n".join(group[i : i + 6]))])
+    return b.fit_blocks(
+        head, items, more="{left} more groups not shown. Narrow with `user=` or `project=`."
+    )
 
 
-def quotas(instance: str, lines: list[Quota], names: dict[str, str],
-           project: str | None) -> list[b.Block]:
+def quotas(
+    instance: str, lines: list[Quota], names: dict[str, str], project: str | None
+) -> list[b.Block]:
     scope = f"project {project}" if project else "all your projects"
-    head = [b.header(f"Your quotas on {instance} ({scope})"),
-            b.context("Closest to the limit first. Usage includes pending commissions.")]
+    head = [
+        b.header(f"Your quotas on {instance} ({scope})"),
+        b.context("Closest to the limit first. Usage includes pending commissions."),
+    ]
     if not lines:
-        return head + [b.section("No quota: you are not an accepted member of any active "
-                                 "project.")]
+        return head + [b.section("No quota: you are not an accepted member of any active project.")]
     ordered = sorted(lines, key=lambda q: (-closeness(q), -q.usage, q.project, q.resource))
     text = [quota_line(q, names.get(q.project, short_id(q.project))) for q in ordered]
-    items = [[b.section("\n".join(text[i:i + 6]))] for i in range(0, len(text), 6)]
-    return b.fit_blocks(head, items, more="{left} more groups not shown. Use "
-                        "`/astakos quotas <project>` for one project.")
+    items = [[b.section("\n".join(text[i : i + 6]))] for i in range(0, len(text), 6)]
+    return b.fit_blocks(
+        head,
+        items,
+        more="{left} more groups not shown. Use `/astakos quotas <project>` for one project.",
+    )
 
 
 # -- approval cards ------------------------------------------------------------------------
+
 
 def _commission_text(p: CommissionPayload, *, full: bool = False) -> str:
     name = f" · {b.escape(p.name)}" if p.name else ""
@@ -297,14 +373,18 @@ def _grouped(provisions: list[ProvisionLine]) -> list[str]:
     groups: dict[tuple[str, str], list[str]] = {}
     for p in chosen:
         groups.setdefault((p.holder, p.source), []).append(signed(p.resource, p.quantity))
-    return [f"• {b.escape(holder)}{' from ' + b.escape(source) if source else ''}: "
-            f"{', '.join(changes)}" for (holder, source), changes in groups.items()]
+    return [
+        f"• {b.escape(holder)}{' from ' + b.escape(source) if source else ''}: {', '.join(changes)}"
+        for (holder, source), changes in groups.items()
+    ]
 
 
 def _application_text(p: ApplicationPayload) -> str:
     what = "new project" if p.new_project else "modification"
-    lines = [f"*{b.escape(p.project)}* · application #{p.app_id} ({what}) by "
-             f"{b.escape(p.applicant or '?')}"]
+    lines = [
+        f"*{b.escape(p.project)}* · application #{p.app_id} ({what}) by "
+        f"{b.escape(p.applicant or '?')}"
+    ]
     if p.comments:
         lines.append(f"_{b.escape(b.clip(p.comments, 300))}_")
     if p.resources:
@@ -316,8 +396,10 @@ def _application_text(p: ApplicationPayload) -> str:
 
 def _membership_text(p: MembershipPayload) -> str:
     asks = "asks to leave" if p.state == "leave_requested" else "asks to join"
-    return (f"*{b.escape(p.user)}* {asks} *{b.escape(p.project)}* · membership {p.membership_id}"
-            f" · since {_date(p.since)}")
+    return (
+        f"*{b.escape(p.user)}* {asks} *{b.escape(p.project)}* · membership {p.membership_id}"
+        f" · since {_date(p.since)}"
+    )
 
 
 def describe(approval: Approval, *, full: bool = False) -> str:
@@ -336,26 +418,32 @@ def _confirm_text(approval: Approval, action: str) -> str:
     return f"{verb} this {kind.label}? It runs with your own linked token.{ask}\n{body}"
 
 
-def _button(approval: Approval, action: str, *, view: str, arg: str,
-            label: str | None = None) -> dict[str, Any]:
+def _button(
+    approval: Approval, action: str, *, view: str, arg: str, label: str | None = None
+) -> dict[str, Any]:
     kind = KINDS[approval.kind]
     direct = action == kind.direct
     text = label or (kind.direct_button if direct else kind.reasoned_button)
     value = ref(CardRef(approval=approval.id, action=action, view=view, arg=arg))
-    return b.button(text, ACT if direct else ASK_REASON, value,
-                    style="primary" if direct else "danger",
-                    confirm_dialog=b.confirm(f"{text}?", _confirm_text(approval, action),
-                                             ok=text, danger=not direct))
+    return b.button(
+        text,
+        ACT if direct else ASK_REASON,
+        value,
+        style="primary" if direct else "danger",
+        confirm_dialog=b.confirm(
+            f"{text}?", _confirm_text(approval, action), ok=text, danger=not direct
+        ),
+    )
 
 
 def _past(approval: Approval) -> str:
     kind = KINDS[approval.kind]
     return {kind.direct: kind.direct_verb, kind.reasoned: kind.reasoned_verb}.get(
-        approval.action, approval.action)
+        approval.action, approval.action
+    )
 
 
-def card(approval: Approval, *, view: str = "", arg: str = "",
-         full: bool = False) -> list[b.Block]:
+def card(approval: Approval, *, view: str = "", arg: str = "", full: bool = False) -> list[b.Block]:
     """The approval's card for its current state, tagged so it can be swapped in place."""
     kind = KINDS[approval.kind]
     blocks = [b.section(describe(approval, full=full))]
@@ -367,28 +455,43 @@ def card(approval: Approval, *, view: str = "", arg: str = "",
         state = PENDING  # nothing happened on the platform: offer the buttons again
     if state == PENDING:
         if approval.actor and approval.result:
-            blocks.append(b.context(f"Last attempt: {who} ({approval.action}) at {when}: "
-                                    f"{result}"))
-        blocks.append(b.actions(_button(approval, kind.direct, view=view, arg=arg),
-                                _button(approval, kind.reasoned, view=view, arg=arg)))
+            blocks.append(b.context(f"Last attempt: {who} ({approval.action}) at {when}: {result}"))
+        blocks.append(
+            b.actions(
+                _button(approval, kind.direct, view=view, arg=arg),
+                _button(approval, kind.reasoned, view=view, arg=arg),
+            )
+        )
     elif state == ACTING:
-        blocks.append(b.context(f":hourglass_flowing_sand: {who} is acting on this "
-                                f"({approval.action}) since {when}…"))
+        blocks.append(
+            b.context(
+                f":hourglass_flowing_sand: {who} is acting on this "
+                f"({approval.action}) since {when}…"
+            )
+        )
     elif state == DONE:
         icon = ":white_check_mark:" if approval.action == kind.direct else ":no_entry_sign:"
         past = _past(approval)
         tail = f" · {result}" if approval.result and approval.result != past else ""
         blocks.append(b.context(f"{icon} *{past.capitalize()}* by {who} at {when}{tail}"))
     elif state == GONE:
-        blocks.append(b.context(f":warning: {who} tried to {approval.action} at {when}; "
-                                f"nothing changed: {result}"))
+        blocks.append(
+            b.context(
+                f":warning: {who} tried to {approval.action} at {when}; nothing changed: {result}"
+            )
+        )
     elif state == FAILED:
         # Still waiting on Astakos (an outage, or e.g. 413 over a limit): both actions stay.
         other = kind.reasoned if approval.action == kind.direct else kind.direct
         blocks.append(b.context(f":x: {who}'s {approval.action} at {when} failed: {result}."))
-        blocks.append(b.actions(_button(approval, approval.action, view=view, arg=arg,
-                                        label=f"Retry {approval.action}"),
-                                _button(approval, other, view=view, arg=arg)))
+        blocks.append(
+            b.actions(
+                _button(
+                    approval, approval.action, view=view, arg=arg, label=f"Retry {approval.action}"
+                ),
+                _button(approval, other, view=view, arg=arg),
+            )
+        )
     return tag_card(approval.id, blocks)
 
 
@@ -396,33 +499,60 @@ def reason_modal(approval: Approval, action: str, metadata: str) -> dict[str, An
     kind = KINDS[approval.kind]
     verb = kind.reasoned_button
     return {
-        "type": "modal", "callback_id": REASON_CALLBACK, "private_metadata": metadata,
-        "title": b.plain(f"{verb} {kind.label.split()[-1]}", 24), "submit": b.plain(verb, 24),
+        "type": "modal",
+        "callback_id": REASON_CALLBACK,
+        "private_metadata": metadata,
+        "title": b.plain(f"{verb} {kind.label.split()[-1]}", 24),
+        "submit": b.plain(verb, 24),
         "close": b.plain("Cancel", 24),
         "blocks": [
             b.section(describe(approval)),
-            {"type": "input", "block_id": REASON_BLOCK, "optional": True,
-             "label": b.plain("Reason"),
-             "element": {"type": "plain_text_input", "action_id": REASON_INPUT,
-                         "multiline": True, "max_length": 300}},
-            b.context("The reason goes in the audit trail"
-                      + (" and to Astakos." if approval.kind != "commission" else
-                         " (Astakos keeps no reason for commissions).")),
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "optional": True,
+                "label": b.plain("Reason"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_INPUT,
+                    "multiline": True,
+                    "max_length": 300,
+                },
+            },
+            b.context(
+                "The reason goes in the audit trail"
+                + (
+                    " and to Astakos."
+                    if approval.kind != "commission"
+                    else " (Astakos keeps no reason for commissions)."
+                )
+            ),
         ],
     }
 
 
 # -- lists ---------------------------------------------------------------------------------
 
+
 def resolve_all_block(instance: str, serials: list[int], view: str) -> b.Block:
     listed = ", ".join(str(s) for s in serials)
     value = ref(ResolveRef(instance=instance, serials=serials, view=view))
-    return b.actions(b.button(
-        f"Resolve all ({len(serials)})", RESOLVE_ALL, value, style="primary",
-        confirm_dialog=b.confirm(
-            "Accept them all?", f"Accept all {len(serials)} pending commissions ({listed}) in "
-            "one call, with your own linked token? Ones already handled are skipped.",
-            ok="Accept all", danger=False)), block_id=RESOLVE_BLOCK)
+    return b.actions(
+        b.button(
+            f"Resolve all ({len(serials)})",
+            RESOLVE_ALL,
+            value,
+            style="primary",
+            confirm_dialog=b.confirm(
+                "Accept them all?",
+                f"Accept all {len(serials)} pending commissions ({listed}) in "
+                "one call, with your own linked token? Ones already handled are skipped.",
+                ok="Accept all",
+                danger=False,
+            ),
+        ),
+        block_id=RESOLVE_BLOCK,
+    )
 
 
 def retally_resolve_all(blocks: list[b.Block], open_ids: list[str]) -> list[b.Block]:
@@ -438,28 +568,34 @@ def retally_resolve_all(blocks: list[b.Block], open_ids: list[str]) -> list[b.Bl
         except (KeyError, IndexError, ValueError):
             out.append(block)
             continue
-        serials = [s for s in old.serials
-                   if f"astakos:{old.instance}:commission:{s}" in open_ids]
+        serials = [s for s in old.serials if f"astakos:{old.instance}:commission:{s}" in open_ids]
         if serials:
             out.append(resolve_all_block(old.instance, serials, old.view))
     return out
 
 
-def commissions(instance: str, service: str, cards: list[tuple[Approval, list[b.Block]]],
-                note: str = "") -> tuple[list[b.Block], list[str]]:
+def commissions(
+    instance: str, service: str, cards: list[tuple[Approval, list[b.Block]]], note: str = ""
+) -> tuple[list[b.Block], list[str]]:
     """The list and the approval ids shown in it."""
-    head = [b.header(f"Pending commissions on {instance}"),
-            b.context(f"Issued by *{b.escape(service)}*. Accept and Reject run with your own "
-                      "linked token.")]
+    head = [
+        b.header(f"Pending commissions on {instance}"),
+        b.context(
+            f"Issued by *{b.escape(service)}*. Accept and Reject run with your own linked token."
+        ),
+    ]
     if note:
         head.append(b.context(note))
     if not cards:
         return head + [b.section(f"No commission is pending for *{b.escape(service)}*.")], []
-    out = b.fit_blocks(head, [c for _, c in cards], tail=[b.divider()],
-                       more="{left} more not shown; handle these first, then list again.")
+    out = b.fit_blocks(
+        head,
+        [c for _, c in cards],
+        tail=[b.divider()],
+        more="{left} more not shown; handle these first, then list again.",
+    )
     shown = [a for a, _ in cards if _shown(out, a.id)]
-    open_serials = [int(a.target) for a in shown
-                    if a.state == PENDING or (a.state == FAILED)]
+    open_serials = [int(a.target) for a in shown if a.state == PENDING or (a.state == FAILED)]
     if open_serials:
         out[-1] = resolve_all_block(instance, open_serials, "commissions")
     else:
@@ -477,28 +613,43 @@ def commission_detail(instance: str, approval: Approval, view_card: list[b.Block
 
 
 def project_line(p: Project, owner: str) -> str:
-    icon = {"active": ":large_green_circle:", "suspended": ":double_vertical_bar:",
-            "terminated": ":black_circle:", "uninitialized": ":white_circle:"}.get(p.state, "")
+    icon = {
+        "active": ":large_green_circle:",
+        "suspended": ":double_vertical_bar:",
+        "terminated": ":black_circle:",
+        "uninitialized": ":white_circle:",
+    }.get(p.state, "")
     app = p.last_application
     app_text = f" · last application #{app.id} {app.state}" if app else ""
     end = f" · ends {slack_date(p.end_date)}" if p.end_date else ""
-    return (f"{icon} *{b.escape(p.name)}* · {p.state} · owner {b.escape(owner or '—')}{end}"
-            f"{app_text}\n`{p.id}`")
+    return (
+        f"{icon} *{b.escape(p.name)}* · {p.state} · owner {b.escape(owner or '—')}{end}"
+        f"{app_text}\n`{p.id}`"
+    )
 
 
-def projects(instance: str, state: str | None, items: list[list[b.Block]], hidden: int,
-             note: str = "") -> list[b.Block]:
+def projects(
+    instance: str, state: str | None, items: list[list[b.Block]], hidden: int, note: str = ""
+) -> list[b.Block]:
     scope = f"{state} " if state else ""
-    head = [b.header(f"Projects on {instance}"),
-            b.context(f"The {scope}projects you own, belong to or applied for (all of them "
-                      "for project admins). Pending applications first.")]
+    head = [
+        b.header(f"Projects on {instance}"),
+        b.context(
+            f"The {scope}projects you own, belong to or applied for (all of them "
+            "for project admins). Pending applications first."
+        ),
+    ]
     if note:
         head.append(b.context(note))
     if not items:
         return head + [b.section(f"No {scope}project.")]
     tail = [b.context(f"{hidden} personal (system) project(s) not shown.")] if hidden else []
-    return b.fit_blocks(head, items, tail=tail,
-                        more="{left} more not shown. Use `/astakos projects <state>` to narrow.")
+    return b.fit_blocks(
+        head,
+        items,
+        tail=tail,
+        more="{left} more not shown. Use `/astakos projects <state>` to narrow.",
+    )
 
 
 def grants_text(p: Project) -> str:
@@ -514,16 +665,29 @@ def project_url(ui: str | None, p: Project) -> str | None:
     return open_in.page(ui, open_in.ASTAKOS_PROJECT, project=p.id)
 
 
-def project_detail(instance: str, p: Project, owner: str, cards: list[b.Block],
-                   note: str = "", ui: str | None = None) -> list[b.Block]:
-    members = "unlimited" if (p.max_members or 0) >= 2**62 or p.max_members is None \
+def project_detail(
+    instance: str,
+    p: Project,
+    owner: str,
+    cards: list[b.Block],
+    note: str = "",
+    ui: str | None = None,
+) -> list[b.Block]:
+    members = (
+        "unlimited"
+        if (p.max_members or 0) >= 2**62 or p.max_members is None
         else str(p.max_members)
+    )
     out = [
         b.header(b.clip(f"{p.name} ({instance})", 150)),
-        b.fields(f"*State*\n{p.state}", f"*Owner*\n{b.escape(owner or '—')}",
-                 f"*Created*\n{slack_date(p.creation_date)}", f"*Ends*\n{slack_date(p.end_date)}",
-                 f"*Join / leave*\n{p.join_policy or '—'} / {p.leave_policy or '—'}",
-                 f"*Max members*\n{members}"),
+        b.fields(
+            f"*State*\n{p.state}",
+            f"*Owner*\n{b.escape(owner or '—')}",
+            f"*Created*\n{slack_date(p.creation_date)}",
+            f"*Ends*\n{slack_date(p.end_date)}",
+            f"*Join / leave*\n{p.join_policy or '—'} / {p.leave_policy or '—'}",
+            f"*Max members*\n{members}",
+        ),
     ]
     if note:
         out.append(b.context(note))
@@ -545,8 +709,9 @@ def member_line(m: Membership, user: str) -> str:
     return f"• {b.escape(user)} · {m.state} since {slack_date(since)}"
 
 
-def members(instance: str, project: Project, cards: list[list[b.Block]], others: list[str],
-            note: str = "") -> list[b.Block]:
+def members(
+    instance: str, project: Project, cards: list[list[b.Block]], others: list[str], note: str = ""
+) -> list[b.Block]:
     head = [b.header(b.clip(f"Members of {project.name} ({instance})", 150))]
     if note:
         head.append(b.context(note))
@@ -555,7 +720,7 @@ def members(instance: str, project: Project, cards: list[list[b.Block]], others:
     items = list(cards)
     if cards:
         head.append(b.context(f"{len(cards)} request(s) waiting for a decision."))
-    items += [[b.section("\n".join(others[i:i + 15]))] for i in range(0, len(others), 15)]
+    items += [[b.section("\n".join(others[i : i + 15]))] for i in range(0, len(others), 15)]
     return b.fit_blocks(head, items, more="{left} more not shown.")
 
 

@@ -25,8 +25,9 @@ def clip(text: str, limit: int) -> str:
 
 # Bidirectional controls (embeddings, overrides, isolates, marks): one U+202E in a project name
 # would show the rest of the line right to left ("exe.txt" as "txt.exe"). Dropped, not shown.
-_BIDI = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                               "\u2066\u2067\u2068\u2069"))
+_BIDI = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
 
 
 # An `&` that does not already start one of the three entities Slack knows.
@@ -47,10 +48,12 @@ def escape(text: Any) -> str:
 
 # Platform codes in words a person reads; any other code is lower-cased with spaces.
 CODE_WORDS = {
-    "NON_RECURSIVE_FORCED_BUILD": "forced build", "RECURSIVE_BUILD": "recursive build",
+    "NON_RECURSIVE_FORCED_BUILD": "forced build",
+    "RECURSIVE_BUILD": "recursive build",
     "RECURSIVE_FORCED_BUILD": "recursive forced build",
     "RECURSIVE_MISSING_ONLY_BUILD": "build of what is missing",
-    "NOT_STARTED": "not started", "PENDING_DELETION": "pending deletion",
+    "NOT_STARTED": "not started",
+    "PENDING_DELETION": "pending deletion",
 }
 
 
@@ -72,8 +75,9 @@ def header(text: str) -> Block:
     return {"type": "header", "text": plain(text, 150)}
 
 
-def section(text: str, *, accessory: dict[str, Any] | None = None,
-            block_id: str | None = None) -> Block:
+def section(
+    text: str, *, accessory: dict[str, Any] | None = None, block_id: str | None = None
+) -> Block:
     block: Block = {"type": "section", "text": mrkdwn(text)}
     if accessory:
         block["accessory"] = accessory
@@ -94,21 +98,33 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
-def confirm(title: str, text: str, ok: str = "Yes", deny: str = "Cancel",
-            danger: bool = True) -> dict[str, Any]:
+def confirm(
+    title: str, text: str, ok: str = "Yes", deny: str = "Cancel", danger: bool = True
+) -> dict[str, Any]:
     dialog: dict[str, Any] = {
-        "title": plain(title, 100), "text": mrkdwn(clip(text, CONFIRM_TEXT)),
-        "confirm": plain(ok, 30), "deny": plain(deny, 30),
+        "title": plain(title, 100),
+        "text": mrkdwn(clip(text, CONFIRM_TEXT)),
+        "confirm": plain(ok, 30),
+        "deny": plain(deny, 30),
     }
     if danger:
         dialog["style"] = "danger"
     return dialog
 
 
-def button(text: str, action_id: str, value: str = "", *, style: str | None = None,
-           confirm_dialog: dict[str, Any] | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT),
-                               "action_id": action_id}
+def button(
+    text: str,
+    action_id: str,
+    value: str = "",
+    *,
+    style: str | None = None,
+    confirm_dialog: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT),
+        "action_id": action_id,
+    }
     if value:
         if len(value) > BUTTON_VALUE:
             raise ValueError(f"button value over {BUTTON_VALUE} characters")
@@ -127,8 +143,14 @@ def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
     return block
 
 
-def fit_blocks(head: list[Block], items: list[list[Block]], *, more: str,
-               tail: list[Block] | None = None, limit: int = MAX_MESSAGE_BLOCKS) -> list[Block]:
+def fit_blocks(
+    head: list[Block],
+    items: list[list[Block]],
+    *,
+    more: str,
+    tail: list[Block] | None = None,
+    limit: int = MAX_MESSAGE_BLOCKS,
+) -> list[Block]:
     """head + as many whole items as fit + a note on what was left out + tail.
 
     `more` is a format string with {shown}, {left} and {total}, e.g.

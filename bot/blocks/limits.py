@@ -25,15 +25,16 @@ from bot.platforms.limits.models import (
 )
 
 APPROVE = "limits_approve"
-REJECT = "limits_reject"           # opens the comment modal
+REJECT = "limits_reject"  # opens the comment modal
 REJECT_MODAL = "limits_reject_modal"
 COMMENT_BLOCK = "limits_comment"
 COMMENT_ACTION = "comment"
 
 # One section per incident, so page N always starts at the same incident.
 BREACHES_PAGE = 20
-BREACHES_USAGE = ("Use `/limits breaches [YYYY-MM-DD] [page N]`, e.g. "
-                  "`/limits breaches 2026-01-29 page 2`.")
+BREACHES_USAGE = (
+    "Use `/limits breaches [YYYY-MM-DD] [page N]`, e.g. `/limits breaches 2026-01-29 page 2`."
+)
 
 KIND_ICON = {"Breach": ":red_circle:", "Warning": ":large_orange_circle:"}
 ACTION_WORDS = {"approve": ("Approve", "approved"), "reject": ("Reject", "rejected")}
@@ -84,8 +85,10 @@ def location_text(location: str) -> str:
 def status(instance: str, s: LimitsStatus) -> list[b.Block]:
     head = [
         b.header(f"Atoti Limits ({instance})"),
-        b.section(f":large_green_circle: Up since {slack_date(s.started_at)} · "
-                  f"as-of date *{b.escape(s.as_of_date)}*"),
+        b.section(
+            f":large_green_circle: Up since {slack_date(s.started_at)} · "
+            f"as-of date *{b.escape(s.as_of_date)}*"
+        ),
     ]
     if not s.servers:
         return head + [b.section("No Atoti server is connected, and no structure names one.")]
@@ -93,13 +96,17 @@ def status(instance: str, s: LimitsStatus) -> list[b.Block]:
     head.append(b.context(f"{connected} connected Atoti server(s)"))
     rows = []
     for server in s.servers:
-        state = ("connected" if server.connected
-                 else "not connected (named by its structures only)")
+        state = "connected" if server.connected else "not connected (named by its structures only)"
         icon = ":link:" if server.connected else ":heavy_minus_sign:"
         cubes = ", ".join(server.cubes) or "—"
-        rows.append([b.section(
-            f"{icon} *{b.escape(server.name)}* · {state}\nCubes: {b.escape(cubes)} · "
-            f"{server.structures} structure(s) · {server.pending_approvals} pending approval(s)")])
+        rows.append(
+            [
+                b.section(
+                    f"{icon} *{b.escape(server.name)}* · {state}\nCubes: {b.escape(cubes)} · "
+                    f"{server.structures} structure(s) · {server.pending_approvals} pending approval(s)"
+                )
+            ]
+        )
     return b.fit_blocks(head, rows, more="{left} more servers not shown.")
 
 
@@ -108,11 +115,13 @@ def _incident_line(i: Incident) -> str:
     icon = KIND_ICON.get(i.kind, "")
     measure = f"`{b.escape(i.measure)}`" if i.measure else "the measure"
     at = f" · evaluated {slack_date(i.evaluated_at)}" if i.evaluated_at else ""
-    return (f"{icon} *{b.escape(i.kind)}* · limit `{b.escape(i.limit_id)}` "
-            f"*{b.escape(i.structure)}* · {b.escape(i.server)}\n"
-            f"{measure} = {number(i.measure_value)} against a limit of {number(i.limit_value)} "
-            f"({percent(i.utilization)}) · {b.escape(location_text(i.location))}\n"
-            f"`{b.escape(i.incident_id)}` · {b.words(i.status) or '—'}{at}")
+    return (
+        f"{icon} *{b.escape(i.kind)}* · limit `{b.escape(i.limit_id)}` "
+        f"*{b.escape(i.structure)}* · {b.escape(i.server)}\n"
+        f"{measure} = {number(i.measure_value)} against a limit of {number(i.limit_value)} "
+        f"({percent(i.utilization)}) · {b.escape(location_text(i.location))}\n"
+        f"`{b.escape(i.incident_id)}` · {b.words(i.status) or '—'}{at}"
+    )
 
 
 TITLE = "Atoti Limits"
@@ -129,15 +138,19 @@ def breaches(instance: str, br: Breaches, *, page: int, ui: str | None = None) -
     head = [b.header(f"Breaches and warnings on {instance}, as of {day}")]
     others = [d for d in br.as_of_dates if d != br.as_of][-5:]
     other_text = f" · other dates: {', '.join(others)}" if others else ""
-    head.append(b.context(
-        f"*{br.breach_count}* breach(es) · *{br.warning_count}* warning(s) · page {page} of "
-        f"{pages}{other_text}"))
+    head.append(
+        b.context(
+            f"*{br.breach_count}* breach(es) · *{br.warning_count}* warning(s) · page {page} of "
+            f"{pages}{other_text}"
+        )
+    )
     if not br.incidents:
         return head + [b.section(f"No breach or warning on {day}.")]
     start = (page - 1) * BREACHES_PAGE
-    items = [[b.section(_incident_line(i),
-                        accessory=open_in.button(TITLE, breach_url(ui, i)))]
-             for i in br.incidents[start:]]
+    items = [
+        [b.section(_incident_line(i), accessory=open_in.button(TITLE, breach_url(ui, i)))]
+        for i in br.incidents[start:]
+    ]
     more = f"{{left}} more not shown: `/limits breaches {day} page {page + 1}`"
     return b.fit_blocks(head, items, more=more, limit=len(head) + BREACHES_PAGE + 1)
 
@@ -151,40 +164,69 @@ def limit_view(instance: str, v: LimitView, ui: str | None = None) -> list[b.Blo
     period = f"{v.start or '…'} → {v.end or 'open-ended'}"
     out = [
         b.header(f"Limit {v.limit_id} ({instance})"),
-        b.fields(f"*Status*\n{b.words(v.status) or '—'}{'' if v.alive else ' (inactive)'}",
-                 f"*Value*\n{number(v.value)}",
-                 f"*Scope*\n{b.escape(v.scope)}",
-                 f"*Type*\n{b.escape(v.limit_type or '—')}",
-                 f"*In force*\n{b.escape(period)}",
-                 f"*Comment*\n{b.escape(v.comment or '—')}"),
+        b.fields(
+            f"*Status*\n{b.words(v.status) or '—'}{'' if v.alive else ' (inactive)'}",
+            f"*Value*\n{number(v.value)}",
+            f"*Scope*\n{b.escape(v.scope)}",
+            f"*Type*\n{b.escape(v.limit_type or '—')}",
+            f"*In force*\n{b.escape(period)}",
+            f"*Comment*\n{b.escape(v.comment or '—')}",
+        ),
     ]
     s = v.structure
     if s is not None:
         warn = f" · warning at {percent(s.warning_threshold)}" if s.warning_threshold else ""
         group = f" · group {b.escape(s.group)}" if s.group else ""
-        out.append(b.section(
-            f"*Structure* {b.escape(s.name)} · {b.escape(s.server)} / {b.escape(s.cube)}\n"
-            f"Measure `{b.escape(s.measure)}` · {b.escape(s.kpi_type or '?')}{warn}{group}"))
+        out.append(
+            b.section(
+                f"*Structure* {b.escape(s.name)} · {b.escape(s.server)} / {b.escape(s.cube)}\n"
+                f"Measure `{b.escape(s.measure)}` · {b.escape(s.kpi_type or '?')}{warn}{group}"
+            )
+        )
     if v.latest is not None:
-        out.append(b.section(f"*Latest evaluation* ({b.escape(v.latest.as_of)})\n"
-                             + _incident_line(v.latest)))
+        out.append(
+            b.section(
+                f"*Latest evaluation* ({b.escape(v.latest.as_of)})\n" + _incident_line(v.latest)
+            )
+        )
     elif not v.incidents_known:
-        out.append(b.context("Its latest evaluation is unknown: the server could not list "
-                             "incidents just now."))
+        out.append(
+            b.context(
+                "Its latest evaluation is unknown: the server could not list incidents just now."
+            )
+        )
     else:
         out.append(b.context("Not breached nor warned lately (passes are not stored)."))
     out.extend(history_blocks(v.history))
     if v.structure is not None:
-        out.extend(open_in.actions_row(open_in.button(TITLE, open_in.page(
-            ui, open_in.LIMITS_STRUCTURE, {"limitIds": v.limit_id},
-            structure=v.structure.structure_id))))
+        out.extend(
+            open_in.actions_row(
+                open_in.button(
+                    TITLE,
+                    open_in.page(
+                        ui,
+                        open_in.LIMITS_STRUCTURE,
+                        {"limitIds": v.limit_id},
+                        structure=v.structure.structure_id,
+                    ),
+                )
+            )
+        )
     if v.temporary:
-        out.append(b.context("Temporary limits on top of it: "
-                             + ", ".join(f"`{b.escape(t)}`" for t in v.temporary)))
+        out.append(
+            b.context(
+                "Temporary limits on top of it: "
+                + ", ".join(f"`{b.escape(t)}`" for t in v.temporary)
+            )
+        )
     if v.actions:
         step = step_label(v.actions[0].task_key)
-        out.append(b.context(f":hourglass_flowing_sand: Waiting for a decision ({step}): "
-                             "`/limits pending` has the Approve / Reject buttons."))
+        out.append(
+            b.context(
+                f":hourglass_flowing_sand: Waiting for a decision ({step}): "
+                "`/limits pending` has the Approve / Reject buttons."
+            )
+        )
     return out
 
 
@@ -209,14 +251,18 @@ def history_blocks(history: tuple[HistoryEntry, ...] | None) -> list[b.Block]:
     lines = []
     for h in history[-HISTORY_SHOWN:]:
         step = " → ".join(b.escape(x) for x in dict.fromkeys((h.task, h.action)) if x)
-        given = "".join(f"\n      {b.escape(name)}: _{b.escape(b.clip(value, 200))}_"
-                        for name, value in h.variables)
-        lines.append(f"• {_when(h.timestamp)} · *{b.escape(h.user or 'system')}* · "
-                     f"{step or b.escape(h.activity or 'step')} · {b.escape(h.status or '—')}"
-                     + given)
+        given = "".join(
+            f"\n      {b.escape(name)}: _{b.escape(b.clip(value, 200))}_"
+            for name, value in h.variables
+        )
+        lines.append(
+            f"• {_when(h.timestamp)} · *{b.escape(h.user or 'system')}* · "
+            f"{step or b.escape(h.activity or 'step')} · {b.escape(h.status or '—')}" + given
+        )
     older = len(history) - HISTORY_SHOWN
-    head = "*Workflow history*" + (f" (latest {HISTORY_SHOWN} of {len(history)})"
-                                   if older > 0 else "")
+    head = "*Workflow history*" + (
+        f" (latest {HISTORY_SHOWN} of {len(history)})" if older > 0 else ""
+    )
     return [b.section(head + "\n" + "\n".join(lines))]
 
 
@@ -228,9 +274,17 @@ def task_key(p: PendingLimit) -> str:
 
 def card_payload(p: PendingLimit, key: str) -> dict[str, Any]:
     """What a card needs to draw itself later, and the task key a click must still match."""
-    return {"limit_id": p.limit_id, "task_key": key, "status": p.status,
-            "value": p.value, "scope": p.scope, "structure": p.structure,
-            "server": p.server, "measure": p.measure, "comment": p.comment}
+    return {
+        "limit_id": p.limit_id,
+        "task_key": key,
+        "status": p.status,
+        "value": p.value,
+        "scope": p.scope,
+        "structure": p.structure,
+        "server": p.server,
+        "measure": p.measure,
+        "comment": p.comment,
+    }
 
 
 def card_summary(p: PendingLimit) -> str:
@@ -243,12 +297,14 @@ def _card_text(p: dict[str, Any], status: str | None = None) -> str:
     deletion = "DELETION" in str(p.get("status", ""))
     what = "delete the limit" if deletion else "new or changed limit"
     comment = f"\n_{b.escape(p['comment'])}_" if p.get("comment") else ""
-    return (f"*`{b.escape(p.get('limit_id', '?'))}`* · *{b.escape(p.get('structure', ''))}* · "
-            f"{b.escape(p.get('server', ''))} · "
-            f"{status if status is not None else b.words(p.get('status', ''))} "
-            f"({step_label(str(p.get('task_key', '')))}: {what})\n"
-            f"{b.escape(p.get('scope', ''))} · limit {number(p.get('value'))} on "
-            f"`{b.escape(p.get('measure', ''))}`{comment}")
+    return (
+        f"*`{b.escape(p.get('limit_id', '?'))}`* · *{b.escape(p.get('structure', ''))}* · "
+        f"{b.escape(p.get('server', ''))} · "
+        f"{status if status is not None else b.words(p.get('status', ''))} "
+        f"({step_label(str(p.get('task_key', '')))}: {what})\n"
+        f"{b.escape(p.get('scope', ''))} · limit {number(p.get('value'))} on "
+        f"`{b.escape(p.get('measure', ''))}`{comment}"
+    )
 
 
 def _approve_button(a: Approval, text: str = "Approve") -> dict[str, Any]:
@@ -257,13 +313,22 @@ def _approve_button(a: Approval, text: str = "Approve") -> dict[str, Any]:
     if "DELETION" in str(p.get("status", "")):
         question = f"Approve the *deletion* of limit {limit_id} on {b.escape(a.instance)}?"
     else:
-        question = (f"Approve limit {limit_id} ({b.escape(p.get('scope', ''))}, "
-                    f"{number(p.get('value'))}) on {b.escape(a.instance)}?")
-    return b.button(text, APPROVE, ref(DecisionRef(approval=a.id)), style="primary",
-                    confirm_dialog=b.confirm(
-                        "Approve this limit?",
-                        f"{question} It runs with your own Atoti Limits account.",
-                        ok="Approve", danger=False))
+        question = (
+            f"Approve limit {limit_id} ({b.escape(p.get('scope', ''))}, "
+            f"{number(p.get('value'))}) on {b.escape(a.instance)}?"
+        )
+    return b.button(
+        text,
+        APPROVE,
+        ref(DecisionRef(approval=a.id)),
+        style="primary",
+        confirm_dialog=b.confirm(
+            "Approve this limit?",
+            f"{question} It runs with your own Atoti Limits account.",
+            ok="Approve",
+            danger=False,
+        ),
+    )
 
 
 def _reject_button(a: Approval, text: str = "Reject") -> dict[str, Any]:
@@ -282,50 +347,75 @@ def card(a: Approval, *, can_act: bool = True) -> list[b.Block]:
         if can_act:
             blocks.append(b.actions(_approve_button(a), _reject_button(a)))
         else:
-            blocks.append(b.context("Atoti Limits offers you no action on this limit "
-                                    "(you are not one of its approvers)."))
+            blocks.append(
+                b.context(
+                    "Atoti Limits offers you no action on this limit "
+                    "(you are not one of its approvers)."
+                )
+            )
     elif a.state == ACTING:
-        blocks.append(b.context(f":hourglass_flowing_sand: <@{a.actor}> is acting on this "
-                                "right now."))
+        blocks.append(
+            b.context(f":hourglass_flowing_sand: <@{a.actor}> is acting on this right now.")
+        )
     elif a.state == DONE:
         icon = ":white_check_mark:" if a.action == "approve" else ":x:"
-        blocks.append(b.context(f"{icon} *{past.capitalize()}* by <@{a.actor}> at {when}"
-                                f"{result}."))
+        blocks.append(b.context(f"{icon} *{past.capitalize()}* by <@{a.actor}> at {when}{result}."))
     elif a.state == GONE:
-        blocks.append(b.context(f":information_source: Already handled: <@{a.actor}> tried to "
-                                f"{a.action} at {when}{result}."))
+        blocks.append(
+            b.context(
+                f":information_source: Already handled: <@{a.actor}> tried to "
+                f"{a.action} at {when}{result}."
+            )
+        )
     elif a.state == FAILED:
-        blocks.append(b.context(f":warning: <@{a.actor}> could not {a.action} at {when}"
-                                f"{result}. Try again:"))
-        retry = (_approve_button(a, "Retry approve") if a.action == "approve"
-                 else _reject_button(a, "Retry reject"))
+        blocks.append(
+            b.context(f":warning: <@{a.actor}> could not {a.action} at {when}{result}. Try again:")
+        )
+        retry = (
+            _approve_button(a, "Retry approve")
+            if a.action == "approve"
+            else _reject_button(a, "Retry reject")
+        )
         blocks.append(b.actions(retry))
     return tag_card(a.id, blocks)
 
 
 def untracked_card(p: PendingLimit) -> list[b.Block]:
     """A pending limit for which the server offers no task at all: no buttons."""
-    return [b.section(_card_text(card_payload(p, ""))),
-            b.context("Atoti Limits offers you no action on this limit.")]
+    return [
+        b.section(_card_text(card_payload(p, ""))),
+        b.context("Atoti Limits offers you no action on this limit."),
+    ]
 
 
 def outcome_text(outcome: TaskOutcome, action: str) -> str:
     """The short result stored on the approval and shown on the card."""
     past = ACTION_WORDS.get(action, (action, action + "ed"))[1]
     if outcome.still_pending:
-        return (f"{past} the {step_label(outcome.task_key)}; still pending a second approver "
-                "(`/limits pending` shows the next step)")
+        return (
+            f"{past} the {step_label(outcome.task_key)}; still pending a second approver "
+            "(`/limits pending` shows the next step)"
+        )
     if not outcome.status:
         return f"{past}; limit {outcome.limit_id} was removed"
     return f"{past}; limit {outcome.limit_id} is now {b.words(outcome.status)}"
 
 
-def pending(instance: str, cards: list[list[b.Block]], *, acted: list[b.Block] | None = None,
-            shared_by: str = "") -> list[b.Block]:
+def pending(
+    instance: str,
+    cards: list[list[b.Block]],
+    *,
+    acted: list[b.Block] | None = None,
+    shared_by: str = "",
+) -> list[b.Block]:
     head = [b.header(f"Limits waiting for approval on {instance}")]
     if shared_by:
-        head.append(b.context(f"Shared by <@{shared_by}>. Buttons act with the clicker's own "
-                              "Atoti Limits account."))
+        head.append(
+            b.context(
+                f"Shared by <@{shared_by}>. Buttons act with the clicker's own "
+                "Atoti Limits account."
+            )
+        )
     if acted:
         head.extend(acted)
         if cards:
@@ -336,23 +426,38 @@ def pending(instance: str, cards: list[list[b.Block]], *, acted: list[b.Block] |
         else:
             head.append(b.context("Nothing else is waiting for approval."))
         return head
-    return b.fit_blocks(head, cards, more="{left} more not shown. Approve or reject these, "
-                                          "then run `/limits pending` again.")
+    return b.fit_blocks(
+        head,
+        cards,
+        more="{left} more not shown. Approve or reject these, then run `/limits pending` again.",
+    )
 
 
 def reject_modal(a: Approval, metadata: RejectMetadata) -> dict[str, Any]:
     limit_id = b.escape(a.payload.get("limit_id", "?"))
     return {
-        "type": "modal", "callback_id": REJECT_MODAL,
-        "title": b.plain("Reject limit", 24), "submit": b.plain("Reject", 24),
-        "close": b.plain("Cancel", 24), "private_metadata": metadata.model_dump_json(),
+        "type": "modal",
+        "callback_id": REJECT_MODAL,
+        "title": b.plain("Reject limit", 24),
+        "submit": b.plain("Reject", 24),
+        "close": b.plain("Cancel", 24),
+        "private_metadata": metadata.model_dump_json(),
         "blocks": [
-            b.section(f"Reject limit *{limit_id}* on {b.escape(a.instance)}?\n"
-                      + _card_text(a.payload)),
-            {"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
-             "label": b.plain("Comment"),
-             "element": {"type": "plain_text_input", "action_id": COMMENT_ACTION,
-                         "multiline": True, "max_length": 500}},
+            b.section(
+                f"Reject limit *{limit_id}* on {b.escape(a.instance)}?\n" + _card_text(a.payload)
+            ),
+            {
+                "type": "input",
+                "block_id": COMMENT_BLOCK,
+                "optional": True,
+                "label": b.plain("Comment"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": COMMENT_ACTION,
+                    "multiline": True,
+                    "max_length": 500,
+                },
+            },
             b.context("It runs with your own Atoti Limits account."),
         ],
     }

@@ -1,4 +1,4 @@
-""""Open in <platform>" link buttons, and where each platform's UI shows a thing.
+""" "Open in <platform>" link buttons, and where each platform's UI shows a thing.
 
 A link button opens the platform's own page for what a message is about, so a person can go
 on from there. The base URL is the instance's `ui_url` setting, or derived by the platform
@@ -39,8 +39,9 @@ ASTAKOS_PROJECT = "/projects/{project}"
 # -----------------------------------------------------------------------------------------------
 
 
-def page(base: str | None, path: str, query: dict[str, Any] | None = None,
-         **parts: str) -> str | None:
+def page(
+    base: str | None, path: str, query: dict[str, Any] | None = None, **parts: str
+) -> str | None:
     """The UI URL of a page (each path part quoted as one segment); None without a base."""
     if not base:
         return None

@@ -42,20 +42,38 @@ def field_block_id(name: str) -> str:
     return f"field_{name}"
 
 
-def link_modal(*, title: str, platform: str, instances: list[str], fields: list[LinkField],
-               metadata: LinkMetadata, errors: dict[str, str] | None = None) -> dict[str, Any]:
+def link_modal(
+    *,
+    title: str,
+    platform: str,
+    instances: list[str],
+    fields: list[LinkField],
+    metadata: LinkMetadata,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The link form. `errors` maps a field name (or "instance") to a message shown under it."""
     errors = errors or {}
-    blocks: list[b.Block] = [b.context(
-        f"Your credential is checked with {title} before it is saved, then kept encrypted. "
-        "It never appears in a channel, a log or a message.")]
+    blocks: list[b.Block] = [
+        b.context(
+            f"Your credential is checked with {title} before it is saved, then kept encrypted. "
+            "It never appears in a channel, a log or a message."
+        )
+    ]
     if metadata.instance is None and len(instances) > 1:
         options = [{"text": b.plain(name, 75), "value": name} for name in instances[:100]]
-        blocks.append({
-            "type": "input", "block_id": INSTANCE_BLOCK, "label": b.plain("Instance"),
-            "element": {"type": "static_select", "action_id": INSTANCE_ACTION,
-                        "options": options, "initial_option": options[0]},
-        })
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": INSTANCE_BLOCK,
+                "label": b.plain("Instance"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": INSTANCE_ACTION,
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            }
+        )
         if "instance" in errors:
             blocks.append(b.context(f":warning: {errors['instance']}"))
     else:
@@ -65,18 +83,26 @@ def link_modal(*, title: str, platform: str, instances: list[str], fields: list[
             blocks.append(b.context(f":warning: {errors['instance']}"))
     for field in fields:
         if field.choices:
-            options = [{"text": b.plain(label, 75), "value": value}
-                       for value, label in field.choices]
+            options = [
+                {"text": b.plain(label, 75), "value": value} for value, label in field.choices
+            ]
             initial = next((o for o in options if o["value"] == field.initial), options[0])
-            element: dict[str, Any] = {"type": "static_select", "action_id": FIELD_ACTION,
-                                       "options": options, "initial_option": initial}
+            element: dict[str, Any] = {
+                "type": "static_select",
+                "action_id": FIELD_ACTION,
+                "options": options,
+                "initial_option": initial,
+            }
         else:
             element = {"type": "plain_text_input", "action_id": FIELD_ACTION}
             if field.initial and not field.secret:
                 element["initial_value"] = field.initial
         block: dict[str, Any] = {
-            "type": "input", "block_id": field_block_id(field.name),
-            "label": b.plain(field.label), "element": element, "optional": field.optional,
+            "type": "input",
+            "block_id": field_block_id(field.name),
+            "label": b.plain(field.label),
+            "element": element,
+            "optional": field.optional,
         }
         if field.hint:
             block["hint"] = b.plain(field.hint, 2000)
@@ -84,9 +110,11 @@ def link_modal(*, title: str, platform: str, instances: list[str], fields: list[
         if field.name in errors:
             blocks.append(b.context(f":warning: {errors[field.name]}"))
     return {
-        "type": "modal", "callback_id": LINK_CALLBACK,
+        "type": "modal",
+        "callback_id": LINK_CALLBACK,
         "title": b.plain(messages.LINK_MODAL_TITLE.format(title=_short(title)), 24),
-        "submit": b.plain("Link", 24), "close": b.plain("Cancel", 24),
+        "submit": b.plain("Link", 24),
+        "close": b.plain("Cancel", 24),
         "private_metadata": metadata.model_dump_json(),
         "blocks": blocks,
     }
@@ -97,40 +125,59 @@ def _short(title: str) -> str:
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
-    return {"type": "modal", "title": b.plain(title, 24), "close": b.plain("Close", 24),
-            "blocks": [b.section(text)]}
+    return {
+        "type": "modal",
+        "title": b.plain(title, 24),
+        "close": b.plain("Close", 24),
+        "blocks": [b.section(text)],
+    }
 
 
 def links_message(accounts: list[LinkedAccount], titles: dict[str, str]) -> list[b.Block]:
     blocks: list[b.Block] = [b.header("Your linked accounts")]
     for acc in accounts:
         kind = f" · {acc.kind}" if acc.kind else ""
-        blocks.append(b.section(
-            f"*{titles.get(acc.platform, acc.platform)}* ({b.escape(acc.instance)})  "
-            f"as *{b.escape(acc.account)}*{kind}"))
+        blocks.append(
+            b.section(
+                f"*{titles.get(acc.platform, acc.platform)}* ({b.escape(acc.instance)})  "
+                f"as *{b.escape(acc.account)}*{kind}"
+            )
+        )
         broken = acc.details.get("broken")
         if broken:
-            blocks.append(b.context(
-                f":warning: *broken* since {slack_date(acc.details.get('broken_at'), '?')}: "
-                f"{b.escape(broken)}. Run `/ops link {acc.platform} {b.escape(acc.instance)}` "
-                "to link it again."))
+            blocks.append(
+                b.context(
+                    f":warning: *broken* since {slack_date(acc.details.get('broken_at'), '?')}: "
+                    f"{b.escape(broken)}. Run `/ops link {acc.platform} {b.escape(acc.instance)}` "
+                    "to link it again."
+                )
+            )
         else:
-            blocks.append(b.context(f"linked {slack_date(acc.linked_at)} · last verified "
-                                    f"{slack_date(acc.verified_at)}"))
+            blocks.append(
+                b.context(
+                    f"linked {slack_date(acc.linked_at)} · last verified "
+                    f"{slack_date(acc.verified_at)}"
+                )
+            )
     return blocks[: b.MAX_MESSAGE_BLOCKS]
 
 
-def status_message(rows: list[tuple[str, InstanceStatus]], *, version: str,
-                   extra: list[str]) -> list[b.Block]:
+def status_message(
+    rows: list[tuple[str, InstanceStatus]], *, version: str, extra: list[str]
+) -> list[b.Block]:
     blocks: list[b.Block] = [b.header("Platform status")]
     for title, st in rows:
         if st.reachable:
             latency = f"{st.latency_ms:.0f} ms" if st.latency_ms is not None else "?"
-            line = (f":large_green_circle: *{title}* ({b.escape(st.instance)})  {latency}"
-                    f"{' · version ' + b.escape(st.version) if st.version else ''}")
+            line = (
+                f":large_green_circle: *{title}* ({b.escape(st.instance)})  {latency}"
+                f"{' · version ' + b.escape(st.version) if st.version else ''}"
+            )
         else:
-            line = (f":red_circle: *{title}* ({b.escape(st.instance)})  unreachable: "
-                    f"{b.escape(st.detail)}")
+            line = (
+                f":red_circle: *{title}* ({b.escape(st.instance)})  unreachable: "
+                f"{b.escape(st.detail)}"
+            )
         blocks.append(b.section(line))
     if not rows:
         blocks.append(b.section(messages.NO_INSTANCES))
@@ -149,28 +196,33 @@ def audit_message(rows: list[dict[str, Any]]) -> list[b.Block]:
     ]
     if not lines:
         return [b.section("The audit trail is empty.")]
-    items = [[b.section("\n".join(lines[i:i + 10]))] for i in range(0, len(lines), 10)]
-    return b.fit_blocks([b.header(f"Last {len(rows)} changes")], items,
-                        more="{left} more groups not shown.")
+    items = [[b.section("\n".join(lines[i : i + 10]))] for i in range(0, len(lines), 10)]
+    return b.fit_blocks(
+        [b.header(f"Last {len(rows)} changes")], items, more="{left} more groups not shown."
+    )
 
 
-def help_message(overview: list[tuple[str, str, list[str]]], *, topics: list[str]
-                 ) -> list[b.Block]:
+def help_message(overview: list[tuple[str, str, list[str]]], *, topics: list[str]) -> list[b.Block]:
     """overview: (slash, title, usage lines) per family; each line is already "`usage`
     summary" (bot.commands.usage_line), so code spans never swallow the descriptions."""
     blocks: list[b.Block] = [b.header("Switchboard")]
     for slash, title, lines in overview:
         blocks.append(b.section(f"*{title}* · `{slash}`\n" + "\n".join(lines)))
     ops = overview[0][0] if overview else "/ops"
-    blocks.append(b.context(
-        f"`{ops} help <topic>` shows one with its forms and examples; topics: "
-        + ", ".join(f"`{t}`" for t in topics) + ". Add `share` at the end of a command to post "
-        f"the answer in the channel. `{ops} <platform> …` works like `/<platform> …`."))
+    blocks.append(
+        b.context(
+            f"`{ops} help <topic>` shows one with its forms and examples; topics: "
+            + ", ".join(f"`{t}`" for t in topics)
+            + ". Add `share` at the end of a command to post "
+            f"the answer in the channel. `{ops} <platform> …` works like `/<platform> …`."
+        )
+    )
     return blocks
 
 
-def help_topic(title: str, usage: list[str], forms: list[str], examples: list[str],
-               more: str = "") -> list[b.Block]:
+def help_topic(
+    title: str, usage: list[str], forms: list[str], examples: list[str], more: str = ""
+) -> list[b.Block]:
     """One topic: usage lines, the accepted forms, examples."""
     blocks: list[b.Block] = [b.header(title), b.section("*Usage*\n" + "\n".join(usage))]
     if forms:
@@ -182,9 +234,12 @@ def help_topic(title: str, usage: list[str], forms: list[str], examples: list[st
     return blocks
 
 
-def home_view(*, platforms: list[tuple[str, str, list[str]]],
-              accounts: list[LinkedAccount], extra: list[b.Block] | None = None
-              ) -> dict[str, Any]:
+def home_view(
+    *,
+    platforms: list[tuple[str, str, list[str]]],
+    accounts: list[LinkedAccount],
+    extra: list[b.Block] | None = None,
+) -> dict[str, Any]:
     """platforms: (key, title, instance names) for every configured platform."""
     linked = {(a.platform, a.instance): a for a in accounts}
     blocks: list[b.Block] = [b.header("Your platforms")]
@@ -193,19 +248,35 @@ def home_view(*, platforms: list[tuple[str, str, list[str]]],
             ref = PlatformRef(platform=key, instance=instance).model_dump_json()
             acc = linked.get((key, instance))
             if acc is None:
-                blocks.append(b.section(
-                    f"*{title}* ({b.escape(instance)})\nNot linked.",
-                    accessory=b.button("Link", HOME_LINK, ref, style="primary")))
+                blocks.append(
+                    b.section(
+                        f"*{title}* ({b.escape(instance)})\nNot linked.",
+                        accessory=b.button("Link", HOME_LINK, ref, style="primary"),
+                    )
+                )
                 continue
-            blocks.append(b.section(
-                f"*{title}* ({b.escape(instance)})\nLinked as *{b.escape(acc.account)}*"
-                f"{' · ' + acc.kind if acc.kind else ''} · since {slack_date(acc.linked_at)}"))
-            blocks.append(b.actions(
-                b.button("Re-link", HOME_LINK, ref),
-                b.button("Unlink", HOME_UNLINK, ref, style="danger", confirm_dialog=b.confirm(
-                    "Unlink?", f"Delete your stored {title} ({instance}) credential?",
-                    ok="Unlink")),
-            ))
+            blocks.append(
+                b.section(
+                    f"*{title}* ({b.escape(instance)})\nLinked as *{b.escape(acc.account)}*"
+                    f"{' · ' + acc.kind if acc.kind else ''} · since {slack_date(acc.linked_at)}"
+                )
+            )
+            blocks.append(
+                b.actions(
+                    b.button("Re-link", HOME_LINK, ref),
+                    b.button(
+                        "Unlink",
+                        HOME_UNLINK,
+                        ref,
+                        style="danger",
+                        confirm_dialog=b.confirm(
+                            "Unlink?",
+                            f"Delete your stored {title} ({instance}) credential?",
+                            ok="Unlink",
+                        ),
+                    ),
+                )
+            )
     if not platforms:
         blocks.append(b.section(messages.NO_INSTANCES))
     blocks.extend(extra or [])
@@ -217,4 +288,5 @@ def parse_ref(value: str) -> PlatformRef:
         return PlatformRef.model_validate(json.loads(value))
     except ValueError:  # pydantic's ValidationError is a ValueError too
         raise errors.UserError(
-            "That button is out of date. Open the Home tab again for fresh ones.") from None
+            "That button is out of date. Open the Home tab again for fresh ones."
+        ) from None

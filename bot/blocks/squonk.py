@@ -16,29 +16,46 @@ from bot.platforms.squonk.models import Instance, Job, Project, Task, TaskEvent
 STOP = "squonk_instance_stop"
 WATCH = "squonk_instance_watch"
 
-RUN_USAGE = ("Start a job like this: `/squonk run <collection>/<job>@<version> in <project> "
-             "[name=...] [k=v ...]`, e.g. `/squonk run im-test/nop@1.0.0 in demo x=7`. "
-             "`/squonk jobs` lists the jobs.")
-INSTANCE_USAGE = ("Give the instance id or name: `/squonk {command} <instance>` "
-                  "(`/squonk instances` lists them).")
-NO_PROJECT = ("There is no project `{project}` that you can see on Squonk2 ({instance}).{hint} "
-              "`/squonk projects` lists yours.")
+RUN_USAGE = (
+    "Start a job like this: `/squonk run <collection>/<job>@<version> in <project> "
+    "[name=...] [k=v ...]`, e.g. `/squonk run im-test/nop@1.0.0 in demo x=7`. "
+    "`/squonk jobs` lists the jobs."
+)
+INSTANCE_USAGE = (
+    "Give the instance id or name: `/squonk {command} <instance>` (`/squonk instances` lists them)."
+)
+NO_PROJECT = (
+    "There is no project `{project}` that you can see on Squonk2 ({instance}).{hint} "
+    "`/squonk projects` lists yours."
+)
 NO_JOB = "There is no job `{job}` in the catalogue of Squonk2 ({instance}).{hint}"
 NO_JOB_HINT = " Versions of it: {versions}."
 NO_JOB_LIST = " `/squonk jobs {filter}` lists the jobs."
 JOB_DISABLED = "The job `{job}` is disabled on Squonk2 ({instance}): {reason}"
-NO_INSTANCE = ("There is no instance named `{name}` that you can see on Squonk2 ({instance})."
-               "{hint} `/squonk instances` lists them.")
-SEVERAL_INSTANCES = ("Several instances are named `{name}`: {ids}. Give the id instead.")
+NO_INSTANCE = (
+    "There is no instance named `{name}` that you can see on Squonk2 ({instance})."
+    "{hint} `/squonk instances` lists them."
+)
+SEVERAL_INSTANCES = "Several instances are named `{name}`: {ids}. Give the id instead."
 WATCHING = "I'll send you a message when it ends."
 ALREADY_WATCHING = "You are already watching it."
 
-PHASE_ICON = {"PENDING": ":hourglass_flowing_sand:", "RUNNING": ":arrows_counterclockwise:",
-              "COMPLETED": ":white_check_mark:", "SUCCEEDED": ":white_check_mark:",
-              "FAILED": ":x:"}
-TASK_ICON = {"PENDING": ":hourglass_flowing_sand:", "STARTED": ":arrows_counterclockwise:",
-             "RUNNING": ":arrows_counterclockwise:", "RETRY": ":repeat:",
-             "SUCCESS": ":white_check_mark:", "DONE": ":white_check_mark:", "FAILURE": ":x:"}
+PHASE_ICON = {
+    "PENDING": ":hourglass_flowing_sand:",
+    "RUNNING": ":arrows_counterclockwise:",
+    "COMPLETED": ":white_check_mark:",
+    "SUCCEEDED": ":white_check_mark:",
+    "FAILED": ":x:",
+}
+TASK_ICON = {
+    "PENDING": ":hourglass_flowing_sand:",
+    "STARTED": ":arrows_counterclockwise:",
+    "RUNNING": ":arrows_counterclockwise:",
+    "RETRY": ":repeat:",
+    "SUCCESS": ":white_check_mark:",
+    "DONE": ":white_check_mark:",
+    "FAILURE": ":x:",
+}
 LEVEL_ICON = {"WARNING": ":warning:", "ERROR": ":x:", "CRITICAL": ":rotating_light:"}
 RECENT_EVENTS = 10
 _RUN_TIME = re.compile(r"^(?:(\d+) days?, )?(\d+):(\d\d):(\d\d)(?:\.\d+)?$")
@@ -79,22 +96,33 @@ def _phase(instance: Instance) -> str:
 TITLE = "Squonk2"
 
 
-def projects(site: str, items: list[Project], account: str,
-             ui: str | None = None) -> list[b.Block]:
+def projects(site: str, items: list[Project], account: str, ui: str | None = None) -> list[b.Block]:
     head = [b.header(f"Your Squonk2 projects on {site}")]
     if not items:
         return head + [b.section("You can see no project.")]
     rows = []
     for p in sorted(items, key=lambda p: p.name.lower()):
-        role = ("administrator" if account in p.administrators else
-                "editor" if account in p.editors else
-                "observer" if account in p.observers else "public")
+        role = (
+            "administrator"
+            if account in p.administrators
+            else "editor"
+            if account in p.editors
+            else "observer"
+            if account in p.observers
+            else "public"
+        )
         private = ":lock: private" if p.private else "public"
-        rows.append([b.section(
-            f"*{b.escape(p.name)}* · `{b.escape(p.project_id)}`\n{private} · you: {role} · "
-            f"created by {b.escape(p.creator or '?')} · {_size(p.size)}",
-            accessory=open_in.button(TITLE, open_in.page(
-                ui, open_in.SQUONK_PROJECT, project=p.project_id)))])
+        rows.append(
+            [
+                b.section(
+                    f"*{b.escape(p.name)}* · `{b.escape(p.project_id)}`\n{private} · you: {role} · "
+                    f"created by {b.escape(p.creator or '?')} · {_size(p.size)}",
+                    accessory=open_in.button(
+                        TITLE, open_in.page(ui, open_in.SQUONK_PROJECT, project=p.project_id)
+                    ),
+                )
+            ]
+        )
     return b.fit_blocks(head, rows, more="{left} more projects not shown.")
 
 
@@ -107,19 +135,31 @@ def _size(size: int) -> str:
     return f"{value:.3g} TiB"
 
 
-def _buttons(site: str, instance: Instance, *, card: bool,
-             project: str | None = None, ui: str | None = None) -> list[dict]:
-    link = open_in.button(TITLE, open_in.page(ui, open_in.SQUONK_INSTANCE,
-                                              instance=instance.id))
+def _buttons(
+    site: str, instance: Instance, *, card: bool, project: str | None = None, ui: str | None = None
+) -> list[dict]:
+    link = open_in.button(TITLE, open_in.page(ui, open_in.SQUONK_INSTANCE, instance=instance.id))
     if instance.done:
         return [link] if link else []
-    value = ref(InstanceRef(instance=site, id=instance.id, name=instance.name[:80], card=card,
-                            project=project))
+    value = ref(
+        InstanceRef(
+            instance=site, id=instance.id, name=instance.name[:80], card=card, project=project
+        )
+    )
     name = b.escape(instance.name)
     return [
-        b.button("Stop", STOP, value, style="danger", confirm_dialog=b.confirm(
-            "Stop this instance?", f"Stop *{name}* on {b.escape(site)} and remove it? "
-            "Its work is lost. It runs with your own Squonk2 account.", ok="Stop")),
+        b.button(
+            "Stop",
+            STOP,
+            value,
+            style="danger",
+            confirm_dialog=b.confirm(
+                "Stop this instance?",
+                f"Stop *{name}* on {b.escape(site)} and remove it? "
+                "Its work is lost. It runs with your own Squonk2 account.",
+                ok="Stop",
+            ),
+        ),
         b.button("Watch", WATCH, value),
         *([link] if link else []),
     ]
@@ -129,14 +169,22 @@ def _instance_line(instance: Instance, project_names: dict[str, str]) -> str:
     project = project_names.get(instance.project_id, instance.project_id)
     job = f" · {b.escape(instance.job_label)}" if instance.job_label else ""
     error = f"\n{b.escape(instance.error_message)}" if instance.error_message else ""
-    return (f"*{b.escape(instance.name)}* · `{b.escape(instance.id)}`\n{_phase(instance)} · "
-            f"run time {run_time(instance.run_time)} · {b.escape(project)}{job} · "
-            f"by {b.escape(instance.owner or '?')}{error}")
+    return (
+        f"*{b.escape(instance.name)}* · `{b.escape(instance.id)}`\n{_phase(instance)} · "
+        f"run time {run_time(instance.run_time)} · {b.escape(project)}{job} · "
+        f"by {b.escape(instance.owner or '?')}{error}"
+    )
 
 
-def instances(site: str, items: list[Instance], project_names: dict[str, str], *,
-              project: str | None = None, note: str = "",
-              ui: str | None = None) -> list[b.Block]:
+def instances(
+    site: str,
+    items: list[Instance],
+    project_names: dict[str, str],
+    *,
+    project: str | None = None,
+    note: str = "",
+    ui: str | None = None,
+) -> list[b.Block]:
     where = f"project {project}" if project else "all your projects"
     head = [b.header(f"Squonk2 instances on {site} ({where})")]
     if note:
@@ -155,16 +203,26 @@ def instances(site: str, items: list[Instance], project_names: dict[str, str], *
     return b.fit_blocks(head, rows, more="{left} more instances not shown." + hint)
 
 
-def instance_card(site: str, instance: Instance, task: Task | None, project_name: str,
-                  note: str = "", ui: str | None = None) -> list[b.Block]:
-    lines = [_instance_line(instance, {instance.project_id: project_name}),
-             f"Launched {when(instance.launched)} · started {when(instance.started)}"
-             + (f" · stopped {when(instance.stopped)}" if instance.stopped else "")]
+def instance_card(
+    site: str,
+    instance: Instance,
+    task: Task | None,
+    project_name: str,
+    note: str = "",
+    ui: str | None = None,
+) -> list[b.Block]:
+    lines = [
+        _instance_line(instance, {instance.project_id: project_name}),
+        f"Launched {when(instance.launched)} · started {when(instance.started)}"
+        + (f" · stopped {when(instance.stopped)}" if instance.stopped else ""),
+    ]
     if task is not None:
         exit_code = f" · exit code {task.exit_code}" if task.exit_code is not None else ""
         lines.append(f"Task `{b.escape(task.id)}`: {b.words(task.state)}{exit_code}")
-    blocks = [b.header(f"Squonk2 instance {b.clip(instance.name, 100)}"),
-              b.section("\n".join(lines))]
+    blocks = [
+        b.header(f"Squonk2 instance {b.clip(instance.name, 100)}"),
+        b.section("\n".join(lines)),
+    ]
     if note:
         blocks.append(b.context(note))
     events = task.events[-RECENT_EVENTS:] if task is not None else []
@@ -183,26 +241,34 @@ def _event(event: TaskEvent) -> str:
     return f"{icon} {when(event.time)} {b.escape(b.clip(event.message, 200))}"
 
 
-def run_started(site: str, label: str, project: str, instance_id: str, task_id: str,
-                name: str, note: str) -> str:
-    return (f":rocket: Started *{b.escape(label)}* in project *{b.escape(project)}* on "
-            f"{b.escape(site)} as *{b.escape(name)}*.\nInstance `{b.escape(instance_id)}` · "
-            f"task `{b.escape(task_id)}`. {note}")
+def run_started(
+    site: str, label: str, project: str, instance_id: str, task_id: str, name: str, note: str
+) -> str:
+    return (
+        f":rocket: Started *{b.escape(label)}* in project *{b.escape(project)}* on "
+        f"{b.escape(site)} as *{b.escape(name)}*.\nInstance `{b.escape(instance_id)}` · "
+        f"task `{b.escape(task_id)}`. {note}"
+    )
 
 
 def instance_ended(site: str, instance: Instance, task: Task | None) -> str:
     icon = PHASE_ICON.get(instance.phase, ":grey_question:")
-    exit_code = (f", exit code {task.exit_code}" if task is not None and task.exit_code
-                 is not None else "")
+    exit_code = (
+        f", exit code {task.exit_code}" if task is not None and task.exit_code is not None else ""
+    )
     error = f": {b.escape(instance.error_message)}" if instance.error_message else ""
-    return (f"{icon} Squonk2 instance *{b.escape(instance.name)}* (`{b.escape(instance.id)}`, "
-            f"{b.escape(site)}) ended: *{b.words(instance.phase)}*{exit_code} after "
-            f"{run_time(instance.run_time)}{error}.")
+    return (
+        f"{icon} Squonk2 instance *{b.escape(instance.name)}* (`{b.escape(instance.id)}`, "
+        f"{b.escape(site)}) ended: *{b.words(instance.phase)}*{exit_code} after "
+        f"{run_time(instance.run_time)}{error}."
+    )
 
 
 def instance_removed(site: str, name: str, instance_id: str) -> str:
-    return (f":wastebasket: Squonk2 instance *{b.escape(name or instance_id)}* "
-            f"(`{b.escape(instance_id)}`, {b.escape(site)}) was stopped and removed.")
+    return (
+        f":wastebasket: Squonk2 instance *{b.escape(name or instance_id)}* "
+        f"(`{b.escape(instance_id)}`, {b.escape(site)}) was stopped and removed."
+    )
 
 
 def tasks(site: str, items: list[Task], *, running_only: bool) -> list[b.Block]:
@@ -215,12 +281,18 @@ def tasks(site: str, items: list[Task], *, running_only: bool) -> list[b.Block]:
         icon = ":x:" if task.exit_code else TASK_ICON.get(task.state, "")
         exit_code = f" · exit code {task.exit_code}" if task.exit_code is not None else ""
         removal = " · removal" if task.removal else ""
-        rows.append([b.section(
-            f"{icon} `{b.escape(task.id)}` · {b.words(task.state)}{exit_code}\n"
-            f"{b.escape(task.purpose)} `{b.escape(task.purpose_id or '—')}`{removal} · "
-            f"created {when(task.created)}")])
-    more = "{left} more tasks not shown." + ("" if running_only else
-                                             " `/squonk tasks running` shows only live ones.")
+        rows.append(
+            [
+                b.section(
+                    f"{icon} `{b.escape(task.id)}` · {b.words(task.state)}{exit_code}\n"
+                    f"{b.escape(task.purpose)} `{b.escape(task.purpose_id or '—')}`{removal} · "
+                    f"created {when(task.created)}"
+                )
+            ]
+        )
+    more = "{left} more tasks not shown." + (
+        "" if running_only else " `/squonk tasks running` shows only live ones."
+    )
     return b.fit_blocks(head, rows, more=more)
 
 
@@ -232,10 +304,20 @@ def jobs(site: str, items: list[Job], filter: str | None) -> list[b.Block]:
     rows = []
     for job in items:
         category = f" · {b.escape(job.category)}" if job.category else ""
-        disabled = (f"\n:no_entry: disabled: {b.escape(job.disabled_reason or 'no reason given')}"
-                    if job.disabled else "")
+        disabled = (
+            f"\n:no_entry: disabled: {b.escape(job.disabled_reason or 'no reason given')}"
+            if job.disabled
+            else ""
+        )
         description = f"\n{b.escape(b.clip(job.description, 200))}" if job.description else ""
-        rows.append([b.section(f"`{b.escape(job.label)}` · *{b.escape(job.name or job.job)}*"
-                               f"{category}{description}{disabled}")])
-    return b.fit_blocks(head, rows,
-                        more="{left} more jobs not shown. Narrow with `/squonk jobs <filter>`.")
+        rows.append(
+            [
+                b.section(
+                    f"`{b.escape(job.label)}` · *{b.escape(job.name or job.job)}*"
+                    f"{category}{description}{disabled}"
+                )
+            ]
+        )
+    return b.fit_blocks(
+        head, rows, more="{left} more jobs not shown. Narrow with `/squonk jobs <filter>`."
+    )

@@ -20,8 +20,10 @@ RUN_NOW = "sub_run_now"
 REMOVE = "sub_remove"
 KEEP = "sub_keep"
 
-NOT_MEMBER = ("I'm not in <#{channel}>, so I can't post there. Invite me first: type "
-              "`/invite @switchboard` in <#{channel}>, then run the command again.")
+NOT_MEMBER = (
+    "I'm not in <#{channel}>, so I can't post there. Invite me first: type "
+    "`/invite @switchboard` in <#{channel}>, then run the command again."
+)
 
 
 class Pending(BaseModel):
@@ -62,18 +64,24 @@ def runs_line(runs: list[datetime]) -> str:
 
 def added(row: dict[str, Any], runs: list[datetime]) -> list[b.Block]:
     kind = "Alert" if row["kind"] == "alert" else "Digest"
-    return [b.section(f":white_check_mark: {kind} added. {describe(row)}"),
-            b.context(runs_line(runs)),
-            b.context(f"`/ops digest now {row['id']}` posts it at once; "
-                      f"`/ops digest remove {row['id']}` stops it.")]
+    return [
+        b.section(f":white_check_mark: {kind} added. {describe(row)}"),
+        b.context(runs_line(runs)),
+        b.context(
+            f"`/ops digest now {row['id']}` posts it at once; "
+            f"`/ops digest remove {row['id']}` stops it."
+        ),
+    ]
 
 
 def confirm_channel(pending: Pending, summary: str, members: int, accounts: str) -> list[b.Block]:
     value = ref(pending)
     return [
-        b.section(f":eyes: *Post {summary} to <#{pending.channel}>?*\nEveryone in "
-                  f"<#{pending.channel}> ({members} member(s)) will see what *your* linked "
-                  f"accounts can see: {accounts}."),
+        b.section(
+            f":eyes: *Post {summary} to <#{pending.channel}>?*\nEveryone in "
+            f"<#{pending.channel}> ({members} member(s)) will see what *your* linked "
+            f"accounts can see: {accounts}."
+        ),
         # This message is the confirmation: no second dialog on its button.
         b.actions(
             b.button("Confirm", CONFIRM, value, style="primary"),
@@ -86,8 +94,10 @@ def confirm_duplicate(pending: Pending, same: list[dict[str, Any]]) -> list[b.Bl
     """The same digest or alert exists already: add another only if the person says so."""
     existing = "\n".join(f"• {describe(row)}" for row in same)
     return [
-        b.section(f":warning: You already have {'this' if len(same) == 1 else 'these'}:\n"
-                  f"{existing}\nAdding it again would post the same thing twice."),
+        b.section(
+            f":warning: You already have {'this' if len(same) == 1 else 'these'}:\n"
+            f"{existing}\nAdding it again would post the same thing twice."
+        ),
         b.actions(
             b.button("Add anyway", CONFIRM, ref(pending)),
             b.button("Cancel", CANCEL, ref(pending), style="primary"),
@@ -99,8 +109,9 @@ def confirm_remove(row: dict[str, Any]) -> list[b.Block]:
     """`/ops digest remove <id>` asks first, as the Remove button's dialog does."""
     value = ref(SubRef(id=row["id"]))
     return [
-        b.section(f":wastebasket: *Remove #{row['id']}?* It stops and is deleted:\n"
-                  f"{describe(row)}"),
+        b.section(
+            f":wastebasket: *Remove #{row['id']}?* It stops and is deleted:\n{describe(row)}"
+        ),
         b.actions(
             b.button("Remove", REMOVE, value, style="danger"),
             b.button("Keep it", KEEP, value),
@@ -113,13 +124,20 @@ def item(row: dict[str, Any], runs: list[datetime]) -> list[b.Block]:
     state = ":double_vertical_bar: paused" if row["paused"] else runs_line(runs)
     last = f" · last run {slack_date(row['last_run_at'])}" if row.get("last_run_at") else ""
     error = f"\n:warning: {b.escape(row['last_error'])}" if row.get("last_error") else ""
-    toggle = (b.button("Resume", RESUME, value) if row["paused"]
-              else b.button("Pause", PAUSE, value))
+    toggle = b.button("Resume", RESUME, value) if row["paused"] else b.button("Pause", PAUSE, value)
     return [
         b.section(f"{describe(row)}\n{state}{last}{error}"),
-        b.actions(toggle, b.button("Run now", RUN_NOW, value),
-                  b.button("Remove", REMOVE, value, style="danger", confirm_dialog=b.confirm(
-                      "Remove?", f"Stop and delete #{row['id']}?", ok="Remove"))),
+        b.actions(
+            toggle,
+            b.button("Run now", RUN_NOW, value),
+            b.button(
+                "Remove",
+                REMOVE,
+                value,
+                style="danger",
+                confirm_dialog=b.confirm("Remove?", f"Stop and delete #{row['id']}?", ok="Remove"),
+            ),
+        ),
     ]
 
 
@@ -128,10 +146,17 @@ def listing(rows: list[tuple[dict[str, Any], list[datetime]]], note: str = "") -
     if note:
         head.append(b.context(note))
     if not rows:
-        return head + [b.section("You have none. Add one with `/ops digest add all daily "
-                                 "09:00` or `/ops alert add astakos.commissions`.")]
-    return b.fit_blocks(head, [item(r, runs) for r, runs in rows],
-                        more="{left} more not shown; remove some to see them.")
+        return head + [
+            b.section(
+                "You have none. Add one with `/ops digest add all daily "
+                "09:00` or `/ops alert add astakos.commissions`."
+            )
+        ]
+    return b.fit_blocks(
+        head,
+        [item(r, runs) for r, runs in rows],
+        more="{left} more not shown; remove some to see them.",
+    )
 
 
 def home_section(rows: list[tuple[dict[str, Any], list[datetime]]]) -> list[b.Block]:

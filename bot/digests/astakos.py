@@ -25,9 +25,9 @@ import logging
 
 from bot import charts, errors
 from bot.approvals import Approval
-from bot.charts import Chart
 from bot.blocks import astakos as cards
 from bot.blocks import digest as blocks
+from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, Block, DigestContext, Section
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
@@ -55,30 +55,47 @@ def _needs(credential: Credential, needs: str) -> None:
     """An alert source for the other kind of token: say so without calling Astakos."""
     if _is_service(credential) != (needs == "service"):
         has = "service" if _is_service(credential) else "user"
-        raise errors.Forbidden(f"this needs a {needs} token; a {has} token is linked",
-                               platform=PLATFORM, instance=credential.instance)
+        raise errors.Forbidden(
+            f"this needs a {needs} token; a {has} token is linked",
+            platform=PLATFORM,
+            instance=credential.instance,
+        )
 
 
 # -- what is waiting -------------------------------------------------------------------------
 
+
 async def pending_commissions(ctx: DigestContext) -> list[Approval]:
     client, credential = _client(ctx), ctx.credential
     details = await client.pending_commission_details(token=credential.secret)
-    uuids = [part.partition(":")[2] for c in details for p in c.provisions
-             for part in (p.holder, p.source or "")]
+    uuids = [
+        part.partition(":")[2]
+        for c in details
+        for p in c.provisions
+        for part in (p.holder, p.source or "")
+    ]
     names = await shared.names(client, credential, uuids)
-    return [await shared.register_commission(ctx.services, credential.instance, c, names)
-            for c in details]
+    return [
+        await shared.register_commission(ctx.services, credential.instance, c, names)
+        for c in details
+    ]
 
 
 async def pending_applications(ctx: DigestContext, projects: list[Project]) -> list[Approval]:
     client, credential = _client(ctx), ctx.credential
     waiting = [p for p in projects if p.pending_application and not p.system_project]
-    names = await shared.names(client, credential, [
-        p.pending_application.applicant or "" for p in waiting if p.pending_application])
-    return [await shared.register_application(ctx.services, credential.instance, p,
-                                              p.pending_application, names)
-            for p in waiting if p.pending_application is not None]
+    names = await shared.names(
+        client,
+        credential,
+        [p.pending_application.applicant or "" for p in waiting if p.pending_application],
+    )
+    return [
+        await shared.register_application(
+            ctx.services, credential.instance, p, p.pending_application, names
+        )
+        for p in waiting
+        if p.pending_application is not None
+    ]
 
 
 async def service_over(ctx: DigestContext) -> list[str]:
@@ -86,28 +103,42 @@ async def service_over(ctx: DigestContext) -> list[str]:
     client, credential = _client(ctx), ctx.credential
     members, projects = await asyncio.gather(
         client.service_quotas(token=credential.secret),
-        client.service_project_quotas(token=credential.secret))
-    over = cards.nearest_first([q for q in members + projects
-                                if q.usage and cards.closeness(q) >= OVER])
+        client.service_project_quotas(token=credential.secret),
+    )
+    over = cards.nearest_first(
+        [q for q in members + projects if q.usage and cards.closeness(q) >= OVER]
+    )
     names = await shared.names(client, credential, [q.holder or "" for q in over])
-    return [cards.quota_line(q, (f"{names.get(q.holder, cards.short_id(q.holder))} in "
-                                 if q.holder else "project ") + cards.short_id(q.project))
-            for q in over]
+    return [
+        cards.quota_line(
+            q,
+            (f"{names.get(q.holder, cards.short_id(q.holder))} in " if q.holder else "project ")
+            + cards.short_id(q.project),
+        )
+        for q in over
+    ]
 
 
 async def pending_memberships(ctx: DigestContext, projects: list[Project]) -> list[Approval]:
     """Join and leave requests waiting for the owner: those Astakos lets them accept."""
     client, credential = _client(ctx), ctx.credential
     found = await client.memberships(token=credential.secret)
-    waiting = [m for m in found if m.state in shared.PENDING_MEMBERSHIP
-               and "accept" in m.allowed_actions]
+    waiting = [
+        m for m in found if m.state in shared.PENDING_MEMBERSHIP and "accept" in m.allowed_actions
+    ]
     project_names = {p.id: p.name for p in projects}
     names = await shared.names(client, credential, [m.user for m in waiting])
-    return [await shared.register_membership(
-                ctx.services, credential.instance, m, m.project,
-                project_names.get(m.project, cards.short_id(m.project)),
-                names.get(m.user, m.user))
-            for m in sorted(waiting, key=lambda m: m.id)]
+    return [
+        await shared.register_membership(
+            ctx.services,
+            credential.instance,
+            m,
+            m.project,
+            project_names.get(m.project, cards.short_id(m.project)),
+            names.get(m.user, m.user),
+        )
+        for m in sorted(waiting, key=lambda m: m.id)
+    ]
 
 
 async def section(ctx: DigestContext) -> Section:
@@ -120,40 +151,60 @@ async def section(ctx: DigestContext) -> Section:
         over = await service_over(ctx)
         service = credential.details.get("service") or credential.account
         drawn = blocks.astakos_commissions(service, [cards.card(a) for a in waiting], over)
-        return Section(platform=PLATFORM, title=title, blocks=drawn,
-                       empty=not waiting and not over,
-                       approvals=blocks.shown_approvals(drawn, [a.id for a in waiting]))
+        return Section(
+            platform=PLATFORM,
+            title=title,
+            blocks=drawn,
+            empty=not waiting and not over,
+            approvals=blocks.shown_approvals(drawn, [a.id for a in waiting]),
+        )
     client, token = _client(ctx), credential.secret
-    quotas, projects = await asyncio.gather(client.quotas(token=token),
-                                            client.projects(token=token))
-    project_names = {p.id: ("personal (system)" if p.system_project else p.name)
-                     for p in projects}
-    over = sorted((q for q in quotas if q.usage and cards.closeness(q) >= OVER),
-                  key=lambda q: (-cards.closeness(q), q.project, q.resource))
-    lines = [cards.quota_line(q, project_names.get(q.project, cards.short_id(q.project)))
-             for q in over]
-    waiting, joining = await asyncio.gather(pending_applications(ctx, projects),
-                                            pending_memberships(ctx, projects))
-    drawn = blocks.astakos_user(lines, [cards.card(a) for a in waiting],
-                                [cards.card(a) for a in joining])
-    return Section(platform=PLATFORM, title=title, blocks=drawn,
-                   empty=not over and not waiting and not joining,
-                   approvals=blocks.shown_approvals(drawn, [a.id for a in waiting + joining]),
-                   charts=[usage_chart(credential.instance, quotas, project_names)])
+    quotas, projects = await asyncio.gather(
+        client.quotas(token=token), client.projects(token=token)
+    )
+    project_names = {p.id: ("personal (system)" if p.system_project else p.name) for p in projects}
+    over = sorted(
+        (q for q in quotas if q.usage and cards.closeness(q) >= OVER),
+        key=lambda q: (-cards.closeness(q), q.project, q.resource),
+    )
+    lines = [
+        cards.quota_line(q, project_names.get(q.project, cards.short_id(q.project))) for q in over
+    ]
+    waiting, joining = await asyncio.gather(
+        pending_applications(ctx, projects), pending_memberships(ctx, projects)
+    )
+    drawn = blocks.astakos_user(
+        lines, [cards.card(a) for a in waiting], [cards.card(a) for a in joining]
+    )
+    return Section(
+        platform=PLATFORM,
+        title=title,
+        blocks=drawn,
+        empty=not over and not waiting and not joining,
+        approvals=blocks.shown_approvals(drawn, [a.id for a in waiting + joining]),
+        charts=[usage_chart(credential.instance, quotas, project_names)],
+    )
 
 
 def usage_chart(instance: str, quotas: list[Quota], project_names: dict[str, str]) -> Chart:
     """Every quota with a limit, fullest first: one bar per resource (and project, when the
     owner has several), its share of the limit it can really reach."""
-    shown = sorted((q for q in quotas if cards.effective_limit(q) > 0 or q.usage),
-                   key=lambda q: (-cards.closeness(q), q.project, q.resource))[:charts.MAX_BARS]
+    shown = sorted(
+        (q for q in quotas if cards.effective_limit(q) > 0 or q.usage),
+        key=lambda q: (-cards.closeness(q), q.project, q.resource),
+    )[: charts.MAX_BARS]
     several = len({q.project for q in shown}) > 1
     rows = tuple(
-        (cards.pretty(q.resource) + (f" · {project_names.get(q.project, cards.short_id(q.project))}"
-                                     if several else ""),
-         q.usage, cards.effective_limit(q), cards.amount(q.resource, q.usage),
-         cards.amount(q.resource, cards.effective_limit(q)))
-        for q in shown)
+        (
+            cards.pretty(q.resource)
+            + (f" · {project_names.get(q.project, cards.short_id(q.project))}" if several else ""),
+            q.usage,
+            cards.effective_limit(q),
+            cards.amount(q.resource, q.usage),
+            cards.amount(q.resource, cards.effective_limit(q)),
+        )
+        for q in shown
+    )
     return Chart(charts.USAGE, f"Astakos quota usage ({instance})", rows)
 
 
@@ -164,16 +215,22 @@ async def waiting(ctx: DigestContext) -> list[tuple[str, list[Block]]]:
         found = await pending_commissions(ctx)
     else:
         found = await pending_applications(
-            ctx, await _client(ctx).projects(token=ctx.credential.secret))
+            ctx, await _client(ctx).projects(token=ctx.credential.secret)
+        )
     return [(a.id, cards.card(a)) for a in found]
 
 
 # -- alert sources ---------------------------------------------------------------------------
 
+
 def _item(a: Approval, what: str) -> AlertItem:
     card = cards.card(a)
-    return AlertItem(key=a.id, text=f"New {what} on Astakos ({a.instance}): {a.summary}",
-                     blocks=card, approvals=[a.id])
+    return AlertItem(
+        key=a.id,
+        text=f"New {what} on Astakos ({a.instance}): {a.summary}",
+        blocks=card,
+        approvals=[a.id],
+    )
 
 
 async def new_commissions(ctx: DigestContext) -> list[AlertItem]:

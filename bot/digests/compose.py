@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import errors, messages
+from bot.approvals import CARD_BLOCK, card_prefix
 from bot.blocks import common as b
 from bot.charts import Chart
-from bot.approvals import CARD_BLOCK, card_prefix
 from bot.digests import registry
 from bot.digests.base import Block, DigestContext, Section, SectionSource
 from bot.platforms.registry import TITLES
@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RELINK_DM = (":warning: {title} ({instance}) refused your linked credential, so your digests "
-             "and alerts cannot show it. Run `/ops link {platform} {instance}` to link it again.")
+RELINK_DM = (
+    ":warning: {title} ({instance}) refused your linked credential, so your digests "
+    "and alerts cannot show it. Run `/ops link {platform} {instance}` to link it again."
+)
 NO_SECTION = "no digest section is available for this platform yet"
 # Blocks kept for the digest's head and foot; the rest is shared between sections.
 HEAD_BLOCKS = 2
@@ -89,37 +91,52 @@ def parse_targets(text: str) -> list[Target]:
 
 
 async def resolve_targets(services: Services, owner: str, text: str) -> list[Target]:
-    """"all": every linked account of the owner on a configured platform; else as given.
+    """ "all": every linked account of the owner on a configured platform; else as given.
     Platform order, then instance name."""
     if text.strip() == "all":
         accounts = await services.accounts.for_user(owner)
-        targets = [Target(a.platform, a.instance) for a in accounts
-                   if a.platform in services.platforms]
+        targets = [
+            Target(a.platform, a.instance) for a in accounts if a.platform in services.platforms
+        ]
     else:
         targets = parse_targets(text)
     order = {key: i for i, key in enumerate(registry.ORDER)}
     return sorted(targets, key=lambda t: (order.get(t.platform, 99), t.instance or ""))
 
 
-async def compose(services: Services, *, owner: str, targets: list[Target], now: datetime,
-                  since: datetime | None, gates: Gates, heading: str,
-                  sources: Mapping[str, SectionSource] | None = None) -> Digest:
+async def compose(
+    services: Services,
+    *,
+    owner: str,
+    targets: list[Target],
+    now: datetime,
+    since: datetime | None,
+    gates: Gates,
+    heading: str,
+    sources: Mapping[str, SectionSource] | None = None,
+) -> Digest:
     sources = registry.sections() if sources is None else sources
-    sections = await asyncio.gather(*(
-        _section(services, owner, t, now, since, gates, sources) for t in targets))
+    sections = await asyncio.gather(
+        *(_section(services, owner, t, now, since, gates, sources) for t in targets)
+    )
     return render(list(sections), heading=heading, now=now)
 
 
-async def _section(services: Services, owner: str, target: Target, now: datetime,
-                   since: datetime | None, gates: Gates,
-                   sources: Mapping[str, SectionSource]) -> Section:
+async def _section(
+    services: Services,
+    owner: str,
+    target: Target,
+    now: datetime,
+    since: datetime | None,
+    gates: Gates,
+    sources: Mapping[str, SectionSource],
+) -> Section:
     title = TITLES.get(target.platform, target.platform)
     named = f"{title} ({target.instance})" if target.instance else title
     try:
         credential = await services.accounts.credential(owner, target.platform, target.instance)
     except errors.NotLinked as error:
-        return Section(target.platform, named, [], empty=False,
-                       error=messages.for_error(error))
+        return Section(target.platform, named, [], empty=False, error=messages.for_error(error))
     named = f"{title} ({credential.instance})"
     source = sources.get(target.platform)
     if source is None or target.platform not in services.platforms:
@@ -130,28 +147,33 @@ async def _section(services: Services, owner: str, target: Target, now: datetime
             return await source(ctx)
     except errors.Unauthorized as error:
         await relink_dm(services, owner, target.platform, credential.instance)
-        return Section(target.platform, named, [], empty=False,
-                       error=messages.for_error(error))
+        return Section(target.platform, named, [], empty=False, error=messages.for_error(error))
     except errors.BotError as error:
-        return Section(target.platform, named, [], empty=False,
-                       error=messages.for_error(error))
+        return Section(target.platform, named, [], empty=False, error=messages.for_error(error))
     except Exception:
         ref = uuid.uuid4().hex[:8]
         log.exception("digest section %s failed (ref %s)", target.platform, ref)
-        return Section(target.platform, named, [], empty=False,
-                       error=f"something went wrong on our side (ref `{ref}`)")
+        return Section(
+            target.platform,
+            named,
+            [],
+            empty=False,
+            error=f"something went wrong on our side (ref `{ref}`)",
+        )
 
 
 async def relink_dm(services: Services, owner: str, platform: str, instance: str) -> bool:
     """One DM per link asking to re-link; True if it was sent now."""
     accounts = await services.accounts.for_user(owner)
-    linked = next((a.linked_at for a in accounts
-                   if a.platform == platform and a.instance == instance), "")
+    linked = next(
+        (a.linked_at for a in accounts if a.platform == platform and a.instance == instance), ""
+    )
     key = f"relink:{owner}:{platform}:{instance}:{linked}"
     if not await services.store.run(seen.first_time, key, services.now().isoformat()):
         return False
-    text = RELINK_DM.format(title=TITLES.get(platform, platform), instance=instance,
-                            platform=platform)
+    text = RELINK_DM.format(
+        title=TITLES.get(platform, platform), instance=instance, platform=platform
+    )
     try:
         await services.slack.chat_postMessage(channel=owner, text=text)
     except Exception:  # the digest still goes out; the DM is best effort
@@ -166,9 +188,13 @@ def _card_of(block: Block) -> str | None:
 
 def _whole_cards(kept: list[Block], full: list[Block]) -> list[Block]:
     """Drop the blocks of any approval card cut in two (its text without its buttons)."""
-    partial = {card for card in map(_card_of, kept) if card is not None
-               and sum(1 for x in kept if _card_of(x) == card)
-               < sum(1 for x in full if _card_of(x) == card)}
+    partial = {
+        card
+        for card in map(_card_of, kept)
+        if card is not None
+        and sum(1 for x in kept if _card_of(x) == card)
+        < sum(1 for x in full if _card_of(x) == card)
+    }
     return [x for x in kept if _card_of(x) not in partial]
 
 
@@ -181,11 +207,14 @@ def render(sections: list[Section], *, heading: str, now: datetime) -> Digest:
     drawn: list[list[Block]] = []
     for s in sections:
         if s.error:
-            drawn.append([b.divider(), b.section(f"*{b.escape(s.title)}*\n:warning: "
-                                                 f"{b.clip(s.error, 500)}")])
+            drawn.append(
+                [b.divider(), b.section(f"*{b.escape(s.title)}*\n:warning: {b.clip(s.error, 500)}")]
+            )
         else:
-            drawn.append([b.divider(), b.section(f"*{b.escape(s.title)}*")]
-                         + (s.blocks or [b.context("Nothing to report.")]))
+            drawn.append(
+                [b.divider(), b.section(f"*{b.escape(s.title)}*")]
+                + (s.blocks or [b.context("Nothing to report.")])
+            )
     # Share the room: each section gets what it needs, the long ones split what is left.
     budgets = _budgets([len(d) for d in drawn], room)
     body: list[Block] = []
@@ -195,18 +224,31 @@ def render(sections: list[Section], *, heading: str, now: datetime) -> Digest:
         else:
             kept = _whole_cards(d[: budget - 1], d)
             body.extend(kept)
-            body.append(b.context(f"{len(d) - len(kept)} more block(s) of this section not "
-                                  "shown; the platform's own command lists everything."))
+            body.append(
+                b.context(
+                    f"{len(d) - len(kept)} more block(s) of this section not "
+                    "shown; the platform's own command lists everything."
+                )
+            )
     blocks = head + body + tail
     present = {str(x.get("block_id", "")) for x in blocks}
-    approvals = [a for s in sections for a in s.approvals
-                 if any(p.startswith(card_prefix(a)) for p in present)]
-    parts = [f"{s.title}: "
-             f"{'unavailable' if s.error else ('nothing new' if s.empty else 'see digest')}"
-             for s in sections]
+    approvals = [
+        a
+        for s in sections
+        for a in s.approvals
+        if any(p.startswith(card_prefix(a)) for p in present)
+    ]
+    parts = [
+        f"{s.title}: {'unavailable' if s.error else ('nothing new' if s.empty else 'see digest')}"
+        for s in sections
+    ]
     text = heading + (" · " + "; ".join(parts) if parts else "")
-    return Digest(text=b.clip(text, 3000), blocks=blocks, sections=sections,
-                  approvals=list(dict.fromkeys(approvals)))
+    return Digest(
+        text=b.clip(text, 3000),
+        blocks=blocks,
+        sections=sections,
+        approvals=list(dict.fromkeys(approvals)),
+    )
 
 
 def _budgets(sizes: list[int], room: int) -> list[int]:

@@ -65,8 +65,13 @@ class Outgoing:
 class Pacer:
     """Per-channel spacing and a workspace-wide sliding-minute budget."""
 
-    def __init__(self, *, channel_interval: float, per_minute: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        channel_interval: float,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.channel_interval = channel_interval
         self.per_minute = max(1, per_minute)
         self.clock = clock
@@ -95,9 +100,19 @@ class Pacer:
 
 
 class Poster:
-    def __init__(self, *, store: Store, token: str | None, base_url: str,
-                 now: Callable[[], datetime], channel_interval: float, per_minute: int,
-                 settle: float, timeout: float = 30.0, owner: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        token: str | None,
+        base_url: str,
+        now: Callable[[], datetime],
+        channel_interval: float,
+        per_minute: int,
+        settle: float,
+        timeout: float = 30.0,
+        owner: str = "",
+    ) -> None:
         self.store = store
         self.owner = owner  # this process, as it claims digest runs (bot.store.deliveries)
         self.now = now
@@ -138,8 +153,9 @@ class Poster:
             return await self.recover(row, out)
         channel = await self.channel_id(out.destination)
         started = self.now().isoformat()
-        if not await self.store.run(ledger.begin_posting, out.subscription_id, out.run,
-                                    channel, started, self.owner):
+        if not await self.store.run(
+            ledger.begin_posting, out.subscription_id, out.run, channel, started, self.owner
+        ):
             return None
         return await self._post(out, channel, started)
 
@@ -161,29 +177,35 @@ class Poster:
         at = self.now().isoformat()
 
         def record(db: Db) -> None:
-            ledger.finish(db, out.subscription_id, out.run, ledger.DELIVERED, ts=ts, at=at,
-                          detail=detail)
+            ledger.finish(
+                db, out.subscription_id, out.run, ledger.DELIVERED, ts=ts, at=at, detail=detail
+            )
             if out.after is not None:
                 out.after(db, channel, ts)
 
         await self.store.run(record)
 
-    async def find_posted(self, channel: str, sub_id: int, run: str,
-                          since: datetime) -> str | None:
+    async def find_posted(self, channel: str, sub_id: int, run: str, since: datetime) -> str | None:
         oldest = f"{since.timestamp() - 5:.6f}"
         cursor = None
         for _ in range(50):
-            args: dict[str, Any] = {"channel": channel, "oldest": oldest, "limit": 200,
-                                    "include_all_metadata": True}
+            args: dict[str, Any] = {
+                "channel": channel,
+                "oldest": oldest,
+                "limit": 200,
+                "include_all_metadata": True,
+            }
             if cursor:
                 args["cursor"] = cursor
             response = await self._call("conversations_history", channel, **args)
             for message in response.get("messages") or []:
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
-                if (meta.get("event_type") == EVENT_TYPE
-                        and str(payload.get("subscription")) == str(sub_id)
-                        and payload.get("run") == run):
+                if (
+                    meta.get("event_type") == EVENT_TYPE
+                    and str(payload.get("subscription")) == str(sub_id)
+                    and payload.get("run") == run
+                ):
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not response.get("has_more") or not cursor:
@@ -191,18 +213,30 @@ class Poster:
         return None
 
     async def _post(self, out: Outgoing, channel: str, started: str) -> str:
-        metadata = {"event_type": EVENT_TYPE,
-                    "event_payload": {"subscription": out.subscription_id, "run": out.run}}
+        metadata = {
+            "event_type": EVENT_TYPE,
+            "event_payload": {"subscription": out.subscription_id, "run": out.run},
+        }
         while True:
             await self.pacer.wait(channel)
             try:
-                response = await self._call("chat_postMessage", channel, channel=channel,
-                                            text=out.text, blocks=out.blocks, metadata=metadata,
-                                            unfurl_links=False)
-            except (asyncio.TimeoutError, OSError) as error:
+                response = await self._call(
+                    "chat_postMessage",
+                    channel,
+                    channel=channel,
+                    text=out.text,
+                    blocks=out.blocks,
+                    metadata=metadata,
+                    unfurl_links=False,
+                )
+            except (TimeoutError, OSError) as error:
                 # The answer was lost: it may or may not have been posted. Look, then decide.
-                log.warning("chat.postMessage for %s/%s lost its answer (%s)",
-                            out.subscription_id, out.run, type(error).__name__)
+                log.warning(
+                    "chat.postMessage for %s/%s lost its answer (%s)",
+                    out.subscription_id,
+                    out.run,
+                    type(error).__name__,
+                )
                 row = await self.store.run(ledger.get, out.subscription_id, out.run)
                 ts = await self.recover(row, out) if row else None
                 if ts is None:
@@ -221,11 +255,15 @@ class Poster:
                 if error.response.status_code != 429:
                     raise
                 self.rate_limited += 1
-                retry_after = float(error.response.headers.get("retry-after")
-                                    or error.response.headers.get("Retry-After") or 1)
+                retry_after = float(
+                    error.response.headers.get("retry-after")
+                    or error.response.headers.get("Retry-After")
+                    or 1
+                )
                 self.pacer.hold(pace_key, retry_after)
                 await asyncio.sleep(retry_after)
 
     async def mark_failed(self, sub_id: int, run: str, detail: str) -> None:
-        await self.store.run(ledger.finish, sub_id, run, ledger.FAILED,
-                             at=self.now().isoformat(), detail=detail)
+        await self.store.run(
+            ledger.finish, sub_id, run, ledger.FAILED, at=self.now().isoformat(), detail=detail
+        )

@@ -78,23 +78,34 @@ async def finished_runs(ctx: DigestContext, since: datetime) -> list[ScenarioRun
 
     async def runs(s: Scenario) -> list[ScenarioRun]:
         async with gate:
-            return await client.last_runs(api_key=key, project_key=s.project_key,
-                                          scenario_id=s.id, limit=RUNS_PER_SCENARIO,
-                                          only_finished=True)
+            return await client.last_runs(
+                api_key=key,
+                project_key=s.project_key,
+                scenario_id=s.id,
+                limit=RUNS_PER_SCENARIO,
+                only_finished=True,
+            )
 
     projects = await client.list_projects(api_key=key)
     found = await asyncio.gather(*(scenarios(p.key) for p in projects))
-    recent = [s for group in found for s in group
-              if not s.start or s.start >= floor - LONGEST_RUN_MS]
+    recent = [
+        s for group in found for s in group if not s.start or s.start >= floor - LONGEST_RUN_MS
+    ]
     fetched = await asyncio.gather(*(runs(s) for s in recent))
     return [r for group in fetched for r in group]
 
 
 def runs_chart(instance: str, runs: list[ScenarioRun]) -> Chart:
     """The last finished runs, oldest first: duration and outcome."""
-    last = sorted((r for r in runs if r.end and r.start), key=lambda r: r.end)[-charts.MAX_BARS:]
-    rows = tuple((f"{r.scenario_name or r.scenario_id}", (r.end - r.start) / 1000,
-                  (r.outcome or "running").lower()) for r in last)
+    last = sorted((r for r in runs if r.end and r.start), key=lambda r: r.end)[-charts.MAX_BARS :]
+    rows = tuple(
+        (
+            f"{r.scenario_name or r.scenario_id}",
+            (r.end - r.start) / 1000,
+            (r.outcome or "running").lower(),
+        )
+        for r in last
+    )
     return Chart(charts.RUNS, f"DSS scenario runs ({instance})", rows, unit="run")
 
 
@@ -103,7 +114,8 @@ async def section(ctx: DigestContext) -> Section:
     running, finished = await asyncio.gather(_running(ctx), finished_runs(ctx, since))
     failed = _failed(finished, since)
     return Section(
-        platform=PLATFORM, title=f"{TITLE} ({ctx.credential.instance})",
+        platform=PLATFORM,
+        title=f"{TITLE} ({ctx.credential.instance})",
         blocks=blocks.dss(running, failed, ctx.since, LOOKBACK_TEXT),
         empty=not running and not failed,
         charts=[runs_chart(ctx.credential.instance, finished)] if finished else [],
@@ -132,8 +144,9 @@ async def ended_futures(ctx: DigestContext) -> list[AlertItem]:
     out = []
     for f in ended:
         text, blks = blocks.future_alert(instance, f)
-        out.append(AlertItem(key=f"{PLATFORM}:{instance}:future:{f.job_id}", text=text,
-                             blocks=blks))
+        out.append(
+            AlertItem(key=f"{PLATFORM}:{instance}:future:{f.job_id}", text=text, blocks=blks)
+        )
     return out
 
 

@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 
 from bot import charts, errors
 from bot.approvals import Approval
-from bot.charts import Chart
 from bot.blocks import common as b
 from bot.blocks import digest as blocks
 from bot.blocks import limits as cards
+from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
@@ -64,8 +64,9 @@ def _new(incident: Incident, since: datetime | None) -> bool:
     return since is None or stamp is None or stamp >= since
 
 
-async def pending_cards(ctx: DigestContext, items: list[PendingLimit]
-                        ) -> list[tuple[Approval | None, list[b.Block]]]:
+async def pending_cards(
+    ctx: DigestContext, items: list[PendingLimit]
+) -> list[tuple[Approval | None, list[b.Block]]]:
     """Each pending limit's card and its approval (None: the server offers no task)."""
     out: list[tuple[Approval | None, list[b.Block]]] = []
     for p in items:
@@ -82,17 +83,29 @@ async def pending_cards(ctx: DigestContext, items: list[PendingLimit]
 async def section(ctx: DigestContext) -> Section:
     client, credential = _client(ctx), ctx.credential
     found, waiting, daily = await asyncio.gather(
-        client.breaches(credential), client.pending(credential),
-        client.daily_counts(credential, last=ctx.now.astimezone(UTC).date(), days=CHART_DAYS))
+        client.breaches(credential),
+        client.pending(credential),
+        client.daily_counts(credential, last=ctx.now.astimezone(UTC).date(), days=CHART_DAYS),
+    )
     new = [i for i in found.incidents if _new(i, ctx.since)]
     drawn_cards = await pending_cards(ctx, waiting)
     drawn = blocks.limits(found.as_of, new, [c for _, c in drawn_cards], ctx.since)
     ids = [a.id for a, _ in drawn_cards if a is not None]
-    return Section(platform=PLATFORM, title=f"{TITLE} ({credential.instance})", blocks=drawn,
-                   empty=not new and not waiting,
-                   approvals=blocks.shown_approvals(drawn, ids),
-                   charts=[Chart(charts.DAILY, f"Atoti Limits breaches and warnings, last "
-                                 f"{CHART_DAYS} days ({credential.instance})", tuple(daily))])
+    return Section(
+        platform=PLATFORM,
+        title=f"{TITLE} ({credential.instance})",
+        blocks=drawn,
+        empty=not new and not waiting,
+        approvals=blocks.shown_approvals(drawn, ids),
+        charts=[
+            Chart(
+                charts.DAILY,
+                f"Atoti Limits breaches and warnings, last "
+                f"{CHART_DAYS} days ({credential.instance})",
+                tuple(daily),
+            )
+        ],
+    )
 
 
 async def waiting(ctx: DigestContext) -> list[tuple[str, list[b.Block]]]:
@@ -109,16 +122,26 @@ async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
         if incident.kind != BREACH:
             continue
         text, blks = blocks.breach_alert(instance, incident)
-        out.append(AlertItem(key=f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
-                             text=text, blocks=blks))
+        out.append(
+            AlertItem(
+                key=f"{PLATFORM}:{instance}:incident:{incident.incident_id}", text=text, blocks=blks
+            )
+        )
     return out
 
 
 async def new_pending(ctx: DigestContext) -> list[AlertItem]:
     waiting = await _client(ctx).pending(ctx.credential)
-    return [AlertItem(key=a.id, text=f"Waiting for approval on Atoti Limits "
-                      f"({a.instance}): {a.summary}", blocks=card, approvals=[a.id])
-            for a, card in await pending_cards(ctx, waiting) if a is not None]
+    return [
+        AlertItem(
+            key=a.id,
+            text=f"Waiting for approval on Atoti Limits ({a.instance}): {a.summary}",
+            blocks=card,
+            approvals=[a.id],
+        )
+        for a, card in await pending_cards(ctx, waiting)
+        if a is not None
+    ]
 
 
 def _connected(status: LimitsStatus) -> dict[str, set[str]]:
@@ -135,39 +158,60 @@ async def status_changes(ctx: DigestContext) -> list[AlertItem]:
     try:
         status = await _client(ctx).status(ctx.credential)
     except errors.Unavailable as error:
-        memory[slot] = Observation(reachable=False, started_ms=before.started_ms if before
-                                   else None, connected=before.connected if before else {})
+        memory[slot] = Observation(
+            reachable=False,
+            started_ms=before.started_ms if before else None,
+            connected=before.connected if before else {},
+        )
         text, blks = blocks.limits_down(instance, error.detail)
-        return [AlertItem(key=f"{PLATFORM}:{instance}:unreachable:{stamp:%Y-%m-%dT%H}",
-                          text=text, blocks=blks)]
+        return [
+            AlertItem(
+                key=f"{PLATFORM}:{instance}:unreachable:{stamp:%Y-%m-%dT%H}", text=text, blocks=blks
+            )
+        ]
     started_ms = int(status.started_at.timestamp() * 1000)
     connected = _connected(status)
     memory[slot] = Observation(reachable=True, started_ms=started_ms, connected=connected)
     out: list[tuple[str, tuple[str, list[b.Block]]]] = []
     if before is not None and not before.reachable:
-        out.append((f"recovered:{stamp:%Y-%m-%dT%H:%M}",
-                    blocks.limits_back(instance, status.started_at)))
-    restarted = (started_ms != before.started_ms if before is not None and before.started_ms
-                 else ctx.since is not None and status.started_at > ctx.since)
+        out.append(
+            (f"recovered:{stamp:%Y-%m-%dT%H:%M}", blocks.limits_back(instance, status.started_at))
+        )
+    restarted = (
+        started_ms != before.started_ms
+        if before is not None and before.started_ms
+        else ctx.since is not None and status.started_at > ctx.since
+    )
     if restarted:
-        out.append((f"restarted:{started_ms}",
-                    blocks.limits_restarted(instance, status.started_at)))
+        out.append(
+            (f"restarted:{started_ms}", blocks.limits_restarted(instance, status.started_at))
+        )
     if before is not None and before.reachable:
         for server in sorted(set(before.connected) | set(connected)):
             gone = server in before.connected and server not in connected
             back = server in connected and server not in before.connected
             if gone or back:
-                out.append((f"{'dropped' if gone else 'connected'}:{server}:{started_ms}:"
-                            f"{stamp:%Y-%m-%dT%H:%M}",
-                            blocks.limits_server_change(instance, server, None, gone)))
+                out.append(
+                    (
+                        f"{'dropped' if gone else 'connected'}:{server}:{started_ms}:"
+                        f"{stamp:%Y-%m-%dT%H:%M}",
+                        blocks.limits_server_change(instance, server, None, gone),
+                    )
+                )
                 continue
             for cube in sorted(before.connected.get(server, set()) ^ connected.get(server, set())):
                 gone = cube not in connected.get(server, set())
-                out.append((f"{'dropped' if gone else 'connected'}:{server}/{cube}:"
-                            f"{stamp:%Y-%m-%dT%H:%M}",
-                            blocks.limits_server_change(instance, server, cube, gone)))
-    return [AlertItem(key=f"{PLATFORM}:{instance}:{key}", text=text, blocks=blks)
-            for key, (text, blks) in out]
+                out.append(
+                    (
+                        f"{'dropped' if gone else 'connected'}:{server}/{cube}:"
+                        f"{stamp:%Y-%m-%dT%H:%M}",
+                        blocks.limits_server_change(instance, server, cube, gone),
+                    )
+                )
+    return [
+        AlertItem(key=f"{PLATFORM}:{instance}:{key}", text=text, blocks=blks)
+        for key, (text, blks) in out
+    ]
 
 
 ALERTS: dict[str, AlertSource] = {

@@ -38,8 +38,12 @@ async def section(ctx: DigestContext) -> Section:
     projects = await client.projects(credential=ctx.credential)
     drawn = blocks.mstr(versions, latency, projects)
     not_loaded = [p for p in projects if (p.not_loaded_on if p.nodes else not p.loaded)]
-    return Section(platform=PLATFORM, title=f"{TITLE} ({ctx.credential.instance})",
-                   blocks=drawn, empty=not not_loaded)
+    return Section(
+        platform=PLATFORM,
+        title=f"{TITLE} ({ctx.credential.instance})",
+        blocks=drawn,
+        empty=not not_loaded,
+    )
 
 
 async def unreachable(ctx: DigestContext) -> list[AlertItem]:
@@ -49,8 +53,7 @@ async def unreachable(ctx: DigestContext) -> list[AlertItem]:
     except errors.Unavailable as error:
         text, blks = blocks.mstr_down(instance, error.detail)
         hour = ctx.now.astimezone(UTC).strftime("%Y-%m-%dT%H")
-        return [AlertItem(key=f"{PLATFORM}:{instance}:unreachable:{hour}", text=text,
-                          blocks=blks)]
+        return [AlertItem(key=f"{PLATFORM}:{instance}:unreachable:{hour}", text=text, blocks=blks)]
     return []
 
 

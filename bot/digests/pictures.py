@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COULD_NOT_DRAW = ":bar_chart: The chart “{title}” could not be drawn ({reason}); the text " \
-                 "above says it all."
+COULD_NOT_DRAW = (
+    ":bar_chart: The chart “{title}” could not be drawn ({reason}); the text above says it all."
+)
 ROUTE = "/charts/{key}.png"
 
 
@@ -35,9 +36,12 @@ def chart_url(services: Services, picture: Picture) -> str:
 
 
 def image_block(services: Services, picture: Picture) -> dict[str, Any]:
-    return {"type": "image", "image_url": chart_url(services, picture),
-            "alt_text": picture.alt,
-            "title": {"type": "plain_text", "text": b.clip(picture.chart.title, 200)}}
+    return {
+        "type": "image",
+        "image_url": chart_url(services, picture),
+        "alt_text": picture.alt,
+        "title": {"type": "plain_text", "text": b.clip(picture.chart.title, 200)},
+    }
 
 
 async def prepare(services: Services, digest: Digest) -> bool:
@@ -54,13 +58,14 @@ async def prepare(services: Services, digest: Digest) -> bool:
     extra = [image_block(services, p) if p.ok else _could_not(p) for p in drawn]
     room = b.MAX_MESSAGE_BLOCKS - len(digest.blocks)
     at = len(digest.blocks) - 1 if digest.blocks else 0  # before the "As of" line
-    digest.blocks[at:at] = extra[:max(room, 0)]
+    digest.blocks[at:at] = extra[: max(room, 0)]
     return False
 
 
 def _could_not(picture: Picture) -> dict[str, Any]:
-    return b.context(COULD_NOT_DRAW.format(title=b.escape(picture.chart.title),
-                                           reason=b.escape(picture.error)))
+    return b.context(
+        COULD_NOT_DRAW.format(title=b.escape(picture.chart.title), reason=b.escape(picture.error))
+    )
 
 
 async def follow(services: Services, channel: str, digest: Digest) -> None:
@@ -72,10 +77,13 @@ async def follow(services: Services, channel: str, digest: Digest) -> None:
     if failed:
         try:
             await services.slack.chat_postMessage(
-                channel=channel, text="\n".join(
-                    COULD_NOT_DRAW.format(title=p.chart.title, reason=p.error) for p in failed),
-                blocks=[_could_not(p) for p in failed])
-        except Exception as error:  # noqa: BLE001 - the digest is delivered already
+                channel=channel,
+                text="\n".join(
+                    COULD_NOT_DRAW.format(title=p.chart.title, reason=p.error) for p in failed
+                ),
+                blocks=[_could_not(p) for p in failed],
+            )
+        except Exception as error:
             log.warning("the chart note to %s failed: %s", channel, type(error).__name__)
 
 
@@ -86,9 +94,17 @@ async def upload(services: Services, channel: str, pictures: list[Picture]) -> b
     try:
         await services.slack.files_upload_v2(
             channel=channel,
-            file_uploads=[{"content": p.png, "filename": p.chart.filename,
-                           "title": p.chart.title, "alt_txt": p.alt} for p in pictures])
-    except Exception as error:  # noqa: BLE001 - the digest is delivered; the picture is extra
+            file_uploads=[
+                {
+                    "content": p.png,
+                    "filename": p.chart.filename,
+                    "title": p.chart.title,
+                    "alt_txt": p.alt,
+                }
+                for p in pictures
+            ],
+        )
+    except Exception as error:
         log.warning("chart upload to %s failed: %s", channel, type(error).__name__)
         return False
     return True

@@ -23,8 +23,13 @@ from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance
 
 # Squonk2 phases in the chart's outcome words.
-OUTCOMES = {"COMPLETED": "success", "SUCCEEDED": "success", "FAILED": "failed",
-            "CANCELLED": "aborted", "DELETED": "aborted"}
+OUTCOMES = {
+    "COMPLETED": "success",
+    "SUCCEEDED": "success",
+    "FAILED": "failed",
+    "CANCELLED": "aborted",
+    "DELETED": "aborted",
+}
 PLATFORM = "squonk"
 TITLE = "Squonk2 Data Manager"
 LOOKBACK = timedelta(days=1)
@@ -52,15 +57,20 @@ def _ended_after(instance: Instance, since: datetime) -> bool:
 
 async def section(ctx: DigestContext) -> Section:
     client, credential = _client(ctx), ctx.credential
-    items, projects = await asyncio.gather(client.instances(credential),
-                                           client.projects(credential))
+    items, projects = await asyncio.gather(
+        client.instances(credential), client.projects(credential)
+    )
     since = ctx.since or ctx.now - LOOKBACK
     running = sorted((i for i in items if not i.done), key=lambda i: i.launched, reverse=True)
-    failed = sorted((i for i in items if i.phase == "FAILED" and _ended_after(i, since)),
-                    key=lambda i: i.stopped or "", reverse=True)
+    failed = sorted(
+        (i for i in items if i.phase == "FAILED" and _ended_after(i, since)),
+        key=lambda i: i.stopped or "",
+        reverse=True,
+    )
     names = {p.project_id: p.name for p in projects}
     return Section(
-        platform=PLATFORM, title=f"{TITLE} ({credential.instance})",
+        platform=PLATFORM,
+        title=f"{TITLE} ({credential.instance})",
         blocks=blocks.squonk(running, failed, names, ctx.since, LOOKBACK_TEXT),
         empty=not running and not failed,
         charts=[chart] if (chart := runs_chart(credential.instance, items)).rows else [],
@@ -79,9 +89,10 @@ def runs_chart(name: str, items: list[Instance]) -> Chart:
     """The last instances that ended, oldest first: how long each ran, how it ended."""
     ended = [(i, _started_at(i), stopped_at(i)) for i in items if i.done]
     timed = sorted(((i, a, z) for i, a, z in ended if a and z), key=lambda t: t[2])
-    rows = tuple((i.name, max((z - a).total_seconds(), 0.0),
-                  OUTCOMES.get(i.phase, i.phase.lower()))
-                 for i, a, z in timed[-charts.MAX_BARS:])
+    rows = tuple(
+        (i.name, max((z - a).total_seconds(), 0.0), OUTCOMES.get(i.phase, i.phase.lower()))
+        for i, a, z in timed[-charts.MAX_BARS :]
+    )
     return Chart(charts.RUNS, f"Squonk2 instance runs ({name})", rows, unit="instance")
 
 
@@ -94,8 +105,7 @@ async def ended_instances(ctx: DigestContext) -> list[AlertItem]:
         if not _ended_after(i, window):
             continue
         text, blks = blocks.squonk_alert(site, i)
-        out.append(AlertItem(key=f"{PLATFORM}:{site}:instance:{i.id}", text=text,
-                             blocks=blks))
+        out.append(AlertItem(key=f"{PLATFORM}:{site}:instance:{i.id}", text=text, blocks=blks))
     return out
 
 

@@ -64,8 +64,13 @@ def _checked(method: Callable[..., Any]) -> Callable[..., Any]:
             return await method(self, *args, **kwargs)
         except SHAPE_ERRORS as exc:
             http = self.http
-            log.warning("%s %s: %s could not read the answer: %s", http.platform,
-                        http.instance, method.__qualname__, _for_log(exc))
+            log.warning(
+                "%s %s: %s could not read the answer: %s",
+                http.platform,
+                http.instance,
+                method.__qualname__,
+                _for_log(exc),
+            )
             raise http.error(errors.BadAnswer, describe(exc)) from None
 
     return call
@@ -78,8 +83,10 @@ def describe(exc: BaseException) -> str:
         if any(not p["loc"] for p in problems):
             return f"no {exc.title} where one was expected"
         count = len(problems)
-        return (f"an unexpected {exc.title}: {count} field{'s' if count != 1 else ''} missing "
-                "or of the wrong type")
+        return (
+            f"an unexpected {exc.title}: {count} field{'s' if count != 1 else ''} missing "
+            "or of the wrong type"
+        )
     if isinstance(exc, WrongShape):
         return str(exc)
     if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
@@ -90,8 +97,10 @@ def describe(exc: BaseException) -> str:
 def _for_log(exc: BaseException) -> str:
     """Type, fields and where it broke: never the text of the answer."""
     if isinstance(exc, ValidationError):
-        fields = ", ".join(f"{'.'.join(map(str, p['loc'])) or '(top)'} {p['type']}"
-                           for p in exc.errors(include_input=False, include_url=False)[:5])
+        fields = ", ".join(
+            f"{'.'.join(map(str, p['loc'])) or '(top)'} {p['type']}"
+            for p in exc.errors(include_input=False, include_url=False)[:5]
+        )
         return f"{exc.title}: {fields}"
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""

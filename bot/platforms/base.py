@@ -55,8 +55,9 @@ class InstanceConfig(BaseModel):
             if self.client_cert:
                 context.load_cert_chain(self.client_cert, self.client_key)
         except (OSError, ssl.SSLError) as exc:
-            raise ValueError(f"instance {self.name}: cannot load its TLS files "
-                             f"({type(exc).__name__}: {exc})") from None
+            raise ValueError(
+                f"instance {self.name}: cannot load its TLS files ({type(exc).__name__}: {exc})"
+            ) from None
         return context
 
 
@@ -102,8 +103,10 @@ class Credential:
     details: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print the secret
-        return (f"Credential(user_id={self.user_id!r}, platform={self.platform!r}, "
-                f"instance={self.instance!r}, account={self.account!r})")
+        return (
+            f"Credential(user_id={self.user_id!r}, platform={self.platform!r}, "
+            f"instance={self.instance!r}, account={self.account!r})"
+        )
 
     __str__ = __repr__
 

@@ -44,13 +44,15 @@ def _inflater(encoding: str) -> Any:
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
         return zlib.decompressobj()
-    raise BodyRefused(f"it sent its answer in an encoding Switchboard did not ask for "
-                      f"({encoding[:40]})")
+    raise BodyRefused(
+        f"it sent its answer in an encoding Switchboard did not ask for ({encoding[:40]})"
+    )
 
 
 def _too_large(limit: int) -> BodyRefused:
-    return BodyRefused(f"its answer is larger than the {limit / 1_048_576:g} MB "
-                       "Switchboard accepts")
+    return BodyRefused(
+        f"its answer is larger than the {limit / 1_048_576:g} MB Switchboard accepts"
+    )
 
 
 async def read_bounded(response: httpx.Response, limit: int) -> httpx.Response:
@@ -96,7 +98,11 @@ async def read_bounded(response: httpx.Response, limit: int) -> httpx.Response:
         if size > limit:
             raise _too_large(limit)
         pieces.append(rest)
-    headers = [(k, v) for k, v in response.headers.multi_items()
-               if k.lower() not in _WIRE_HEADERS]
-    return httpx.Response(response.status_code, headers=headers, content=b"".join(pieces),
-                          request=response.request, extensions=response.extensions)
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(pieces),
+        request=response.request,
+        extensions=response.extensions,
+    )

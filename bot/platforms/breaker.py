@@ -118,8 +118,9 @@ class CircuitBreaker:
         if self._trial_running:
             raise CircuitOpen(failures=self.opened_after, retry_in=0.0, trial_running=True)
         if not self._cooled_down():
-            raise CircuitOpen(failures=self.opened_after, retry_in=self.retry_in(),
-                              trial_running=False)
+            raise CircuitOpen(
+                failures=self.opened_after, retry_in=self.retry_in(), trial_running=False
+            )
         self._trial_running = True
         self._trial_done = asyncio.Event()
         return True

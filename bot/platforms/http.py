@@ -70,6 +70,7 @@ def set_max_body(limit: int) -> int:
     previous, _max_body = _max_body, limit
     return previous
 
+
 # Status -> error class. Anything else >= 400 is Rejected, >= 500 Unavailable.
 _BY_STATUS: dict[int, type[errors.PlatformError]] = {
     401: errors.Unauthorized,
@@ -127,8 +128,9 @@ class PlatformHTTP:
             timeout=httpx.Timeout(timeout),
             # The instance's TLS settings (company CA, client certificate) go to the
             # connection layer; an injected transport (tests) brings its own.
-            transport=transport if transport is not None else AiohttpTransport(
-                ssl_context=ssl_context),
+            transport=transport
+            if transport is not None
+            else AiohttpTransport(ssl_context=ssl_context),
             # Only encodings `bodies.read_bounded` inflates within the limit.
             headers={"Accept-Encoding": bodies.ACCEPT_ENCODING, **(headers or {})},
             follow_redirects=False,  # `_exchange` follows same-origin redirects itself
@@ -137,8 +139,9 @@ class PlatformHTTP:
             cookies=_NoCookies(),
         )
 
-    def error(self, cls: type[errors.PlatformError], detail: str,
-              status: int | None = None) -> errors.PlatformError:
+    def error(
+        self, cls: type[errors.PlatformError], detail: str, status: int | None = None
+    ) -> errors.PlatformError:
         return cls(detail, platform=self.platform, instance=self.instance, status=status)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -202,8 +205,10 @@ class PlatformHTTP:
             try:
                 redirect = response.next_request
                 if redirect is None and 300 <= response.status_code < 400:
-                    raise self.error(errors.BadAnswer, f"HTTP {response.status_code} without "
-                                     f"a place to go for {method} {path}")
+                    raise self.error(
+                        errors.BadAnswer,
+                        f"HTTP {response.status_code} without a place to go for {method} {path}",
+                    )
                 if redirect is None:
                     return await bodies.read_bounded(response, self.max_body)
             except bodies.BodyRefused as refused:
@@ -211,21 +216,36 @@ class PlatformHTTP:
             finally:
                 await response.aclose()
             if not bodies.same_origin(request.url, redirect.url):
-                log.warning("%s %s: %s %s redirected to %s, not followed", self.platform,
-                            self.instance, method, path, redirect.url.host)
-                raise self.error(errors.BadAnswer, f"it redirected {method} {path} to another "
-                                 "server, which Switchboard does not follow")
+                log.warning(
+                    "%s %s: %s %s redirected to %s, not followed",
+                    self.platform,
+                    self.instance,
+                    method,
+                    path,
+                    redirect.url.host,
+                )
+                raise self.error(
+                    errors.BadAnswer,
+                    f"it redirected {method} {path} to another "
+                    "server, which Switchboard does not follow",
+                )
             request = redirect
-        raise self.error(errors.BadAnswer, f"it redirected {method} {path} more than "
-                         f"{bodies.MAX_REDIRECTS} times")
+        raise self.error(
+            errors.BadAnswer,
+            f"it redirected {method} {path} more than {bodies.MAX_REDIRECTS} times",
+        )
 
     def _failed(self, trial: bool) -> None:
         was_closed = self.breaker.opened_at is None
         self.breaker.failed(trial)
         if self.breaker.opened_at is not None and (was_closed or trial):
-            log.warning("%s %s: considered down after %d failures in a row; not calling it "
-                        "for %g s", self.platform, self.instance, self.breaker.opened_after,
-                        self.breaker.policy.cooldown)
+            log.warning(
+                "%s %s: considered down after %d failures in a row; not calling it for %g s",
+                self.platform,
+                self.instance,
+                self.breaker.opened_after,
+                self.breaker.policy.cooldown,
+            )
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.decode(await self.request(method, path, **kwargs))
@@ -239,8 +259,10 @@ class PlatformHTTP:
         except ValueError:
             kind = response.headers.get("content-type", "").split(";")[0].strip()
             what = f"{kind[:40]} instead of JSON" if kind and "json" not in kind else "not JSON"
-            raise self.error(errors.BadAnswer, f"{what} for {response.request.method} "
-                             f"{response.request.url.path}") from None
+            raise self.error(
+                errors.BadAnswer,
+                f"{what} for {response.request.method} {response.request.url.path}",
+            ) from None
 
     def error_for(self, response: httpx.Response) -> errors.PlatformError:
         status = response.status_code
@@ -258,8 +280,7 @@ class PlatformHTTP:
 def _open_detail(refused: CircuitOpen) -> str:
     if refused.trial_running:
         return messages.CIRCUIT_TRIAL.format(failures=refused.failures)
-    return messages.CIRCUIT_OPEN.format(failures=refused.failures,
-                                        seconds=refused.retry_in_whole)
+    return messages.CIRCUIT_OPEN.format(failures=refused.failures, seconds=refused.retry_in_whole)
 
 
 class _NoCookies(http.cookiejar.CookieJar):

@@ -53,8 +53,7 @@ class Platforms(Mapping[str, Platform]):
             platform_cls = platform_class(key)
             try:
                 instances = [
-                    platform_cls.instance_model(
-                        **{"timeout": settings.platform_timeout, **item})
+                    platform_cls.instance_model(**{"timeout": settings.platform_timeout, **item})
                     for item in raw
                 ]
             except ValidationError as exc:
@@ -65,7 +64,8 @@ class Platforms(Mapping[str, Platform]):
             # platform takes the ones its constructor knows.
             accepted = inspect.signature(platform_cls.__init__).parameters
             built[key] = platform_cls(
-                instances, **{k: v for k, v in kwargs.items() if k in accepted})
+                instances, **{k: v for k, v in kwargs.items() if k in accepted}
+            )
         unknown = set(settings.platforms) - set(PLATFORM_CLASSES)
         if unknown:
             raise ConfigError(f"unknown platform table(s): {', '.join(sorted(unknown))}")

@@ -48,7 +48,7 @@ _MAPPING: list[tuple[type[BaseException], type[httpx.TransportError]]] = [
 def _mapped() -> Iterator[None]:
     try:
         yield
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         for source, target in _MAPPING:
             if isinstance(exc, source):
                 raise target(f"{type(exc).__name__}: {exc}") from exc
@@ -71,8 +71,9 @@ class _Body(httpx.AsyncByteStream):
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, limit: int = 100, keepalive: float = 5.0,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, *, limit: int = 100, keepalive: float = 5.0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._limit = limit
         self._keepalive = keepalive
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
@@ -84,9 +85,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None or self._session.closed or self._loop is not loop:
             self._loop = loop
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit,
-                                               keepalive_timeout=self._keepalive,
-                                               ssl=self._ssl),
+                connector=aiohttp.TCPConnector(
+                    limit=self._limit, keepalive_timeout=self._keepalive, ssl=self._ssl
+                ),
                 # httpx keeps (or, here, refuses) cookies; aiohttp must not keep its own.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
@@ -100,23 +101,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         with _mapped():
             response = await self._open().request(
-                request.method, str(request.url),
+                request.method,
+                str(request.url),
                 headers=list(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,
                 compress=False,
                 timeout=aiohttp.ClientTimeout(
-                    total=None, connect=timeout.get("pool"),
-                    sock_connect=timeout.get("connect"), sock_read=timeout.get("read")),
+                    total=None,
+                    connect=timeout.get("pool"),
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
             )
         return httpx.Response(
             status_code=response.status,
-            headers=[(k.decode("latin-1"), v.decode("latin-1"))
-                     for k, v in response.raw_headers],
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
             stream=_Body(response),
             request=request,
-            extensions={"http_version": b"HTTP/1.1",
-                        "reason_phrase": (response.reason or "").encode("latin-1")},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode("latin-1"),
+            },
         )
 
     async def aclose(self) -> None:

@@ -18,7 +18,9 @@ def ensure(db: Db, row: dict[str, Any]) -> dict[str, Any]:
         "insert into approvals (id, platform, instance, kind, target, state, summary,"
         " payload, actor, action, acted_at, result, created_at)"
         " values (:id, :platform, :instance, :kind, :target, :state, :summary, :payload,"
-        " '', '', '', '', :created_at) on conflict do nothing", row)
+        " '', '', '', '', :created_at) on conflict do nothing",
+        row,
+    )
     db.conn.commit()
     return get(db, row["id"])
 
@@ -30,21 +32,24 @@ def get(db: Db, approval_id: str) -> dict[str, Any]:
     return rows[0]
 
 
-def claim(db: Db, approval_id: str, actor: str, action: str,
-          at: str) -> tuple[bool, dict[str, Any]]:
+def claim(
+    db: Db, approval_id: str, actor: str, action: str, at: str
+) -> tuple[bool, dict[str, Any]]:
     """pending|failed -> acting in one UPDATE: exactly one caller gets True."""
     with db.conn:
         cursor = db.execute(
             f"update approvals set state = ?, actor = ?, action = ?, acted_at = ?, result = ''"
             f" where id = ? and state in ({', '.join('?' * len(CLAIMABLE))})",
-            [ACTING, actor, action, at, approval_id, *CLAIMABLE])
+            [ACTING, actor, action, at, approval_id, *CLAIMABLE],
+        )
     return cursor.rowcount == 1, get(db, approval_id)
 
 
 def finish(db: Db, approval_id: str, state: str, result: str) -> dict[str, Any]:
     with db.conn:
-        db.execute("update approvals set state = ?, result = ? where id = ?",
-                   [state, result, approval_id])
+        db.execute(
+            "update approvals set state = ?, result = ? where id = ?", [state, result, approval_id]
+        )
     return get(db, approval_id)
 
 
@@ -52,27 +57,36 @@ def release(db: Db, approval_id: str, actor: str) -> dict[str, Any]:
     """Hand a claim back (acting -> pending) when the platform refused the clicker's own
     rights: the card stays open for someone who has them."""
     with db.conn:
-        db.execute("update approvals set state = ?, actor = '', action = '', acted_at = '',"
-                   " result = '' where id = ? and state = ? and actor = ?",
-                   [PENDING, approval_id, ACTING, actor])
+        db.execute(
+            "update approvals set state = ?, actor = '', action = '', acted_at = '',"
+            " result = '' where id = ? and state = ? and actor = ?",
+            [PENDING, approval_id, ACTING, actor],
+        )
     return get(db, approval_id)
 
 
-def add_copy(db: Db, approval_id: str, channel: str, ts: str,
-             blocks: list[dict[str, Any]], at: str) -> None:
+def add_copy(
+    db: Db, approval_id: str, channel: str, ts: str, blocks: list[dict[str, Any]], at: str
+) -> None:
     add_copies(db, [approval_id], channel, ts, blocks, at)
 
 
-def add_copies(db: Db, approval_ids: list[str], channel: str, ts: str,
-               blocks: list[dict[str, Any]], at: str) -> None:
+def add_copies(
+    db: Db, approval_ids: list[str], channel: str, ts: str, blocks: list[dict[str, Any]], at: str
+) -> None:
     """One message carrying several approvals (a digest): its blocks stored once."""
     with db.conn:
-        db.executemany("insert into approval_messages (approval_id, channel, ts)"
-                       " values (?, ?, ?) on conflict do nothing",
-                       [(a, channel, ts) for a in approval_ids])
-        db.execute("insert into posted (channel, ts, blocks, posted_at) values (?, ?, ?, ?)"
-                   " on conflict (channel, ts) do update set blocks = excluded.blocks,"
-                   " posted_at = excluded.posted_at", [channel, ts, json.dumps(blocks), at])
+        db.executemany(
+            "insert into approval_messages (approval_id, channel, ts)"
+            " values (?, ?, ?) on conflict do nothing",
+            [(a, channel, ts) for a in approval_ids],
+        )
+        db.execute(
+            "insert into posted (channel, ts, blocks, posted_at) values (?, ?, ?, ?)"
+            " on conflict (channel, ts) do update set blocks = excluded.blocks,"
+            " posted_at = excluded.posted_at",
+            [channel, ts, json.dumps(blocks), at],
+        )
 
 
 def copies(db: Db, approval_id: str) -> list[dict[str, Any]]:
@@ -82,20 +96,28 @@ def copies(db: Db, approval_id: str) -> list[dict[str, Any]]:
         for r in db.query(
             "select p.channel, p.ts, p.blocks from approval_messages m"
             " join posted p on p.channel = m.channel and p.ts = m.ts"
-            " where m.approval_id = ?", [approval_id])
+            " where m.approval_id = ?",
+            [approval_id],
+        )
     ]
 
 
 def save_blocks(db: Db, channel: str, ts: str, blocks: list[dict[str, Any]]) -> None:
     with db.conn:
-        db.execute("update posted set blocks = ? where channel = ? and ts = ?",
-                   [json.dumps(blocks), channel, ts])
+        db.execute(
+            "update posted set blocks = ? where channel = ? and ts = ?",
+            [json.dumps(blocks), channel, ts],
+        )
 
 
 def stale_claims(db: Db, before: str) -> list[dict[str, Any]]:
     """Claims (acting) taken before `before`: left by a process that died mid-click."""
-    return list(db.query("SELECT * FROM approvals WHERE state = ? AND acted_at < ?"
-                         " ORDER BY acted_at, id", [ACTING, before]))
+    return list(
+        db.query(
+            "SELECT * FROM approvals WHERE state = ? AND acted_at < ? ORDER BY acted_at, id",
+            [ACTING, before],
+        )
+    )
 
 
 def settle_claim(db: Db, claim: dict[str, Any], state: str, result: str) -> bool:
@@ -105,7 +127,8 @@ def settle_claim(db: Db, claim: dict[str, Any], state: str, result: str) -> bool
         cursor = db.execute(
             "UPDATE approvals SET state = ?, result = ? WHERE id = ? AND state = ? AND"
             " actor = ? AND acted_at = ?",
-            [state, result, claim["id"], ACTING, claim["actor"], claim["acted_at"]])
+            [state, result, claim["id"], ACTING, claim["actor"], claim["acted_at"]],
+        )
     return cursor.rowcount == 1
 
 
@@ -115,5 +138,6 @@ def free_claim(db: Db, claim: dict[str, Any]) -> bool:
         cursor = db.execute(
             "UPDATE approvals SET state = ?, actor = '', action = '', acted_at = '', result = ''"
             " WHERE id = ? AND state = ? AND actor = ? AND acted_at = ?",
-            [PENDING, claim["id"], ACTING, claim["actor"], claim["acted_at"]])
+            [PENDING, claim["id"], ACTING, claim["actor"], claim["acted_at"]],
+        )
     return cursor.rowcount == 1

@@ -6,15 +6,16 @@ from typing import Any
 
 from bot.store.engine import Db
 
-
 COLUMNS = ("at", "user_id", "action", "platform", "instance", "target", "result", "detail")
 
 
 def record(db: Db, row: dict[str, Any]) -> None:
     with db.conn:
-        db.execute(f"insert into audit ({', '.join(COLUMNS)})"
-                   f" values ({', '.join(':' + c for c in COLUMNS)})",
-                   {c: row.get(c, "") for c in COLUMNS})
+        db.execute(
+            f"insert into audit ({', '.join(COLUMNS)})"
+            f" values ({', '.join(':' + c for c in COLUMNS)})",
+            {c: row.get(c, "") for c in COLUMNS},
+        )
 
 
 def latest(db: Db, n: int) -> list[dict[str, Any]]:

@@ -39,8 +39,10 @@ class CopyReport:
 
     def lines(self) -> list[str]:
         out = [f"  {table}: {n} row(s)" for table, n in self.rows.items()]
-        out.append(f"Copied {sum(self.rows.values())} row(s) in {len(self.rows)} table(s); "
-                   f"counts match, and all {self.credentials} credential(s) decrypt.")
+        out.append(
+            f"Copied {sum(self.rows.values())} row(s) in {len(self.rows)} table(s); "
+            f"counts match, and all {self.credentials} credential(s) decrypt."
+        )
         return out
 
 
@@ -49,17 +51,24 @@ def describe(target: str | Path) -> str:
 
 
 def data_tables(db: Any) -> list[str]:
-    return [t for t in db.table_names()
-            if t not in SKIP and not t.startswith("sqlite_") and not t.startswith("_")]
+    return [
+        t
+        for t in db.table_names()
+        if t not in SKIP and not t.startswith("sqlite_") and not t.startswith("_")
+    ]
 
 
 def columns(db: Any, table: str) -> list[str]:
     if db.engine == SQLITE:
         return [r["name"] for r in db.query(f"pragma table_info([{table}])")]
-    return [r["column_name"] for r in db.query(
-        "select column_name from information_schema.columns"
-        " where table_schema = current_schema() and table_name = ? order by ordinal_position",
-        [table])]
+    return [
+        r["column_name"]
+        for r in db.query(
+            "select column_name from information_schema.columns"
+            " where table_schema = current_schema() and table_name = ? order by ordinal_position",
+            [table],
+        )
+    ]
 
 
 def count(db: Any, table: str) -> int:
@@ -84,12 +93,13 @@ def _insert_many(db: Any, table: str, cols: list[str], batch: list[tuple[Any, ..
     names = ", ".join(cols)
     if db.engine == SQLITE:
         db.sqlite.conn.executemany(
-            f"insert into {table} ({names}) values ({', '.join('?' * len(cols))})", batch)
+            f"insert into {table} ({names}) values ({', '.join('?' * len(cols))})", batch
+        )
     else:
         with db.pg.cursor() as cursor:
             cursor.executemany(
-                f"insert into {table} ({names}) values ({', '.join(['%s'] * len(cols))})",
-                batch)
+                f"insert into {table} ({names}) values ({', '.join(['%s'] * len(cols))})", batch
+            )
 
 
 def _reset_identity(db: Any, table: str, cols: list[str]) -> None:
@@ -98,8 +108,9 @@ def _reset_identity(db: Any, table: str, cols: list[str]) -> None:
         return
     seq = next(db.query("select pg_get_serial_sequence(?, 'id') as s", [table]))["s"]
     if seq:
-        db.execute(f"select setval(?, (select coalesce(max(id), 0) + 1 from {table}), false)",
-                   [seq])
+        db.execute(
+            f"select setval(?, (select coalesce(max(id), 0) + 1 from {table}), false)", [seq]
+        )
 
 
 def copy_database(source: str | Path, target: str | Path, vault: Vault) -> CopyReport:
@@ -120,12 +131,14 @@ def _copy(src: Any, dst: Any, vault: Vault) -> CopyReport:
     tables = data_tables(src)
     missing = [t for t in tables if t not in set(dst.table_names())]
     if missing:
-        raise CopyError(f"the target has no table {', '.join(missing)}: is it the same "
-                        "Switchboard version?")
+        raise CopyError(
+            f"the target has no table {', '.join(missing)}: is it the same Switchboard version?"
+        )
     busy = [f"{t} ({n})" for t in data_tables(dst) if (n := count(dst, t))]
     if busy:
-        raise CopyError("the target already holds data (" + ", ".join(busy) + "): copy into "
-                        "an empty database")
+        raise CopyError(
+            "the target already holds data (" + ", ".join(busy) + "): copy into an empty database"
+        )
     report = CopyReport()
     if dst.engine == SQLITE:
         dst.execute("begin immediate")
@@ -144,8 +157,10 @@ def _copy(src: Any, dst: Any, vault: Vault) -> CopyReport:
             _reset_identity(dst, table, src_cols)
             expected, copied = count(src, table), count(dst, table)
             if copied != expected:
-                raise CopyError(f"{table}: {copied} row(s) in the target, {expected} in the "
-                                "source; nothing was kept")
+                raise CopyError(
+                    f"{table}: {copied} row(s) in the target, {expected} in the "
+                    "source; nothing was kept"
+                )
             report.rows[table] = copied
         report.credentials = _check_credentials(dst, vault)
     except BaseException as error:
@@ -170,9 +185,11 @@ def _check_credentials(db: Any, vault: Vault) -> int:
         except VaultError:
             bad += 1
     if bad:
-        raise CopyError(f"{bad} of {len(rows)} credential(s) do not decrypt with the key given "
-                        "(SWITCHBOARD_SECRET_KEY, or the key file beside the SQLite database); "
-                        "nothing was kept")
+        raise CopyError(
+            f"{bad} of {len(rows)} credential(s) do not decrypt with the key given "
+            "(SWITCHBOARD_SECRET_KEY, or the key file beside the SQLite database); "
+            "nothing was kept"
+        )
     return len(rows)
 
 

@@ -32,7 +32,15 @@ from bot.config import ConfigError
 from bot.files import private_file, private_folder, tighten
 from bot.store import migrations
 from bot.store.engine import (
-    POSTGRESQL, SQLITE, PgDb, SqliteDb, connect_postgresql, engine_of, redact, sqlite_path)
+    POSTGRESQL,
+    SQLITE,
+    PgDb,
+    SqliteDb,
+    connect_postgresql,
+    engine_of,
+    redact,
+    sqlite_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +94,17 @@ def open_sqlite(path: Path | str | None, *, upgrade: bool = True) -> SqliteDb:
 def check_sqlite_file(path: Path) -> None:
     """Refuse, with what to do, a path the bot cannot use as its database; read only."""
     if path.is_dir():
-        raise DatabaseUnusable(f"{path} is a folder, not a database file: point SWITCHBOARD_DB "
-                               "at a file, or move the folder away.")
+        raise DatabaseUnusable(
+            f"{path} is a folder, not a database file: point SWITCHBOARD_DB "
+            "at a file, or move the folder away."
+        )
     if not path.exists():
         if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise DatabaseUnusable(f"cannot create the database {path}: its folder is not "
-                                   "writable by this user. Fix its permissions, or set "
-                                   "SWITCHBOARD_DATA_DIR to a writable folder.")
+            raise DatabaseUnusable(
+                f"cannot create the database {path}: its folder is not "
+                "writable by this user. Fix its permissions, or set "
+                "SWITCHBOARD_DATA_DIR to a writable folder."
+            )
         return
     try:
         with open(path, "rb") as f:
@@ -100,7 +112,8 @@ def check_sqlite_file(path: Path) -> None:
     except OSError as error:
         raise DatabaseUnusable(
             f"the database {path} cannot be read ({error.strerror}): give the user running "
-            "Switchboard read and write access to it and its folder, then start again.") from None
+            "Switchboard read and write access to it and its folder, then start again."
+        ) from None
     if header and header != SQLITE_HEADER:
         raise DatabaseUnusable(NOT_A_DATABASE.format(path=path))
     if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
@@ -115,11 +128,15 @@ def check_sqlite_file(path: Path) -> None:
         raise unusable(path, error) from None
 
 
-NOT_A_DATABASE = ("{path} is not a SQLite database (damaged, or another file): restore it from "
-                  "a backup, or move it away to start with an empty one. It was not changed.")
-READ_ONLY = ("the database {path} is read-only for this user: Switchboard writes it and, beside "
-             "it, its -wal and -shm files. Make both writable (permissions or mount), then "
-             "start again.")
+NOT_A_DATABASE = (
+    "{path} is not a SQLite database (damaged, or another file): restore it from "
+    "a backup, or move it away to start with an empty one. It was not changed."
+)
+READ_ONLY = (
+    "the database {path} is read-only for this user: Switchboard writes it and, beside "
+    "it, its -wal and -shm files. Make both writable (permissions or mount), then "
+    "start again."
+)
 
 
 def unusable(path: Path | None, error: sqlite3.DatabaseError) -> DatabaseUnusable:
@@ -130,10 +147,13 @@ def unusable(path: Path | None, error: sqlite3.DatabaseError) -> DatabaseUnusabl
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return DatabaseUnusable(NOT_A_DATABASE.format(path=path))
     if "full" in text:
-        return DatabaseUnusable(f"the disk holding the database {path} is full: free some "
-                                "space, then start again.")
-    return DatabaseUnusable(f"the database {path} cannot be opened ({error}): check it and "
-                            "its folder, then start again.")
+        return DatabaseUnusable(
+            f"the disk holding the database {path} is full: free some space, then start again."
+        )
+    return DatabaseUnusable(
+        f"the database {path} cannot be opened ({error}): check it and "
+        "its folder, then start again."
+    )
 
 
 def open_database(path: Path | str | None) -> SqliteDb:
@@ -145,13 +165,16 @@ def connect(target: str | Path | None, *, upgrade: bool = True) -> SqliteDb | Pg
     """One connection to either engine, outside the store's threads (CLI commands, tests).
     Migrated unless `upgrade` is False (then only checked not to be newer than the code)."""
     if engine_of(target) == SQLITE:
-        return open_sqlite(sqlite_path(target) if isinstance(target, str) else target,
-                           upgrade=upgrade)
+        return open_sqlite(
+            sqlite_path(target) if isinstance(target, str) else target, upgrade=upgrade
+        )
     try:
         db = connect_postgresql(str(target), connect_timeout=CONNECT_TIMEOUT)
     except Exception as error:  # psycopg.OperationalError: refused, unknown host, bad login
-        raise ConfigError(f"cannot connect to PostgreSQL at {redact(str(target))}: "
-                          f"{str(error).strip().splitlines()[0]}") from None
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {redact(str(target))}: "
+            f"{str(error).strip().splitlines()[0]}"
+        ) from None
     try:
         if upgrade:
             migrations.apply(db)
@@ -194,10 +217,15 @@ class Store:
         from psycopg_pool import ConnectionPool
 
         self._pool = ConnectionPool(
-            self.url, min_size=1, max_size=pool_size, open=True, name="switchboard",
+            self.url,
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            name="switchboard",
             kwargs={"autocommit": True, "row_factory": dict_row},
             # A connection broken meanwhile (server restart, failover) is replaced before use.
-            check=ConnectionPool.check_connection)
+            check=ConnectionPool.check_connection,
+        )
         self._executor = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="store")
 
     def _call(self, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
@@ -210,8 +238,11 @@ class Store:
             if not cannot_write(error):
                 raise
             # The person is told nothing was saved (errors.NotSaved); the operator, here.
-            log.error("the database refused a write (%s): %s", type(error).__name__,
-                      str(error).splitlines()[0] if str(error) else "")
+            log.error(
+                "the database refused a write (%s): %s",
+                type(error).__name__,
+                str(error).splitlines()[0] if str(error) else "",
+            )
             raise errors.NotSaved() from None
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -15,8 +15,11 @@ FINAL = (DELIVERED, SKIPPED, EMPTY)
 
 
 def get(db: Db, sub_id: int, run_at: str) -> dict[str, Any] | None:
-    rows = list(db.query("select * from deliveries where subscription_id = ? and run_at = ?",
-                         [sub_id, run_at]))
+    rows = list(
+        db.query(
+            "select * from deliveries where subscription_id = ? and run_at = ?", [sub_id, run_at]
+        )
+    )
     return rows[0] if rows else None
 
 
@@ -27,7 +30,8 @@ def open_run(db: Db, sub_id: int, run_at: str, reason: str) -> dict[str, Any]:
             "insert into deliveries (subscription_id, run_at, state, ts, delivered_at,"
             " channel, posting_at, reason, detail) values (?, ?, ?, '', '', '', '', ?, '')"
             " on conflict do nothing",
-            [sub_id, run_at, PENDING, reason])
+            [sub_id, run_at, PENDING, reason],
+        )
     return get(db, sub_id, run_at)  # type: ignore[return-value]
 
 
@@ -40,12 +44,12 @@ def claim(db: Db, sub_id: int, run_at: str, owner: str, at: str) -> bool:
             "UPDATE deliveries SET state = ?, owner = ?, claimed_at = ? WHERE"
             " subscription_id = ? AND run_at = ? AND (state IN (?, ?) OR (state = ? AND"
             " (owner IS NULL OR owner <> ?)))",
-            [COMPOSING, owner, at, sub_id, run_at, PENDING, FAILED, COMPOSING, owner])
+            [COMPOSING, owner, at, sub_id, run_at, PENDING, FAILED, COMPOSING, owner],
+        )
     return cursor.rowcount == 1
 
 
-def begin_posting(db: Db, sub_id: int, run_at: str, channel: str, at: str,
-                  owner: str = "") -> bool:
+def begin_posting(db: Db, sub_id: int, run_at: str, channel: str, at: str, owner: str = "") -> bool:
     """pending|failed (an alert item), or composing by this owner (a digest) → posting,
     committed before chat.postMessage. True for the one caller that moved it (a second
     runner of the same run, or a leader that lost its claim, gets False and stops)."""
@@ -54,46 +58,59 @@ def begin_posting(db: Db, sub_id: int, run_at: str, channel: str, at: str,
             "UPDATE deliveries SET state = ?, channel = ?, posting_at = ? WHERE"
             " subscription_id = ? AND run_at = ? AND (state IN (?, ?) OR (state = ? AND"
             " owner = ?))",
-            [POSTING, channel, at, sub_id, run_at, PENDING, FAILED, COMPOSING, owner])
+            [POSTING, channel, at, sub_id, run_at, PENDING, FAILED, COMPOSING, owner],
+        )
     return cursor.rowcount == 1
 
 
-def finish(db: Db, sub_id: int, run_at: str, state: str, *, ts: str = "",
-           at: str = "", detail: str = "") -> None:
+def finish(
+    db: Db, sub_id: int, run_at: str, state: str, *, ts: str = "", at: str = "", detail: str = ""
+) -> None:
     with db.conn:
         db.execute(
             "update deliveries set state = ?, ts = ?, delivered_at = ?, detail = ? where"
             " subscription_id = ? and run_at = ?",
-            [state, ts, at, detail[:300], sub_id, run_at])
+            [state, ts, at, detail[:300], sub_id, run_at],
+        )
 
 
-def record(db: Db, sub_id: int, run_at: str, state: str, reason: str,
-           detail: str = "", at: str = "") -> bool:
+def record(
+    db: Db, sub_id: int, run_at: str, state: str, reason: str, detail: str = "", at: str = ""
+) -> bool:
     """A run that will not be posted (skipped beyond the grace window). False if known."""
     with db.conn:
         cursor = db.execute(
             "insert into deliveries (subscription_id, run_at, state, ts, delivered_at,"
             " channel, posting_at, reason, detail) values (?, ?, ?, '', ?, '', '', ?, ?)"
             " on conflict do nothing",
-            [sub_id, run_at, state, at, reason, detail[:300]])
+            [sub_id, run_at, state, at, reason, detail[:300]],
+        )
     return cursor.rowcount == 1
 
 
 def unfinished(db: Db) -> list[dict[str, Any]]:
     """Runs a previous process started and did not finish (crash, kill -9)."""
-    return list(db.query(
-        "select * from deliveries where state in (?, ?, ?) order by run_at, subscription_id",
-        [PENDING, COMPOSING, POSTING]))
+    return list(
+        db.query(
+            "select * from deliveries where state in (?, ?, ?) order by run_at, subscription_id",
+            [PENDING, COMPOSING, POSTING],
+        )
+    )
 
 
 def latest_runs(db: Db) -> dict[int, str]:
     """Each subscription's last scheduled run (not `now`, not alert items), in one query:
     start-up reads thousands."""
-    return {row["subscription_id"]: row["m"] or "" for row in db.query(
-        "select subscription_id, max(run_at) as m from deliveries"
-        " where run_at not like 'item:%' and reason != 'now' group by subscription_id")}
+    return {
+        row["subscription_id"]: row["m"] or ""
+        for row in db.query(
+            "select subscription_id, max(run_at) as m from deliveries"
+            " where run_at not like 'item:%' and reason != 'now' group by subscription_id"
+        )
+    }
 
 
 def for_subscription(db: Db, sub_id: int) -> list[dict[str, Any]]:
-    return list(db.query("select * from deliveries where subscription_id = ? order by run_at",
-                         [sub_id]))
+    return list(
+        db.query("select * from deliveries where subscription_id = ? order by run_at", [sub_id])
+    )

@@ -41,7 +41,7 @@ def sqlite_path(target: str | Path | None) -> Path | None:
         return None
     text = str(target)
     if text.startswith("sqlite:"):
-        text = text[len("sqlite:"):]
+        text = text[len("sqlite:") :]
         if text.startswith("//"):  # sqlite:///abs/path (URL style): one leading slash kept
             text = "/" + text.lstrip("/")
         if text in ("", "/", ":memory:", "/:memory:"):
@@ -90,6 +90,7 @@ def to_pyformat(sql: str) -> str:
 
 # -- SQLite ----------------------------------------------------------------------------------
 
+
 class SqliteDb:
     """A sqlite-utils Database behind the shared interface (its own API is in `.sqlite`)."""
 
@@ -119,6 +120,7 @@ class SqliteDb:
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
+
 
 class _Transaction:
     """`with db.conn:` on PostgreSQL: one transaction (nested: a savepoint). The connection
@@ -163,17 +165,21 @@ class PgDb:
         rows = list(rows)
         if rows:
             with self.pg.cursor() as cursor:
-                cursor.executemany(to_pyformat(sql),
-                                   [dict(r) if isinstance(r, Mapping) else list(r)
-                                    for r in rows])
+                cursor.executemany(
+                    to_pyformat(sql), [dict(r) if isinstance(r, Mapping) else list(r) for r in rows]
+                )
 
     def executescript(self, sql: str) -> None:
         self.pg.execute(sql)  # no parameters: several statements are allowed
 
     def table_names(self) -> list[str]:
-        return [r["table_name"] for r in self.query(
-            "select table_name from information_schema.tables"
-            " where table_schema = current_schema() order by table_name")]
+        return [
+            r["table_name"]
+            for r in self.query(
+                "select table_name from information_schema.tables"
+                " where table_schema = current_schema() order by table_name"
+            )
+        ]
 
     def close(self) -> None:
         self.pg.close()

@@ -6,9 +6,17 @@ from typing import Any
 
 from bot.store.engine import Db
 
-
-COLUMNS = ("user_id", "platform", "instance", "account", "kind", "secret", "details",
-           "linked_at", "verified_at")
+COLUMNS = (
+    "user_id",
+    "platform",
+    "instance",
+    "account",
+    "kind",
+    "secret",
+    "details",
+    "linked_at",
+    "verified_at",
+)
 KEY = ("user_id", "platform", "instance")
 
 
@@ -17,9 +25,12 @@ def save(db: Db, row: dict[str, Any]) -> None:
     columns = [c for c in COLUMNS if c in row]
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in KEY)
     with db.conn:
-        db.execute(f"insert into links ({', '.join(columns)})"
-                   f" values ({', '.join(':' + c for c in columns)})"
-                   f" on conflict ({', '.join(KEY)}) do update set {updates}", row)
+        db.execute(
+            f"insert into links ({', '.join(columns)})"
+            f" values ({', '.join(':' + c for c in columns)})"
+            f" on conflict ({', '.join(KEY)}) do update set {updates}",
+            row,
+        )
 
 
 def get(db: Db, user_id: str, platform: str, instance: str | None) -> dict[str, Any] | None:
@@ -33,25 +44,29 @@ def get(db: Db, user_id: str, platform: str, instance: str | None) -> dict[str, 
 
 
 def for_user(db: Db, user_id: str) -> list[dict[str, Any]]:
-    return list(db.query(
-        "select * from links where user_id = ? order by platform, instance", [user_id]))
+    return list(
+        db.query("select * from links where user_id = ? order by platform, instance", [user_id])
+    )
 
 
 def delete(db: Db, user_id: str, platform: str, instance: str) -> int:
     with db.conn:  # commit now: other processes (console, scheduler) read this file
         cursor = db.execute(
             "delete from links where user_id = ? and platform = ? and instance = ?",
-            [user_id, platform, instance])
+            [user_id, platform, instance],
+        )
     return cursor.rowcount
 
 
-def update_secret(db: Db, user_id: str, platform: str, instance: str, secret: str,
-                  verified_at: str) -> None:
+def update_secret(
+    db: Db, user_id: str, platform: str, instance: str, secret: str, verified_at: str
+) -> None:
     with db.conn:
         db.execute(
             "update links set secret = ?, verified_at = ? "
             "where user_id = ? and platform = ? and instance = ?",
-            [secret, verified_at, user_id, platform, instance])
+            [secret, verified_at, user_id, platform, instance],
+        )
 
 
 def all_secrets(db: Db) -> list[dict[str, Any]]:
@@ -63,7 +78,8 @@ def replace_secrets(db: Db, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             db.execute(
                 "update links set secret = ? where user_id = ? and platform = ? and instance = ?",
-                [row["secret"], row["user_id"], row["platform"], row["instance"]])
+                [row["secret"], row["user_id"], row["platform"], row["instance"]],
+            )
 
 
 def count(db: Db) -> int:

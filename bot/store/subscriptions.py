@@ -11,8 +11,10 @@ DIGEST, ALERT = "digest", "alert"
 
 def _changed(db: Db) -> None:
     """Move the change counter the scheduler leader polls (inside the caller's transaction)."""
-    db.execute("INSERT INTO counters (name, value) VALUES ('subscriptions', 1)"
-               " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1")
+    db.execute(
+        "INSERT INTO counters (name, value) VALUES ('subscriptions', 1)"
+        " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
+    )
 
 
 def version(db: Db) -> int:
@@ -23,12 +25,15 @@ def version(db: Db) -> int:
 
 def add(db: Db, row: dict[str, Any]) -> dict[str, Any]:
     with db.conn:
-        new = list(db.query(
-            "insert into subscriptions (owner, kind, platforms, source, trigger, tz, channel,"
-            " skip_empty, paused, created_at, last_run_at, resumed_at, instance, last_error)"
-            " values (:owner, :kind, :platforms, :source, :trigger, :tz, :channel,"
-            " :skip_empty, 0, :created_at, '', '', :instance, '') returning id",
-            {"source": "", "platforms": "", "instance": "", **row}))
+        new = list(
+            db.query(
+                "insert into subscriptions (owner, kind, platforms, source, trigger, tz, channel,"
+                " skip_empty, paused, created_at, last_run_at, resumed_at, instance, last_error)"
+                " values (:owner, :kind, :platforms, :source, :trigger, :tz, :channel,"
+                " :skip_empty, 0, :created_at, '', '', :instance, '') returning id",
+                {"source": "", "platforms": "", "instance": "", **row},
+            )
+        )
         _changed(db)
     return get(db, int(new[0]["id"]))  # type: ignore[return-value]
 
@@ -55,8 +60,9 @@ def set_paused(db: Db, sub_id: int, paused: bool, at: str) -> None:
         if paused:
             db.execute("update subscriptions set paused = 1 where id = ?", [sub_id])
         else:
-            db.execute("update subscriptions set paused = 0, resumed_at = ? where id = ?",
-                       [at, sub_id])
+            db.execute(
+                "update subscriptions set paused = 0, resumed_at = ? where id = ?", [at, sub_id]
+            )
         _changed(db)
 
 
@@ -66,7 +72,8 @@ def ran(db: Db, sub_id: int, run_at: str, error: str = "") -> None:
         db.execute(
             "update subscriptions set last_run_at = case when coalesce(last_run_at, '') > ?"
             " then last_run_at else ? end, last_error = ? where id = ?",
-            [run_at, run_at, error[:300], sub_id])
+            [run_at, run_at, error[:300], sub_id],
+        )
 
 
 def remove(db: Db, sub_id: int) -> int:

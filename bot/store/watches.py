@@ -24,8 +24,18 @@ def start(db: Db, row: dict[str, Any]) -> bool:
             " params = excluded.params, label = excluded.label, state = excluded.state,"
             " started_at = excluded.started_at, deadline = excluded.deadline, message = '',"
             " channel = '', posting_at = '', ended_at = '' WHERE watches.state = ?",
-            [row["id"], row["user_id"], row["kind"], json.dumps(row["params"]), row["label"],
-             WATCHING, row["started_at"], row["deadline"], DONE])
+            [
+                row["id"],
+                row["user_id"],
+                row["kind"],
+                json.dumps(row["params"]),
+                row["label"],
+                WATCHING,
+                row["started_at"],
+                row["deadline"],
+                DONE,
+            ],
+        )
     return cursor.rowcount == 1
 
 
@@ -36,31 +46,42 @@ def get(db: Db, watch_id: str) -> dict[str, Any] | None:
 
 def live(db: Db) -> list[dict[str, Any]]:
     """Every watch not done, oldest first: what a (new) leader resumes."""
-    return [_decoded(r) for r in db.query(
-        f"SELECT * FROM watches WHERE state IN ({', '.join('?' * len(LIVE))})"
-        " ORDER BY started_at, id", list(LIVE))]
+    return [
+        _decoded(r)
+        for r in db.query(
+            f"SELECT * FROM watches WHERE state IN ({', '.join('?' * len(LIVE))})"
+            " ORDER BY started_at, id",
+            list(LIVE),
+        )
+    ]
 
 
 def count_live(db: Db) -> int:
-    rows = list(db.query(
-        f"SELECT count(*) AS n FROM watches WHERE state IN ({', '.join('?' * len(LIVE))})",
-        list(LIVE)))
+    rows = list(
+        db.query(
+            f"SELECT count(*) AS n FROM watches WHERE state IN ({', '.join('?' * len(LIVE))})",
+            list(LIVE),
+        )
+    )
     return int(rows[0]["n"])
 
 
 def ended(db: Db, watch_id: str, message: dict[str, Any], at: str) -> None:
     """watching -> ending, with the message to send: recorded before anything is posted."""
     with db.conn:
-        db.execute("UPDATE watches SET state = ?, message = ?, ended_at = ? WHERE id = ? AND"
-                   " state = ?", [ENDING, json.dumps(message), at, watch_id, WATCHING])
+        db.execute(
+            "UPDATE watches SET state = ?, message = ?, ended_at = ? WHERE id = ? AND state = ?",
+            [ENDING, json.dumps(message), at, watch_id, WATCHING],
+        )
 
 
 def begin_posting(db: Db, watch_id: str, channel: str, at: str) -> bool:
     """ending -> posting, committed before chat.postMessage; True for the one caller."""
     with db.conn:
         cursor = db.execute(
-            "UPDATE watches SET state = ?, channel = ?, posting_at = ? WHERE id = ? AND"
-            " state = ?", [POSTING, channel, at, watch_id, ENDING])
+            "UPDATE watches SET state = ?, channel = ?, posting_at = ? WHERE id = ? AND state = ?",
+            [POSTING, channel, at, watch_id, ENDING],
+        )
     return cursor.rowcount == 1
 
 
@@ -70,5 +91,8 @@ def done(db: Db, watch_id: str) -> None:
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "params": json.loads(row["params"] or "{}"),
-            "message": json.loads(row["message"]) if row["message"] else None}
+    return {
+        **row,
+        "params": json.loads(row["params"] or "{}"),
+        "message": json.loads(row["message"]) if row["message"] else None,
+    }

@@ -8,17 +8,29 @@ from bot.store.engine import Db
 
 LINKED = "linked"
 LOCKED = "locked"
-COLUMNS = ("token_hash", "user_id", "platform", "instance", "response_url", "created_at",
-           "expires_at", "used_at", "outcome", "failures")
+COLUMNS = (
+    "token_hash",
+    "user_id",
+    "platform",
+    "instance",
+    "response_url",
+    "created_at",
+    "expires_at",
+    "used_at",
+    "outcome",
+    "failures",
+)
 
 
 def insert(db: Db, row: dict[str, Any], prune_before: float) -> None:
     """Store a new token, pruning those expired before `prune_before`."""
     with db.conn:
         db.execute("delete from weblink_tokens where expires_at < ?", [prune_before])
-        db.execute(f"insert into weblink_tokens ({', '.join(COLUMNS)})"
-                   f" values ({', '.join(':' + c for c in COLUMNS)})",
-                   {c: row.get(c) for c in COLUMNS})
+        db.execute(
+            f"insert into weblink_tokens ({', '.join(COLUMNS)})"
+            f" values ({', '.join(':' + c for c in COLUMNS)})",
+            {c: row.get(c) for c in COLUMNS},
+        )
 
 
 def get(db: Db, token_hash: str) -> dict[str, Any] | None:
@@ -32,7 +44,8 @@ def claim(db: Db, token_hash: str, now: float) -> bool:
         cursor = db.execute(
             "update weblink_tokens set used_at = ?, outcome = ?, response_url = ''"
             " where token_hash = ? and used_at is null and expires_at > ?",
-            [now, LINKED, token_hash, now])
+            [now, LINKED, token_hash, now],
+        )
     return cursor.rowcount == 1
 
 
@@ -41,10 +54,13 @@ def fail(db: Db, token_hash: str, now: float, limit: int) -> int:
     with db.conn:
         db.execute(
             "update weblink_tokens set failures = failures + 1"
-            " where token_hash = ? and used_at is null", [token_hash])
+            " where token_hash = ? and used_at is null",
+            [token_hash],
+        )
         db.execute(
             "update weblink_tokens set used_at = ?, outcome = ?, response_url = ''"
             " where token_hash = ? and used_at is null and failures >= ?",
-            [now, LOCKED, token_hash, limit])
+            [now, LOCKED, token_hash, limit],
+        )
     row = get(db, token_hash)
     return int(row["failures"]) if row else limit

@@ -18,7 +18,15 @@ import pytest
 from bot.demo import DEMO_LINKS, DemoPlatforms
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, bot, driver, make_settings, settings, slack
+from tests.e2e.conftest import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    bot,
+    driver,
+    make_settings,
+    settings,
+    slack,
+)
 from tests.e2e.helpers import link
 
 __all__ = ["BOT_TOKEN", "SIGNING_SECRET", "bot", "driver", "make_settings", "settings", "slack"]
@@ -91,8 +99,9 @@ def logs() -> Iterator[Capture]:
         root.setLevel(level)
 
 
-async def link_all(driver: SlackDriver, slack: SlackEmulator,
-                   users: tuple[str, ...] = ("alice", "bob")) -> None:
+async def link_all(
+    driver: SlackDriver, slack: SlackEmulator, users: tuple[str, ...] = ("alice", "bob")
+) -> None:
     """Link the demo accounts through the real modal (alice: all five, bob: dss/astakos/limits)."""
     for user, platform, values in DEMO_LINKS:
         if user in users:

@@ -8,11 +8,12 @@ import asyncio
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from emulators.slack_driver import SlackDriver
 from handlers import families
 from handlers.ops import family as ops_family
-from emulators.slack_driver import SlackDriver
 from tests.abuse.conftest import SIGNING_SECRET, link_all
 
 INTERNAL = "Something went wrong on our side"
@@ -29,10 +30,45 @@ def subcommands(key: str) -> list[str]:
 
 
 word = st.one_of(
-    st.sampled_from(["all", "in", "share", "in_channel", "watch", "set", "@design", "@nope",
-                     "@", "name=x", "k=v", "=", "a=", "tz=Mars/Base", "'", '"', '""', "\\",
-                     "`", "<@U0BOB>", "<!channel>", "*bold*", "L-4", "-1", "0", "99999999999",
-                     "--help", "%s", "{}", "${x}", "\u202e", "é", "日本", "🙂", "\x00"]),
+    st.sampled_from(
+        [
+            "all",
+            "in",
+            "share",
+            "in_channel",
+            "watch",
+            "set",
+            "@design",
+            "@nope",
+            "@",
+            "name=x",
+            "k=v",
+            "=",
+            "a=",
+            "tz=Mars/Base",
+            "'",
+            '"',
+            '""',
+            "\\",
+            "`",
+            "<@U0BOB>",
+            "<!channel>",
+            "*bold*",
+            "L-4",
+            "-1",
+            "0",
+            "99999999999",
+            "--help",
+            "%s",
+            "{}",
+            "${x}",
+            "\u202e",
+            "é",
+            "日本",
+            "🙂",
+            "\x00",
+        ]
+    ),
     st.text(min_size=1, max_size=12),
     st.text(alphabet="ab'\"= @", min_size=1, max_size=6),
     st.integers(min_value=1, max_value=3).map(lambda n: "x" * (1000 * n)),
@@ -41,17 +77,20 @@ word = st.one_of(
 
 def texts_for(key: str) -> st.SearchStrategy[str]:
     first = st.one_of(st.sampled_from(subcommands(key)), word)
-    return st.tuples(first, st.lists(word, max_size=5)).map(
-        lambda t: " ".join([t[0], *t[1]]))
+    return st.tuples(first, st.lists(word, max_size=5)).map(lambda t: " ".join([t[0], *t[1]]))
 
 
 def replies_to(slack, response_url: str) -> list[str]:
-    return [str((p.body or {}).get("text") or "") if isinstance(p.body, dict) else ""
-            for p in slack.responses() if p.url == response_url]
+    return [
+        str((p.body or {}).get("text") or "") if isinstance(p.body, dict) else ""
+        for p in slack.responses()
+        if p.url == response_url
+    ]
 
 
-async def settle(driver, slack, response_url: str, views_before: int, timeout: float = 8.0
-                 ) -> list[str]:
+async def settle(
+    driver, slack, response_url: str, views_before: int, timeout: float = 8.0
+) -> list[str]:
     """Wait until the command has answered: a reply that is not "working…", or a modal."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,9 +121,12 @@ def test_any_text_gets_usage_a_result_or_a_short_error(slack, bot, world, logs, 
         tracebacks = logs.tracebacks()
         assert tracebacks == [], (text, tracebacks[-1][-1500:])
 
-    @settings(max_examples=20, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @settings(
+        max_examples=20,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(text=texts_for(key))
     def one(text: str) -> None:
         asyncio.run(run(text))

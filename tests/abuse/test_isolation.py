@@ -23,19 +23,25 @@ def basic_user(request) -> str:
 
 
 def links_table(settings) -> list[tuple]:
-    return sqlite3.connect(settings.db_path).execute(
-        "select user_id, platform, instance, account from links order by user_id, platform"
-    ).fetchall()
+    return (
+        sqlite3.connect(settings.db_path)
+        .execute(
+            "select user_id, platform, instance, account from links order by user_id, platform"
+        )
+        .fetchall()
+    )
 
 
 async def test_bob_clicking_alices_buttons_acts_as_bob(driver, slack, bot, world):
     await link_all(driver, slack)
     dss_emu, lim, ast = (world.emulators[k] for k in ("dss", "limits", "astakos"))
     futures = await reply_to(driver, slack, "alice", "/dss", "futures all", expect="all users")
-    pending = await reply_to(driver, slack, "alice", "/limits", "pending",
-                             expect="waiting for approval")
-    commissions = await reply_to(driver, slack, "alice", "/astakos", "commissions",
-                                 expect="pending commission")
+    pending = await reply_to(
+        driver, slack, "alice", "/limits", "pending", expect="waiting for approval"
+    )
+    commissions = await reply_to(
+        driver, slack, "alice", "/astakos", "commissions", expect="pending commission"
+    )
     for emulator in world.emulators.values():
         emulator.requests.clear()
 
@@ -60,19 +66,31 @@ async def test_bob_clicking_alices_buttons_acts_as_bob(driver, slack, bot, world
 
 
 async def test_a_user_without_a_link_is_told_to_link_even_on_someone_elses_button(
-        driver, slack, bot, world):
+    driver, slack, bot, world
+):
     await link_all(driver, slack, users=("alice",))
     squonk = world.emulators["squonk"]
     reply = await reply_to(driver, slack, "alice", "/squonk", "instances", expect="nstance")
     squonk.requests.clear()
     world.emulators["keycloak"].requests.clear()
-    stops = [e for blk in reply.blocks if blk.get("type") == "actions"
-             for e in blk["elements"] if e.get("action_id") == "squonk_instance_stop"]
+    stops = [
+        e
+        for blk in reply.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e.get("action_id") == "squonk_instance_stop"
+    ]
     if stops:
         await driver.click("bob", reply, action_id="squonk_instance_stop")
     else:  # a forged Stop value, as bob could send it
-        await post(bot, payload_form(block_actions(
-            slack, "squonk_instance_stop", '{"instance":"im","id":"instance-1"}', user="bob")))
+        await post(
+            bot,
+            payload_form(
+                block_actions(
+                    slack, "squonk_instance_stop", '{"instance":"im","id":"instance-1"}', user="bob"
+                )
+            ),
+        )
     await driver.wait_for(lambda: "/ops link squonk" in seen_by(slack, "bob"))
     assert squonk.requests == [] and world.emulators["keycloak"].requests == []
 
@@ -81,54 +99,80 @@ async def test_commands_never_borrow_another_users_link(driver, slack, bot, worl
     await link_all(driver, slack, users=("alice",))
     for emulator in world.emulators.values():
         emulator.requests.clear()
-    for command, key in (("/dss", "dss"), ("/mstr", "mstr"), ("/squonk", "squonk"),
-                         ("/astakos", "astakos"), ("/limits", "limits")):
+    for command, key in (
+        ("/dss", "dss"),
+        ("/mstr", "mstr"),
+        ("/squonk", "squonk"),
+        ("/astakos", "astakos"),
+        ("/limits", "limits"),
+    ):
         whoami = "status" if key == "limits" else "whoami"
         if key == "squonk":
             whoami = "projects"
-        reply = await reply_to(driver, slack, "bob", command, whoami,
-                               expect=f"/ops link {key}")
+        reply = await reply_to(driver, slack, "bob", command, whoami, expect=f"/ops link {key}")
         assert "alice" not in reply.text
         # With an @instance naming alice's instance, too.
         instance = world.platforms[key][0]["name"]
-        await reply_to(driver, slack, "bob", command, f"{whoami} @{instance}",
-                       expect=f"/ops link {key}")
+        await reply_to(
+            driver, slack, "bob", command, f"{whoami} @{instance}", expect=f"/ops link {key}"
+        )
     assert all(e.requests == [] for e in world.emulators.values())
 
 
 async def test_forged_button_values_naming_another_users_subscription_are_refused(
-        driver, slack, bot, world, settings):
+    driver, slack, bot, world, settings
+):
     await link_all(driver, slack, users=("alice",))
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00",
-                   expect="#")
-    rows = sqlite3.connect(settings.db_path).execute(
-        "select id, owner from subscriptions").fetchall()
+    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00", expect="#")
+    rows = (
+        sqlite3.connect(settings.db_path).execute("select id, owner from subscriptions").fetchall()
+    )
     assert rows and rows[0][1] == "U0ALICE", rows
     sub_id = rows[0][0]
     for action in ("sub_pause", "sub_remove", "sub_run_now", "sub_resume"):
-        await post(bot, payload_form(block_actions(slack, action, json.dumps({"id": sub_id}),
-                                                   user="bob")))
+        await post(
+            bot, payload_form(block_actions(slack, action, json.dumps({"id": sub_id}), user="bob"))
+        )
     await reply_to(driver, slack, "carol", "/ops", "help", expect="Switchboard commands")
-    after = sqlite3.connect(settings.db_path).execute(
-        "select id, owner, paused from subscriptions").fetchall()
+    after = (
+        sqlite3.connect(settings.db_path)
+        .execute("select id, owner, paused from subscriptions")
+        .fetchall()
+    )
     assert after == [(sub_id, "U0ALICE", 0)], after
     assert "Something went wrong" not in seen_by(slack, "bob")
 
 
 async def test_a_forged_link_modal_stores_the_link_for_the_submitter_only(
-        driver, slack, bot, world, settings):
+    driver, slack, bot, world, settings
+):
     # Bob opens the DSS link modal, then his client sends private_metadata naming another
     # platform/instance and (extra fields) alice.
     opened = len(slack.views_opened("bob"))
     await driver.command("bob", "/ops", "link dss")
-    view = await driver.wait_for(lambda: slack.views_opened("bob")[opened:]
-                                 and slack.views_opened("bob")[-1])
-    forged_meta = json.dumps({"platform": "dss", "instance": "design", "user_id": "U0ALICE",
-                              "user": "U0ALICE", "from_home": False})
-    slack.set_view_state(view.id, {"field_api_key": {
-        ops_blocks.FIELD_ACTION: {"type": "plain_text_input", "value": BOB_DSS}}})
-    body = payloads.view_submission(user=slack.user("bob"), view=slack.view(view.id),
-                                    trigger_id=slack.new_trigger_id("bob"))
+    view = await driver.wait_for(
+        lambda: slack.views_opened("bob")[opened:] and slack.views_opened("bob")[-1]
+    )
+    forged_meta = json.dumps(
+        {
+            "platform": "dss",
+            "instance": "design",
+            "user_id": "U0ALICE",
+            "user": "U0ALICE",
+            "from_home": False,
+        }
+    )
+    slack.set_view_state(
+        view.id,
+        {
+            "field_api_key": {
+                ops_blocks.FIELD_ACTION: {"type": "plain_text_input", "value": BOB_DSS}
+            }
+        },
+    )
+    body = payloads.view_submission(
+        user=slack.user("bob"), view=slack.view(view.id), trigger_id=slack.new_trigger_id("bob")
+    )
     body["view"]["private_metadata"] = forged_meta
     answer = await post(bot, payload_form(body))
     assert answer.status_code == 200
@@ -136,9 +180,12 @@ async def test_a_forged_link_modal_stores_the_link_for_the_submitter_only(
     assert links_table(settings) == [("U0BOB", "dss", "design", "bob")]
 
     # private_metadata naming a platform or instance that is not configured links nothing.
-    for meta in ({"platform": "nope"}, {"platform": "dss", "instance": "elsewhere"},
-                 {"platform": "dss", "instance": "design", "response_url": "http://x"},
-                 "not json"):
+    for meta in (
+        {"platform": "nope"},
+        {"platform": "dss", "instance": "elsewhere"},
+        {"platform": "dss", "instance": "design", "response_url": "http://x"},
+        "not json",
+    ):
         body["view"]["private_metadata"] = meta if isinstance(meta, str) else json.dumps(meta)
         answer = await post(bot, payload_form(body))
         assert answer.status_code < 500
@@ -149,7 +196,9 @@ async def test_a_forged_link_modal_stores_the_link_for_the_submitter_only(
 async def test_alice_linking_does_not_change_bobs_link(driver, slack, bot, settings, world):
     await link(driver, slack, "bob", "dss", {"api_key": BOB_DSS})
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_DSS})
-    assert links_table(settings) == [("U0ALICE", "dss", "design", "alice"),
-                                     ("U0BOB", "dss", "design", "bob")]
+    assert links_table(settings) == [
+        ("U0ALICE", "dss", "design", "alice"),
+        ("U0BOB", "dss", "design", "bob"),
+    ]
     reply = await reply_to(driver, slack, "bob", "/dss", "whoami", expect="Login")
     assert "bob" in reply.text + str(reply.blocks)

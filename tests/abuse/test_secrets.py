@@ -26,8 +26,12 @@ def platform_secrets() -> set[str]:
     found |= {v["token"] for v in astakos.DEMO.values()}
     found |= set(astakos.OTHER_TOKENS.values())
     found |= {v["password"] for v in limits.DEMO.values()}
-    found |= {v for _, _, values in DEMO_LINKS for k, v in values.items()
-              if k in ("api_key", "password", "token")}
+    found |= {
+        v
+        for _, _, values in DEMO_LINKS
+        for k, v in values.items()
+        if k in ("api_key", "password", "token")
+    }
     return {s for s in found if len(s) >= 6}
 
 
@@ -36,7 +40,8 @@ def leaks(haystack: str, secrets: set[str]) -> list[str]:
 
 
 async def test_no_secret_anywhere_after_linking_and_running_every_command(
-        driver, slack, bot, world, settings, logs):
+    driver, slack, bot, world, settings, logs
+):
     await link_all(driver, slack)
     for user in ("alice", "bob"):
         for key, family in [("ops", ops_family), *families().items()]:
@@ -49,23 +54,28 @@ async def test_no_secret_anywhere_after_linking_and_running_every_command(
                 posted = await settle(driver, slack, r.response_url or "", views)
                 assert not any(INTERNAL in t for t in posted), (user, key, name, posted)
     # Wrong credentials too: refusals and their error texts are where secrets like to hide.
-    wrong = {"dss": {"api_key": "dkuaps-WRONG0key0carol0000000000000009"},
-             "limits": {"username": "carol", "password": "carol-wrong-pw-77"},
-             "astakos": {"token": "wR0nGt0k3nCAROL000000=="}}
+    wrong = {
+        "dss": {"api_key": "dkuaps-WRONG0key0carol0000000000000009"},
+        "limits": {"username": "carol", "password": "carol-wrong-pw-77"},
+        "astakos": {"token": "wR0nGt0k3nCAROL000000=="},
+    }
     for platform, values in wrong.items():
         outcome = await link(driver, slack, "carol", platform, values)
         assert "Linked" not in outcome
 
-    secrets = platform_secrets() | {v for values in wrong.values() for k, v in values.items()
-                                    if k != "username"}
+    secrets = platform_secrets() | {
+        v for values in wrong.values() for k, v in values.items() if k != "username"
+    }
     key_file = settings.db_path.parent / KEY_FILE_NAME
-    vault_keys = {line.strip().decode() for line in key_file.read_bytes().splitlines()
-                  if line.strip()}
+    vault_keys = {
+        line.strip().decode() for line in key_file.read_bytes().splitlines() if line.strip()
+    }
     secrets |= vault_keys
     assert vault_keys
 
-    raw = b"".join(p.read_bytes() for p in settings.db_path.parent.glob(
-        settings.db_path.name + "*"))
+    raw = b"".join(
+        p.read_bytes() for p in settings.db_path.parent.glob(settings.db_path.name + "*")
+    )
     assert b"alice" in raw  # the right files
     db_text = raw.decode("latin-1")
     assert leaks(db_text, secrets) == []
@@ -84,8 +94,15 @@ async def test_no_secret_anywhere_after_linking_and_running_every_command(
 
 def test_credentials_and_errors_do_not_show_their_secret():
     secret = dss.DEMO["alice"]["api_key"]
-    credential = Credential(user_id="U0ALICE", platform="dss", instance="design",
-                            account="alice", secret=secret, kind="", details={})
+    credential = Credential(
+        user_id="U0ALICE",
+        platform="dss",
+        instance="design",
+        account="alice",
+        secret=secret,
+        kind="",
+        details={},
+    )
     assert secret not in repr(credential) and secret not in str(credential)
     if dataclasses.is_dataclass(credential):
         assert secret not in repr(dataclasses.replace(credential))

@@ -19,8 +19,7 @@ from emulators import slack_payloads as payloads
 from emulators.slack_driver import FORM, JSON
 from emulators.slack_models import APP_ID
 from tests.abuse.conftest import BOT_TOKEN, link_all
-from tests.abuse.test_requests import (block_actions, command_form, payload_form, post, quiet,
-                                      sign)
+from tests.abuse.test_requests import block_actions, command_form, payload_form, post, quiet, sign
 from tests.e2e.helpers import dms, reply_to
 
 __all__ = ["quiet"]
@@ -32,13 +31,20 @@ async def rejected(bot: Any) -> dict[str, float]:
     """/metrics: refused requests by reason."""
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(f"{bot.url}/metrics")).text
-    return {m.group(1): float(m.group(2)) for m in re.finditer(
-        r'^switchboard_slack_rejected_total\{reason="([^"]+)"\} (\S+)$', text, re.M)}
+    return {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(
+            r'^switchboard_slack_rejected_total\{reason="([^"]+)"\} (\S+)$', text, re.M
+        )
+    }
 
 
 def audit_rows(settings: Any) -> list[tuple]:
-    return sqlite3.connect(settings.db_path).execute(
-        "select user_id, action, result, detail from audit order by id").fetchall()
+    return (
+        sqlite3.connect(settings.db_path)
+        .execute("select user_id, action, result, detail from audit order by id")
+        .fetchall()
+    )
 
 
 def event(kind: str, **fields: Any) -> bytes:
@@ -58,6 +64,7 @@ async def on_bot(bot: Any, coro: Any) -> Any:
 
 # -- ssl_check -------------------------------------------------------------------------------
 
+
 async def test_ssl_check_is_answered_200_and_runs_nothing(bot, quiet):
     body = urlencode({"ssl_check": "1", "token": payloads.VERIFICATION_TOKEN}).encode()
     unsigned = await post(bot, body, signed=False)
@@ -69,57 +76,111 @@ async def test_ssl_check_is_answered_200_and_runs_nothing(bot, quiet):
 
 # -- no listener -----------------------------------------------------------------------------
 
+
 def no_listener_bodies(slack: Any) -> dict[str, tuple[bytes, str]]:
     user = payloads.user_object(slack.user("alice"))
-    view = {"id": "V0NOBODY", "type": "modal", "callback_id": "nobody_listens", "state": {
-        "values": {}}, "private_metadata": "", "team_id": "T0DEMO"}
-    common = {"team": payloads.team(), "user": user, "api_app_id": APP_ID,
-              "token": payloads.VERIFICATION_TOKEN, "is_enterprise_install": False}
+    view = {
+        "id": "V0NOBODY",
+        "type": "modal",
+        "callback_id": "nobody_listens",
+        "state": {"values": {}},
+        "private_metadata": "",
+        "team_id": "T0DEMO",
+    }
+    common = {
+        "team": payloads.team(),
+        "user": user,
+        "api_app_id": APP_ID,
+        "token": payloads.VERIFICATION_TOKEN,
+        "is_enterprise_install": False,
+    }
     return {
         "action": (payload_form(block_actions(slack, "nobody_listens", "{}")), FORM),
         "event": (b"", JSON),  # built per send (each needs its own event id)
-        "view_submission": (payload_form({**common, "type": "view_submission", "view": view,
-                                          "trigger_id": slack.new_trigger_id("alice")}), FORM),
-        "view_closed": (payload_form({**common, "type": "view_closed", "view": view,
-                                      "is_cleared": False}), FORM),
-        "shortcut": (payload_form({**common, "type": "shortcut", "callback_id": "nobody_listens",
-                                   "trigger_id": slack.new_trigger_id("alice")}), FORM),
-        "message_action": (payload_form({
-            **common, "type": "message_action", "callback_id": "nobody_listens",
-            "trigger_id": slack.new_trigger_id("alice"), "channel": {"id": "C0OPS"},
-            "message": {"type": "message", "text": "hi", "ts": "1.000001"},
-            "response_url": slack.new_response_url("alice", "C0OPS")}), FORM),
+        "view_submission": (
+            payload_form(
+                {
+                    **common,
+                    "type": "view_submission",
+                    "view": view,
+                    "trigger_id": slack.new_trigger_id("alice"),
+                }
+            ),
+            FORM,
+        ),
+        "view_closed": (
+            payload_form({**common, "type": "view_closed", "view": view, "is_cleared": False}),
+            FORM,
+        ),
+        "shortcut": (
+            payload_form(
+                {
+                    **common,
+                    "type": "shortcut",
+                    "callback_id": "nobody_listens",
+                    "trigger_id": slack.new_trigger_id("alice"),
+                }
+            ),
+            FORM,
+        ),
+        "message_action": (
+            payload_form(
+                {
+                    **common,
+                    "type": "message_action",
+                    "callback_id": "nobody_listens",
+                    "trigger_id": slack.new_trigger_id("alice"),
+                    "channel": {"id": "C0OPS"},
+                    "message": {"type": "message", "text": "hi", "ts": "1.000001"},
+                    "response_url": slack.new_response_url("alice", "C0OPS"),
+                }
+            ),
+            FORM,
+        ),
     }
 
 
-@pytest.mark.parametrize("kind", ["action", "event", "view_submission", "view_closed",
-                                  "shortcut", "message_action"])
+@pytest.mark.parametrize(
+    "kind", ["action", "event", "view_submission", "view_closed", "shortcut", "message_action"]
+)
 async def test_a_request_nobody_listens_for_is_acknowledged_and_logged_once(
-        bot, slack, quiet, logs, kind):
+    bot, slack, quiet, logs, kind
+):
     body, content_type = no_listener_bodies(slack)[kind]
     answers = []
     for _ in range(3):
         if kind == "event":
-            body = event("reaction_added", user="U0ALICE", reaction="tada",
-                         item={"type": "message", "channel": "C0OPS", "ts": "1.000001"})
+            body = event(
+                "reaction_added",
+                user="U0ALICE",
+                reaction="tada",
+                item={"type": "message", "channel": "C0OPS", "ts": "1.000001"},
+            )
         answers.append(await post(bot, body, content_type))
     assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
     await quiet.assert_nothing_happened()
-    told = [r for r in logs.records if "unhandled Slack request" in r.getMessage()
-            and r.levelname == "INFO"]
+    told = [
+        r
+        for r in logs.records
+        if "unhandled Slack request" in r.getMessage() and r.levelname == "INFO"
+    ]
     assert len(told) == 1, [r.getMessage() for r in told]
     assert logs.tracebacks() == []
 
 
 # -- uninstalled, tokens revoked --------------------------------------------------------------
 
+
 async def test_uninstalling_pauses_digests_until_the_token_works_again(
-        driver, slack, bot, settings, logs):
+    driver, slack, bot, settings, logs
+):
     await link_all(driver, slack, users=("alice",))
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00",
-                   expect="Digest added")
-    [(sub_id,)] = sqlite3.connect(settings.db_path).execute(
-        "select id from subscriptions").fetchall()
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00", expect="Digest added"
+    )
+    [(sub_id,)] = (
+        sqlite3.connect(settings.db_path).execute("select id from subscriptions").fetchall()
+    )
     installation = bot.services.installation
 
     # Only people's own tokens revoked: the bot carries on.
@@ -144,8 +205,11 @@ async def test_uninstalling_pauses_digests_until_the_token_works_again(
     assert [c.error for c in slack.calls("auth.test") if not c.ok] == ["token_revoked"]
     paused = [r for r in audit_rows(settings) if r[1] == "slack.paused"]
     assert paused == [("", "slack.paused", "paused", "the app was uninstalled")]
-    warnings = [r.getMessage() for r in logs.records if r.levelname == "WARNING"
-                and "paused" in r.getMessage()]
+    warnings = [
+        r.getMessage()
+        for r in logs.records
+        if r.levelname == "WARNING" and "paused" in r.getMessage()
+    ]
     assert len(warnings) == 1 and "uninstalled" in warnings[0]
 
     # Reinstalled: the token works again; the next run posts, and the log and audit say so.
@@ -153,10 +217,12 @@ async def test_uninstalling_pauses_digests_until_the_token_works_again(
     installation.clock = lambda: time.monotonic() + 240
     await on_bot(bot, bot.services.scheduler.run_job(sub_id))
     assert installation.paused is None
-    assert [m.metadata["event_payload"]["subscription"] for m in slack.messages("D0ALICE")
-            if m.metadata] == [sub_id]
+    assert [
+        m.metadata["event_payload"]["subscription"] for m in slack.messages("D0ALICE") if m.metadata
+    ] == [sub_id]
     assert [r[1:3] for r in audit_rows(settings) if r[1] == "slack.resumed"] == [
-        ("slack.resumed", "ok")]
+        ("slack.resumed", "ok")
+    ]
     assert any("posting resumes" in r.getMessage() for r in logs.records)
 
 
@@ -171,18 +237,25 @@ async def test_a_revoked_bot_token_pauses_watch_messages(driver, slack, bot, set
     from bot.store import watches as watch_rows
 
     store = bot.services.store
-    watch = {"id": "U0ALICE:dss:prod:F1", "user_id": "U0ALICE", "kind": "dss.future",
-             "params": {}, "label": "job F1", "started_at": "t", "deadline": "t"}
+    watch = {
+        "id": "U0ALICE:dss:prod:F1",
+        "user_id": "U0ALICE",
+        "kind": "dss.future",
+        "params": {},
+        "label": "job F1",
+        "started_at": "t",
+        "deadline": "t",
+    }
     assert await store.run(watch_rows.start, watch)
     await store.run(watch_rows.ended, watch["id"], {"text": "your job ended"}, "t")
-    await on_bot(bot, bot.services.watches._deliver(await store.run(watch_rows.get,
-                                                                    watch["id"])))
+    await on_bot(bot, bot.services.watches._deliver(await store.run(watch_rows.get, watch["id"])))
     assert len(slack.calls("chat.postMessage")) == posts
     assert (await store.run(watch_rows.get, watch["id"]))["state"] == watch_rows.DONE
     assert ("", "slack.paused", "paused", "the bot token was revoked") in audit_rows(settings)
 
 
 # -- never a 500 -------------------------------------------------------------------------------
+
 
 async def test_no_request_of_any_shape_gets_a_500_and_each_refusal_is_counted(bot, slack, quiet):
     before = await rejected(bot)
@@ -192,8 +265,11 @@ async def test_no_request_of_any_shape_gets_a_500_and_each_refusal_is_counted(bo
     body = command_form(slack)
     headers = {**sign(body), "x-slack-request-timestamp": "²1795971444"}
     async with httpx.AsyncClient(timeout=10) as http:
-        answer = await http.post(bot.events_url, content=body, headers={
-            "content-type": FORM, **{k: v.encode("latin-1") for k, v in headers.items()}})
+        answer = await http.post(
+            bot.events_url,
+            content=body,
+            headers={"content-type": FORM, **{k: v.encode("latin-1") for k, v in headers.items()}},
+        )
     answers["superscript timestamp"] = answer.status_code
 
     deep = "[" * 50_000 + "]" * 50_000
@@ -203,9 +279,17 @@ async def test_no_request_of_any_shape_gets_a_500_and_each_refusal_is_counted(bo
     answers["invalid UTF-8 JSON"] = (await post(bot, b'{"type":"\xff"}', JSON)).status_code
     answers["JSON list"] = (await post(bot, b'[{"type":"event_callback"}]', JSON)).status_code
     answers["JSON string"] = (await post(bot, b'"event_callback"', JSON)).status_code
-    answers["non-ASCII signature"] = (await post(bot, body, signed=False, headers={
-        "x-slack-request-timestamp": str(int(time.time())),
-        "x-slack-signature": "v0=é".encode("latin-1")})).status_code
+    answers["non-ASCII signature"] = (
+        await post(
+            bot,
+            body,
+            signed=False,
+            headers={
+                "x-slack-request-timestamp": str(int(time.time())),
+                "x-slack-signature": "v0=é".encode("latin-1"),
+            },
+        )
+    ).status_code
     assert all(400 <= status < 500 for status in answers.values()), answers
 
     after = await rejected(bot)
@@ -218,8 +302,10 @@ async def test_no_request_of_any_shape_gets_a_500_and_each_refusal_is_counted(bo
 
 # -- another workspace ------------------------------------------------------------------------
 
+
 async def test_a_request_from_another_workspace_or_organisation_is_refused_and_audited(
-        bot, slack, quiet, settings):
+    bot, slack, quiet, settings
+):
     before = await rejected(bot)
     other_team = {"team": {"id": "T0OTHER", "domain": "elsewhere"}}
     click = {**block_actions(slack, "sub_pause", '{"id": 1}'), **other_team}
@@ -227,11 +313,26 @@ async def test_a_request_from_another_workspace_or_organisation_is_refused_and_a
         (command_form(slack, team_id="T0OTHER"), FORM),
         (command_form(slack, enterprise_id="E0OTHER"), FORM),
         (payload_form(click), FORM),
-        (json.dumps({**json.loads(event("app_home_opened", user="U0ALICE", tab="home")),
-                     "team_id": "T0OTHER", "authorizations": [
-                         {"team_id": "T0OTHER", "enterprise_id": None}]}).encode(), JSON),
-        (json.dumps({**json.loads(event("app_uninstalled")), "team_id": "T0OTHER",
-                     "authorizations": [{"team_id": "T0OTHER"}]}).encode(), JSON),
+        (
+            json.dumps(
+                {
+                    **json.loads(event("app_home_opened", user="U0ALICE", tab="home")),
+                    "team_id": "T0OTHER",
+                    "authorizations": [{"team_id": "T0OTHER", "enterprise_id": None}],
+                }
+            ).encode(),
+            JSON,
+        ),
+        (
+            json.dumps(
+                {
+                    **json.loads(event("app_uninstalled")),
+                    "team_id": "T0OTHER",
+                    "authorizations": [{"team_id": "T0OTHER"}],
+                }
+            ).encode(),
+            JSON,
+        ),
     ]
     for body, content_type in bodies:
         answer = await post(bot, body, content_type)
@@ -251,6 +352,7 @@ async def test_a_request_from_another_workspace_or_organisation_is_refused_and_a
 
 # -- response_url ------------------------------------------------------------------------------
 
+
 def test_only_slacks_hosts_and_the_configured_base_may_be_posted_to():
     from bot.respond import slack_hosts_only
 
@@ -258,13 +360,19 @@ def test_only_slacks_hosts_and_the_configured_base_may_be_posted_to():
     assert allowed("https://hooks.slack.com/commands/T0/1/abc")
     assert allowed("https://hooks.slack-gov.com/actions/T0/1/abc")
     assert allowed("http://127.0.0.1:8123/response/1-abc")
-    for url in ("http://hooks.slack.com/commands/T0/1/abc",         # not https
-                "https://hooks.slack.com.evil.example/commands/x",  # a lookalike host
-                "https://evil.example/?https://hooks.slack.com/x",
-                "https://user@evil.example/hooks.slack.com",
-                "http://127.0.0.1:8124/response/1-abc",             # another port
-                "http://localhost:8123/response/1-abc",
-                "https://hooks.slack.com:8443/x", "file:///etc/passwd", "", "::", "http://[::1"):
+    for url in (
+        "http://hooks.slack.com/commands/T0/1/abc",  # not https
+        "https://hooks.slack.com.evil.example/commands/x",  # a lookalike host
+        "https://evil.example/?https://hooks.slack.com/x",
+        "https://user@evil.example/hooks.slack.com",
+        "http://127.0.0.1:8124/response/1-abc",  # another port
+        "http://localhost:8123/response/1-abc",
+        "https://hooks.slack.com:8443/x",
+        "file:///etc/passwd",
+        "",
+        "::",
+        "http://[::1",
+    ):
         assert not allowed(url), url
     gov = slack_hosts_only("https://slack-gov.com/api/")
     assert gov("https://hooks.slack-gov.com/commands/x") and gov("https://slack-gov.com/x")
@@ -281,8 +389,9 @@ async def test_a_response_url_off_slack_is_never_posted_to(bot, slack, world, lo
     click = block_actions(slack, "dss_future_abort", "garbage")
     click["response_url"] = url
     assert (await post(bot, payload_form(click))).status_code == 200
-    await driver.wait_for(lambda: len([r for r in logs.records
-                                       if "ignored a response_url" in r.getMessage()]) >= 2)
+    await driver.wait_for(
+        lambda: len([r for r in logs.records if "ignored a response_url" in r.getMessage()]) >= 2
+    )
     await reply_to(driver, slack, "carol", "/ops", "help", expect="Switchboard commands")
     assert elsewhere.requests == []
     assert "SECRETPATH42" not in logs.text()

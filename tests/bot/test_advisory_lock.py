@@ -61,7 +61,8 @@ async def test_the_server_drops_a_vanished_leader_within_seconds_not_hours(postg
         assert await lock.acquire()
         cursor = await lock._conn.execute(
             "select current_setting('tcp_keepalives_idle'),"
-            " current_setting('tcp_keepalives_interval'), current_setting('tcp_keepalives_count')")
+            " current_setting('tcp_keepalives_interval'), current_setting('tcp_keepalives_count')"
+        )
         assert await cursor.fetchone() == ("5", "2", "3")
     finally:
         await lock.release()
@@ -72,9 +73,11 @@ async def test_a_dropped_connection_loses_the_lock_and_another_takes_it(postgres
     try:
         assert await first.acquire()
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                          " where application_name = 'switchboard-leader'"
-                          " and pid <> pg_backend_pid()")
+            admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity"
+                " where application_name = 'switchboard-leader'"
+                " and pid <> pg_backend_pid()"
+            )
         assert not await first.held()  # noticed: this replica stops leading
         assert await second.acquire()
     finally:
@@ -83,8 +86,9 @@ async def test_a_dropped_connection_loses_the_lock_and_another_takes_it(postgres
 
 
 async def test_a_holder_killed_with_kill_9_frees_the_lock(postgres_url):
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, postgres_url], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, postgres_url], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     other = AdvisoryLock(postgres_url)
     try:
         assert holder.stdout.readline().strip() == "held"

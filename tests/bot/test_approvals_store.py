@@ -20,13 +20,16 @@ async def test_one_claim_wins_and_the_others_see_who(db_target):
     store = Store(db_target)
     approvals = Approvals(store=store, now=now)
     try:
-        record = await approvals.register(platform="astakos", instance="prod",
-                                          kind="commission", target="56", summary="c56")
-        again = await approvals.register(platform="astakos", instance="prod",
-                                         kind="commission", target="56", summary="c56")
+        record = await approvals.register(
+            platform="astakos", instance="prod", kind="commission", target="56", summary="c56"
+        )
+        again = await approvals.register(
+            platform="astakos", instance="prod", kind="commission", target="56", summary="c56"
+        )
         assert again.id == record.id and again.state == "pending"
-        results = await asyncio.gather(*(approvals.claim(record.id, f"U{i}", "accept")
-                                         for i in range(20)))
+        results = await asyncio.gather(
+            *(approvals.claim(record.id, f"U{i}", "accept") for i in range(20))
+        )
         winners = [r for ok, r in results if ok]
         assert len(winners) == 1
         assert {r.actor for _, r in results} == {winners[0].actor}
@@ -41,9 +44,20 @@ def test_claim_is_atomic_across_connections(db_target):
     """Two processes (here: two stores on one database) racing: still one winner."""
     first, second = Store(db_target), Store(db_target)
     try:
-        first.run_sync(rows.ensure, {"id": "x", "platform": "limits", "instance": "p",
-                                     "kind": "task", "target": "L-4", "state": "pending",
-                                     "summary": "", "payload": "{}", "created_at": "t"})
+        first.run_sync(
+            rows.ensure,
+            {
+                "id": "x",
+                "platform": "limits",
+                "instance": "p",
+                "kind": "task",
+                "target": "L-4",
+                "state": "pending",
+                "summary": "",
+                "payload": "{}",
+                "created_at": "t",
+            },
+        )
         wins: list[bool] = []
         barrier = threading.Barrier(2)
 
@@ -51,8 +65,9 @@ def test_claim_is_atomic_across_connections(db_target):
             barrier.wait()
             wins.append(store.run_sync(rows.claim, "x", who, "approve", "t")[0])
 
-        threads = [threading.Thread(target=race, args=(s, w))
-                   for s, w in ((first, "U1"), (second, "U2"))]
+        threads = [
+            threading.Thread(target=race, args=(s, w)) for s, w in ((first, "U1"), (second, "U2"))
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -67,8 +82,9 @@ async def test_a_failed_approval_can_be_claimed_again(db_target):
     store = Store(db_target)
     approvals = Approvals(store=store, now=now)
     try:
-        record = await approvals.register(platform="limits", instance="p", kind="task",
-                                          target="L-4", summary="L-4")
+        record = await approvals.register(
+            platform="limits", instance="p", kind="task", target="L-4", summary="L-4"
+        )
         assert (await approvals.claim(record.id, "U1", "approve"))[0]
         await approvals.finish(record.id, "failed", "Unavailable: timed out")
         assert (await approvals.claim(record.id, "U2", "approve"))[0]
@@ -77,8 +93,13 @@ async def test_a_failed_approval_can_be_claimed_again(db_target):
 
 
 def test_swap_card_replaces_only_that_card():
-    a = tag_card("a", [{"type": "section", "text": {"type": "mrkdwn", "text": "A"}},
-                       {"type": "actions", "elements": []}])
+    a = tag_card(
+        "a",
+        [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "A"}},
+            {"type": "actions", "elements": []},
+        ],
+    )
     other = tag_card("b", [{"type": "section", "text": {"type": "mrkdwn", "text": "B"}}])
     head = [{"type": "header", "text": {"type": "plain_text", "text": "H"}}]
     done = tag_card("a", [{"type": "section", "text": {"type": "mrkdwn", "text": "A done"}}])
@@ -89,9 +110,20 @@ def test_swap_card_replaces_only_that_card():
 def test_copies_are_kept_and_re_rendered_and_a_claim_handed_back(db_target):
     store = Store(db_target)
     try:
-        store.run_sync(rows.ensure, {"id": "y", "platform": "astakos", "instance": "p",
-                                     "kind": "commission", "target": "56", "state": "pending",
-                                     "summary": "", "payload": "{}", "created_at": "t"})
+        store.run_sync(
+            rows.ensure,
+            {
+                "id": "y",
+                "platform": "astakos",
+                "instance": "p",
+                "kind": "commission",
+                "target": "56",
+                "state": "pending",
+                "summary": "",
+                "payload": "{}",
+                "created_at": "t",
+            },
+        )
         card = [{"type": "section", "text": {"type": "mrkdwn", "text": "c56"}}]
         for channel in ("C1", "C2", "C1"):  # the same message twice: one copy
             store.run_sync(rows.add_copy, "y", channel, "1.0", card, "t")

@@ -7,9 +7,15 @@ from bot.platforms.dss.models import Future
 
 
 def test_a_task_named_like_a_mention_is_escaped_in_the_watch_message():
-    f = Future.model_validate({"jobId": "J1", "alive": False, "hasResult": False,
-                               "jobDisplayName": "<!channel> export & co",
-                               "runningTime": 61000})
+    f = Future.model_validate(
+        {
+            "jobId": "J1",
+            "alive": False,
+            "hasResult": False,
+            "jobDisplayName": "<!channel> export & co",
+            "runningTime": 61000,
+        }
+    )
     f = f.model_copy(update={"error": "<@U0BOSS> said no"})
     text = future_ended("prod", f)
     assert "<!channel>" not in text and "<@U0BOSS>" not in text

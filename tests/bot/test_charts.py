@@ -13,22 +13,32 @@ from bot.charts import Chart, Pictures
 
 # Pillow comes with matplotlib (pyproject): a venv made before charts lacks both until
 # `pip install -e '.[test]'` is run again; say so instead of failing collection.
-Image = pytest.importorskip("PIL.Image", reason="matplotlib (and Pillow) not installed: "
-                            "run .venv/bin/pip install -e '.[test]'")
+Image = pytest.importorskip(
+    "PIL.Image",
+    reason="matplotlib (and Pillow) not installed: run .venv/bin/pip install -e '.[test]'",
+)
 
-USAGE = Chart(charts.USAGE, "Astakos quota usage (okeanos)", (
-    ("CPUs", 9, 10, "9", "10"), ("Disk", 2 << 30, 10 << 30, "2 GiB", "10 GiB"),
-    ("RAM", 8, 8, "8 GiB", "8 GiB")))
+USAGE = Chart(
+    charts.USAGE,
+    "Astakos quota usage (okeanos)",
+    (
+        ("CPUs", 9, 10, "9", "10"),
+        ("Disk", 2 << 30, 10 << 30, "2 GiB", "10 GiB"),
+        ("RAM", 8, 8, "8 GiB", "8 GiB"),
+    ),
+)
 DAILY = Chart(charts.DAILY, "Breaches", (("2026-11-27", 0, 1), ("2026-11-28", 3, 2)))
-RUNS = Chart(charts.RUNS, "Runs", (("build", 90, "success"), ("nightly", 3720, "failed")),
-             unit="run")
+RUNS = Chart(
+    charts.RUNS, "Runs", (("build", 90, "success"), ("nightly", 3720, "failed")), unit="run"
+)
 
 
 def test_importing_the_app_does_not_import_matplotlib():
-    code = ("import sys, bot.app, bot.server, bot.scheduler, bot.charts, bot.digests.pictures;"
-            "print(any(m == 'matplotlib' or m.startswith('matplotlib.') for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, bot.app, bot.server, bot.scheduler, bot.charts, bot.digests.pictures;"
+        "print(any(m == 'matplotlib' or m.startswith('matplotlib.') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
@@ -44,14 +54,17 @@ def test_alt_text_says_what_the_picture_shows():
     assert charts.alt(USAGE) == (
         "Astakos quota usage (okeanos): 3 quota(s), 2 near or at the limit. "
         "CPUs 90% (near limit): 9 of 10; Disk 20%: 2 GiB of 10 GiB; "
-        "RAM 100% (at limit): 8 GiB of 8 GiB.")
+        "RAM 100% (at limit): 8 GiB of 8 GiB."
+    )
     assert charts.alt(DAILY) == (
         "Breaches: 3 breach(es) and 3 warning(s) over 2 day(s) from 2026-11-27 to 2026-11-28; "
         "the most on 2026-11-28. 2026-11-27: 0 breach(es), 1 warning(s); "
-        "2026-11-28: 3 breach(es), 2 warning(s).")
+        "2026-11-28: 3 breach(es), 2 warning(s)."
+    )
     assert charts.alt(RUNS) == (
         "Runs: the last 2 run(s), oldest first: 1 failed, 1 success; average 31 min 45 s, "
-        "longest nightly at 1 h 02 min. build 1 min 30 s success; nightly 1 h 02 min failed.")
+        "longest nightly at 1 h 02 min. build 1 min 30 s success; nightly 1 h 02 min failed."
+    )
     assert charts.alt(Chart(charts.RUNS, "Runs", ())) == "Runs: nothing to show."
 
 

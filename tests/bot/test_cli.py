@@ -13,8 +13,9 @@ from bot.server import BotServer
 
 
 def test_run_help_describes_every_option():
-    result = subprocess.run([sys.executable, "-m", "bot", "run", "--help"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
     options = re.findall(r"\[(--[a-z-]+)", result.stdout.split("\n")[0])
@@ -30,20 +31,25 @@ def test_run_help_describes_every_option():
 
 def test_all_missing_settings_are_named_at_once(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "bot", "run"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "switchboard: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are missing or a placeholder "
-        "(HTTP mode needs them)"]
+        "(HTTP mode needs them)"
+    ]
 
 
-def test_no_token_warning_when_the_token_comes_from_the_environment(tmp_path, monkeypatch,
-                                                                    caplog):
+def test_no_token_warning_when_the_token_comes_from_the_environment(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
-    settings = Settings(_env_file=None, data_dir=tmp_path, scheduler_enabled=False,
-                        slack_api_url="http://127.0.0.1:9/api/")
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        scheduler_enabled=False,
+        slack_api_url="http://127.0.0.1:9/api/",
+    )
     caplog.set_level(logging.WARNING)
     with BotServer(settings):
         pass

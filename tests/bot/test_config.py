@@ -16,7 +16,8 @@ def test_toml_lists_platform_instances_operators_and_approvers(tmp_path):
         'operators = ["U0ALICE"]\n'
         '[[dss]]\nname = "prod"\nurl = "https://dss.example.com"\n'
         '[[dss]]\nname = "dev"\nurl = "https://dss-dev.example.com"\n'
-        '[approvers]\n"astakos.commission" = ["S0ADMINS"]\n')
+        '[approvers]\n"astakos.commission" = ["S0ADMINS"]\n'
+    )
     settings = Settings(_env_file=None, config=config)
     assert [i["name"] for i in settings.platforms["dss"]] == ["prod", "dev"]
     assert settings.operators == ["U0ALICE"]
@@ -35,12 +36,15 @@ def test_a_bad_toml_file_is_one_clear_error(tmp_path):
         Settings(_env_file=None, config=config)
 
 
-@pytest.mark.parametrize("token,secret,message", [
-    (None, "s3cret", "SLACK_BOT_TOKEN is missing or a placeholder"),
-    ("xoxb-real", None, "SLACK_SIGNING_SECRET is missing or a placeholder"),
-    ("xoxb-your-token", "s3cret", "SLACK_BOT_TOKEN is missing or a placeholder"),
-    ("xoxb-real", "changeme", "SLACK_SIGNING_SECRET is missing or a placeholder"),
-])
+@pytest.mark.parametrize(
+    "token,secret,message",
+    [
+        (None, "s3cret", "SLACK_BOT_TOKEN is missing or a placeholder"),
+        ("xoxb-real", None, "SLACK_SIGNING_SECRET is missing or a placeholder"),
+        ("xoxb-your-token", "s3cret", "SLACK_BOT_TOKEN is missing or a placeholder"),
+        ("xoxb-real", "changeme", "SLACK_SIGNING_SECRET is missing or a placeholder"),
+    ],
+)
 def test_http_mode_needs_real_slack_secrets(token, secret, message):
     settings = Settings(_env_file=None, slack_bot_token=token, slack_signing_secret=secret)
     with pytest.raises(ConfigError, match=message):
@@ -54,11 +58,17 @@ def test_socket_mode_needs_the_app_token():
 
 
 def test_switchboard_run_fails_with_one_line_when_a_secret_is_missing(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "SLACK_BOT_TOKEN": "xoxb-your-token",
-           "SLACK_SIGNING_SECRET": "s3cret", "SWITCHBOARD_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "bot", "run"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SLACK_BOT_TOKEN": "xoxb-your-token",
+        "SLACK_SIGNING_SECRET": "s3cret",
+        "SWITCHBOARD_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "switchboard: SLACK_BOT_TOKEN is missing or a placeholder (HTTP mode needs it)"]
+        "switchboard: SLACK_BOT_TOKEN is missing or a placeholder (HTTP mode needs it)"
+    ]
     assert "s3cret" not in result.stderr

@@ -18,12 +18,16 @@ def test_db_upgrade_applies_the_history_to_an_old_file_once(tmp_path, monkeypatc
     assert main(["db", "status"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"sqlite:{path}: schema version 0 (this Switchboard: {migrations.LATEST}); "
-        "3 migration(s) to apply: switchboard db upgrade")
+        "3 migration(s) to apply: switchboard db upgrade"
+    )
     assert main(["db", "upgrade"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["applied 4: m004_mstr_defaults", "applied 5: m005_weblink_tokens",
-                   "applied 6: m006_recovery",
-                   f"sqlite:{path}: at schema version {migrations.LATEST}"]
+    assert out == [
+        "applied 4: m004_mstr_defaults",
+        "applied 5: m005_weblink_tokens",
+        "applied 6: m006_recovery",
+        f"sqlite:{path}: at schema version {migrations.LATEST}",
+    ]
     assert main(["db", "upgrade"]) == 0
     assert "(nothing to do)" in capsys.readouterr().out
 
@@ -47,23 +51,36 @@ def test_start_up_refuses_a_database_newer_than_the_code_in_one_line(db_target, 
     db = connect(db_target)
     try:
         with db.conn:
-            db.execute("insert into schema_migrations (version, name, applied_at)"
-                       " values (?, ?, ?)", [migrations.LATEST + 1, "m_future", "t"])
+            db.execute(
+                "insert into schema_migrations (version, name, applied_at) values (?, ?, ?)",
+                [migrations.LATEST + 1, "m_future", "t"],
+            )
     finally:
         db.close()
-    env = {"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(tmp_path),
-           "SLACK_BOT_TOKEN": "xoxb-test-token-1", "SLACK_SIGNING_SECRET": "signing-secret-1",
-           "SWITCHBOARD_DATABASE_URL": str(db_target) if isinstance(db_target, str)
-           else f"sqlite:{db_target}",
-           "SWITCHBOARD_SECRET_KEY": "jJ3qVvXEdBjmc8sAUv0bLRkTZcIjtkDX4TGW3Gy3Z0Y="}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SWITCHBOARD_DATA_DIR": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-test-token-1",
+        "SLACK_SIGNING_SECRET": "signing-secret-1",
+        "SWITCHBOARD_DATABASE_URL": str(db_target)
+        if isinstance(db_target, str)
+        else f"sqlite:{db_target}",
+        "SWITCHBOARD_SECRET_KEY": "jJ3qVvXEdBjmc8sAUv0bLRkTZcIjtkDX4TGW3Gy3Z0Y=",
+    }
     for command in (["run"], ["db", "upgrade"]):
-        done = subprocess.run([sys.executable, "-m", "bot", *command], env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 2, done.stderr
         assert done.stderr.strip().splitlines() == [
             f"switchboard: the database is at schema version {migrations.LATEST + 1}, newer "
             f"than this Switchboard (which knows up to {migrations.LATEST}): run the newer "
-            "version, or restore a backup"]
+            "version, or restore a backup"
+        ]
 
 
 def test_the_database_setting_from_the_environment_or_the_toml(tmp_path, monkeypatch):

@@ -16,16 +16,45 @@ def populate(target, vault: Vault, users: int = 3) -> None:
     store = Store(target)
     try:
         for i in range(users):
-            store.run_sync(links.save, {
-                "user_id": f"U{i}", "platform": "dss", "instance": "prod", "account": f"a{i}",
-                "kind": "API key", "secret": vault.encrypt(f"secret-{i}"), "details": "{}",
-                "linked_at": "t", "verified_at": "t"})
-            store.run_sync(audit.record, {"at": "t", "user_id": f"U{i}", "action": "link",
-                                          "platform": "dss", "instance": "prod",
-                                          "target": f"a{i}", "result": "ok", "detail": ""})
-        store.run_sync(subs.add, {"owner": "U0", "kind": "digest", "trigger": "daily 09:00",
-                                  "tz": "UTC", "channel": "C1", "skip_empty": 0,
-                                  "created_at": "t"})
+            store.run_sync(
+                links.save,
+                {
+                    "user_id": f"U{i}",
+                    "platform": "dss",
+                    "instance": "prod",
+                    "account": f"a{i}",
+                    "kind": "API key",
+                    "secret": vault.encrypt(f"secret-{i}"),
+                    "details": "{}",
+                    "linked_at": "t",
+                    "verified_at": "t",
+                },
+            )
+            store.run_sync(
+                audit.record,
+                {
+                    "at": "t",
+                    "user_id": f"U{i}",
+                    "action": "link",
+                    "platform": "dss",
+                    "instance": "prod",
+                    "target": f"a{i}",
+                    "result": "ok",
+                    "detail": "",
+                },
+            )
+        store.run_sync(
+            subs.add,
+            {
+                "owner": "U0",
+                "kind": "digest",
+                "trigger": "daily 09:00",
+                "tz": "UTC",
+                "channel": "C1",
+                "skip_empty": 0,
+                "created_at": "t",
+            },
+        )
     finally:
         store.close()
 
@@ -46,9 +75,18 @@ def test_copy_there_and_back_keeps_every_row_and_the_numbering(tmp_path, postgre
     assert report.rows["links"] == 3 and report.rows["audit"] == 3 and report.credentials == 3
     store = Store(postgres_url)  # new rows are numbered after the copied ones
     try:
-        row = store.run_sync(subs.add, {"owner": "U1", "kind": "digest", "trigger": "daily",
-                                        "tz": "UTC", "channel": "C", "skip_empty": 0,
-                                        "created_at": "t"})
+        row = store.run_sync(
+            subs.add,
+            {
+                "owner": "U1",
+                "kind": "digest",
+                "trigger": "daily",
+                "tz": "UTC",
+                "channel": "C",
+                "skip_empty": 0,
+                "created_at": "t",
+            },
+        )
         assert row["id"] == 2
     finally:
         store.close()
@@ -60,8 +98,10 @@ def test_copy_refuses_a_target_that_holds_data(tmp_path, postgres_url):
     vault = Vault([Fernet.generate_key()])
     populate(tmp_path / "sb.db", vault)
     populate(postgres_url, vault, users=1)
-    held = (r"already holds data \(audit \(1\), counters \(1\), links \(1\),"
-            r" subscriptions \(1\)\)")
+    held = (
+        r"already holds data \(audit \(1\), counters \(1\), links \(1\),"
+        r" subscriptions \(1\)\)"
+    )
     with pytest.raises(CopyError, match=held):
         copy_database(tmp_path / "sb.db", postgres_url, vault)
     assert table_count(postgres_url, "links") == 1

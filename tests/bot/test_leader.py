@@ -12,10 +12,9 @@ import pytest
 
 from bot.leader import Leadership, SingleProcess
 from bot.services import Services, open_services
-from bot.store import Store
+from bot.store import Store, watches
 from bot.store import approvals as approval_rows
 from bot.store import deliveries as ledger
-from bot.store import watches
 from bot.store import subscriptions as subs
 from emulators.slack import SlackEmulator
 from tests.e2e.conftest import make_settings
@@ -68,9 +67,16 @@ async def services(tmp_path, slack) -> AsyncIterator[Services]:
 
 
 def digest(owner: str = "U0ALICE") -> dict:
-    return {"owner": owner, "kind": "digest", "platforms": "dss", "trigger": "daily 09:00",
-            "tz": "UTC", "channel": "", "skip_empty": 0,
-            "created_at": datetime.now(UTC).isoformat()}
+    return {
+        "owner": owner,
+        "kind": "digest",
+        "platforms": "dss",
+        "trigger": "daily 09:00",
+        "tz": "UTC",
+        "channel": "",
+        "skip_empty": 0,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
 
 
 async def test_the_scheduler_runs_only_while_this_process_leads(services):
@@ -140,9 +146,15 @@ def test_a_run_is_composed_by_one_process_and_posted_only_by_the_one_holding_it(
 def test_watches_start_once_end_once_and_start_again(db_target):
     store = Store(db_target)
     try:
-        row = {"id": "U1:dss:prod:F1", "user_id": "U1", "kind": "dss.future",
-               "params": {"instance": "prod", "job_id": "F1"}, "label": "DSS task F1",
-               "started_at": "t1", "deadline": "t9"}
+        row = {
+            "id": "U1:dss:prod:F1",
+            "user_id": "U1",
+            "kind": "dss.future",
+            "params": {"instance": "prod", "job_id": "F1"},
+            "label": "DSS task F1",
+            "started_at": "t1",
+            "deadline": "t9",
+        }
         assert store.run_sync(watches.start, row)
         assert not store.run_sync(watches.start, row)  # already watched
         store.run_sync(watches.ended, row["id"], {"text": "ended: done"}, "t2")
@@ -154,7 +166,10 @@ def test_watches_start_once_end_once_and_start_again(db_target):
         assert store.run_sync(watches.start, {**row, "started_at": "t4"})  # a new round
         again = store.run_sync(watches.get, row["id"])
         assert (again["state"], again["message"], again["params"]["job_id"]) == (
-            "watching", None, "F1")
+            "watching",
+            None,
+            "F1",
+        )
     finally:
         store.close()
 
@@ -163,16 +178,29 @@ def test_a_stale_claim_is_settled_or_freed_once(db_target):
     store = Store(db_target)
     try:
         for target in ("A", "B", "C"):
-            store.run_sync(approval_rows.ensure, {
-                "id": f"limits:p:limit:{target}", "platform": "limits", "instance": "p",
-                "kind": "limit", "target": target, "state": "pending", "summary": "",
-                "payload": "{}", "created_at": "2026-11-29T08:00:00+00:00"})
-        store.run_sync(approval_rows.claim, "limits:p:limit:A", "U1", "approve",
-                       "2026-11-29T09:00:00+00:00")
-        store.run_sync(approval_rows.claim, "limits:p:limit:B", "U1", "approve",
-                       "2026-11-29T09:00:00+00:00")
-        store.run_sync(approval_rows.claim, "limits:p:limit:C", "U1", "approve",
-                       "2026-11-29T09:59:00+00:00")  # recent: not stale yet
+            store.run_sync(
+                approval_rows.ensure,
+                {
+                    "id": f"limits:p:limit:{target}",
+                    "platform": "limits",
+                    "instance": "p",
+                    "kind": "limit",
+                    "target": target,
+                    "state": "pending",
+                    "summary": "",
+                    "payload": "{}",
+                    "created_at": "2026-11-29T08:00:00+00:00",
+                },
+            )
+        store.run_sync(
+            approval_rows.claim, "limits:p:limit:A", "U1", "approve", "2026-11-29T09:00:00+00:00"
+        )
+        store.run_sync(
+            approval_rows.claim, "limits:p:limit:B", "U1", "approve", "2026-11-29T09:00:00+00:00"
+        )
+        store.run_sync(
+            approval_rows.claim, "limits:p:limit:C", "U1", "approve", "2026-11-29T09:59:00+00:00"
+        )  # recent: not stale yet
         stale = store.run_sync(approval_rows.stale_claims, "2026-11-29T09:30:00+00:00")
         assert [r["target"] for r in stale] == ["A", "B"]
         a, b = stale
@@ -180,8 +208,9 @@ def test_a_stale_claim_is_settled_or_freed_once(db_target):
         assert not store.run_sync(approval_rows.settle_claim, a, "done", "again")
         assert store.run_sync(approval_rows.free_claim, b)
         assert not store.run_sync(approval_rows.settle_claim, b, "done", "late")
-        states = {t: store.run_sync(approval_rows.get, f"limits:p:limit:{t}")["state"]
-                  for t in "ABC"}
+        states = {
+            t: store.run_sync(approval_rows.get, f"limits:p:limit:{t}")["state"] for t in "ABC"
+        }
         assert states == {"A": "done", "B": "pending", "C": "acting"}
     finally:
         store.close()

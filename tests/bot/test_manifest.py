@@ -26,8 +26,12 @@ def validator() -> jsonschema.Draft7Validator:
     resources = []
     for version in ("1.0.0", "2.0.0"):
         schema = json.loads((DATA / "schemas" / f"manifest.schema.{version}.json").read_text())
-        resources.append((f"{REMOTE}manifest.schema.{version}.json",
-                          Resource.from_contents(schema, default_specification=_draft7())))
+        resources.append(
+            (
+                f"{REMOTE}manifest.schema.{version}.json",
+                Resource.from_contents(schema, default_specification=_draft7()),
+            )
+        )
     return jsonschema.Draft7Validator(top, registry=Registry().with_resources(resources))
 
 
@@ -44,8 +48,9 @@ def errors_of(manifest: dict) -> list[str]:
 def test_repository_manifest_is_valid_and_matches_the_generator():
     on_disk = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert errors_of(on_disk) == []
-    generated = build_manifest(Settings(_env_file=None), url="https://switchboard.example.com",
-                               socket_mode=False)
+    generated = build_manifest(
+        Settings(_env_file=None), url="https://switchboard.example.com", socket_mode=False
+    )
     assert on_disk == generated
 
 
@@ -59,8 +64,13 @@ def test_schema_rejects_a_broken_manifest():
 def test_cli_prints_a_valid_manifest_for_the_configured_command_names(socket_mode, monkeypatch):
     args = ["--socket-mode"] if socket_mode else ["--url", "https://bot.example.com"]
     env = {"SWITCHBOARD_CMD_DSS": "/dataiku", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "bot", "manifest", *args], env=env,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "manifest", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     manifest = yaml.safe_load(out)
     assert errors_of(manifest) == []
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
@@ -70,7 +80,8 @@ def test_cli_prints_a_valid_manifest_for_the_configured_command_names(socket_mod
         assert "request_url" not in manifest["settings"]["interactivity"]
     else:
         assert manifest["settings"]["interactivity"]["request_url"] == (
-            "https://bot.example.com/slack/events")
+            "https://bot.example.com/slack/events"
+        )
 
 
 def test_every_registered_command_is_in_the_manifest():
@@ -84,17 +95,33 @@ def test_every_registered_command_is_in_the_manifest():
 
 
 def test_unfurl_domains_are_the_configured_instance_hosts_and_links_scopes_are_asked():
-    settings = Settings(_env_file=None, platforms={
-        "dss": [{"name": "prod", "url": "https://dss.example.com:11200"},
-                {"name": "dev", "url": "https://dss-dev.example.com"}],
-        "squonk": [{"name": "im", "url": "https://dm.example.org/data-manager-api",
-                    "ui_url": "https://squonk.example.org/data-manager-ui"}],
-        "astakos": [{"name": "okeanos", "url": "https://accounts.okeanos.example/identity/v2.0"}],
-    })
+    settings = Settings(
+        _env_file=None,
+        platforms={
+            "dss": [
+                {"name": "prod", "url": "https://dss.example.com:11200"},
+                {"name": "dev", "url": "https://dss-dev.example.com"},
+            ],
+            "squonk": [
+                {
+                    "name": "im",
+                    "url": "https://dm.example.org/data-manager-api",
+                    "ui_url": "https://squonk.example.org/data-manager-ui",
+                }
+            ],
+            "astakos": [
+                {"name": "okeanos", "url": "https://accounts.okeanos.example/identity/v2.0"}
+            ],
+        },
+    )
     manifest = build_manifest(settings, url="https://bot.example.com", socket_mode=False)
     assert errors_of(manifest) == []
     # Astakos has no pages to preview; ports and paths are not part of a domain.
     assert manifest["features"]["unfurl_domains"] == [
-        "dss.example.com", "dss-dev.example.com", "dm.example.org", "squonk.example.org"]
+        "dss.example.com",
+        "dss-dev.example.com",
+        "dm.example.org",
+        "squonk.example.org",
+    ]
     assert {"links:read", "links:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert "link_shared" in manifest["settings"]["event_subscriptions"]["bot_events"]

@@ -39,8 +39,14 @@ def test_every_table_has_a_header_and_rows_of_the_same_width():
 def test_the_command_table_is_one_table_with_digests_and_alerts():
     command_table = next(t for t in tables(README) if t[0].startswith("| command |"))
     body = "\n".join(command_table)
-    for command in ("`/ops help [topic]`", "`/ops digest add", "`/ops digest list",
-                    "`/ops alert add", "`/dss whoami", "`/limits status"):
+    for command in (
+        "`/ops help [topic]`",
+        "`/ops digest add",
+        "`/ops digest list",
+        "`/ops alert add",
+        "`/dss whoami",
+        "`/limits status",
+    ):
         assert command in body, command
 
 
@@ -79,6 +85,6 @@ def test_the_demo_people_and_console_basics_are_there():
             if value not in ("1",):  # the login mode's code: shown by name
                 assert f"`{value}`" in README or f"/ `{value}`" in README, (user, value)
     assert "`click N` presses button N **of the latest output**" in README
-    demo = README[README.index("## On a fresh machine"):README.index("## Running for real")]
+    demo = README[README.index("## On a fresh machine") : README.index("## Running for real")]
     # No destructive first click is suggested (Abort is the first button of /dss futures).
     assert "`/dss futures`, then\n`click 1`" not in demo and "then `click 1`" not in demo

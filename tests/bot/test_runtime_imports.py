@@ -16,8 +16,10 @@ from bench.common import ROOT
 HEAVY = ["pandas", "numpy"]
 
 
-@pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in HEAVY),
-                    reason="pandas and numpy are not installed: nothing could pull them in")
+@pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in HEAVY),
+    reason="pandas and numpy are not installed: nothing could pull them in",
+)
 def test_the_bot_app_imports_neither_pandas_nor_numpy():
     # Everything `switchboard run` imports, then an app and its web surface built in memory.
     code = """
@@ -35,17 +37,22 @@ create_web_app(create_app(services), services)
 print(json.dumps({m: m in sys.modules for m in ("pandas", "numpy")}))
 """
     with tempfile.TemporaryDirectory() as data:
-        done = subprocess.run([sys.executable, "-c", code, data], cwd=ROOT, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", code, data],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"pandas": False,
-                                                                "numpy": False}
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"pandas": False, "numpy": False}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reason="pandas not installed")
 def test_pandas_stays_importable_after_the_bot_for_code_that_wants_it():
     code = "import bot.app, pandas; print(pandas.DataFrame({'a': [1]}).shape)"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "(1, 1)"

@@ -26,17 +26,20 @@ from bot.config import Settings
 from bot.store import Store
 from bot.vault import load_keys
 
-ENV = {"SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdefghijkl",
-       "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
-       "SLACK_API_URL": "http://127.0.0.1:9/api/"}  # nothing listens: nothing leaves here
+ENV = {
+    "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdefghijkl",
+    "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
+    "SLACK_API_URL": "http://127.0.0.1:9/api/",
+}  # nothing listens: nothing leaves here
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def switchboard(*args: str, env: dict[str, str], as_user: bool = False,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def switchboard(
+    *args: str, env: dict[str, str], as_user: bool = False, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """`switchboard ARGS` as an operator runs it, in a clean environment."""
     command = [sys.executable, "-m", "bot", *args]
     if as_user and os.geteuid() == 0:
@@ -44,10 +47,15 @@ def switchboard(*args: str, env: dict[str, str], as_user: bool = False,
         if setpriv is None:
             pytest.skip("running as root without setpriv: file permissions cannot bite")
         command = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("SLACK_", "SWITCHBOARD_"))}
-    return subprocess.run(command, env={**clean, **env}, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_"))}
+    return subprocess.run(
+        command,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -59,6 +67,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 # -- files ---------------------------------------------------------------------------------
 
+
 def test_the_data_folder_database_wal_shm_and_key_are_private(tmp_path):
     data = tmp_path / "data"
     settings = Settings(_env_file=None, data_dir=data)
@@ -66,8 +75,12 @@ def test_the_data_folder_database_wal_shm_and_key_are_private(tmp_path):
     store = Store(settings.db_path)
     try:
         store.run_sync(lambda db: db.execute("create table scratch (x)"))
-        files = [settings.db_path, Path(f"{settings.db_path}-wal"),
-                 Path(f"{settings.db_path}-shm"), source.key_file]
+        files = [
+            settings.db_path,
+            Path(f"{settings.db_path}-wal"),
+            Path(f"{settings.db_path}-shm"),
+            source.key_file,
+        ]
         assert all(f.exists() for f in files)
         assert mode(data) == 0o700
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
@@ -85,21 +98,28 @@ def test_a_database_made_world_readable_by_an_older_version_is_tightened(tmp_pat
 
 # -- start-up refusals -----------------------------------------------------------------------
 
+
 def data_dir(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     data = tmp_path / "data"
     data.mkdir()
     config = tmp_path / "switchboard.toml"
     config.write_text('[[dss]]\nname = "prod"\nurl = "http://127.0.0.1:9"\n')
-    return data, {**ENV, "SWITCHBOARD_DATA_DIR": str(data), "SWITCHBOARD_CONFIG": str(config),
-                  "SWITCHBOARD_SECRET_KEY": Fernet.generate_key().decode()}
+    return data, {
+        **ENV,
+        "SWITCHBOARD_DATA_DIR": str(data),
+        "SWITCHBOARD_CONFIG": str(config),
+        "SWITCHBOARD_SECRET_KEY": Fernet.generate_key().decode(),
+    }
 
 
-@pytest.mark.parametrize("content", [
-    b"this is not a database, it is a shopping list\n" * 40,
-    b"SQLite format 3\x00" + bytes(range(256)) * 32,  # the header, then damage
-])
-def test_a_damaged_database_stops_start_up_with_one_line_and_is_left_as_it_was(
-        tmp_path, content):
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"this is not a database, it is a shopping list\n" * 40,
+        b"SQLite format 3\x00" + bytes(range(256)) * 32,  # the header, then damage
+    ],
+)
+def test_a_damaged_database_stops_start_up_with_one_line_and_is_left_as_it_was(tmp_path, content):
     data, env = data_dir(tmp_path)
     db = data / "switchboard.db"
     db.write_bytes(content)
@@ -147,6 +167,7 @@ def test_a_read_only_database_stops_start_up_with_one_line(tmp_path):
 
 # -- rotate-key ------------------------------------------------------------------------------
 
+
 def test_rotate_key_without_a_database_refuses_and_creates_nothing(tmp_path):
     data = tmp_path / "nowhere"
     result = switchboard("rotate-key", env={"SWITCHBOARD_DATA_DIR": str(data)})
@@ -178,10 +199,16 @@ def test_a_second_rotate_key_never_overwrites_the_old_key(tmp_path):
 
 # -- switchboard run's settings ----------------------------------------------------------------
 
-@pytest.mark.parametrize("name,value", [
-    ("SLACK_BOT_TOKEN", "xoxb-…"), ("SLACK_SIGNING_SECRET", "…"),
-    ("SLACK_BOT_TOKEN", "xoxb-..."), ("SLACK_SIGNING_SECRET", "<your signing secret>"),
-])
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-…"),
+        ("SLACK_SIGNING_SECRET", "…"),
+        ("SLACK_BOT_TOKEN", "xoxb-..."),
+        ("SLACK_SIGNING_SECRET", "<your signing secret>"),
+    ],
+)
 def test_run_refuses_the_readmes_placeholders(tmp_path, name, value):
     data, env = data_dir(tmp_path)
     result = switchboard("run", env={**env, name: value})
@@ -196,11 +223,14 @@ def test_run_says_when_no_platform_instance_is_configured(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("SLACK_", "SWITCHBOARD_"))}
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)],
-                               env={**clean, **env}, stderr=subprocess.PIPE, text=True,
-                               stdin=subprocess.DEVNULL)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SWITCHBOARD_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--port", str(port)],
+        env={**clean, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 60

@@ -9,15 +9,24 @@ import threading
 
 import pytest
 
-from bot.store import Store, audit, links, migrations, seen
+from bot.store import Store, audit, links, migrations, mstr_defaults, seen
 from bot.store import deliveries as ledger
-from bot.store import mstr_defaults
 from bot.store import subscriptions as subs
 from bot.store import weblink_tokens as tokens
 from bot.store.db import connect
 
-TABLES = {"links", "audit", "approvals", "approval_messages", "subscriptions", "deliveries",
-          "seen", "posted", "mstr_defaults", "weblink_tokens"}
+TABLES = {
+    "links",
+    "audit",
+    "approvals",
+    "approval_messages",
+    "subscriptions",
+    "deliveries",
+    "seen",
+    "posted",
+    "mstr_defaults",
+    "weblink_tokens",
+}
 
 
 def race(n: int, work) -> list:
@@ -60,9 +69,19 @@ def test_file_database_is_in_wal_mode(tmp_path):
 async def test_store_work_runs_off_the_loop_and_other_connections_see_it(db_target):
     store = Store(db_target)
     try:
-        await store.run(audit.record, {"at": "2026-01-01T00:00:00", "user_id": "U1",
-                                       "action": "link", "platform": "dss", "instance": "p",
-                                       "target": "alice", "result": "ok", "detail": ""})
+        await store.run(
+            audit.record,
+            {
+                "at": "2026-01-01T00:00:00",
+                "user_id": "U1",
+                "action": "link",
+                "platform": "dss",
+                "instance": "p",
+                "target": "alice",
+                "result": "ok",
+                "detail": "",
+            },
+        )
         rows = await store.run(audit.latest, 5)
         assert [(r["user_id"], r["action"]) for r in rows] == [("U1", "link")]
         other = connect(db_target)  # another process would see the same
@@ -101,17 +120,24 @@ def test_the_ledger_claim_is_atomic_across_processes(db_target):
         assert row["state"] == ledger.PENDING
         again = stores[1].run_sync(ledger.open_run, 7, "2026-11-29T09:00:00+00:00", "catch-up")
         assert again["reason"] == "scheduled"  # the first row stands
-        won = race(4, lambda i: stores[i].run_sync(
-            ledger.begin_posting, 7, "2026-11-29T09:00:00+00:00", "C1", f"t{i}"))
+        won = race(
+            4,
+            lambda i: stores[i].run_sync(
+                ledger.begin_posting, 7, "2026-11-29T09:00:00+00:00", "C1", f"t{i}"
+            ),
+        )
         assert sorted(won) == [False, False, False, True]
         assert stores[0].run_sync(ledger.unfinished)[0]["state"] == ledger.POSTING
-        stores[0].run_sync(ledger.finish, 7, "2026-11-29T09:00:00+00:00", ledger.DELIVERED,
-                           ts="1.2", at="t")
+        stores[0].run_sync(
+            ledger.finish, 7, "2026-11-29T09:00:00+00:00", ledger.DELIVERED, ts="1.2", at="t"
+        )
         assert stores[0].run_sync(ledger.unfinished) == []
-        assert not stores[0].run_sync(ledger.record, 7, "2026-11-29T09:00:00+00:00",
-                                      ledger.SKIPPED, "late")
-        assert stores[0].run_sync(ledger.record, 7, "2026-11-30T09:00:00+00:00",
-                                  ledger.SKIPPED, "late")
+        assert not stores[0].run_sync(
+            ledger.record, 7, "2026-11-29T09:00:00+00:00", ledger.SKIPPED, "late"
+        )
+        assert stores[0].run_sync(
+            ledger.record, 7, "2026-11-30T09:00:00+00:00", ledger.SKIPPED, "late"
+        )
         stores[0].run_sync(ledger.record, 7, "item:x", ledger.DELIVERED, "alert")
         assert stores[0].run_sync(ledger.latest_runs) == {7: "2026-11-30T09:00:00+00:00"}
     finally:
@@ -125,9 +151,17 @@ def test_unlink_and_a_new_secret_are_committed_at_once(db_target):
     store = Store(db_target)
     other = connect(db_target)
     try:
-        row = {"user_id": "U1", "platform": "dss", "instance": "p", "account": "a",
-               "kind": "API key", "secret": "ct-1", "details": "{}", "linked_at": "t",
-               "verified_at": "t"}
+        row = {
+            "user_id": "U1",
+            "platform": "dss",
+            "instance": "p",
+            "account": "a",
+            "kind": "API key",
+            "secret": "ct-1",
+            "details": "{}",
+            "linked_at": "t",
+            "verified_at": "t",
+        }
         store.run_sync(links.save, row)
         store.run_sync(links.save, {**row, "account": "b"})  # saved again: replaced
         assert store.run_sync(links.count) == 1
@@ -144,9 +178,16 @@ def test_unlink_and_a_new_secret_are_committed_at_once(db_target):
 def test_subscriptions_numbered_by_the_database_and_last_run_never_moves_back(db_target):
     store = Store(db_target)
     try:
-        row = {"owner": "U1", "kind": subs.DIGEST, "platforms": "dss", "trigger": "daily 09:00",
-               "tz": "UTC", "channel": "C1", "skip_empty": 0,
-               "created_at": "2026-11-29T08:00:00"}
+        row = {
+            "owner": "U1",
+            "kind": subs.DIGEST,
+            "platforms": "dss",
+            "trigger": "daily 09:00",
+            "tz": "UTC",
+            "channel": "C1",
+            "skip_empty": 0,
+            "created_at": "2026-11-29T08:00:00",
+        }
         first, second = store.run_sync(subs.add, row), store.run_sync(subs.add, row)
         assert second["id"] == first["id"] + 1 and first["paused"] == 0
         store.run_sync(subs.ran, first["id"], "2026-11-29T09:00:00")
@@ -167,15 +208,30 @@ def test_mstr_defaults_and_web_link_tokens_live_in_the_schema(db_target):
     try:
         assert store.run_sync(mstr_defaults.get, "U1", "lib") is None
         for name in ("Tutorial", "Finance"):
-            store.run_sync(mstr_defaults.save, {"user_id": "U1", "instance": "lib",
-                                                "project_id": name.upper(),
-                                                "project_name": name, "set_at": "t"})
+            store.run_sync(
+                mstr_defaults.save,
+                {
+                    "user_id": "U1",
+                    "instance": "lib",
+                    "project_id": name.upper(),
+                    "project_name": name,
+                    "set_at": "t",
+                },
+            )
         assert store.run_sync(mstr_defaults.get, "U1", "lib")["project_name"] == "Finance"
         store.run_sync(mstr_defaults.clear, "U1", "lib")
         assert store.run_sync(mstr_defaults.get, "U1", "lib") is None
 
-        base = {"user_id": "U1", "platform": "dss", "instance": "", "response_url": "",
-                "created_at": "t", "used_at": None, "outcome": "", "failures": 0}
+        base = {
+            "user_id": "U1",
+            "platform": "dss",
+            "instance": "",
+            "response_url": "",
+            "created_at": "t",
+            "used_at": None,
+            "outcome": "",
+            "failures": 0,
+        }
         store.run_sync(tokens.insert, {**base, "token_hash": "old", "expires_at": 10.0}, 5.0)
         store.run_sync(tokens.insert, {**base, "token_hash": "h1", "expires_at": 200.5}, 5.0)
         assert store.run_sync(tokens.get, "old") is not None
@@ -194,9 +250,14 @@ def test_mstr_defaults_and_web_link_tokens_live_in_the_schema(db_target):
 def test_a_database_newer_than_the_code_is_refused_in_one_line(db_target):
     store = Store(db_target)
     try:
-        store.run_sync(lambda db: db.execute(
-            "insert into schema_migrations (version, name, applied_at) values (?, ?, ?)",
-            [999, "m999_future", "t"]).rowcount)
+        store.run_sync(
+            lambda db: (
+                db.execute(
+                    "insert into schema_migrations (version, name, applied_at) values (?, ?, ?)",
+                    [999, "m999_future", "t"],
+                ).rowcount
+            )
+        )
     finally:
         store.close()
     with pytest.raises(migrations.SchemaTooNew) as info:
@@ -208,8 +269,9 @@ def test_replicas_starting_together_migrate_an_empty_database_once(postgres_serv
     url = postgres_server.new_database(migrated=False)
     stores = race(4, lambda i: Store(url, pool_size=2))
     try:
-        rows = stores[0].run_sync(lambda db: list(db.query(
-            "select version from schema_migrations order by version")))
+        rows = stores[0].run_sync(
+            lambda db: list(db.query("select version from schema_migrations order by version"))
+        )
         assert [r["version"] for r in rows] == [m.version for m in migrations.MIGRATIONS]
     finally:
         for s in stores:
@@ -241,12 +303,20 @@ def test_an_old_sqlite_file_upgrades_with_nothing_lost(tmp_path):
         assert store.run_sync(tokens.get, "hash-1")["failures"] == 1
         assert store.run_sync(subs.get, 1)["instance"] == "prod"
         assert store.run_sync(seen.first_time, "event:old", "t") is False
-        row = store.run_sync(subs.add, {"owner": "U2", "kind": "digest", "trigger": "daily",
-                                        "tz": "UTC", "channel": "C", "skip_empty": 0,
-                                        "created_at": "t"})
+        row = store.run_sync(
+            subs.add,
+            {
+                "owner": "U2",
+                "kind": "digest",
+                "trigger": "daily",
+                "tz": "UTC",
+                "channel": "C",
+                "skip_empty": 0,
+                "created_at": "t",
+            },
+        )
         assert row["id"] == 2
     finally:
         store.close()
-    legacy = sqlite3.connect(path).execute(
-        "select count(*) from _sqlite_migrations").fetchone()[0]
+    legacy = sqlite3.connect(path).execute("select count(*) from _sqlite_migrations").fetchone()[0]
     assert legacy == 3  # sqlite-utils' own record is left as it was

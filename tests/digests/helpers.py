@@ -17,25 +17,38 @@ from tests.e2e.helpers import texts
 SECTION_BUDGET = 7
 
 
-def open_for(tmp_path: Path, platforms: dict[str, list[dict[str, Any]]],
-             **platform_kwargs: Any) -> Services:
-    settings = Settings(_env_file=None, data_dir=tmp_path, platforms=platforms,
-                        slack_api_url="http://127.0.0.1:9/api/", platform_timeout=2.0)
+def open_for(
+    tmp_path: Path, platforms: dict[str, list[dict[str, Any]]], **platform_kwargs: Any
+) -> Services:
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        platforms=platforms,
+        slack_api_url="http://127.0.0.1:9/api/",
+        platform_timeout=2.0,
+    )
     return open_services(settings, **platform_kwargs)
 
 
-async def link(services: Services, user_id: str, platform: str, instance: str,
-               values: dict[str, str]) -> Credential:
+async def link(
+    services: Services, user_id: str, platform: str, instance: str, values: dict[str, str]
+) -> Credential:
     """The platform's verify, then the link row: what the link modal does."""
     verified = await services.platforms[platform].verify(instance, values)
     await services.accounts.link(user_id, platform, instance, verified)
     return await services.accounts.credential(user_id, platform, instance)
 
 
-def context(services: Services, credential: Credential, *, since: datetime | None = None,
-            now: datetime | None = None) -> DigestContext:
-    return DigestContext(services=services, credential=credential,
-                         now=now or datetime.now(UTC), since=since)
+def context(
+    services: Services,
+    credential: Credential,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> DigestContext:
+    return DigestContext(
+        services=services, credential=credential, now=now or datetime.now(UTC), since=since
+    )
 
 
 def readable(section: Section) -> str:

@@ -42,19 +42,31 @@ def services(astakos: AstakosEmulator, services_factory):
 
 
 async def as_(services, who: str) -> DigestContext:
-    credential = await link(services, f"U0{who.upper()}", "astakos", "prod",
-                            {"token": DEMO[who]["token"]})
+    credential = await link(
+        services, f"U0{who.upper()}", "astakos", "prod", {"token": DEMO[who]["token"]}
+    )
     return context(services, credential)
 
 
 def cpu(user: str, project: str, quantity: int) -> list[dict]:
-    return [{"holder": f"user:{user}", "source": f"project:{project}",
-             "resource": "cyclades.cpu", "quantity": quantity},
-            {"holder": f"project:{project}", "source": None, "resource": "cyclades.cpu",
-             "quantity": quantity}]
+    return [
+        {
+            "holder": f"user:{user}",
+            "source": f"project:{project}",
+            "resource": "cyclades.cpu",
+            "quantity": quantity,
+        },
+        {
+            "holder": f"project:{project}",
+            "source": None,
+            "resource": "cyclades.cpu",
+            "quantity": quantity,
+        },
+    ]
 
 
 # -- service token: commissions ----------------------------------------------------------------
+
 
 async def test_service_token_section_has_commission_cards(services):
     section = await digest.section(await as_(services, "service"))
@@ -68,16 +80,18 @@ async def test_service_token_section_has_commission_cards(services):
     assert "Accept" in body and "Reject" in body
     # The cards shown are tagged, and their approvals are the ones listed.
     assert section.approvals == card_ids(section.blocks)
-    assert section.approvals == [approval_id("astakos", "prod", "commission", str(s))
-                                 for s in CYCLADES[:2]]
+    assert section.approvals == [
+        approval_id("astakos", "prod", "commission", str(s)) for s in CYCLADES[:2]
+    ]
     for block in section.blocks:
         if block["type"] == "actions":
             assert str(block["block_id"]).startswith("appr|astakos:prod:commission:")
     assert len(section.blocks) <= SECTION_BUDGET
 
 
-async def test_a_digest_card_is_the_same_approval_as_the_commands(services, astakos,
-                                                                     tmp_path: Path):
+async def test_a_digest_card_is_the_same_approval_as_the_commands(
+    services, astakos, tmp_path: Path
+):
     ctx = await as_(services, "service")
     await digest.section(ctx)
     # What /astakos commissions registers, in a store of its own.
@@ -89,7 +103,11 @@ async def test_a_digest_card_is_the_same_approval_as_the_commands(services, asta
             mine = await services.approvals.get(approval)
             theirs = await other.approvals.get(approval)
             assert (mine.kind, mine.target, mine.summary, mine.payload) == (
-                theirs.kind, theirs.target, theirs.summary, theirs.payload)
+                theirs.kind,
+                theirs.target,
+                theirs.summary,
+                theirs.payload,
+            )
     finally:
         await other.aclose()
 
@@ -145,6 +163,7 @@ async def test_commission_alerts_need_a_service_token(services, astakos):
 
 # -- user token: quotas and applications -----------------------------------------------------
 
+
 async def test_user_token_section_has_quotas_and_application_cards(services):
     section = await digest.section(await as_(services, "alice"))
     body = readable(section)
@@ -177,23 +196,28 @@ async def test_bob_sees_his_forced_commission_push_him_over(services):
     assert BOB not in body
 
 
-async def test_membership_requests_are_an_alert_and_a_section_part_for_owners(services,
-                                                                           astakos):
+async def test_membership_requests_are_an_alert_and_a_section_part_for_owners(services, astakos):
     alice = await as_(services, "alice")  # owns chem and bio
     items = await digest.ALERTS["astakos.memberships"](alice)
     requested = sorted(m.id for m in astakos.memberships.values() if m.state == "requested")
-    assert [i.key for i in items] == [approval_id("astakos", "prod", "membership", str(m))
-                                      for m in requested]
-    assert "membership request on Astakos (prod): carol@example.org in chem.example.org" in \
-        items[0].text
+    assert [i.key for i in items] == [
+        approval_id("astakos", "prod", "membership", str(m)) for m in requested
+    ]
+    assert (
+        "membership request on Astakos (prod): carol@example.org in chem.example.org"
+        in items[0].text
+    )
     assert items[0].approvals == [items[0].key]
     section = await digest.section(alice)
     assert "membership request(s) waiting for you as project owner" in readable(section)
     bob = await as_(services, "bob")  # owns bio (among others), not chem
     owned = {pid for pid, p in astakos.projects.items() if p.fields.get("owner") == BOB}
     bobs = [i.key for i in await digest.ALERTS["astakos.memberships"](bob)]
-    assert bobs == [approval_id("astakos", "prod", "membership", str(m)) for m in requested
-                    if astakos.memberships[m].project in owned]
+    assert bobs == [
+        approval_id("astakos", "prod", "membership", str(m))
+        for m in requested
+        if astakos.memberships[m].project in owned
+    ]
     assert BIO in owned and CHEM not in owned and bobs
     with pytest.raises(errors.Forbidden):
         await digest.ALERTS["astakos.memberships"](await as_(services, "service"))

@@ -24,16 +24,16 @@ def dss() -> Iterator[DSSEmulator]:
 @pytest.fixture
 async def alice(dss: DSSEmulator, services_factory) -> DigestContext:
     services = services_factory({"dss": [{"name": "prod", "url": dss.url}]})
-    credential = await link(services, "U0ALICE", "dss", "prod",
-                            {"api_key": DEMO["alice"]["api_key"]})
+    credential = await link(
+        services, "U0ALICE", "dss", "prod", {"api_key": DEMO["alice"]["api_key"]}
+    )
     return context(services, credential)
 
 
 @pytest.fixture
 async def bob_ctx(dss: DSSEmulator, services_factory) -> DigestContext:
     services = services_factory({"dss": [{"name": "prod", "url": dss.url}]})
-    credential = await link(services, "U0BOB", "dss", "prod",
-                            {"api_key": DEMO["bob"]["api_key"]})
+    credential = await link(services, "U0BOB", "dss", "prod", {"api_key": DEMO["bob"]["api_key"]})
     return context(services, credential)
 
 
@@ -44,8 +44,11 @@ async def test_section_shows_running_tasks_longest_first_and_failed_runs(alice):
     assert not section.empty
     assert "Running tasks (3), longest first" in body
     # The code env rebuild (2 h) before the scenario (11 min) before the metrics (93 s).
-    assert (body.index("Rebuild code env py311-ml") < body.index("Scenario Nightly build")
-            < body.index("Compute metrics on SALES.orders"))
+    assert (
+        body.index("Rebuild code env py311-ml")
+        < body.index("Scenario Nightly build")
+        < body.index("Compute metrics on SALES.orders")
+    )
     assert "Export CHURN.scores" not in body  # bob's task
     # The churn model's last run failed a day ago; the one before is older than 24 h.
     assert "Failed scenario runs in the last 24 h (1)" in body
@@ -55,8 +58,9 @@ async def test_section_shows_running_tasks_longest_first_and_failed_runs(alice):
 
 async def test_failed_runs_count_from_the_previous_digest(alice):
     since = alice.now - timedelta(hours=1)
-    section = await digest.section(DigestContext(alice.services, alice.credential,
-                                                 alice.now, since))
+    section = await digest.section(
+        DigestContext(alice.services, alice.credential, alice.now, since)
+    )
     body = readable(section)
     assert "Failed scenario runs" not in body
     assert "Running tasks (3)" in body
@@ -74,8 +78,7 @@ async def test_nothing_to_tell_is_empty(dss, services_factory):
 
 async def test_many_tasks_stay_within_the_block_budget(alice, dss):
     for n in range(40):
-        dss.add_future(owner="alice", display_name=f"Bulk task {n}", duration=None,
-                       started_ago=n)
+        dss.add_future(owner="alice", display_name=f"Bulk task {n}", duration=None, started_ago=n)
     section = await digest.section(alice)
     assert len(section.blocks) <= SECTION_BUDGET
     body = readable(section)
@@ -101,13 +104,16 @@ async def test_ended_futures_alert_keys_are_stable(alice, dss, monkeypatch):
     assert "Install plugin geo-tools" in by_key["dss:prod:future:Dn0nE111"]
     assert "*done*" in by_key["dss:prod:future:Dn0nE111"]
     assert "Result: installedVersion: 1.4.2" in by_key["dss:prod:future:Dn0nE111"]
-    assert ("*failed* after 45s. Failed: Plugin snowflake-connector 3.0.1 needs DSS 14.0 or "
-            "later.") in by_key["dss:prod:future:Up2dF4il"]
+    assert (
+        "*failed* after 45s. Failed: Plugin snowflake-connector 3.0.1 needs DSS 14.0 or later."
+    ) in by_key["dss:prod:future:Up2dF4il"]
     dss.future("Ce4nV8wK").aborted_at = dss.clock()
     second = await digest.ALERTS["dss.futures"](alice)
-    assert sorted(item.key for item in second) == ["dss:prod:future:Ce4nV8wK",
-                                                   "dss:prod:future:Dn0nE111",
-                                                   "dss:prod:future:Up2dF4il"]
+    assert sorted(item.key for item in second) == [
+        "dss:prod:future:Ce4nV8wK",
+        "dss:prod:future:Dn0nE111",
+        "dss:prod:future:Up2dF4il",
+    ]
 
 
 async def test_a_thrown_failure_alert_names_its_reason(dss, bob_ctx, monkeypatch):

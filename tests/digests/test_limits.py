@@ -33,8 +33,13 @@ def platforms(limits: LimitsEmulator) -> dict:
 @pytest.fixture
 async def alice(limits: LimitsEmulator, services_factory) -> DigestContext:
     services = services_factory(platforms(limits))
-    credential = await link(services, "U0ALICE", "limits", "prod",
-                            {"username": "alice", "password": DEMO["alice"]["password"]})
+    credential = await link(
+        services,
+        "U0ALICE",
+        "limits",
+        "prod",
+        {"username": "alice", "password": DEMO["alice"]["password"]},
+    )
     return context(services, credential)
 
 
@@ -78,13 +83,17 @@ async def test_nothing_new_and_nothing_waiting_is_empty(alice, limits):
     assert "No new breach or warning since" in readable(section)
 
 
-async def test_a_digest_card_is_the_same_approval_as_the_commands(alice, limits,
-                                                                     tmp_path: Path):
+async def test_a_digest_card_is_the_same_approval_as_the_commands(alice, limits, tmp_path: Path):
     section = await digest.section(alice)
     other = open_for(tmp_path / "command", platforms(limits))
     try:
-        credential = await link(other, "U0ALICE", "limits", "prod",
-                                {"username": "alice", "password": DEMO["alice"]["password"]})
+        credential = await link(
+            other,
+            "U0ALICE",
+            "limits",
+            "prod",
+            {"username": "alice", "password": DEMO["alice"]["password"]},
+        )
         items = await other.platforms["limits"].client("prod").pending(credential)
         _, ids = await _pending_cards(other, "prod", items, for_channel=True)
         assert set(section.approvals) <= set(ids)
@@ -92,7 +101,11 @@ async def test_a_digest_card_is_the_same_approval_as_the_commands(alice, limits,
             mine = await alice.services.approvals.get(approval)
             theirs = await other.approvals.get(approval)
             assert (mine.kind, mine.target, mine.summary, mine.payload) == (
-                theirs.kind, theirs.target, theirs.summary, theirs.payload)
+                theirs.kind,
+                theirs.target,
+                theirs.summary,
+                theirs.payload,
+            )
     finally:
         await other.aclose()
 
@@ -112,7 +125,8 @@ async def test_breach_alerts_are_keyed_by_incident(alice, limits):
     new = limits.record_incident("L-1", as_of=LATEST_DATE, measure_value=52_000)
     after = await digest.ALERTS["limits.breaches"](alice)
     assert {i.key for i in after} - {i.key for i in first} == {
-        f"limits:prod:incident:{new['incidentId']}"}
+        f"limits:prod:incident:{new['incidentId']}"
+    }
 
 
 async def test_pending_alerts_carry_their_cards(alice):
@@ -144,9 +158,13 @@ async def test_status_alerts_tell_down_back_restarted_and_dropped_servers(alice,
     limits.start_time_ms -= 3_600_000  # up for an hour before the previous poll
 
     def poll(minutes: int) -> DigestContext:
-        return DigestContext(alice.services, alice.credential,
-                             now=alice.now + timedelta(minutes=minutes), since=since,
-                             subscription=7)
+        return DigestContext(
+            alice.services,
+            alice.credential,
+            now=alice.now + timedelta(minutes=minutes),
+            since=since,
+            subscription=7,
+        )
 
     assert await source(poll(0)) == []  # the baseline: nothing changed
     limits.faults.set(status=503)
@@ -171,7 +189,12 @@ async def test_status_alerts_tell_down_back_restarted_and_dropped_servers(alice,
 
 async def test_a_restart_since_the_last_poll_is_told_even_without_a_baseline(alice, limits):
     limits.restart()  # now: later than a previous poll five minutes ago
-    ctx = DigestContext(alice.services, alice.credential, now=alice.now,
-                        since=alice.now - timedelta(minutes=5), subscription=8)
+    ctx = DigestContext(
+        alice.services,
+        alice.credential,
+        now=alice.now,
+        since=alice.now - timedelta(minutes=5),
+        subscription=8,
+    )
     [restarted] = await digest.ALERTS["limits.status"](ctx)
     assert "restarted" in restarted.text

@@ -39,8 +39,9 @@ def services(mstr: StrategyOneEmulator, clock: FakeClock, services_factory):
 
 
 async def as_(services, clock: FakeClock, who: str) -> DigestContext:
-    credential = await link(services, f"U0{who.upper()}", "mstr", "prod",
-                            {k: str(v) for k, v in DEMO[who].items()})
+    credential = await link(
+        services, f"U0{who.upper()}", "mstr", "prod", {k: str(v) for k, v in DEMO[who].items()}
+    )
     return context(services, credential, now=datetime.fromtimestamp(clock(), UTC))
 
 
@@ -66,8 +67,9 @@ async def test_without_the_monitor_privilege_nothing_is_worth_telling(services, 
 
 async def test_many_unloaded_projects_stay_within_the_block_budget(services, clock, mstr):
     for n in range(40):
-        mstr.projects.append(Project(f"Archive {n:02d}", "old", {"iserver-01": "unloaded",
-                                                                 "iserver-02": "unloaded"}))
+        mstr.projects.append(
+            Project(f"Archive {n:02d}", "old", {"iserver-01": "unloaded", "iserver-02": "unloaded"})
+        )
     section = await digest.section(await as_(services, clock, "alice"))
     assert len(section.blocks) <= SECTION_BUDGET
     assert "Projects not loaded everywhere (43)" in readable(section)
@@ -88,9 +90,7 @@ async def test_unreachable_alert_is_keyed_by_the_hour(services, clock, mstr):
     first = await digest.ALERTS["mstr.status"](ctx)
     again = await digest.ALERTS["mstr.status"](ctx)
     hour = ctx.now.strftime("%Y-%m-%dT%H")
-    assert [i.key for i in first] == [i.key for i in again] == [
-        f"mstr:prod:unreachable:{hour}"]
+    assert [i.key for i in first] == [i.key for i in again] == [f"mstr:prod:unreachable:{hour}"]
     assert "Strategy One (prod) is unreachable" in first[0].text
-    next_hour = DigestContext(ctx.services, ctx.credential, ctx.now + timedelta(hours=1),
-                              ctx.now)
+    next_hour = DigestContext(ctx.services, ctx.credential, ctx.now + timedelta(hours=1), ctx.now)
     assert [i.key for i in await digest.ALERTS["mstr.status"](next_hour)] != [first[0].key]

@@ -51,9 +51,13 @@ def services(dm: SquonkEmulator, clock: FakeClock, services_factory):
 
 
 async def alice(services, clock: FakeClock, since: datetime | None = None) -> DigestContext:
-    credential = await link(services, "U0ALICE", "squonk", "main",
-                            {"username": DEMO["alice"]["username"],
-                             "password": DEMO["alice"]["password"]})
+    credential = await link(
+        services,
+        "U0ALICE",
+        "squonk",
+        "main",
+        {"username": DEMO["alice"]["username"], "password": DEMO["alice"]["password"]},
+    )
     return context(services, credential, since=since, now=now(clock))
 
 
@@ -89,8 +93,14 @@ async def test_many_instances_stay_within_the_block_budget(services, clock):
     ctx = await alice(services, clock)
     client = services.platforms["squonk"].client("main")
     for n in range(30):
-        await client.start(ctx.credential, collection="rdkit", job="rdkit-molprops",
-                           version="1.2.0", project="demo", name=f"bulk-{n}")
+        await client.start(
+            ctx.credential,
+            collection="rdkit",
+            job="rdkit-molprops",
+            version="1.2.0",
+            project="demo",
+            name=f"bulk-{n}",
+        )
     section = await digest.section(ctx)
     assert len(section.blocks) <= SECTION_BUDGET
     assert "Running instances (32)" in readable(section)

@@ -38,9 +38,13 @@ def slack() -> Iterator[SlackEmulator]:
 
 def make_settings(tmp_path: Path, slack: SlackEmulator, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "slack_bot_token": BOT_TOKEN, "slack_signing_secret": SIGNING_SECRET,
-        "slack_api_url": f"{slack.url}/api/", "data_dir": tmp_path,
-        "operators": ["U0ALICE"], "watch_interval": 0.05, "platform_timeout": 2.0,
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": f"{slack.url}/api/",
+        "data_dir": tmp_path,
+        "operators": ["U0ALICE"],
+        "watch_interval": 0.05,
+        "platform_timeout": 2.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -53,12 +57,21 @@ def platforms(dss: DSSEmulator) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, slack: SlackEmulator, platforms: dict, engine: str,
-             request: pytest.FixtureRequest) -> Settings:
+def settings(
+    tmp_path: Path,
+    slack: SlackEmulator,
+    platforms: dict,
+    engine: str,
+    request: pytest.FixtureRequest,
+) -> Settings:
     if engine == "postgresql":  # no key file beside a database that has no file
-        return make_settings(tmp_path, slack, platforms=platforms,
-                             database_url=request.getfixturevalue("postgres_url"),
-                             secret_key=Fernet.generate_key().decode())
+        return make_settings(
+            tmp_path,
+            slack,
+            platforms=platforms,
+            database_url=request.getfixturevalue("postgres_url"),
+            secret_key=Fernet.generate_key().decode(),
+        )
     return make_settings(tmp_path, slack, platforms=platforms)
 
 

@@ -75,16 +75,20 @@ def dms(slack: SlackEmulator, user: str, *, since: int | None = None) -> str:
     posted or changed after that event)."""
     fresh = changed_since(slack, since)
     dm = "D" + slack.user(user).id[1:]
-    return "\n".join(f"{m.text}\n{texts(m.blocks)}" for m in slack.messages(dm)
-                     if fresh is None or m.ts in fresh)
+    return "\n".join(
+        f"{m.text}\n{texts(m.blocks)}" for m in slack.messages(dm) if fresh is None or m.ts in fresh
+    )
 
 
 def replies_since(slack: SlackEmulator, user: str, since: int) -> list[Message]:
     """The user's ephemerals posted or replaced after event `since`, as they are now, oldest
     first; a working note still waiting for its answer is left out."""
     uid = slack.user(user).id
-    touched = {e.ts for e in slack.events_since(since)
-               if e.kind in (EPHEMERAL_POSTED, EPHEMERAL_REPLACED) and e.user == uid}
+    touched = {
+        e.ts
+        for e in slack.events_since(since)
+        if e.kind in (EPHEMERAL_POSTED, EPHEMERAL_REPLACED) and e.user == uid
+    }
     return [m for m in slack.ephemerals(user) if m.ts in touched and not is_working_note(m)]
 
 
@@ -95,8 +99,16 @@ def posted_since(slack: SlackEmulator, channel: str, since: int) -> list[Message
     return [m for m in slack.messages(cid) if m.ts in new]
 
 
-async def reply_to(driver: SlackDriver, slack: SlackEmulator, user: str, command: str,
-                   text: str, *, expect: str, channel: str = "C0OPS") -> Message:
+async def reply_to(
+    driver: SlackDriver,
+    slack: SlackEmulator,
+    user: str,
+    command: str,
+    text: str,
+    *,
+    expect: str,
+    channel: str = "C0OPS",
+) -> Message:
     """Type a command and wait for an ephemeral reply containing `expect`: said after the
     command was sent, and not its "Working on …" note (which may or may not come first)."""
     since = slack.last_seq
@@ -112,14 +124,21 @@ async def reply_to(driver: SlackDriver, slack: SlackEmulator, user: str, command
     return await driver.wait_for(found)
 
 
-async def link(driver: SlackDriver, slack: SlackEmulator, user: str, platform: str,
-               values: dict[str, str], instance: str = "") -> str:
+async def link(
+    driver: SlackDriver,
+    slack: SlackEmulator,
+    user: str,
+    platform: str,
+    values: dict[str, str],
+    instance: str = "",
+) -> str:
     """Link through the modal, as a person does: `/ops link`, fill the form, submit."""
     opened = len(slack.views_opened(user))
     r = await driver.command(user, "/ops", f"link {platform} {instance}".strip())
     assert r.status == 200, r.body
-    view = await driver.wait_for(lambda: slack.views_opened(user)[opened:]
-                                 and slack.views_opened(user)[-1])
+    view = await driver.wait_for(
+        lambda: slack.views_opened(user)[opened:] and slack.views_opened(user)[-1]
+    )
     await driver.submit(user, view, {f"field_{k}": v for k, v in values.items()})
 
     def outcome() -> str | None:

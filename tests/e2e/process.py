@@ -40,15 +40,21 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condit
 class BotProcess:
     """`with BotProcess(env, log) as bot: bot.events_url`; `bot.kill()` is kill -9."""
 
-    def __init__(self, data: Path, *, slack_url: str, config: Path, key: str,
-                 log: Path, **settings: Any) -> None:
+    def __init__(
+        self, data: Path, *, slack_url: str, config: Path, key: str, log: Path, **settings: Any
+    ) -> None:
         self.port = free_port()
         self.log = log
         self.env = {
-            **os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": f"{slack_url}/api/", "SWITCHBOARD_DATA_DIR": str(data),
-            "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_PORT": str(self.port),
-            "SWITCHBOARD_SECRET_KEY": key, "PYTHONUNBUFFERED": "1",
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": f"{slack_url}/api/",
+            "SWITCHBOARD_DATA_DIR": str(data),
+            "SWITCHBOARD_CONFIG": str(config),
+            "SWITCHBOARD_PORT": str(self.port),
+            "SWITCHBOARD_SECRET_KEY": key,
+            "PYTHONUNBUFFERED": "1",
             **{f"SWITCHBOARD_{k.upper()}": str(v) for k, v in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -64,9 +70,13 @@ class BotProcess:
     def start(self, *, leading: bool | None = True) -> BotProcess:
         """Start it and wait until it is ready (and leads, unless told another replica
         does; None: do not wait)."""
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT,
-                                     env=self.env, stdout=self.log.open("ab"),
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         if leading is None:
             return self
         # Generous: a bot process starting on two cores beside other test runs takes a while.

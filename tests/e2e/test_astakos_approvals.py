@@ -50,24 +50,24 @@ def approvers() -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, slack: SlackEmulator, platforms: dict,
-             approvers: dict) -> Settings:
+def settings(tmp_path: Path, slack: SlackEmulator, platforms: dict, approvers: dict) -> Settings:
     return make_settings(tmp_path, slack, platforms=platforms, approvers=approvers)
 
 
 # -- helpers -------------------------------------------------------------------------------
+
 
 def card_id(serial: int | str, kind: str = "commission") -> str:
     return f"appr|astakos:prod:{kind}:{serial}|"
 
 
 def card(message: Message, serial: int | str, kind: str = "commission") -> list[dict]:
-    return [x for x in message.blocks if str(x.get("block_id", "")).startswith(
-        card_id(serial, kind))]
+    return [
+        x for x in message.blocks if str(x.get("block_id", "")).startswith(card_id(serial, kind))
+    ]
 
 
-def button_value(message: Message, serial: int | str, text: str,
-                 kind: str = "commission") -> str:
+def button_value(message: Message, serial: int | str, text: str, kind: str = "commission") -> str:
     for block in card(message, serial, kind):
         for element in block.get("elements", []):
             if element.get("type") == "button" and element["text"]["text"] == text:
@@ -92,14 +92,17 @@ def channel_post(slack: SlackEmulator, expect: str, since: int = 0) -> Message |
 
 
 def audit(settings: Settings) -> list[tuple]:
-    return sqlite3.connect(settings.db_path).execute(
-        "select user_id, action, platform, target, result, detail from audit order by id"
-    ).fetchall()
+    return (
+        sqlite3.connect(settings.db_path)
+        .execute("select user_id, action, platform, target, result, detail from audit order by id")
+        .fetchall()
+    )
 
 
 async def listed(driver, slack, user: str = "alice") -> Message:
-    return await reply_to(driver, slack, user, "/astakos", "commissions",
-                          expect="Pending commissions")
+    return await reply_to(
+        driver, slack, user, "/astakos", "commissions", expect="Pending commissions"
+    )
 
 
 async def shared(driver, slack, user: str = "alice") -> Message:
@@ -110,8 +113,10 @@ async def shared(driver, slack, user: str = "alice") -> Message:
 
 # -- tests ---------------------------------------------------------------------------------
 
-async def test_accept_changes_the_quotas_once_and_updates_the_card(driver, slack, astakos,
-                                                                   bot, settings):
+
+async def test_accept_changes_the_quotas_once_and_updates_the_card(
+    driver, slack, astakos, bot, settings
+):
     outcome = await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     assert "Linked Synnefo Astakos (prod) as *cyclades* (service token)" in outcome
     reply = await listed(driver, slack)
@@ -135,21 +140,27 @@ async def test_accept_changes_the_quotas_once_and_updates_the_card(driver, slack
     assert ("U0ALICE", "astakos.accept", "astakos", "56", "ok", "accepted") in audit(settings)
 
 
-async def test_double_click_and_a_slack_retry_make_exactly_one_accept(driver, slack, astakos,
-                                                                      bot, settings):
+async def test_double_click_and_a_slack_retry_make_exactly_one_accept(
+    driver, slack, astakos, bot, settings
+):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     reply = await listed(driver, slack)
     value = button_value(reply, 56, "Accept")
     before = len(slack.ephemerals("alice"))
     answers = await asyncio.gather(
-        driver.click("alice", reply, value=value), driver.click("alice", reply, value=value),
-        driver.click("alice", reply, value=value, retry_num=1))
+        driver.click("alice", reply, value=value),
+        driver.click("alice", reply, value=value),
+        driver.click("alice", reply, value=value, retry_num=1),
+    )
     assert all(a is not None and a.status == 200 for a in answers)
 
     def told() -> list[str]:
-        return [m.text for m in slack.ephemerals("alice")[before:]
-                if "Already accepted by <@U0ALICE>" in m.text
-                or "(<@U0ALICE>) is acting on this" in m.text]
+        return [
+            m.text
+            for m in slack.ephemerals("alice")[before:]
+            if "Already accepted by <@U0ALICE>" in m.text
+            or "(<@U0ALICE>) is acting on this" in m.text
+        ]
 
     await driver.wait_for(lambda: len(told()) == 2)
     await driver.wait_for(lambda: "Accepted* by" in texts(now(slack, reply).blocks))
@@ -158,8 +169,7 @@ async def test_double_click_and_a_slack_retry_make_exactly_one_accept(driver, sl
     assert rows == [("U0ALICE", "astakos.accept", "astakos", "56", "ok", "accepted")]
 
 
-async def test_a_click_on_another_copy_is_told_who_acted(driver, slack, astakos, bot,
-                                                         settings):
+async def test_a_click_on_another_copy_is_told_who_acted(driver, slack, astakos, bot, settings):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     await link(driver, slack, "bob", "astakos", {"token": SERVICE})
     post = await shared(driver, slack)
@@ -170,23 +180,25 @@ async def test_a_click_on_another_copy_is_told_who_acted(driver, slack, astakos,
     assert not has_buttons(now(slack, post), 57)
     # Alice clicks the same commission in her own list: told who did it and when.
     await driver.click("alice", mine, value=button_value(mine, 57, "Accept"))
-    await driver.wait_for(lambda: "Already accepted by <@U0BOB> at <!date^"
-                          in seen_by(slack, "alice"))
+    await driver.wait_for(
+        lambda: "Already accepted by <@U0BOB> at <!date^" in seen_by(slack, "alice")
+    )
     assert len(astakos.requests_to("POST", ACTION.format(serial=57))) == 1
     assert ("U0BOB", "astakos.accept", "astakos", "57", "ok", "accepted") in audit(settings)
 
 
-async def test_reject_asks_a_reason_in_a_modal_and_releases_the_pending(driver, slack,
-                                                                        astakos, bot,
-                                                                        settings):
+async def test_reject_asks_a_reason_in_a_modal_and_releases_the_pending(
+    driver, slack, astakos, bot, settings
+):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     reply = await listed(driver, slack)
     holding = (f"user:{BOB}", f"project:{CHEM}", "cyclades.cpu")
     assert astakos.quota(*holding) == {"limit": 16, "usage": 8, "pending": 4}
     opened = len(slack.views_opened("alice"))
     await driver.click("alice", reply, value=button_value(reply, 57, "Reject"))
-    modal = await driver.wait_for(lambda: slack.views_opened("alice")[opened:]
-                                  and slack.views_opened("alice")[-1])
+    modal = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
     assert "Commission 57" in texts(modal.blocks)
     reason = next(blk for blk in modal.blocks if blk.get("type") == "input")
     assert reason["optional"] and reason["label"]["text"] == "Reason"  # Slack adds "(optional)"
@@ -199,14 +211,19 @@ async def test_reject_asks_a_reason_in_a_modal_and_releases_the_pending(driver, 
     assert astakos.commission(57) is None
     assert astakos.quota(*holding) == {"limit": 16, "usage": 4, "pending": 0}
     assert "reason: not this week" in texts(card(now(slack, reply), 57))
-    assert ("U0ALICE", "astakos.reject", "astakos", "57", "ok",
-            "rejected · reason: not this week") in audit(settings)
+    assert (
+        "U0ALICE",
+        "astakos.reject",
+        "astakos",
+        "57",
+        "ok",
+        "rejected · reason: not this week",
+    ) in audit(settings)
     shown = await reply_to(driver, slack, "alice", "/ops", "audit 1", expect="changes")
     assert "→ ok · rejected · reason: not this week" in texts(shown.blocks)
 
 
-async def test_resolve_all_accepts_the_rest_in_one_call(driver, slack, astakos, bot,
-                                                        settings):
+async def test_resolve_all_accepts_the_rest_in_one_call(driver, slack, astakos, bot, settings):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     post = await shared(driver, slack)
     assert "Resolve all (4)" in texts(post.blocks)
@@ -217,7 +234,8 @@ async def test_resolve_all_accepts_the_rest_in_one_call(driver, slack, astakos, 
 
     await driver.click("alice", now(slack, post), text="Resolve all (3)")
     resolved = await driver.wait_for(
-        lambda: astakos.requests_to("POST", "/account/v1.0/commissions/action"))
+        lambda: astakos.requests_to("POST", "/account/v1.0/commissions/action")
+    )
     await driver.wait_for(lambda: "Resolve all" not in texts(now(slack, post).blocks))
     assert [r.json() for r in resolved] == [{"accept": [57, 58, 59], "reject": []}]
     assert astakos.requests_to("POST", ACTION.format(serial=56))  # the single accept
@@ -230,15 +248,20 @@ async def test_resolve_all_accepts_the_rest_in_one_call(driver, slack, astakos, 
     assert astakos.quota(f"user:{BOB}", f"project:{BOB}", "cyclades.vm")["usage"] == 3
     rows = audit(settings)
     for serial in ("57", "58", "59"):
-        assert ("U0ALICE", "astakos.accept", "astakos", serial, "ok",
-                "resolve all: accepted (resolve all)") in rows
-    await driver.wait_for(lambda: "Resolve all: accepted 57, 58, 59"
-                          in seen_by(slack, "alice"))
+        assert (
+            "U0ALICE",
+            "astakos.accept",
+            "astakos",
+            serial,
+            "ok",
+            "resolve all: accepted (resolve all)",
+        ) in rows
+    await driver.wait_for(lambda: "Resolve all: accepted 57, 58, 59" in seen_by(slack, "alice"))
 
 
-async def test_an_unlinked_clicker_is_told_how_to_link_and_nothing_happens(driver, slack,
-                                                                          astakos, bot,
-                                                                          settings):
+async def test_an_unlinked_clicker_is_told_how_to_link_and_nothing_happens(
+    driver, slack, astakos, bot, settings
+):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     post = await shared(driver, slack)
     astakos.requests.clear()
@@ -248,16 +271,13 @@ async def test_an_unlinked_clicker_is_told_how_to_link_and_nothing_happens(drive
     assert astakos.requests == []
     assert astakos.commission(56) is not None
     assert has_buttons(now(slack, post), 56)
-    assert ("U0BOB", "astakos.accept", "astakos", "56", "refused", "NotLinked") \
-        in audit(settings)
+    assert ("U0BOB", "astakos.accept", "astakos", "56", "refused", "NotLinked") in audit(settings)
 
 
-async def test_a_user_token_where_a_service_token_is_needed(driver, slack, astakos, bot,
-                                                            settings):
+async def test_a_user_token_where_a_service_token_is_needed(driver, slack, astakos, bot, settings):
     outcome = await link(driver, slack, "bob", "astakos", {"token": BOB_TOKEN})
     assert "as *bob@example.org* (user token)" in outcome
-    reply = await reply_to(driver, slack, "bob", "/astakos", "commissions",
-                           expect="service token")
+    reply = await reply_to(driver, slack, "bob", "/astakos", "commissions", expect="service token")
     assert "the token you linked on prod (bob@example.org) is a user token" in reply.text
     assert "/ops link astakos prod" in reply.text
     # Clicking a card another person posted changes nothing either.
@@ -265,8 +285,9 @@ async def test_a_user_token_where_a_service_token_is_needed(driver, slack, astak
     post = await shared(driver, slack)
     astakos.requests.clear()
     await driver.click("bob", post, value=button_value(post, 56, "Accept"))
-    await driver.wait_for(lambda: seen_by(slack, "bob").count("needs an Astakos *service "
-                                                              "token*") == 2)
+    await driver.wait_for(
+        lambda: seen_by(slack, "bob").count("needs an Astakos *service token*") == 2
+    )
     assert astakos.requests == []
     assert has_buttons(now(slack, post), 56)
     # ... and the commission can still be accepted by someone with the right token.
@@ -296,8 +317,7 @@ async def test_operators_can_restrict_who_may_click(driver, slack, astakos, bot,
     assert ("U0ALICE", "astakos.accept", "astakos", "56", "ok", "accepted") in rows
 
 
-async def test_over_limit_on_accept_is_shown_on_the_card(driver, slack, astakos, bot,
-                                                         settings):
+async def test_over_limit_on_accept_is_shown_on_the_card(driver, slack, astakos, bot, settings):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     post = await shared(driver, slack)
     reply = await listed(driver, slack)
@@ -314,13 +334,21 @@ async def test_over_limit_on_accept_is_shown_on_the_card(driver, slack, astakos,
         assert "<@U0ALICE>'s accept" in shown and "failed: Rejected: injected fault 413" in shown
         assert has_buttons(copy, 59)
     assert astakos.commission(59) is not None
-    assert ("U0ALICE", "astakos.accept", "astakos", "59", "failed",
-            "Rejected: injected fault 413") in audit(settings)
+    assert (
+        "U0ALICE",
+        "astakos.accept",
+        "astakos",
+        "59",
+        "failed",
+        "Rejected: injected fault 413",
+    ) in audit(settings)
     opened = len(slack.views_opened("alice"))
-    await driver.click("alice", now(slack, post), value=button_value(now(slack, post), 59,
-                                                                     "Reject"))
-    modal = await driver.wait_for(lambda: slack.views_opened("alice")[opened:]
-                                  and slack.views_opened("alice")[-1])
+    await driver.click(
+        "alice", now(slack, post), value=button_value(now(slack, post), 59, "Reject")
+    )
+    modal = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
     await driver.submit("alice", modal, {})
     await driver.wait_for(lambda: "Rejected* by <@U0ALICE>" in texts(now(slack, post).blocks))
     assert astakos.commission(59) is None
@@ -342,8 +370,9 @@ async def test_a_failed_call_can_be_retried(driver, slack, astakos, bot, setting
     assert results == ["failed", "ok"]
 
 
-async def test_every_copy_is_updated_once_through_429_and_5xx_storms(driver, slack, astakos,
-                                                                       bot, settings):
+async def test_every_copy_is_updated_once_through_429_and_5xx_storms(
+    driver, slack, astakos, bot, settings
+):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
     first = await shared(driver, slack)
     second = await shared(driver, slack)  # a second copy of the same cards, in the channel
@@ -356,6 +385,7 @@ async def test_every_copy_is_updated_once_through_429_and_5xx_storms(driver, sla
     responses = len(slack.responses())
     answer = await driver.click("alice", first, value=button_value(first, 56, "Accept"))
     assert answer is not None and answer.status == 200
+
     def accepted(copy: Message) -> bool:
         return "Accepted* by <@U0ALICE>" in texts(card(now(slack, copy), 56))
 

@@ -56,12 +56,16 @@ def button(message: Message, kind: str, target: str, text: str) -> str:
 
 
 def audit_rows(settings) -> list[tuple]:
-    return sqlite3.connect(settings.db_path).execute(
-        "select user_id, action, platform, target, result from audit order by id").fetchall()
+    return (
+        sqlite3.connect(settings.db_path)
+        .execute("select user_id, action, platform, target, result from audit order by id")
+        .fetchall()
+    )
 
 
-async def test_link_shows_the_token_kind_and_owner_in_ops_links(driver, slack, astakos, bot,
-                                                                settings):
+async def test_link_shows_the_token_kind_and_owner_in_ops_links(
+    driver, slack, astakos, bot, settings
+):
     outcome = await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
     assert "Linked Synnefo Astakos (prod) as *alice@example.org* (user token)" in outcome
     assert ALICE_TOKEN not in outcome
@@ -105,15 +109,22 @@ async def test_quotas_closest_to_the_limit_first_with_bars(driver, slack, astako
     assert f":large_orange_circle: `{nearly} 95%` *Storage space* · bio.example.org" in body
     assert "190 GiB of 200 GiB used (pending 10 GiB)" in body
     assert "old.example.org" not in body  # terminated: Astakos hides its quotas
-    one = await reply_to(driver, slack, "alice", "/astakos", "quotas bio.example.org",
-                         expect="project bio.example.org")
+    one = await reply_to(
+        driver,
+        slack,
+        "alice",
+        "/astakos",
+        "quotas bio.example.org",
+        expect="project bio.example.org",
+    )
     assert "chem.example.org" not in texts(one.blocks)
 
 
 async def test_service_token_commands_answer_a_user_token_clearly(driver, slack, astakos, bot):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
-    reply = await reply_to(driver, slack, "alice", "/astakos", "commission 56",
-                           expect="needs an Astakos")
+    reply = await reply_to(
+        driver, slack, "alice", "/astakos", "commission 56", expect="needs an Astakos"
+    )
     assert "*service token*" in reply.text and "is a user token" in reply.text
     await link(driver, slack, "bob", "astakos", {"token": SERVICE})
     quotas = await reply_to(driver, slack, "bob", "/astakos", "quotas", expect="needs an")
@@ -122,60 +133,65 @@ async def test_service_token_commands_answer_a_user_token_clearly(driver, slack,
 
 async def test_commission_detail_lists_every_provision(driver, slack, astakos, bot):
     await link(driver, slack, "alice", "astakos", {"token": SERVICE})
-    reply = await reply_to(driver, slack, "alice", "/astakos", "commission 58",
-                           expect="Commission 58")
+    reply = await reply_to(
+        driver, slack, "alice", "/astakos", "commission 58", expect="Commission 58"
+    )
     body = texts(reply.blocks)
     assert "destroy vm alice-scratch" in body
     assert "alice@example.org from personal project of alice@example.org: −1 Virtual" in body
     assert "personal project of alice@example.org: −2 CPU" in body
     assert "Accept" in body and "Reject" in body
-    gone = await reply_to(driver, slack, "alice", "/astakos", "commission 99",
-                          expect="not pending")
+    gone = await reply_to(driver, slack, "alice", "/astakos", "commission 99", expect="not pending")
     assert "commission 99" in gone.text
-    bad = await reply_to(driver, slack, "alice", "/astakos", "commission latest",
-                         expect="serial number")
+    bad = await reply_to(
+        driver, slack, "alice", "/astakos", "commission latest", expect="serial number"
+    )
     assert "/astakos commission 56" in bad.text
 
 
 async def test_projects_approve_a_pending_application(driver, slack, astakos, bot, settings):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})  # a project admin
-    reply = await reply_to(driver, slack, "alice", "/astakos", "projects",
-                           expect="Projects on prod")
+    reply = await reply_to(
+        driver, slack, "alice", "/astakos", "projects", expect="Projects on prod"
+    )
     body = texts(reply.blocks)
     assert body.index("astro.example.org") < body.index("chem.example.org")  # waiting first
     assert "application #" in body and "new observing season" in body
     app_id = astakos.projects[ASTRO].last_application
-    await driver.click("alice", reply, value=button(reply, "application", f"{ASTRO}:{app_id}",
-                                                    "Approve"))
+    await driver.click(
+        "alice", reply, value=button(reply, "application", f"{ASTRO}:{app_id}", "Approve")
+    )
     await driver.wait_for(lambda: "Approved* by <@U0ALICE>" in texts(now(slack, reply).blocks))
     assert astakos.projects[ASTRO].state == "active"
     assert astakos.applications[app_id].state == "approved"
-    assert ("U0ALICE", "astakos.approve", "astakos", f"{ASTRO}:{app_id}", "ok") \
-        in audit_rows(settings)
+    assert ("U0ALICE", "astakos.approve", "astakos", f"{ASTRO}:{app_id}", "ok") in audit_rows(
+        settings
+    )
 
 
-async def test_project_deny_with_a_reason_and_a_non_admin_changes_nothing(driver, slack,
-                                                                          astakos, bot,
-                                                                          settings):
+async def test_project_deny_with_a_reason_and_a_non_admin_changes_nothing(
+    driver, slack, astakos, bot, settings
+):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
     await link(driver, slack, "bob", "astakos", {"token": BOB_TOKEN})
     app_id = astakos.projects[BIO].last_application
     target = f"{BIO}:{app_id}"
     # Bob owns bio but is no project admin: Astakos refuses him, and the card stays open.
-    his = await reply_to(driver, slack, "bob", "/astakos", "project bio.example.org",
-                         expect="Resources")
+    his = await reply_to(
+        driver, slack, "bob", "/astakos", "project bio.example.org", expect="Resources"
+    )
     await driver.click("bob", his, value=button(his, "application", target, "Approve"))
     await driver.wait_for(lambda: "Only project admins may approve" in seen_by(slack, "bob"))
     assert astakos.applications[app_id].state == "pending"
     assert card(now(slack, his), "application", target)[-1]["type"] == "actions"
 
-    reply = await reply_to(driver, slack, "alice", "/astakos", f"project {BIO}",
-                           expect="Resources")
+    reply = await reply_to(driver, slack, "alice", "/astakos", f"project {BIO}", expect="Resources")
     assert "more VMs for the spring sequencing run" in texts(reply.blocks)
     opened = len(slack.views_opened("alice"))
     await driver.click("alice", reply, value=button(reply, "application", target, "Deny"))
-    modal = await driver.wait_for(lambda: slack.views_opened("alice")[opened:]
-                                  and slack.views_opened("alice")[-1])
+    modal = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
     await driver.submit("alice", modal, {"reason": "budget is spent"})
     await driver.wait_for(lambda: "Denied* by <@U0ALICE>" in texts(now(slack, reply).blocks))
     assert astakos.applications[app_id].state == "denied"
@@ -188,26 +204,40 @@ async def test_project_deny_with_a_reason_and_a_non_admin_changes_nothing(driver
 
 async def test_members_accept_and_reject_requests(driver, slack, astakos, bot, settings):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})  # owns chem
-    reply = await reply_to(driver, slack, "alice", "/astakos", "members chem.example.org",
-                           expect="Members of chem.example.org")
+    reply = await reply_to(
+        driver,
+        slack,
+        "alice",
+        "/astakos",
+        "members chem.example.org",
+        expect="Members of chem.example.org",
+    )
     body = texts(reply.blocks)
     assert "*carol@example.org* asks to join *chem.example.org*" in body
     assert "bob@example.org · accepted" in body and "dave@example.org · rejected" in body
-    carol = next(m for m in astakos.memberships.values()
-                 if m.project == CHEM and m.state == "requested")
-    await driver.click("alice", reply, value=button(reply, "membership", str(carol.id),
-                                                    "Accept"))
+    carol = next(
+        m for m in astakos.memberships.values() if m.project == CHEM and m.state == "requested"
+    )
+    await driver.click("alice", reply, value=button(reply, "membership", str(carol.id), "Accept"))
     await driver.wait_for(lambda: "Accepted* by <@U0ALICE>" in texts(now(slack, reply).blocks))
     assert astakos.memberships[carol.id].state == "accepted"
 
-    dave = next(m for m in astakos.memberships.values()
-                if m.project == BIO and m.state == "requested")
-    bio = await reply_to(driver, slack, "alice", "/astakos", "members bio.example.org",
-                         expect="Members of bio.example.org")
+    dave = next(
+        m for m in astakos.memberships.values() if m.project == BIO and m.state == "requested"
+    )
+    bio = await reply_to(
+        driver,
+        slack,
+        "alice",
+        "/astakos",
+        "members bio.example.org",
+        expect="Members of bio.example.org",
+    )
     opened = len(slack.views_opened("alice"))
     await driver.click("alice", bio, value=button(bio, "membership", str(dave.id), "Reject"))
-    modal = await driver.wait_for(lambda: slack.views_opened("alice")[opened:]
-                                  and slack.views_opened("alice")[-1])
+    modal = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
     await driver.submit("alice", modal, {"reason": "not in the group"})
     await driver.wait_for(lambda: "Rejected* by <@U0ALICE>" in texts(now(slack, bio).blocks))
     assert astakos.memberships[dave.id].state == "rejected"
@@ -218,9 +248,14 @@ async def test_members_accept_and_reject_requests(driver, slack, astakos, bot, s
 
 async def test_whois_both_ways(driver, slack, astakos, bot):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
-    reply = await reply_to(driver, slack, "alice", "/astakos",
-                           f"whois bob@example.org {ALICE} nobody@example.org",
-                           expect="Who is it?")
+    reply = await reply_to(
+        driver,
+        slack,
+        "alice",
+        "/astakos",
+        f"whois bob@example.org {ALICE} nobody@example.org",
+        expect="Who is it?",
+    )
     body = texts(reply.blocks)
     assert "`bob@example.org` → `dead0000-1111-4222-8333-444455556666`" in body
     assert f"`{ALICE}` → `alice@example.org`" in body
@@ -230,52 +265,61 @@ async def test_whois_both_ways(driver, slack, astakos, bot):
 
 
 async def test_unlinked_and_unknown_subcommand(driver, slack, astakos, bot):
-    reply = await reply_to(driver, slack, "carol", "/astakos", "quotas",
-                           expect="/ops link astakos")
+    reply = await reply_to(driver, slack, "carol", "/astakos", "quotas", expect="/ops link astakos")
     assert "no linked Synnefo Astakos account" in reply.text
-    usage = await reply_to(driver, slack, "alice", "/astakos", "comissions",
-                           expect="I don't know")
+    usage = await reply_to(driver, slack, "alice", "/astakos", "comissions", expect="I don't know")
     assert "Did you mean `/astakos commissions`?" in texts(usage.blocks)
 
 
 async def test_service_quotas_of_members_and_projects_nearest_the_limit_first(
-        driver, slack, astakos, bot):
+    driver, slack, astakos, bot
+):
     await link(driver, slack, "carol", "astakos", {"token": SERVICE})
-    reply = await reply_to(driver, slack, "carol", "/astakos", "quotas all",
-                           expect="Quotas of cyclades on prod")
+    reply = await reply_to(
+        driver, slack, "carol", "/astakos", "quotas all", expect="Quotas of cyclades on prod"
+    )
     body = texts(reply.blocks)
     assert "*Projects*" in body and "*Members*" in body
-    members = body[body.index("*Members*"):]
+    members = body[body.index("*Members*") :]
     percents = [int(p) for p in re.findall(r" (\d+)%`", members)]
     assert percents == sorted(percents, reverse=True) and percents[0] >= 100
     assert "bob@example.org in " in members  # usernames, not uuids
-    bob = await reply_to(driver, slack, "carol", "/astakos", "quotas all user=bob@example.org",
-                         expect="user=bob@example.org")
+    bob = await reply_to(
+        driver,
+        slack,
+        "carol",
+        "/astakos",
+        "quotas all user=bob@example.org",
+        expect="user=bob@example.org",
+    )
     shown = texts(bob.blocks)
     assert "bob@example.org in " in shown and "alice@example.org in " not in shown
     assert "*Projects*" not in shown  # narrowed to one member
-    nobody = await reply_to(driver, slack, "carol", "/astakos", "quotas all user=nobody",
-                            expect="No Astakos user")
+    nobody = await reply_to(
+        driver, slack, "carol", "/astakos", "quotas all user=nobody", expect="No Astakos user"
+    )
     assert "`nobody`" in nobody.text
-    wrong = await reply_to(driver, slack, "carol", "/astakos", "quotas all colour=red",
-                           expect="Narrow it with")
+    wrong = await reply_to(
+        driver, slack, "carol", "/astakos", "quotas all colour=red", expect="Narrow it with"
+    )
     assert "`user=`" in wrong.text
 
 
 async def test_quotas_all_needs_a_service_token(driver, slack, astakos, bot):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
-    reply = await reply_to(driver, slack, "alice", "/astakos", "quotas all",
-                           expect="service token")
+    reply = await reply_to(driver, slack, "alice", "/astakos", "quotas all", expect="service token")
     assert "`/astakos quotas all` needs an Astakos *service token*" in reply.text
 
 
 async def test_membership_requests_alert_with_accept_cards(driver, slack, astakos, bot):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})  # owns chem and bio
-    await reply_to(driver, slack, "alice", "/ops", "alert add astakos.memberships",
-                   expect="Alert added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "alert add astakos.memberships", expect="Alert added"
+    )
     await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="2 new item(s)")
-    carol = next(m for m in astakos.memberships.values()
-                 if m.project == CHEM and m.state == "requested")
+    carol = next(
+        m for m in astakos.memberships.values() if m.project == CHEM and m.state == "requested"
+    )
     dm = next(m for m in slack.messages("D0ALICE") if card(m, "membership", str(carol.id)))
     assert "carol@example.org" in texts(dm.blocks)
     await driver.click("alice", dm, value=button(dm, "membership", str(carol.id), "Accept"))
@@ -288,12 +332,21 @@ async def test_membership_requests_alert_with_accept_cards(driver, slack, astako
 async def test_open_in_astakos_on_projects(driver, slack, astakos, bot):
     await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
     ui = f"{astakos.url}/ui"  # beside /identity/v2.0
-    listed = await reply_to(driver, slack, "alice", "/astakos", "projects",
-                            expect="Projects on prod")
-    urls = [blk["accessory"]["url"] for blk in listed.blocks
-            if "url" in (blk.get("accessory") or {})]
+    listed = await reply_to(
+        driver, slack, "alice", "/astakos", "projects", expect="Projects on prod"
+    )
+    urls = [
+        blk["accessory"]["url"] for blk in listed.blocks if "url" in (blk.get("accessory") or {})
+    ]
     assert f"{ui}/projects/{CHEM}" in urls
-    one = await reply_to(driver, slack, "alice", "/astakos", "project chem.example.org",
-                         expect="chem.example.org (prod)")
-    assert [e["url"] for blk in one.blocks for e in blk.get("elements") or []
-            if e.get("url")] == [f"{ui}/projects/{CHEM}"]
+    one = await reply_to(
+        driver,
+        slack,
+        "alice",
+        "/astakos",
+        "project chem.example.org",
+        expect="chem.example.org (prod)",
+    )
+    assert [e["url"] for blk in one.blocks for e in blk.get("elements") or [] if e.get("url")] == [
+        f"{ui}/projects/{CHEM}"
+    ]

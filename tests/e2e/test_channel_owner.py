@@ -22,11 +22,16 @@ def paused(settings) -> list[tuple[int, int]]:
 
 async def add_alices_digest(driver, slack) -> None:
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    prompt = await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00 to #ops",
-                            expect="Everyone in")
+    prompt = await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00 to #ops", expect="Everyone in"
+    )
     await driver.click("alice", prompt, text="Confirm")
-    await driver.wait_for(lambda: "Added #1" in dms(slack, "alice")
-                          or any("Added #1" in (m.text or "") for m in slack.ephemerals("alice")))
+    await driver.wait_for(
+        lambda: (
+            "Added #1" in dms(slack, "alice")
+            or any("Added #1" in (m.text or "") for m in slack.ephemerals("alice"))
+        )
+    )
 
 
 def leave(slack, user: str, channel: str = "C0OPS") -> None:
@@ -38,19 +43,22 @@ async def test_an_owner_outside_the_channel_cannot_add_one(driver, slack, bot, s
     leave(slack, "U0BOB")
     for text in ("digest add dss daily 09:00 to #ops", "alert add dss.futures to #ops"):
         refused = await reply_to(driver, slack, "bob", "/ops", text, expect="You are not in")
-        assert refused.text.startswith("You are not in <#C0OPS>. What is posted there is what "
-                                       "*your* linked accounts can see")
+        assert refused.text.startswith(
+            "You are not in <#C0OPS>. What is posted there is what *your* linked accounts can see"
+        )
     assert paused(settings) == []
 
 
 async def test_the_confirm_button_checks_again(driver, slack, bot, settings):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    prompt = await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00 to #ops",
-                            expect="Everyone in")
+    prompt = await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00 to #ops", expect="Everyone in"
+    )
     leave(slack, "U0ALICE")
     await driver.click("alice", prompt, text="Confirm")
-    await driver.wait_for(lambda: any("You are not in <#C0OPS>" in (m.text or "")
-                                      for m in slack.ephemerals("alice")))
+    await driver.wait_for(
+        lambda: any("You are not in <#C0OPS>" in (m.text or "") for m in slack.ephemerals("alice"))
+    )
     assert paused(settings) == []
 
 
@@ -58,14 +66,20 @@ async def test_leaving_the_channel_pauses_it_with_one_dm(driver, slack, bot, set
     await add_alices_digest(driver, slack)
     assert paused(settings) == [(1, 0)] and bot.services.scheduler.scheduled(1)
     leave(slack, "U0ALICE")
-    event = {"type": "member_left_channel", "user": "U0ALICE", "channel": "C0OPS",
-             "channel_type": "C"}
+    event = {
+        "type": "member_left_channel",
+        "user": "U0ALICE",
+        "channel": "C0OPS",
+        "channel_type": "C",
+    }
     assert (await driver.event(event)).status == 200
     await driver.wait_for(lambda: paused(settings) == [(1, 1)])
     await driver.wait_for(lambda: PAUSED in dms(slack, "alice"))
     told = dms(slack, "alice")
-    assert ("Join <#C0OPS> again, then `/ops digest resume 1`. Or remove it with "
-            "`/ops digest remove 1`.") in told
+    assert (
+        "Join <#C0OPS> again, then `/ops digest resume 1`. Or remove it with "
+        "`/ops digest remove 1`."
+    ) in told
     assert not bot.services.scheduler.scheduled(1)
     # Slack says it again (another event), and a run comes: still one DM.
     await driver.event(event)

@@ -40,7 +40,8 @@ async def test_the_link_form_takes_fields_as_shown_and_mistakes_keep_the_prompt(
     refused = await typed(console, "submit api_key=x")  # …is the name submit takes
     assert "refused this credential" in refused
     assert "! this form has no field 'apikey'; its fields: api_key" in await typed(
-        console, "submit apikey=1")
+        console, "submit apikey=1"
+    )
     assert "! write fields as name=value" in await typed(console, "submit garbage")
     assert "! unclosed quote" in await typed(console, 'submit api_key="x')
     # Its block id and its label are accepted too; the session is still alive.
@@ -74,9 +75,11 @@ async def test_switching_people_keeps_what_reached_the_other(console, slack):
     assert "now acting as bob" in await typed(console, "as bob")
     # A digest reaches alice's DMs while the console acts as bob.
     async with httpx.AsyncClient() as http:
-        posted = await http.post(f"{slack.url}/api/chat.postMessage",
-                                 headers={"Authorization": f"Bearer {BOT_TOKEN}"},
-                                 json={"channel": "U0ALICE", "text": "Your morning digest"})
+        posted = await http.post(
+            f"{slack.url}/api/chat.postMessage",
+            headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+            json={"channel": "U0ALICE", "text": "Your morning digest"},
+        )
     assert posted.json()["ok"]
     assert "morning digest" not in await typed(console, "/ops links")
     back = await typed(console, "as alice")
@@ -87,10 +90,18 @@ async def test_switching_people_keeps_what_reached_the_other(console, slack):
 
 def test_a_select_shows_its_choices_by_label_and_takes_a_label_or_value():
     modal = ops_blocks.link_modal(
-        title="Strategy One", platform="mstr", instances=["library"],
-        fields=[LinkField("mode", "Login mode", choices=(("1", "standard"), ("16", "LDAP"),
-                                                          ("4096", "API token")))],
-        metadata=ops_blocks.LinkMetadata(platform="mstr"))
+        title="Strategy One",
+        platform="mstr",
+        instances=["library"],
+        fields=[
+            LinkField(
+                "mode",
+                "Login mode",
+                choices=(("1", "standard"), ("16", "LDAP"), ("4096", "API token")),
+            )
+        ],
+        metadata=ops_blocks.LinkMetadata(platform="mstr"),
+    )
     text = Renderer().blocks(None, modal["blocks"])
     assert "<mode> Login mode: standard, LDAP, API token" in text
     assert "4096" not in text

@@ -17,8 +17,10 @@ from tests.e2e.helpers import link, reply_to, texts
 
 # Pillow comes with matplotlib (pyproject): a venv made before charts lacks both until
 # `pip install -e '.[test]'` is run again; say so instead of failing collection.
-Image = pytest.importorskip("PIL.Image", reason="matplotlib (and Pillow) not installed: "
-                            "run .venv/bin/pip install -e '.[test]'")
+Image = pytest.importorskip(
+    "PIL.Image",
+    reason="matplotlib (and Pillow) not installed: run .venv/bin/pip install -e '.[test]'",
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +31,10 @@ def limits_emulator():
 
 @pytest.fixture
 def platforms(dss, limits_emulator):
-    return {"dss": [{"name": "prod", "url": dss.url}],
-            "limits": [{"name": "risk", "url": limits_emulator.url}]}
+    return {
+        "dss": [{"name": "prod", "url": dss.url}],
+        "limits": [{"name": "risk", "url": limits_emulator.url}],
+    }
 
 
 @pytest.fixture
@@ -39,16 +43,18 @@ def settings(tmp_path, slack, platforms):
 
 
 async def _link_alice(driver, slack) -> None:
-    assert "Linked" in await link(driver, slack, "alice", "dss",
-                                  {"api_key": DSS_DEMO["alice"]["api_key"]})
+    assert "Linked" in await link(
+        driver, slack, "alice", "dss", {"api_key": DSS_DEMO["alice"]["api_key"]}
+    )
     values = {k: LIMITS_DEMO["alice"][k] for k in ("username", "password")}
     assert "Linked" in await link(driver, slack, "alice", "limits", values)
 
 
 async def _digest_now(driver, slack) -> None:
     await _link_alice(driver, slack)
-    await reply_to(driver, slack, "alice", "/ops", "digest add all daily 09:00",
-                   expect="Digest added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add all daily 09:00", expect="Digest added"
+    )
     await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
 
 
@@ -61,8 +67,10 @@ async def test_a_digest_uploads_its_charts_through_slacks_file_flow(driver, slac
     files = slack.files()
     assert [f.id for f in files] == [f["id"] for f in shared.files]
     titles = sorted(f.title for f in files)
-    assert titles == ["Atoti Limits breaches and warnings, last 14 days (risk)",
-                      "DSS scenario runs (prod)"]
+    assert titles == [
+        "Atoti Limits breaches and warnings, last 14 days (risk)",
+        "DSS scenario runs (prod)",
+    ]
     for f in files:
         assert f.completed and f.channels == [shared.channel]
         image = Image.open(io.BytesIO(f.content))
@@ -72,16 +80,20 @@ async def test_a_digest_uploads_its_charts_through_slacks_file_flow(driver, slac
     assert "average" in runs.alt_txt and "longest" in runs.alt_txt
     daily = next(f for f in files if f.title.startswith("Atoti"))
     assert "breach(es)" in daily.alt_txt and "warning(s)" in daily.alt_txt
-    methods = [c.method for c in slack.calls() if c.method in (
-        "files.getUploadURLExternal", "upload", "files.completeUploadExternal")]
-    assert sorted(methods) == sorted(["files.getUploadURLExternal", "upload"] * 2
-                                     + ["files.completeUploadExternal"])  # one share
-    assert all(c.ok for c in slack.calls() if c.method.startswith("files.") or
-               c.method == "upload")
+    methods = [
+        c.method
+        for c in slack.calls()
+        if c.method in ("files.getUploadURLExternal", "upload", "files.completeUploadExternal")
+    ]
+    assert sorted(methods) == sorted(
+        ["files.getUploadURLExternal", "upload"] * 2 + ["files.completeUploadExternal"]
+    )  # one share
+    assert all(c.ok for c in slack.calls() if c.method.startswith("files.") or c.method == "upload")
 
 
 async def test_a_chart_that_cannot_be_drawn_leaves_the_text_digest_whole(
-        driver, slack, bot, monkeypatch):
+    driver, slack, bot, monkeypatch
+):
     def broken(chart):
         raise RuntimeError("no font could be loaded\nsecond line never shown")
 
@@ -91,24 +103,28 @@ async def test_a_chart_that_cannot_be_drawn_leaves_the_text_digest_whole(
     body = texts(digest.blocks)
     assert "Dataiku DSS (prod)" in body and "Atoti Limits (risk)" in body
     # The text went out whole; the one line saying why follows it in the same conversation.
-    note = await driver.wait_for(lambda: next(
-        (m for m in slack.messages("D0ALICE") if "could not be drawn" in m.text), None))
+    note = await driver.wait_for(
+        lambda: next((m for m in slack.messages("D0ALICE") if "could not be drawn" in m.text), None)
+    )
     assert float(note.ts) > float(digest.ts)
-    assert ("The chart “DSS scenario runs (prod)” could not be drawn (no font could be "
-            "loaded)") in texts(note.blocks)
+    assert (
+        "The chart “DSS scenario runs (prod)” could not be drawn (no font could be loaded)"
+    ) in texts(note.blocks)
     assert "second line" not in note.text
     assert not [m for m in slack.messages("D0ALICE") if m.files]
     assert slack.files() == []
 
 
 async def test_the_console_prints_a_charts_alt_text_and_where_its_png_was_saved(
-        driver, slack, bot, tmp_path):
+    driver, slack, bot, tmp_path
+):
     import io as _io
 
     from bot.console import Console
 
-    assert "Linked" in await link(driver, slack, "alice", "dss",
-                                  {"api_key": DSS_DEMO["alice"]["api_key"]})
+    assert "Linked" in await link(
+        driver, slack, "alice", "dss", {"api_key": DSS_DEMO["alice"]["api_key"]}
+    )
     out = _io.StringIO()
     console = Console(slack, driver, out=out, interactive=False, chart_dir=tmp_path / "charts")
     assert await console.handle("/ops digest add dss daily 09:00")
@@ -125,7 +141,8 @@ async def test_the_console_prints_a_charts_alt_text_and_where_its_png_was_saved(
 
 
 async def test_with_a_public_url_the_digest_carries_image_blocks_the_bot_serves(
-        tmp_path, slack, platforms):
+    tmp_path, slack, platforms
+):
     import httpx
 
     from bot.server import BotServer
@@ -139,13 +156,16 @@ async def test_with_a_public_url_the_digest_carries_image_blocks_the_bot_serves(
     settings = plain.model_copy(update={"public_url": "https://switchboard.example.com"})
     with BotServer(settings) as bot:  # the same database and key, now with a public URL
         async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
-            await reply_to(driver, slack, "alice", "/ops", "digest add all daily 09:00",
-                           expect="Digest added")
+            await reply_to(
+                driver, slack, "alice", "/ops", "digest add all daily 09:00", expect="Digest added"
+            )
             await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
         [digest] = [m for m in slack.messages("D0ALICE") if m.metadata]
         images = [x for x in digest.blocks if x["type"] == "image"]
         assert sorted(x["title"]["text"] for x in images) == [
-            "Atoti Limits breaches and warnings, last 14 days (risk)", "DSS scenario runs (prod)"]
+            "Atoti Limits breaches and warnings, last 14 days (risk)",
+            "DSS scenario runs (prod)",
+        ]
         assert digest.blocks[-1]["type"] == "context"  # the "As of" line stays last
         assert slack.files() == []  # nothing uploaded: Slack fetches the image blocks' URLs
         for x in images:

@@ -35,8 +35,13 @@ def free_port() -> int:
 
 
 def start_bot(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def posted(slack) -> dict[int, int]:
@@ -58,33 +63,59 @@ def wait_until(predicate, timeout: float) -> None:
 
 @on_both_engines
 async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_once(
-        tmp_path, slack, dss, engine, request):
+    tmp_path, slack, dss, engine, request
+):
     with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
         slack.channel("C0OPS").members.add("U0CAROL")
     key = Fernet.generate_key().decode()
     data = tmp_path / "data"
-    database = (request.getfixturevalue("postgres_url") if engine == "postgresql"
-                else data / "switchboard.db")
+    database = (
+        request.getfixturevalue("postgres_url")
+        if engine == "postgresql"
+        else data / "switchboard.db"
+    )
     store = Store(database)
     accounts = Accounts(store=store, vault=Vault([key.encode()]), now=lambda: datetime.now(UTC))
-    await accounts.link("U0CAROL", "dss", "prod", VerifiedAccount(
-        account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"))
+    await accounts.link(
+        "U0CAROL",
+        "dss",
+        "prod",
+        VerifiedAccount(account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"),
+    )
     # Six digests every 5 minutes whose last run fell due 20 s ago, while the bot was down:
     # all are caught up at start-up, at the same moment, into the same channel.
     created = (datetime.now(UTC) - timedelta(minutes=5, seconds=20)).isoformat()
     for _ in range(SUBSCRIPTIONS):
-        await store.run(subs.add, {
-            "owner": "U0CAROL", "kind": "digest", "platforms": "dss", "trigger": "every 5m",
-            "tz": "UTC", "channel": "C0OPS", "skip_empty": 0, "created_at": created})
+        await store.run(
+            subs.add,
+            {
+                "owner": "U0CAROL",
+                "kind": "digest",
+                "platforms": "dss",
+                "trigger": "every 5m",
+                "tz": "UTC",
+                "channel": "C0OPS",
+                "skip_empty": 0,
+                "created_at": created,
+            },
+        )
     store.close()
     config = tmp_path / "switchboard.toml"
     config.write_text(f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', encoding="utf-8")
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-crash-test", "SLACK_SIGNING_SECRET": "s3cr3t",
-           "SLACK_API_URL": f"{slack.url}/api/", "SWITCHBOARD_DATA_DIR": str(data),
-           "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_PORT": str(free_port()),
-           "SWITCHBOARD_SECRET_KEY": key, "SWITCHBOARD_SLACK_CHANNEL_INTERVAL": "1.0",
-           "SWITCHBOARD_DIGEST_RECOVERY_SETTLE": "2.0", "PYTHONUNBUFFERED": "1",
-           "SWITCHBOARD_DATABASE_URL": str(database) if engine == "postgresql" else ""}
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-crash-test",
+        "SLACK_SIGNING_SECRET": "s3cr3t",
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "SWITCHBOARD_DATA_DIR": str(data),
+        "SWITCHBOARD_CONFIG": str(config),
+        "SWITCHBOARD_PORT": str(free_port()),
+        "SWITCHBOARD_SECRET_KEY": key,
+        "SWITCHBOARD_SLACK_CHANNEL_INTERVAL": "1.0",
+        "SWITCHBOARD_DIGEST_RECOVERY_SETTLE": "2.0",
+        "PYTHONUNBUFFERED": "1",
+        "SWITCHBOARD_DATABASE_URL": str(database) if engine == "postgresql" else "",
+    }
     log = tmp_path / "bot.log"
     slack.faults.set(latency=0.6, path_prefix="/api/chat.postMessage")
 
@@ -109,5 +140,5 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_onc
             bot.wait(10)
         except subprocess.TimeoutExpired:
             bot.kill()
-    assert posted(slack) == {i: 1 for i in range(1, SUBSCRIPTIONS + 1)}, log.read_text()
+    assert posted(slack) == dict.fromkeys(range(1, SUBSCRIPTIONS + 1), 1), log.read_text()
     assert rows(database, "select state from deliveries") == [("delivered",)] * SUBSCRIPTIONS

@@ -35,14 +35,21 @@ def limits(limits_emulator):
 
 @pytest.fixture
 def platforms(dss, limits):
-    return {"dss": [{"name": "prod", "url": dss.url}],
-            "limits": [{"name": "risk", "url": limits.url}]}
+    return {
+        "dss": [{"name": "prod", "url": dss.url}],
+        "limits": [{"name": "risk", "url": limits.url}],
+    }
 
 
 @pytest.fixture
 def settings(tmp_path, slack, platforms):
-    return make_settings(tmp_path, slack, platforms=platforms, slack_channel_interval=0.05,
-                         digest_recovery_settle=0.5)
+    return make_settings(
+        tmp_path,
+        slack,
+        platforms=platforms,
+        slack_channel_interval=0.05,
+        digest_recovery_settle=0.5,
+    )
 
 
 async def on_bot(bot: BotServer, coro: Any) -> Any:
@@ -61,8 +68,11 @@ def rows(settings, sql: str, *args: Any) -> list[tuple]:
 
 
 def digest_messages(slack, channel: str, sub_id: int) -> list:
-    return [m for m in slack.messages(channel)
-            if m.metadata and m.metadata["event_payload"]["subscription"] == sub_id]
+    return [
+        m
+        for m in slack.messages(channel)
+        if m.metadata and m.metadata["event_payload"]["subscription"] == sub_id
+    ]
 
 
 async def link_alice(driver, slack):
@@ -72,8 +82,9 @@ async def link_alice(driver, slack):
 
 
 async def test_add_replies_with_the_next_three_runs_in_the_profile_time_zone(driver, slack, bot):
-    reply = await reply_to(driver, slack, "alice", "/ops", "digest add dss weekdays 08:30",
-                           expect="Digest added")
+    reply = await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss weekdays 08:30", expect="Digest added"
+    )
     body = texts(reply.blocks)
     assert "`weekdays 08:30` (Europe/Paris)" in body  # alice's Slack profile zone
     assert body.count("<!date^") == 3
@@ -85,25 +96,40 @@ async def test_add_replies_with_the_next_three_runs_in_the_profile_time_zone(dri
 
 
 async def test_tz_option_and_bad_schedules(driver, slack, bot):
-    reply = await reply_to(driver, slack, "bob", "/ops",
-                           "digest add dss,limits cron \"0 9 * * 1-5\" tz=Asia/Tokyo",
-                           expect="Digest added")
+    reply = await reply_to(
+        driver,
+        slack,
+        "bob",
+        "/ops",
+        'digest add dss,limits cron "0 9 * * 1-5" tz=Asia/Tokyo',
+        expect="Digest added",
+    )
     assert "(Asia/Tokyo)" in texts(reply.blocks)
-    bad = await reply_to(driver, slack, "bob", "/ops", "digest add dss every 2m",
-                         expect="too often")
+    bad = await reply_to(
+        driver, slack, "bob", "/ops", "digest add dss every 2m", expect="too often"
+    )
     assert "every 5m" in bad.text
-    bad = await reply_to(driver, slack, "bob", "/ops", "digest add dss sometimes",
-                         expect="can't read")
+    bad = await reply_to(
+        driver, slack, "bob", "/ops", "digest add dss sometimes", expect="can't read"
+    )
     assert "`weekly mon 09:00`" in bad.text and "cron" in bad.text
-    bad = await reply_to(driver, slack, "bob", "/ops", "digest add jira daily 09:00",
-                         expect="not a configured platform")
+    bad = await reply_to(
+        driver,
+        slack,
+        "bob",
+        "/ops",
+        "digest add jira daily 09:00",
+        expect="not a configured platform",
+    )
 
 
 async def test_digest_now_sections_in_order_and_a_failing_platform_marked(
-        driver, slack, bot, limits):
+    driver, slack, bot, limits
+):
     await link_alice(driver, slack)
-    await reply_to(driver, slack, "alice", "/ops", "digest add all daily 09:00",
-                   expect="Digest added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add all daily 09:00", expect="Digest added"
+    )
     limits.faults.set(status=503)
     await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
     [message] = digest_messages(slack, "DALICE"[0] + "0ALICE", 1)
@@ -119,10 +145,17 @@ async def test_digest_now_sections_in_order_and_a_failing_platform_marked(
 
 async def test_skip_empty_posts_nothing_when_nothing_is_new(driver, slack, bot, dss):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00 skip-empty",
-                   expect="skips empty runs")
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00",
-                   expect="Digest added")
+    await reply_to(
+        driver,
+        slack,
+        "alice",
+        "/ops",
+        "digest add dss daily 09:00 skip-empty",
+        expect="skips empty runs",
+    )
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00", expect="Digest added"
+    )
     saved = dict(dss.futures)
     dss.futures.clear()  # nothing running (the emulator is shared: restored below)
     try:
@@ -154,14 +187,22 @@ async def _get(bot, sub_id):
 
 
 async def test_posting_to_a_channel_needs_the_bot_there_and_the_owners_confirmation(
-        driver, slack, bot):
+    driver, slack, bot
+):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    refused = await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00 to #data",
-                             expect="/invite @switchboard")
+    refused = await reply_to(
+        driver,
+        slack,
+        "alice",
+        "/ops",
+        "digest add dss daily 09:00 to #data",
+        expect="/invite @switchboard",
+    )
     assert "<#C0DATA>" in refused.text
     assert rows(bot.settings, "select count(*) from subscriptions") == [(0,)]
-    prompt = await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00 to #ops",
-                            expect="Everyone in")
+    prompt = await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00 to #ops", expect="Everyone in"
+    )
     assert "as *alice*" in texts(prompt.blocks)
     assert rows(bot.settings, "select count(*) from subscriptions") == [(0,)]
     await driver.click("alice", prompt, text="Confirm")
@@ -172,8 +213,9 @@ async def test_posting_to_a_channel_needs_the_bot_there_and_the_owners_confirmat
 
 
 async def test_list_pause_resume_remove_with_audit(driver, slack, bot):
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00",
-                   expect="Digest added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00", expect="Digest added"
+    )
     listing = await reply_to(driver, slack, "alice", "/ops", "digest list", expect="#1")
     assert "Next runs" in texts(listing.blocks)
     paused = await reply_to(driver, slack, "alice", "/ops", "digest pause 1", expect="Paused #1")
@@ -187,15 +229,20 @@ async def test_list_pause_resume_remove_with_audit(driver, slack, bot):
     assert bot.services.scheduler.scheduled(1)  # asked first, nothing removed yet
     await driver.click("alice", ask, text="Remove")
     await driver.wait_for(lambda: not bot.services.scheduler.scheduled(1))
-    actions = [a for (a,) in rows(bot.settings, "select action from audit where action like "
-                                  "'digest.%' order by id")]
+    actions = [
+        a
+        for (a,) in rows(
+            bot.settings, "select action from audit where action like 'digest.%' order by id"
+        )
+    ]
     assert actions == ["digest.add", "digest.pause", "digest.resume", "digest.remove"]
 
 
 async def test_app_home_lists_digests_with_pause_run_now_and_remove(driver, slack, bot):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss every 30m",
-                   expect="Digest added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss every 30m", expect="Digest added"
+    )
     await driver.home_opened("alice")
     home = await driver.wait_for(lambda: slack.home("alice"))
     body = texts(home.blocks)
@@ -210,12 +257,15 @@ async def test_app_home_lists_digests_with_pause_run_now_and_remove(driver, slac
 
 
 async def test_a_refused_credential_marks_the_section_and_sends_one_relink_dm(
-        driver, slack, bot, dss):
+    driver, slack, bot, dss
+):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00",
-                   expect="Digest added")
-    await reply_to(driver, slack, "bob", "/ops", "digest add dss daily 09:00",
-                   expect="Digest added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00", expect="Digest added"
+    )
+    await reply_to(
+        driver, slack, "bob", "/ops", "digest add dss daily 09:00", expect="Digest added"
+    )
     dss.faults.set(status=401)
     try:
         for _ in range(2):
@@ -235,10 +285,19 @@ async def test_fan_out_under_a_429_storm_delivers_every_digest_once(driver, slac
     from bot.store import subscriptions as subs
 
     async def add(channel: str) -> dict:
-        return await bot.services.store.run(subs.add, {
-            "owner": "U0CAROL", "kind": "digest", "platforms": "dss", "trigger": "daily 09:00",
-            "tz": "UTC", "channel": channel, "skip_empty": 0,
-            "created_at": "2024-01-01T00:00:00+00:00"})
+        return await bot.services.store.run(
+            subs.add,
+            {
+                "owner": "U0CAROL",
+                "kind": "digest",
+                "platforms": "dss",
+                "trigger": "daily 09:00",
+                "tz": "UTC",
+                "channel": channel,
+                "skip_empty": 0,
+                "created_at": "2024-01-01T00:00:00+00:00",
+            },
+        )
 
     with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
         slack.channel("C0OPS").members.add("U0CAROL")
@@ -249,8 +308,9 @@ async def test_fan_out_under_a_429_storm_delivers_every_digest_once(driver, slac
     scheduler = bot.services.scheduler
 
     async def fan_out() -> list[str]:
-        return list(await asyncio.gather(*(
-            scheduler.run(row, run_at, reason="scheduled") for row in made)))
+        return list(
+            await asyncio.gather(*(scheduler.run(row, run_at, reason="scheduled") for row in made))
+        )
 
     outcomes = await on_bot(bot, fan_out())
     assert outcomes == ["delivered"] * 6
@@ -266,9 +326,11 @@ async def test_fan_out_under_a_429_storm_delivers_every_digest_once(driver, slac
 
 
 async def test_restart_runs_a_missed_digest_inside_the_grace_window_and_skips_beyond(
-        tmp_path, slack, platforms):
-    settings = make_settings(tmp_path, slack, platforms=platforms, digest_grace=600,
-                             slack_channel_interval=0.05)
+    tmp_path, slack, platforms
+):
+    settings = make_settings(
+        tmp_path, slack, platforms=platforms, digest_grace=600, slack_channel_interval=0.05
+    )
     now = datetime.now(UTC)
     inside = (now - timedelta(minutes=3)).strftime("%H:%M")
     beyond = (now - timedelta(minutes=30)).strftime("%H:%M")
@@ -277,20 +339,33 @@ async def test_restart_runs_a_missed_digest_inside_the_grace_window_and_skips_be
 
     store = Store(settings.db_path)  # written while the bot is down
     for when in (inside, beyond):
-        store.run_sync(subs.add, {
-            "owner": "U0CAROL", "kind": "digest", "platforms": "dss",
-            "trigger": f"daily {when}", "tz": "UTC", "channel": "", "skip_empty": 0,
-            "created_at": (now - timedelta(days=2)).isoformat()})
+        store.run_sync(
+            subs.add,
+            {
+                "owner": "U0CAROL",
+                "kind": "digest",
+                "platforms": "dss",
+                "trigger": f"daily {when}",
+                "tz": "UTC",
+                "channel": "",
+                "skip_empty": 0,
+                "created_at": (now - timedelta(days=2)).isoformat(),
+            },
+        )
     # Both had their run yesterday; today's came while the bot was down.
     yesterday = (now - timedelta(days=1)).isoformat()
-    store.run_sync(lambda db: db.execute("update subscriptions set last_run_at = ?", [yesterday])
-                   and db.conn.commit())
+    store.run_sync(
+        lambda db: (
+            db.execute("update subscriptions set last_run_at = ?", [yesterday]) and db.conn.commit()
+        )
+    )
     store.close()
     with BotServer(settings) as bot:
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            _recovered(bot), _loop(bot)))
-        delivered = rows(settings, "select subscription_id, state, reason from deliveries "
-                         "order by subscription_id")
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_recovered(bot), _loop(bot)))
+        delivered = rows(
+            settings,
+            "select subscription_id, state, reason from deliveries order by subscription_id",
+        )
     assert delivered[0][:2] == (1, "delivered") and delivered[0][2] == "missed"
     assert delivered[1][:2] == (2, "skipped")
     assert len(digest_messages(slack, "D0CAROL", 1)) == 1
@@ -299,8 +374,7 @@ async def test_restart_runs_a_missed_digest_inside_the_grace_window_and_skips_be
     assert skipped == [("digest.skipped", "skipped")]
     # A third start finds nothing left to do: still exactly one message.
     with BotServer(settings) as bot:
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            _recovered(bot), _loop(bot)))
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_recovered(bot), _loop(bot)))
     assert len(digest_messages(slack, "D0CAROL", 1)) == 1
 
 
@@ -321,8 +395,9 @@ async def _recovered(bot: BotServer) -> None:
 
 async def test_alert_posts_only_items_not_posted_before(driver, slack, bot):
     await link_alice(driver, slack)
-    reply = await reply_to(driver, slack, "alice", "/ops", "alert add limits.pending",
-                           expect="Alert added")
+    reply = await reply_to(
+        driver, slack, "alice", "/ops", "alert add limits.pending", expect="Alert added"
+    )
     assert "alert `limits.pending`" in texts(reply.blocks)
     first = await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="Checked #1")
     count = int(first.text.split(": ")[1].split()[0])
@@ -335,13 +410,15 @@ async def test_alert_posts_only_items_not_posted_before(driver, slack, bot):
     # The cards were recorded as copies, so an approval click updates them in place.
     copies = rows(bot.settings, "select count(*) from approval_messages where channel = 'D0ALICE'")
     assert copies == [(count,)]
-    bad = await reply_to(driver, slack, "alice", "/ops", "alert add jira.tickets",
-                         expect="not an alert source")
+    bad = await reply_to(
+        driver, slack, "alice", "/ops", "alert add jira.tickets", expect="not an alert source"
+    )
     assert "limits.breaches" in bad.text
 
 
 async def test_subscriptions_on_one_trigger_share_one_job_and_each_is_delivered_once(
-        driver, slack, bot):
+    driver, slack, bot
+):
     from bot.store import subscriptions as subs
 
     scheduler = bot.services.scheduler
@@ -349,9 +426,19 @@ async def test_subscriptions_on_one_trigger_share_one_job_and_each_is_delivered_
         slack.channel("C0OPS").members.add("U0CAROL")
 
     async def add(trigger: str, created: str = "2024-01-01T00:00:00+00:00") -> dict:
-        row = await bot.services.store.run(subs.add, {
-            "owner": "U0CAROL", "kind": "digest", "platforms": "dss", "trigger": trigger,
-            "tz": "UTC", "channel": "C0OPS", "skip_empty": 0, "created_at": created})
+        row = await bot.services.store.run(
+            subs.add,
+            {
+                "owner": "U0CAROL",
+                "kind": "digest",
+                "platforms": "dss",
+                "trigger": trigger,
+                "tz": "UTC",
+                "channel": "C0OPS",
+                "skip_empty": 0,
+                "created_at": created,
+            },
+        )
         scheduler.added(row)
         return row
 
@@ -362,15 +449,20 @@ async def test_subscriptions_on_one_trigger_share_one_job_and_each_is_delivered_
     assert scheduler.jobs() == 8  # /ops status counts subscriptions
     jobs = scheduler.aps.get_jobs()
     assert sorted(job.name for job in jobs) == [
-        "daily 09:00 in UTC", "every 1800s from 2024-01-01T00:00:00+00:00",
-        "every 1800s from 2024-01-01T00:07:00+00:00", "weekdays 08:30 in UTC"]
+        "daily 09:00 in UTC",
+        "every 1800s from 2024-01-01T00:00:00+00:00",
+        "every 1800s from 2024-01-01T00:07:00+00:00",
+        "weekdays 08:30 in UTC",
+    ]
 
     # The daily job fires (twice, as a duplicate fire would): each digest is posted once.
     [job] = [j for j in jobs if j.name == "daily 09:00 in UTC"]
     await on_bot(bot, job.func(*job.args))
     await on_bot(bot, job.func(*job.args))
-    await driver.wait_for(lambda: all(len(digest_messages(slack, "C0OPS", row["id"])) >= 1
-                                      for row in daily), timeout=30)
+    await driver.wait_for(
+        lambda: all(len(digest_messages(slack, "C0OPS", row["id"])) >= 1 for row in daily),
+        timeout=30,
+    )
     await driver.wait_for(lambda: not scheduler.busy, timeout=30)
     await on_bot(bot, job.func(*job.args))  # the same run, fired again later
     await driver.wait_for(lambda: not scheduler.busy, timeout=30)

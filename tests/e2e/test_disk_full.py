@@ -22,8 +22,11 @@ from tests.e2e.helpers import reply_to
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "disk"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
-                              str(folder)], capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -54,18 +57,23 @@ def fill(folder: Path) -> Path:
 
 
 async def test_a_full_disk_says_nothing_was_saved_and_the_bot_keeps_serving(
-        driver, slack, bot, settings, small_disk):
+    driver, slack, bot, settings, small_disk
+):
     filler = fill(small_disk)
-    reply = await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00",
-                           expect="Nothing was saved")
+    reply = await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00", expect="Nothing was saved"
+    )
     assert "disk is full" in reply.text and "Something went wrong" not in reply.text
     # Others are served meanwhile.
     await reply_to(driver, slack, "bob", "/ops", "help", expect="Switchboard commands")
     assert sqlite3.connect(settings.db_path).execute(
-        "select count(*) from subscriptions").fetchone() == (0,)
+        "select count(*) from subscriptions"
+    ).fetchone() == (0,)
 
     filler.unlink()  # the operator frees some space
-    await reply_to(driver, slack, "alice", "/ops", "digest add dss daily 09:00",
-                   expect="Digest added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add dss daily 09:00", expect="Digest added"
+    )
     assert sqlite3.connect(settings.db_path).execute(
-        "select count(*) from subscriptions").fetchone() == (1,)
+        "select count(*) from subscriptions"
+    ).fetchone() == (1,)

@@ -27,8 +27,11 @@ async def test_link_futures_abort_writes_an_audit_row(driver, slack, dss, bot, s
     # The list the person looks at is replaced, saying who aborted what.
     await driver.wait_for(lambda: f"aborted `{job_id}`" in seen_by(slack, "alice"))
 
-    rows = sqlite3.connect(settings.db_path).execute(
-        "select user_id, action, platform, target, result from audit order by id").fetchall()
+    rows = (
+        sqlite3.connect(settings.db_path)
+        .execute("select user_id, action, platform, target, result from audit order by id")
+        .fetchall()
+    )
     assert ("U0ALICE", "link", "dss", "alice", "ok") in rows
     assert ("U0ALICE", "dss.abort", "dss", job_id, "ok") in rows
 

@@ -35,7 +35,8 @@ async def links_reply(driver, slack) -> str:
 
 
 async def test_deleting_the_held_personal_key_asks_twice_then_marks_the_link_broken(
-        driver, slack, dss, bot):
+    driver, slack, dss, bot
+):
     dss.add_api_key(kind="personal", user="alice", label="laptop", created_by="alice")
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
     held_id = dss.api_keys[ALICE_KEY].id
@@ -44,8 +45,11 @@ async def test_deleting_the_held_personal_key_asks_twice_then_marks_the_link_bro
 
     # First Delete on the held key: nothing is deleted; a second, explicit question comes.
     await driver.click("alice", listing, value=delete_value(listing, held=True))
-    question = await driver.wait_for(lambda: next(
-        (m for m in slack.ephemerals("alice") if "Switchboard loses its link" in m.text), None))
+    question = await driver.wait_for(
+        lambda: next(
+            (m for m in slack.ephemerals("alice") if "Switchboard loses its link" in m.text), None
+        )
+    )
     assert "is the key Switchboard holds for you* on Dataiku DSS (prod)" in question.text
     assert "`/ops link dss prod`" in question.text
     assert not dss.requests_to("DELETE", "/personal-api-keys/")
@@ -59,26 +63,43 @@ async def test_deleting_the_held_personal_key_asks_twice_then_marks_the_link_bro
     listing = await reply_to(driver, slack, "alice", "/dss", "mykeys", expect="personal API")
     before = len(slack.ephemerals("alice"))
     await driver.click("alice", listing, value=delete_value(listing, held=True))
-    question = await driver.wait_for(lambda: next(
-        (m for m in slack.ephemerals("alice")[before:]
-         if "Switchboard loses its link" in m.text), None))
-    assert await driver.click("alice", question, text="Delete it and lose the link",
-                              confirm=False) is None
+    question = await driver.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.ephemerals("alice")[before:]
+                if "Switchboard loses its link" in m.text
+            ),
+            None,
+        )
+    )
+    assert (
+        await driver.click("alice", question, text="Delete it and lose the link", confirm=False)
+        is None
+    )
     await driver.click("alice", question, text="Delete it and lose the link")
     await driver.wait_for(lambda: "link is now *broken*" in seen_by(slack, "alice"))
-    assert [r.path.rsplit("/", 1)[-1] for r in dss.requests_to("DELETE", "/personal-api-keys/")
-            ] == [held_id]
+    assert [
+        r.path.rsplit("/", 1)[-1] for r in dss.requests_to("DELETE", "/personal-api-keys/")
+    ] == [held_id]
     assert dss.key_by_id(held_id) is None
     told = seen_by(slack, "alice")
-    assert ("It was the key Switchboard held for you, so your Dataiku DSS (prod) link is now "
-            "*broken*: run `/ops link dss prod` with a new key.") in told
+    assert (
+        "It was the key Switchboard held for you, so your Dataiku DSS (prod) link is now "
+        "*broken*: run `/ops link dss prod` with a new key."
+    ) in told
 
     links = await links_reply(driver, slack)
     assert ":warning: *broken* since" in links and "was deleted" in links
     assert "last verified" not in links
     # Linking again mends it.
-    await link(driver, slack, "alice", "dss", {"api_key": dss.add_api_key(
-        kind="personal", user="alice", label="new").secret})
+    await link(
+        driver,
+        slack,
+        "alice",
+        "dss",
+        {"api_key": dss.add_api_key(kind="personal", user="alice", label="new").secret},
+    )
     assert "last verified" in await links_reply(driver, slack)
 
 
@@ -86,21 +107,22 @@ async def test_deleting_another_key_asks_once_and_keeps_the_link(driver, slack, 
     other = dss.add_api_key(kind="personal", user="alice", label="laptop", created_by="alice")
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
     listing = await reply_to(driver, slack, "alice", "/dss", "mykeys", expect="personal API")
-    await driver.click("alice", listing, value=delete_value(listing, held=False,
-                                                            label="laptop"))
+    await driver.click("alice", listing, value=delete_value(listing, held=False, label="laptop"))
     await driver.wait_for(lambda: "Deleted key `laptop`" in seen_by(slack, "alice"))
     assert dss.key_by_id(other.id) is None and dss.key_by_id(dss.api_keys[ALICE_KEY].id)
     assert "Switchboard loses its link" not in seen_by(slack, "alice")
     assert "last verified" in await links_reply(driver, slack)
 
 
-async def test_an_admin_deleting_the_global_key_they_linked_is_asked_twice(
-        driver, slack, dss, bot):
+async def test_an_admin_deleting_the_global_key_they_linked_is_asked_twice(driver, slack, dss, bot):
     await link(driver, slack, "alice", "dss", {"api_key": ADMIN_KEY})
     listing = await reply_to(driver, slack, "alice", "/dss", "keys", expect="Global API")
     await driver.click("alice", listing, value=delete_value(listing, held=True))
-    question = await driver.wait_for(lambda: next(
-        (m for m in slack.ephemerals("alice") if "Switchboard loses its link" in m.text), None))
+    question = await driver.wait_for(
+        lambda: next(
+            (m for m in slack.ephemerals("alice") if "Switchboard loses its link" in m.text), None
+        )
+    )
     assert not dss.requests_to("DELETE", "/admin/global-api-keys/")
     await driver.click("alice", question, text="Delete it and lose the link")
     await driver.wait_for(lambda: "link is now *broken*" in seen_by(slack, "alice"))
@@ -115,13 +137,11 @@ def hashed() -> Iterator[DSSEmulator]:
 
 @pytest.fixture
 def platforms(request: pytest.FixtureRequest):
-    server = request.getfixturevalue(
-        "hashed" if "hashed" in request.node.name else "dss")
+    server = request.getfixturevalue("hashed" if "hashed" in request.node.name else "dss")
     return {"dss": [{"name": "prod", "url": server.url}]}
 
 
-async def test_with_hashed_keys_the_broken_link_is_still_found_and_said(
-        driver, slack, hashed, bot):
+async def test_with_hashed_keys_the_broken_link_is_still_found_and_said(driver, slack, hashed, bot):
     # DSS lists hashed keys without their secret: no telling beforehand which one is held,
     # but once it is gone the stored key is refused, and the person is told at once.
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})

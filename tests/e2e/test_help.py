@@ -13,8 +13,12 @@ from handlers.ops import family as ops_family
 from tests.e2e.helpers import reply_to, texts
 
 # Every topic a person can ask for on this installation (only DSS is configured in e2e).
-TOPICS = [*(n for n in ops_family.subcommands if n != "help"), "approvals", "dss",
-          *(f"dss {n}" for n in families()["dss"].subcommands)]
+TOPICS = [
+    *(n for n in ops_family.subcommands if n != "help"),
+    "approvals",
+    "dss",
+    *(f"dss {n}" for n in families()["dss"].subcommands),
+]
 
 
 def test_every_registered_command_has_forms_and_two_or_three_examples():
@@ -31,8 +35,14 @@ def test_every_registered_command_has_forms_and_two_or_three_examples():
 
 async def test_each_topic_shows_usage_forms_and_examples(driver, slack, bot):
     for topic in TOPICS:
-        reply = await reply_to(driver, slack, "alice", "/ops", f"help {topic}",
-                               expect="*Usage*" if topic != "approvals" else "Approvals")
+        reply = await reply_to(
+            driver,
+            slack,
+            "alice",
+            "/ops",
+            f"help {topic}",
+            expect="*Usage*" if topic != "approvals" else "Approvals",
+        )
         body = texts(reply.blocks)
         if topic == "approvals":
             assert "first click wins" in body
@@ -70,11 +80,17 @@ async def test_the_overview_code_spans_are_well_formed(driver, slack, bot):
             assert match.group(2).count("`") % 2 == 0, line
 
 
-@pytest.mark.parametrize("command, text", [
-    ("/ops", "help squonk"), ("/ops", "link squonk"), ("/squonk", "projects"),
-    ("/ops", "squonk projects"), ("/ops", "help strategy")])
-async def test_a_platform_not_configured_here_is_named_as_such(driver, slack, bot, command,
-                                                                text):
+@pytest.mark.parametrize(
+    "command, text",
+    [
+        ("/ops", "help squonk"),
+        ("/ops", "link squonk"),
+        ("/squonk", "projects"),
+        ("/ops", "squonk projects"),
+        ("/ops", "help strategy"),
+    ],
+)
+async def test_a_platform_not_configured_here_is_named_as_such(driver, slack, bot, command, text):
     reply = await reply_to(driver, slack, "alice", command, text, expect="not configured")
     assert "is not configured on this installation; configured here: `dss`" in reply.text
     assert "not a platform I know" not in reply.text
@@ -87,15 +103,19 @@ async def test_link_without_a_platform_names_only_configured_ones(driver, slack,
     assert "squonk" not in reply.text and "mstr" not in reply.text
 
 
-@pytest.mark.parametrize("command, text, usage", [
-    ("/dss", "futures 🚀", "`/dss futures [all]`"),
-    ("/dss", "whoami extra", "`/dss whoami`"),
-    ("/dss", "future", "`/dss future <id> [watch]`"),
-    ("/ops", "dss jobs SALES more", "`/ops dss jobs [project]`"),
-    ("/ops", "links everything", "`/ops links`"),
-])
-async def test_wrong_or_extra_arguments_get_that_subcommands_usage(driver, slack, bot, command,
-                                                                   text, usage):
+@pytest.mark.parametrize(
+    "command, text, usage",
+    [
+        ("/dss", "futures 🚀", "`/dss futures [all]`"),
+        ("/dss", "whoami extra", "`/dss whoami`"),
+        ("/dss", "future", "`/dss future <id> [watch]`"),
+        ("/ops", "dss jobs SALES more", "`/ops dss jobs [project]`"),
+        ("/ops", "links everything", "`/ops links`"),
+    ],
+)
+async def test_wrong_or_extra_arguments_get_that_subcommands_usage(
+    driver, slack, bot, command, text, usage
+):
     reply = await reply_to(driver, slack, "alice", command, text, expect="I can't read")
     assert reply.text.startswith(f"I can't read `{command} {text}`. Here is how it goes:")
     assert usage in reply.text and "For example: `" in reply.text

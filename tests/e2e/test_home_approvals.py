@@ -34,19 +34,24 @@ def platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
 
 
 def buttons(view, action_id: str) -> list[dict[str, Any]]:
-    return [e for blk in view.blocks if blk.get("type") == "actions"
-            for e in blk["elements"] if e.get("action_id") == action_id]
+    return [
+        e
+        for blk in view.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e.get("action_id") == action_id
+    ]
 
 
-async def test_home_shows_what_waits_on_the_viewer_with_working_buttons(driver, slack, bot,
-                                                                        world):
+async def test_home_shows_what_waits_on_the_viewer_with_working_buttons(driver, slack, bot, world):
     for user, platform, values in DEMO_LINKS:
         if user == "alice":
             assert "Linked" in await link(driver, slack, user, platform, values)
     published = len(slack.calls("views.publish"))
     await driver.home_opened("alice")
-    home = await driver.wait_for(lambda: len(slack.calls("views.publish")) > published
-                                 and slack.home("alice"))
+    home = await driver.wait_for(
+        lambda: len(slack.calls("views.publish")) > published and slack.home("alice")
+    )
     body = texts(home.blocks)
     assert "Waiting on you" in body
     # Astakos commissions (alice holds the service token) and Limits approvals, with buttons.
@@ -57,8 +62,9 @@ async def test_home_shows_what_waits_on_the_viewer_with_working_buttons(driver, 
     limits = world.emulators["limits"]
     before = {k: v.status for k, v in limits.limits.items()}
     # The same approval, also shown by `/limits pending` (another copy of its card).
-    listed = await reply_to(driver, slack, "alice", "/limits", "pending",
-                            expect="waiting for approval")
+    listed = await reply_to(
+        driver, slack, "alice", "/limits", "pending", expect="waiting for approval"
+    )
 
     # Approve one limit from the Home tab: the platform acts, the tab is drawn again.
     published = len(slack.calls("views.publish"))
@@ -85,8 +91,16 @@ async def test_nothing_waiting_says_so(driver, slack, bot, world):
 
 
 def resolve_all_label(message) -> str:
-    return next((e["text"]["text"] for blk in message.blocks if blk.get("type") == "actions"
-                 for e in blk["elements"] if e.get("action_id") == "astakos_resolve_all"), "")
+    return next(
+        (
+            e["text"]["text"]
+            for blk in message.blocks
+            if blk.get("type") == "actions"
+            for e in blk["elements"]
+            if e.get("action_id") == "astakos_resolve_all"
+        ),
+        "",
+    )
 
 
 async def test_after_a_click_the_shared_list_counts_agree(driver, slack, bot, world):
@@ -95,29 +109,59 @@ async def test_after_a_click_the_shared_list_counts_agree(driver, slack, bot, wo
             assert "Linked" in await link(driver, slack, user, platform, values)
     since = slack.last_seq
     await driver.command("alice", "/astakos", "commissions share", channel="C0OPS")
-    post = await driver.wait_for(lambda: next(
-        (m for m in slack.messages("C0OPS") if m.ts and "Pending commissions" in texts(m.blocks)
-         and slack.events_since(since)), None))
+    post = await driver.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.messages("C0OPS")
+                if m.ts and "Pending commissions" in texts(m.blocks) and slack.events_since(since)
+            ),
+            None,
+        )
+    )
     label = resolve_all_label(post)
     n = int(label.split("(")[1].rstrip(")"))
     assert n >= 2
-    accept = next(e for blk in post.blocks if blk.get("type") == "actions"
-                  for e in blk["elements"] if e.get("action_id") == "astakos_act")
+    accept = next(
+        e
+        for blk in post.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e.get("action_id") == "astakos_act"
+    )
     await driver.click("alice", post, action_id="astakos_act", value=accept["value"])
-    now = await driver.wait_for(lambda: (m := slack.workspace.find(post.channel, post.ts))
-                                and "Accepted* by <@U0ALICE>" in texts(m.blocks) and m)
+    now = await driver.wait_for(
+        lambda: (
+            (m := slack.workspace.find(post.channel, post.ts))
+            and "Accepted* by <@U0ALICE>" in texts(m.blocks)
+            and m
+        )
+    )
     assert resolve_all_label(now) == f"Resolve all ({n - 1})"
 
     # A digest's "n limit(s) waiting" line follows a click on one of its cards.
-    await reply_to(driver, slack, "alice", "/ops", "digest add limits every 30m",
-                   expect="Digest added")
+    await reply_to(
+        driver, slack, "alice", "/ops", "digest add limits every 30m", expect="Digest added"
+    )
     await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
-    digest = await driver.wait_for(lambda: next(
-        (m for m in slack.messages("D0ALICE") if "limit(s) waiting" in texts(m.blocks)), None))
+    digest = await driver.wait_for(
+        lambda: next(
+            (m for m in slack.messages("D0ALICE") if "limit(s) waiting" in texts(m.blocks)), None
+        )
+    )
     line = next(t for t in texts(digest.blocks).splitlines() if "limit(s) waiting" in t)
     waiting = int(line.split("*")[1])
-    approve = next(e for blk in digest.blocks if blk.get("type") == "actions"
-                   for e in blk["elements"] if e.get("action_id") == "limits_approve")
+    approve = next(
+        e
+        for blk in digest.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e.get("action_id") == "limits_approve"
+    )
     await driver.click("alice", digest, action_id="limits_approve", value=approve["value"])
-    await driver.wait_for(lambda: f"*{waiting - 1}* limit(s) waiting" in texts(
-        slack.workspace.find(digest.channel, digest.ts).blocks))
+    await driver.wait_for(
+        lambda: (
+            f"*{waiting - 1}* limit(s) waiting"
+            in texts(slack.workspace.find(digest.channel, digest.ts).blocks)
+        )
+    )

@@ -33,25 +33,27 @@ def platforms(limits: LimitsEmulator) -> dict[str, list[dict[str, Any]]]:
 
 def button(limit_id: str, task: str = "firstApproval") -> str:
     """The value of a card's Approve / Reject buttons."""
-    return json.dumps({"approval": f"limits:prod:limit:{limit_id}:{task}"},
-                      separators=(",", ":"))
+    return json.dumps({"approval": f"limits:prod:limit:{limit_id}:{task}"}, separators=(",", ":"))
 
 
 def card_text(message: Message, limit_id: str, task: str = "firstApproval") -> str:
     prefix = f"appr|limits:prod:limit:{limit_id}:{task}|"
-    return texts([blk for blk in message.blocks
-                  if str(blk.get("block_id", "")).startswith(prefix)])
+    return texts([blk for blk in message.blocks if str(blk.get("block_id", "")).startswith(prefix)])
 
 
 def card_buttons(message: Message, limit_id: str, task: str = "firstApproval") -> list[str]:
-    return [e["text"]["text"] for blk in message.blocks if blk.get("type") == "actions"
-            for e in blk["elements"] if e.get("value") == button(limit_id, task)]
+    return [
+        e["text"]["text"]
+        for blk in message.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e.get("value") == button(limit_id, task)
+    ]
 
 
 async def link_as(driver, slack, user: str, account: str) -> None:
     password = DEMO[account]["password"] if account in DEMO else account
-    outcome = await link(driver, slack, user, "limits",
-                         {"username": account, "password": password})
+    outcome = await link(driver, slack, user, "limits", {"username": account, "password": password})
     assert f"as *{account}*" in outcome, outcome
 
 
@@ -64,16 +66,17 @@ async def share_pending(driver, slack, user: str = "alice") -> Message:
 
 
 def audit_rows(settings) -> list[tuple]:
-    return rows(settings, "select user_id, action, platform, target, result from audit"
-                          " order by id")
+    return rows(settings, "select user_id, action, platform, target, result from audit order by id")
 
 
 @on_both_engines
-async def test_approve_updates_the_limit_the_card_and_the_audit(driver, slack, limits, bot,
-                                                                 settings):
+async def test_approve_updates_the_limit_the_card_and_the_audit(
+    driver, slack, limits, bot, settings
+):
     await link_as(driver, slack, "alice", "alice")
-    reply = await reply_to(driver, slack, "alice", "/limits", "pending",
-                           expect="waiting for approval")
+    reply = await reply_to(
+        driver, slack, "alice", "/limits", "pending", expect="waiting for approval"
+    )
     assert card_buttons(reply, "L-4") == ["Approve", "Reject"]
     assert "Corolla" in card_text(reply, "L-4")
 
@@ -84,8 +87,9 @@ async def test_approve_updates_the_limit_the_card_and_the_audit(driver, slack, l
     # The ephemeral list is re-drawn: the card says who and when, and has no buttons left.
     def updated() -> Message | None:
         current = slack.workspace.find(reply.channel, reply.ts)
-        return current if current and "Approved* by <@U0ALICE>" in card_text(current, "L-4") \
-            else None
+        return (
+            current if current and "Approved* by <@U0ALICE>" in card_text(current, "L-4") else None
+        )
 
     current = await driver.wait_for(updated)
     assert card_buttons(current, "L-4") == []
@@ -95,14 +99,16 @@ async def test_approve_updates_the_limit_the_card_and_the_audit(driver, slack, l
     assert "*approved*" in first_line and "pending" not in first_line.lower()
     assert "<!date^" in card_text(current, "L-4")
     assert card_buttons(current, "L-17") == ["Approve", "Reject"]  # the others stay open
-    assert ("U0ALICE", "limits.approve", "limits", "L-4:firstApproval", "ok") \
-        in audit_rows(settings)
+    assert ("U0ALICE", "limits.approve", "limits", "L-4:firstApproval", "ok") in audit_rows(
+        settings
+    )
     assert len(limits.requests_to("POST", EXECUTE)) == 1
 
 
 @on_both_engines
-async def test_double_click_and_slack_retry_reach_the_platform_once(driver, slack, limits, bot,
-                                                                     settings):
+async def test_double_click_and_slack_retry_reach_the_platform_once(
+    driver, slack, limits, bot, settings
+):
     await link_as(driver, slack, "alice", "alice")
     shared = await share_pending(driver, slack)
     limits.requests.clear()
@@ -110,8 +116,14 @@ async def test_double_click_and_slack_retry_reach_the_platform_once(driver, slac
     clicks = await asyncio.gather(
         driver.click("alice", shared, action_id="limits_approve", value=button("L-17")),
         driver.click("alice", shared, action_id="limits_approve", value=button("L-17")),
-        driver.click("alice", shared, action_id="limits_approve", value=button("L-17"),
-                     retry_num=1, retry_reason="http_timeout"),
+        driver.click(
+            "alice",
+            shared,
+            action_id="limits_approve",
+            value=button("L-17"),
+            retry_num=1,
+            retry_reason="http_timeout",
+        ),
     )
     assert all(c is not None and c.status == 200 for c in clicks)
     await driver.wait_for(lambda: limits.limits["L-17"].status == "APPROVED")
@@ -119,26 +131,33 @@ async def test_double_click_and_slack_retry_reach_the_platform_once(driver, slac
     # The two that lost the claim are told (still acting, or already approved by alice).
     def told() -> int:
         seen = seen_by(slack, "alice")
-        return (seen.count("Already approved by <@U0ALICE> at")
-                + seen.count("Someone (<@U0ALICE>) is acting on this right now."))
+        return seen.count("Already approved by <@U0ALICE> at") + seen.count(
+            "Someone (<@U0ALICE>) is acting on this right now."
+        )
 
     await driver.wait_for(lambda: told() >= 2)
     # The channel copy was updated in place (chat.update): who, when, no buttons.
     current = await driver.wait_for(
-        lambda: (m := slack.workspace.find(shared.channel, shared.ts))
-        and "Approved* by <@U0ALICE>" in card_text(m, "L-17") and m)
+        lambda: (
+            (m := slack.workspace.find(shared.channel, shared.ts))
+            and "Approved* by <@U0ALICE>" in card_text(m, "L-17")
+            and m
+        )
+    )
     assert card_buttons(current, "L-17") == []
     # A late Slack retry of the first click hears who approved, and when.
     await driver.redeliver(clicks[0], retry_num=2)
     late = await driver.wait_for(
-        lambda: [m for m in slack.ephemerals("alice") if "Already approved by" in m.text])
+        lambda: [m for m in slack.ephemerals("alice") if "Already approved by" in m.text]
+    )
     assert "<@U0ALICE> at <!date^" in late[-1].text
     assert len(limits.requests_to("POST", EXECUTE)) == 1
     assert sum(1 for row in audit_rows(settings) if row[1] == "limits.approve") == 1
 
 
 async def test_a_clicker_without_the_role_sees_the_refusal_and_the_card_stays_open(
-        driver, slack, limits, bot, settings):
+    driver, slack, limits, bot, settings
+):
     await link_as(driver, slack, "alice", "alice")
     await link_as(driver, slack, "bob", "bob")
     shared = await share_pending(driver, slack)
@@ -149,18 +168,22 @@ async def test_a_clicker_without_the_role_sees_the_refusal_and_the_card_stays_op
     assert limits.limits["L-4"].status == "PENDING"
     current = slack.workspace.find(shared.channel, shared.ts)
     assert card_buttons(current, "L-4") == ["Approve", "Reject"]
-    assert ("U0BOB", "limits.approve", "limits", "L-4:firstApproval", "refused") \
-        in audit_rows(settings)
+    assert ("U0BOB", "limits.approve", "limits", "L-4:firstApproval", "refused") in audit_rows(
+        settings
+    )
 
     # Still open for someone who may approve.
     await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
     await driver.wait_for(lambda: limits.limits["L-4"].status == "APPROVED")
-    await driver.wait_for(lambda: "Approved* by <@U0ALICE>" in card_text(
-        slack.workspace.find(shared.channel, shared.ts), "L-4"))
+    await driver.wait_for(
+        lambda: (
+            "Approved* by <@U0ALICE>"
+            in card_text(slack.workspace.find(shared.channel, shared.ts), "L-4")
+        )
+    )
 
 
-async def test_unlinked_clicker_is_told_how_to_link_and_nothing_happens(driver, slack, limits,
-                                                                         bot):
+async def test_unlinked_clicker_is_told_how_to_link_and_nothing_happens(driver, slack, limits, bot):
     await link_as(driver, slack, "alice", "alice")
     shared = await share_pending(driver, slack)
     limits.requests.clear()
@@ -168,22 +191,32 @@ async def test_unlinked_clicker_is_told_how_to_link_and_nothing_happens(driver, 
     await driver.wait_for(lambda: "/ops link limits prod" in seen_by(slack, "carol"))
     assert "no linked Atoti Limits (prod) account" in seen_by(slack, "carol")
     assert limits.requests_to("POST", EXECUTE) == []
-    assert card_buttons(slack.workspace.find(shared.channel, shared.ts), "L-4") \
-        == ["Approve", "Reject"]
+    assert card_buttons(slack.workspace.find(shared.channel, shared.ts), "L-4") == [
+        "Approve",
+        "Reject",
+    ]
 
 
 async def test_six_eyes_first_approval_leaves_a_second_step(driver, slack, limits, bot):
-    limits.add_user("carol", "carol-limits-pw", ["ROLE_ACTIVITI_USER", "ROLE_LIMITS",
-                                                 "ROLE_USER", "ROLE_MANAGERS"])
+    limits.add_user(
+        "carol",
+        "carol-limits-pw",
+        ["ROLE_ACTIVITI_USER", "ROLE_LIMITS", "ROLE_USER", "ROLE_MANAGERS"],
+    )
     await link_as(driver, slack, "alice", "alice")
-    await link(driver, slack, "carol", "limits", {"username": "carol",
-                                                  "password": "carol-limits-pw"})
+    await link(
+        driver, slack, "carol", "limits", {"username": "carol", "password": "carol-limits-pw"}
+    )
     shared = await share_pending(driver, slack)
 
     await driver.click("alice", shared, action_id="limits_approve", value=button("L-10"))
     current = await driver.wait_for(
-        lambda: (m := slack.workspace.find(shared.channel, shared.ts))
-        and "Approved* by" in card_text(m, "L-10") and m)
+        lambda: (
+            (m := slack.workspace.find(shared.channel, shared.ts))
+            and "Approved* by" in card_text(m, "L-10")
+            and m
+        )
+    )
     assert "still pending a second approver" in card_text(current, "L-10")
     assert limits.limits["L-10"].status == "PENDING"
     assert limits.limits["L-10"].task == "secondApproval"
@@ -191,14 +224,17 @@ async def test_six_eyes_first_approval_leaves_a_second_step(driver, slack, limit
     # The next list has a card for the second step; the first approver may not give it.
     second = await share_pending(driver, slack)
     assert "second approval" in card_text(second, "L-10", "secondApproval")
-    await driver.click("alice", second, action_id="limits_approve",
-                       value=button("L-10", "secondApproval"))
+    await driver.click(
+        "alice", second, action_id="limits_approve", value=button("L-10", "secondApproval")
+    )
     await driver.wait_for(lambda: "already gave the first approval" in seen_by(slack, "alice"))
-    assert card_buttons(slack.workspace.find(second.channel, second.ts), "L-10",
-                        "secondApproval") == ["Approve", "Reject"]
+    assert card_buttons(
+        slack.workspace.find(second.channel, second.ts), "L-10", "secondApproval"
+    ) == ["Approve", "Reject"]
 
-    await driver.click("carol", second, action_id="limits_approve",
-                       value=button("L-10", "secondApproval"))
+    await driver.click(
+        "carol", second, action_id="limits_approve", value=button("L-10", "secondApproval")
+    )
     await driver.wait_for(lambda: limits.limits["L-10"].status == "APPROVED")
 
 
@@ -211,8 +247,12 @@ async def test_a_stale_card_shows_the_task_as_already_handled(driver, slack, lim
 
     await driver.click("alice", shared, action_id="limits_approve", value=button("L-22"))
     current = await driver.wait_for(
-        lambda: (m := slack.workspace.find(shared.channel, shared.ts))
-        and "Already handled" in card_text(m, "L-22") and m)
+        lambda: (
+            (m := slack.workspace.find(shared.channel, shared.ts))
+            and "Already handled" in card_text(m, "L-22")
+            and m
+        )
+    )
     assert "already handled (status APPROVED)" in card_text(current, "L-22")
     assert card_buttons(current, "L-22") == []
     assert limits.requests_to("POST", EXECUTE) == []
@@ -220,12 +260,14 @@ async def test_a_stale_card_shows_the_task_as_already_handled(driver, slack, lim
 
 async def test_reject_asks_for_a_comment_in_a_modal(driver, slack, limits, bot, settings):
     await link_as(driver, slack, "alice", "alice")
-    reply = await reply_to(driver, slack, "alice", "/limits", "pending",
-                           expect="waiting for approval")
+    reply = await reply_to(
+        driver, slack, "alice", "/limits", "pending", expect="waiting for approval"
+    )
     opened = len(slack.views_opened("alice"))
     await driver.click("alice", reply, action_id="limits_reject", value=button("L-22"))
-    view = await driver.wait_for(lambda: slack.views_opened("alice")[opened:]
-                                 and slack.views_opened("alice")[-1])
+    view = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
     assert "Reject limit *L-22*" in texts(view.blocks)
     assert limits.requests_to("POST", EXECUTE) == []  # nothing happens before the submit
 
@@ -233,12 +275,17 @@ async def test_reject_asks_for_a_comment_in_a_modal(driver, slack, limits, bot, 
     await driver.wait_for(lambda: limits.limits["L-22"].status == "REJECTED")
     assert limits.limits["L-22"].comment == "too large for Umbrella"
     current = await driver.wait_for(
-        lambda: (m := slack.workspace.find(reply.channel, reply.ts))
-        and "Rejected* by <@U0ALICE>" in card_text(m, "L-22") and m)
+        lambda: (
+            (m := slack.workspace.find(reply.channel, reply.ts))
+            and "Rejected* by <@U0ALICE>" in card_text(m, "L-22")
+            and m
+        )
+    )
     assert card_buttons(current, "L-22") == []
     assert "too large for Umbrella" in card_text(current, "L-22")  # the reason, on the card
-    assert ("U0ALICE", "limits.reject", "limits", "L-22:firstApproval", "ok") \
-        in audit_rows(settings)
+    assert ("U0ALICE", "limits.reject", "limits", "L-22:firstApproval", "ok") in audit_rows(
+        settings
+    )
     # …and in /ops audit; the modal said "optional" once (Slack adds it to optional inputs).
     audit = await reply_to(driver, slack, "alice", "/ops", "audit 3", expect="changes")
     assert "*limits.reject* limits" in texts(audit.blocks)
@@ -254,8 +301,12 @@ async def test_platform_outage_leaves_a_retry_button(driver, slack, limits, bot)
     try:
         await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
         current = await driver.wait_for(
-            lambda: (m := slack.workspace.find(shared.channel, shared.ts))
-            and "could not approve" in card_text(m, "L-4") and m)
+            lambda: (
+                (m := slack.workspace.find(shared.channel, shared.ts))
+                and "could not approve" in card_text(m, "L-4")
+                and m
+            )
+        )
     finally:
         limits.faults.clear()
     assert card_buttons(current, "L-4") == ["Retry approve"]
@@ -270,15 +321,20 @@ class TestOperatorRestriction:
 
     @pytest.fixture
     def settings(self, tmp_path, slack, platforms):
-        return make_settings(tmp_path, slack, platforms=platforms,
-                             approvers={"limits.approve": ["S0ADMINS"]})
+        return make_settings(
+            tmp_path, slack, platforms=platforms, approvers={"limits.approve": ["S0ADMINS"]}
+        )
 
     async def test_applies_before_the_platform(self, driver, slack, limits, bot):
-        limits.add_user("carol", "carol-limits-pw", ["ROLE_ACTIVITI_USER", "ROLE_LIMITS",
-                                                     "ROLE_USER", "ROLE_MANAGERS"])
+        limits.add_user(
+            "carol",
+            "carol-limits-pw",
+            ["ROLE_ACTIVITI_USER", "ROLE_LIMITS", "ROLE_USER", "ROLE_MANAGERS"],
+        )
         await link_as(driver, slack, "alice", "alice")
-        await link(driver, slack, "carol", "limits", {"username": "carol",
-                                                      "password": "carol-limits-pw"})
+        await link(
+            driver, slack, "carol", "limits", {"username": "carol", "password": "carol-limits-pw"}
+        )
         shared = await share_pending(driver, slack)
         limits.requests.clear()
         await driver.click("carol", shared, action_id="limits_approve", value=button("L-4"))

@@ -9,8 +9,9 @@ from tests.e2e.helpers import reply_to, texts
 from tests.e2e.test_literal_text import EVIL, assert_literal
 
 
-@pytest.mark.parametrize("text", [f"link '{EVIL}'", f"digest add dss '{EVIL}'",
-                                  f"digest add '{EVIL}' daily 09:00"])
+@pytest.mark.parametrize(
+    "text", [f"link '{EVIL}'", f"digest add dss '{EVIL}'", f"digest add '{EVIL}' daily 09:00"]
+)
 async def test_ops_echoes_the_persons_text_literally(driver, slack, bot, text):
     reply = await reply_to(driver, slack, "alice", "/ops", text, expect="channel")
     # Quoted back clipped, or only up to where it stopped making sense: but literally.

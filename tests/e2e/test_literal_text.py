@@ -67,12 +67,10 @@ def _limits(case: Case) -> tuple[str, Callable[[], None]]:  # noqa: F811 (the fi
     return "status", lambda: structures.update(before)
 
 
-POISON = {"dss": _dss, "mstr": _mstr, "squonk": _squonk, "astakos": _astakos,
-          "limits": _limits}
+POISON = {"dss": _dss, "mstr": _mstr, "squonk": _squonk, "astakos": _astakos, "limits": _limits}
 
 
-async def test_platform_text_is_shown_literally(
-        case: Case, driver, slack, bot):  # noqa: F811 (the fixture)
+async def test_platform_text_is_shown_literally(case: Case, driver, slack, bot):  # noqa: F811 (the fixture)
     await link_alice(case, driver, slack)
     command, restore = POISON[case.key](case)
     try:
@@ -82,11 +80,10 @@ async def test_platform_text_is_shown_literally(
     assert_literal(f"{reply.text}\n{texts(reply.blocks)}")
 
 
-async def test_the_persons_own_text_is_echoed_literally(
-        case: Case, driver, slack, bot):  # noqa: F811 (the fixture)
+async def test_the_persons_own_text_is_echoed_literally(case: Case, driver, slack, bot):  # noqa: F811 (the fixture)
     await link_alice(case, driver, slack)
     # An instance name nobody configured: the reply quotes it back.
-    reply = await reply_to(driver, slack, "alice", case.slash,
-                           f"{case.command} '@{EVIL}'", expect="channel")
+    reply = await reply_to(
+        driver, slack, "alice", case.slash, f"{case.command} '@{EVIL}'", expect="channel"
+    )
     assert_literal(reply.text)
-

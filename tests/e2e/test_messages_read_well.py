@@ -10,8 +10,10 @@ from tests.e2e.helpers import link, reply_to, texts
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-DATE_TOKEN = re.compile(r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d{2}-\d{2} "
-                        r"\d{2}:\d{2} UTC>")
+DATE_TOKEN = re.compile(
+    r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d{2}-\d{2} "
+    r"\d{2}:\d{2} UTC>"
+)
 
 
 def without_tokens(text: str) -> str:
@@ -29,10 +31,12 @@ async def test_dss_jobs_are_in_words(driver, slack, bot):
 
 async def test_links_audit_and_home_show_times_as_date_tokens(driver, slack, bot):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    links = texts((await reply_to(driver, slack, "alice", "/ops", "links",
-                                  expect="linked accounts")).blocks)
-    audit = texts((await reply_to(driver, slack, "alice", "/ops", "audit 5",
-                                  expect="changes")).blocks)
+    links = texts(
+        (await reply_to(driver, slack, "alice", "/ops", "links", expect="linked accounts")).blocks
+    )
+    audit = texts(
+        (await reply_to(driver, slack, "alice", "/ops", "audit 5", expect="changes")).blocks
+    )
     await driver.home_opened("alice")
     home = await driver.wait_for(lambda: slack.home("alice"))
     for body in (links, audit, texts(home.blocks)):

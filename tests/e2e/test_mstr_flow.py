@@ -62,21 +62,25 @@ def user_info_calls(mstr: StrategyOneEmulator):
 
 # -- linking -------------------------------------------------------------------------------
 
+
 async def test_standard_link_keeps_only_an_api_token(driver, slack, mstr, bot, settings):
     outcome = await link(driver, slack, "alice", "mstr", form("alice"))
-    assert ("Linked Strategy One (prod) as *alice* (API token instead of your password)"
-            in outcome)
+    assert "Linked Strategy One (prod) as *alice* (API token instead of your password)" in outcome
     reply = await reply_to(driver, slack, "alice", "/ops", "links", expect="linked accounts")
-    assert ("Strategy One* (prod)  as *alice* · API token instead of your password"
-            in texts(reply.blocks))
+    assert "Strategy One* (prod)  as *alice* · API token instead of your password" in texts(
+        reply.blocks
+    )
     # Later commands log in with the token (mode 4096), never with the password.
     before = len(logins(mstr))
     await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Alice Martin")
     assert logins(mstr)[before:] == [4096]
     raw = open(settings.db_path, "rb").read()
     assert DEMO["alice"]["password"].encode() not in raw
-    rows = sqlite3.connect(settings.db_path).execute(
-        "select action, platform, target, result from audit").fetchall()
+    rows = (
+        sqlite3.connect(settings.db_path)
+        .execute("select action, platform, target, result from audit")
+        .fetchall()
+    )
     assert ("link", "mstr", "alice", "ok") in rows
 
 
@@ -94,11 +98,11 @@ async def test_without_token_exchange_the_password_is_kept(driver, slack, mstr, 
 
 async def test_ldap_link_works_too(driver, slack, mstr, bot):
     outcome = await link(driver, slack, "carol", "mstr", form("carol_ldap"))
-    assert ("Linked Strategy One (prod) as *carol* (API token instead of your password)"
-            in outcome)
+    assert "Linked Strategy One (prod) as *carol* (API token instead of your password)" in outcome
     reply = await reply_to(driver, slack, "carol", "/mstr", "whoami", expect="Carol Nguyen")
-    assert ("LDAP login; I keep an API token instead of your password, which is not stored"
-            in texts(reply.blocks))
+    assert "LDAP login; I keep an API token instead of your password, which is not stored" in texts(
+        reply.blocks
+    )
 
 
 async def test_wrong_password_is_a_field_error_in_the_modal(driver, slack, mstr, bot):
@@ -110,6 +114,7 @@ async def test_wrong_password_is_a_field_error_in_the_modal(driver, slack, mstr,
 
 
 # -- commands ------------------------------------------------------------------------------
+
 
 async def test_status_shows_versions_session_and_timeout(driver, slack, mstr, bot):
     await link(driver, slack, "alice", "mstr", form("alice"))
@@ -154,16 +159,20 @@ async def test_use_then_whoami_sends_the_project_header(driver, slack, mstr, bot
     mstr.requests.clear()
     await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Alice Martin")
     assert [r.headers.get("x-mstr-projectid") for r in user_info_calls(mstr)] == [None]
-    rows = sqlite3.connect(settings.db_path).execute(
-        "select action, target from audit where platform = 'mstr'").fetchall()
+    rows = (
+        sqlite3.connect(settings.db_path)
+        .execute("select action, target from audit where platform = 'mstr'")
+        .fetchall()
+    )
     assert ("mstr.use", "Sales Analytics") in rows
     assert ("mstr.use.clear", "Sales Analytics") in rows
 
 
 async def test_use_with_a_multi_word_name_without_quotes(driver, slack, mstr, bot):
     await link(driver, slack, "alice", "mstr", form("alice"))
-    reply = await reply_to(driver, slack, "alice", "/mstr", "use microstrategy tutorial",
-                           expect="default project")
+    reply = await reply_to(
+        driver, slack, "alice", "/mstr", "use microstrategy tutorial", expect="default project"
+    )
     assert "*MicroStrategy Tutorial*" in reply.text
 
 
@@ -172,15 +181,17 @@ async def test_unknown_project_lists_close_names(driver, slack, mstr, bot):
     reply = await reply_to(driver, slack, "alice", "/mstr", "use Finanse", expect="No project")
     assert "Close names: *Finance Reporting*" in reply.text
     # Not loaded on any node: it cannot be a default either.
-    reply = await reply_to(driver, slack, "alice", "/mstr", 'use "HR Insights"',
-                           expect="No project")
+    reply = await reply_to(
+        driver, slack, "alice", "/mstr", 'use "HR Insights"', expect="No project"
+    )
     assert "`HR Insights`" in reply.text
 
 
 async def test_use_as_default_button_moves_the_star(driver, slack, mstr, bot):
     await link(driver, slack, "alice", "mstr", form("alice"))
-    reply = await reply_to(driver, slack, "alice", "/mstr", "projects finance",
-                           expect="Projects on prod")
+    reply = await reply_to(
+        driver, slack, "alice", "/mstr", "projects finance", expect="Projects on prod"
+    )
     await driver.click("alice", reply, text="Use as default")
     await driver.wait_for(lambda: "is now *Finance Reporting*" in seen_by(slack, "alice"))
     # The list the person looks at is re-rendered with the star on the new default.
@@ -188,21 +199,22 @@ async def test_use_as_default_button_moves_the_star(driver, slack, mstr, bot):
     assert "Finance Reporting* :star: _your default_" in texts(listed.blocks)
     mstr.requests.clear()
     await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Finance Reporting")
-    assert ([r.headers.get("x-mstr-projectid") for r in user_info_calls(mstr)]
-            == [object_id("project:Finance Reporting")])
+    assert [r.headers.get("x-mstr-projectid") for r in user_info_calls(mstr)] == [
+        object_id("project:Finance Reporting")
+    ]
 
 
 async def test_a_long_project_list_stays_within_50_blocks(driver, slack, mstr, bot):
     nodes = mstr.server.nodes
-    mstr.projects += [Project(f"Team {i:02d}", "", {nodes[0]: "loaded", nodes[1]: "loaded"})
-                      for i in range(70)]
+    mstr.projects += [
+        Project(f"Team {i:02d}", "", {nodes[0]: "loaded", nodes[1]: "loaded"}) for i in range(70)
+    ]
     await link(driver, slack, "alice", "mstr", form("alice"))
     reply = await reply_to(driver, slack, "alice", "/mstr", "projects", expect="Projects on prod")
     assert len(reply.blocks) <= 50
     assert "more projects not shown" in texts(reply.blocks)
     assert "/mstr projects <part of a name>" in texts(reply.blocks)
-    reply = await reply_to(driver, slack, "alice", "/mstr", "projects team 6",
-                           expect="matching")
+    reply = await reply_to(driver, slack, "alice", "/mstr", "projects team 6", expect="matching")
     assert texts(reply.blocks).count("Team 6") == 10
 
 
@@ -213,8 +225,8 @@ async def test_unlinked_user_is_told_how_to_link(driver, slack, mstr, bot):
 
 # -- sessions ------------------------------------------------------------------------------
 
-async def test_a_401_mid_session_is_one_relogin_and_the_command_succeeds(driver, slack, mstr,
-                                                                          bot):
+
+async def test_a_401_mid_session_is_one_relogin_and_the_command_succeeds(driver, slack, mstr, bot):
     await link(driver, slack, "alice", "mstr", form("alice"))
     await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Alice Martin")
     before = len(logins(mstr))
@@ -226,8 +238,9 @@ async def test_a_401_mid_session_is_one_relogin_and_the_command_succeeds(driver,
     assert len(user_info_calls(mstr)) == 2  # refused once, then answered
 
 
-async def test_sessions_renew_on_elapsed_time_and_reopen_after_expiry(driver, slack, mstr,
-                                                                      clock, bot):
+async def test_sessions_renew_on_elapsed_time_and_reopen_after_expiry(
+    driver, slack, mstr, clock, bot
+):
     await link(driver, slack, "alice", "mstr", form("alice"))
     await reply_to(driver, slack, "alice", "/mstr", "status", expect="alive")
     opened = len(logins(mstr))

@@ -1,4 +1,4 @@
-""""Not found" on every platform names the closest names, case-insensitively, in one plain
+""" "Not found" on every platform names the closest names, case-insensitively, in one plain
 sentence; an instance that is not configured is answered with the configured ones."""
 
 from __future__ import annotations
@@ -30,20 +30,50 @@ async def link_demo(driver, slack, user: str) -> None:
             assert "Linked" in await link(driver, slack, who, platform, values)
 
 
-@pytest.mark.parametrize("user, command, text, expect", [
-    ("alice", "/dss", "scenarios SALSE",
-     "Dataiku DSS (design) has no project `SALSE` that you can see. Did you mean `SALES`?"),
-    ("alice", "/dss", "run SALES nightly_buidl", "has no scenario `nightly_buidl`. Did you mean"),
-    ("alice", "/dss", "future Fm7pQ2rX", "has no task `Fm7pQ2rX` that you can see. Did you mean "
-                                        "`Fm7pQ2rL`?"),
-    ("alice", "/limits", "limit L-999", "Atoti Limits (risk) has no limit `L-999`. Did you mean"),
-    ("alice", "/squonk", "instances chem-screenign", "There is no project `chem-screenign` that "
-     "you can see on Squonk2 (im). Did you mean `chem-screening`?"),
-    ("bob", "/astakos", "project ml.exmaple.org", "No project named `ml.exmaple.org` that you "
-     "can see on Synnefo Astakos (okeanos). Did you mean `ml.example.org`"),
-])
-async def test_not_found_offers_the_closest_names(driver, slack, bot, user, command, text,
-                                                  expect):
+@pytest.mark.parametrize(
+    "user, command, text, expect",
+    [
+        (
+            "alice",
+            "/dss",
+            "scenarios SALSE",
+            "Dataiku DSS (design) has no project `SALSE` that you can see. Did you mean `SALES`?",
+        ),
+        (
+            "alice",
+            "/dss",
+            "run SALES nightly_buidl",
+            "has no scenario `nightly_buidl`. Did you mean",
+        ),
+        (
+            "alice",
+            "/dss",
+            "future Fm7pQ2rX",
+            "has no task `Fm7pQ2rX` that you can see. Did you mean `Fm7pQ2rL`?",
+        ),
+        (
+            "alice",
+            "/limits",
+            "limit L-999",
+            "Atoti Limits (risk) has no limit `L-999`. Did you mean",
+        ),
+        (
+            "alice",
+            "/squonk",
+            "instances chem-screenign",
+            "There is no project `chem-screenign` that "
+            "you can see on Squonk2 (im). Did you mean `chem-screening`?",
+        ),
+        (
+            "bob",
+            "/astakos",
+            "project ml.exmaple.org",
+            "No project named `ml.exmaple.org` that you "
+            "can see on Synnefo Astakos (okeanos). Did you mean `ml.example.org`",
+        ),
+    ],
+)
+async def test_not_found_offers_the_closest_names(driver, slack, bot, user, command, text, expect):
     await link_demo(driver, slack, user)
     reply = await reply_to(driver, slack, user, command, text, expect=expect.split(".")[0][:30])
     assert expect in reply.text
@@ -52,8 +82,9 @@ async def test_not_found_offers_the_closest_names(driver, slack, bot, user, comm
 
 async def test_names_differing_only_in_case_are_found(driver, slack, bot):
     await link_demo(driver, slack, "alice")
-    reply = await reply_to(driver, slack, "alice", "/dss", "scenarios sales",
-                           expect="Scenarios of SALES")
+    reply = await reply_to(
+        driver, slack, "alice", "/dss", "scenarios sales", expect="Scenarios of SALES"
+    )
     assert "Scenarios of SALES" in texts(reply.blocks)
     limit = await reply_to(driver, slack, "alice", "/limits", "limit l-17", expect="Limit L-17")
     assert "Limit L-17" in texts(limit.blocks)

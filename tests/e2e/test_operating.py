@@ -49,8 +49,14 @@ async def test_readyz_says_what_is_ready_and_503_while_slack_refuses(bot, slack)
                 break
             await asyncio.sleep(0.1)
     assert answer is not None
-    assert answer.json() == {"ready": True, "database": True, "migrations": True,
-                             "slack": True, "leader": True, "draining": False}
+    assert answer.json() == {
+        "ready": True,
+        "database": True,
+        "migrations": True,
+        "slack": True,
+        "leader": True,
+        "draining": False,
+    }
 
 
 async def test_sigterm_lets_a_command_and_a_digest_in_flight_finish(tmp_path, slack, dss):
@@ -58,21 +64,41 @@ async def test_sigterm_lets_a_command_and_a_digest_in_flight_finish(tmp_path, sl
     data = tmp_path / "data"
     store = Store(data / "switchboard.db")
     accounts = Accounts(store=store, vault=Vault([key.encode()]), now=lambda: datetime.now(UTC))
-    await accounts.link("U0ALICE", "dss", "prod", VerifiedAccount(
-        account="alice", secret=DEMO["alice"]["api_key"], kind="API key"))
+    await accounts.link(
+        "U0ALICE",
+        "dss",
+        "prod",
+        VerifiedAccount(account="alice", secret=DEMO["alice"]["api_key"], kind="API key"),
+    )
     # A digest due 5 s ago, while the bot was down: caught up as soon as it starts.
     created = (datetime.now(UTC) - timedelta(minutes=5, seconds=5)).isoformat()
-    await store.run(subs.add, {
-        "owner": "U0ALICE", "kind": "digest", "platforms": "dss", "trigger": "every 5m",
-        "tz": "UTC", "channel": "", "skip_empty": 0, "created_at": created})
+    await store.run(
+        subs.add,
+        {
+            "owner": "U0ALICE",
+            "kind": "digest",
+            "platforms": "dss",
+            "trigger": "every 5m",
+            "tz": "UTC",
+            "channel": "",
+            "skip_empty": 0,
+            "created_at": created,
+        },
+    )
     store.close()
     config = tmp_path / "switchboard.toml"
     config.write_text(f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', encoding="utf-8")
     # DSS answers slowly: the command's reply and the digest are both still being composed
     # when SIGTERM arrives.
     dss.faults.set(latency=3.0)
-    bot = BotProcess(data, slack_url=slack.url, config=config, key=key,
-                     log=tmp_path / "bot.log", drain_timeout=30)
+    bot = BotProcess(
+        data,
+        slack_url=slack.url,
+        config=config,
+        key=key,
+        log=tmp_path / "bot.log",
+        drain_timeout=30,
+    )
     try:
         bot.start()
         async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
@@ -88,8 +114,11 @@ async def test_sigterm_lets_a_command_and_a_digest_in_flight_finish(tmp_path, sl
     replies = [m for m in slack.ephemerals("alice") if "running task" in m.text]
     assert len(replies) == 1, log
     assert _states(data) == ["delivered"]
-    digests = [m for m in slack.messages("D0ALICE")
-               if m.metadata and m.metadata.get("event_type") == "switchboard_digest"]
+    digests = [
+        m
+        for m in slack.messages("D0ALICE")
+        if m.metadata and m.metadata.get("event_type") == "switchboard_digest"
+    ]
     assert len(digests) == 1 and "Dataiku DSS" in texts(digests[0].blocks)
 
 

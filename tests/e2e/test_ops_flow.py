@@ -27,8 +27,9 @@ async def test_bad_or_stale_signature_is_rejected_and_runs_no_handler(driver, sl
 async def test_no_secret_in_the_raw_database_files(driver, slack, bot, settings):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
     await reply_to(driver, slack, "alice", "/dss", "whoami", expect="Login")
-    raw = b"".join(p.read_bytes() for p in settings.db_path.parent.glob(
-        settings.db_path.name + "*"))
+    raw = b"".join(
+        p.read_bytes() for p in settings.db_path.parent.glob(settings.db_path.name + "*")
+    )
     assert b"alice" in raw  # the account name is there: we are reading the right files
     assert ALICE_KEY.encode() not in raw
     assert ALICE_KEY not in "".join(c.method + str(c.args) for c in slack.calls())
@@ -88,12 +89,13 @@ async def test_app_home_links_and_unlinks(driver, slack, bot, settings):
     assert "Not linked." in texts(home.blocks)
     opened = len(slack.views_opened("alice"))
     await driver.click("alice", home, text="Link")
-    modal = await driver.wait_for(lambda: slack.views_opened("alice")[opened:]
-                                  and slack.views_opened("alice")[-1])
+    modal = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
     await driver.submit("alice", modal, {"field_api_key": ALICE_KEY})
     relinked = await driver.wait_for(
-        lambda: "Linked as *alice*" in texts(slack.home("U0ALICE").blocks)
-        and slack.home("U0ALICE"))
+        lambda: "Linked as *alice*" in texts(slack.home("U0ALICE").blocks) and slack.home("U0ALICE")
+    )
     await driver.click("alice", relinked, text="Unlink")
     await driver.wait_for(lambda: "Not linked." in texts(slack.home("U0ALICE").blocks))
     actions = [r[0] for r in rows(settings, "select action from audit order by id")]

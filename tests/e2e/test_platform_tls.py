@@ -28,14 +28,24 @@ def dss(pki: PKI) -> Iterator[DSSEmulator]:
 
 @pytest.fixture
 def platforms(dss: DSSEmulator, pki: PKI) -> dict[str, list[dict[str, Any]]]:
-    return {"dss": [{"name": "prod", "url": dss.url, "ca_bundle": str(pki.ca_cert),
-                     "client_cert": str(pki.client_cert), "client_key": str(pki.client_key)}]}
+    return {
+        "dss": [
+            {
+                "name": "prod",
+                "url": dss.url,
+                "ca_bundle": str(pki.ca_cert),
+                "client_cert": str(pki.client_cert),
+                "client_key": str(pki.client_key),
+            }
+        ]
+    }
 
 
 async def test_link_and_commands_over_mutual_tls(driver, slack, dss, bot):
     assert dss.url.startswith("https://")
     outcome = await link(driver, slack, "alice", "dss", {"api_key": DEMO["alice"]["api_key"]})
     assert "Linked Dataiku DSS (prod) as *alice*" in outcome
-    reply = await reply_to(driver, slack, "alice", "/dss", "futures",
-                           expect="Running tasks on prod")
+    reply = await reply_to(
+        driver, slack, "alice", "/dss", "futures", expect="Running tasks on prod"
+    )
     assert "Compute metrics on SALES.orders" in texts(reply.blocks)

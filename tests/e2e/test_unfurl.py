@@ -31,11 +31,13 @@ async def link_as(driver, slack, user: str, platform: str) -> None:
     slack.close_views(user)
 
 
-async def preview(driver, slack, bot, user: str, channel: str, url: str, *,
-                  event_id: str | None = None):
+async def preview(
+    driver, slack, bot, user: str, channel: str, url: str, *, event_id: str | None = None
+):
     """Post `url` as `user`; the message once the bot answered (or settled without)."""
-    message, response = await driver.share_links(user, channel, f"look at <{url}>",
-                                                 domains=None, event_id=event_id)
+    message, response = await driver.share_links(
+        user, channel, f"look at <{url}>", domains=None, event_id=event_id
+    )
     assert response.status == 200
     return message
 
@@ -44,6 +46,7 @@ def unfurled(slack, message):
     def done():
         fresh = slack.workspace.find(message.channel, message.ts)
         return fresh.unfurls or None
+
     return done
 
 
@@ -71,8 +74,7 @@ def links(world: DemoPlatforms) -> dict[str, str]:
     return out
 
 
-async def test_each_link_shape_unfurls_as_a_card_for_a_linked_poster(
-        driver, slack, bot, world):
+async def test_each_link_shape_unfurls_as_a_card_for_a_linked_poster(driver, slack, bot, world):
     for platform in ("dss", "mstr", "squonk", "limits"):
         await link_as(driver, slack, "alice", platform)
     expect = {
@@ -104,8 +106,9 @@ async def test_an_unlinked_poster_gets_one_link_line_per_conversation(driver, sl
     # The same conversation again: no second nag. A later card that can be shown (bob has a
     # DSS link) still is, so the bot did answer that event.
     await link_as(driver, slack, "bob", "dss")
-    again = await preview(driver, slack, bot, "bob", "C0OPS",
-                          urls["squonk project"] + " " + urls["dss project"])
+    again = await preview(
+        driver, slack, bot, "bob", "C0OPS", urls["squonk project"] + " " + urls["dss project"]
+    )
     shown = await driver.wait_for(unfurled(slack, again))
     assert list(shown) == [urls["dss project"]]
 

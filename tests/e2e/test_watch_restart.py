@@ -47,14 +47,14 @@ def watch_state(database: Path | str) -> str | None:
 
 async def start_watch(driver: SlackDriver, slack) -> None:
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
-    reply = await reply_to(driver, slack, "alice", "/dss", f"future {FUTURE} watch",
-                           expect="Compute metrics")
+    reply = await reply_to(
+        driver, slack, "alice", "/dss", f"future {FUTURE} watch", expect="Compute metrics"
+    )
     assert "I'll send you a message when it ends." in texts(reply.blocks)
 
 
 @on_both_engines
-async def test_a_watch_survives_a_restart_and_its_message_arrives_once(settings, slack, dss,
-                                                                      clock):
+async def test_a_watch_survives_a_restart_and_its_message_arrives_once(settings, slack, dss, clock):
     with BotServer(settings) as bot:
         async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
             await start_watch(driver, slack)
@@ -71,12 +71,20 @@ async def test_a_watch_survives_a_restart_and_its_message_arrives_once(settings,
 @pytest.mark.parametrize("post", ["lands after the kill", "never lands"])
 @on_both_engines
 async def test_killed_while_posting_the_ended_message_it_arrives_exactly_once(
-        tmp_path, slack, dss, clock, post, engine, request):
+    tmp_path, slack, dss, clock, post, engine, request
+):
     config = tmp_path / "switchboard.toml"
     config.write_text(f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', encoding="utf-8")
-    world = {"data": tmp_path / "data", "slack_url": slack.url, "config": config,
-             "key": Fernet.generate_key().decode(), "log": tmp_path / "bot.log",
-             "watch_interval": 0.1, "digest_recovery_settle": 2.0, "sync_interval": 0.5}
+    world = {
+        "data": tmp_path / "data",
+        "slack_url": slack.url,
+        "config": config,
+        "key": Fernet.generate_key().decode(),
+        "log": tmp_path / "bot.log",
+        "watch_interval": 0.1,
+        "digest_recovery_settle": 2.0,
+        "sync_interval": 0.5,
+    }
     db_path: Path | str = world["data"] / "switchboard.db"
     if engine == "postgresql":
         db_path = world["database_url"] = request.getfixturevalue("postgres_url")

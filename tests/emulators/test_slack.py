@@ -58,14 +58,16 @@ async def test_a_token_that_is_not_a_bot_token_is_refused(slack):
 
 
 async def test_posted_message_is_seen_in_the_channel_then_updated_and_deleted(slack, client):
-    posted = await client.chat_postMessage(channel="C0OPS", text="deploy?",
-                                           blocks=[section("*deploy?*")])
+    posted = await client.chat_postMessage(
+        channel="C0OPS", text="deploy?", blocks=[section("*deploy?*")]
+    )
     assert posted["channel"] == "C0OPS"
     [seen] = slack.messages("C0OPS")
     assert (seen.ts, seen.text, seen.blocks) == (posted["ts"], "deploy?", [section("*deploy?*")])
 
-    await client.chat_update(channel="C0OPS", ts=posted["ts"], text="deployed",
-                             blocks=[section("done")])
+    await client.chat_update(
+        channel="C0OPS", ts=posted["ts"], text="deployed", blocks=[section("done")]
+    )
     [seen] = slack.messages("C0OPS")
     assert (seen.text, seen.blocks, seen.edited) == ("deployed", [section("done")], True)
 
@@ -73,8 +75,10 @@ async def test_posted_message_is_seen_in_the_channel_then_updated_and_deleted(sl
     assert slack.messages("C0OPS") == []
     kinds = [e.kind for e in slack.events_since(0)]
     assert kinds == ["message.posted", "message.updated", "message.deleted"]
-    assert await error_of(client.chat_update(channel="C0OPS", ts=posted["ts"], text="x")) \
+    assert (
+        await error_of(client.chat_update(channel="C0OPS", ts=posted["ts"], text="x"))
         == "message_not_found"
+    )
 
 
 async def test_update_without_blocks_keeps_the_old_blocks(slack, client):
@@ -84,9 +88,15 @@ async def test_update_without_blocks_keeps_the_old_blocks(slack, client):
 
 
 async def test_form_encoded_call_with_blocks_as_a_json_string_is_understood(slack):
-    answer = httpx.post(f"{slack.url}/api/chat.postMessage", data={
-        "token": TOKEN, "channel": "C0OPS", "blocks": '[{"type": "divider"}]', "text": "x",
-    })
+    answer = httpx.post(
+        f"{slack.url}/api/chat.postMessage",
+        data={
+            "token": TOKEN,
+            "channel": "C0OPS",
+            "blocks": '[{"type": "divider"}]',
+            "text": "x",
+        },
+    )
     assert answer.json()["ok"] is True
     [call] = slack.calls("chat.postMessage")
     assert call.args == {"channel": "C0OPS", "blocks": [{"type": "divider"}], "text": "x"}
@@ -98,11 +108,14 @@ async def test_the_bot_token_is_never_kept_in_the_call_log(slack, client):
     assert TOKEN not in repr(slack.calls())
 
 
-@pytest.mark.parametrize("blocks, problem", [
-    ([section("x" * 3001)], "text"),
-    ([{"type": "no_such_block"}], "unknown block type"),
-    ([section(str(i)) for i in range(51)], "no more than 50"),
-])
+@pytest.mark.parametrize(
+    "blocks, problem",
+    [
+        ([section("x" * 3001)], "text"),
+        ([{"type": "no_such_block"}], "unknown block type"),
+        ([section(str(i)) for i in range(51)], "no more than 50"),
+    ],
+)
 async def test_blocks_slack_would_refuse_give_invalid_blocks(slack, client, blocks, problem):
     with pytest.raises(SlackApiError) as caught:
         await client.chat_postMessage(channel="C0OPS", text="x", blocks=blocks)
@@ -112,43 +125,55 @@ async def test_blocks_slack_would_refuse_give_invalid_blocks(slack, client, bloc
 
 
 async def test_fifty_blocks_are_accepted(slack, client):
-    await client.chat_postMessage(channel="C0OPS", text="x",
-                                  blocks=[section(str(i)) for i in range(50)])
+    await client.chat_postMessage(
+        channel="C0OPS", text="x", blocks=[section(str(i)) for i in range(50)]
+    )
     assert len(slack.messages("C0OPS")[0].blocks) == 50
 
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
 async def test_message_errors_match_slack(client):
     assert await error_of(client.chat_postMessage(channel="C0OPS")) == "no_text"
-    assert await error_of(client.chat_postMessage(channel="C0NOPE", text="x")) \
-        == "channel_not_found"
+    assert (
+        await error_of(client.chat_postMessage(channel="C0NOPE", text="x")) == "channel_not_found"
+    )
     # The bot is not in #data and has no chat:write.public scope.
-    assert await error_of(client.chat_postMessage(channel="C0DATA", text="x")) \
-        == "not_in_channel"
+    assert await error_of(client.chat_postMessage(channel="C0DATA", text="x")) == "not_in_channel"
     assert await error_of(client.api_call("chat.frobnicate")) == "unknown_method"
 
 
 async def test_someone_elses_message_cannot_be_updated(slack, client):
     from emulators.slack import Message
 
-    slack.workspace.post(Message(channel="C0OPS", ts="1752000000.000999", user="U0BOB",
-                                 text="mine", blocks=[]))
-    assert await error_of(client.chat_update(channel="C0OPS", ts="1752000000.000999",
-                                             text="x")) == "cant_update_message"
-    assert await error_of(client.chat_delete(channel="C0OPS", ts="1752000000.000999")) \
+    slack.workspace.post(
+        Message(channel="C0OPS", ts="1752000000.000999", user="U0BOB", text="mine", blocks=[])
+    )
+    assert (
+        await error_of(client.chat_update(channel="C0OPS", ts="1752000000.000999", text="x"))
+        == "cant_update_message"
+    )
+    assert (
+        await error_of(client.chat_delete(channel="C0OPS", ts="1752000000.000999"))
         == "cant_delete_message"
+    )
 
 
 async def test_ephemeral_is_seen_only_by_its_user_and_cannot_be_updated(slack, client):
     sent = await client.chat_postEphemeral(channel="C0OPS", user="U0BOB", text="psst")
     assert [m.text for m in slack.ephemerals("bob")] == ["psst"]
     assert slack.ephemerals("alice") == [] and slack.messages("C0OPS") == []
-    assert await error_of(client.chat_update(channel="C0OPS", ts=sent["message_ts"],
-                                             text="x")) == "message_not_found"
-    assert await error_of(client.chat_postEphemeral(channel="C0OPS", user="U0CAROL",
-                                                    text="x")) == "user_not_in_channel"
-    assert await error_of(client.chat_postEphemeral(channel="C0DATA", user="U0BOB",
-                                                    text="x")) == "not_in_channel"
+    assert (
+        await error_of(client.chat_update(channel="C0OPS", ts=sent["message_ts"], text="x"))
+        == "message_not_found"
+    )
+    assert (
+        await error_of(client.chat_postEphemeral(channel="C0OPS", user="U0CAROL", text="x"))
+        == "user_not_in_channel"
+    )
+    assert (
+        await error_of(client.chat_postEphemeral(channel="C0DATA", user="U0BOB", text="x"))
+        == "not_in_channel"
+    )
 
 
 async def test_direct_message_channel_is_opened_and_posted_to(slack, client):

@@ -20,18 +20,34 @@ SECRET = "signing-secret-for-tests"
 
 CARD = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "Commission *7* is pending"}},
-    {"type": "actions", "block_id": "commission-7", "elements": [
-        {"type": "button", "action_id": "approve", "value": "7", "style": "primary",
-         "text": {"type": "plain_text", "text": "Accept"},
-         "confirm": {"title": {"type": "plain_text", "text": "Sure?"},
-                     "text": {"type": "mrkdwn", "text": "Accept commission 7?"},
-                     "confirm": {"type": "plain_text", "text": "Accept"},
-                     "deny": {"type": "plain_text", "text": "Cancel"}}},
-        {"type": "static_select", "action_id": "pick",
-         "placeholder": {"type": "plain_text", "text": "Instance"},
-         "options": [{"text": {"type": "plain_text", "text": "Production"}, "value": "prod"},
-                     {"text": {"type": "plain_text", "text": "Staging"}, "value": "staging"}]},
-    ]},
+    {
+        "type": "actions",
+        "block_id": "commission-7",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "approve",
+                "value": "7",
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Accept"},
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Sure?"},
+                    "text": {"type": "mrkdwn", "text": "Accept commission 7?"},
+                    "confirm": {"type": "plain_text", "text": "Accept"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                },
+            },
+            {
+                "type": "static_select",
+                "action_id": "pick",
+                "placeholder": {"type": "plain_text", "text": "Instance"},
+                "options": [
+                    {"text": {"type": "plain_text", "text": "Production"}, "value": "prod"},
+                    {"text": {"type": "plain_text", "text": "Staging"}, "value": "staging"},
+                ],
+            },
+        ],
+    },
 ]
 
 LINK_MODAL = {
@@ -40,23 +56,44 @@ LINK_MODAL = {
     "title": {"type": "plain_text", "text": "Link DSS"},
     "submit": {"type": "plain_text", "text": "Link"},
     "blocks": [
-        {"type": "input", "block_id": "instance_block",
-         "label": {"type": "plain_text", "text": "Instance"},
-         "element": {"type": "static_select", "action_id": "instance", "options": [
-             {"text": {"type": "plain_text", "text": "Production"}, "value": "prod"},
-             {"text": {"type": "plain_text", "text": "Staging"}, "value": "staging"}]}},
-        {"type": "input", "block_id": "key_block",
-         "label": {"type": "plain_text", "text": "API key"},
-         "element": {"type": "plain_text_input", "action_id": "api_key"}},
+        {
+            "type": "input",
+            "block_id": "instance_block",
+            "label": {"type": "plain_text", "text": "Instance"},
+            "element": {
+                "type": "static_select",
+                "action_id": "instance",
+                "options": [
+                    {"text": {"type": "plain_text", "text": "Production"}, "value": "prod"},
+                    {"text": {"type": "plain_text", "text": "Staging"}, "value": "staging"},
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "key_block",
+            "label": {"type": "plain_text", "text": "API key"},
+            "element": {"type": "plain_text_input", "action_id": "api_key"},
+        },
     ],
 }
 
-HOME = {"type": "home", "blocks": [
-    {"type": "header", "text": {"type": "plain_text", "text": "Linked accounts"}},
-    {"type": "section", "text": {"type": "mrkdwn", "text": "DSS prod: *alice*"},
-     "accessory": {"type": "button", "action_id": "relink", "value": "dss/prod",
-                   "text": {"type": "plain_text", "text": "Re-link"}}},
-]}
+HOME = {
+    "type": "home",
+    "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "Linked accounts"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "DSS prod: *alice*"},
+            "accessory": {
+                "type": "button",
+                "action_id": "relink",
+                "value": "dss/prod",
+                "text": {"type": "plain_text", "text": "Re-link"},
+            },
+        },
+    ],
+}
 
 
 def build_app(slack: SlackEmulator, seen: list) -> AsyncApp:
@@ -159,9 +196,7 @@ async def test_signed_slash_command_is_handled_and_its_reply_reaches_the_user(sl
     assert slack.ephemerals("bob") == []
 
 
-async def test_bad_signature_and_stale_timestamp_are_refused_before_any_listener(
-    driver, seen
-):
+async def test_bad_signature_and_stale_timestamp_are_refused_before_any_listener(driver, seen):
     assert (await driver.command("alice", "/ops", "forged", bad_signature=True)).status == 401
     assert (await driver.command("alice", "/ops", "stale", timestamp_offset=-301)).status == 401
     # A good command afterwards is handled; the refused ones never reached a listener.
@@ -176,8 +211,12 @@ async def test_button_click_behind_a_confirm_dialog_replaces_the_card(slack, dri
     assert await driver.click("alice", card, text="Accept", confirm=False) is None
     answer = await driver.click("alice", card, action_id="approve")
     assert answer.status == 200
-    assert answer.payload["container"] == {"type": "message", "message_ts": card.ts,
-                                           "channel_id": "C0OPS", "is_ephemeral": False}
+    assert answer.payload["container"] == {
+        "type": "message",
+        "message_ts": card.ts,
+        "channel_id": "C0OPS",
+        "is_ephemeral": False,
+    }
     await driver.wait_for(lambda s: s.messages("C0OPS")[0].text.startswith("Accepted"))
     assert slack.messages("C0OPS")[0].text == "Accepted by <@U0ALICE>"
     assert ("approve", "U0ALICE", "7") in seen

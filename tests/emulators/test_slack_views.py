@@ -16,8 +16,10 @@ def modal(title: str = "Link DSS", *, blocks: int = 1, **extra) -> dict:
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": title},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"line {i}"}}
-                   for i in range(blocks)],
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"line {i}"}}
+            for i in range(blocks)
+        ],
         **extra,
     }
 
@@ -45,37 +47,46 @@ async def error_of(call) -> str:
 
 
 async def test_views_open_shows_the_modal_to_the_triggering_user(slack, client):
-    opened = await client.views_open(trigger_id=slack.new_trigger_id("bob"),
-                                     view=modal(callback_id="link"))
+    opened = await client.views_open(
+        trigger_id=slack.new_trigger_id("bob"), view=modal(callback_id="link")
+    )
     [view] = slack.open_views("bob")
-    assert (view.id, view.callback_id, view.title["text"]) == (opened["view"]["id"], "link",
-                                                               "Link DSS")
+    assert (view.id, view.callback_id, view.title["text"]) == (
+        opened["view"]["id"],
+        "link",
+        "Link DSS",
+    )
     assert slack.views_opened("alice") == []
 
 
 async def test_a_trigger_id_works_once_and_only_within_three_seconds(slack, client, clock):
     trigger = slack.new_trigger_id("alice")
     await client.views_open(trigger_id=trigger, view=modal())
-    assert await error_of(client.views_open(trigger_id=trigger, view=modal())) \
-        == "trigger_exchanged"
+    assert (
+        await error_of(client.views_open(trigger_id=trigger, view=modal())) == "trigger_exchanged"
+    )
     late = slack.new_trigger_id("alice")
     clock.advance(3.01)
-    assert await error_of(client.views_open(trigger_id=late, view=modal())) \
-        == "expired_trigger_id"
-    assert await error_of(client.views_open(trigger_id="12.34.nope", view=modal())) \
+    assert await error_of(client.views_open(trigger_id=late, view=modal())) == "expired_trigger_id"
+    assert (
+        await error_of(client.views_open(trigger_id="12.34.nope", view=modal()))
         == "invalid_trigger_id"
+    )
 
 
 async def test_loading_modal_then_update_by_id_and_by_external_id(slack, client):
-    opened = await client.views_open(trigger_id=slack.new_trigger_id("alice"),
-                                     view=modal("Loading", external_id="futures-alice"))
+    opened = await client.views_open(
+        trigger_id=slack.new_trigger_id("alice"), view=modal("Loading", external_id="futures-alice")
+    )
     view_id, first_hash = opened["view"]["id"], opened["view"]["hash"]
     await client.views_update(view_id=view_id, hash=first_hash, view=modal("Futures", blocks=3))
     assert slack.view(view_id).title["text"] == "Futures"
     assert len(slack.view(view_id).blocks) == 3
     # The hash moved on, so an update based on the old one is refused.
-    assert await error_of(client.views_update(view_id=view_id, hash=first_hash,
-                                              view=modal("Stale"))) == "hash_conflict"
+    assert (
+        await error_of(client.views_update(view_id=view_id, hash=first_hash, view=modal("Stale")))
+        == "hash_conflict"
+    )
     await client.views_update(external_id="futures-alice", view=modal("Again"))
     assert [v.title["text"] for v in slack.open_views("alice")] == ["Again"]
     assert await error_of(client.views_update(view_id="V0NOPE", view=modal())) == "not_found"
@@ -83,39 +94,59 @@ async def test_loading_modal_then_update_by_id_and_by_external_id(slack, client)
 
 async def test_views_push_stacks_on_the_open_modal(slack, client):
     root = await client.views_open(trigger_id=slack.new_trigger_id("alice"), view=modal("One"))
-    pushed = await client.views_push(trigger_id=slack.new_trigger_id("alice"),
-                                     view=modal("Two"))
+    pushed = await client.views_push(trigger_id=slack.new_trigger_id("alice"), view=modal("Two"))
     assert pushed["view"]["root_view_id"] == root["view"]["id"]
     assert [v.title["text"] for v in slack.open_views("alice")] == ["One", "Two"]
     await client.views_push(trigger_id=slack.new_trigger_id("alice"), view=modal("Three"))
-    assert await error_of(client.views_push(trigger_id=slack.new_trigger_id("alice"),
-                                            view=modal("Four"))) == "push_limit_reached"
+    assert (
+        await error_of(
+            client.views_push(trigger_id=slack.new_trigger_id("alice"), view=modal("Four"))
+        )
+        == "push_limit_reached"
+    )
 
 
 async def test_view_validation(slack, client):
-    assert await error_of(client.views_open(trigger_id=slack.new_trigger_id("alice"),
-                                            view=modal(blocks=101))) == "invalid_blocks"
-    assert await error_of(client.views_open(trigger_id=slack.new_trigger_id("alice"),
-                                            view=modal("A title longer than 24 chars"))) \
+    assert (
+        await error_of(
+            client.views_open(trigger_id=slack.new_trigger_id("alice"), view=modal(blocks=101))
+        )
+        == "invalid_blocks"
+    )
+    assert (
+        await error_of(
+            client.views_open(
+                trigger_id=slack.new_trigger_id("alice"), view=modal("A title longer than 24 chars")
+            )
+        )
         == "invalid_arguments"
-    await client.views_open(trigger_id=slack.new_trigger_id("alice"),
-                            view=modal(blocks=100, external_id="x"))
-    assert await error_of(client.views_open(trigger_id=slack.new_trigger_id("alice"),
-                                            view=modal(external_id="x"))) \
+    )
+    await client.views_open(
+        trigger_id=slack.new_trigger_id("alice"), view=modal(blocks=100, external_id="x")
+    )
+    assert (
+        await error_of(
+            client.views_open(trigger_id=slack.new_trigger_id("alice"), view=modal(external_id="x"))
+        )
         == "duplicate_external_id"
+    )
 
 
 async def test_home_tab_is_published_per_user_and_keeps_its_id(slack, client):
     home = {"type": "home", "blocks": [{"type": "divider"}]}
     first = await client.views_publish(user_id="U0BOB", view=home)
-    second = await client.views_publish(user_id="U0BOB", view={**home, "blocks": [
-        {"type": "header", "text": {"type": "plain_text", "text": "Your links"}}]})
+    second = await client.views_publish(
+        user_id="U0BOB",
+        view={
+            **home,
+            "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "Your links"}}],
+        },
+    )
     assert first["view"]["id"] == second["view"]["id"]
     assert slack.home("bob").blocks[0]["type"] == "header"
     assert slack.home("alice") is None
     assert [e.kind for e in slack.events_since(0)] == ["home.published", "home.published"]
-    assert await error_of(client.views_publish(user_id="U0NOBODY", view=home)) \
-        == "user_not_found"
+    assert await error_of(client.views_publish(user_id="U0NOBODY", view=home)) == "user_not_found"
 
 
 async def test_response_url_defaults_to_an_ephemeral_reply(slack):
@@ -184,7 +215,9 @@ async def test_events_since_gives_only_what_is_new(slack, client):
     await client.chat_postMessage(channel="C0OPS", text="two")
     await AsyncWebhookClient(slack.new_response_url("bob", "C0OPS")).send(text="three")
     new = slack.events_since(mark)
-    assert [(e.kind, e.text) for e in new] == [("message.posted", "two"),
-                                               ("ephemeral.posted", "three")]
+    assert [(e.kind, e.text) for e in new] == [
+        ("message.posted", "two"),
+        ("ephemeral.posted", "three"),
+    ]
     assert [e.seq for e in new] == [mark + 1, mark + 2]
     assert new[1].user == "U0BOB"

@@ -29,7 +29,8 @@ def breaker_clock() -> Iterator[FakeClock]:
     """The clock of every breaker the bot builds in this test (set before the bot starts)."""
     clock = FakeClock()
     previous = breaker.set_default_policy(
-        breaker.BreakerPolicy(threshold=THRESHOLD, cooldown=COOL_DOWN, clock=clock))
+        breaker.BreakerPolicy(threshold=THRESHOLD, cooldown=COOL_DOWN, clock=clock)
+    )
     try:
         yield clock
     finally:
@@ -37,6 +38,10 @@ def breaker_clock() -> Iterator[FakeClock]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, slack: SlackEmulator, platforms: dict[str, Any],  # noqa: F811
-             breaker_clock: FakeClock) -> Settings:
+def settings(
+    tmp_path: Path,
+    slack: SlackEmulator,
+    platforms: dict[str, Any],
+    breaker_clock: FakeClock,
+) -> Settings:
     return make_settings(tmp_path, slack, platforms=platforms, platform_timeout=TIMEOUT)

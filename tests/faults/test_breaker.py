@@ -33,6 +33,7 @@ def breaker(clock: FakeClock, threshold: int = 3, cooldown: float = 30.0) -> Cir
 
 # -- the state machine -----------------------------------------------------------------------
 
+
 def test_it_opens_after_the_threshold_of_failures_in_a_row(clock):
     b = breaker(clock)
     for _ in range(2):
@@ -127,6 +128,7 @@ def test_new_clients_get_the_default_policy(clock):
 
 # -- PlatformHTTP against an emulator --------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def dss_server() -> Iterator[DSSEmulator]:
     with DSSEmulator() as emulator:
@@ -142,8 +144,9 @@ def dss(dss_server: DSSEmulator) -> DSSEmulator:
 
 @pytest.fixture
 async def http(dss: DSSEmulator, clock: FakeClock) -> AsyncIterator[PlatformHTTP]:
-    client = PlatformHTTP(platform="dss", instance="prod", base_url=dss.url, timeout=0.4,
-                          breaker=breaker(clock))
+    client = PlatformHTTP(
+        platform="dss", instance="prod", base_url=dss.url, timeout=0.4, breaker=breaker(clock)
+    )
     try:
         yield client
     finally:
@@ -176,8 +179,12 @@ async def test_a_hang_counts_as_down(dss, http):
 
 
 async def test_a_refused_connection_counts_as_down(clock):
-    http = PlatformHTTP(platform="dss", instance="prod",
-                        base_url=f"http://127.0.0.1:{closed_port()}", breaker=breaker(clock))
+    http = PlatformHTTP(
+        platform="dss",
+        instance="prod",
+        base_url=f"http://127.0.0.1:{closed_port()}",
+        breaker=breaker(clock),
+    )
     try:
         for _ in range(3):
             with pytest.raises(errors.Unavailable, match="could not connect"):
@@ -206,8 +213,10 @@ async def test_5xx_open_it_then_nothing_is_sent_until_the_cool_down(dss, http, c
     for _ in range(5):
         with pytest.raises(errors.Unavailable) as caught:
             await http.request("GET", PATH, auth=KEY)
-        assert caught.value.detail == ("it is considered down after 3 failures in a row, so I "
-                                       "am not calling it for the next 30 s")
+        assert caught.value.detail == (
+            "it is considered down after 3 failures in a row, so I "
+            "am not calling it for the next 30 s"
+        )
         assert caught.value.status is None
     assert len(dss.requests) == 3
 
@@ -237,8 +246,9 @@ async def test_calls_during_a_failing_trial_fail_fast_with_a_new_cool_down(dss, 
             await http.request("GET", PATH, auth=KEY)
     clock.advance(30)
     dss.faults.set(hang=True)  # the trial times out
-    results = await asyncio.gather(*(http.request("GET", PATH, auth=KEY) for _ in range(3)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(http.request("GET", PATH, auth=KEY) for _ in range(3)), return_exceptions=True
+    )
     details = sorted(str(r) for r in results)
     assert "no answer within 0.4 s" in details[2]
     assert all("not calling it for the next 30 s" in d for d in details[:2])
@@ -268,8 +278,9 @@ def test_the_breaker_is_configured_from_the_settings(tmp_path):
     from bot.services import open_services
 
     previous = breaker_module.default_policy()
-    services = open_services(Settings(_env_file=None, data_dir=tmp_path, breaker_threshold=2,
-                                      breaker_cooldown=7.5))
+    services = open_services(
+        Settings(_env_file=None, data_dir=tmp_path, breaker_threshold=2, breaker_cooldown=7.5)
+    )
     try:
         policy = breaker_module.default_policy()
         assert (policy.threshold, policy.cooldown) == (2, 7.5)
@@ -278,19 +289,22 @@ def test_the_breaker_is_configured_from_the_settings(tmp_path):
         breaker_module.set_default_policy(previous)
 
 
-
 async def test_requests_in_flight_per_instance_are_bounded(dss):
     """Nine concurrent calls to a hung instance: only the limit's worth reach it."""
     from bot.platforms import http as http_module
 
     previous = http_module.set_max_in_flight(3)
-    client = PlatformHTTP(platform="dss", instance="prod", base_url=dss.url, timeout=2,
-                          breaker=CircuitBreaker(BreakerPolicy(threshold=100)))
+    client = PlatformHTTP(
+        platform="dss",
+        instance="prod",
+        base_url=dss.url,
+        timeout=2,
+        breaker=CircuitBreaker(BreakerPolicy(threshold=100)),
+    )
     http_module.set_max_in_flight(previous)
     dss.requests.clear()
     dss.faults.set(hang=True)
-    calls = [asyncio.create_task(client.request("GET", "/public/api/auth/info"))
-             for _ in range(9)]
+    calls = [asyncio.create_task(client.request("GET", "/public/api/auth/info")) for _ in range(9)]
     try:
         for _ in range(200):  # until the first three have arrived
             if len(dss.requests) >= 3:

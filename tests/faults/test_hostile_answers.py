@@ -55,13 +55,16 @@ def test_every_hostile_shape_has_an_expectation():
 
 
 async def test_a_hostile_answer_is_one_clear_message_naming_the_instance(
-        case: Case, driver, slack, bot):  # noqa: F811 (the fixture)
+    case: Case, driver, slack, bot
+):
     await link_alice(case, driver, slack)
     for shape, why in WHY.items():
         case.emulator.faults.set(answer=shape)
         text = await answer_to(driver, slack, case)
-        assert (f"{case.where} answered something Switchboard does not understand ("
-                in text), (shape, text)
+        assert f"{case.where} answered something Switchboard does not understand (" in text, (
+            shape,
+            text,
+        )
         assert "try again later or tell your operator." in text, (shape, text)
         assert why in text, (shape, text)
         assert "Traceback" not in text and "Something went wrong" not in text, (shape, text)
@@ -70,4 +73,3 @@ async def test_a_hostile_answer_is_one_clear_message_naming_the_instance(
     case.emulator.faults.clear()
     await ask(driver, slack, "alice", case.slash, case.command, expect=case.ok)
     await reply_to(driver, slack, "bob", "/ops", "links", expect="linked accounts")
-

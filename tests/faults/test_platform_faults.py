@@ -47,6 +47,7 @@ class Case:
 
 # -- emulators, once per module ------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def dss_server() -> Iterator[dss_emu.DSSEmulator]:
     with dss_emu.DSSEmulator() as emulator:
@@ -94,10 +95,15 @@ def _fresh(emulator: Emulator) -> None:
 def _dss(request: pytest.FixtureRequest) -> Case:
     server = request.getfixturevalue("dss_server")
     return Case(
-        key="dss", title="Dataiku DSS", instance="prod", emulator=server,
+        key="dss",
+        title="Dataiku DSS",
+        instance="prod",
+        emulator=server,
         platforms={"dss": [{"name": "prod", "url": server.url}]},
         link_values={"api_key": dss_emu.DEMO["alice"]["api_key"]},
-        slash="/dss", command="whoami", ok="alice",
+        slash="/dss",
+        command="whoami",
+        ok="alice",
         refuse=lambda: server.faults.set(status=401),
     )
 
@@ -105,10 +111,15 @@ def _dss(request: pytest.FixtureRequest) -> Case:
 def _mstr(request: pytest.FixtureRequest) -> Case:
     server = request.getfixturevalue("mstr_server")
     return Case(
-        key="mstr", title="Strategy One", instance="prod", emulator=server,
+        key="mstr",
+        title="Strategy One",
+        instance="prod",
+        emulator=server,
         platforms={"mstr": [{"name": "prod", "url": server.url}]},
         link_values={k: str(v) for k, v in mstr_emu.DEMO["alice"].items()},
-        slash="/mstr", command="whoami", ok="Alice Martin",
+        slash="/mstr",
+        command="whoami",
+        ok="Alice Martin",
         refuse=lambda: server.faults.set(status=401),
     )
 
@@ -125,21 +136,34 @@ def _squonk(request: pytest.FixtureRequest) -> Case:
         server.faults.set(status=401)
 
     return Case(
-        key="squonk", title="Squonk2 Data Manager", instance="main", emulator=server,
+        key="squonk",
+        title="Squonk2 Data Manager",
+        instance="main",
+        emulator=server,
         platforms={"squonk": [server.instance_settings("main")]},
-        link_values={"username": squonk_emu.DEMO["alice"]["username"],
-                     "password": squonk_emu.DEMO["alice"]["password"]},
-        slash="/squonk", command="projects", ok="project(s)", refuse=refuse,
+        link_values={
+            "username": squonk_emu.DEMO["alice"]["username"],
+            "password": squonk_emu.DEMO["alice"]["password"],
+        },
+        slash="/squonk",
+        command="projects",
+        ok="project(s)",
+        refuse=refuse,
     )
 
 
 def _astakos(request: pytest.FixtureRequest) -> Case:
     server = request.getfixturevalue("astakos_server")
     return Case(
-        key="astakos", title="Synnefo Astakos", instance="prod", emulator=server,
+        key="astakos",
+        title="Synnefo Astakos",
+        instance="prod",
+        emulator=server,
         platforms={"astakos": [{"name": "prod", "url": f"{server.url}/identity/v2.0"}]},
         link_values={"token": astakos_emu.DEMO["alice"]["token"]},
-        slash="/astakos", command="whoami", ok="UUID",
+        slash="/astakos",
+        command="whoami",
+        ok="UUID",
         refuse=lambda: server.faults.set(status=401),
     )
 
@@ -147,10 +171,15 @@ def _astakos(request: pytest.FixtureRequest) -> Case:
 def _limits(request: pytest.FixtureRequest) -> Case:
     server = request.getfixturevalue("limits_server")
     return Case(
-        key="limits", title="Atoti Limits", instance="prod", emulator=server,
+        key="limits",
+        title="Atoti Limits",
+        instance="prod",
+        emulator=server,
         platforms={"limits": [{"name": "prod", "url": server.url}]},
         link_values={"username": "alice", "password": limits_emu.DEMO["alice"]["password"]},
-        slash="/limits", command="status", ok="Up since",
+        slash="/limits",
+        command="status",
+        ok="Up since",
         refuse=lambda: server.faults.set(status=401),
     )
 
@@ -175,13 +204,15 @@ def platforms(case: Case) -> dict[str, list[dict[str, Any]]]:
 
 # -- steps -----------------------------------------------------------------------------------
 
+
 def new_replies(slack: SlackEmulator, user: str, since: int) -> list[Message]:
     """Replies said after event `since` (never a working note): see tests.e2e.helpers."""
     return replies_since(slack, user, since)
 
 
-async def ask(driver: SlackDriver, slack: SlackEmulator, user: str, slash: str, text: str,
-              *, expect: str) -> tuple[str, float]:
+async def ask(
+    driver: SlackDriver, slack: SlackEmulator, user: str, slash: str, text: str, *, expect: str
+) -> tuple[str, float]:
     """Type a command; wait for a new reply containing `expect`. (its text, seconds taken)"""
     since = slack.last_seq
     started = time.monotonic()
@@ -208,8 +239,10 @@ async def link_alice(case: Case, driver: SlackDriver, slack: SlackEmulator) -> N
 
 # -- the tests -------------------------------------------------------------------------------
 
+
 async def test_a_hang_is_unavailable_within_the_timeout_while_others_are_served(
-        case: Case, driver, slack, bot):
+    case: Case, driver, slack, bot
+):
     await link_alice(case, driver, slack)
     case.emulator.faults.set(hang=True)
     since = slack.last_seq
@@ -221,8 +254,10 @@ async def test_a_hang_is_unavailable_within_the_timeout_while_others_are_served(
     assert not any("unavailable" in (m.text or "") for m in new_replies(slack, "alice", since))
 
     def unavailable() -> str | None:
-        return next((m.text for m in new_replies(slack, "alice", since)
-                     if "unavailable" in (m.text or "")), None)
+        return next(
+            (m.text for m in new_replies(slack, "alice", since) if "unavailable" in (m.text or "")),
+            None,
+        )
 
     text = await driver.wait_for(unavailable, timeout=TIMEOUT + 5)
     elapsed = time.monotonic() - started
@@ -244,8 +279,9 @@ async def test_a_refused_connection_is_a_clear_message(case: Case, driver, slack
     port = case.emulator.port
     case.emulator.stop()
     try:
-        text, elapsed = await ask(driver, slack, "alice", case.slash, case.command,
-                                  expect="unavailable")
+        text, elapsed = await ask(
+            driver, slack, "alice", case.slash, case.command, expect="unavailable"
+        )
     finally:
         case.emulator.start(port=port)
     assert f"{case.where} is unavailable: could not connect (ConnectError)" in text
@@ -257,14 +293,16 @@ async def test_a_slow_body_is_cut_off_at_the_timeout(case: Case, driver, slack, 
     # Headers at once, then the body a byte at a time over 20 s: no single read waits long
     # enough for a read timeout, so only the overall deadline stops it.
     case.emulator.faults.set(slow_body=20.0)
-    text, elapsed = await ask(driver, slack, "alice", case.slash, case.command,
-                              expect="unavailable")
+    text, elapsed = await ask(
+        driver, slack, "alice", case.slash, case.command, expect="unavailable"
+    )
     assert f"{case.where} is unavailable: no answer within {TIMEOUT:g} s" in text
     assert elapsed < TIMEOUT + MARGIN, f"{elapsed:.2f} s"
 
 
 async def test_a_credential_refused_mid_operation_asks_to_link_again(
-        case: Case, driver, slack, bot):
+    case: Case, driver, slack, bot
+):
     await link_alice(case, driver, slack)
     case.refuse()
     case.emulator.requests.clear()
@@ -276,30 +314,36 @@ async def test_a_credential_refused_mid_operation_asks_to_link_again(
         assert len(case.emulator.requests_to("POST", "/api/auth/login")) == 1
     if case.key == "squonk":
         keycloak = case.emulator.keycloak  # type: ignore[attr-defined]
-        refreshes = [r for r in keycloak.requests_to("POST", "/token")
-                     if b"grant_type=refresh_token" in r.body]
+        refreshes = [
+            r
+            for r in keycloak.requests_to("POST", "/token")
+            if b"grant_type=refresh_token" in r.body
+        ]
         assert len(refreshes) == 1  # the refresh was tried once, and refused
 
 
 async def test_the_breaker_stops_calling_a_down_instance_then_tries_it_again(
-        case: Case, driver, slack, bot, breaker_clock: FakeClock):
+    case: Case, driver, slack, bot, breaker_clock: FakeClock
+):
     await link_alice(case, driver, slack)
     case.emulator.faults.set(status=500)
     for _ in range(THRESHOLD + 1):
-        text, _ = await ask(driver, slack, "alice", case.slash, case.command,
-                            expect="unavailable")
+        text, _ = await ask(driver, slack, "alice", case.slash, case.command, expect="unavailable")
         if "considered down" in text:
             break
     else:
         pytest.fail(f"the breaker never opened; last reply: {text}")
-    assert (f"{case.where} is unavailable: it is considered down after {THRESHOLD} failures "
-            f"in a row, so I am not calling it for the next {COOL_DOWN:g} s") in text
+    assert (
+        f"{case.where} is unavailable: it is considered down after {THRESHOLD} failures "
+        f"in a row, so I am not calling it for the next {COOL_DOWN:g} s"
+    ) in text
 
     # While open: the person is told at once and the instance receives nothing.
     sent = len(case.emulator.requests)
     breaker_clock.advance(COOL_DOWN - 10)
-    text, elapsed = await ask(driver, slack, "alice", case.slash, case.command,
-                              expect="considered down")
+    text, elapsed = await ask(
+        driver, slack, "alice", case.slash, case.command, expect="considered down"
+    )
     assert "for the next 10 s" in text
     assert len(case.emulator.requests) == sent
     assert elapsed < TIMEOUT

@@ -35,8 +35,9 @@ class Server(Emulator):
             return RedirectResponse(f"http://127.0.0.1:{self.port + 1}/data", status_code=302)
 
         def encoded(body: bytes, encoding: str) -> Response:
-            return Response(body, headers={"content-encoding": encoding,
-                                           "content-type": "application/json"})
+            return Response(
+                body, headers={"content-encoding": encoding, "content-type": "application/json"}
+            )
 
         async def gz(request: Request) -> Response:
             size = int(request.query_params["size"])
@@ -55,10 +56,16 @@ class Server(Emulator):
         async def plain_big(request: Request) -> Response:
             return Response(b"[" + b"1," * (6 * MB) + b"1]", media_type="application/json")
 
-        return [Route("/data", data), Route("/moved", moved), Route("/moved-far", moved_far),
-                Route("/gz", gz), Route("/raw-deflate", raw_deflate),
-                Route("/corrupt", corrupt), Route("/brotli", brotli),
-                Route("/plain-big", plain_big)]
+        return [
+            Route("/data", data),
+            Route("/moved", moved),
+            Route("/moved-far", moved_far),
+            Route("/gz", gz),
+            Route("/raw-deflate", raw_deflate),
+            Route("/corrupt", corrupt),
+            Route("/brotli", brotli),
+            Route("/plain-big", plain_big),
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +79,9 @@ async def client(server: Server) -> AsyncIterator[http.PlatformHTTP]:
     server.faults.clear()
     previous = http.set_max_body(10 * MB)
     try:
-        platform = http.PlatformHTTP(platform="dss", instance="prod", base_url=server.url,
-                                     timeout=10)
+        platform = http.PlatformHTTP(
+            platform="dss", instance="prod", base_url=server.url, timeout=10
+        )
     finally:
         http.set_max_body(previous)
     yield platform
@@ -98,8 +106,9 @@ async def test_a_same_origin_redirect_is_followed_with_the_credential(client):
 async def test_a_redirect_to_another_origin_is_refused_unfollowed(client, server):
     server.requests.clear()
     detail = await bad_answer(client, "/moved-far")
-    assert detail == ("it redirected GET /moved-far to another server, which Switchboard does "
-                      "not follow")
+    assert detail == (
+        "it redirected GET /moved-far to another server, which Switchboard does not follow"
+    )
     assert [r.path for r in server.requests] == ["/moved-far"]
 
 
@@ -138,8 +147,9 @@ async def test_the_limit_is_a_setting(server, tmp_path):
 
     previous = http.set_max_body(10 * MB)
     try:
-        services = open_services(Settings(_env_file=None, data_dir=tmp_path,
-                                          platform_max_body=2 * MB))
+        services = open_services(
+            Settings(_env_file=None, data_dir=tmp_path, platform_max_body=2 * MB)
+        )
         await services.aclose()
         small = http.PlatformHTTP(platform="dss", instance="prod", base_url=server.url)
     finally:
@@ -153,8 +163,9 @@ async def test_the_limit_is_a_setting(server, tmp_path):
 
 async def test_raw_deflate_is_read_and_a_corrupt_or_unasked_encoding_is_refused(client):
     assert await client.json("GET", "/raw-deflate") == {"raw": 1}
-    assert await bad_answer(client, "/corrupt") == ("its compressed answer is corrupt; "
-                                                    "GET /corrupt")
+    assert await bad_answer(client, "/corrupt") == (
+        "its compressed answer is corrupt; GET /corrupt"
+    )
     assert "an encoding Switchboard did not ask for (br)" in await bad_answer(client, "/brotli")
 
 
@@ -163,6 +174,8 @@ async def test_html_with_200_is_named_in_the_message(client, server):
     detail = await bad_answer(client, "/data")
     assert detail == "text/html instead of JSON for GET /data"
     text = messages.for_error(client.error(errors.BadAnswer, detail))
-    assert text == ("Dataiku DSS (prod) answered something Switchboard does not understand "
-                    "(text/html instead of JSON for GET /data); try again later or tell your "
-                    "operator.")
+    assert text == (
+        "Dataiku DSS (prod) answered something Switchboard does not understand "
+        "(text/html instead of JSON for GET /data); try again later or tell your "
+        "operator."
+    )

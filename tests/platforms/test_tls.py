@@ -60,14 +60,21 @@ async def test_without_the_ca_bundle_the_certificate_is_refused(https_dss):
 async def test_mutual_tls_needs_the_client_certificate(mtls_dss, pki):
     with pytest.raises(errors.Unavailable):
         await login(mtls_dss.url, ca_bundle=str(pki.ca_cert))
-    assert await login(mtls_dss.url, ca_bundle=str(pki.ca_cert),
-                       client_cert=str(pki.client_cert),
-                       client_key=str(pki.client_key)) == "alice"
+    assert (
+        await login(
+            mtls_dss.url,
+            ca_bundle=str(pki.ca_cert),
+            client_cert=str(pki.client_cert),
+            client_key=str(pki.client_key),
+        )
+        == "alice"
+    )
 
 
 def test_a_missing_tls_file_fails_at_start_up_naming_the_instance(tmp_path: Path):
-    config = DSSInstance(name="prod", url="https://dss.example.com",
-                         ca_bundle=str(tmp_path / "missing.pem"))
+    config = DSSInstance(
+        name="prod", url="https://dss.example.com", ca_bundle=str(tmp_path / "missing.pem")
+    )
     with pytest.raises(ValueError, match="instance prod: cannot load its TLS files"):
         config.ssl_context()
     assert DSSInstance(name="plain", url="https://dss.example.com").ssl_context() is None

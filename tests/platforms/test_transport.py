@@ -24,10 +24,15 @@ class Site(Emulator):
     def routes(self):
         async def echo(request: Request) -> Response:
             body = await request.body()
-            response = JSONResponse({"method": request.method, "body": body.decode(),
-                                     "cookie": request.headers.get("cookie"),
-                                     "auth": request.headers.get("authorization"),
-                                     "query": dict(request.query_params)})
+            response = JSONResponse(
+                {
+                    "method": request.method,
+                    "body": body.decode(),
+                    "cookie": request.headers.get("cookie"),
+                    "auth": request.headers.get("authorization"),
+                    "query": dict(request.query_params),
+                }
+            )
             response.set_cookie("session", "alice-secret-session")
             return response
 
@@ -35,12 +40,16 @@ class Site(Emulator):
             return RedirectResponse("/echo", status_code=302)
 
         async def zipped(request: Request) -> Response:
-            return Response(gzip.compress(json.dumps({"big": "x" * 5000}).encode()),
-                            headers={"content-encoding": "gzip",
-                                     "content-type": "application/json"})
+            return Response(
+                gzip.compress(json.dumps({"big": "x" * 5000}).encode()),
+                headers={"content-encoding": "gzip", "content-type": "application/json"},
+            )
 
-        return [Route("/echo", echo, methods=["GET", "POST"]), Route("/moved", moved),
-                Route("/zipped", zipped)]
+        return [
+            Route("/echo", echo, methods=["GET", "POST"]),
+            Route("/moved", moved),
+            Route("/zipped", zipped),
+        ]
 
 
 @pytest.fixture
@@ -57,8 +66,9 @@ async def http(site):
 
 
 async def test_a_request_goes_out_whole_and_its_answer_comes_back(http):
-    answer = await http.json("POST", "/echo", params={"q": "1"}, json={"a": 1},
-                             auth=httpx.BasicAuth("key", ""))
+    answer = await http.json(
+        "POST", "/echo", params={"q": "1"}, json={"a": 1}, auth=httpx.BasicAuth("key", "")
+    )
     assert answer["method"] == "POST"
     assert json.loads(answer["body"]) == {"a": 1}
     assert answer["query"] == {"q": "1"}

@@ -11,16 +11,27 @@ from bot.digests.compose import render
 
 
 def card(n: int) -> list[dict]:
-    return tag_card(f"astakos:p:commission:{n}", [
-        b.section(f"Commission {n}"), b.context("2 provisions"), b.context("issued today"),
-        b.actions(b.button("Accept", "accept", str(n)))])
+    return tag_card(
+        f"astakos:p:commission:{n}",
+        [
+            b.section(f"Commission {n}"),
+            b.context("2 provisions"),
+            b.context("issued today"),
+            b.actions(b.button("Accept", "accept", str(n))),
+        ],
+    )
 
 
 def test_a_long_section_keeps_whole_cards_only_and_lists_only_those():
     cards = [block for n in range(40) for block in card(n)]
     sections = [
-        Section("astakos", "Synnefo Astakos (p)", cards, empty=False,
-                approvals=[f"astakos:p:commission:{n}" for n in range(40)]),
+        Section(
+            "astakos",
+            "Synnefo Astakos (p)",
+            cards,
+            empty=False,
+            approvals=[f"astakos:p:commission:{n}" for n in range(40)],
+        ),
         Section("dss", "Dataiku DSS (d)", [b.section("3 running")], empty=False),
     ]
     digest = render(sections, heading="Digest", now=datetime(2026, 11, 23, tzinfo=UTC))

@@ -70,8 +70,9 @@ async def driver(slack: SlackEmulator, bot: BotServer) -> AsyncIterator[SlackDri
 LINK = re.compile(r"<(https?://[^|>]+)\|this link>")
 
 
-async def web_link(driver: SlackDriver, slack: SlackEmulator, bot: BotServer, user: str,
-                   text: str = "link dss") -> str:
+async def web_link(
+    driver: SlackDriver, slack: SlackEmulator, bot: BotServer, user: str, text: str = "link dss"
+) -> str:
     """Type `/ops link …` as `user`; the one-time URL from the ephemeral reply, pointed at the
     bot's loopback address instead of the public one."""
     reply = await reply_to(driver, slack, user, "/ops", text, expect="works once")

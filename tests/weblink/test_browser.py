@@ -22,11 +22,11 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium chromium-driver",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is absent: apt-get install chromium chromium-driver", allow_module_level=True
+    )
 if not os.path.exists(CHROMEDRIVER):
-    pytest.skip("chromedriver is absent: apt-get install chromium-driver",
-                allow_module_level=True)
+    pytest.skip("chromedriver is absent: apt-get install chromium-driver", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
@@ -40,10 +40,17 @@ def browser() -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="switchboard-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-                f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(arg)
     service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
     driver = webdriver.Chrome(options=options, service=service)
@@ -64,12 +71,14 @@ def _fill_and_submit(browser: Any, key: str) -> None:
 
 
 def _text_of(browser: Any, element_id: str) -> str:
-    return WebDriverWait(browser, 10).until(
-        ec.visibility_of_element_located((By.ID, element_id))).text
+    return (
+        WebDriverWait(browser, 10).until(ec.visibility_of_element_located((By.ID, element_id))).text
+    )
 
 
 async def test_open_fill_submit_then_the_same_link_is_refused(
-        driver, slack, bot, settings, browser):
+    driver, slack, bot, settings, browser
+):
     url = await web_link(driver, slack, bot, "alice", "link dss prod")
 
     def first_visit() -> tuple[str, str, str]:
@@ -95,8 +104,8 @@ async def test_open_fill_submit_then_the_same_link_is_refused(
 
     again = await asyncio.to_thread(second_visit)
     assert "This link has already been used" in again
-    rows = sqlite3.connect(settings.db_path).execute(
-        "select user_id, account from links").fetchall()
+    rows = (
+        sqlite3.connect(settings.db_path).execute("select user_id, account from links").fetchall()
+    )
     assert rows == [("U0ALICE", "alice")]
-    await driver.wait_for(lambda: "Linked Dataiku DSS (prod) as *alice*"
-                          in seen_by(slack, "alice"))
+    await driver.wait_for(lambda: "Linked Dataiku DSS (prod) as *alice*" in seen_by(slack, "alice"))

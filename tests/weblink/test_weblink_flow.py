@@ -36,25 +36,31 @@ async def _submit(http: httpx.AsyncClient, url: str, **fields: str) -> httpx.Res
 
 
 def _links(settings) -> list[tuple[str, str, str, str]]:
-    return sqlite3.connect(settings.db_path).execute(
-        "select user_id, platform, instance, account from links order by user_id").fetchall()
+    return (
+        sqlite3.connect(settings.db_path)
+        .execute("select user_id, platform, instance, account from links order by user_id")
+        .fetchall()
+    )
 
 
 def _audit(settings) -> list[tuple[str, str, str, str, str]]:
-    return sqlite3.connect(settings.db_path).execute(
-        "select user_id, action, instance, target, result from audit order by id").fetchall()
+    return (
+        sqlite3.connect(settings.db_path)
+        .execute("select user_id, action, instance, target, result from audit order by id")
+        .fetchall()
+    )
 
 
 async def test_link_replies_with_an_ephemeral_one_time_link_instead_of_the_modal(
-        driver, slack, bot):
+    driver, slack, bot
+):
     reply = await reply_to(driver, slack, "alice", "/ops", "link dss prod", expect="works once")
     assert "expires in 10 minutes and works once" in reply.text
     assert reply in slack.ephemerals("alice") and not slack.ephemerals("bob")
     assert slack.views_opened("alice") == []
     assert "link your Dataiku DSS account (prod)" in seen_by(slack, "alice")
     # Asking to share it does not post it in the channel.
-    shared = await reply_to(driver, slack, "alice", "/ops", "link dss share",
-                            expect="works once")
+    shared = await reply_to(driver, slack, "alice", "/ops", "link dss share", expect="works once")
     assert shared in slack.ephemerals("alice")
     assert not any("works once" in (m.text or "") for m in slack.messages())
 
@@ -71,22 +77,24 @@ async def test_the_form_links_for_the_token_owner_and_works_once(driver, slack, 
         assert '<input type="password" id="field_api_key" name="field_api_key"' in page.text
         assert 'method="post" action="../link"' in page.text
         # A form field naming another user is ignored: the token says who this is.
-        done = await http.post(_form_url(url), data={
-            "token": _token(url), "field_api_key": ALICE_KEY, "user_id": "U0BOB"})
+        done = await http.post(
+            _form_url(url),
+            data={"token": _token(url), "field_api_key": ALICE_KEY, "user_id": "U0BOB"},
+        )
         assert done.status_code == 200
         assert "Linked Dataiku DSS (prod) as <strong>alice</strong> (API key)." in done.text
         assert ALICE_KEY not in done.text and done.headers["cache-control"] == "no-store"
         # The same link again: refused, whether opened or posted.
         again = await http.get(url)
-        posted = await http.post(_form_url(url), data={
-            "token": _token(url), "field_api_key": ALICE_KEY})
+        posted = await http.post(
+            _form_url(url), data={"token": _token(url), "field_api_key": ALICE_KEY}
+        )
     assert again.status_code == 410 and "already been used" in again.text
     assert posted.status_code == 410 and "already been used" in posted.text
     assert _links(settings) == [("U0ALICE", "dss", "prod", "alice")]
     assert _audit(settings) == [("U0ALICE", "link", "prod", "alice", "ok")]
     # Told in Slack too, where /ops link was typed; and /ops links agrees.
-    await driver.wait_for(lambda: "Linked Dataiku DSS (prod) as *alice*"
-                          in seen_by(slack, "alice"))
+    await driver.wait_for(lambda: "Linked Dataiku DSS (prod) as *alice*" in seen_by(slack, "alice"))
     await reply_to(driver, slack, "alice", "/ops", "links", expect="linked accounts")
     await reply_to(driver, slack, "bob", "/ops", "links", expect="no linked accounts")
 
@@ -101,8 +109,7 @@ async def test_a_token_stores_for_the_user_it_was_issued_to_only(driver, slack, 
         # Bob's own link is still his, and unused.
         mine = await _submit(http, bobs, field_api_key=BOB_KEY)
         assert mine.status_code == 200
-    assert _links(settings) == [("U0ALICE", "dss", "prod", "bob"),
-                                ("U0BOB", "dss", "prod", "bob")]
+    assert _links(settings) == [("U0ALICE", "dss", "prod", "bob"), ("U0BOB", "dss", "prod", "bob")]
 
 
 async def test_the_link_expires_after_ten_minutes(driver, slack, bot, settings, clock):
@@ -112,8 +119,9 @@ async def test_the_link_expires_after_ten_minutes(driver, slack, bot, settings, 
         assert (await http.get(url)).status_code == 200
         clock.advance(seconds=1)
         late = await http.get(url)
-        posted = await http.post(_form_url(url), data={
-            "token": _token(url), "field_api_key": ALICE_KEY})
+        posted = await http.post(
+            _form_url(url), data={"token": _token(url), "field_api_key": ALICE_KEY}
+        )
     assert late.status_code == 410 and "expired" in late.text and "10 minutes" in late.text
     assert posted.status_code == 410 and "expired" in posted.text
     assert _links(settings) == [] and _audit(settings) == []
@@ -122,8 +130,9 @@ async def test_the_link_expires_after_ten_minutes(driver, slack, bot, settings, 
 async def test_unknown_or_missing_tokens_get_a_clear_page(bot, settings):
     async with httpx.AsyncClient() as http:
         opened = await http.get(f"{bot.url}/link/not-a-token")
-        posted = await http.post(f"{bot.url}/link", data={
-            "token": "not-a-token", "field_api_key": ALICE_KEY})
+        posted = await http.post(
+            f"{bot.url}/link", data={"token": "not-a-token", "field_api_key": ALICE_KEY}
+        )
         empty = await http.post(f"{bot.url}/link", data={"field_api_key": ALICE_KEY})
     for page in (opened, posted, empty):
         assert page.status_code == 404
@@ -134,7 +143,8 @@ async def test_unknown_or_missing_tokens_get_a_clear_page(bot, settings):
 
 
 async def test_a_wrong_credential_shows_the_form_again_with_the_reason(
-        driver, slack, bot, settings):
+    driver, slack, bot, settings
+):
     url = await web_link(driver, slack, bot, "alice")
     async with httpx.AsyncClient() as http:
         wrong = await _submit(http, url, field_api_key="not-a-real-key")
@@ -156,13 +166,15 @@ async def test_after_too_many_refusals_the_link_is_spent(driver, slack, bot, set
             assert page.status_code == 400
         last = await _submit(http, url, field_api_key="wrong")
         assert last.status_code == 410 and f"refused {MAX_FAILURES} times" in last.text
-        right = await http.post(_form_url(url), data={
-            "token": _token(url), "field_api_key": ALICE_KEY})
+        right = await http.post(
+            _form_url(url), data={"token": _token(url), "field_api_key": ALICE_KEY}
+        )
     assert right.status_code == 410 and _links(settings) == []
 
 
 async def test_an_unreachable_platform_is_a_field_error_and_not_a_try(
-        driver, slack, dss, bot, settings):
+    driver, slack, dss, bot, settings
+):
     url = await web_link(driver, slack, bot, "alice", "link dss prod")
     async with httpx.AsyncClient() as http:
         dss.faults.set(hang=True)
@@ -182,8 +194,10 @@ async def test_instance_names_are_escaped_and_can_be_chosen(driver, slack, bot, 
         page = await http.get(url)
         assert "<prod>" not in page.text
         assert '<option value="pre&lt;prod&gt;&amp;&quot;&#x27;">' in page.text
-        done = await http.post(_form_url(url), data={
-            "token": _token(url), "instance": TWO_INSTANCES, "field_api_key": ALICE_KEY})
+        done = await http.post(
+            _form_url(url),
+            data={"token": _token(url), "instance": TWO_INSTANCES, "field_api_key": ALICE_KEY},
+        )
     assert "Linked Dataiku DSS (pre&lt;prod&gt;&amp;&quot;&#x27;)" in done.text
     assert _links(settings) == [("U0ALICE", "dss", TWO_INSTANCES, "alice")]
 
@@ -193,8 +207,10 @@ async def test_a_link_for_a_named_instance_offers_no_other(driver, slack, bot, s
     async with httpx.AsyncClient() as http:
         page = await http.get(url)
         assert "<select" not in page.text and '<strong id="instance">prod</strong>' in page.text
-        done = await http.post(_form_url(url), data={
-            "token": _token(url), "instance": TWO_INSTANCES, "field_api_key": ALICE_KEY})
+        done = await http.post(
+            _form_url(url),
+            data={"token": _token(url), "instance": TWO_INSTANCES, "field_api_key": ALICE_KEY},
+        )
     assert done.status_code == 200
     assert _links(settings) == [("U0ALICE", "dss", "prod", "alice")]
 

@@ -14,7 +14,8 @@ ALICE_KEY = DEMO["alice"]["api_key"]
 
 
 async def test_a_login_page_with_200_is_a_clear_message_and_costs_no_try(
-        driver, slack, dss, bot, settings):
+    driver, slack, dss, bot, settings
+):
     url = await web_link(driver, slack, bot, "alice", "link dss prod")
     async with httpx.AsyncClient() as http:
         for _ in range(4):  # more than the tries a wrong credential gets
@@ -24,9 +25,11 @@ async def test_a_login_page_with_200_is_a_clear_message_and_costs_no_try(
             finally:
                 dss.faults.clear()
             assert page.status_code == 503
-            assert ("Dataiku DSS (prod) answered something Switchboard does not understand "
-                    "(text/html instead of JSON for GET /public/api/auth/info); try again later "
-                    "or tell your operator.") in page.text
+            assert (
+                "Dataiku DSS (prod) answered something Switchboard does not understand "
+                "(text/html instead of JSON for GET /public/api/auth/info); try again later "
+                "or tell your operator."
+            ) in page.text
             assert "more tries" not in page.text and "Sign in" not in page.text
         done = await _submit(http, url, field_api_key=ALICE_KEY)
     assert done.status_code == 200

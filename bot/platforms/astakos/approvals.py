@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot import errors
-from bot.approvals import (ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, Kind,
-                           register_kind)
+from bot.approvals import ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, Kind, register_kind
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Application, Commission, Membership, Project
@@ -25,15 +24,17 @@ PLATFORM = "astakos"
 SERVICE_TOKEN = "service token"
 
 
-async def names(client: AstakosClient, credential: Credential,
-                uuids: Iterable[str]) -> dict[str, str]:
+async def names(
+    client: AstakosClient, credential: Credential, uuids: Iterable[str]
+) -> dict[str, str]:
     """uuid -> username; unknown ones are left out (and shown as uuids)."""
     wanted = sorted({u for u in uuids if u})
     if not wanted:
         return {}
     try:
-        return await client.usernames(token=credential.secret, uuids=wanted,
-                                      as_service=credential.kind == SERVICE_TOKEN)
+        return await client.usernames(
+            token=credential.secret, uuids=wanted, as_service=credential.kind == SERVICE_TOKEN
+        )
     except errors.PlatformError as error:
         log.info("astakos user catalog unavailable: %s", type(error).__name__)
         return {}
@@ -51,23 +52,45 @@ def holder(label: str | None, known: dict[str, str]) -> str:
     return f"project {cards.short_id(uuid)}"
 
 
-async def register(services: Services, instance: str, kind: str, target: str, summary: str,
-                   payload: dict[str, Any]) -> Approval:
+async def register(
+    services: Services, instance: str, kind: str, target: str, summary: str, payload: dict[str, Any]
+) -> Approval:
     """The approval for something the platform says is still waiting."""
-    return await services.approvals.register(platform=PLATFORM, instance=instance, kind=kind,
-                                             target=target, summary=summary, payload=payload)
+    return await services.approvals.register(
+        platform=PLATFORM,
+        instance=instance,
+        kind=kind,
+        target=target,
+        summary=summary,
+        payload=payload,
+    )
 
 
-async def register_commission(services: Services, instance: str, c: Commission,
-                              known: dict[str, str]) -> Approval:
+async def register_commission(
+    services: Services, instance: str, c: Commission, known: dict[str, str]
+) -> Approval:
     payload = cards.CommissionPayload(
-        serial=c.serial, name=c.name, issued=c.issue_time.isoformat(),
-        provisions=[cards.ProvisionLine(holder=holder(p.holder, known),
-                                        source=holder(p.source, known),
-                                        resource=p.resource, quantity=p.quantity)
-                    for p in c.provisions])
-    return await register(services, instance, "commission", str(c.serial),
-                          f"commission {c.serial} {c.name}".strip(), payload.model_dump())
+        serial=c.serial,
+        name=c.name,
+        issued=c.issue_time.isoformat(),
+        provisions=[
+            cards.ProvisionLine(
+                holder=holder(p.holder, known),
+                source=holder(p.source, known),
+                resource=p.resource,
+                quantity=p.quantity,
+            )
+            for p in c.provisions
+        ],
+    )
+    return await register(
+        services,
+        instance,
+        "commission",
+        str(c.serial),
+        f"commission {c.serial} {c.name}".strip(),
+        payload.model_dump(),
+    )
 
 
 def grant_lines(resources: dict[str, Any]) -> list[str]:
@@ -76,33 +99,48 @@ def grant_lines(resources: dict[str, Any]) -> list[str]:
     for resource, g in sorted(resources.items()):
         if g.project_capacity is None:
             continue
-        member = (f" ({cards.amount(resource, g.member_capacity)} per member)"
-                  if g.member_capacity is not None else "")
-        out.append(f"{cards.pretty(resource)} {cards.amount(resource, g.project_capacity)}"
-                   f"{member}")
+        member = (
+            f" ({cards.amount(resource, g.member_capacity)} per member)"
+            if g.member_capacity is not None
+            else ""
+        )
+        out.append(f"{cards.pretty(resource)} {cards.amount(resource, g.project_capacity)}{member}")
     return out
 
 
-async def register_application(services: Services, instance: str, p: Project,
-                               app: Application, known: dict[str, str]) -> Approval:
+async def register_application(
+    services: Services, instance: str, p: Project, app: Application, known: dict[str, str]
+) -> Approval:
     payload = cards.ApplicationPayload(
-        project_id=p.id, project=app.name or p.name, app_id=app.id,
+        project_id=p.id,
+        project=app.name or p.name,
+        app_id=app.id,
         applicant=known.get(app.applicant or "", app.applicant or ""),
-        comments=app.comments, new_project=p.state == "uninitialized",
+        comments=app.comments,
+        new_project=p.state == "uninitialized",
         end_date=app.end_date.isoformat() if app.end_date else "",
-        resources=grant_lines(app.resources))
-    return await register(services, instance, "application", f"{p.id}:{app.id}",
-                          f"application {app.id} for {p.name}", payload.model_dump())
+        resources=grant_lines(app.resources),
+    )
+    return await register(
+        services,
+        instance,
+        "application",
+        f"{p.id}:{app.id}",
+        f"application {app.id} for {p.name}",
+        payload.model_dump(),
+    )
 
 
 # -- current state, for a claim a dead process left (bot/recovery.py) -----------------------
+
 
 def _client(services: Services, instance: str) -> AstakosClient:
     return services.platforms[PLATFORM].client(instance)  # type: ignore[attr-defined]
 
 
-async def _commission_now(services: Services, credential: Credential,
-                          approval: Approval) -> Current:
+async def _commission_now(
+    services: Services, credential: Credential, approval: Approval
+) -> Current:
     """Astakos deletes a commission once accepted or rejected: still there, nothing happened;
     gone, it was resolved, by the interrupted click (only the issuing service, whose token the
     claimer used, can resolve it)."""
@@ -110,17 +148,20 @@ async def _commission_now(services: Services, credential: Credential,
     try:
         await client.commission(token=credential.secret, serial=int(approval.target))
     except errors.NotFound:
-        return Current(TOOK_EFFECT, "confirmed after a restart: Astakos no longer lists it "
-                                    "as pending")
+        return Current(
+            TOOK_EFFECT, "confirmed after a restart: Astakos no longer lists it as pending"
+        )
     return Current(WAITING)
 
 
-async def _application_now(services: Services, credential: Credential,
-                           approval: Approval) -> Current:
+async def _application_now(
+    services: Services, credential: Credential, approval: Approval
+) -> Current:
     project_id, _, app_id = approval.target.rpartition(":")
     try:
         project = await _client(services, approval.instance).project(
-            token=credential.secret, project_id=project_id)
+            token=credential.secret, project_id=project_id
+        )
     except errors.NotFound:
         return Current(ELSEWHERE, "the project no longer exists")
     app = project.last_application
@@ -134,25 +175,32 @@ async def _application_now(services: Services, credential: Credential,
     return Current(ELSEWHERE, f"the application is {app.state}")
 
 
-async def _membership_now(services: Services, credential: Credential,
-                          approval: Approval) -> Current:
+async def _membership_now(
+    services: Services, credential: Credential, approval: Approval
+) -> Current:
     try:
         membership = await _client(services, approval.instance).membership(
-            token=credential.secret, membership_id=int(approval.target))
+            token=credential.secret, membership_id=int(approval.target)
+        )
     except errors.NotFound:
         return Current(ELSEWHERE, "the membership no longer exists")
     if membership.state in ("requested", "leave_requested"):
         return Current(WAITING)
     took = (approval.action == "accept" and membership.state in ("accepted", "removed")) or (
-        approval.action == "reject" and membership.state == "rejected")
+        approval.action == "reject" and membership.state == "rejected"
+    )
     if took:
-        return Current(TOOK_EFFECT, f"confirmed after a restart: the membership is "
-                                    f"{membership.state}")
+        return Current(
+            TOOK_EFFECT, f"confirmed after a restart: the membership is {membership.state}"
+        )
     return Current(ELSEWHERE, f"the membership is {membership.state}")
 
 
-for _kind, _check in (("commission", _commission_now), ("application", _application_now),
-                      ("membership", _membership_now)):
+for _kind, _check in (
+    ("commission", _commission_now),
+    ("application", _application_now),
+    ("membership", _membership_now),
+):
     register_kind(Kind(platform=PLATFORM, kind=_kind, check=_check, render=cards.card))
 
 
@@ -160,11 +208,23 @@ for _kind, _check in (("commission", _commission_now), ("application", _applicat
 PENDING_MEMBERSHIP = ("requested", "leave_requested")
 
 
-async def register_membership(services: Services, instance: str, m: Membership,
-                              project_id: str, project_name: str, user: str) -> Approval:
+async def register_membership(
+    services: Services, instance: str, m: Membership, project_id: str, project_name: str, user: str
+) -> Approval:
     since = m.timestamps.get(m.state)
     payload = cards.MembershipPayload(
-        membership_id=m.id, project_id=project_id, project=project_name, user=user,
-        state=m.state, since=since.isoformat() if since else "")
-    return await register(services, instance, "membership", str(m.id),
-                          f"{user} in {project_name}", payload.model_dump())
+        membership_id=m.id,
+        project_id=project_id,
+        project=project_name,
+        user=user,
+        state=m.state,
+        since=since.isoformat() if since else "",
+    )
+    return await register(
+        services,
+        instance,
+        "membership",
+        str(m.id),
+        f"{user} in {project_name}",
+        payload.model_dump(),
+    )

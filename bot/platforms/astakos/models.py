@@ -12,9 +12,13 @@ BYTE_RESOURCES = {"cyclades.ram", "cyclades.disk", "pithos.diskspace"}
 
 # What the official client calls each resource in its QuotaLimit message (§2.11).
 PRETTY_RESOURCES = {
-    "cyclades.vm": "Virtual Machine", "cyclades.ram": "RAM", "cyclades.cpu": "CPU",
-    "cyclades.disk": "Disk", "cyclades.floating_ip": "Floating IP address",
-    "cyclades.network.private": "Private Network", "pithos.diskspace": "Storage space",
+    "cyclades.vm": "Virtual Machine",
+    "cyclades.ram": "RAM",
+    "cyclades.cpu": "CPU",
+    "cyclades.disk": "Disk",
+    "cyclades.floating_ip": "Floating IP address",
+    "cyclades.network.private": "Private Network",
+    "pithos.diskspace": "Storage space",
     "astakos.pending_app": "Pending Applications",
 }
 
@@ -117,8 +121,14 @@ class Resolution(_Model):
             for entry in data.get("failed", []):
                 serial, cloudfault = entry
                 fault, body = next(iter(cloudfault.items()))
-                failed.append({"serial": serial, "status": body.get("code", 0), "fault": fault,
-                               "message": body.get("message", "")})
+                failed.append(
+                    {
+                        "serial": serial,
+                        "status": body.get("code", 0),
+                        "fault": fault,
+                        "message": body.get("message", ""),
+                    }
+                )
             data = {**data, "failed": failed}
         return data
 
@@ -169,8 +179,15 @@ class Project(_Model):
         return app if app is not None and app.state == "pending" else None
 
 
-MEMBERSHIP_STATES = ("requested", "accepted", "leave_requested", "suspended", "rejected",
-                     "cancelled", "removed")
+MEMBERSHIP_STATES = (
+    "requested",
+    "accepted",
+    "leave_requested",
+    "suspended",
+    "rejected",
+    "cancelled",
+    "removed",
+)
 
 
 class Membership(_Model):

@@ -29,8 +29,9 @@ class AstakosPlatform(Platform):
     key = "astakos"
     title = "Synnefo Astakos"
 
-    def __init__(self, instances: list[InstanceConfig], *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(instances, transport=transport)
         self._clients: dict[str, AstakosClient] = {}
 
@@ -39,9 +40,13 @@ class AstakosPlatform(Platform):
         config = self.instance(instance_name)
         client = self._clients.get(config.name)
         if client is None:
-            client = AstakosClient(instance=config.name, auth_url=config.url,
-                                   timeout=config.timeout, transport=self.transport,
-                                   ssl_context=config.ssl_context())
+            client = AstakosClient(
+                instance=config.name,
+                auth_url=config.url,
+                timeout=config.timeout,
+                transport=self.transport,
+                ssl_context=config.ssl_context(),
+            )
             self._clients[config.name] = client
         return client
 
@@ -53,11 +58,15 @@ class AstakosPlatform(Platform):
         return url[: -len(suffix)] + "/ui" if url.endswith(suffix) else None
 
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
-        return [LinkField(
-            name="token", label="Token", secret=True,
-            hint="Your API token (Astakos UI > API access), or a service token "
-                 "(e.g. Cyclades') to handle commissions.",
-        )]
+        return [
+            LinkField(
+                name="token",
+                label="Token",
+                secret=True,
+                hint="Your API token (Astakos UI > API access), or a service token "
+                "(e.g. Cyclades') to handle commissions.",
+            )
+        ]
 
     async def verify(self, instance: str, values: dict[str, str]) -> VerifiedAccount:
         token = (values.get("token") or "").strip()
@@ -65,10 +74,16 @@ class AstakosPlatform(Platform):
             raise errors.UserError("Paste an Astakos token to link your account.")
         info = await self.client(instance).authenticate(token=token)
         if info.kind == "service":
-            return VerifiedAccount(account=info.name, secret=token, kind="service token",
-                                   details={"service": info.name})
+            return VerifiedAccount(
+                account=info.name,
+                secret=token,
+                kind="service token",
+                details={"service": info.name},
+            )
         return VerifiedAccount(
-            account=info.username or info.name, secret=token, kind="user token",
+            account=info.username or info.name,
+            secret=token,
+            kind="user token",
             details={"uuid": info.uuid, "name": info.name, "projects": list(info.projects)},
         )
 
@@ -84,15 +99,21 @@ class AstakosPlatform(Platform):
             return InstanceStatus(instance=name, reachable=False, detail=exc.detail)
         except errors.PlatformError as exc:
             latency = round((time.perf_counter() - started) * 1000, 1)
-            return InstanceStatus(instance=name, reachable=True, latency_ms=latency,
-                                  detail=exc.detail)
+            return InstanceStatus(
+                instance=name, reachable=True, latency_ms=latency, detail=exc.detail
+            )
         latency = round((time.perf_counter() - started) * 1000, 1)
         versions = {e.service: e.version for e in endpoints}
         version = f"account {versions.get(ACCOUNT_SERVICE, '?')}"
         if versions.get("astakos_identity"):
             version = f"identity {versions['astakos_identity']}, {version}"
-        return InstanceStatus(instance=name, reachable=True, latency_ms=latency,
-                              version=version, detail=f"{len(versions)} services in catalog")
+        return InstanceStatus(
+            instance=name,
+            reachable=True,
+            latency_ms=latency,
+            version=version,
+            detail=f"{len(versions)} services in catalog",
+        )
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}

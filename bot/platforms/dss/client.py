@@ -93,10 +93,14 @@ class DSSClient:
     ) -> None:
         self.instance = instance
         self.http = PlatformHTTP(
-            platform=PLATFORM, instance=instance,
+            platform=PLATFORM,
+            instance=instance,
             base_url=base_url.rstrip("/") + "/" + base_path.strip("/"),
-            timeout=timeout, reason=dss_reason, transport=transport,
-            headers={"Accept": "application/json"}, ssl_context=ssl_context,
+            timeout=timeout,
+            reason=dss_reason,
+            transport=transport,
+            headers={"Accept": "application/json"},
+            ssl_context=ssl_context,
         )
         # Every DSS answer (errors included) names its version; keep the last one seen.
         self.server_version: str | None = None
@@ -141,12 +145,22 @@ class DSSClient:
         return Probe(version=self.server_version)
 
     # -- futures ---------------------------------------------------------------------------
-    async def list_futures(self, *, api_key: str, all_users: bool = False,
-                           with_scenarios: bool = True, with_others: bool = True
-                           ) -> list[Future]:
+    async def list_futures(
+        self,
+        *,
+        api_key: str,
+        all_users: bool = False,
+        with_scenarios: bool = True,
+        with_others: bool = True,
+    ) -> list[Future]:
         """Running long tasks: the caller's, or everyone's (`all_users` needs admin)."""
-        items = await self._get("/futures/", api_key, withScenarios=with_scenarios,
-                                withNotScenarios=with_others, allUsers=all_users)
+        items = await self._get(
+            "/futures/",
+            api_key,
+            withScenarios=with_scenarios,
+            withNotScenarios=with_others,
+            allUsers=all_users,
+        )
         return [Future.model_validate(item) for item in expect_list(items, "futures")]
 
     async def get_future(self, *, api_key: str, job_id: str, peek: bool = True) -> Future:
@@ -176,8 +190,11 @@ class DSSClient:
             return state
         full = await self.get_future(api_key=api_key, job_id=job_id, peek=False)
         # A full read may omit what the peek carried (the list-only owner and name).
-        return full.model_copy(update={k: getattr(state, k) for k in ("owner", "display_name")
-                                       if getattr(full, k) is None})
+        return full.model_copy(
+            update={
+                k: getattr(state, k) for k in ("owner", "display_name") if getattr(full, k) is None
+            }
+        )
 
     async def abort_future(self, *, api_key: str, job_id: str) -> None:
         """Abort a running task (its owner or an admin)."""
@@ -185,11 +202,14 @@ class DSSClient:
 
     # -- projects and jobs -----------------------------------------------------------------
     async def list_projects(self, *, api_key: str) -> list[Project]:
-        return [Project.model_validate(p)
-                for p in expect_list(await self._get("/projects/", api_key), "projects")]
+        return [
+            Project.model_validate(p)
+            for p in expect_list(await self._get("/projects/", api_key), "projects")
+        ]
 
-    async def running_jobs(self, *, api_key: str, project_key: str | None = None,
-                           all_users: bool = True) -> list[Job]:
+    async def running_jobs(
+        self, *, api_key: str, project_key: str | None = None, all_users: bool = True
+    ) -> list[Job]:
         """Running jobs on the instance (all users' by default), or in one project."""
         if project_key:
             items = await self._get(f"/projects/{_q(project_key)}/jobs/running/", api_key)
@@ -202,62 +222,87 @@ class DSSClient:
         items = await self._get(f"/projects/{_q(project_key)}/scenarios/", api_key)
         return [Scenario.model_validate(item) for item in expect_list(items, "scenarios")]
 
-    async def last_runs(self, *, api_key: str, project_key: str, scenario_id: str,
-                        limit: int = 10, only_finished: bool = False) -> list[ScenarioRun]:
+    async def last_runs(
+        self,
+        *,
+        api_key: str,
+        project_key: str,
+        scenario_id: str,
+        limit: int = 10,
+        only_finished: bool = False,
+    ) -> list[ScenarioRun]:
         """The scenario's latest runs, newest first."""
         path = f"/projects/{_q(project_key)}/scenarios/{_q(scenario_id)}/get-last-runs"
         items = await self._get(path, api_key, limit=limit, onlyFinishedRuns=only_finished)
         return [ScenarioRun.model_validate(item) for item in expect_list(items, "runs")]
 
-    async def run_scenario(self, *, api_key: str, project_key: str, scenario_id: str,
-                           params: Mapping[str, Any] | None = None) -> TriggerFire:
+    async def run_scenario(
+        self,
+        *,
+        api_key: str,
+        project_key: str,
+        scenario_id: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> TriggerFire:
         """Start a run. DSS answers with a trigger fire; the run itself appears a bit later."""
         path = f"/projects/{_q(project_key)}/scenarios/{_q(scenario_id)}/run"
         body = await self.http.json("POST", path, json=dict(params or {}), auth=_auth(api_key))
         trigger = (body or {}).get("trigger") or {}
-        return TriggerFire(project_key=project_key, scenario_id=scenario_id,
-                           trigger_id=str(trigger.get("id", "")), run_id=str(body["runId"]),
-                           cancelled=bool(body.get("cancelled")))
+        return TriggerFire(
+            project_key=project_key,
+            scenario_id=scenario_id,
+            trigger_id=str(trigger.get("id", "")),
+            run_id=str(body["runId"]),
+            cancelled=bool(body.get("cancelled")),
+        )
 
-    async def scenario_run_for_trigger(self, *, api_key: str, fire: TriggerFire
-                                       ) -> ScenarioRun | None:
+    async def scenario_run_for_trigger(
+        self, *, api_key: str, fire: TriggerFire
+    ) -> ScenarioRun | None:
         """The run a trigger fire started, or None while DSS has not created it yet."""
-        path = (f"/projects/{_q(fire.project_key)}/scenarios/{_q(fire.scenario_id)}"
-                "/get-run-for-trigger")
-        body = await self._get(path, api_key, triggerId=fire.trigger_id,
-                               triggerRunId=fire.run_id)
+        path = (
+            f"/projects/{_q(fire.project_key)}/scenarios/{_q(fire.scenario_id)}/get-run-for-trigger"
+        )
+        body = await self._get(path, api_key, triggerId=fire.trigger_id, triggerRunId=fire.run_id)
         run = (body or {}).get("scenarioRun")
         return ScenarioRun.model_validate(run) if run else None
 
-    async def get_scenario_run(self, *, api_key: str, project_key: str, scenario_id: str,
-                               run_id: str) -> ScenarioRun:
+    async def get_scenario_run(
+        self, *, api_key: str, project_key: str, scenario_id: str, run_id: str
+    ) -> ScenarioRun:
         """One run, refreshed (to follow it until it has an outcome)."""
         path = f"/projects/{_q(project_key)}/scenarios/{_q(scenario_id)}/{_q(run_id)}/"
         return ScenarioRun.model_validate((await self._get(path, api_key))["scenarioRun"])
 
     # -- notebooks -------------------------------------------------------------------------
-    async def list_notebooks(self, *, api_key: str, project_key: str,
-                             active: bool = False) -> list[Notebook]:
+    async def list_notebooks(
+        self, *, api_key: str, project_key: str, active: bool = False
+    ) -> list[Notebook]:
         """Jupyter notebooks of a project (`active`: only those with a running kernel)."""
-        items = await self._get(f"/projects/{_q(project_key)}/jupyter-notebooks/", api_key,
-                                active=active)
+        items = await self._get(
+            f"/projects/{_q(project_key)}/jupyter-notebooks/", api_key, active=active
+        )
         return [Notebook.model_validate(item) for item in expect_list(items, "notebooks")]
 
-    async def notebook_sessions(self, *, api_key: str, project_key: str,
-                                notebook: str) -> list[NotebookSession]:
+    async def notebook_sessions(
+        self, *, api_key: str, project_key: str, notebook: str
+    ) -> list[NotebookSession]:
         path = f"/projects/{_q(project_key)}/jupyter-notebooks/{_q(notebook)}/sessions"
-        return [NotebookSession.model_validate(s)
-                for s in expect_list(await self._get(path, api_key), "sessions")]
+        return [
+            NotebookSession.model_validate(s)
+            for s in expect_list(await self._get(path, api_key), "sessions")
+        ]
 
     async def live_notebooks(self, *, api_key: str, project_key: str) -> list[Notebook]:
         """Active notebooks with their sessions filled in (sessions fetched concurrently)."""
-        notebooks = await self.list_notebooks(api_key=api_key, project_key=project_key,
-                                              active=True)
-        sessions = await asyncio.gather(*(
-            self.notebook_sessions(api_key=api_key, project_key=project_key, notebook=n.name)
-            for n in notebooks))
-        return [n.model_copy(update={"sessions": s}) for n, s in zip(notebooks, sessions)
-                if s]
+        notebooks = await self.list_notebooks(api_key=api_key, project_key=project_key, active=True)
+        sessions = await asyncio.gather(
+            *(
+                self.notebook_sessions(api_key=api_key, project_key=project_key, notebook=n.name)
+                for n in notebooks
+            )
+        )
+        return [n.model_copy(update={"sessions": s}) for n, s in zip(notebooks, sessions) if s]
 
     async def running_notebooks(self, *, api_key: str) -> list[Notebook]:
         """Every notebook with a live kernel, across all projects (admin: one call,
@@ -265,11 +310,11 @@ class DSSClient:
         items = await self._get("/admin/notebooks/", api_key)
         out = []
         for item in items or []:
-            sessions = [NotebookSession.model_validate(s)
-                        for s in item.get("activeSessions") or []]
+            sessions = [NotebookSession.model_validate(s) for s in item.get("activeSessions") or []]
             if sessions:
-                notebook = Notebook.model_validate({k: v for k, v in item.items()
-                                                    if k != "activeSessions"})
+                notebook = Notebook.model_validate(
+                    {k: v for k, v in item.items() if k != "activeSessions"}
+                )
                 out.append(notebook.model_copy(update={"sessions": sessions}))
         return out
 
@@ -290,51 +335,61 @@ class DSSClient:
         found = await asyncio.gather(*(one(p.key) for p in projects))
         return [nb for group in found for nb in group]
 
-    async def unload_session(self, *, api_key: str, project_key: str, notebook: str,
-                             session_id: str) -> None:
+    async def unload_session(
+        self, *, api_key: str, project_key: str, notebook: str, session_id: str
+    ) -> None:
         """Stop one kernel session (its creator or an admin)."""
-        path = (f"/projects/{_q(project_key)}/jupyter-notebooks/{_q(notebook)}"
-                f"/sessions/{_q(session_id)}")
+        path = (
+            f"/projects/{_q(project_key)}/jupyter-notebooks/{_q(notebook)}"
+            f"/sessions/{_q(session_id)}"
+        )
         await self.http.request("DELETE", path, auth=_auth(api_key))
 
     # -- API keys --------------------------------------------------------------------------
     async def list_global_keys(self, *, api_key: str) -> list[ApiKey]:
         items = await self._get("/admin/global-api-keys/", api_key)
-        return [ApiKey.model_validate({**item, "kind": "global"})
-                for item in expect_list(items, "keys")]
+        return [
+            ApiKey.model_validate({**item, "kind": "global"}) for item in expect_list(items, "keys")
+        ]
 
     async def delete_global_key(self, *, api_key: str, key_id: str) -> None:
-        await self.http.request("DELETE", f"/admin/global-api-keys/{_q(key_id)}",
-                                auth=_auth(api_key))
+        await self.http.request(
+            "DELETE", f"/admin/global-api-keys/{_q(key_id)}", auth=_auth(api_key)
+        )
 
     async def list_personal_keys(self, *, api_key: str) -> list[ApiKey]:
         """The caller's own personal keys."""
         items = await self._get("/personal-api-keys/", api_key)
-        return [ApiKey.model_validate({**item, "kind": "personal"})
-                for item in expect_list(items, "keys")]
+        return [
+            ApiKey.model_validate({**item, "kind": "personal"})
+            for item in expect_list(items, "keys")
+        ]
 
     async def list_all_personal_keys(self, *, api_key: str) -> list[ApiKey]:
         """Every user's personal keys (admin)."""
         items = await self._get("/admin/personal-api-keys/", api_key)
-        return [ApiKey.model_validate({**item, "kind": "personal"})
-                for item in expect_list(items, "keys")]
+        return [
+            ApiKey.model_validate({**item, "kind": "personal"})
+            for item in expect_list(items, "keys")
+        ]
 
     async def delete_personal_key(self, *, api_key: str, key_id: str) -> None:
         """Delete a personal key: one's own, or anyone's for an admin (same path for both)."""
-        await self.http.request("DELETE", f"/personal-api-keys/{_q(key_id)}",
-                                auth=_auth(api_key))
+        await self.http.request("DELETE", f"/personal-api-keys/{_q(key_id)}", auth=_auth(api_key))
 
     # -- admin -----------------------------------------------------------------------------
     async def usage_summary(self, *, api_key: str) -> UsageSummary:
-        body = await self._get("/admin/monitoring/global-usage-summary", api_key,
-                               withPerProject=False)
+        body = await self._get(
+            "/admin/monitoring/global-usage-summary", api_key, withPerProject=False
+        )
         return UsageSummary.model_validate(body or {})
 
     async def get_variables(self, *, api_key: str) -> dict[str, Any]:
         return dict(await self._get("/admin/variables/", api_key) or {})
 
-    async def set_variables(self, *, api_key: str, changes: Mapping[str, Any],
-                            remove: Iterable[str] = ()) -> dict[str, Any]:
+    async def set_variables(
+        self, *, api_key: str, changes: Mapping[str, Any], remove: Iterable[str] = ()
+    ) -> dict[str, Any]:
         """Read-modify-write: DSS only replaces the whole object. Returns what was saved."""
         variables = await self.get_variables(api_key=api_key)
         variables.update(changes)

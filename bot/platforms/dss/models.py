@@ -110,7 +110,8 @@ class Future(_Model):
             result = self.result if isinstance(self.result, dict) else {}
             messages = result.get("messages")
             failed = result.get("success") is False or (
-                isinstance(messages, dict) and messages.get("error") is True)
+                isinstance(messages, dict) and messages.get("error") is True
+            )
             return "failed" if failed else "done"
         return "failed"  # finished, no result, not aborted: the task threw
 
@@ -162,8 +163,11 @@ class Future(_Model):
             return str(result)
         if self.status == "failed":
             return _first_message(result.get("messages")) or "the task reported a failure"
-        parts = [f"{k}: {v}" for k, v in result.items()
-                 if k not in RESULT_BOOKKEEPING and isinstance(v, str | int | float | bool)]
+        parts = [
+            f"{k}: {v}"
+            for k, v in result.items()
+            if k not in RESULT_BOOKKEEPING and isinstance(v, str | int | float | bool)
+        ]
         return ", ".join(parts[:3])
 
     @property
@@ -232,14 +236,17 @@ class Job(_Model):
         return {
             "job_id": data.get("jobId") or d.get("id"),
             "project_key": data.get("projectKey") or d.get("projectKey"),
-            "state": data.get("state") or (data.get("baseStatus") or {}).get("state")
+            "state": data.get("state")
+            or (data.get("baseStatus") or {}).get("state")
             or "NOT_STARTED",
             "type": d.get("type", ""),
             "initiator": d.get("initiator"),
             "start_time": data.get("startTime") or 0,
             "end_time": data.get("endTime") or 0,
-            "outputs": [o.get("targetDataset") or o.get("targetFolder") or o.get("type", "")
-                        for o in d.get("outputs") or []],
+            "outputs": [
+                o.get("targetDataset") or o.get("targetFolder") or o.get("type", "")
+                for o in d.get("outputs") or []
+            ],
             "warnings": data.get("warningsCount") or 0,
         }
 
@@ -433,8 +440,7 @@ class ImpersonationRule(_Model):
         """Who the rule matches, in words."""
         if self.type == "IDENTITY":
             return "every user (same name)"
-        return self.dss_user or self.dss_group or (f"/{self.rule_from}/" if self.rule_from
-                                                   else "?")
+        return self.dss_user or self.dss_group or (f"/{self.rule_from}/" if self.rule_from else "?")
 
 
 class ImpersonationRules(_Model):

@@ -33,8 +33,9 @@ class DSSPlatform(Platform):
     title = "Dataiku DSS"
     instance_model = DSSInstance
 
-    def __init__(self, instances: list[InstanceConfig], *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(instances, transport=transport)
         self._clients: dict[str, DSSClient] = {}
 
@@ -44,9 +45,11 @@ class DSSPlatform(Platform):
         client = self._clients.get(config.name)
         if client is None:
             client = DSSClient(
-                instance=config.name, base_url=config.url,
+                instance=config.name,
+                base_url=config.url,
                 base_path=getattr(config, "base_path", DEFAULT_BASE_PATH),
-                timeout=config.timeout, transport=self.transport,
+                timeout=config.timeout,
+                transport=self.transport,
                 ssl_context=config.ssl_context(),
             )
             self._clients[config.name] = client
@@ -57,10 +60,14 @@ class DSSPlatform(Platform):
         return instance.url
 
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
-        return [LinkField(
-            name="api_key", label="API key", secret=True,
-            hint="A personal API key: DSS > your profile > API keys > New key.",
-        )]
+        return [
+            LinkField(
+                name="api_key",
+                label="API key",
+                secret=True,
+                hint="A personal API key: DSS > your profile > API keys > New key.",
+            )
+        ]
 
     async def verify(self, instance: str, values: dict[str, str]) -> VerifiedAccount:
         api_key = (values.get("api_key") or "").strip()
@@ -70,9 +77,15 @@ class DSSPlatform(Platform):
         info = await client.auth_info(api_key=api_key)
         admin = await client.is_admin(api_key=api_key)
         return VerifiedAccount(
-            account=info.login, secret=api_key, kind="API key",
-            details={"groups": list(info.groups), "profile": info.profile, "admin": admin,
-                     "auth_source": info.auth_source},
+            account=info.login,
+            secret=api_key,
+            kind="API key",
+            details={
+                "groups": list(info.groups),
+                "profile": info.profile,
+                "admin": admin,
+                "auth_source": info.auth_source,
+            },
         )
 
     async def status(self, instance: str) -> InstanceStatus:
@@ -85,8 +98,13 @@ class DSSPlatform(Platform):
         except errors.Unavailable as exc:
             return InstanceStatus(instance=name, reachable=False, detail=exc.detail)
         latency = round((time.perf_counter() - started) * 1000, 1)
-        return InstanceStatus(instance=name, reachable=True, latency_ms=latency,
-                              version=probe.version, detail=probe.detail)
+        return InstanceStatus(
+            instance=name,
+            reachable=True,
+            latency_ms=latency,
+            version=probe.version,
+            detail=probe.detail,
+        )
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}

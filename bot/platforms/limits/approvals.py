@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import errors
-from bot.approvals import (ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, Kind,
-                           register_kind)
+from bot.approvals import ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, Kind, register_kind
 from bot.blocks import limits as blocks
 from bot.platforms.base import Credential
 from bot.platforms.limits.client import LimitsClient
@@ -29,8 +28,13 @@ async def register(services: Services, instance: str, p: PendingLimit, key: str)
     for round_ in range(1, MAX_ROUNDS + 1):
         target = f"{p.limit_id}:{key}" + (f"#{round_}" if round_ > 1 else "")
         record = await services.approvals.register(
-            platform=PLATFORM, instance=instance, kind=KIND, target=target,
-            summary=blocks.card_summary(p), payload=blocks.card_payload(p, key))
+            platform=PLATFORM,
+            instance=instance,
+            kind=KIND,
+            target=target,
+            summary=blocks.card_summary(p),
+            payload=blocks.card_payload(p, key),
+        )
         if not record.settled:
             break
     assert record is not None
@@ -41,7 +45,8 @@ async def current(services: Services, credential: Credential, approval: Approval
     """The limit's task still open: nothing happened. Else its workflow history says who
     took the task and how (for a claim a dead process left, bot/recovery.py)."""
     client: LimitsClient = services.platforms[PLATFORM].client(  # type: ignore[attr-defined]
-        approval.instance)
+        approval.instance
+    )
     limit_id = str(approval.payload.get("limit_id", ""))
     key = str(approval.payload.get("task_key", ""))
     try:

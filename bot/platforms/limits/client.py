@@ -66,7 +66,7 @@ VERSIONS = "/versions/rest"  # public: the UI fetches it with no credentials (in
 # ---- file (in the source maps of PyPI atoti-server-limits 6.2.2, under
 # ---- @activeviam/limits-sdk/dist/ unless said otherwise) it was read against. Correct them here
 # ---- (and in emulators/limits.py's INFERRED block) once checked against a real server. ----------
-INFERRED_AUTH = "HTTP Basic"                     # §1.3; the UI reuses its Atoti client's requestInit
+INFERRED_AUTH = "HTTP Basic"  # §1.3; the UI reuses its Atoti client's requestInit
 # A Limit names its structure (as SimpleLimit in the plugin jar); limits.types.js has no such
 # field on a limit, only on a limit evaluation.
 INFERRED_LIMIT_STRUCTURE_FIELD = "structureId"
@@ -82,7 +82,7 @@ INFERRED_REJECT_ACTION = "Reject"
 # `workflow-history/{auditType}/{auditKey}`: hooks/useGetLimitWorkflowAuditHistory.js takes the
 # audit type from its caller; "LIMIT" is the workflowType the UI sends for limits.
 INFERRED_HISTORY_AUDIT_TYPE = "LIMIT"
-INFERRED_TASK_GONE_IS_CONFLICT = True            # execute on a finished task: 404 -> Conflict
+INFERRED_TASK_GONE_IS_CONFLICT = True  # execute on a finished task: 404 -> Conflict
 # How far back `/limits limit` looks for the limit's latest incident: the UI filters incidents
 # by as-of date and type (hooks/useGetFilteredLimitEvaluations.js), never by limit id.
 INFERRED_LATEST_INCIDENT_DATES = 5
@@ -110,7 +110,8 @@ def _auth(credential: Credential) -> httpx.BasicAuth:
         # Never echo the secret: say only that it is unusable.
         raise errors.Unauthorized(
             "the stored credential is unreadable; link the account again",
-            platform=credential.platform, instance=credential.instance,
+            platform=credential.platform,
+            instance=credential.instance,
         ) from None
 
 
@@ -155,47 +156,59 @@ class LimitsClient:
 
     async def status(self, credential: Credential) -> LimitsStatus:
         started, as_of, settings, structures = await asyncio.gather(
-            self.ping(credential), self.as_of_date(credential),
-            self._get(credential, SETTINGS), self._structures(credential),
+            self.ping(credential),
+            self.as_of_date(credential),
+            self._get(credential, SETTINGS),
+            self._structures(credential),
         )
         connected = settings.get(INFERRED_CONNECTED_SERVERS) if isinstance(settings, dict) else {}
         connected = connected if isinstance(connected, dict) else {}
         names = list(connected) + sorted({s.server_name for s in structures} - set(connected))
         servers = tuple(
             ConnectedServer(
-                name=name, connected=name in connected,
+                name=name,
+                connected=name in connected,
                 cubes=tuple(sorted({s.cube_name for s in structures if s.server_name == name})),
                 structures=sum(1 for s in structures if s.server_name == name),
-                pending_approvals=sum(s.number_of_pending_approvals for s in structures
-                                      if s.server_name == name),
+                pending_approvals=sum(
+                    s.number_of_pending_approvals for s in structures if s.server_name == name
+                ),
             )
             for name in names
         )
         return LimitsStatus(started_at=started, as_of_date=as_of, servers=servers)
 
-    async def breaches(self, credential: Credential, *,
-                       as_of: date | str | None = None) -> Breaches:
+    async def breaches(
+        self, credential: Credential, *, as_of: date | str | None = None
+    ) -> Breaches:
         """Breach and Warning incidents of one as-of date (default: the latest with incidents)."""
         dates_raw, structures = await asyncio.gather(
-            self._get(credential, INCIDENT_DATES), self._structures(credential))
+            self._get(credential, INCIDENT_DATES), self._structures(credential)
+        )
         dates = tuple(sorted(str(d) for d in dates_raw or []))
         day = str(as_of) if as_of is not None else (dates[-1] if dates else None)
         if day is None:
             return Breaches(as_of=None, incidents=(), as_of_dates=dates)
-        body = {"incidentConditions": [
-            {"fieldName": "As Of Date", "possibleValues": [day]},
-            {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
-        ]}
-        page = self._parse(IncidentPageWire, await self.http.json(
-            "POST", INCIDENTS, json=body, auth=_auth(credential)) or {})
+        body = {
+            "incidentConditions": [
+                {"fieldName": "As Of Date", "possibleValues": [day]},
+                {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
+            ]
+        }
+        page = self._parse(
+            IncidentPageWire,
+            await self.http.json("POST", INCIDENTS, json=body, auth=_auth(credential)) or {},
+        )
         measures = {s.structure_id: s.measure_name for s in structures}
-        incidents = [_incident(i, measures) for i in page.incidents
-                     if i.incident_type in INCIDENT_KINDS]
+        incidents = [
+            _incident(i, measures) for i in page.incidents if i.incident_type in INCIDENT_KINDS
+        ]
         incidents.sort(key=lambda i: (i.kind != "Breach", -(i.utilization or 0), i.incident_id))
         return Breaches(as_of=day, incidents=tuple(incidents), as_of_dates=dates)
 
-    async def daily_counts(self, credential: Credential, *, last: date,
-                           days: int = 14) -> list[tuple[str, int, int]]:
+    async def daily_counts(
+        self, credential: Credential, *, last: date, days: int = 14
+    ) -> list[tuple[str, int, int]]:
         """(as-of date, breaches, warnings) for each of the `days` days ending at `last`,
         oldest first, days without incidents included: one call for the dates, one for the
         incidents of those that have some (asked as the UI asks, by date and type)."""
@@ -204,12 +217,16 @@ class LimitsClient:
         wanted = [d for d in window if d in dates]
         counts = {d: [0, 0] for d in window}
         if wanted:
-            body = {"incidentConditions": [
-                {"fieldName": "As Of Date", "possibleValues": wanted},
-                {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
-            ]}
-            page = self._parse(IncidentPageWire, await self.http.json(
-                "POST", INCIDENTS, json=body, auth=_auth(credential)) or {})
+            body = {
+                "incidentConditions": [
+                    {"fieldName": "As Of Date", "possibleValues": wanted},
+                    {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
+                ]
+            }
+            page = self._parse(
+                IncidentPageWire,
+                await self.http.json("POST", INCIDENTS, json=body, auth=_auth(credential)) or {},
+            )
             for i in page.incidents:
                 if i.as_of_date in counts and i.incident_type in INCIDENT_KINDS:
                     counts[i.as_of_date][INCIDENT_KINDS.index(i.incident_type)] += 1
@@ -224,20 +241,31 @@ class LimitsClient:
             structure, incidents, history = await asyncio.gather(
                 self._structure(credential, structure_id),
                 self._incidents_of(credential, limit_id),
-                self._history_or_none(credential, limit_id))
+                self._history_or_none(credential, limit_id),
+            )
         else:
             incidents, history = await asyncio.gather(
                 self._incidents_of(credential, limit_id),
-                self._history_or_none(credential, limit_id))
+                self._history_or_none(credential, limit_id),
+            )
             known = next((i.structure_id for i in incidents or [] if i.structure_id), None)
             structure = await self._structure(credential, known) if known else None
         measures = {structure.structure_id: structure.measure_name} if structure else {}
-        latest = max(incidents or [], key=lambda i: (i.as_of_date, i.evaluation_timestamp or ""),
-                     default=None)
+        latest = max(
+            incidents or [],
+            key=lambda i: (i.as_of_date, i.evaluation_timestamp or ""),
+            default=None,
+        )
         return LimitView(
-            limit_id=wire.limit_id, status=wire.limit_status, limit_type=wire.limit_type,
-            value=wire.limit_value, start=wire.start_date, end=wire.end_date,
-            scope=describe_scope(wire.scope), alive=wire.alive, comment=_comment(wire),
+            limit_id=wire.limit_id,
+            status=wire.limit_status,
+            limit_type=wire.limit_type,
+            value=wire.limit_value,
+            start=wire.start_date,
+            end=wire.end_date,
+            scope=describe_scope(wire.scope),
+            alive=wire.alive,
+            comment=_comment(wire),
             actions=_actions(wire),
             structure=_structure_info(structure) if structure else None,
             latest=_incident(latest, measures) if latest else None,
@@ -248,8 +276,9 @@ class LimitsClient:
 
     async def pending(self, credential: Credential) -> list[PendingLimit]:
         """Limits waiting for a workflow decision, from the structures that report some."""
-        summaries = [s for s in await self._structures(credential)
-                     if s.number_of_pending_approvals > 0]
+        summaries = [
+            s for s in await self._structures(credential) if s.number_of_pending_approvals > 0
+        ]
         gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
         async def fetch(structure_id: str) -> StructureWire:
@@ -261,15 +290,22 @@ class LimitsClient:
         for structure in structures:
             for limit in _flatten(structure.limits):
                 if _is_pending(limit):
-                    pending.append(PendingLimit(
-                        limit_id=limit.limit_id,
-                        status=limit.draft_limit_status if limit.draft_limit else
-                        limit.limit_status,
-                        value=limit.limit_value, scope=describe_scope(limit.scope),
-                        structure=structure.name, structure_id=structure.structure_id,
-                        server=structure.server_name, measure=structure.measure_name,
-                        comment=_comment(limit), actions=_actions(limit),
-                    ))
+                    pending.append(
+                        PendingLimit(
+                            limit_id=limit.limit_id,
+                            status=limit.draft_limit_status
+                            if limit.draft_limit
+                            else limit.limit_status,
+                            value=limit.limit_value,
+                            scope=describe_scope(limit.scope),
+                            structure=structure.name,
+                            structure_id=structure.structure_id,
+                            server=structure.server_name,
+                            measure=structure.measure_name,
+                            comment=_comment(limit),
+                            actions=_actions(limit),
+                        )
+                    )
         return pending
 
     async def history(self, credential: Credential, *, limit_id: str) -> list[HistoryEntry]:
@@ -277,17 +313,26 @@ class LimitsClient:
         they gave (a comment...)."""
         path = HISTORY.format(audit_type=INFERRED_HISTORY_AUDIT_TYPE, key=_segment(limit_id))
         entries = [
-            HistoryEntry(task=h.task_name or h.action, action=h.action, status=h.status,
-                         user=h.user, timestamp=h.timestamp,
-                         activity=h.activity_type,
-                         variables=tuple((name, str(v.value)) for name, v in h.variables.items()
-                                         if v.value not in (None, "")))
+            HistoryEntry(
+                task=h.task_name or h.action,
+                action=h.action,
+                status=h.status,
+                user=h.user,
+                timestamp=h.timestamp,
+                activity=h.activity_type,
+                variables=tuple(
+                    (name, str(v.value))
+                    for name, v in h.variables.items()
+                    if v.value not in (None, "")
+                ),
+            )
             for h in self._parse_list(HistoryWire, await self._get(credential, path))
         ]
         return sorted(entries, key=lambda e: e.timestamp)
 
-    async def _history_or_none(self, credential: Credential,
-                               limit_id: str) -> list[HistoryEntry] | None:
+    async def _history_or_none(
+        self, credential: Credential, limit_id: str
+    ) -> list[HistoryEntry] | None:
         """The history for `/limits limit`, or None when the server cannot give it: the limit
         itself is still worth showing."""
         try:
@@ -302,55 +347,106 @@ class LimitsClient:
         return str(version) if version else None
 
     # -- workflow actions -------------------------------------------------------------------------
-    async def approve(self, credential: Credential, *, limit_id: str,
-                      comment: str | None = None, task_key: str | None = None) -> TaskOutcome:
+    async def approve(
+        self,
+        credential: Credential,
+        *,
+        limit_id: str,
+        comment: str | None = None,
+        task_key: str | None = None,
+    ) -> TaskOutcome:
         """Take the limit's open Approve action. `task_key` (from the button) makes a click on a
         message about an earlier step fail with Conflict instead of approving the next step."""
-        return await self._act(credential, limit_id=limit_id, action=INFERRED_APPROVE_ACTION,
-                               comment=comment, task_key=task_key)
+        return await self._act(
+            credential,
+            limit_id=limit_id,
+            action=INFERRED_APPROVE_ACTION,
+            comment=comment,
+            task_key=task_key,
+        )
 
-    async def reject(self, credential: Credential, *, limit_id: str,
-                     comment: str | None = None, task_key: str | None = None) -> TaskOutcome:
-        return await self._act(credential, limit_id=limit_id, action=INFERRED_REJECT_ACTION,
-                               comment=comment, task_key=task_key)
+    async def reject(
+        self,
+        credential: Credential,
+        *,
+        limit_id: str,
+        comment: str | None = None,
+        task_key: str | None = None,
+    ) -> TaskOutcome:
+        return await self._act(
+            credential,
+            limit_id=limit_id,
+            action=INFERRED_REJECT_ACTION,
+            comment=comment,
+            task_key=task_key,
+        )
 
-    async def _act(self, credential: Credential, *, limit_id: str, action: str,
-                   comment: str | None, task_key: str | None) -> TaskOutcome:
-        before = self._parse(LimitWire, await self._get(
-            credential, LIMIT.format(limit_id=_segment(limit_id))))
-        offered = next((a for a in before.workflow_actions
-                        if a.name.casefold() == action.casefold()), None)
+    async def _act(
+        self,
+        credential: Credential,
+        *,
+        limit_id: str,
+        action: str,
+        comment: str | None,
+        task_key: str | None,
+    ) -> TaskOutcome:
+        before = self._parse(
+            LimitWire, await self._get(credential, LIMIT.format(limit_id=_segment(limit_id)))
+        )
+        offered = next(
+            (a for a in before.workflow_actions if a.name.casefold() == action.casefold()), None
+        )
         if offered is not None and task_key and offered.task_key != task_key:
-            raise self.http.error(errors.Conflict, f"limit {limit_id} has moved on from "
-                                                   f"{task_key} to {offered.task_key}", 409)
+            raise self.http.error(
+                errors.Conflict,
+                f"limit {limit_id} has moved on from {task_key} to {offered.task_key}",
+                409,
+            )
         if offered is None and not _is_pending(before):
-            raise self.http.error(errors.Conflict, f"limit {limit_id} is already handled "
-                                                   f"(status {before.limit_status})", 409)
+            raise self.http.error(
+                errors.Conflict,
+                f"limit {limit_id} is already handled (status {before.limit_status})",
+                409,
+            )
         if offered is None:  # pending, but this user is offered no such action
-            raise self.http.error(errors.Forbidden, f"the server offers you no {action} on "
-                                                    f"limit {limit_id}", 403)
+            raise self.http.error(
+                errors.Forbidden, f"the server offers you no {action} on limit {limit_id}", 403
+            )
         dto = {
-            "taskKey": offered.task_key, "actionName": offered.name, "workflowType": "LIMIT",
-            "keys": [limit_id], "taskVariables": task_variables(offered, comment),
+            "taskKey": offered.task_key,
+            "actionName": offered.name,
+            "workflowType": "LIMIT",
+            "keys": [limit_id],
+            "taskVariables": task_variables(offered, comment),
         }
         part = (TASK_ACTION_PART_FILENAME, json.dumps(dto).encode(), "application/json")
         try:
-            await self.http.request("POST", EXECUTE_TASK_ACTION, auth=_auth(credential),
-                                    files={TASK_ACTION_PART: part})
+            await self.http.request(
+                "POST", EXECUTE_TASK_ACTION, auth=_auth(credential), files={TASK_ACTION_PART: part}
+            )
         except errors.NotFound as exc:
             if not INFERRED_TASK_GONE_IS_CONFLICT:
                 raise
             raise self.http.error(errors.Conflict, exc.detail, exc.status) from None
         try:
-            after = self._parse(LimitWire, await self._get(
-                credential, LIMIT.format(limit_id=_segment(limit_id))))
+            after = self._parse(
+                LimitWire, await self._get(credential, LIMIT.format(limit_id=_segment(limit_id)))
+            )
         except errors.NotFound:  # an approved deletion may remove the limit outright
-            return TaskOutcome(limit_id=limit_id, action=offered.name, task_key=offered.task_key,
-                               status_before=before.limit_status, status="",
-                               still_pending=False)
+            return TaskOutcome(
+                limit_id=limit_id,
+                action=offered.name,
+                task_key=offered.task_key,
+                status_before=before.limit_status,
+                status="",
+                still_pending=False,
+            )
         return TaskOutcome(
-            limit_id=limit_id, action=offered.name, task_key=offered.task_key,
-            status_before=before.limit_status, status=after.limit_status,
+            limit_id=limit_id,
+            action=offered.name,
+            task_key=offered.task_key,
+            status_before=before.limit_status,
+            status=after.limit_status,
             still_pending=_is_pending(after) and bool(after.workflow_actions),
         )
 
@@ -364,11 +460,13 @@ class LimitsClient:
 
     async def _structure(self, credential: Credential, structure_id: str) -> StructureWire:
         path = STRUCTURE.format(structure_id=_segment(structure_id))
-        return self._parse(StructureWire, await self._get(
-            credential, path, params={"isLiveOnly": "false"}))
+        return self._parse(
+            StructureWire, await self._get(credential, path, params={"isLiveOnly": "false"})
+        )
 
-    async def _incidents_of(self, credential: Credential,
-                            limit_id: str) -> list[IncidentWire] | None:
+    async def _incidents_of(
+        self, credential: Credential, limit_id: str
+    ) -> list[IncidentWire] | None:
         """The limit's Breach/Warning incidents of the latest as-of dates, asked as the UI asks
         (by as-of date and type, with `filter-with-variables`) and kept by limit id here.
         None when the server could not answer: the limit is shown without them."""
@@ -376,13 +474,19 @@ class LimitsClient:
             dates = sorted(str(d) for d in await self._get(credential, INCIDENT_DATES) or [])
             if not dates:
                 return []
-            body = {"incidentConditions": [
-                {"fieldName": "As Of Date",
-                 "possibleValues": dates[-INFERRED_LATEST_INCIDENT_DATES:]},
-                {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
-            ]}
-            page = self._parse(IncidentPageWire, await self.http.json(
-                "POST", INCIDENTS, json=body, auth=_auth(credential)) or {})
+            body = {
+                "incidentConditions": [
+                    {
+                        "fieldName": "As Of Date",
+                        "possibleValues": dates[-INFERRED_LATEST_INCIDENT_DATES:],
+                    },
+                    {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
+                ]
+            }
+            page = self._parse(
+                IncidentPageWire,
+                await self.http.json("POST", INCIDENTS, json=body, auth=_auth(credential)) or {},
+            )
         except (errors.Rejected, errors.Unavailable):
             return None
         return [i for i in page.incidents if i.limit_id == limit_id]
@@ -416,10 +520,16 @@ def describe_scope(scope: dict[str, Any]) -> str:
             continue
         if not isinstance(spec, dict):
             continue
-        members = [str(v.get(level, next(iter(v.values()), ""))) if isinstance(v, dict) else str(v)
-                   for v in spec.get("values") or []]
-        op = {"EQUALS": "=", "NOT EQUALS": "≠", "TOTAL EXCEPT": "total except",
-              "TOTAL EQUALS": "total of"}.get(spec.get("scopeType", "EQUALS"), "=")
+        members = [
+            str(v.get(level, next(iter(v.values()), ""))) if isinstance(v, dict) else str(v)
+            for v in spec.get("values") or []
+        ]
+        op = {
+            "EQUALS": "=",
+            "NOT EQUALS": "≠",
+            "TOTAL EXCEPT": "total except",
+            "TOTAL EQUALS": "total of",
+        }.get(spec.get("scopeType", "EQUALS"), "=")
         parts.append(f"{name} {op} {', '.join(members)}".rstrip())
     return "; ".join(parts) or "total"
 
@@ -431,14 +541,16 @@ def _flatten(limits: Iterable[LimitWire]) -> Iterable[LimitWire]:
 
 
 def _is_pending(limit: LimitWire) -> bool:
-    return (limit.limit_status in INFERRED_PENDING_STATUSES
-            or (limit.draft_limit is not None
-                and limit.draft_limit_status in INFERRED_PENDING_STATUSES))
+    return limit.limit_status in INFERRED_PENDING_STATUSES or (
+        limit.draft_limit is not None and limit.draft_limit_status in INFERRED_PENDING_STATUSES
+    )
 
 
 def _actions(limit: LimitWire) -> tuple[WorkflowAction, ...]:
-    return tuple(WorkflowAction(name=a.name, task_key=a.task_key, enabled=a.enabled)
-                 for a in limit.workflow_actions)
+    return tuple(
+        WorkflowAction(name=a.name, task_key=a.task_key, enabled=a.enabled)
+        for a in limit.workflow_actions
+    )
 
 
 def task_variables(action: WorkflowActionWire, comment: str | None) -> dict[str, Any]:
@@ -446,8 +558,9 @@ def task_variables(action: WorkflowActionWire, comment: str | None) -> dict[str,
     the UI's form does): the comment goes to the first visible text field; other required
     fields take their default. No text field: the comment is not sent."""
     out: dict[str, Any] = {}
-    text_field = next((f for f in action.task_input_fields
-                       if f.input_type == "TEXT" and not f.hidden), None)
+    text_field = next(
+        (f for f in action.task_input_fields if f.input_type == "TEXT" and not f.hidden), None
+    )
     for f in action.task_input_fields:
         if f is text_field and comment:
             out[f.task_variable] = comment
@@ -459,8 +572,11 @@ def task_variables(action: WorkflowActionWire, comment: str | None) -> dict[str,
 def _comment(limit: LimitWire) -> str:
     """The limit's comment: its text workflow variable with a value, one named like a
     comment first (the variable names are the workflow's own)."""
-    texts = [(name, v["value"]) for name, v in limit.workflow_variables_by_name.items()
-             if isinstance(v, dict) and v.get("type", "TEXT") == "TEXT" and v.get("value")]
+    texts = [
+        (name, v["value"])
+        for name, v in limit.workflow_variables_by_name.items()
+        if isinstance(v, dict) and v.get("type", "TEXT") == "TEXT" and v.get("value")
+    ]
     texts.sort(key=lambda item: "comment" not in item[0].casefold())
     return str(texts[0][1]) if texts else ""
 
@@ -471,18 +587,33 @@ def _incident(wire: IncidentWire, measures: dict[str, str]) -> Incident:
     except ValueError:
         utilization = None
     return Incident(
-        incident_id=wire.incident_id, kind=wire.incident_type, as_of=wire.as_of_date,
-        limit_id=wire.limit_id, structure=wire.limit_structure_name,
-        measure=measures.get(wire.structure_id or "", ""), limit_value=wire.limit_value,
-        measure_value=wire.measure_value, utilization=utilization, location=wire.location,
-        status=wire.status, server=wire.server_name, evaluated_at=wire.evaluation_timestamp,
+        incident_id=wire.incident_id,
+        kind=wire.incident_type,
+        as_of=wire.as_of_date,
+        limit_id=wire.limit_id,
+        structure=wire.limit_structure_name,
+        measure=measures.get(wire.structure_id or "", ""),
+        limit_value=wire.limit_value,
+        measure_value=wire.measure_value,
+        utilization=utilization,
+        location=wire.location,
+        status=wire.status,
+        server=wire.server_name,
+        evaluated_at=wire.evaluation_timestamp,
     )
 
 
 def _structure_info(s: StructureWire) -> StructureInfo:
-    return StructureInfo(structure_id=s.structure_id, name=s.name, server=s.server_name,
-                         cube=s.cube_name, measure=s.measure_name, kpi_type=s.kpi_type,
-                         warning_threshold=s.warning_threshold, group=s.group)
+    return StructureInfo(
+        structure_id=s.structure_id,
+        name=s.name,
+        server=s.server_name,
+        cube=s.cube_name,
+        measure=s.measure_name,
+        kpi_type=s.kpi_type,
+        warning_threshold=s.warning_threshold,
+        group=s.group,
+    )
 
 
 def _segment(value: str) -> str:

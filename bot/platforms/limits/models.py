@@ -152,16 +152,16 @@ class LimitsStatus:
 @dataclass(frozen=True)
 class Incident:
     incident_id: str
-    kind: str                 # "Breach" | "Warning"
+    kind: str  # "Breach" | "Warning"
     as_of: str
     limit_id: str
     structure: str
-    measure: str              # the structure's measure; "" when the structure is unknown
+    measure: str  # the structure's measure; "" when the structure is unknown
     limit_value: float | None  # the threshold the measure was held against
     measure_value: float | None
     utilization: float | None
     location: str
-    status: str               # the incident workflow status (OPEN, ACKNOWLEDGED, CLOSED ...)
+    status: str  # the incident workflow status (OPEN, ACKNOWLEDGED, CLOSED ...)
     server: str
     evaluated_at: str | None
 
@@ -170,7 +170,7 @@ class Incident:
 class Breaches:
     """Breaches and warnings of one as-of date, breaches first, worst first."""
 
-    as_of: str | None         # None: the server has no incidents at all
+    as_of: str | None  # None: the server has no incidents at all
     incidents: tuple[Incident, ...]
     as_of_dates: tuple[str, ...]  # every date with incidents, oldest first
 
@@ -187,7 +187,7 @@ class Breaches:
 class WorkflowAction:
     name: str
     task_key: str
-    enabled: bool             # False: the server says this user may not take it
+    enabled: bool  # False: the server says this user may not take it
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ class LimitView:
     comment: str
     actions: tuple[WorkflowAction, ...]
     structure: StructureInfo | None
-    latest: Incident | None   # None: never breached nor warned (passes are not stored)
+    latest: Incident | None  # None: never breached nor warned (passes are not stored)
     temporary: tuple[str, ...] = ()  # ids of temporary limits on top of this one
     incidents_known: bool = True  # False: the server could not say (latest is then None)
     history: tuple[HistoryEntry, ...] | None = ()  # None: the server could not say
@@ -226,7 +226,7 @@ class LimitView:
 @dataclass(frozen=True)
 class PendingLimit:
     limit_id: str
-    status: str               # PENDING, PENDING_DELETION ...
+    status: str  # PENDING, PENDING_DELETION ...
     value: float | None
     scope: str
     structure: str
@@ -250,8 +250,8 @@ class TaskOutcome:
     action: str
     task_key: str
     status_before: str
-    status: str               # after the action ("" if the limit is gone)
-    still_pending: bool       # another approval step is open (six-eyes)
+    status: str  # after the action ("" if the limit is gone)
+    still_pending: bool  # another approval step is open (six-eyes)
 
 
 @dataclass(frozen=True)

@@ -33,16 +33,24 @@ class LimitsPlatform(Platform):
     key = "limits"
     title = "Atoti Limits"
 
-    def __init__(self, instances: list[InstanceConfig], *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(instances, transport=transport)
         # One HTTP client per instance, opened now and closed by `aclose`.
         self._clients = {
-            i.name: LimitsClient(PlatformHTTP(
-                platform=self.key, instance=i.name, base_url=i.url, timeout=i.timeout,
-                reason=limits_reason, transport=transport,
-                headers={"Accept": "application/json"}, ssl_context=i.ssl_context(),
-            ))
+            i.name: LimitsClient(
+                PlatformHTTP(
+                    platform=self.key,
+                    instance=i.name,
+                    base_url=i.url,
+                    timeout=i.timeout,
+                    reason=limits_reason,
+                    transport=transport,
+                    headers={"Accept": "application/json"},
+                    ssl_context=i.ssl_context(),
+                )
+            )
             for i in instances
         }
         # The last `limits.status` poll per (subscription, owner, instance): see
@@ -68,11 +76,18 @@ class LimitsPlatform(Platform):
         name = self.instance(instance).name
         secret = encode_secret(username, password)
         # Not stored yet: a credential only to try the login with.
-        probe = Credential(user_id="", platform=self.key, instance=name, account=username,
-                           secret=secret, kind="password")
+        probe = Credential(
+            user_id="",
+            platform=self.key,
+            instance=name,
+            account=username,
+            secret=secret,
+            kind="password",
+        )
         as_of = await self.client(name).as_of_date(probe)
-        return VerifiedAccount(account=username, secret=secret, kind="password",
-                               details={"as_of_date": as_of})
+        return VerifiedAccount(
+            account=username, secret=secret, kind="password", details={"as_of_date": as_of}
+        )
 
     async def status(self, instance: str) -> InstanceStatus:
         """Ping without credentials: an answer, even 401, means the server is up. The version
@@ -89,17 +104,32 @@ class LimitsPlatform(Platform):
             up_since = await self.client(name).ping()
         except (errors.Unauthorized, errors.Forbidden):
             latency = round((time.perf_counter() - started) * 1000, 1)
-            return InstanceStatus(name, reachable=True, latency_ms=latency, version=version,
-                                  detail="up (the ping needs credentials)")
+            return InstanceStatus(
+                name,
+                reachable=True,
+                latency_ms=latency,
+                version=version,
+                detail="up (the ping needs credentials)",
+            )
         except errors.Unavailable as exc:
             return InstanceStatus(name, reachable=False, detail=exc.detail)
         except errors.PlatformError as exc:
             latency = round((time.perf_counter() - started) * 1000, 1)
-            return InstanceStatus(name, reachable=True, latency_ms=latency, version=version,
-                                  detail=f"answered the ping with an error: {exc.detail}")
+            return InstanceStatus(
+                name,
+                reachable=True,
+                latency_ms=latency,
+                version=version,
+                detail=f"answered the ping with an error: {exc.detail}",
+            )
         latency = round((time.perf_counter() - started) * 1000, 1)
-        return InstanceStatus(name, reachable=True, latency_ms=latency, version=version,
-                              detail=f"up since {up_since:%Y-%m-%d %H:%M} UTC")
+        return InstanceStatus(
+            name,
+            reachable=True,
+            latency_ms=latency,
+            version=version,
+            detail=f"up since {up_since:%Y-%m-%d %H:%M} UTC",
+        )
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -28,7 +28,11 @@ from bot.platforms.base import Credential, InstanceConfig
 from bot.platforms.http import PlatformHTTP
 from bot.platforms.mstr import models
 from bot.platforms.mstr.sessions import (
-    LOGIN_API_TOKEN, Login, MstrSession, SessionCache, SessionKey,
+    LOGIN_API_TOKEN,
+    Login,
+    MstrSession,
+    SessionCache,
+    SessionKey,
 )
 
 log = logging.getLogger(__name__)
@@ -95,14 +99,19 @@ class StrategyOneClient:
     ) -> None:
         self.instance = instance.name
         self.http = PlatformHTTP(
-            platform=PLATFORM_KEY, instance=instance.name, base_url=api_base(instance.url),
-            timeout=instance.timeout, reason=mstr_reason, transport=transport,
+            platform=PLATFORM_KEY,
+            instance=instance.name,
+            base_url=api_base(instance.url),
+            timeout=instance.timeout,
+            reason=mstr_reason,
+            transport=transport,
             ssl_context=instance.ssl_context(),
         )
         # The httpx client is shared by every user of this instance, so its own cookie jar must
         # stay empty: each session sends its own cookies (MstrSession.headers).
         self.http.client.cookies = httpx.Cookies(
-            CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+            CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        )
         self.sessions = SessionCache(clock=clock, renew_fraction=RENEW_FRACTION)
 
     # -- no credentials ----------------------------------------------------------------------
@@ -110,8 +119,7 @@ class StrategyOneClient:
         """`GET /api/status`: versions; needs no login."""
         response = await self.http.request("GET", "/api/status")
         body = self._parse(models.ServerStatusBody, response, "/api/status")
-        return models.ServerVersions(body.iserver_version, body.web_version,
-                                     body.deployment_type)
+        return models.ServerVersions(body.iserver_version, body.web_version, body.deployment_type)
 
     # -- linking -----------------------------------------------------------------------------
     async def verify_login(self, *, login: Login) -> tuple[models.UserInfo, Login]:
@@ -137,8 +145,11 @@ class StrategyOneClient:
             # Make sure the server also accepts it (mode 4096 may be disabled).
             trial = await self._login(Login(mode=LOGIN_API_TOKEN, api_token=token))
         except NO_TOKEN_EXCHANGE as exc:
-            log.info("mstr %s: no API token exchange (%s); keeping the password",
-                     self.instance, type(exc).__name__)
+            log.info(
+                "mstr %s: no API token exchange (%s); keeping the password",
+                self.instance,
+                type(exc).__name__,
+            )
             return None
         except (ValueError, ValidationError):
             return None
@@ -154,19 +165,25 @@ class StrategyOneClient:
         if body.timeout:
             session.timeout = body.timeout
         return models.SessionStatus(
-            iserver_version=versions.iserver_version, web_version=versions.web_version,
-            alive=response.status_code == 200, timeout_s=session.timeout,
-            expires_in_s=max(0.0, self.sessions.expires_in(session)), reopened=reopened,
+            iserver_version=versions.iserver_version,
+            web_version=versions.web_version,
+            alive=response.status_code == 200,
+            timeout_s=session.timeout,
+            expires_in_s=max(0.0, self.sessions.expires_in(session)),
+            reopened=reopened,
         )
 
-    async def whoami(self, *, credential: Credential,
-                     project_id: str | None = None) -> models.UserInfo:
+    async def whoami(
+        self, *, credential: Credential, project_id: str | None = None
+    ) -> models.UserInfo:
         """`/mstr whoami`: the session's user."""
-        response, _, _ = await self._call(credential, "GET", "/api/sessions/userInfo",
-                                          project_id=project_id)
+        response, _, _ = await self._call(
+            credential, "GET", "/api/sessions/userInfo", project_id=project_id
+        )
         body = self._parse(models.UserInfoBody, response, "userInfo")
-        return models.UserInfo(body.id, body.full_name, body.initials,
-                               Login.from_secret(credential.secret).username)
+        return models.UserInfo(
+            body.id, body.full_name, body.initials, Login.from_secret(credential.secret).username
+        )
 
     async def projects(self, *, credential: Credential) -> list[models.Project]:
         """`/mstr projects`: every project with its status on each node (project monitor).
@@ -193,15 +210,19 @@ class StrategyOneClient:
             matches = [p for p in projects if p.name == wanted]
             if not matches:
                 folded = wanted.casefold()
-                matches = [p for p in projects
-                           if p.name.casefold() == folded or (p.alias and
-                                                               p.alias.casefold() == folded)]
+                matches = [
+                    p
+                    for p in projects
+                    if p.name.casefold() == folded or (p.alias and p.alias.casefold() == folded)
+                ]
         if len(matches) > 1:
             raise errors.UserError(
-                f"More than one project matches `{wanted}`; give its exact name or id.")
+                f"More than one project matches `{wanted}`; give its exact name or id."
+            )
         if not matches:
-            raise self.http.error(errors.NotFound,
-                                  f"no loaded project `{wanted}` for this account", 404)
+            raise self.http.error(
+                errors.NotFound, f"no loaded project `{wanted}` for this account", 404
+            )
         return matches[0]
 
     async def logout(self, *, user_id: str) -> int:
@@ -218,8 +239,13 @@ class StrategyOneClient:
 
     # -- sessions ----------------------------------------------------------------------------
     async def _call(
-        self, credential: Credential, method: str, path: str, *,
-        project_id: str | None = None, **kwargs: Any,
+        self,
+        credential: Credential,
+        method: str,
+        path: str,
+        *,
+        project_id: str | None = None,
+        **kwargs: Any,
     ) -> tuple[httpx.Response, MstrSession, bool]:
         """One call in the caller's session: (response, session, whether it was re-opened).
         A 401 re-opens the session once and retries the call once."""
@@ -233,8 +259,7 @@ class StrategyOneClient:
             reopened = True
         return response, session, reopened
 
-    async def _session(self, key: SessionKey, credential: Credential
-                       ) -> tuple[MstrSession, bool]:
+    async def _session(self, key: SessionKey, credential: Credential) -> tuple[MstrSession, bool]:
         """The caller's live session: cached, renewed, or (re)opened."""
         async with self.sessions.lock(key):
             session = self.sessions.get(key)
@@ -249,8 +274,9 @@ class StrategyOneClient:
             self.sessions.put(key, session)
             return session, True
 
-    async def _reopen(self, key: SessionKey, credential: Credential,
-                      refused: MstrSession) -> MstrSession:
+    async def _reopen(
+        self, key: SessionKey, credential: Credential, refused: MstrSession
+    ) -> MstrSession:
         async with self.sessions.lock(key):
             current = self.sessions.get(key)
             if current is not None and current is not refused:
@@ -262,13 +288,15 @@ class StrategyOneClient:
 
     async def _login(self, login: Login) -> MstrSession:
         """`POST /api/auth/login` (JSON), then `GET /api/sessions` for the timeout."""
-        response = await self.http.request("POST", "/api/auth/login",
-                                           json=login.body(APPLICATION_TYPE))
+        response = await self.http.request(
+            "POST", "/api/auth/login", json=login.body(APPLICATION_TYPE)
+        )
         token = response.headers.get("X-MSTR-AuthToken")
         if not token:
             raise self.http.error(errors.BadAnswer, "its login answer has no auth token")
-        session = MstrSession(token=token, cookies={}, timeout=FALLBACK_TIMEOUT_S,
-                              last_active=self.sessions.clock())
+        session = MstrSession(
+            token=token, cookies={}, timeout=FALLBACK_TIMEOUT_S, last_active=self.sessions.clock()
+        )
         session.absorb(response)
         try:
             info = await self._send(session, "GET", "/api/sessions")
@@ -298,8 +326,15 @@ class StrategyOneClient:
         body = self._parse(models.UserInfoBody, response, "userInfo")
         return models.UserInfo(body.id, body.full_name, body.initials, login.username)
 
-    async def _send(self, session: MstrSession, method: str, path: str, *,
-                    project_id: str | None = None, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self,
+        session: MstrSession,
+        method: str,
+        path: str,
+        *,
+        project_id: str | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         headers = {**session.headers(project_id), **kwargs.pop("headers", {})}
         response = await self.http.request(method, path, headers=headers, **kwargs)
         session.absorb(response)
@@ -311,8 +346,11 @@ class StrategyOneClient:
         offset, total = 0, None
         while total is None or offset < total:
             response, _, _ = await self._call(
-                credential, "GET", "/api/monitors/projects",
-                params={"offset": offset, "limit": MONITOR_PAGE})
+                credential,
+                "GET",
+                "/api/monitors/projects",
+                params={"offset": offset, "limit": MONITOR_PAGE},
+            )
             page = self._parse(models.MonitorProjectsPage, response, "/api/monitors/projects")
             projects += [_project(p, p.nodes) for p in page.projects]
             total = int(response.headers.get("x-mstr-total-count", len(projects)))
@@ -327,14 +365,21 @@ class StrategyOneClient:
         try:
             return TypeAdapter(model).validate_python(self.http.decode(response))
         except ValidationError:
-            raise self.http.error(errors.BadAnswer,
-                                  f"an unexpected body for {what}") from None
+            raise self.http.error(errors.BadAnswer, f"an unexpected body for {what}") from None
 
 
-def _project(body: models.ProjectBody,
-             nodes: list[models.NodeBody] | None = None) -> models.Project:
+def _project(
+    body: models.ProjectBody, nodes: list[models.NodeBody] | None = None
+) -> models.Project:
     node_states = tuple(models.ProjectNode(n.name, n.project_status) for n in nodes or [])
-    loaded = (any(n.status == "loaded" for n in node_states) if node_states
-              else body.status in (0, None))
-    return models.Project(id=body.id, name=body.name, alias=body.alias,
-                          description=body.description, nodes=node_states, loaded=loaded)
+    loaded = (
+        any(n.status == "loaded" for n in node_states) if node_states else body.status in (0, None)
+    )
+    return models.Project(
+        id=body.id,
+        name=body.name,
+        alias=body.alias,
+        description=body.description,
+        nodes=node_states,
+        loaded=loaded,
+    )

@@ -15,7 +15,12 @@ import httpx
 
 from bot import errors
 from bot.platforms.base import (
-    Credential, InstanceConfig, InstanceStatus, LinkField, Platform, VerifiedAccount,
+    Credential,
+    InstanceConfig,
+    InstanceStatus,
+    LinkField,
+    Platform,
+    VerifiedAccount,
 )
 from bot.platforms.mstr.client import StrategyOneClient
 from bot.platforms.mstr.sessions import KIND_API_TOKEN, LOGIN_API_TOKEN, MODE_NAMES, Login
@@ -55,20 +60,27 @@ class StrategyOnePlatform(Platform):
         instance = self.instance(instance_name)
         if instance.name not in self._clients:
             self._clients[instance.name] = StrategyOneClient(
-                instance, clock=self.clock, transport=self.transport)
+                instance, clock=self.clock, transport=self.transport
+            )
         return self._clients[instance.name]
 
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
         modes = getattr(instance, "login_modes", (1, 16, 4096))
         return [
-            LinkField("mode", "Login mode",
-                      choices=tuple(_MODE_CHOICES[m] for m in modes if m in _MODE_CHOICES),
-                      initial=str(modes[0]) if modes else "1"),
-            LinkField("username", "Username", optional=True,
-                      hint="Not needed for an API token."),
-            LinkField("password", "Password or API token", secret=True,
-                      hint="A password is exchanged for an API token where the server allows "
-                           "it; only the token is kept."),
+            LinkField(
+                "mode",
+                "Login mode",
+                choices=tuple(_MODE_CHOICES[m] for m in modes if m in _MODE_CHOICES),
+                initial=str(modes[0]) if modes else "1",
+            ),
+            LinkField("username", "Username", optional=True, hint="Not needed for an API token."),
+            LinkField(
+                "password",
+                "Password or API token",
+                secret=True,
+                hint="A password is exchanged for an API token where the server allows "
+                "it; only the token is kept.",
+            ),
         ]
 
     async def verify(self, instance: str, values: dict[str, str]) -> VerifiedAccount:
@@ -85,8 +97,12 @@ class StrategyOnePlatform(Platform):
             account=account,
             secret=kept.to_secret(),
             kind=kind,
-            details={"user_id": info.id, "full_name": info.full_name,
-                     "login_mode": MODE_NAMES[login.mode], "kept": kept.kind},
+            details={
+                "user_id": info.id,
+                "full_name": info.full_name,
+                "login_mode": MODE_NAMES[login.mode],
+                "kept": kept.kind,
+            },
         )
 
     async def status(self, instance: str) -> InstanceStatus:
@@ -97,9 +113,13 @@ class StrategyOnePlatform(Platform):
         except errors.PlatformError as exc:
             return InstanceStatus(name, reachable=False, detail=exc.detail)
         latency = (time.perf_counter() - started) * 1000
-        return InstanceStatus(name, reachable=True, latency_ms=round(latency, 1),
-                              version=versions.iserver_version,
-                              detail=f"web {versions.web_version}")
+        return InstanceStatus(
+            name,
+            reachable=True,
+            latency_ms=round(latency, 1),
+            version=versions.iserver_version,
+            detail=f"web {versions.web_version}",
+        )
 
     async def revoke(self, credential: Credential) -> None:
         """On unlink: log out this user's open sessions. The spec has no API token
@@ -121,8 +141,9 @@ def _login_from_form(values: dict[str, str], allowed: tuple[int, ...]) -> Login:
     except ValueError:
         raise errors.UserError("Pick a login mode: standard, LDAP or API token.") from None
     if mode not in allowed:
-        raise errors.UserError(f"Login mode {MODE_NAMES.get(mode, mode)} is not offered on "
-                               "this instance.")
+        raise errors.UserError(
+            f"Login mode {MODE_NAMES.get(mode, mode)} is not offered on this instance."
+        )
     username = str(values.get("username") or "").strip()
     secret = str(values.get("password") or "")
     if mode == LOGIN_API_TOKEN:

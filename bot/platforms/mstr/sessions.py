@@ -44,20 +44,26 @@ class Login:
 
     def __post_init__(self) -> None:
         if self.mode not in MODE_NAMES:
-            raise errors.UserError("Login mode must be standard (1), LDAP (16) or API token "
-                                   "(4096).")
+            raise errors.UserError(
+                "Login mode must be standard (1), LDAP (16) or API token (4096)."
+            )
         if self.mode == LOGIN_API_TOKEN and not self.api_token:
             raise errors.UserError("API token login needs the token in the secret field.")
         if self.mode != LOGIN_API_TOKEN and not (self.username and self.password):
             raise errors.UserError(
-                f"{MODE_NAMES[self.mode].capitalize()} login needs a username and a password.")
+                f"{MODE_NAMES[self.mode].capitalize()} login needs a username and a password."
+            )
 
     @classmethod
     def from_secret(cls, secret: str) -> Login:
         try:
             data = json.loads(secret)
-            return cls(mode=int(data["mode"]), username=str(data.get("username") or ""),
-                       password=data.get("password"), api_token=data.get("api_token"))
+            return cls(
+                mode=int(data["mode"]),
+                username=str(data.get("username") or ""),
+                password=data.get("password"),
+                api_token=data.get("api_token"),
+            )
         except (ValueError, KeyError, TypeError):
             # Never echo the secret: say only that it is unreadable.
             raise errors.UserError(
@@ -148,8 +154,9 @@ class SessionCache:
     The fingerprint (a hash, never the secret) makes a re-linked account start a new session.
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time,
-                 renew_fraction: float = 0.75) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, renew_fraction: float = 0.75
+    ) -> None:
         self.clock = clock
         self.renew_fraction = renew_fraction
         self._sessions: dict[SessionKey, MstrSession] = {}
@@ -189,7 +196,7 @@ class SessionCache:
         return session.timeout - self.elapsed(session)
 
     def state(self, session: MstrSession) -> str:
-        """"fresh", "renew" (past the renew fraction of the timeout) or "expired"."""
+        """ "fresh", "renew" (past the renew fraction of the timeout) or "expired"."""
         elapsed = self.elapsed(session)
         if elapsed >= session.timeout:
             return "expired"

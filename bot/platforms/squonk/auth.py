@@ -90,13 +90,26 @@ def _reason(response: httpx.Response) -> str:
     return reason
 
 
-def keycloak_http(*, platform: str, instance: str, keycloak_url: str, timeout: float,
-                  transport: httpx.AsyncBaseTransport | None = None,
-                  ssl_context: ssl.SSLContext | None = None) -> PlatformHTTP:
+def keycloak_http(
+    *,
+    platform: str,
+    instance: str,
+    keycloak_url: str,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> PlatformHTTP:
     """A PlatformHTTP for the Keycloak server with OAuth errors mapped to the error tree."""
-    return PlatformHTTP(platform=platform, instance=instance, base_url=keycloak_url,
-                        timeout=timeout, reason=_reason, error_class=_error_class,
-                        transport=transport, ssl_context=ssl_context)
+    return PlatformHTTP(
+        platform=platform,
+        instance=instance,
+        base_url=keycloak_url,
+        timeout=timeout,
+        reason=_reason,
+        error_class=_error_class,
+        transport=transport,
+        ssl_context=ssl_context,
+    )
 
 
 def token_claims(token: str) -> dict[str, Any]:
@@ -167,22 +180,27 @@ class KeycloakAuth:
         except ValidationError:
             # The validation text would quote the body, tokens included: say less.
             raise self.http.error(
-                errors.BadAnswer, "Keycloak answered the token request with an unexpected "
-                "body") from None
+                errors.BadAnswer, "Keycloak answered the token request with an unexpected body"
+            ) from None
 
     async def password_grant(self, *, username: str, password: str) -> TokenResponse:
         """Exchange a username and password for tokens, asking for an offline token first and
         settling for a plain refresh token where the realm does not allow offline access."""
-        form = {**self._client_fields(), "grant_type": "password",
-                "username": username, "password": password}
+        form = {
+            **self._client_fields(),
+            "grant_type": "password",
+            "username": username,
+            "password": password,
+        }
         try:
             return await self._token({**form, "scope": OFFLINE_SCOPE})
         except _OfflineRefused:
             return await self._token({**form, "scope": PLAIN_SCOPE})
 
     async def refresh_grant(self, *, refresh_token: str) -> TokenResponse:
-        return await self._token({**self._client_fields(), "grant_type": "refresh_token",
-                                  "refresh_token": refresh_token})
+        return await self._token(
+            {**self._client_fields(), "grant_type": "refresh_token", "refresh_token": refresh_token}
+        )
 
     async def logout(self, *, refresh_token: str) -> None:
         """End the Keycloak session of a refresh/offline token; an already-dead one is fine."""
@@ -241,7 +259,8 @@ class KeycloakAuth:
         async with session.lock:
             if session.refused:
                 raise self.http.error(
-                    errors.Unauthorized, "the stored Squonk2 sign-in was refused; link again")
+                    errors.Unauthorized, "the stored Squonk2 sign-in was refused; link again"
+                )
             if session.access_token and self.clock() < session.expires_at - EXPIRY_MARGIN_S:
                 return session.access_token
             started = self.clock()
@@ -264,5 +283,8 @@ class KeycloakAuth:
             await self._on_rotate(credential, new_secret)
         except Exception as exc:  # the token works in memory; a failed save must not fail
             # the user's command. Log the kind of failure only: never the token.
-            _LOG.warning("could not save the rotated Squonk2 token for %r: %s",
-                         credential, type(exc).__name__)
+            _LOG.warning(
+                "could not save the rotated Squonk2 token for %r: %s",
+                credential,
+                type(exc).__name__,
+            )

@@ -98,8 +98,9 @@ class SquonkClient:
         return exact[0]
 
     # -- instances ----------------------------------------------------------------------------
-    async def instances(self, credential: Credential, *, project: str | None = None
-                        ) -> list[Instance]:
+    async def instances(
+        self, credential: Credential, *, project: str | None = None
+    ) -> list[Instance]:
         """Job instances the user can see, optionally of one project (id or name)."""
         params = {}
         if project:
@@ -123,9 +124,15 @@ class SquonkClient:
         variables: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
         """Launch a job in a project (id or name); returns (instance_id, task_id)."""
-        started = await self.start(credential, collection=collection, job=job,
-                                   version=version, project=project, name=name,
-                                   variables=variables)
+        started = await self.start(
+            credential,
+            collection=collection,
+            job=job,
+            version=version,
+            project=project,
+            name=name,
+            variables=variables,
+        )
         return started.instance_id, started.task_id
 
     async def start(
@@ -144,14 +151,18 @@ class SquonkClient:
         if not (2 <= len(name) <= 80 and INSTANCE_NAME.match(name)):
             raise errors.UserError(
                 "An instance name has 2 to 80 characters: letters, digits, `-`, `_`, `.` or "
-                "spaces, starting and ending with a letter or digit.")
+                "spaces, starting and ending with a letter or digit."
+            )
         project_id = (await self.project(credential, project=project)).project_id
-        specification: dict[str, Any] = {"collection": collection, "job": job,
-                                         "version": version}
+        specification: dict[str, Any] = {"collection": collection, "job": job, "version": version}
         if variables:
             specification["variables"] = variables
-        form = {"application_id": JOB_APPLICATION_ID, "as_name": name,
-                "project_id": project_id, "specification": json.dumps(specification)}
+        form = {
+            "application_id": JOB_APPLICATION_ID,
+            "as_name": name,
+            "project_id": project_id,
+            "specification": json.dumps(specification),
+        }
         body = await self._call(credential, "POST", "/instance", data=form)
         return self._parse(StartedInstance, body)
 
@@ -161,8 +172,9 @@ class SquonkClient:
         return str((body or {}).get("task_id", ""))
 
     # -- tasks ---------------------------------------------------------------------------------
-    async def tasks(self, credential: Credential, *, exclude_done: bool = False,
-                    project: str | None = None) -> list[Task]:
+    async def tasks(
+        self, credential: Credential, *, exclude_done: bool = False, project: str | None = None
+    ) -> list[Task]:
         params: dict[str, str] = {}
         if exclude_done:
             params["exclude_done"] = "true"
@@ -171,8 +183,14 @@ class SquonkClient:
         body = await self._call(credential, "GET", "/task", params=params)
         return self._items(Task, body, "tasks")
 
-    async def task(self, credential: Credential, *, task_id: str, event_prior_ordinal: int = 0,
-                   event_limit: int = 0) -> Task:
+    async def task(
+        self,
+        credential: Credential,
+        *,
+        task_id: str,
+        event_prior_ordinal: int = 0,
+        event_limit: int = 0,
+    ) -> Task:
         """A task with its states and events (events after `event_prior_ordinal` only)."""
         params: dict[str, int] = {}
         if event_prior_ordinal:
@@ -191,8 +209,11 @@ class SquonkClient:
         if not filter:
             return jobs
         needle = filter.lower()
-        return [j for j in jobs if needle in " ".join(
-            [j.label, j.name, j.category or "", *j.keywords]).lower()]
+        return [
+            j
+            for j in jobs
+            if needle in " ".join([j.label, j.name, j.category or "", *j.keywords]).lower()
+        ]
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -78,7 +78,8 @@ class Instance(_Shape):
     def done(self) -> bool:
         """Finished for good (the official example's test: stopped and not RUNNING)."""
         return self.phase in TERMINAL_PHASES or (
-            self.stopped is not None and self.phase != "RUNNING")
+            self.stopped is not None and self.phase != "RUNNING"
+        )
 
     @property
     def succeeded(self) -> bool:

@@ -43,8 +43,7 @@ def account_page(instance: InstanceConfig) -> str:
     """The realm's account console, where a person sets or changes their own password."""
     if not isinstance(instance, SquonkInstance):
         return ""
-    return (f"{instance.keycloak_url.rstrip('/')}/realms/{quote(instance.realm, safe='')}"
-            "/account")
+    return f"{instance.keycloak_url.rstrip('/')}/realms/{quote(instance.realm, safe='')}/account"
 
 
 class SquonkPlatform(Platform):
@@ -71,17 +70,33 @@ class SquonkPlatform(Platform):
     def _build(self, config: SquonkInstance) -> SquonkClient:
         # One set of TLS settings per instance, for the DM and its Keycloak alike.
         tls = config.ssl_context()
-        dm = PlatformHTTP(platform=self.key, instance=config.name, base_url=config.url,
-                          timeout=config.timeout, transport=self.transport, ssl_context=tls)
-        kc = keycloak_http(platform=self.key, instance=config.name,
-                           keycloak_url=config.keycloak_url, timeout=config.timeout,
-                           transport=self.transport, ssl_context=tls)
+        dm = PlatformHTTP(
+            platform=self.key,
+            instance=config.name,
+            base_url=config.url,
+            timeout=config.timeout,
+            transport=self.transport,
+            ssl_context=tls,
+        )
+        kc = keycloak_http(
+            platform=self.key,
+            instance=config.name,
+            keycloak_url=config.keycloak_url,
+            timeout=config.timeout,
+            transport=self.transport,
+            ssl_context=tls,
+        )
         self._https += [dm, kc]
         secret = config.client_secret.get_secret_value() if config.client_secret else None
-        auth = KeycloakAuth(http=kc, realm=config.realm, client_id=config.client_id,
-                            client_secret=secret, clock=self.clock,
-                            # looked up at call time: the services container sets it later
-                            on_rotate=lambda credential, new: self.save_secret(credential, new))
+        auth = KeycloakAuth(
+            http=kc,
+            realm=config.realm,
+            client_id=config.client_id,
+            client_secret=secret,
+            clock=self.clock,
+            # looked up at call time: the services container sets it later
+            on_rotate=lambda credential, new: self.save_secret(credential, new),
+        )
         return SquonkClient(http=dm, auth=auth)
 
     def client(self, instance_name: str | None = None) -> SquonkClient:
@@ -91,10 +106,14 @@ class SquonkPlatform(Platform):
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
         return [
             LinkField("username", "Username", hint="Your Squonk2 (Keycloak) user name"),
-            LinkField("password", "Password", secret=True,
-                      hint="Used once to obtain a token; the bot never stores it. Sign in "
-                           "through your organisation? Set a password first at "
-                           f"{account_page(instance)}"),
+            LinkField(
+                "password",
+                "Password",
+                secret=True,
+                hint="Used once to obtain a token; the bot never stores it. Sign in "
+                "through your organisation? Set a password first at "
+                f"{account_page(instance)}",
+            ),
         ]
 
     def derive_ui_url(self, instance: InstanceConfig) -> str | None:
@@ -108,8 +127,10 @@ class SquonkPlatform(Platform):
     def refused_hint(self, instance: InstanceConfig) -> str:
         # A federated account (Google, SAML, LDAP...) has no Keycloak password until its
         # owner sets one; Keycloak refuses it exactly like a wrong password.
-        return (f"If you sign in through your organisation, your account may have no "
-                f"password yet: set one at {account_page(instance)}, then link again.")
+        return (
+            f"If you sign in through your organisation, your account may have no "
+            f"password yet: set one at {account_page(instance)}, then link again."
+        )
 
     async def verify(self, instance: str, values: dict[str, str]) -> VerifiedAccount:
         username = (values.get("username") or "").strip()
@@ -121,10 +142,16 @@ class SquonkPlatform(Platform):
         tokens = await client.auth.password_grant(username=username, password=password)
         if not tokens.refresh_token:
             raise client.auth.http.error(
-                errors.Rejected, "Keycloak issued no refresh token for this client")
+                errors.Rejected, "Keycloak issued no refresh token for this client"
+            )
         client.auth.remember(tokens, started=started)
-        credential = Credential(user_id="", platform=self.key, instance=instance,
-                                account=username, secret=tokens.refresh_token)
+        credential = Credential(
+            user_id="",
+            platform=self.key,
+            instance=instance,
+            account=username,
+            secret=tokens.refresh_token,
+        )
         try:
             await client.ping(credential)  # the DM accepts this realm's tokens for this user
         except errors.PlatformError:
@@ -138,8 +165,7 @@ class SquonkPlatform(Platform):
             account=str(claims.get("preferred_username") or username),
             secret=tokens.refresh_token,
             kind="offline token" if tokens.offline else "refresh token",
-            details={"offline": tokens.offline,
-                     "refresh_expires_in": tokens.refresh_expires_in},
+            details={"offline": tokens.offline, "refresh_expires_in": tokens.refresh_expires_in},
         )
 
     async def status(self, instance: str) -> InstanceStatus:
@@ -150,8 +176,9 @@ class SquonkPlatform(Platform):
         except errors.PlatformError as exc:
             return InstanceStatus(instance=instance, reachable=False, detail=exc.detail)
         latency = (time.perf_counter() - started) * 1000
-        return InstanceStatus(instance=instance, reachable=True,
-                              latency_ms=round(latency, 1), version=version)
+        return InstanceStatus(
+            instance=instance, reachable=True, latency_ms=round(latency, 1), version=version
+        )
 
     async def revoke(self, credential: Credential) -> None:
         """Log the stored token's session out at Keycloak (unlink). Raises Unavailable if

@@ -9,8 +9,6 @@ from bot.platforms.astakos.client import AstakosClient
 from emulators.astakos import DEMO, AstakosEmulator
 from emulators.base import FakeClock
 
-
-
 START = 1_760_000_000.0
 
 
@@ -64,11 +62,16 @@ class Raw:
         self.url = url
         self.http = httpx.Client(timeout=5)
 
-    def __call__(self, method: str, path: str, token: str | None = None,
-                 body: object = None, **kwargs: object) -> httpx.Response:
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: object = None,
+        **kwargs: object,
+    ) -> httpx.Response:
         headers = {"X-Auth-Token": token} if token else {}
-        return self.http.request(method, self.url + path, headers=headers, json=body,
-                                 **kwargs)
+        return self.http.request(method, self.url + path, headers=headers, json=body, **kwargs)
 
 
 @pytest.fixture

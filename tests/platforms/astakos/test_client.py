@@ -14,8 +14,12 @@ GiB = 1024**3
 
 async def test_authenticate_a_user_token(client, alice):
     info = await client.authenticate(token=alice)
-    assert (info.kind, info.uuid, info.name, info.username) == \
-        ("user", ALICE, "Alice Example", "alice@example.org")
+    assert (info.kind, info.uuid, info.name, info.username) == (
+        "user",
+        ALICE,
+        "Alice Example",
+        "alice@example.org",
+    )
     assert CHEM in info.projects
     assert {"astakos_account", "cyclades_compute"} <= {e.service for e in info.endpoints}
 
@@ -64,9 +68,11 @@ async def test_service_quotas(client, service):
 
 
 async def test_a_user_token_on_a_service_call_is_forbidden_with_a_clear_detail(client, alice):
-    for call in (client.pending_commissions(token=alice),
-                 client.resolve_commissions(token=alice, accept=[56]),
-                 client.service_quotas(token=alice)):
+    for call in (
+        client.pending_commissions(token=alice),
+        client.resolve_commissions(token=alice, accept=[56]),
+        client.service_quotas(token=alice),
+    ):
         with pytest.raises(errors.Forbidden) as caught:
             await call
         assert "needs a service token" in caught.value.detail
@@ -89,7 +95,9 @@ async def test_pending_commissions_and_their_provisions(client, service):
     assert c.name == "create vm alice-web-3" and c.issue_time.tzinfo is not None
     vm = [p for p in c.provisions if p.resource == "cyclades.vm"]
     assert {(p.holder, p.source, p.quantity) for p in vm} == {
-        (f"user:{ALICE}", f"project:{CHEM}", 1), (f"project:{CHEM}", None, 1)}
+        (f"user:{ALICE}", f"project:{CHEM}", 1),
+        (f"project:{CHEM}", None, 1),
+    }
     details = await client.pending_commission_details(token=service)
     assert [d.serial for d in details] == [56, 57, 58, 59]
 
@@ -114,47 +122,69 @@ async def test_acting_on_a_resolved_commission_is_a_conflict(client, service):
 
 
 async def test_resolve_commissions_reports_partial_failures(client, service):
-    result = await client.resolve_commissions(token=service, accept=[56, 999], reject=[57, 56],
-                                              reason="bulk")
+    result = await client.resolve_commissions(
+        token=service, accept=[56, 999], reject=[57, 56], reason="bulk"
+    )
     assert (result.accepted, result.rejected) == ([], [57])
     assert {(f.serial, f.status, f.fault) for f in result.failed} == {
-        (999, 404, "itemNotFound"), (56, 400, "badRequest")}
+        (999, 404, "itemNotFound"),
+        (56, 400, "badRequest"),
+    }
     assert await client.pending_commissions(token=service) == [56, 58, 59]
 
 
 async def test_the_forced_commission_leaves_bob_over_his_limit_when_accepted(
-        astakos, client, service, bob):
+    astakos, client, service, bob
+):
     await client.accept_commission(token=service, serial=59)
-    system_vm = next(q for q in await client.quotas(token=bob, project=BOB)
-                     if q.resource == "cyclades.vm")
+    system_vm = next(
+        q for q in await client.quotas(token=bob, project=BOB) if q.resource == "cyclades.vm"
+    )
     assert (system_vm.usage, system_vm.limit, system_vm.pending) == (3, 2, 0)
     assert system_vm.fraction_used > 1
 
 
 async def test_issue_commission_and_over_limit_is_rejected_with_the_reason(
-        astakos, client, service):
-    for key in ((f"user:{CAROL}", f"project:{CAROL}", "cyclades.vm"),
-                (f"project:{CAROL}", None, "cyclades.vm")):
+    astakos, client, service
+):
+    for key in (
+        (f"user:{CAROL}", f"project:{CAROL}", "cyclades.vm"),
+        (f"project:{CAROL}", None, "cyclades.vm"),
+    ):
         astakos.holdings[key] = Holding(limit=2, usage_min=1, usage_max=1)
     provisions = [
-        {"holder": f"user:{CAROL}", "source": f"project:{CAROL}", "resource": "cyclades.vm",
-         "quantity": 1},
-        {"holder": f"project:{CAROL}", "source": None, "resource": "cyclades.vm",
-         "quantity": 1}]
+        {
+            "holder": f"user:{CAROL}",
+            "source": f"project:{CAROL}",
+            "resource": "cyclades.vm",
+            "quantity": 1,
+        },
+        {"holder": f"project:{CAROL}", "source": None, "resource": "cyclades.vm", "quantity": 1},
+    ]
     serial = await client.issue_commission(token=service, provisions=provisions, name="vm 9")
     assert serial in await client.pending_commissions(token=service)
     with pytest.raises(errors.Rejected) as caught:
         await client.issue_commission(token=service, provisions=provisions, name="vm 10")
     assert caught.value.status == 413
-    assert caught.value.detail == (f"Limit for resource 'Virtual Machine' exceeded for "
-                                   f"user:{CAROL}. Available: 0, Requested: 1")
+    assert caught.value.detail == (
+        f"Limit for resource 'Virtual Machine' exceeded for "
+        f"user:{CAROL}. Available: 0, Requested: 1"
+    )
 
 
 async def test_issue_on_an_unknown_holding_is_not_found(client, service):
     with pytest.raises(errors.NotFound):
-        await client.issue_commission(token=service, provisions=[
-            {"holder": "user:nobody", "source": "project:nowhere", "resource": "cyclades.vm",
-             "quantity": 1}])
+        await client.issue_commission(
+            token=service,
+            provisions=[
+                {
+                    "holder": "user:nobody",
+                    "source": "project:nowhere",
+                    "resource": "cyclades.vm",
+                    "quantity": 1,
+                }
+            ],
+        )
 
 
 async def test_projects_by_state_and_pending_applications(client, alice, bob):
@@ -164,8 +194,7 @@ async def test_projects_by_state_and_pending_applications(client, alice, bob):
     pending = await client.pending_applications(token=alice)
     assert {p.name for p in pending} == {"bio.example.org", "astro.example.org"}
     # bob sees his own projects and applications, not carol's.
-    assert {p.name for p in await client.pending_applications(token=bob)} == \
-        {"bio.example.org"}
+    assert {p.name for p in await client.pending_applications(token=bob)} == {"bio.example.org"}
     with pytest.raises(errors.UserError):
         await client.projects(token=alice, state="pending")
 
@@ -181,26 +210,29 @@ async def test_project_and_its_last_application(client, alice):
 
 async def test_approve_and_deny_applications(client, alice):
     astro = (await client.project(token=alice, project_id=ASTRO)).pending_application
-    await client.application_action(token=alice, project_id=ASTRO, app_id=astro.id,
-                                    action="approve", reason="welcome")
+    await client.application_action(
+        token=alice, project_id=ASTRO, app_id=astro.id, action="approve", reason="welcome"
+    )
     assert (await client.project(token=alice, project_id=ASTRO)).state == "active"
     bio = (await client.project(token=alice, project_id=BIO)).pending_application
-    await client.application_action(token=alice, project_id=BIO, app_id=bio.id,
-                                    action="deny", reason="not now")
+    await client.application_action(
+        token=alice, project_id=BIO, app_id=bio.id, action="deny", reason="not now"
+    )
     after = await client.project(token=alice, project_id=BIO)
     assert after.last_application.state == "denied"
     assert after.resources["cyclades.vm"].project_capacity == 6  # unchanged
     with pytest.raises(errors.Conflict):
-        await client.application_action(token=alice, project_id=BIO, app_id=bio.id,
-                                         action="approve")
+        await client.application_action(
+            token=alice, project_id=BIO, app_id=bio.id, action="approve"
+        )
 
 
 async def test_an_ordinary_user_may_not_approve(client, bob):
     project = await client.project(token=bob, project_id=BIO)
     with pytest.raises(errors.Forbidden):
-        await client.application_action(token=bob, project_id=BIO,
-                                        app_id=project.pending_application.id,
-                                        action="approve")
+        await client.application_action(
+            token=bob, project_id=BIO, app_id=project.pending_application.id, action="approve"
+        )
 
 
 async def test_memberships_and_accepting_a_request(client, alice):
@@ -208,15 +240,17 @@ async def test_memberships_and_accepting_a_request(client, alice):
     assert {m.user: m.state for m in members}[CAROL] == "requested"
     request = next(m for m in members if m.is_pending_request)
     assert "requested" in request.timestamps
-    await client.membership_action(token=alice, membership_id=request.id, action="accept",
-                                   reason="welcome")
+    await client.membership_action(
+        token=alice, membership_id=request.id, action="accept", reason="welcome"
+    )
     after = await client.membership(token=alice, membership_id=request.id)
     assert after.state == "accepted" and "accepted" in after.timestamps
 
 
 async def test_rejecting_a_request_and_a_bad_action(client, bob):
-    request = next(m for m in await client.memberships(token=bob, project_id=BIO)
-                   if m.state == "requested")
+    request = next(
+        m for m in await client.memberships(token=bob, project_id=BIO) if m.state == "requested"
+    )
     await client.membership_action(token=bob, membership_id=request.id, action="reject")
     with pytest.raises(errors.Conflict):
         await client.membership_action(token=bob, membership_id=request.id, action="accept")
@@ -225,12 +259,13 @@ async def test_rejecting_a_request_and_a_bad_action(client, bob):
 
 
 async def test_uuid_and_username_catalogs(client, alice, service):
-    assert await client.usernames(token=alice, uuids=[BOB, "unknown"]) == \
-        {BOB: "bob@example.org"}
-    assert await client.uuids(token=alice, usernames=["carol@example.org"]) == \
-        {"carol@example.org": CAROL}
-    assert await client.usernames(token=service, uuids=[ALICE], as_service=True) == \
-        {ALICE: "alice@example.org"}
+    assert await client.usernames(token=alice, uuids=[BOB, "unknown"]) == {BOB: "bob@example.org"}
+    assert await client.uuids(token=alice, usernames=["carol@example.org"]) == {
+        "carol@example.org": CAROL
+    }
+    assert await client.usernames(token=service, uuids=[ALICE], as_service=True) == {
+        ALICE: "alice@example.org"
+    }
     with pytest.raises(errors.Forbidden):
         await client.usernames(token=alice, uuids=[ALICE], as_service=True)
 
@@ -250,8 +285,7 @@ async def test_server_error_is_unavailable(astakos, client, alice):
 
 
 async def test_a_hanging_server_is_unavailable_after_the_timeout(astakos, alice):
-    quick = AstakosClient(instance="grnet", auth_url=f"{astakos.url}/identity/v2.0",
-                          timeout=0.3)
+    quick = AstakosClient(instance="grnet", auth_url=f"{astakos.url}/identity/v2.0", timeout=0.3)
     try:
         await quick.catalog()
         astakos.faults.set(hang=True)
@@ -265,7 +299,8 @@ async def test_a_hanging_server_is_unavailable_after_the_timeout(astakos, alice)
 
 async def test_a_catalog_without_the_account_endpoint_is_unavailable(astakos, client, alice):
     astakos.components["astakos"].services = [
-        s for s in astakos.components["astakos"].services if s["name"] != "astakos_account"]
+        s for s in astakos.components["astakos"].services if s["name"] != "astakos_account"
+    ]
     with pytest.raises(errors.Unavailable):
         await client.quotas(token=alice)
 

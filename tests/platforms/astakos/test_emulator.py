@@ -15,8 +15,12 @@ PROJ_C = (f"project:{CAROL}", None, VM)
 
 def vm(holder_uuid: str, project: str, quantity: int) -> list[dict]:
     return [
-        {"holder": f"user:{holder_uuid}", "source": f"project:{project}", "resource": VM,
-         "quantity": quantity},
+        {
+            "holder": f"user:{holder_uuid}",
+            "source": f"project:{project}",
+            "resource": VM,
+            "quantity": quantity,
+        },
         {"holder": f"project:{project}", "source": None, "resource": VM, "quantity": quantity},
     ]
 
@@ -30,9 +34,12 @@ def worked(astakos):
 
 
 def issue(raw, service, provisions, **extra):
-    return raw("POST", f"{ACCOUNT}/commissions", service,
-               {"force": False, "auto_accept": False, "name": "t", "provisions": provisions,
-                **extra})
+    return raw(
+        "POST",
+        f"{ACCOUNT}/commissions",
+        service,
+        {"force": False, "auto_accept": False, "name": "t", "provisions": provisions, **extra},
+    )
 
 
 def test_worked_example_issue_then_accept(worked, raw, service):
@@ -62,9 +69,16 @@ def test_over_limit_is_413_with_the_spec_body_and_changes_nothing(worked, raw, s
     fault = r.json()["overLimit"]
     assert fault["code"] == 413
     assert fault["data"] == {
-        "name": "NoCapacityError", "limit": 2, "usage": 2,
-        "provision": {"holder": f"user:{CAROL}", "source": f"project:{CAROL}",
-                      "resource": VM, "quantity": 1}}
+        "name": "NoCapacityError",
+        "limit": 2,
+        "usage": 2,
+        "provision": {
+            "holder": f"user:{CAROL}",
+            "source": f"project:{CAROL}",
+            "resource": VM,
+            "quantity": 1,
+        },
+    }
     assert worked.quota(*USER_C) == {"limit": 2, "usage": 2, "pending": 1}
     assert worked.commissions == before
 
@@ -101,8 +115,12 @@ def test_release_moves_usage_min_and_cannot_go_below_zero(worked, raw, service):
     r = issue(raw, service, vm(CAROL, CAROL, -1), force=True)
     assert r.status_code == 413
     data = r.json()["overLimit"]["data"]
-    assert (data["name"], data["limit"], data["usage"], data["provision"]["quantity"]) == \
-        ("NoQuantityError", 0, 0, -1)
+    assert (data["name"], data["limit"], data["usage"], data["provision"]["quantity"]) == (
+        "NoQuantityError",
+        0,
+        0,
+        -1,
+    )
     raw("POST", f"{ACCOUNT}/commissions/{serial}/action", service, {"accept": ""})
     assert worked.quota(*USER_C) == {"limit": 2, "usage": 0, "pending": 0}
 
@@ -132,11 +150,14 @@ def test_malformed_issue_is_400_without_details(raw, service):
 
 
 def test_resolved_or_unknown_serials_are_404_with_an_empty_body(astakos, raw, service):
-    assert raw("POST", f"{ACCOUNT}/commissions/56/action", service,
-               {"accept": ""}).status_code == 200
-    for method, path, body in [("GET", "/commissions/56", None),
-                               ("POST", "/commissions/56/action", {"accept": ""}),
-                               ("GET", "/commissions/9999", None)]:
+    assert (
+        raw("POST", f"{ACCOUNT}/commissions/56/action", service, {"accept": ""}).status_code == 200
+    )
+    for method, path, body in [
+        ("GET", "/commissions/56", None),
+        ("POST", "/commissions/56/action", {"accept": ""}),
+        ("GET", "/commissions/9999", None),
+    ]:
         r = raw(method, ACCOUNT + path, service, body)
         assert (r.status_code, r.content) == (404, b"")
 
@@ -152,20 +173,29 @@ def test_commissions_are_visible_only_to_their_component(astakos, raw, service):
 
 def test_commission_action_needs_exactly_one_of_accept_or_reject(raw, service):
     for body in ({}, {"accept": "", "reject": ""}):
-        assert raw("POST", f"{ACCOUNT}/commissions/56/action", service,
-                   body).status_code == 400
+        assert raw("POST", f"{ACCOUNT}/commissions/56/action", service, body).status_code == 400
 
 
 def test_resolve_reports_partial_failures_like_the_server(astakos, raw, service):
     before = astakos.quota(f"user:{ALICE}", f"project:{CHEM}", VM)
-    r = raw("POST", f"{ACCOUNT}/commissions/action", service,
-            {"accept": [56, 57], "reject": [57, 999, 58]})
+    r = raw(
+        "POST",
+        f"{ACCOUNT}/commissions/action",
+        service,
+        {"accept": [56, 57], "reject": [57, 999, 58]},
+    )
     assert r.status_code == 200
     assert r.json() == {
-        "accepted": [56], "rejected": [58],
-        "failed": [[999, {"itemNotFound": {"code": 404, "message": "serial 999 does not exist"}}],
-                   [57, {"badRequest": {"code": 400,
-                                        "message": "cannot both accept and reject serial 57"}}]]}
+        "accepted": [56],
+        "rejected": [58],
+        "failed": [
+            [999, {"itemNotFound": {"code": 404, "message": "serial 999 does not exist"}}],
+            [
+                57,
+                {"badRequest": {"code": 400, "message": "cannot both accept and reject serial 57"}},
+            ],
+        ],
+    }
     after = astakos.quota(f"user:{ALICE}", f"project:{CHEM}", VM)
     assert after == {**before, "pending": before["pending"] - 1}
     assert astakos.commission(57) is not None  # the conflicting one stays pending
@@ -177,8 +207,11 @@ def test_resolve_with_non_integer_serials_is_400(raw, service):
 
 
 def test_a_user_token_on_a_service_endpoint_is_401_invalid_token(raw, alice):
-    for method, path in [("GET", "/commissions"), ("GET", "/service_quotas"),
-                         ("POST", "/service/user_catalogs")]:
+    for method, path in [
+        ("GET", "/commissions"),
+        ("GET", "/service_quotas"),
+        ("POST", "/service/user_catalogs"),
+    ]:
         r = raw(method, ACCOUNT + path, alice, {} if method == "POST" else None)
         assert r.status_code == 401
         assert r.json()["unauthorized"]["message"] == "Invalid X-Auth-Token"
@@ -197,8 +230,14 @@ def test_quotas_report_usage_including_pending_per_project(raw, alice):
     quotas = raw("GET", f"{ACCOUNT}/quotas", alice).json()
     chem_vm = quotas[CHEM][VM]
     # committed 4 + pending 1 (commission 56), member limit 5; project: 4 + 2 (bob) + 1 of 10.
-    assert chem_vm == {"limit": 5, "usage": 5, "pending": 1,
-                       "project_limit": 10, "project_usage": 7, "project_pending": 1}
+    assert chem_vm == {
+        "limit": 5,
+        "usage": 5,
+        "pending": 1,
+        "project_limit": 10,
+        "project_usage": 7,
+        "project_pending": 1,
+    }
     assert ALICE in quotas  # the system project
     assert "9d5a6b7c-0000-4000-8000-000000000046" not in quotas  # terminated project
 
@@ -232,11 +271,13 @@ def test_token_expiry_follows_the_clock(astakos, clock, raw, alice):
 
 
 def test_wrong_tenant_and_inactive_user(raw, alice):
-    r = raw("POST", "/identity/v2.0/tokens", None,
-            {"auth": {"token": {"id": alice}, "tenantName": BOB}})
+    r = raw(
+        "POST", "/identity/v2.0/tokens", None, {"auth": {"token": {"id": alice}, "tenantName": BOB}}
+    )
     assert r.status_code == 400
-    r = raw("POST", "/identity/v2.0/tokens", None,
-            {"auth": {"token": {"id": OTHER_TOKENS["erin"]}}})
+    r = raw(
+        "POST", "/identity/v2.0/tokens", None, {"auth": {"token": {"id": OTHER_TOKENS["erin"]}}}
+    )
     assert r.status_code == 401 and r.json()["unauthorized"]["message"] == "User inactive"
 
 
@@ -252,12 +293,19 @@ def test_routing_trailing_slash_unknown_path_and_wrong_method(raw, service):
 def test_accepting_a_membership_request_creates_the_member_holding(astakos, raw, alice):
     carol_chem = (f"user:{CAROL}", f"project:{CHEM}", VM)
     assert carol_chem not in astakos.holdings
-    pending = [m for m in raw("GET", f"{ACCOUNT}/projects/memberships?project={CHEM}",
-                              alice).json() if m["state"] == "requested"]
+    pending = [
+        m
+        for m in raw("GET", f"{ACCOUNT}/projects/memberships?project={CHEM}", alice).json()
+        if m["state"] == "requested"
+    ]
     assert [m["user"] for m in pending] == [CAROL]
     assert set(pending[0]["allowed_actions"]) == {"accept", "reject"}
-    r = raw("POST", f"{ACCOUNT}/projects/memberships/{pending[0]['id']}/action", alice,
-            {"accept": "welcome"})
+    r = raw(
+        "POST",
+        f"{ACCOUNT}/projects/memberships/{pending[0]['id']}/action",
+        alice,
+        {"accept": "welcome"},
+    )
     assert (r.status_code, r.content) == (200, b"")
     assert astakos.quota(*carol_chem) == {"limit": 5, "usage": 0, "pending": 0}
 
@@ -266,23 +314,32 @@ def test_approving_a_new_project_activates_it(astakos, raw, alice):
     astro = "9d5a6b7c-0000-4000-8000-000000000044"
     app = raw("GET", f"{ACCOUNT}/projects/{astro}", alice).json()["last_application"]
     assert app["state"] == "pending"
-    r = raw("POST", f"{ACCOUNT}/projects/{astro}/action", alice,
-            {"approve": {"reason": "ok", "app_id": app["id"]}})
+    r = raw(
+        "POST",
+        f"{ACCOUNT}/projects/{astro}/action",
+        alice,
+        {"approve": {"reason": "ok", "app_id": app["id"]}},
+    )
     assert r.status_code == 200
     project = raw("GET", f"{ACCOUNT}/projects/{astro}", alice).json()
     assert (project["state"], project["last_application"]["state"]) == ("active", "approved")
     assert astakos.quota(f"project:{astro}", None, VM)["limit"] == 8
     # Deciding twice is a state conflict.
-    r = raw("POST", f"{ACCOUNT}/projects/{astro}/action", alice,
-            {"deny": {"reason": "no", "app_id": app["id"]}})
+    r = raw(
+        "POST",
+        f"{ACCOUNT}/projects/{astro}/action",
+        alice,
+        {"deny": {"reason": "no", "app_id": app["id"]}},
+    )
     assert r.status_code == 409 and "conflict" in r.json()
 
 
 def test_feedback_is_parsed_as_a_form_whatever_the_content_type(astakos, raw, alice):
-    r = raw.http.post(f"{astakos.url}{ACCOUNT}/feedback",
-                      content=b"feedback_msg=hi&feedback_data=x",
-                      headers={"X-Auth-Token": alice,
-                               "content-type": "application/octet-stream"})
+    r = raw.http.post(
+        f"{astakos.url}{ACCOUNT}/feedback",
+        content=b"feedback_msg=hi&feedback_data=x",
+        headers={"X-Auth-Token": alice, "content-type": "application/octet-stream"},
+    )
     assert r.status_code == 200
     assert astakos.feedback[-1]["message"] == "hi"
 

@@ -14,8 +14,9 @@ from emulators.astakos import ALICE, DEMO
 
 @pytest.fixture
 async def platform(astakos):
-    p = AstakosPlatform([InstanceConfig(name="grnet", url=f"{astakos.url}/identity/v2.0",
-                                        timeout=0.5)])
+    p = AstakosPlatform(
+        [InstanceConfig(name="grnet", url=f"{astakos.url}/identity/v2.0", timeout=0.5)]
+    )
     yield p
     await p.aclose()
 
@@ -92,4 +93,3 @@ async def test_a_refusal_still_counts_as_reachable(astakos, platform):
     astakos.faults.set(status=401)
     status = await platform.status("grnet")
     assert status.reachable
-

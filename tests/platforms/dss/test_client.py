@@ -20,8 +20,7 @@ async def test_auth_info_and_the_wire_form_of_the_key(client, dss):
     assert info.profile == "DATA_SCIENTIST" and info.auth_source == "PERSONAL_API_KEY"
     sent = dss.requests_to("GET", "/auth/info")[-1]
     assert sent.path == "/public/api/auth/info" and sent.query == {"withSecrets": "False"}
-    assert sent.headers["authorization"] == "Basic " + base64.b64encode(
-        f"{BOB}:".encode()).decode()
+    assert sent.headers["authorization"] == "Basic " + base64.b64encode(f"{BOB}:".encode()).decode()
 
 
 async def test_global_key_without_user_is_named_by_its_id(client):
@@ -56,8 +55,13 @@ async def test_list_futures_own_and_all_users(client):
 
 
 async def test_future_progress_then_done_with_result(client, dss, clock):
-    job = dss.add_future(owner="alice", display_name="Compute", duration=200,
-                         steps=("A", "B"), result={"success": True, "n": 3})
+    job = dss.add_future(
+        owner="alice",
+        display_name="Compute",
+        duration=200,
+        steps=("A", "B"),
+        result={"success": True, "n": 3},
+    )
     clock.advance(150)
     state = await client.get_future(api_key=ALICE, job_id=job)
     assert state.status == "running" and state.percent == 75
@@ -114,8 +118,11 @@ async def test_a_server_500_is_not_taken_for_a_failed_task(client, dss):
 async def test_running_jobs_everywhere_and_per_project(client):
     everywhere = await client.running_jobs(api_key=ALICE)
     assert {(j.project_key, j.state) for j in everywhere} == {
-        ("SALES", "RUNNING"), ("CHURN", "RUNNING"), ("CHURN", "NOT_STARTED"),
-        ("FINANCE", "RUNNING")}
+        ("SALES", "RUNNING"),
+        ("CHURN", "RUNNING"),
+        ("CHURN", "NOT_STARTED"),
+        ("FINANCE", "RUNNING"),
+    }
     bob_sees = await client.running_jobs(api_key=BOB)
     assert {j.project_key for j in bob_sees} == {"SALES", "CHURN"}
     sales = await client.running_jobs(api_key=BOB, project_key="SALES")
@@ -130,23 +137,22 @@ async def test_running_jobs_everywhere_and_per_project(client):
 
 async def test_scenarios_and_last_runs_newest_first(client):
     scenarios = await client.list_scenarios(api_key=BOB, project_key="CHURN")
-    assert {s.id: s.active for s in scenarios} == {"RETRAIN_MODEL": True,
-                                                    "DAILY_SCORING": False}
-    runs = await client.last_runs(api_key=BOB, project_key="CHURN",
-                                  scenario_id="RETRAIN_MODEL")
+    assert {s.id: s.active for s in scenarios} == {"RETRAIN_MODEL": True, "DAILY_SCORING": False}
+    runs = await client.last_runs(api_key=BOB, project_key="CHURN", scenario_id="RETRAIN_MODEL")
     assert [r.outcome for r in runs] == ["FAILED", "FAILED", "SUCCESS"]
     assert runs[0].start > runs[1].start and not runs[0].running and runs[0].duration_text
-    sales = await client.last_runs(api_key=ALICE, project_key="SALES",
-                                   scenario_id="NIGHTLY_BUILD", limit=2)
+    sales = await client.last_runs(
+        api_key=ALICE, project_key="SALES", scenario_id="NIGHTLY_BUILD", limit=2
+    )
     assert sales[0].running and sales[0].outcome is None and len(sales) == 2
-    finished = await client.last_runs(api_key=ALICE, project_key="SALES",
-                                      scenario_id="NIGHTLY_BUILD", only_finished=True)
+    finished = await client.last_runs(
+        api_key=ALICE, project_key="SALES", scenario_id="NIGHTLY_BUILD", only_finished=True
+    )
     assert all(not r.running for r in finished)
 
 
 async def test_run_scenario_pending_running_then_outcome(client, clock):
-    fire = await client.run_scenario(api_key=BOB, project_key="CHURN",
-                                     scenario_id="RETRAIN_MODEL")
+    fire = await client.run_scenario(api_key=BOB, project_key="CHURN", scenario_id="RETRAIN_MODEL")
     assert fire.trigger_id == "manual" and not fire.cancelled
     assert await client.scenario_run_for_trigger(api_key=BOB, fire=fire) is None
     clock.advance(5)
@@ -155,8 +161,9 @@ async def test_run_scenario_pending_running_then_outcome(client, clock):
     futures = await client.list_futures(api_key=BOB)
     assert ("CHURN", "RETRAIN_MODEL") in [f.scenario for f in futures]
     clock.advance(60)
-    done = await client.get_scenario_run(api_key=BOB, project_key="CHURN",
-                                         scenario_id="RETRAIN_MODEL", run_id=run.run_id)
+    done = await client.get_scenario_run(
+        api_key=BOB, project_key="CHURN", scenario_id="RETRAIN_MODEL", run_id=run.run_id
+    )
     assert done.outcome == "FAILED" and done.duration_text == "45s"
 
 
@@ -169,13 +176,21 @@ async def test_notebooks_sessions_and_unload(client):
     sessions = {s.creator: s for s in live[0].sessions}
     assert sessions["bob"].execution_state == "busy" and sessions["alice"].kernel_pid
     with pytest.raises(errors.Forbidden):
-        await client.unload_session(api_key=BOB, project_key="CHURN",
-                                    notebook="feature_analysis",
-                                    session_id=sessions["alice"].session_id)
-    await client.unload_session(api_key=BOB, project_key="CHURN", notebook="feature_analysis",
-                                session_id=sessions["bob"].session_id)
-    left = await client.notebook_sessions(api_key=BOB, project_key="CHURN",
-                                          notebook="feature_analysis")
+        await client.unload_session(
+            api_key=BOB,
+            project_key="CHURN",
+            notebook="feature_analysis",
+            session_id=sessions["alice"].session_id,
+        )
+    await client.unload_session(
+        api_key=BOB,
+        project_key="CHURN",
+        notebook="feature_analysis",
+        session_id=sessions["bob"].session_id,
+    )
+    left = await client.notebook_sessions(
+        api_key=BOB, project_key="CHURN", notebook="feature_analysis"
+    )
     assert [s.creator for s in left] == ["alice"]
 
 
@@ -227,11 +242,16 @@ async def test_usage_summary(client):
 async def test_set_variables_is_read_modify_write_of_the_whole_object(client, dss):
     before = await client.get_variables(api_key=ALICE)
     assert before["env"] == "prod"
-    saved = await client.set_variables(api_key=ALICE, changes={"env": "staging", "new": 1},
-                                       remove=["smtp_host"])
+    saved = await client.set_variables(
+        api_key=ALICE, changes={"env": "staging", "new": 1}, remove=["smtp_host"]
+    )
     assert dss.variables == saved
-    assert saved == {"env": "staging", "new": 1, "retention_days": 30,
-                     "snowflake_warehouse": "ANALYTICS_WH"}
+    assert saved == {
+        "env": "staging",
+        "new": 1,
+        "retention_days": 30,
+        "snowflake_warehouse": "ANALYTICS_WH",
+    }
     put = dss.requests_to("PUT", "/admin/variables")[-1]
     assert put.path == "/public/api/admin/variables" and put.json() == saved
     with pytest.raises(errors.Forbidden):
@@ -243,7 +263,10 @@ async def test_impersonation_rules(client):
     assert [r.type for r in rules.user_rules] == ["IDENTITY", "SINGLE_MAPPING"]
     mapping = rules.user_rules[1]
     assert (mapping.project_key, mapping.dss_user, mapping.target_unix) == (
-        "SALES", "alice", "svc_sales")
+        "SALES",
+        "alice",
+        "svc_sales",
+    )
     assert rules.group_rules[0].source == "/^team_(.*)$/"
     assert rules.group_rules[1].source == "finance"
     with pytest.raises(errors.Forbidden):
@@ -302,9 +325,13 @@ async def test_dip_publicapi_base_path_works_too(dss):
 async def test_live_notebooks_everywhere_admin_listing_or_per_project(client, dss):
     admin = await client.all_live_notebooks(api_key=ALICE)
     assert {(n.project_key, n.name, len(n.sessions)) for n in admin} == {
-        ("SALES", "explore_orders", 1), ("CHURN", "feature_analysis", 2),
-        ("FINANCE", "ledger_checks", 1)}
+        ("SALES", "explore_orders", 1),
+        ("CHURN", "feature_analysis", 2),
+        ("FINANCE", "ledger_checks", 1),
+    }
     assert not dss.requests_to("GET", "/jupyter-notebooks")  # one admin call
     bob = await client.all_live_notebooks(api_key=BOB)
-    assert {(n.project_key, n.name) for n in bob} == {("SALES", "explore_orders"),
-                                                      ("CHURN", "feature_analysis")}
+    assert {(n.project_key, n.name) for n in bob} == {
+        ("SALES", "explore_orders"),
+        ("CHURN", "feature_analysis"),
+    }

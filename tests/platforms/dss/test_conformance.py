@@ -61,12 +61,13 @@ def test_future_peek_get_state_result_and_abort(alice, dss, clock):
 def test_list_running_jobs(alice, bob):
     jobs = alice.list_running_jobs()
     assert {(j.project_key, j.job_id.split("_20")[0]) for j in jobs} >= {
-        ("SALES", "build_orders"), ("FINANCE", "close_ledger")}
+        ("SALES", "build_orders"),
+        ("FINANCE", "close_ledger"),
+    }
     assert all(j.start_time is not None for j in jobs)
     assert {j.project_key for j in bob.list_running_jobs()} == {"SALES", "CHURN"}
     project_jobs = bob.get_project("CHURN").list_running_jobs()
-    assert {j.job_id.split("_20")[0] for j in project_jobs} == {"train_scores",
-                                                                "prepare_features"}
+    assert {j.job_id.split("_20")[0] for j in project_jobs} == {"train_scores", "prepare_features"}
 
 
 def test_scenarios_last_runs_and_run_to_completion(bob, clock):
@@ -92,7 +93,9 @@ def test_scenarios_last_runs_and_run_to_completion(bob, clock):
 def test_jupyter_notebooks_sessions_and_unload(alice):
     project = alice.get_project("SALES")
     assert {n.notebook_name for n in project.list_jupyter_notebooks()} == {
-        "explore_orders", "forecast_r"}
+        "explore_orders",
+        "forecast_r",
+    }
     active = project.list_jupyter_notebooks(active=True)
     assert [n.notebook_name for n in active] == ["explore_orders"]
     sessions = active[0].get_sessions(as_objects=True)
@@ -154,8 +157,9 @@ def test_general_settings_impersonation_rules_and_save(alice, bob, dss):
     assert settings.get_impersonation_rules(dss_user="alice")[0].raw["targetUnix"] == "svc_sales"
     settings.remove_impersonation_rules(dss_group="finance")
     settings.save()
-    assert [r.get("dssGroup") for r in dss.general_settings["impersonation"]["groupRules"]] \
-        == [None]
+    assert [r.get("dssGroup") for r in dss.general_settings["impersonation"]["groupRules"]] == [
+        None
+    ]
     with pytest.raises(DataikuException):
         bob.get_general_settings()
 
@@ -169,7 +173,10 @@ def test_impersonated_client_acts_as_the_user(alice):
 def test_list_running_notebooks_across_projects(alice, bob):
     running = alice.list_running_notebooks()
     assert {(n.project_key, n.notebook_name) for n in running} == {
-        ("SALES", "explore_orders"), ("CHURN", "feature_analysis"), ("FINANCE", "ledger_checks")}
+        ("SALES", "explore_orders"),
+        ("CHURN", "feature_analysis"),
+        ("FINANCE", "ledger_checks"),
+    }
     churn = next(n for n in running if n.project_key == "CHURN")
     assert {s["sessionCreator"] for s in churn.get_sessions()} == {"alice", "bob"}
     with pytest.raises(DataikuException):

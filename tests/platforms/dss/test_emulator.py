@@ -31,11 +31,14 @@ def assert_dss_error(response, status):
 
 
 # -- transport and authentication ------------------------------------------------------------
-@pytest.mark.parametrize("headers", [
-    {"Authorization": "Basic " + base64.b64encode(f"{ALICE}:".encode()).decode()},
-    {"Authorization": "Basic " + base64.b64encode(f":{ALICE}".encode()).decode()},
-    {"Authorization": f"Bearer {ALICE}"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Basic " + base64.b64encode(f"{ALICE}:".encode()).decode()},
+        {"Authorization": "Basic " + base64.b64encode(f":{ALICE}".encode()).decode()},
+        {"Authorization": f"Bearer {ALICE}"},
+    ],
+)
 def test_all_three_key_forms_authenticate(dss, headers):
     r = WEB.get(f"{dss.url}{API}/auth/info", headers=headers)
     assert r.status_code == 200
@@ -50,10 +53,15 @@ def test_missing_or_bad_key_is_401_with_dss_error_body_that_never_echoes_the_key
     assert BAD_KEY not in r.text
 
 
-@pytest.mark.parametrize("path", [
-    "/dip/publicapi/auth/info", "/public/api/auth/info", "//dip/publicapi/auth/info/",
-    "/public/api//auth//info/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dip/publicapi/auth/info",
+        "/public/api/auth/info",
+        "//dip/publicapi/auth/info/",
+        "/public/api//auth//info/",
+    ],
+)
 def test_both_prefixes_double_and_trailing_slashes_reach_the_same_route(dss, path):
     r = WEB.get(f"{dss.url}{path}", auth=(BOB, ""))
     assert r.status_code == 200 and r.json()["authIdentifier"] == "bob"
@@ -87,15 +95,18 @@ def test_every_error_carries_the_body_and_version_headers(dss):
 
 
 def test_admin_paths_are_403_for_non_admins_even_unknown_ones(dss):
-    for path in ("/admin/general-settings", "/admin/variables/", "/admin/global-api-keys/",
-                 "/admin/whatever"):
+    for path in (
+        "/admin/general-settings",
+        "/admin/variables/",
+        "/admin/global-api-keys/",
+        "/admin/whatever",
+    ):
         assert_dss_error(get(dss, path, key=BOB), 403)
     assert get(dss, "/admin/general-settings").status_code == 200
 
 
 def test_put_body_without_content_type_is_read_as_json(dss):
-    r = WEB.put(f"{dss.url}{API}/admin/variables/", auth=(ALICE, ""),
-                  content=b'{"only": 1}')
+    r = WEB.put(f"{dss.url}{API}/admin/variables/", auth=(ALICE, ""), content=b'{"only": 1}')
     assert r.status_code < 300
     assert get(dss, "/admin/variables").json() == {"only": 1}
     assert dss.variables == {"only": 1}
@@ -104,8 +115,12 @@ def test_put_body_without_content_type_is_read_as_json(dss):
 def test_general_settings_put_replaces_and_keeps_impersonation(dss):
     settings = get(dss, "/admin/general-settings").json()
     settings["impersonation"]["groupRules"] = []
-    assert WEB.put(f"{dss.url}{API}/admin/general-settings", auth=(ALICE, ""),
-                     json=settings).status_code < 300
+    assert (
+        WEB.put(
+            f"{dss.url}{API}/admin/general-settings", auth=(ALICE, ""), json=settings
+        ).status_code
+        < 300
+    )
     assert get(dss, "/admin/general-settings").json()["impersonation"]["groupRules"] == []
     r = WEB.put(f"{dss.url}{API}/admin/general-settings", auth=(ALICE, ""), json={"x": 1})
     assert_dss_error(r, 400)
@@ -113,8 +128,13 @@ def test_general_settings_put_replaces_and_keeps_impersonation(dss):
 
 # -- futures ---------------------------------------------------------------------------------
 def test_future_progresses_with_the_clock_and_finishes_with_a_result(dss, clock):
-    job = dss.add_future(owner="bob", display_name="Build", duration=100,
-                         steps=("Read", "Write"), result={"success": True, "rows": 7})
+    job = dss.add_future(
+        owner="bob",
+        display_name="Build",
+        duration=100,
+        steps=("Read", "Write"),
+        result={"success": True, "rows": 7},
+    )
     state = get(dss, f"/futures/{job}?peek=True", key=BOB).json()
     assert state["alive"] and not state["hasResult"] and state["runningTime"] == 0
     assert state["progress"]["states"][0]["name"] == "Read"
@@ -129,8 +149,9 @@ def test_future_progresses_with_the_clock_and_finishes_with_a_result(dss, clock)
     assert peek["runningTime"] == 100_000
     full = get(dss, f"/futures/{job}?peek=False", key=BOB).json()
     assert full["result"] == {"success": True, "rows": 7}
-    listed = get(dss, "/futures/?withScenarios=True&withNotScenarios=True&allUsers=False",
-                 key=BOB).json()
+    listed = get(
+        dss, "/futures/?withScenarios=True&withNotScenarios=True&allUsers=False", key=BOB
+    ).json()
     assert job not in [f["jobId"] for f in listed]  # only running tasks are listed
 
 
@@ -185,12 +206,12 @@ def test_scenario_run_is_pending_then_running_then_finished_as_seeded(dss, clock
     params = {"triggerId": fire["trigger"]["id"], "triggerRunId": fire["runId"]}
     assert WEB.get(f"{base}/get-run-for-trigger", params=params, auth=(BOB, "")).json() == {}
     clock.advance(3)
-    run = WEB.get(f"{base}/get-run-for-trigger", params=params,
-                    auth=(BOB, "")).json()["scenarioRun"]
+    run = WEB.get(f"{base}/get-run-for-trigger", params=params, auth=(BOB, "")).json()[
+        "scenarioRun"
+    ]
     assert "result" not in run and run["end"] == 0
     clock.advance(60)
-    last = WEB.get(f"{base}/get-last-runs?limit=2&onlyFinishedRuns=False",
-                     auth=(BOB, "")).json()
+    last = WEB.get(f"{base}/get-last-runs?limit=2&onlyFinishedRuns=False", auth=(BOB, "")).json()
     assert last[0]["runId"] == run["runId"] and last[0]["result"]["outcome"] == "FAILED"
     assert len(last) == 2 and last[0]["end"] > 0
 
@@ -201,8 +222,9 @@ def test_notebook_unload_by_creator_or_admin_only(dss):
     assert [n["name"] for n in active] == ["feature_analysis"]
     sessions = WEB.get(f"{base}/feature_analysis/sessions", auth=(BOB, "")).json()
     by = {s["sessionCreator"]: s["sessionId"] for s in sessions}
-    assert_dss_error(WEB.delete(f"{base}/feature_analysis/sessions/{by['alice']}",
-                                  auth=(BOB, "")), 403)
+    assert_dss_error(
+        WEB.delete(f"{base}/feature_analysis/sessions/{by['alice']}", auth=(BOB, "")), 403
+    )
     r = WEB.delete(f"{base}/feature_analysis/sessions/{by['bob']}", auth=(ALICE, ""))
     assert r.status_code == 200 and r.json() == {}
     left = WEB.get(f"{base}/feature_analysis/sessions", auth=(BOB, "")).json()
@@ -215,8 +237,11 @@ def test_keys_show_their_secret_unless_hashed_and_create_always_shows_it(clock):
         listed = get(dss, "/admin/global-api-keys/").json()
         assert listed and all("key" not in k and k["id"] for k in listed)
         assert all("key" not in k for k in get(dss, "/personal-api-keys/", key=BOB).json())
-        created = WEB.post(f"{dss.url}{API}/admin/global-api-keys/", auth=(ALICE, ""),
-                             content=b'{"label": "new", "globalPermissions": {"admin": false}}')
+        created = WEB.post(
+            f"{dss.url}{API}/admin/global-api-keys/",
+            auth=(ALICE, ""),
+            content=b'{"label": "new", "globalPermissions": {"admin": false}}',
+        )
         new = created.json()
         assert new["key"].startswith("dkuaps-") and new["id"]
         assert get(dss, "/auth/info", key=new["key"]).json()["authIdentifier"] == new["id"]
@@ -230,10 +255,13 @@ def test_personal_keys_own_listing_admin_listing_and_delete_rights(dss):
     everyone = get(dss, "/admin/personal-api-keys/").json()
     assert {k["user"] for k in everyone} == {"alice", "bob", "carol"}
     alice_key = next(k["id"] for k in everyone if k["user"] == "alice")
-    assert_dss_error(WEB.delete(f"{dss.url}{API}/personal-api-keys/{alice_key}",
-                                  auth=(BOB, "")), 403)
-    assert WEB.delete(f"{dss.url}{API}/personal-api-keys/p9ZtB0b00002",
-                        auth=(ALICE, "")).status_code < 300
+    assert_dss_error(
+        WEB.delete(f"{dss.url}{API}/personal-api-keys/{alice_key}", auth=(BOB, "")), 403
+    )
+    assert (
+        WEB.delete(f"{dss.url}{API}/personal-api-keys/p9ZtB0b00002", auth=(ALICE, "")).status_code
+        < 300
+    )
     assert len(get(dss, "/personal-api-keys/", key=BOB).json()) == 1
 
 

@@ -35,8 +35,12 @@ def test_one_client_per_instance(platform):
 async def test_verify_admin_and_ordinary_users(platform):
     alice = await platform.verify("prod", {"api_key": f"  {ALICE} "})
     assert (alice.account, alice.kind, alice.secret) == ("alice", "API key", ALICE)
-    assert alice.details == {"groups": ["administrators", "data_team"], "profile": "DESIGNER",
-                             "admin": True, "auth_source": "PERSONAL_API_KEY"}
+    assert alice.details == {
+        "groups": ["administrators", "data_team"],
+        "profile": "DESIGNER",
+        "admin": True,
+        "auth_source": "PERSONAL_API_KEY",
+    }
     bob = await platform.verify("prod", {"api_key": BOB})
     assert bob.account == "bob" and bob.details["admin"] is False
     glob = await platform.verify("prod", {"api_key": GLOBAL_ADMIN})

@@ -35,8 +35,13 @@ def client(platform) -> LimitsClient:
 
 
 def credential_for(username: str, password: str) -> Credential:
-    return Credential(user_id=f"U-{username}", platform="limits", instance="prod",
-                      account=username, secret=encode_secret(username, password))
+    return Credential(
+        user_id=f"U-{username}",
+        platform="limits",
+        instance="prod",
+        account=username,
+        secret=encode_secret(username, password),
+    )
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from emulators.limits import LATEST_DATE
 
 
 async def test_a_server_with_structures_but_no_connection_is_shown_disconnected(
-        client, bob, emulator):
+    client, bob, emulator
+):
     del emulator.servers["atoti"]
     servers = {s.name: s for s in (await client.status(bob)).servers}
     assert not servers["atoti"].connected and servers["atoti"].structures == 1
@@ -30,11 +31,17 @@ async def test_a_new_breach_appears(client, bob, emulator):
 async def test_approve_changes_the_status_and_leaves_the_pending_list(client, alice, emulator):
     outcome = await client.approve(alice, limit_id="L-4", comment="ok for Q1")
     assert (outcome.status_before, outcome.status, outcome.still_pending) == (
-        "PENDING", "APPROVED", False)
+        "PENDING",
+        "APPROVED",
+        False,
+    )
     assert "L-4" not in {p.limit_id for p in await client.pending(alice)}
     requested, entry = await client.history(alice, limit_id="L-4")
     assert (requested.user, requested.activity, requested.status) == (
-        "bob", "startEvent", "PENDING")
+        "bob",
+        "startEvent",
+        "PENDING",
+    )
     assert (entry.user, entry.action, entry.status) == ("alice", "Approve", "APPROVED")
     assert entry.variables == (("Comment", "ok for Q1"),)
     assert emulator.limits["L-4"].comment == "ok for Q1"
@@ -47,16 +54,20 @@ async def test_approving_twice_is_a_conflict(client, alice):
 
 
 async def test_two_simultaneous_approvals_one_wins_one_conflicts(client, alice, manager1):
-    results = await asyncio.gather(client.approve(alice, limit_id="L-22"),
-                                   client.approve(manager1, limit_id="L-22"),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        client.approve(alice, limit_id="L-22"),
+        client.approve(manager1, limit_id="L-22"),
+        return_exceptions=True,
+    )
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "TaskOutcome"]
 
 
 async def test_a_workflow_that_lost_its_task_between_read_and_act_is_a_conflict(
-        client, alice, emulator):
-    emulator.faults.set(path_prefix="/activeviam/limits/rest/v2/workflow-service", status=409,
-                        remaining=1)
+    client, alice, emulator
+):
+    emulator.faults.set(
+        path_prefix="/activeviam/limits/rest/v2/workflow-service", status=409, remaining=1
+    )
     with pytest.raises(errors.Conflict):
         await client.approve(alice, limit_id="L-4")
 
@@ -73,7 +84,8 @@ async def test_reject_marks_a_new_limit_rejected(client, alice):
 
 
 async def test_six_eyes_reports_the_second_step_and_a_stale_button_conflicts(
-        client, alice, manager1):
+    client, alice, manager1
+):
     first = await client.approve(alice, limit_id="L-10", task_key="firstApproval")
     assert first.still_pending and first.status == "PENDING"
     with pytest.raises(errors.Conflict, match="moved on"):
@@ -82,7 +94,10 @@ async def test_six_eyes_reports_the_second_step_and_a_stale_button_conflicts(
         await client.approve(alice, limit_id="L-10")  # the same person cannot give both
     second = await client.approve(manager1, limit_id="L-10")
     assert (second.task_key, second.status, second.still_pending) == (
-        "secondApproval", "APPROVED", False)
+        "secondApproval",
+        "APPROVED",
+        False,
+    )
 
 
 async def test_approving_a_deletion_deletes(client, alice):
@@ -97,8 +112,13 @@ async def test_the_action_goes_as_a_multipart_json_part(client, alice, emulator)
     assert sent.headers["content-type"].startswith("multipart/form-data")
     assert b'name="workflowTaskActionExecutionDTO"' in sent.body
     dto = json.loads(sent.body.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0])
-    assert dto == {"taskKey": "firstApproval", "actionName": "Approve", "workflowType": "LIMIT",
-                   "keys": ["L-4"], "taskVariables": {"Comment": "fine"}}
+    assert dto == {
+        "taskKey": "firstApproval",
+        "actionName": "Approve",
+        "workflowType": "LIMIT",
+        "keys": ["L-4"],
+        "taskVariables": {"Comment": "fine"},
+    }
 
 
 async def test_a_hung_server_is_unavailable_after_the_timeout(emulator, bob):
@@ -122,8 +142,9 @@ async def test_a_stopped_server_is_unavailable(emulator, bob):
         await platform.aclose()
 
 
-async def test_task_variables_come_from_the_offered_input_fields(client, alice, emulator,
-                                                                 monkeypatch):
+async def test_task_variables_come_from_the_offered_input_fields(
+    client, alice, emulator, monkeypatch
+):
     # A workflow whose text field is named "Justification", with a required choice.
     original = emulator._limit_json
 
@@ -131,11 +152,24 @@ async def test_task_variables_come_from_the_offered_input_fields(client, alice, 
         body = original(limit, user)
         for action in body["workflowActions"]:
             action["taskInputFields"] = [
-                {"label": "Why", "taskVariable": "Justification", "inputType": "TEXT",
-                 "required": False, "hidden": False, "options": []},
-                {"label": "Desk head", "taskVariable": "Escalate", "inputType": "SELECT",
-                 "required": True, "hidden": False, "options": ["no", "yes"],
-                 "defaultValue": "no"}]
+                {
+                    "label": "Why",
+                    "taskVariable": "Justification",
+                    "inputType": "TEXT",
+                    "required": False,
+                    "hidden": False,
+                    "options": [],
+                },
+                {
+                    "label": "Desk head",
+                    "taskVariable": "Escalate",
+                    "inputType": "SELECT",
+                    "required": True,
+                    "hidden": False,
+                    "options": ["no", "yes"],
+                    "defaultValue": "no",
+                },
+            ]
         return body
 
     monkeypatch.setattr(emulator, "_limit_json", renamed)
@@ -143,6 +177,7 @@ async def test_task_variables_come_from_the_offered_input_fields(client, alice, 
     [sent] = [r for r in emulator.requests if r.path.endswith("/execute-task-action")]
     assert b'"taskVariables": {"Justification": "ok for Q1", "Escalate": "no"}' in sent.body
     # The part as the UI's FormData sends a JSON Blob: named, typed, with the file name "blob".
-    assert (b'Content-Disposition: form-data; name="workflowTaskActionExecutionDTO"; '
-            b'filename="blob"') in sent.body
+    assert (
+        b'Content-Disposition: form-data; name="workflowTaskActionExecutionDTO"; filename="blob"'
+    ) in sent.body
     assert b"Content-Type: application/json" in sent.body

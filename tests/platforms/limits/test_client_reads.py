@@ -5,7 +5,6 @@ emulator."""
 from __future__ import annotations
 
 import json
-
 from dataclasses import replace
 from datetime import date
 
@@ -23,8 +22,7 @@ def emulator(shared_emulator):
     return shared_emulator
 
 
-async def test_status_reports_start_time_as_of_date_and_connected_servers(client, bob,
-                                                                          emulator):
+async def test_status_reports_start_time_as_of_date_and_connected_servers(client, bob, emulator):
     status = await client.status(bob)
     assert status.started_at.timestamp() == pytest.approx(emulator.start_time_ms / 1000)
     assert status.as_of_date == LATEST_DATE
@@ -39,11 +37,14 @@ async def test_breaches_default_to_the_latest_date_breaches_first_worst_first(cl
     result = await client.breaches(bob)
     assert result.as_of == LATEST_DATE and result.as_of_dates[-1] == LATEST_DATE
     kinds = [i.kind for i in result.incidents]
-    assert kinds == sorted(kinds, key=lambda k: k != "Breach") and set(kinds) == {"Breach",
-                                                                                  "Warning"}
+    assert kinds == sorted(kinds, key=lambda k: k != "Breach") and set(kinds) == {
+        "Breach",
+        "Warning",
+    }
     breaches = [i for i in result.incidents if i.kind == "Breach"]
-    assert [b.utilization for b in breaches] == sorted((b.utilization for b in breaches),
-                                                       reverse=True)
+    assert [b.utilization for b in breaches] == sorted(
+        (b.utilization for b in breaches), reverse=True
+    )
     first = result.incidents[0]
     assert first.measure and first.limit_value and first.measure_value > first.limit_value
     assert result.breach_count + result.warning_count == len(result.incidents)
@@ -52,8 +53,13 @@ async def test_breaches_default_to_the_latest_date_breaches_first_worst_first(cl
 async def test_breaches_of_the_busy_date_are_all_returned(client, bob):
     result = await client.breaches(bob, as_of=BUSY_DATE)
     assert result.as_of == BUSY_DATE and len(result.incidents) == 120
-    assert {i.measure for i in result.incidents} <= {"Notional.SUM", "Exposure.SUM",
-                                                     "Price.SUM", "VaR.99", "PnL.SUM"}
+    assert {i.measure for i in result.incidents} <= {
+        "Notional.SUM",
+        "Exposure.SUM",
+        "Price.SUM",
+        "VaR.99",
+        "PnL.SUM",
+    }
 
 
 async def test_a_date_without_incidents_gives_an_empty_list_and_the_known_dates(client, bob):
@@ -65,7 +71,11 @@ async def test_a_date_without_incidents_gives_an_empty_list_and_the_known_dates(
 async def test_limit_shows_structure_scope_and_latest_incident(client, bob):
     view = await client.limit(bob, limit_id="L-6")
     assert (view.status, view.limit_type, view.value, view.scope) == (
-        "APPROVED", "OFFICIAL", 2_500_000, "Desk = Bonds")
+        "APPROVED",
+        "OFFICIAL",
+        2_500_000,
+        "Desk = Bonds",
+    )
     assert view.structure.name == "Desk VaR" and view.structure.measure == "VaR.99"
     assert view.structure.kpi_type == "Greater Than"
     assert view.latest is not None and view.latest.as_of == LATEST_DATE
@@ -106,11 +116,16 @@ async def test_a_limit_carries_its_workflow_history_oldest_first(client, bob):
     view = await client.limit(bob, limit_id="L-4")
     [requested] = view.history
     assert (requested.user, requested.activity, requested.status) == (
-        "bob", "startEvent", "PENDING")
+        "bob",
+        "startEvent",
+        "PENDING",
+    )
     assert requested.variables == (("Comment", "new limit requested by bob"),)
     approved = await client.limit(bob, limit_id="L-6")
-    assert [(h.user, h.action) for h in approved.history] == [("user1", None),
-                                                             ("manager1", "Approve")]
+    assert [(h.user, h.action) for h in approved.history] == [
+        ("user1", None),
+        ("manager1", "Approve"),
+    ]
 
 
 async def test_the_version_is_public(client):
@@ -127,7 +142,8 @@ async def test_a_limit_id_cannot_escape_its_path_segment(client, bob, emulator):
         await client.limit(bob, limit_id="../structure/get/x")
     # sent as one escaped segment, so no `..` climbed out of limits/get/
     assert [r.path for r in emulator.requests] == [
-        "/limits/rest/v2/limitDefinition/limits/get/../structure/get/x"]
+        "/limits/rest/v2/limitDefinition/limits/get/../structure/get/x"
+    ]
     with pytest.raises(errors.UserError):
         await client.limit(bob, limit_id="..")
 
@@ -170,15 +186,23 @@ async def test_server_errors_are_unavailable(client, bob, emulator, status):
 
 
 def test_scopes_read_as_text():
-    assert describe_scope({"Desk@Desk@Desk": {"values": [{"Desk@Desk@Desk": "Bonds"},
-                                                         {"Desk@Desk@Desk": "FX"}],
-                                              "scopeType": "NOT EQUALS"}}) == "Desk ≠ Bonds, FX"
+    assert (
+        describe_scope(
+            {
+                "Desk@Desk@Desk": {
+                    "values": [{"Desk@Desk@Desk": "Bonds"}, {"Desk@Desk@Desk": "FX"}],
+                    "scopeType": "NOT EQUALS",
+                }
+            }
+        )
+        == "Desk ≠ Bonds, FX"
+    )
     assert describe_scope({"Desk": ["Bonds", "Balance Sheet Management"]}) == (
-        "Desk = Bonds, Balance Sheet Management")
+        "Desk = Bonds, Balance Sheet Management"
+    )
     assert describe_scope({}) == "total"
 
 
 def test_demo_users_are_an_approver_and_an_ordinary_user():
     assert "ROLE_MANAGERS" in DEMO["alice"]["roles"]
     assert "ROLE_MANAGERS" not in DEMO["bob"]["roles"]
-

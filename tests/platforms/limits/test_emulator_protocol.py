@@ -18,13 +18,15 @@ EXECUTE = "/activeviam/limits/rest/v2/workflow-service/execute-task-action"
 
 def execute(web: httpx.Client, auth, **dto) -> httpx.Response:
     part = (None, json.dumps({"workflowType": "LIMIT", **dto}).encode(), "application/json")
-    return web.post(EXECUTE, auth=auth,
-                    files={"workflowTaskActionExecutionDTO": part})
+    return web.post(EXECUTE, auth=auth, files={"workflowTaskActionExecutionDTO": part})
 
 
 def incidents(web: httpx.Client, auth, *conditions) -> list[dict]:
-    r = web.post("/limits/rest/v2/incidents/all/filter", auth=auth,
-                 json={"incidentConditions": list(conditions)})
+    r = web.post(
+        "/limits/rest/v2/incidents/all/filter",
+        auth=auth,
+        json={"incidentConditions": list(conditions)},
+    )
     r.raise_for_status()
     return r.json()
 
@@ -71,29 +73,32 @@ def test_the_busy_date_has_120_breaches_and_warnings_in_title_case(web):
 
 
 def test_incident_values_agree_with_their_type(web):
-    for row in incidents(web, BOB, {"fieldName": "Incident Type",
-                                         "possibleValues": ["Breach"]}):
+    for row in incidents(web, BOB, {"fieldName": "Incident Type", "possibleValues": ["Breach"]}):
         assert row["measureValue"] / row["limitValue"] >= 0.999
-    for row in incidents(web, BOB, {"fieldName": "Incident Type",
-                                         "possibleValues": ["Warning"]}):
+    for row in incidents(web, BOB, {"fieldName": "Incident Type", "possibleValues": ["Warning"]}):
         assert row["measureValue"] / row["limitValue"] < 1
 
 
 def test_an_unknown_incident_filter_field_is_a_400(web):
-    r = web.post("/limits/rest/v2/incidents/all/filter", auth=BOB,
-                 json={"incidentConditions": [{"fieldName": "Colour", "possibleValues": []}]})
+    r = web.post(
+        "/limits/rest/v2/incidents/all/filter",
+        auth=BOB,
+        json={"incidentConditions": [{"fieldName": "Colour", "possibleValues": []}]},
+    )
     assert r.status_code == 400 and "Colour" in r.json()["detail"]
 
 
 def test_task_actions_must_be_multipart(web):
-    r = web.post(EXECUTE, auth=ALICE,
-                 json={"taskKey": "firstApproval", "actionName": "Approve", "keys": ["L-4"]})
+    r = web.post(
+        EXECUTE,
+        auth=ALICE,
+        json={"taskKey": "firstApproval", "actionName": "Approve", "keys": ["L-4"]},
+    )
     assert r.status_code == 415
 
 
 def test_an_ordinary_user_sees_disabled_actions_and_cannot_approve(web, emulator):
-    limit = web.get("/limits/rest/v2/limitDefinition/limits/get/L-4",
-                    auth=BOB).json()
+    limit = web.get("/limits/rest/v2/limitDefinition/limits/get/L-4", auth=BOB).json()
     assert [a["enabled"] for a in limit["workflowActions"]] == [False, False]
     r = execute(web, BOB, taskKey="firstApproval", actionName="Approve", keys=["L-4"])
     assert r.status_code == 403 and "ROLE_MANAGERS" in r.json()["detail"]
@@ -112,7 +117,6 @@ def test_an_injected_fault_answers_with_a_problem_detail(web, emulator):
     assert r.status_code == 503 and r.json()["title"] == "Service Unavailable"
 
 
-
 # -- what the official UI (source maps in PyPI atoti-server-limits 6.2.2) does and expects -------
 def test_versions_are_public(web):
     # limits-app-extension src/index.tsx: fetch(`${url}/versions/rest`) with no credentials.
@@ -120,24 +124,38 @@ def test_versions_are_public(web):
     assert r.status_code == 200
     body = r.json()
     assert body["serverVersion"] == "6.2.2"
-    assert body["apis"]["activeviam/pivot"]["versions"][0]["restPath"] == \
-        "/activeviam/pivot/rest/v10"
+    assert (
+        body["apis"]["activeviam/pivot"]["versions"][0]["restPath"] == "/activeviam/pivot/rest/v10"
+    )
 
 
 def test_incidents_are_filtered_on_the_columns_the_ui_sends(web):
-    latest = incidents(web, BOB, {"fieldName": "As Of Date", "possibleValues": [LATEST_DATE]},
-                       {"fieldName": "Incident Type", "possibleValues": ["Breach", "Warning"]})
+    latest = incidents(
+        web,
+        BOB,
+        {"fieldName": "As Of Date", "possibleValues": [LATEST_DATE]},
+        {"fieldName": "Incident Type", "possibleValues": ["Breach", "Warning"]},
+    )
     chosen = [latest[0]["incidentId"], latest[1]["incidentId"]]
     by_id = incidents(web, BOB, {"fieldName": "Incident ID", "possibleValues": chosen})
     assert [i["incidentId"] for i in by_id] == chosen
-    r = web.post("/limits/rest/v2/incidents/all/filter", auth=BOB, json={
-        "incidentConditions": [{"fieldName": "Limit ID", "possibleValues": ["L-6"]}]})
+    r = web.post(
+        "/limits/rest/v2/incidents/all/filter",
+        auth=BOB,
+        json={"incidentConditions": [{"fieldName": "Limit ID", "possibleValues": ["L-6"]}]},
+    )
     assert r.status_code == 400  # a column the UI never sends is not one to rely on
 
 
 def test_the_task_action_part_must_be_typed_json(web):
-    dto = json.dumps({"workflowType": "LIMIT", "taskKey": "firstApproval",
-                      "actionName": "Approve", "keys": ["L-4"]}).encode()
+    dto = json.dumps(
+        {
+            "workflowType": "LIMIT",
+            "taskKey": "firstApproval",
+            "actionName": "Approve",
+            "keys": ["L-4"],
+        }
+    ).encode()
     r = web.post(EXECUTE, auth=ALICE, files={"workflowTaskActionExecutionDTO": ("blob", dto)})
     assert r.status_code == 415
 

@@ -19,11 +19,14 @@ def test_identity_and_link_form(platform):
 
 
 async def test_verify_accepts_a_good_login_and_stores_both_parts(platform):
-    account = await platform.verify("prod", {"username": "alice",
-                                             "password": DEMO["alice"]["password"]})
+    account = await platform.verify(
+        "prod", {"username": "alice", "password": DEMO["alice"]["password"]}
+    )
     assert account.account == "alice" and account.details == {"as_of_date": LATEST_DATE}
-    assert json.loads(account.secret) == {"username": "alice",
-                                          "password": DEMO["alice"]["password"]}
+    assert json.loads(account.secret) == {
+        "username": "alice",
+        "password": DEMO["alice"]["password"],
+    }
     assert DEMO["alice"]["password"] not in repr(account.details)
 
 

@@ -35,8 +35,9 @@ def mstr(_mstr_server, clock):
 @pytest.fixture
 async def platform(mstr, clock):
     # The context path and /api suffix are cut/kept as mstrio does.
-    instance = StrategyOneInstance(name=INSTANCE, url=f"{mstr.url}/MicroStrategyLibrary/api",
-                                   timeout=5)
+    instance = StrategyOneInstance(
+        name=INSTANCE, url=f"{mstr.url}/MicroStrategyLibrary/api", timeout=5
+    )
     p = StrategyOnePlatform([instance], clock=clock)
     yield p
     await p.aclose()
@@ -51,11 +52,19 @@ def credential(who: str, *, user_id: str | None = None) -> Credential:
     """A stored credential for a DEMO user, kept as its password/token (no exchange)."""
     demo = DEMO[who]
     mode = int(demo["mode"])
-    login = (Login(mode=mode, api_token=demo["password"]) if mode == 4096
-             else Login(mode=mode, username=demo["username"], password=demo["password"]))
-    return Credential(user_id=user_id or f"U-{who}", platform="mstr", instance=INSTANCE,
-                      account=demo["username"] or who, secret=login.to_secret(),
-                      kind=login.kind)
+    login = (
+        Login(mode=mode, api_token=demo["password"])
+        if mode == 4096
+        else Login(mode=mode, username=demo["username"], password=demo["password"])
+    )
+    return Credential(
+        user_id=user_id or f"U-{who}",
+        platform="mstr",
+        instance=INSTANCE,
+        account=demo["username"] or who,
+        secret=login.to_secret(),
+        kind=login.kind,
+    )
 
 
 @pytest.fixture

@@ -32,13 +32,17 @@ async def test_users_have_their_own_sessions_and_cookies(mstr, client, alice, bo
     a, b = await asyncio.gather(client.whoami(credential=alice), client.whoami(credential=bob))
     assert (a.full_name, b.full_name) == ("Alice Martin", "Bob Keller")
     alice_cookie = mstr.live_sessions("alice")[0].jsessionid
-    bob_calls = [r for r in mstr.requests_to("GET", "/api/sessions/userInfo")
-                 if r.headers["x-mstr-authtoken"] == mstr.live_sessions("bob")[0].token]
+    bob_calls = [
+        r
+        for r in mstr.requests_to("GET", "/api/sessions/userInfo")
+        if r.headers["x-mstr-authtoken"] == mstr.live_sessions("bob")[0].token
+    ]
     assert bob_calls and alice_cookie not in bob_calls[0].headers["cookie"]
 
 
 async def test_renews_past_three_quarters_of_the_timeout_without_logging_in_again(
-        mstr, client, clock, alice):
+    mstr, client, clock, alice
+):
     await client.whoami(credential=alice)
     clock.advance(TIMEOUT * 0.5)
     await client.whoami(credential=alice)
@@ -80,7 +84,8 @@ async def test_a_401_that_persists_is_raised_after_one_reopen(mstr, client, alic
 
 
 async def test_a_changed_password_surfaces_as_unauthorized_without_the_password(
-        mstr, client, alice):
+    mstr, client, alice
+):
     await client.whoami(credential=alice)
     mstr.users["alice"].password = "rotated"
     mstr.drop_sessions("alice")
@@ -143,7 +148,10 @@ async def test_projects_page_through_the_monitor(mstr, client, alice, monkeypatc
     monkeypatch.setattr(client_module, "MONITOR_PAGE", 2)
     assert len(await client.projects(credential=alice)) == 5
     assert [r.query["offset"] for r in mstr.requests_to("GET", "/api/monitors/projects")] == [
-        "0", "2", "4"]
+        "0",
+        "2",
+        "4",
+    ]
 
 
 async def test_projects_for_a_user_without_the_monitor_privilege(client, bob):
@@ -194,8 +202,9 @@ async def test_an_outage_is_unavailable(mstr, client, alice):
 def test_secrets_stay_out_of_reprs():
     login = Login(mode=1, username="alice", password="alice-S3cret!")
     token = Login(mode=4096, api_token="tok-123")
-    session = MstrSession(token="abc123token", cookies={"JSESSIONID": "C00K1E"}, timeout=1800,
-                          last_active=0)
+    session = MstrSession(
+        token="abc123token", cookies={"JSESSIONID": "C00K1E"}, timeout=1800, last_active=0
+    )
     assert "alice-S3cret!" not in repr(login) and "tok-123" not in repr(token)
     assert "abc123token" not in repr(session) and "C00K1E" not in repr(session)
     assert "alice-S3cret!" not in repr(credential("alice"))

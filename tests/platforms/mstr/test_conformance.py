@@ -21,8 +21,9 @@ def base_url(mstr) -> str:
 @pytest.mark.parametrize("who,mode", [("alice", 1), ("alice_ldap", 16), ("bob", 1)])
 def test_login_status_and_close_in_password_modes(mstr, who, mode):
     demo = DEMO[who]
-    conn = Connection(base_url(mstr), demo["username"], demo["password"], login_mode=mode,
-                      verbose=False)
+    conn = Connection(
+        base_url(mstr), demo["username"], demo["password"], login_mode=mode, verbose=False
+    )
     assert conn.token and conn.timeout == 1800
     assert conn.iserver_version == "11.6.1000" and conn.web_version == "11.6.1000"
     assert conn.status() is True
@@ -35,8 +36,7 @@ def test_login_status_and_close_in_password_modes(mstr, who, mode):
 
 
 def test_login_with_a_seeded_api_token(mstr):
-    conn = Connection(base_url(mstr), api_token=SEEDED_API_TOKEN, login_mode=4096,
-                      verbose=False)
+    conn = Connection(base_url(mstr), api_token=SEEDED_API_TOKEN, login_mode=4096, verbose=False)
     assert conn.status() is True and conn.user_full_name == "Reports Service"
     assert mstr.requests_to("POST", "/api/auth/login")[0].json()["loginMode"] == 4096
     conn.close()
@@ -103,10 +103,10 @@ def test_select_project_by_name_and_id_sends_the_project_header(mstr):
 
 
 def test_select_project_by_name_at_construction(mstr):
-    conn = Connection(mstr.url, "alice", "alice-S3cret!", project_name="Finance Reporting",
-                      verbose=False)
-    assert conn.project_id == next(p.id for p in mstr.projects
-                                   if p.name == "Finance Reporting")
+    conn = Connection(
+        mstr.url, "alice", "alice-S3cret!", project_name="Finance Reporting", verbose=False
+    )
+    assert conn.project_id == next(p.id for p in mstr.projects if p.name == "Finance Reporting")
     conn.close()
 
 

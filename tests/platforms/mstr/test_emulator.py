@@ -19,8 +19,10 @@ def login(url: str, *, form: bool = False, **fields) -> httpx.Response:
 def session_of(response: httpx.Response) -> dict[str, str]:
     """The headers a well-behaved client sends back: the token and the cookie, together."""
     assert response.status_code == 204, response.text
-    return {"X-MSTR-AuthToken": response.headers["X-MSTR-AuthToken"],
-            "Cookie": f"JSESSIONID={response.cookies['JSESSIONID']}"}
+    return {
+        "X-MSTR-AuthToken": response.headers["X-MSTR-AuthToken"],
+        "Cookie": f"JSESSIONID={response.cookies['JSESSIONID']}",
+    }
 
 
 def get(url: str, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -28,14 +30,24 @@ def get(url: str, path: str, headers: dict[str, str] | None = None) -> httpx.Res
 
 
 @pytest.mark.parametrize("form", [True, False], ids=["form", "json"])
-@pytest.mark.parametrize("who,full_name", [
-    ("alice", "Alice Martin"), ("alice_ldap", "Alice Martin"), ("bob", "Bob Keller"),
-    ("carol_ldap", "Carol Nguyen"),
-])
+@pytest.mark.parametrize(
+    "who,full_name",
+    [
+        ("alice", "Alice Martin"),
+        ("alice_ldap", "Alice Martin"),
+        ("bob", "Bob Keller"),
+        ("carol_ldap", "Carol Nguyen"),
+    ],
+)
 def test_login_in_standard_and_ldap_modes_with_form_or_json_bodies(mstr, form, who, full_name):
     demo = DEMO[who]
-    response = login(mstr.url, form=form, loginMode=demo["mode"], username=demo["username"],
-                     password=demo["password"])
+    response = login(
+        mstr.url,
+        form=form,
+        loginMode=demo["mode"],
+        username=demo["username"],
+        password=demo["password"],
+    )
     assert response.content == b""
     info = get(mstr.url, "/api/sessions/userInfo", session_of(response)).json()
     assert info["fullName"] == full_name
@@ -43,29 +55,37 @@ def test_login_in_standard_and_ldap_modes_with_form_or_json_bodies(mstr, form, w
 
 def test_api_token_and_anonymous_logins(mstr):
     token = login(mstr.url, loginMode=4096, username=SEEDED_API_TOKEN)
-    assert get(mstr.url, "/api/sessions/userInfo",
-               session_of(token)).json()["fullName"] == "Reports Service"
+    assert (
+        get(mstr.url, "/api/sessions/userInfo", session_of(token)).json()["fullName"]
+        == "Reports Service"
+    )
     anonymous = login(mstr.url, form=True, loginMode=8)
-    assert get(mstr.url, "/api/sessions/userInfo",
-               session_of(anonymous)).json()["fullName"] == "Guest"
+    assert (
+        get(mstr.url, "/api/sessions/userInfo", session_of(anonymous)).json()["fullName"] == "Guest"
+    )
 
 
 def test_session_cookie_is_sent_back_over_plain_http(mstr):
-    cookie = login(mstr.url, loginMode=1, username="bob",
-                   password="bob-pass-123").headers["set-cookie"]
+    cookie = login(mstr.url, loginMode=1, username="bob", password="bob-pass-123").headers[
+        "set-cookie"
+    ]
     assert "JSESSIONID=" in cookie and "Path=/" in cookie
     assert "secure" not in cookie.lower()
 
 
-@pytest.mark.parametrize("mode,username,password", [
-    (1, "alice", "wrong"),
-    (1, "alice", "alice-ldap-pw"),  # the LDAP password is not the standard one
-    (16, "bob", "bob-pass-123"),  # bob is not in the directory
-    (1, "nobody", "x"),
-    (4096, "not-a-token", None),
-])
-def test_refused_logins_answer_401_err003_in_the_platform_error_shape(mstr, mode, username,
-                                                                       password):
+@pytest.mark.parametrize(
+    "mode,username,password",
+    [
+        (1, "alice", "wrong"),
+        (1, "alice", "alice-ldap-pw"),  # the LDAP password is not the standard one
+        (16, "bob", "bob-pass-123"),  # bob is not in the directory
+        (1, "nobody", "x"),
+        (4096, "not-a-token", None),
+    ],
+)
+def test_refused_logins_answer_401_err003_in_the_platform_error_shape(
+    mstr, mode, username, password
+):
     fields = {"loginMode": mode, "username": username}
     if password is not None:
         fields["password"] = password
@@ -86,13 +106,15 @@ def test_a_login_mode_the_server_has_not_enabled_is_refused(mstr):
 
 
 def test_token_is_bound_to_its_session_cookie(mstr):
-    alice = session_of(login(mstr.url, loginMode=1, username="alice",
-                             password="alice-S3cret!"))
+    alice = session_of(login(mstr.url, loginMode=1, username="alice", password="alice-S3cret!"))
     bob = session_of(login(mstr.url, loginMode=1, username="bob", password="bob-pass-123"))
     no_cookie = get(mstr.url, "/api/sessions", {"X-MSTR-AuthToken": alice["X-MSTR-AuthToken"]})
     assert no_cookie.status_code == 401 and no_cookie.json()["code"] == "ERR009"
-    wrong_cookie = get(mstr.url, "/api/sessions",
-                       {"X-MSTR-AuthToken": alice["X-MSTR-AuthToken"], "Cookie": bob["Cookie"]})
+    wrong_cookie = get(
+        mstr.url,
+        "/api/sessions",
+        {"X-MSTR-AuthToken": alice["X-MSTR-AuthToken"], "Cookie": bob["Cookie"]},
+    )
     assert wrong_cookie.status_code == 401
     assert get(mstr.url, "/api/sessions", alice).status_code == 200
 
@@ -140,9 +162,11 @@ def test_logout_ends_the_session_and_a_second_logout_is_err009(mstr):
 def test_relogin_carrying_a_stale_token_and_cookie_gets_a_new_session(mstr):
     old = session_of(login(mstr.url, loginMode=1, username="bob", password="bob-pass-123"))
     mstr.drop_sessions("bob")
-    response = httpx.post(f"{mstr.url}/api/auth/login",
-                          headers={**old, "X-MSTR-ProjectID": "0" * 32},
-                          data={"loginMode": "1", "username": "bob", "password": "bob-pass-123"})
+    response = httpx.post(
+        f"{mstr.url}/api/auth/login",
+        headers={**old, "X-MSTR-ProjectID": "0" * 32},
+        data={"loginMode": "1", "username": "bob", "password": "bob-pass-123"},
+    )
     new = session_of(response)
     assert new["X-MSTR-AuthToken"] != old["X-MSTR-AuthToken"]
     assert get(mstr.url, "/api/sessions", new).status_code == 200
@@ -156,8 +180,7 @@ def test_status_needs_no_login_and_works_under_the_context_path(mstr):
 
 
 def test_unknown_routes_and_missing_objects_use_different_404_messages(mstr):
-    headers = session_of(login(mstr.url, loginMode=1, username="alice",
-                               password="alice-S3cret!"))
+    headers = session_of(login(mstr.url, loginMode=1, username="alice", password="alice-S3cret!"))
     unknown = get(mstr.url, "/api/no/such/route", headers)
     assert unknown.status_code == 404
     assert unknown.json()["message"] == "HTTP 404 Not Found"
@@ -169,8 +192,7 @@ def test_unknown_routes_and_missing_objects_use_different_404_messages(mstr):
 
 
 def test_loaded_projects_depend_on_who_asks(mstr):
-    alice = session_of(login(mstr.url, loginMode=1, username="alice",
-                             password="alice-S3cret!"))
+    alice = session_of(login(mstr.url, loginMode=1, username="alice", password="alice-S3cret!"))
     bob = session_of(login(mstr.url, loginMode=1, username="bob", password="bob-pass-123"))
     alice_names = {p["name"] for p in get(mstr.url, "/api/projects", alice).json()}
     bob_names = {p["name"] for p in get(mstr.url, "/api/projects", bob).json()}
@@ -179,8 +201,7 @@ def test_loaded_projects_depend_on_who_asks(mstr):
 
 
 def test_project_monitor_pages_with_total_count_and_node_status(mstr):
-    headers = session_of(login(mstr.url, loginMode=1, username="alice",
-                               password="alice-S3cret!"))
+    headers = session_of(login(mstr.url, loginMode=1, username="alice", password="alice-S3cret!"))
     first = get(mstr.url, "/api/monitors/projects?offset=0&limit=2", headers)
     assert first.headers["x-mstr-total-count"] == "5"
     assert len(first.json()["projects"]) == 2
@@ -215,11 +236,11 @@ def test_identity_token_validate_and_delegate(mstr):
     created = httpx.post(f"{mstr.url}/api/auth/identityToken", headers=headers)
     assert created.status_code == 201 and created.content == b""
     idtoken = created.headers["X-MSTR-IdentityToken"]
-    valid = get(mstr.url, "/api/auth/identityToken",
-                {**headers, "X-MSTR-IdentityToken": idtoken})
+    valid = get(mstr.url, "/api/auth/identityToken", {**headers, "X-MSTR-IdentityToken": idtoken})
     assert valid.json() == {"userId": mstr.users["bob"].id}
-    delegated = httpx.post(f"{mstr.url}/api/auth/delegate",
-                           json={"loginMode": "-1", "identityToken": idtoken})
+    delegated = httpx.post(
+        f"{mstr.url}/api/auth/delegate", json={"loginMode": "-1", "identityToken": idtoken}
+    )
     shared = session_of(delegated)
     assert get(mstr.url, "/api/sessions/userInfo", shared).json()["fullName"] == "Bob Keller"
 

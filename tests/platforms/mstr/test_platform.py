@@ -16,9 +16,15 @@ from .conftest import INSTANCE
 
 
 def as_credential(verified, user_id: str = "U1") -> Credential:
-    return Credential(user_id=user_id, platform="mstr", instance=INSTANCE,
-                      account=verified.account, secret=verified.secret, kind=verified.kind,
-                      details=verified.details)
+    return Credential(
+        user_id=user_id,
+        platform="mstr",
+        instance=INSTANCE,
+        account=verified.account,
+        secret=verified.secret,
+        kind=verified.kind,
+        details=verified.details,
+    )
 
 
 def test_link_form_asks_for_mode_username_and_secret(platform):
@@ -54,8 +60,11 @@ async def test_without_token_exchange_the_password_is_kept(mstr, platform):
     mstr.allow_api_tokens = False
     verified = await platform.verify(INSTANCE, DEMO["bob"])
     assert verified.kind == "password"
-    assert json.loads(verified.secret) == {"mode": 1, "username": "bob",
-                                           "password": DEMO["bob"]["password"]}
+    assert json.loads(verified.secret) == {
+        "mode": 1,
+        "username": "bob",
+        "password": DEMO["bob"]["password"],
+    }
     info = await platform.client(INSTANCE).whoami(credential=as_credential(verified))
     assert info.full_name == "Bob Keller"
 
@@ -74,12 +83,15 @@ async def test_refused_credentials_raise_unauthorized_without_the_password(platf
     assert "Login failed" in str(caught.value)
 
 
-@pytest.mark.parametrize("values", [
-    {"mode": "1", "username": "", "password": "x"},
-    {"mode": "16", "username": "alice", "password": ""},
-    {"mode": "4096", "username": "", "password": " "},
-    {"mode": "8", "username": "guest", "password": "x"},  # anonymous is not offered
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"mode": "1", "username": "", "password": "x"},
+        {"mode": "16", "username": "alice", "password": ""},
+        {"mode": "4096", "username": "", "password": " "},
+        {"mode": "8", "username": "guest", "password": "x"},  # anonymous is not offered
+    ],
+)
 async def test_incomplete_forms_are_user_errors_before_any_call(mstr, platform, values):
     with pytest.raises(errors.UserError):
         await platform.verify(INSTANCE, values)

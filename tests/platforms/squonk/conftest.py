@@ -63,8 +63,14 @@ async def platform(dm, clock):
 async def link(platform: SquonkPlatform, who: str) -> Credential:
     """Link a demo user the way the core does: verify, then keep only the returned secret."""
     verified = await platform.verify("main", dict(DEMO[who]))
-    return Credential(user_id=f"U-{who}", platform="squonk", instance="main",
-                      account=verified.account, secret=verified.secret, kind=verified.kind)
+    return Credential(
+        user_id=f"U-{who}",
+        platform="squonk",
+        instance="main",
+        account=verified.account,
+        secret=verified.secret,
+        kind=verified.kind,
+    )
 
 
 @pytest.fixture
@@ -79,4 +85,5 @@ async def bob(platform) -> Credential:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "official_client_bug: documents a bug of an official SDK (asserts the bug)")
+        "markers", "official_client_bug: documents a bug of an official SDK (asserts the bug)"
+    )

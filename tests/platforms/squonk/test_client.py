@@ -17,8 +17,7 @@ UNKNOWN_PROJECT_ID = "project-00000000-0000-4000-8000-000000000000"
 
 
 # -- linking -----------------------------------------------------------------------------------
-async def test_link_with_a_special_character_password_keeps_only_an_offline_token(
-        platform, kc):
+async def test_link_with_a_special_character_password_keeps_only_an_offline_token(platform, kc):
     password = DEMO["alice"]["password"]
     verified = await platform.verify("main", {"username": "alice", "password": password})
     assert verified.account == "alice"
@@ -50,19 +49,21 @@ async def test_missing_fields_are_a_user_error(platform):
 
 
 async def test_where_offline_tokens_are_not_allowed_a_refresh_token_is_kept(clock):
-    with KeycloakEmulator(clock=clock, offline_access=False) as kc, \
-            SquonkEmulator(keycloak=kc) as dm:
+    with (
+        KeycloakEmulator(clock=clock, offline_access=False) as kc,
+        SquonkEmulator(keycloak=kc) as dm,
+    ):
         p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=clock)
         verified = await p.verify("main", dict(DEMO["bob"]))
         assert verified.kind == "refresh token" and verified.details["offline"] is False
-        assert [r.headers.get("content-type") for r in kc.requests_to("POST", "/token")] == \
-            ["application/x-www-form-urlencoded"] * 2
+        assert [r.headers.get("content-type") for r in kc.requests_to("POST", "/token")] == [
+            "application/x-www-form-urlencoded"
+        ] * 2
         await p.aclose()
 
 
 async def test_a_confidential_client_links_and_refreshes(dm, kc, clock):
-    p = SquonkPlatform([SquonkInstance(**dm.instance_settings(confidential=True))],
-                       clock=clock)
+    p = SquonkPlatform([SquonkInstance(**dm.instance_settings(confidential=True))], clock=clock)
     assert "bot-client-secret" not in repr(p.instances["main"])
     cred = await link(p, "bob")
     clock.advance(301)
@@ -87,15 +88,17 @@ async def test_projects_instances_and_jobs(platform, alice, bob):
     assert [p.name for p in await client.projects(bob)] == ["demo", "bob-sandbox"]
     demo = await client.instances(alice, project="demo")
     assert {i.name: i.phase for i in demo} == {
-        "nightly-props": "RUNNING", "qc-batch-7": "COMPLETED", "events-check": "COMPLETED"}
+        "nightly-props": "RUNNING",
+        "qc-batch-7": "COMPLETED",
+        "events-check": "COMPLETED",
+    }
     assert all(i.project_id == demo[0].project_id for i in demo)
     every = await client.instances(alice)
     failed = next(i for i in every if i.phase == "FAILED")
     assert failed.done and not failed.succeeded and failed.error_message
     assert failed.job_label == "im-virtual-screening/smina-docking@2.1.0"
     rdkit = await client.jobs(alice, filter="RDKIT")
-    assert [j.label for j in rdkit] == ["rdkit/rdkit-molprops@1.2.0",
-                                        "rdkit/max-min-picker@1.0.1"]
+    assert [j.label for j in rdkit] == ["rdkit/rdkit-molprops@1.2.0", "rdkit/max-min-picker@1.0.1"]
     assert len(await client.jobs(alice)) == 7
 
 
@@ -105,8 +108,15 @@ async def test_unknown_project_is_not_found_naming_it(platform, alice, bob, dm):
         await client.instances(alice, project="no-such-project")
     assert "no-such-project" in str(caught.value)
     with pytest.raises(errors.NotFound) as caught:
-        await client.start_instance(alice, collection="im-test", job="nop", version="1.0.0",
-                                    project=UNKNOWN_PROJECT_ID, name="run-1", variables={})
+        await client.start_instance(
+            alice,
+            collection="im-test",
+            job="nop",
+            version="1.0.0",
+            project=UNKNOWN_PROJECT_ID,
+            name="run-1",
+            variables={},
+        )
     assert UNKNOWN_PROJECT_ID in str(caught.value)
     with pytest.raises(errors.Forbidden):  # exists, but private to alice
         await client.project(bob, project=dm.project_named("chem-screening").id)
@@ -125,11 +135,21 @@ async def test_unknown_instance_and_task_are_not_found(platform, alice):
 async def test_run_a_job_to_completion(platform, bob, clock, dm):
     client = platform.client()
     instance_id, task_id = await client.start_instance(
-        bob, collection="im-test", job="nop", version="1.0.0", project="demo",
-        name="nightly nop", variables={"x": 7})
+        bob,
+        collection="im-test",
+        job="nop",
+        version="1.0.0",
+        project="demo",
+        name="nightly nop",
+        variables={"x": 7},
+    )
     first = await client.instance(bob, instance_id=instance_id)
     assert (first.id, first.name, first.phase, first.owner) == (
-        instance_id, "nightly nop", "PENDING", "bob")
+        instance_id,
+        "nightly nop",
+        "PENDING",
+        "bob",
+    )
     assert first.started is None and not first.done
     assert [t.purpose for t in first.tasks] == ["CREATE"]
     clock.advance(10)
@@ -151,8 +171,14 @@ async def test_run_a_job_to_completion(platform, bob, clock, dm):
 async def test_a_failing_job_reports_failed(platform, alice, clock):
     client = platform.client()
     instance_id, task_id = await client.start_instance(
-        alice, collection="im-test", job="fail", version="1.0.0", project="demo",
-        name="will-fail", variables={})
+        alice,
+        collection="im-test",
+        job="fail",
+        version="1.0.0",
+        project="demo",
+        name="will-fail",
+        variables={},
+    )
     clock.advance(60)
     instance = await client.instance(alice, instance_id=instance_id)
     assert (instance.phase, instance.succeeded) == ("FAILED", False)
@@ -162,24 +188,51 @@ async def test_a_failing_job_reports_failed(platform, alice, clock):
 async def test_launch_refusals_carry_the_dm_reason(platform, alice, bob, dm):
     client = platform.client()
     with pytest.raises(errors.Forbidden) as caught:
-        await client.start_instance(alice, collection="im-test", job="nope", version="1",
-                                    project="demo", name="x1", variables={})
+        await client.start_instance(
+            alice,
+            collection="im-test",
+            job="nope",
+            version="1",
+            project="demo",
+            name="x1",
+            variables={},
+        )
     assert "im-test/nope@1" in str(caught.value)
     with pytest.raises(errors.Forbidden) as caught:  # alice only observes bob's sandbox
-        await client.start_instance(alice, collection="im-test", job="nop", version="1.0.0",
-                                    project="bob-sandbox", name="x2", variables={})
+        await client.start_instance(
+            alice,
+            collection="im-test",
+            job="nop",
+            version="1.0.0",
+            project="bob-sandbox",
+            name="x2",
+            variables={},
+        )
     assert "not an editor" in str(caught.value)
     with pytest.raises(errors.UserError):
-        await client.start_instance(bob, collection="im-test", job="nop", version="1.0.0",
-                                    project="demo", name="-bad-", variables={})
+        await client.start_instance(
+            bob,
+            collection="im-test",
+            job="nop",
+            version="1.0.0",
+            project="demo",
+            name="-bad-",
+            variables={},
+        )
     assert len(dm.requests_to("POST", "/instance")) == 2  # the bad name never left the bot
 
 
 async def test_stop_an_instance(platform, alice, clock):
     client = platform.client()
     instance_id, _ = await client.start_instance(
-        alice, collection="rdkit", job="rdkit-molprops", version="1.2.0", project="demo",
-        name="to-stop", variables={})
+        alice,
+        collection="rdkit",
+        job="rdkit-molprops",
+        version="1.2.0",
+        project="demo",
+        name="to-stop",
+        variables={},
+    )
     clock.advance(10)
     removal = await client.stop_instance(alice, instance_id=instance_id)
     assert removal.startswith("task-")
@@ -218,8 +271,10 @@ async def test_concurrent_commands_share_one_refresh(platform, alice, kc, clock)
 
 
 async def test_a_rotated_refresh_token_is_saved_and_the_old_credential_still_works(clock):
-    with KeycloakEmulator(clock=clock, single_use_refresh_tokens=True) as kc, \
-            SquonkEmulator(keycloak=kc) as dm:
+    with (
+        KeycloakEmulator(clock=clock, single_use_refresh_tokens=True) as kc,
+        SquonkEmulator(keycloak=kc) as dm,
+    ):
         p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=clock)
         saved = p.save_secret = SavedSecrets()
         cred = await link(p, "bob")
@@ -238,7 +293,8 @@ async def test_a_rotated_refresh_token_is_saved_and_the_old_credential_still_wor
 
 
 async def test_a_revoked_refresh_token_raises_unauthorized_once_per_command(
-        platform, alice, kc, clock):
+    platform, alice, kc, clock
+):
     client = platform.client()
     kc.revoke_user("alice")
     await client.projects(alice)  # the cached access token is still valid at the DM
@@ -253,8 +309,10 @@ async def test_a_revoked_refresh_token_raises_unauthorized_once_per_command(
 
 
 async def test_an_expired_plain_refresh_token_raises_unauthorized(clock):
-    with KeycloakEmulator(clock=clock, offline_access=False) as kc, \
-            SquonkEmulator(keycloak=kc) as dm:
+    with (
+        KeycloakEmulator(clock=clock, offline_access=False) as kc,
+        SquonkEmulator(keycloak=kc) as dm,
+    ):
         p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=clock)
         cred = await link(p, "bob")
         clock.advance(kc.refresh_lifetime + 1)
@@ -310,7 +368,5 @@ async def test_secrets_stay_out_of_reprs(platform, alice, dm):
 async def test_unknown_instance_name_is_a_user_error(platform):
     with pytest.raises(errors.UserError):
         platform.client("nowhere")
-    assert [f.name for f in platform.link_fields(platform.instance())] == [
-        "username", "password"]
+    assert [f.name for f in platform.link_fields(platform.instance())] == ["username", "password"]
     assert platform.link_fields(platform.instance())[1].secret is True
-

@@ -26,9 +26,13 @@ def official(dm, kc, monkeypatch):
 
     def token(who: str = "bob", **extra) -> str | None:
         return Auth.get_access_token(
-            keycloak_url=kc.keycloak_url, keycloak_realm=kc.realm,
+            keycloak_url=kc.keycloak_url,
+            keycloak_realm=kc.realm,
             keycloak_client_id=extra.pop("client_id", "data-manager-api"),
-            username=DEMO[who]["username"], password=DEMO[who]["password"], **extra)
+            username=DEMO[who]["username"],
+            password=DEMO[who]["password"],
+            **extra,
+        )
 
     return token
 
@@ -41,8 +45,9 @@ def test_official_auth_gets_a_token_the_dm_accepts(official, dm):
 
 
 def test_official_auth_with_a_confidential_client(official):
-    token = official("bob", client_id=DEMO_CONFIDENTIAL_CLIENT,
-                     keycloak_client_secret=DEMO_CLIENT_SECRET)
+    token = official(
+        "bob", client_id=DEMO_CONFIDENTIAL_CLIENT, keycloak_client_secret=DEMO_CLIENT_SECRET
+    )
     assert token and DmApi.get_available_projects(token).success
 
 
@@ -76,8 +81,9 @@ def test_instances(official, dm):
 def test_start_job_instance_runs_and_delete_instance_removes_it(official, dm, clock):
     token = official("bob")
     spec = {"collection": "im-test", "job": "nop", "version": "1.0.0", "variables": {"x": 7}}
-    rv = DmApi.start_job_instance(token, project_id=dm.project_named("demo").id,
-                                  name="My Job", specification=spec)
+    rv = DmApi.start_job_instance(
+        token, project_id=dm.project_named("demo").id, name="My Job", specification=spec
+    )
     assert rv.success and rv.http_status_code == 201
     instance_id, task_id = rv.msg["instance_id"], rv.msg["task_id"]
     clock.advance(10)
@@ -95,17 +101,22 @@ def test_start_job_instance_runs_and_delete_instance_removes_it(official, dm, cl
 
 def test_start_job_instance_with_callback_gets_a_callback_token(official, dm):
     rv = DmApi.start_job_instance(
-        official("bob"), project_id=dm.project_named("demo").id, name="cb run",
+        official("bob"),
+        project_id=dm.project_named("demo").id,
+        name="cb run",
         specification={"collection": "im-test", "job": "nop", "version": "1.0.0"},
-        callback_url="http://127.0.0.1:9/cb", callback_context="ctx",
-        generate_callback_token=True)
+        callback_url="http://127.0.0.1:9/cb",
+        callback_context="ctx",
+        generate_callback_token=True,
+    )
     assert rv.success and len(rv.msg["callback_token"]) == 22
 
 
 def test_tasks(official):
     token = official("bob")
-    rv = DmApi.get_tasks(token, exclude_done=True, exclude_removal=True,
-                         exclude_purpose="FILE.DATASET")
+    rv = DmApi.get_tasks(
+        token, exclude_done=True, exclude_removal=True, exclude_purpose="FILE.DATASET"
+    )
     assert rv.success and all(not t["done"] for t in rv.msg["tasks"])
     rv = DmApi.get_available_tasks(token)
     assert rv.success and rv.msg["count"] == len(rv.msg["tasks"]) == 4
@@ -118,8 +129,9 @@ def test_jobs(official):
     rv = DmApi.get_available_jobs(token)
     assert rv.success and len(rv.msg["jobs"]) == 7
     assert DmApi.get_jobs(token).msg == rv.msg
-    rv = DmApi.get_job_by_version(token, job_collection="im-test", job_job="nop",
-                                  job_version="1.0.0")
+    rv = DmApi.get_job_by_version(
+        token, job_collection="im-test", job_job="nop", job_version="1.0.0"
+    )
     assert rv.success and rv.msg["id"] == 12
     assert DmApi.get_job(token, job_id=12).msg["job"] == "nop"
 
@@ -152,9 +164,13 @@ def test_official_auth_is_refused_for_a_federated_account_until_it_has_a_passwor
     kc.add_user("dora", None, identity_provider="google")
 
     def token(password: str) -> str | None:
-        return Auth.get_access_token(keycloak_url=kc.keycloak_url, keycloak_realm=kc.realm,
-                                     keycloak_client_id="data-manager-api", username="dora",
-                                     password=password)
+        return Auth.get_access_token(
+            keycloak_url=kc.keycloak_url,
+            keycloak_realm=kc.realm,
+            keycloak_client_id="data-manager-api",
+            username="dora",
+            password=password,
+        )
 
     assert token("anything") is None  # refused like a wrong password
     kc.set_password("dora", "dora-set-1")

@@ -32,8 +32,10 @@ def password_grant(kc, who="alice", *, scope=None, client=DEMO_PUBLIC_CLIENT, **
 
 
 def refresh(kc, refresh_token, client=DEMO_PUBLIC_CLIENT):
-    return httpx.post(token_url(kc), data={
-        "client_id": client, "grant_type": "refresh_token", "refresh_token": refresh_token})
+    return httpx.post(
+        token_url(kc),
+        data={"client_id": client, "grant_type": "refresh_token", "refresh_token": refresh_token},
+    )
 
 
 def claims(token: str) -> dict:
@@ -52,18 +54,27 @@ def test_password_grant_with_special_characters_gives_a_signed_rs256_token(kc, c
     der = base64.b64decode(httpx.get(f"{kc.keycloak_url}/realms/squonk").json()["public_key"])
     key = serialization.load_der_public_key(der)
     head, payload, sig = token.split(".")
-    key.verify(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)),
-               f"{head}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    key.verify(
+        base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)),
+        f"{head}.{payload}".encode(),
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
     assert json.loads(base64.urlsafe_b64decode(head + "=="))["alg"] == "RS256"
     c = claims(token)
     assert c["preferred_username"] == "alice" and c["exp"] == int(clock()) + 300
 
 
 def test_an_unencoded_password_is_split_by_the_form_parser_and_refused(kc):
-    raw = f"client_id={DEMO_PUBLIC_CLIENT}&grant_type=password&username=alice&password=" \
-          f"{DEMO['alice']['password']}"
-    r = httpx.post(token_url(kc), content=raw.encode(),
-                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    raw = (
+        f"client_id={DEMO_PUBLIC_CLIENT}&grant_type=password&username=alice&password="
+        f"{DEMO['alice']['password']}"
+    )
+    r = httpx.post(
+        token_url(kc),
+        content=raw.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 401
     assert r.json() == {"error": "invalid_grant", "error_description": "Invalid user credentials"}
 
@@ -77,12 +88,10 @@ def test_wrong_password_and_unknown_user_are_invalid_grant(kc):
 def test_confidential_client_needs_its_secret_by_form_or_basic_auth(kc):
     r = password_grant(kc, "bob", client=DEMO_CONFIDENTIAL_CLIENT)
     assert (r.status_code, r.json()["error"]) == (401, "unauthorized_client")
-    r = password_grant(kc, "bob", client=DEMO_CONFIDENTIAL_CLIENT,
-                       client_secret=DEMO_CLIENT_SECRET)
+    r = password_grant(kc, "bob", client=DEMO_CONFIDENTIAL_CLIENT, client_secret=DEMO_CLIENT_SECRET)
     assert r.status_code == 200
     form = {"grant_type": "password", **DEMO["bob"]}
-    r = httpx.post(token_url(kc), data=form,
-                   auth=(DEMO_CONFIDENTIAL_CLIENT, DEMO_CLIENT_SECRET))
+    r = httpx.post(token_url(kc), data=form, auth=(DEMO_CONFIDENTIAL_CLIENT, DEMO_CLIENT_SECRET))
     assert r.status_code == 200
     r = password_grant(kc, "bob", client="no-such-client")
     assert r.json()["error"] == "invalid_client"
@@ -123,15 +132,20 @@ def test_revoke_user_ends_sessions_so_refresh_tokens_are_refused(kc):
 def test_logout_and_revoke_endpoints_end_the_session(kc):
     oidc = f"{kc.keycloak_url}/realms/squonk/protocol/openid-connect"
     first = password_grant(kc, "bob").json()["refresh_token"]
-    r = httpx.post(f"{oidc}/logout", data={"client_id": DEMO_PUBLIC_CLIENT,
-                                           "refresh_token": first})
+    r = httpx.post(f"{oidc}/logout", data={"client_id": DEMO_PUBLIC_CLIENT, "refresh_token": first})
     assert r.status_code == 204
     assert refresh(kc, first).status_code == 400
-    assert httpx.post(f"{oidc}/logout", data={"client_id": DEMO_PUBLIC_CLIENT,
-                                              "refresh_token": first}).status_code == 400
+    assert (
+        httpx.post(
+            f"{oidc}/logout", data={"client_id": DEMO_PUBLIC_CLIENT, "refresh_token": first}
+        ).status_code
+        == 400
+    )
     second = password_grant(kc, "bob").json()["refresh_token"]
-    r = httpx.post(f"{oidc}/revoke", data={"client_id": DEMO_PUBLIC_CLIENT, "token": second,
-                                           "token_type_hint": "refresh_token"})
+    r = httpx.post(
+        f"{oidc}/revoke",
+        data={"client_id": DEMO_PUBLIC_CLIENT, "token": second, "token_type_hint": "refresh_token"},
+    )
     assert r.status_code == 200
     assert refresh(kc, second).status_code == 400
     assert kc.active_sessions("bob") == 0
@@ -148,15 +162,22 @@ def test_single_use_refresh_tokens_rotate():
 
 def test_refresh_token_of_another_client_is_refused(kc):
     token = password_grant(kc, "bob").json()["refresh_token"]
-    r = httpx.post(token_url(kc), data={
-        "client_id": DEMO_CONFIDENTIAL_CLIENT, "client_secret": DEMO_CLIENT_SECRET,
-        "grant_type": "refresh_token", "refresh_token": token})
+    r = httpx.post(
+        token_url(kc),
+        data={
+            "client_id": DEMO_CONFIDENTIAL_CLIENT,
+            "client_secret": DEMO_CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": token,
+        },
+    )
     assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")
 
 
 def test_bad_requests_have_oauth_error_bodies(kc):
-    r = httpx.post(token_url(kc), data={"client_id": DEMO_PUBLIC_CLIENT,
-                                        "grant_type": "client_credentials"})
+    r = httpx.post(
+        token_url(kc), data={"client_id": DEMO_PUBLIC_CLIENT, "grant_type": "client_credentials"}
+    )
     assert (r.status_code, r.json()["error"]) == (400, "unsupported_grant_type")
     r = refresh(kc, "not-a-jwt")
     assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")

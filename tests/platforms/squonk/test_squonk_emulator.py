@@ -16,9 +16,10 @@ class DM:
 
     def __init__(self, dm, who: str) -> None:
         kc = dm.keycloak
-        r = httpx.post(f"{kc.keycloak_url}/realms/{kc.realm}/protocol/openid-connect/token",
-                       data={"client_id": DEMO_PUBLIC_CLIENT, "grant_type": "password",
-                             **DEMO[who]})
+        r = httpx.post(
+            f"{kc.keycloak_url}/realms/{kc.realm}/protocol/openid-connect/token",
+            data={"client_id": DEMO_PUBLIC_CLIENT, "grant_type": "password", **DEMO[who]},
+        )
         self.base = dm.dm_api_url
         self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -35,9 +36,15 @@ class DM:
         spec = {"collection": collection, "job": job, "version": version}
         if variables:
             spec["variables"] = variables
-        return self.post("/instance", {"application_id": "datamanagerjobs.squonk.it",
-                                       "as_name": name, "project_id": project_id,
-                                       "specification": json.dumps(spec)})
+        return self.post(
+            "/instance",
+            {
+                "application_id": "datamanagerjobs.squonk.it",
+                "as_name": name,
+                "project_id": project_id,
+                "specification": json.dumps(spec),
+            },
+        )
 
 
 @pytest.fixture
@@ -63,7 +70,10 @@ def test_version_needs_no_token_and_everything_else_does(dm, clock, bob_dm):
 
 def test_projects_visibility_and_errors(dm, alice_dm, bob_dm):
     assert {p["name"] for p in alice_dm.get("/project").json()["projects"]} == {
-        "demo", "chem-screening", "bob-sandbox"}
+        "demo",
+        "chem-screening",
+        "bob-sandbox",
+    }
     bobs = bob_dm.get("/project").json()
     assert {p["name"] for p in bobs["projects"]} == {"demo", "bob-sandbox"}
     assert bobs["count"] == 2
@@ -72,17 +82,23 @@ def test_projects_visibility_and_errors(dm, alice_dm, bob_dm):
     assert r.status_code == 403 and "error" in r.json()
     r = bob_dm.get("/project/project-00000000-0000-4000-8000-000000000000")
     assert r.status_code == 404
-    assert r.json() == {"error": "Project project-00000000-0000-4000-8000-000000000000 "
-                                 "does not exist"}
-    assert [p["name"] for p in bob_dm.get("/project", project_name="demo").json()["projects"]] \
-        == ["demo"]
+    assert r.json() == {
+        "error": "Project project-00000000-0000-4000-8000-000000000000 does not exist"
+    }
+    assert [p["name"] for p in bob_dm.get("/project", project_name="demo").json()["projects"]] == [
+        "demo"
+    ]
 
 
 def test_seeded_instances_are_in_every_phase(alice_dm):
     phases = {i["name"]: i["phase"] for i in alice_dm.get("/instance").json()["instances"]}
-    assert phases == {"nightly-props": "RUNNING", "qc-batch-7": "COMPLETED",
-                      "events-check": "COMPLETED", "dock-ligands-a": "FAILED",
-                      "picker-run": "PENDING"}
+    assert phases == {
+        "nightly-props": "RUNNING",
+        "qc-batch-7": "COMPLETED",
+        "events-check": "COMPLETED",
+        "dock-ligands-a": "FAILED",
+        "picker-run": "PENDING",
+    }
 
 
 def test_a_launched_job_runs_to_completion_on_the_clock(dm, clock, bob_dm):
@@ -143,9 +159,15 @@ def test_launch_errors_have_dm_error_bodies(dm, alice_dm, bob_dm):
     assert alice_dm.launch(demo, "im-test", "nop", "1.0.0", name="-bad-").status_code == 400
     r = bob_dm.launch(dm.project_named("chem-screening").id, "im-test", "nop", "1.0.0")
     assert r.status_code == 403  # bob is not an editor there
-    r = alice_dm.post("/instance", {"application_id": "datamanagerjobs.squonk.it",
-                                    "as_name": "x1", "project_id": demo,
-                                    "specification": "{not json"})
+    r = alice_dm.post(
+        "/instance",
+        {
+            "application_id": "datamanagerjobs.squonk.it",
+            "as_name": "x1",
+            "project_id": demo,
+            "specification": "{not json",
+        },
+    )
     assert r.status_code == 400
 
 
@@ -178,15 +200,17 @@ def test_tasks_filters_and_jobs_catalogue(dm, alice_dm):
     assert every["count"] == 5
     running = alice_dm.get("/task", exclude_done="True").json()["tasks"]
     assert {t["purpose_id"] for t in running} == {
-        dm.instances[i].id for i in dm.instances
-        if dm.instances[i].name in ("nightly-props", "picker-run")}
+        dm.instances[i].id
+        for i in dm.instances
+        if dm.instances[i].name in ("nightly-props", "picker-run")
+    }
     assert alice_dm.get("/task", exclude_purpose="FILE.INSTANCE").json()["count"] == 0
     jobs = alice_dm.get("/job").json()
     assert jobs["count"] == len(jobs["jobs"]) == 7
-    nop = alice_dm.get("/job/get-by-version", collection="im-test", job="nop",
-                       version="1.0.0").json()
-    assert nop["id"] == 12 and nop["application"]["application_id"] == \
-        "datamanagerjobs.squonk.it"
+    nop = alice_dm.get(
+        "/job/get-by-version", collection="im-test", job="nop", version="1.0.0"
+    ).json()
+    assert nop["id"] == 12 and nop["application"]["application_id"] == "datamanagerjobs.squonk.it"
     assert alice_dm.get("/job/12").json()["job"] == "nop"
     assert alice_dm.get("/job/999").status_code == 404
     r = alice_dm.get("/instance", project_id="project-00000000-0000-4000-8000-000000000000")
