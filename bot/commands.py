@@ -27,14 +27,15 @@ import logging
 import re
 import shlex
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import errors, messages
+from bot import arguments, errors, messages
+from bot.arguments import Arg, Parsed
 from bot.blocks import common as b
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class Invocation:
     share: bool = False
     body: dict[str, Any] = field(default_factory=dict)
     note: WorkingNote | None = None
+    a: Parsed = field(default_factory=Parsed)  # the declared arguments, parsed (bot.arguments)
 
     @property
     def working_shown(self) -> bool:
@@ -151,6 +153,17 @@ class Subcommand:
     handler: Handler
     # Quick subcommands (open a modal, answer from local state) show no "working…" message.
     quick: bool = False
+    # The declared arguments (bot.arguments); None while the subcommand still only has a usage
+    # line, checked by `accepts`.
+    forms: tuple[arguments.Form, ...] | None = None
+
+    def parse(self, args: list[str]) -> Parsed:
+        """The declared arguments' values; ArgError says what does not fit."""
+        if self.forms is None:
+            if not self.accepts(args):
+                raise arguments.ArgError("")
+            return Parsed()
+        return arguments.parse(self.forms, args)
 
     def accepts(self, args: list[str]) -> bool:
         """Whether the arguments fit the usage line (see `usage_pattern`). `@instance` and
@@ -271,14 +284,31 @@ class CommandFamily:
     def command(
         self,
         name: str,
-        usage: str,
-        summary: str,
+        usage_or_summary: str,
+        summary: str | None = None,
         *,
+        args: Sequence[Arg] | None = None,
+        forms: Sequence[Sequence[Arg]] | None = None,
         quick: bool = False,
         aliases: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
+        """Register a subcommand: `command(name, summary, args=[...])` (or `forms=`), whose
+        usage line is derived from the declaration; or `command(name, usage, summary)`, whose
+        hand-written usage line is only checked by `accepts`."""
+        declared: tuple[arguments.Form, ...] | None = None
+        if args is not None or forms is not None:
+            if summary is not None:
+                raise TypeError("a declared subcommand takes its summary, not a usage line")
+            declared = arguments.as_forms(args, forms)
+            summary = usage_or_summary
+            usage = f"{name} {arguments.usage(declared)}".strip()
+        elif summary is None:
+            raise TypeError(f"{name}: give a usage line and a summary, or declare its args")
+        else:
+            usage = usage_or_summary
+
         def register(fn: Handler) -> Handler:
-            self.subcommands[name] = Subcommand(name, usage, summary, fn, quick)
+            self.subcommands[name] = Subcommand(name, usage, summary, fn, quick, declared)
             for alias in aliases:
                 self.aliases[alias] = name
             return fn
@@ -312,13 +342,18 @@ def usage_reply(
     family_key: str,
     typed: str,
     platforms: dict[str, list[str]] | None = None,
+    reason: str = "",
 ) -> str:
-    """What a person sees after arguments that do not fit: the usage, its forms, examples."""
+    """What a person sees after arguments that do not fit: what is wrong (when the parser
+    could say), the usage, its forms, examples."""
     from bot import help as help_topics
 
     topic = help_topics.topic(family_key, sub.name, platforms)
+    typed = b.escape(typed)[:80].replace("`", "'")
     lines = [
-        messages.USAGE_MISMATCH.format(typed=b.escape(typed)[:80].replace("`", "'")),
+        messages.USAGE_WRONG.format(typed=typed, reason=b.escape(reason))
+        if reason
+        else messages.USAGE_MISMATCH.format(typed=typed),
         usage_line(slash, sub),
     ]
     lines += [f"• {form}" for form in topic.forms]
@@ -397,7 +432,9 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
     inv.args = inv.args[1:]
     inv.command = f"{slash} {sub.name}"
     inv.family = family.key
-    if not sub.accepts(inv.args):
+    try:
+        inv.a = sub.parse(inv.args)
+    except arguments.ArgError as wrong:
         from bot import help as help_topics
 
         raise errors.UserError(
@@ -407,9 +444,10 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
                 family.key,
                 " ".join([inv.command, *inv.args]),
                 help_topics.configured(inv.services),
+                wrong.reason,
             ),
             markup=True,
-        )
+        ) from None
     if not sub.quick:
         inv.show_working()
     try:
