@@ -6,6 +6,8 @@ No app is built at import time: tests, the console and `switchboard run` each bu
 from __future__ import annotations
 
 import logging
+import pkgutil
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -21,6 +23,7 @@ from slack_bolt.response import BoltResponse
 
 from bot import installation
 from bot.commands import ACKS_AT_ONCE
+from bot.config import Settings
 from bot.services import Services
 from bot.store import seen
 
@@ -36,7 +39,16 @@ class _SameTokenNotice(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def create_app(services: Services) -> AsyncApp:
+# The listeners are the Slack side (handlers/), which depends on bot/ and never the other way
+# (an import contract checks it). The app is composed here from the listeners' registrar: given
+# by the caller (tests, a toy platform), else the one named below, resolved when an app is
+# built. Named, not imported, so that `bot` stays importable and testable without `handlers`.
+LISTENERS = "handlers:register_all"
+Registrar = Callable[[AsyncApp, Settings], object]
+
+
+def create_app(services: Services, register: Registrar | None = None) -> AsyncApp:
+    """The Bolt app with every listener that `register` (default: LISTENERS) adds."""
     settings = services.settings
     bolt_logger = logging.getLogger(f"slack_bolt.{AsyncApp.__name__}")
     if not any(isinstance(f, _SameTokenNotice) for f in bolt_logger.filters):
@@ -77,9 +89,9 @@ def create_app(services: Services) -> AsyncApp:
         # a request that broke a listener before its ack is answered as malformed.
         return BoltResponse(status=400, body="")
 
-    from handlers import register_all
-
-    register_all(app, settings)
+    if register is None:
+        register = pkgutil.resolve_name(LISTENERS)
+    register(app, settings)
     installation.register(app)
     AckFirstRunner.install(app)
     BodyMatcher.install(app)

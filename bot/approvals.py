@@ -35,6 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors
 from bot.blocks import common as b
+from bot.home import publish_home
 from bot.interactions import Click
 from bot.platforms.base import Credential
 from bot.store import Store
@@ -366,8 +367,6 @@ async def update_copies(
         return
     if (click.body.get("view") or {}).get("type") == "home":
         # Clicked on the App Home tab: draw it again (the card, and what still waits).
-        from handlers.home import publish_home
-
         await publish_home(services, click.client, click.user_id)
         return
     # The clicked message is not a recorded copy: an ephemeral list (Slack does not send its

@@ -42,6 +42,7 @@ from starlette.routing import Route
 
 from bot import errors, messages
 from bot import weblink_pages as pages
+from bot.linking import LINK_ALREADY_USED, field_errors, tell_linked, verify_and_store
 from bot.platforms.base import Platform
 from bot.services import Services
 from bot.store import weblink_tokens as tokens
@@ -236,8 +237,6 @@ async def _submit(services: Services, token: str, form: dict[str, str]) -> Respo
 
     async def claim() -> bool:
         return await services.store.run(tokens.claim, live.token_hash, services.now().timestamp())
-
-    from handlers.link import LINK_ALREADY_USED, field_errors, tell_linked, verify_and_store
 
     try:
         linked = await verify_and_store(

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands import CommandFamily
 from bot.config import Settings
-from handlers import (  # noqa: F401
+from handlers import (
     astakos,
     dss,
     home,
@@ -41,6 +41,7 @@ def register_all(app: AsyncApp, settings: Settings) -> dict[str, str]:
     ops.register(app, settings, families())
     link.register(app)
     home.register(app)
+    subscriptions.register(app)
     open_in.register(app)
     unfurl.register(app)
     for module in PLATFORM_MODULES:

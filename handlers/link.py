@@ -4,8 +4,9 @@ The submission is acked at once with a "checking…" view (Slack's 3-second rule
 platform is asked; a refused credential or an unreachable instance puts the form back with the
 reason under the field it concerns. The secret is never echoed: the form comes back empty.
 
-`verify_and_store` (verify, store, audit) and `field_errors` are shared with the one-time web
-form (`bot.weblink`), so both ways of linking behave the same.
+Verifying and storing (`bot.linking.verify_and_store`) and the reasons under the fields
+(`field_errors`) are shared with the one-time web form (`bot.weblink`), so both ways of linking
+behave the same.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,8 +22,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors, messages
-from bot.blocks import common as b
 from bot.blocks import ops as blocks
+from bot.linking import field_errors, tell_linked, verify_and_store
 from bot.platforms.base import Platform
 from bot.platforms.registry import TITLES
 from bot.services import Services
@@ -107,29 +106,6 @@ def _values(view: dict[str, Any], secret: set[str]) -> tuple[str | None, dict[st
     return instance, values
 
 
-# The reason under the field it concerns; the modal and the web form (bot.weblink) share it.
-def field_errors(platform: Platform, instance: str, error: errors.PlatformError) -> dict[str, str]:
-    fields = platform.link_fields(platform.instance(instance))
-    secret = next((f.name for f in fields if f.secret), fields[-1].name if fields else "instance")
-    if isinstance(error, errors.BadAnswer):  # the instance's fault, not the credential's
-        return {"instance": messages.for_error(error)}
-    if isinstance(error, errors.Unavailable):
-        return {
-            "instance": messages.LINK_FIELD_UNREACHABLE.format(
-                title=platform.title, instance=b.escape(instance), detail=b.escape(error.detail)
-            )
-        }
-    if isinstance(error, errors.Unauthorized | errors.Forbidden):
-        hint = platform.refused_hint(platform.instance(instance))
-        refused = messages.LINK_FIELD_REFUSED.format(title=platform.title)
-        return {secret: f"{refused} {hint}" if hint else refused}
-    return {
-        secret: messages.LINK_FIELD_OTHER.format(
-            title=platform.title, detail=b.escape(error.detail)
-        )
-    }
-
-
 async def on_link_submit(
     ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
 ) -> None:
@@ -200,93 +176,6 @@ async def on_link_submit(
         response_url=metadata.response_url,
         from_home=metadata.from_home,
     )
-
-
-async def verify_and_store(
-    services: Services,
-    *,
-    user_id: str,
-    platform: Platform,
-    instance: str,
-    values: dict[str, str],
-    claim: Callable[[], Awaitable[bool]] | None = None,
-) -> Linked:
-    """The one path from a submitted credential to a stored link, shared by the modal and
-    the web form (bot.weblink): verify with the platform, store encrypted, audit. Returns
-    what to tell the person (`Linked.text` is the "Linked …" mrkdwn line).
-
-    A refusal by the platform is audited and re-raised (`PlatformError`: the caller shows
-    it under the field); other `BotError`s (bad input) are re-raised as they are. `claim`,
-    when given, runs after a successful verification and before anything is stored; if it
-    answers False nothing is stored and `UserError(LINK_ALREADY_USED)` is raised (the web
-    form's one-time token, taken by a concurrent submission).
-    """
-    try:
-        platform.instance(instance)
-        verified = await platform.verify(instance, values)
-    except errors.PlatformError as error:
-        await services.audit.record(
-            user_id=user_id,
-            action="link",
-            platform=platform.key,
-            instance=instance,
-            result="refused",
-            detail=type(error).__name__,
-        )
-        raise
-    if claim is not None and not await claim():
-        raise errors.UserError(LINK_ALREADY_USED)
-    account = await services.accounts.link(user_id, platform.key, instance, verified)
-    await services.audit.record(
-        user_id=user_id,
-        action="link",
-        platform=platform.key,
-        instance=instance,
-        target=account.account,
-    )
-    kind = f" ({verified.kind})" if verified.kind else ""
-    text = messages.LINKED.format(
-        title=platform.title, instance=instance, account=account.account, kind=kind
-    )
-    return Linked(
-        text=text,
-        title=platform.title,
-        instance=instance,
-        account=account.account,
-        kind=verified.kind,
-    )
-
-
-@dataclass(frozen=True)
-class Linked:
-    """A stored link, as the person is told about it (no secret)."""
-
-    text: str
-    title: str
-    instance: str
-    account: str
-    kind: str = ""
-
-
-LINK_ALREADY_USED = "This link has already been used. Run `/ops link <platform>` for a new one."
-
-
-async def tell_linked(
-    services: Services,
-    client: AsyncWebClient,
-    *,
-    user_id: str,
-    text: str,
-    response_url: str | None = None,
-    from_home: bool = False,
-) -> None:
-    """After a link: the ephemeral note where `/ops link` was typed, and a fresh Home tab."""
-    if response_url:
-        await services.responder.to(response_url)(text=text, response_type="ephemeral")
-    if from_home:
-        from handlers.home import publish_home
-
-        await publish_home(services, client, user_id)
 
 
 async def _update(client: AsyncWebClient, external_id: str, view: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from bot.blocks import ops as blocks
 from bot.blocks import weblink as weblink_blocks
 from bot.commands import CommandFamily, Invocation, Subcommand, make_listener, usage_line
 from bot.config import Settings
+from bot.linking import unlink_account
 from bot.platforms.base import InstanceStatus
 from bot.platforms.registry import TITLES
 from handlers.link import PLATFORM_ALIASES, open_link_modal, platform_for
@@ -190,25 +191,6 @@ async def unlink(inv: Invocation) -> None:
     await inv.reply(text=await unlink_account(services, inv.user_id, platform.key, instance))
 
 
-async def unlink_account(services, user_id: str, key: str, instance: str) -> str:
-    """Revoke where the platform can, delete the row, audit. Returns the reply text."""
-    platform = services.platforms[key]
-    try:
-        credential = await services.accounts.credential(user_id, key, instance)
-    except errors.NotLinked:
-        return messages.NOT_LINKED_UNLINK.format(title=platform.title, instance=instance)
-    revoked = ""
-    try:
-        await platform.revoke(credential)
-    except errors.PlatformError:
-        revoked = " (the platform could not be told to revoke it; it may stay valid there)"
-    await services.accounts.unlink(user_id, key, instance)
-    await services.audit.record(
-        user_id=user_id, action="unlink", platform=key, instance=instance, target=credential.account
-    )
-    return messages.UNLINKED.format(title=platform.title, instance=instance, revoked=revoked)
-
-
 @family.command("links", "links", "your linked accounts", quick=True)
 async def links(inv: Invocation) -> None:
     accounts = await inv.services.accounts.for_user(inv.user_id)
@@ -274,4 +256,4 @@ def register(app: AsyncApp, settings: Settings, families: dict[str, CommandFamil
     app.command(settings.commands.ops)(make_listener(family, settings.commands.ops, _route))
 
 
-__all__ = ["b", "family", "register", "unlink_account"]
+__all__ = ["b", "family", "register"]

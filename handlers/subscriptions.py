@@ -19,10 +19,12 @@ from bot.blocks import common as b
 from bot.blocks import subscriptions as blocks
 from bot.commands import Invocation
 from bot.digests import compose, registry
+from bot.home import publish_home
 from bot.interactions import Click, on_click
 from bot.platforms.registry import TITLES
 from bot.services import Services
 from bot.store import subscriptions as subs
+from bot.subscriptions import listing_rows, manage, next_runs, owner_must_be_in
 from handlers.ops import family
 
 DIGEST_USAGE = (
@@ -246,11 +248,11 @@ async def _save_or_confirm(
     if channel_raw is None:
         row = await _save(inv.services, inv.user_id, pending)
         await inv.reply(
-            text=f"Added #{row['id']}", blocks=blocks.added(row, _runs(inv.services, row))
+            text=f"Added #{row['id']}", blocks=blocks.added(row, next_runs(inv.services, row))
         )
         return
     channel, members = await _channel(inv.client, channel_raw)
-    await _owner_must_be_in(inv.client, channel, inv.user_id)
+    await owner_must_be_in(inv.client, channel, inv.user_id)
     pending = pending.model_copy(update={"channel": channel})
     if _same(existing, pending, channel):
         # Its channel was confirmed when the first one was added.
@@ -276,12 +278,6 @@ async def _save_or_confirm(
         text=f"Confirm posting {summary} to the channel",
         blocks=blocks.confirm_channel(pending, summary, members, names),
     )
-
-
-async def _owner_must_be_in(client: AsyncWebClient, channel: str, user_id: str) -> None:
-    """The owner's credentials speak in the channel: the owner must be in it (bot.membership)."""
-    if await membership.is_member(client, channel, user_id) is False:
-        raise errors.UserError(membership.NOT_A_MEMBER.format(channel=channel), markup=True)
 
 
 async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict[str, Any]:
@@ -312,18 +308,7 @@ async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict
     return row
 
 
-def _runs(services: Services, row: dict[str, Any]) -> list:
-    if services.scheduler is None:
-        return []
-    return services.scheduler.next_runs(row)
-
-
 # -- list and manage ----------------------------------------------------------------------------
-
-
-async def listing_rows(services: Services, user_id: str) -> list[tuple[dict[str, Any], list]]:
-    rows = await services.store.run(subs.for_owner, user_id)
-    return [(row, _runs(services, row)) for row in rows]
 
 
 async def _list(inv: Invocation, note: str = "") -> None:
@@ -342,45 +327,6 @@ async def _own(services: Services, user_id: str, raw: str | None) -> dict[str, A
             f"You have no digest or alert #{raw.lstrip('#')}. `/ops digest list` shows yours."
         )
     return row
-
-
-async def manage(services: Services, user_id: str, action: str, row: dict[str, Any]) -> str:
-    """Pause, resume, remove or run now; returns the note to show."""
-    scheduler = services.scheduler
-    sub_id = row["id"]
-    if action == "now":
-        if scheduler is None or not scheduler.running:
-            raise errors.UserError("The scheduler is not running; try again in a moment.")
-        outcome = await scheduler.run_now(row)
-        await services.audit.record(
-            user_id=user_id, action=f"{row['kind']}.now", target=f"#{sub_id}", result=str(outcome)
-        )
-        where = f"<#{row['channel']}>" if row["channel"] else "your DMs"
-        if row["kind"] == subs.ALERT:
-            return f"Checked #{sub_id}: {outcome} new item(s) posted to {where}."
-        if outcome == "delivered":
-            return f"Posted #{sub_id} to {where}."
-        return f"#{sub_id} was not posted ({outcome})."
-    if action == "remove":
-        await services.store.run(subs.remove, sub_id)
-        if scheduler is not None:
-            scheduler.removed(sub_id)
-        note = f"Removed #{sub_id}."
-    else:
-        paused = action == "pause"
-        if not paused and row["channel"]:
-            await _owner_must_be_in(services.slack, row["channel"], row["owner"])
-        await services.store.run(subs.set_paused, sub_id, paused, services.now().isoformat())
-        if scheduler is not None:
-            if paused:
-                scheduler.removed(sub_id)
-            else:
-                scheduler.added(await services.store.run(subs.get, sub_id))
-        note = f"{'Paused' if paused else 'Resumed'} #{sub_id}."
-    await services.audit.record(
-        user_id=user_id, action=f"{row['kind']}.{action}", target=f"#{sub_id}"
-    )
-    return note
 
 
 async def _manage(inv: Invocation, action: str) -> None:
@@ -403,13 +349,13 @@ async def confirm_clicked(click: Click) -> None:
     channel = ""
     if pending.channel:
         channel, _ = await _channel(click.client, pending.channel)
-        await _owner_must_be_in(click.client, channel, click.user_id)
+        await owner_must_be_in(click.client, channel, click.user_id)
     row = await _save(
         click.services, click.user_id, pending.model_copy(update={"channel": channel})
     )
     await click.respond(
         text=f"Added #{row['id']}",
-        blocks=blocks.added(row, _runs(click.services, row)),
+        blocks=blocks.added(row, next_runs(click.services, row)),
         replace_original=True,
     )
 
@@ -428,8 +374,6 @@ async def _after(click: Click, note: str) -> None:
     if (click.body.get("container") or {}).get("type") == "view" or (
         click.body.get("view") or {}
     ).get("type") == "home":
-        from handlers.home import publish_home
-
         await publish_home(click.services, click.client, click.user_id)
         if note:
             await click.client.chat_postMessage(channel=click.user_id, text=note)
