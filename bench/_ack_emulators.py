@@ -111,6 +111,10 @@ class BenchSlack(SlackEmulator):
 
 def main() -> None:
     with BenchSlack() as slack, DSSEmulator() as dss:
+        # A digest's owner must be in its channel (bot.membership); bench/replicas posts
+        # alice's digests in #ops.
+        with slack.workspace.lock:
+            slack.channel("C0OPS").members.add(slack.user("alice").id)
         info: dict[str, Any] = {
             "slack": slack.url,
             "dss": dss.url,
