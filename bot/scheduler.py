@@ -149,18 +149,7 @@ class Scheduler:
             return
         self.loop = asyncio.get_running_loop()
         self.recovered = asyncio.Event()
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        self.poster = Poster(
-            store=services.store,
-            token=token,
-            base_url=settings.slack_api_url.rstrip("/") + "/",
-            now=services.now,
-            channel_interval=settings.slack_channel_interval,
-            per_minute=settings.slack_workspace_per_minute,
-            settle=settings.digest_recovery_settle,
-            owner=self.owner,
-        )
-        self.gates = composer.Gates(settings.digest_platform_concurrency)
+        self._delivery()
         self.aps = AsyncIOScheduler(
             event_loop=self.loop,
             timezone=UTC,
@@ -180,6 +169,27 @@ class Scheduler:
             self.jobs(),
             len(self.aps.get_jobs()),
         )
+
+    def _delivery(self) -> tuple[Poster, composer.Gates]:
+        """The poster and the platform gates, built once per process: by `start` on the
+        leader, or by the first run asked for on a replica that does not lead (`run_now`)."""
+        if self.poster is None or self.gates is None:
+            settings = self._services().settings
+            token = (
+                settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+            )
+            self.poster = Poster(
+                store=self._services().store,
+                token=token,
+                base_url=settings.slack_api_url.rstrip("/") + "/",
+                now=self._services().now,
+                channel_interval=settings.slack_channel_interval,
+                per_minute=settings.slack_workspace_per_minute,
+                settle=settings.digest_recovery_settle,
+                owner=self.owner,
+            )
+            self.gates = composer.Gates(settings.digest_platform_concurrency)
+        return self.poster, self.gates
 
     async def shutdown(self, drain: float = 0.0) -> None:
         """Stop firing; runs in flight get `drain` seconds to finish, then are cancelled (a
@@ -456,7 +466,10 @@ class Scheduler:
         return record
 
     async def run_now(self, row: dict[str, Any]) -> str:
-        """`/ops digest now <id>` and the Run now button: a run of its own, at once."""
+        """`/ops digest now <id>` and the Run now button: a run of its own, at once. Any
+        replica runs it, leader or not: the run is claimed in the ledger like every other, so
+        the person does not depend on which replica took the command."""
+        self._delivery()
         if row["kind"] == subs.ALERT:
             return str(await self.run_alert(row))
         return await self.run(row, self._services().now(), reason="now")

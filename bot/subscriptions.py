@@ -40,8 +40,11 @@ async def manage(services: Services, user_id: str, action: str, row: dict[str, A
     scheduler = services.scheduler
     sub_id = row["id"]
     if action == "now":
-        if scheduler is None or not scheduler.running:
-            raise errors.UserError("The scheduler is not running; try again in a moment.")
+        if scheduler is None or not services.settings.scheduler_enabled:
+            raise errors.UserError(
+                "Digests and alerts are switched off on this Switchboard"
+                " (`scheduler_enabled = false`); ask its operator."
+            )
         outcome = await scheduler.run_now(row)
         await services.audit.record(
             user_id=user_id, action=f"{row['kind']}.now", target=f"#{sub_id}", result=str(outcome)

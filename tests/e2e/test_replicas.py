@@ -219,3 +219,49 @@ async def test_a_web_link_issued_by_one_replica_is_redeemed_on_the_other_once(
             again = await http.post(f"{a.url}/link", data=form)  # spent, on either
             assert again.status_code == 410
     assert rows(postgres_url, "select user_id, account from links") == [("U0ALICE", "alice")]
+
+
+async def test_run_now_on_the_replica_that_does_not_lead_posts_the_digest_once(
+    tmp_path, slack, dss, postgres_url
+):
+    a, b = replicas(tmp_path, slack, postgres_url, f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n')
+    with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
+        slack.channel("C0OPS").members.add("U0ALICE")
+    with a.start(), b.start(leading=False):
+        assert a.leading() and not b.leading()
+        store = Store(postgres_url)
+        accounts = Accounts(
+            store=store,
+            vault=Vault([a.env["SWITCHBOARD_SECRET_KEY"].encode()]),
+            now=lambda: datetime.now(UTC),
+        )
+        await accounts.link(
+            "U0ALICE",
+            "dss",
+            "prod",
+            VerifiedAccount(account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"),
+        )
+        row = await store.run(
+            subs.add,
+            {
+                "owner": "U0ALICE",
+                "kind": "digest",
+                "platforms": "dss",
+                "trigger": "every 1h",  # not due for an hour: only the command posts it
+                "tz": "UTC",
+                "channel": "C0OPS",
+                "skip_empty": 0,
+                "created_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        store.close()
+        async with SlackDriver(slack, b.events_url, SIGNING_SECRET) as on_b:
+            reply = await reply_to(
+                on_b, slack, "alice", "/ops", f"digest now {row['id']}", expect=f"#{row['id']}"
+            )
+            assert f"Posted #{row['id']} to <#C0OPS>" in reply.text, reply.text
+        assert posted(slack) == {row["id"]: 1}
+        assert not b.leading()  # b ran it without taking the lead
+    assert rows(postgres_url, "select state, count(*) from deliveries group by state") == [
+        ("delivered", 1)
+    ]
