@@ -265,3 +265,35 @@ async def test_run_now_on_the_replica_that_does_not_lead_posts_the_digest_once(
     assert rows(postgres_url, "select state, count(*) from deliveries group by state") == [
         ("delivered", 1)
     ]
+
+
+async def test_a_watch_started_on_the_standby_outlives_the_leaders_kill_and_ends_once(
+    tmp_path, slack, postgres_url
+):
+    from emulators.base import FakeClock
+    from emulators.dss import DSSEmulator
+    from tests.e2e.test_watch_restart import WATCH, ended_dms, start_watch
+
+    clock = FakeClock(start=time.time())
+    with DSSEmulator(clock=clock) as dss:
+        a, b = replicas(
+            tmp_path,
+            slack,
+            postgres_url,
+            f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n',
+            watch_interval=0.1,
+        )
+        with a.start(), b.start(leading=False):
+            async with SlackDriver(slack, b.events_url, SIGNING_SECRET) as on_b:
+                await start_watch(on_b, slack)  # taken by the standby, run by the leader
+            state = "select state from watches where id = ?"
+            assert rows(postgres_url, state, [WATCH]) == [("watching",)]
+            a.kill()
+            wait_until(b.leading, 30, "the standby leading")
+            clock.advance(20 * 60)  # the task ends after the leader died
+            wait_until(
+                lambda: rows(postgres_url, state, [WATCH]) == [("done",)], 30, "the watch done"
+            )
+            assert len(ended_dms(slack)) == 1
+            assert "Compute metrics on SALES.orders" in ended_dms(slack)[0]
+    assert len(ended_dms(slack)) == 1, (tmp_path / "b.log").read_text()
