@@ -110,5 +110,6 @@ def report(r: dict[str, Any]) -> None:
     print(
         f"chart cache: {r['shared']} digests sharing one set of pictures: "
         f"{r['cached']:.2f} s through one cache ({r['draws_cached']} draws) against "
-        f"~{r['uncached']:.2f} s drawing each (scaled from {SAMPLE}; ratio {r['uncached'] / r['cached']:.1f})\n"
+        f"~{r['uncached']:.2f} s drawing each (scaled from {SAMPLE}; "
+        f"ratio {r['uncached'] / r['cached']:.1f})\n"
     )

@@ -90,7 +90,7 @@ class Picture:
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     minutes, s = divmod(seconds, 60)

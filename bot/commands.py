@@ -326,7 +326,7 @@ class CommandFamily:
 
     def usage_blocks(self, slash: str, intro: str = "") -> list[b.Block]:
         head = [b.section(intro)] if intro else []
-        return head + [b.section(f"*{self.title}*\n" + "\n".join(self.usage_lines(slash)))]
+        return [*head, b.section(f"*{self.title}*\n" + "\n".join(self.usage_lines(slash)))]
 
     def usage_text(self, slash: str) -> str:
         return "\n".join(f"{slash} {s.usage}  {s.summary}" for s in self.subcommands.values())

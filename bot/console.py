@@ -418,7 +418,8 @@ async def run_console(
             console.seq = slack.last_seq
             out.write("Type /ops help to start, `help` for the console's own commands.\n")
             if script is not None:
-                for line in script.read_text(encoding="utf-8").splitlines():
+                text = await asyncio.to_thread(script.read_text, encoding="utf-8")
+                for line in text.splitlines():
                     if line.strip() and not line.strip().startswith("#"):
                         out.write(f"{console.user}> {line.strip()}\n")
                     if not await console.handle(line):

@@ -20,6 +20,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
@@ -240,10 +241,7 @@ def _too_often(trigger: BaseTrigger) -> bool:
     """Any two consecutive runs closer than the minimum, over a sample of the next runs."""
     start = datetime(2030, 1, 1, tzinfo=UTC)
     runs = next_runs(trigger, start, 50)
-    return any(
-        (b - a) < timedelta(minutes=MIN_INTERVAL_MINUTES)
-        for a, b in zip(runs, runs[1:], strict=False)
-    )
+    return any((b - a) < timedelta(minutes=MIN_INTERVAL_MINUTES) for a, b in pairwise(runs))
 
 
 def next_runs(trigger: BaseTrigger, now: datetime, n: int = 3) -> list[datetime]:

@@ -3,7 +3,8 @@
 The key comes from SWITCHBOARD_SECRET_KEY (several keys comma separated, newest first: the first
 encrypts, all decrypt). Without it, a key file next to the SQLite database is used, created with
 mode 0600 on first run. PostgreSQL has no file to put it beside, and replicas must share it:
-there the setting is required. `switchboard rotate-key` re-encrypts every stored secret under a new key.
+there the setting is required. `switchboard rotate-key` re-encrypts every stored secret under a
+new key.
 """
 
 from __future__ import annotations

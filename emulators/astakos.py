@@ -1067,7 +1067,7 @@ class AstakosEmulator(Emulator):
     # -- holdings follow grants and memberships (§3, last paragraph) --------------------------
     def _sync_holdings(self, p: Project) -> None:
         grants = p.fields.get("resources", {})
-        for resource, (project_cap, member_cap) in grants.items():
+        for resource, (project_cap, _member_cap) in grants.items():
             key = (f"project:{p.id}", None, resource)
             self.holdings.setdefault(key, Holding(0)).limit = project_cap
         for m in self.memberships.values():

@@ -520,7 +520,7 @@ async def abort_clicked(click: Click) -> None:
 
 async def watch_clicked(click: Click) -> None:
     target = click.parse(blocks.FutureRef)
-    credential, client = await _session(click.services, click.user_id, target.instance)
+    credential, _ = await _session(click.services, click.user_id, target.instance)
     note = await _start_watch(
         click.services, click.user_id, credential, target.job_id, target.job_id
     )

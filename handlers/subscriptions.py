@@ -192,7 +192,7 @@ async def _add_digest(inv: Invocation) -> None:
 
 async def _add_alert(inv: Invocation) -> None:
     services = inv.services
-    words = [w for w in inv.words()]
+    words = list(inv.words())
     instance = next((w[1:] for w in words if w.startswith("@") and len(w) > 1), "")
     words = [w for w in words if not (w.startswith("@") and len(w) > 1)]
     words, channel_raw = _take_channel(words)

@@ -133,7 +133,7 @@ class PostgresServer:
                 "start",
             ]
         )
-        stop = prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+        stop = [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
         return cls(
             f"postgresql://{ADMIN_USER}@127.0.0.1:{port}/postgres",
             stop=stop,

@@ -310,7 +310,7 @@ def service_quotas(
         ),
     ]
     if not members and not projects:
-        return head + [b.section("No quota on this service's resources.")]
+        return [*head, b.section("No quota on this service's resources.")]
     lines = (
         [quota_line(q, f"project {short_id(q.project)}") for q in nearest_first(projects)],
         [
@@ -340,7 +340,7 @@ def quotas(
         b.context("Closest to the limit first. Usage includes pending commissions."),
     ]
     if not lines:
-        return head + [b.section("No quota: you are not an accepted member of any active project.")]
+        return [*head, b.section("No quota: you are not an accepted member of any active project.")]
     ordered = sorted(lines, key=lambda q: (-closeness(q), -q.usage, q.project, q.resource))
     text = [quota_line(q, names.get(q.project, short_id(q.project))) for q in ordered]
     items = [[b.section("\n".join(text[i : i + 6]))] for i in range(0, len(text), 6)]
@@ -587,7 +587,7 @@ def commissions(
     if note:
         head.append(b.context(note))
     if not cards:
-        return head + [b.section(f"No commission is pending for *{b.escape(service)}*.")], []
+        return [*head, b.section(f"No commission is pending for *{b.escape(service)}*.")], []
     out = b.fit_blocks(
         head,
         [c for _, c in cards],
@@ -642,7 +642,7 @@ def projects(
     if note:
         head.append(b.context(note))
     if not items:
-        return head + [b.section(f"No {scope}project.")]
+        return [*head, b.section(f"No {scope}project.")]
     tail = [b.context(f"{hidden} personal (system) project(s) not shown.")] if hidden else []
     return b.fit_blocks(
         head,
@@ -716,7 +716,7 @@ def members(
     if note:
         head.append(b.context(note))
     if not cards and not others:
-        return head + [b.section("No membership you can see.")]
+        return [*head, b.section("No membership you can see.")]
     items = list(cards)
     if cards:
         head.append(b.context(f"{len(cards)} request(s) waiting for a decision."))

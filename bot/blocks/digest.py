@@ -227,7 +227,7 @@ def astakos_commissions(
             )
         )
     if not card_blocks:
-        return head + [b.context(f"No commission is pending for *{b.escape(service)}*.")]
+        return [*head, b.context(f"No commission is pending for *{b.escape(service)}*.")]
     head.append(
         b.context(
             f"*{len(card_blocks)}* pending commission(s) issued by "

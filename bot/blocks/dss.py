@@ -153,7 +153,7 @@ def futures(
     if note:
         head.append(b.context(note))
     if not items:
-        return head + [b.section("Nothing is running.")]
+        return [*head, b.section("Nothing is running.")]
     # Long runners first: they are the ones people ask about.
     ordered = sorted(items, key=lambda f: f.running_time, reverse=True)
     return b.fit_blocks(
@@ -199,7 +199,7 @@ def jobs(
     where = f"project {project}" if project else "all projects"
     head = [b.header(f"Running jobs on {instance} ({where})")]
     if not items:
-        return head + [b.section("No job is running.")]
+        return [*head, b.section("No job is running.")]
     rows = []
     for job in items:
         started = from_ms(job.start_time)
@@ -207,8 +207,9 @@ def jobs(
         rows.append(
             [
                 b.section(
-                    f"*{b.escape(job.project_key)}* · `{b.escape(job.job_id)}`\n{b.words(job.state)} · "
-                    f"{b.words(job.type)} · by {b.escape(job.initiator or '?')} · started "
+                    f"*{b.escape(job.project_key)}* · `{b.escape(job.job_id)}`\n"
+                    f"{b.words(job.state)} · {b.words(job.type)} · "
+                    f"by {b.escape(job.initiator or '?')} · started "
                     f"{slack_date(started)}\nOutputs: {b.escape(outputs)}",
                     accessory=open_in.button(
                         TITLE,
@@ -228,7 +229,7 @@ def scenarios(
 ) -> list[b.Block]:
     head = [b.header(f"Scenarios of {project} on {instance}")]
     if not items:
-        return head + [b.section("This project has no scenario.")]
+        return [*head, b.section("This project has no scenario.")]
     rows = []
     for scenario, run in items:
         if run is None:
@@ -290,7 +291,7 @@ def notebooks(
         head.append(b.context(note))
     live = [nb for nb in items if nb.sessions]
     if not live:
-        return head + [b.section("No notebook has a live kernel.")]
+        return [*head, b.section("No notebook has a live kernel.")]
     rows = []
     for nb in live:
         for s in nb.sessions:
@@ -326,12 +327,13 @@ def all_notebooks(
     if note:
         head.append(b.context(note))
     if not sessions:
-        return head + [
+        return [
+            *head,
             b.section(
                 "No notebook session is idle that long."
                 if idle
                 else "No notebook has a live kernel."
-            )
+            ),
         ]
     rows = []
     for nb, s in sessions:
@@ -399,7 +401,7 @@ def keys(
     if note:
         head.append(b.context(note))
     if not items:
-        return head + [b.section("No key.")]
+        return [*head, b.section("No key.")]
     rows = []
     for key in items:
         who = f" · {b.escape(key.user)}" if key.user else ""
@@ -481,7 +483,7 @@ def variables(instance: str, values: dict[str, Any], note: str = "") -> list[b.B
     if note:
         head.append(b.context(note))
     if not values:
-        return head + [b.section("No variable is set.")]
+        return [*head, b.section("No variable is set.")]
     lines = [f"`{b.escape(k)}` = `{b.escape(_short(v))}`" for k, v in sorted(values.items())]
     items = [[b.section("\n".join(lines[i : i + 20]))] for i in range(0, len(lines), 20)]
     return b.fit_blocks(head, items, more="{left} more groups not shown.")

@@ -91,7 +91,7 @@ def status(instance: str, s: LimitsStatus) -> list[b.Block]:
         ),
     ]
     if not s.servers:
-        return head + [b.section("No Atoti server is connected, and no structure names one.")]
+        return [*head, b.section("No Atoti server is connected, and no structure names one.")]
     connected = sum(1 for server in s.servers if server.connected)
     head.append(b.context(f"{connected} connected Atoti server(s)"))
     rows = []
@@ -103,7 +103,8 @@ def status(instance: str, s: LimitsStatus) -> list[b.Block]:
             [
                 b.section(
                     f"{icon} *{b.escape(server.name)}* · {state}\nCubes: {b.escape(cubes)} · "
-                    f"{server.structures} structure(s) · {server.pending_approvals} pending approval(s)"
+                    f"{server.structures} structure(s) · "
+                    f"{server.pending_approvals} pending approval(s)"
                 )
             ]
         )
@@ -145,7 +146,7 @@ def breaches(instance: str, br: Breaches, *, page: int, ui: str | None = None) -
         )
     )
     if not br.incidents:
-        return head + [b.section(f"No breach or warning on {day}.")]
+        return [*head, b.section(f"No breach or warning on {day}.")]
     start = (page - 1) * BREACHES_PAGE
     items = [
         [b.section(_incident_line(i), accessory=open_in.button(TITLE, breach_url(ui, i)))]
@@ -338,7 +339,7 @@ def _reject_button(a: Approval, text: str = "Reject") -> dict[str, Any]:
 
 def card(a: Approval, *, can_act: bool = True) -> list[b.Block]:
     """The card of one approval in every state (the render of `bot.approvals.act`)."""
-    verb, past = ACTION_WORDS.get(a.action, (a.action.title(), a.action + "ed"))
+    _verb, past = ACTION_WORDS.get(a.action, (a.action.title(), a.action + "ed"))
     status = {DONE: f"*{past}*", GONE: "no longer pending"}.get(a.state)
     blocks: list[b.Block] = [b.section(_card_text(a.payload, status))]
     when = when_text(a.acted_at) if a.acted_at else ""

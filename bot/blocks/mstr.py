@@ -141,7 +141,7 @@ def projects(
             )
         )
     if not items:
-        return head + [b.section(f"No project{where}.")]
+        return [*head, b.section(f"No project{where}.")]
     ordered = sorted(items, key=lambda p: (p.id != default_id, p.name.casefold()))
     rows = [project_item(instance, p, default_id=default_id, filter_=filter_) for p in ordered]
     return b.fit_blocks(

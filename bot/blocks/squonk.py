@@ -99,7 +99,7 @@ TITLE = "Squonk2"
 def projects(site: str, items: list[Project], account: str, ui: str | None = None) -> list[b.Block]:
     head = [b.header(f"Your Squonk2 projects on {site}")]
     if not items:
-        return head + [b.section("You can see no project.")]
+        return [*head, b.section("You can see no project.")]
     rows = []
     for p in sorted(items, key=lambda p: p.name.lower()):
         role = (
@@ -190,7 +190,7 @@ def instances(
     if note:
         head.append(b.context(note))
     if not items:
-        return head + [b.section("No job instance.")]
+        return [*head, b.section("No job instance.")]
     # Running ones first, newest first within each group.
     ordered = sorted(items, key=lambda i: i.launched, reverse=True)
     ordered.sort(key=lambda i: i.done)
@@ -275,7 +275,7 @@ def tasks(site: str, items: list[Task], *, running_only: bool) -> list[b.Block]:
     scope = "not done" if running_only else "all"
     head = [b.header(f"Squonk2 tasks on {site} ({scope})")]
     if not items:
-        return head + [b.section("No task.")]
+        return [*head, b.section("No task.")]
     rows = []
     for task in sorted(items, key=lambda t: t.created, reverse=True):
         icon = ":x:" if task.exit_code else TASK_ICON.get(task.state, "")
@@ -300,7 +300,7 @@ def jobs(site: str, items: list[Job], filter: str | None) -> list[b.Block]:
     where = f" matching “{filter}”" if filter else ""
     head = [b.header(b.clip(f"Squonk2 jobs on {site}{where}", 150))]
     if not items:
-        return head + [b.section("No job matches." if filter else "The catalogue is empty.")]
+        return [*head, b.section("No job matches." if filter else "The catalogue is empty.")]
     rows = []
     for job in items:
         category = f" · {b.escape(job.category)}" if job.category else ""

@@ -146,11 +146,12 @@ def listing(rows: list[tuple[dict[str, Any], list[datetime]]], note: str = "") -
     if note:
         head.append(b.context(note))
     if not rows:
-        return head + [
+        return [
+            *head,
             b.section(
                 "You have none. Add one with `/ops digest add all daily "
                 "09:00` or `/ops alert add astakos.commissions`."
-            )
+            ),
         ]
     return b.fit_blocks(
         head,

@@ -6,8 +6,9 @@ in the digest saying why. Elsewhere the digest's text is posted first (it never 
 picture), then the pictures are drawn and uploaded the way Slack wants files today, right
 after it into the same conversation: slack_sdk's `files_upload_v2` (files.getUploadURLExternal,
 the bytes to the URL it returns, files.completeUploadExternal), with the alt text and a
-title; a chart that cannot be drawn is one line there instead. An upload that fails is logged and the digest stays delivered (the upload is not part of
-the exactly-once ledger: a crash between the two loses the picture, never the digest).
+title; a chart that cannot be drawn is one line there instead. An upload that fails is logged
+and the digest stays delivered (the upload is not part of the exactly-once ledger: a crash
+between the two loses the picture, never the digest).
 """
 
 from __future__ import annotations

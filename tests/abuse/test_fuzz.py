@@ -88,17 +88,18 @@ def replies_to(slack, response_url: str) -> list[str]:
     ]
 
 
-async def settle(
-    driver, slack, response_url: str, views_before: int, timeout: float = 8.0
-) -> list[str]:
+SETTLE = 8.0  # seconds a command may take to answer
+
+
+async def settle(driver, slack, response_url: str, views_before: int) -> list[str]:
     """Wait until the command has answered: a reply that is not "working…", or a modal."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + SETTLE
     while time.monotonic() < deadline:
         posted = replies_to(slack, response_url)
         if any(WORKING not in t for t in posted) or len(slack.calls("views.open")) > views_before:
             return posted
         await asyncio.sleep(0.01)
-    raise AssertionError(f"no answer within {timeout}s; got {replies_to(slack, response_url)}")
+    raise AssertionError(f"no answer within {SETTLE}s; got {replies_to(slack, response_url)}")
 
 
 @pytest.mark.parametrize("key", FAMILIES)

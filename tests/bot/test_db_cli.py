@@ -102,4 +102,4 @@ def test_the_database_setting_from_the_environment_or_the_toml(tmp_path, monkeyp
     assert settings.database == Path(f"{tmp_path}/other.db") == settings.db_path
     monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", "mysql://x")
     with pytest.raises(ConfigError, match="give postgresql://"):
-        Settings(_env_file=None).database
+        _ = Settings(_env_file=None).database

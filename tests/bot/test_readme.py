@@ -60,7 +60,8 @@ def test_every_setting_is_named():
     missing = [n for n in names if f"`{n}`" not in README]
     assert missing == []
     assert "`SWITCHBOARD_CMD_OPS` … `SWITCHBOARD_CMD_LIMITS`" in README
-    assert list(Commands.model_fields)[0] == "ops" and list(Commands.model_fields)[-1] == "limits"
+    fields = list(Commands.model_fields)
+    assert (fields[0], fields[-1]) == ("ops", "limits")
     assert "`127.0.0.1`: only this machine" in README
 
 

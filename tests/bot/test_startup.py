@@ -218,7 +218,7 @@ def test_run_refuses_the_readmes_placeholders(tmp_path, name, value):
 
 
 def test_run_says_when_no_platform_instance_is_configured(tmp_path):
-    data, env = data_dir(tmp_path)
+    _data, env = data_dir(tmp_path)
     del env["SWITCHBOARD_CONFIG"]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

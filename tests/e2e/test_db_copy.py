@@ -4,6 +4,7 @@ credentials it copied: nothing re-linked, nothing lost."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -47,7 +48,8 @@ async def test_db_copy_to_postgresql_then_the_bot_serves_every_linked_user(
 
     # The operator's command, as typed: the key is read from the file beside the database.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "SLACK_"))}
-    done = subprocess.run(
+    done = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot", "db", "copy", f"sqlite:{settings.db_path}", postgres_url],
         env=env,
         cwd=ROOT,

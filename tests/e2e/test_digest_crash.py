@@ -5,6 +5,7 @@ on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -133,7 +134,7 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_onc
     bot = start_bot(env | {"SWITCHBOARD_PORT": str(free_port())}, log)
     try:
         wait_until(lambda: len(posted(slack)) == SUBSCRIPTIONS, timeout=120)
-        time.sleep(1.5)  # room for a duplicate to show up, were there one
+        await asyncio.sleep(1.5)  # room for a duplicate to show up, were there one
     finally:
         bot.send_signal(signal.SIGTERM)
         try:

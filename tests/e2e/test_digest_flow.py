@@ -388,9 +388,11 @@ def _loop(bot: BotServer) -> asyncio.AbstractEventLoop:
 
 
 async def _recovered(bot: BotServer) -> None:
-    while bot.services.scheduler.recovered is None:
-        await asyncio.sleep(0.01)
-    await asyncio.wait_for(bot.services.scheduler.recovered.wait(), 20)
+    # Runs on the scheduler's loop, which start() set together with this event (no await
+    # between the two), so the event is there by the time this runs.
+    recovered = bot.services.scheduler.recovered
+    assert recovered is not None
+    await asyncio.wait_for(recovered.wait(), 20)
 
 
 async def test_alert_posts_only_items_not_posted_before(driver, slack, bot):

@@ -5,6 +5,7 @@ hand (only Strategy One is configured here, so the `clock` reaches only its plat
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 
@@ -74,7 +75,7 @@ async def test_standard_link_keeps_only_an_api_token(driver, slack, mstr, bot, s
     before = len(logins(mstr))
     await reply_to(driver, slack, "alice", "/mstr", "whoami", expect="Alice Martin")
     assert logins(mstr)[before:] == [4096]
-    raw = open(settings.db_path, "rb").read()
+    raw = await asyncio.to_thread(settings.db_path.read_bytes)
     assert DEMO["alice"]["password"].encode() not in raw
     rows = (
         sqlite3.connect(settings.db_path)

@@ -53,7 +53,8 @@ async def test_auth_test_names_the_seeded_workspace_and_bot(client):
 async def test_a_token_that_is_not_a_bot_token_is_refused(slack):
     other = AsyncWebClient(token="xoxp-user-token", base_url=f"{slack.url}/api/")
     assert await error_of(other.auth_test()) == "invalid_auth"
-    anonymous = httpx.post(f"{slack.url}/api/auth.test")
+    async with httpx.AsyncClient() as http:
+        anonymous = await http.post(f"{slack.url}/api/auth.test")
     assert anonymous.json() == {"ok": False, "error": "not_authed"}
 
 
@@ -87,7 +88,7 @@ async def test_update_without_blocks_keeps_the_old_blocks(slack, client):
     assert slack.messages("C0OPS")[0].blocks == [section("a")]
 
 
-async def test_form_encoded_call_with_blocks_as_a_json_string_is_understood(slack):
+def test_form_encoded_call_with_blocks_as_a_json_string_is_understood(slack):
     answer = httpx.post(
         f"{slack.url}/api/chat.postMessage",
         data={
@@ -104,7 +105,8 @@ async def test_form_encoded_call_with_blocks_as_a_json_string_is_understood(slac
 
 async def test_the_bot_token_is_never_kept_in_the_call_log(slack, client):
     await client.chat_postMessage(channel="C0OPS", text="hi")
-    httpx.post(f"{slack.url}/api/auth.test", data={"token": TOKEN})
+    async with httpx.AsyncClient() as http:
+        await http.post(f"{slack.url}/api/auth.test", data={"token": TOKEN})
     assert TOKEN not in repr(slack.calls())
 
 

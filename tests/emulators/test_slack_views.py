@@ -184,7 +184,7 @@ async def test_replacing_an_ephemeral_changes_it_in_place(slack):
     assert [(m.ts, m.text) for m in slack.ephemerals("alice")] == [(working.ts, "done")]
 
 
-async def test_response_url_works_five_times_then_is_used(slack):
+def test_response_url_works_five_times_then_is_used(slack):
     url = slack.new_response_url("alice", "C0OPS")
     for i in range(5):
         assert httpx.post(url, json={"text": str(i)}).status_code == 200
@@ -193,7 +193,7 @@ async def test_response_url_works_five_times_then_is_used(slack):
     assert len(slack.ephemerals("alice")) == 5
 
 
-async def test_response_url_expires_after_thirty_minutes(slack, clock):
+def test_response_url_expires_after_thirty_minutes(slack, clock):
     url = slack.new_response_url("alice", "C0OPS")
     clock.advance(30 * 60 + 1)
     expired = httpx.post(url, json={"text": "late"})
@@ -201,7 +201,7 @@ async def test_response_url_expires_after_thirty_minutes(slack, clock):
     assert slack.ephemerals("alice") == []
 
 
-async def test_response_url_refuses_invalid_blocks_without_spending_a_use(slack):
+def test_response_url_refuses_invalid_blocks_without_spending_a_use(slack):
     url = slack.new_response_url("alice", "C0OPS")
     bad = httpx.post(url, json={"text": "x", "blocks": [{"type": "nope"}]})
     assert (bad.status_code, bad.text) == (400, "invalid_blocks")

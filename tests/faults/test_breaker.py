@@ -173,7 +173,7 @@ async def test_a_dribbled_body_is_cut_off_at_the_timeout(dss, http):
 
 async def test_a_hang_counts_as_down(dss, http):
     dss.faults.set(hang=True)
-    with pytest.raises(errors.Unavailable, match="no answer within 0.4 s"):
+    with pytest.raises(errors.Unavailable, match=r"no answer within 0\.4 s"):
         await http.request("GET", PATH, auth=KEY)
     assert http.breaker.failures == 1
 

@@ -55,7 +55,10 @@ def test_every_hostile_shape_has_an_expectation():
 
 
 async def test_a_hostile_answer_is_one_clear_message_naming_the_instance(
-    case: Case, driver, slack, bot
+    case: Case,  # noqa: F811 (pytest passes the fixture imported above)
+    driver,
+    slack,
+    bot,
 ):
     await link_alice(case, driver, slack)
     for shape, why in WHY.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,7 +42,7 @@ def test_a_run_in_the_repeated_hour_of_fall_back_happens_once():
         "Mon 2030-10-28 02:30 CET",
         "Tue 2030-10-29 02:30 CET",
     ]
-    assert all(b - a >= timedelta(hours=23) for a, b in zip(runs, runs[1:]))
+    assert all(b - a >= timedelta(hours=23) for a, b in pairwise(runs))
 
 
 def test_a_run_in_the_skipped_hour_of_spring_forward_still_happens_once():

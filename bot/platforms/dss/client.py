@@ -302,7 +302,11 @@ class DSSClient:
                 for n in notebooks
             )
         )
-        return [n.model_copy(update={"sessions": s}) for n, s in zip(notebooks, sessions) if s]
+        return [
+            n.model_copy(update={"sessions": s})
+            for n, s in zip(notebooks, sessions, strict=True)
+            if s
+        ]
 
     async def running_notebooks(self, *, api_key: str) -> list[Notebook]:
         """Every notebook with a live kernel, across all projects (admin: one call,

@@ -258,7 +258,7 @@ def test_public_catalog_without_a_body_and_authenticate_with_one(raw, alice):
     access = r.json()["access"]
     assert access["user"]["id"] == ALICE and access["token"]["tenant"]["id"] == ALICE
     assert CHEM in access["user"]["projects"]
-    account = [e for e in access["serviceCatalog"] if e["name"] == "astakos_account"][0]
+    account = next(e for e in access["serviceCatalog"] if e["name"] == "astakos_account")
     assert account["endpoints"][0]["versionId"] == "v1.0"
     assert r.headers["content-type"].startswith("application/json")
 

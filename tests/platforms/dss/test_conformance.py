@@ -116,7 +116,7 @@ def test_global_api_keys_list_and_delete(alice, dss):
     dss.hashed_keys = True
     hashed = alice.list_global_api_keys()
     with pytest.raises(KeyError):  # what the docs promise with hashed keys
-        hashed[0].key
+        _ = hashed[0].key
 
 
 def test_personal_api_keys_own_all_and_delete(alice, bob):
