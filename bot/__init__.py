@@ -11,7 +11,7 @@ import sys
 
 _HIDDEN = [name for name in ("pandas", "numpy") if name not in sys.modules]
 for _name in _HIDDEN:
-    sys.modules[_name] = None  # type: ignore[assignment]
+    sys.modules[_name] = None  # type: ignore[assignment]  # None blocks an import; typeshed: modules only
 try:
     import sqlite_utils  # noqa: F401
 finally:

@@ -18,8 +18,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import NO_PLATFORMS, ConfigError, Settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("switchboard")
 
@@ -57,14 +61,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _socket_mode(services) -> int:  # type: ignore[no-untyped-def]
+async def _socket_mode(services: Services) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.app import create_app
     from bot.server import drain
 
     app = create_app(services)
-    token = services.settings.slack_app_token.get_secret_value()
+    app_token = services.settings.slack_app_token
+    assert app_token is not None  # check_for_run(socket_mode=True) refused to start without it
+    token = app_token.get_secret_value()
     handler = AsyncSocketModeHandler(app, token)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

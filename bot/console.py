@@ -397,7 +397,9 @@ async def run_console(
                 }
             )
         bot = stack.enter_context(BotServer(settings))
-        secret = settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
+        signing = settings.slack_signing_secret
+        assert signing is not None  # the demo's settings and the copy above both set it
+        secret = signing.get_secret_value()
         async with SlackDriver(slack, bot.events_url, secret) as driver:
             out.write(
                 f"Switchboard {'demo ' if demo else ''}console · bot at {bot.url} · "

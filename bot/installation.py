@@ -22,12 +22,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Audit
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ class Installation:
                 await self._resumed()
 
 
-def register(app: Any) -> None:
+def register(app: AsyncApp) -> None:
     """The events that say the bot's token is gone."""
 
     @app.event("app_uninstalled")

@@ -68,7 +68,7 @@ LEADER_LOCK = 0x5357_4C45_4144
 # leader whose host vanished (no FIN, no RST), releasing the lock, within about idle +
 # interval * count seconds, well under 30 s (the server's own default is two hours); the
 # client notices a server that vanished as fast.
-KEEPALIVE = {
+KEEPALIVE: dict[str, Any] = {
     "keepalives": 1,
     "keepalives_idle": 5,
     "keepalives_interval": 2,

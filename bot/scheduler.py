@@ -32,6 +32,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -310,7 +311,11 @@ class Scheduler:
                 continue
             self.busy.add(sub_id)
             task = self.spawn(self.run_job(sub_id))
-            task.add_done_callback(lambda _, sub_id=sub_id: self.busy.discard(sub_id))
+
+            def done(_: object, sub_id: int = sub_id) -> None:
+                self.busy.discard(sub_id)
+
+            task.add_done_callback(done)
 
     async def run_job(self, sub_id: int) -> None:
         """What APScheduler calls: the run it fired for is the latest scheduled time ≤ now."""
@@ -346,8 +351,9 @@ class Scheduler:
         key = run_at.astimezone(UTC).isoformat()
         sub_id = row["id"]
         entry = await services.store.run(ledger.open_run, sub_id, key, reason)
-        if entry["state"] in ledger.FINAL:
-            return entry["state"]
+        state: str = entry["state"]
+        if state in ledger.FINAL:
+            return state
         if entry["state"] != ledger.POSTING and not await services.store.run(
             ledger.claim, sub_id, key, self.owner, services.now().isoformat()
         ):
@@ -548,7 +554,7 @@ class Scheduler:
         services = self._services()
         now = services.now()
         grace = timedelta(seconds=services.settings.digest_grace)
-        work = []
+        work: list[Coroutine[Any, Any, int | str]] = []
         seen_runs: set[tuple[int, str]] = set()
         for entry in await services.store.run(ledger.unfinished):
             row = await services.store.run(subs.get, entry["subscription_id"])

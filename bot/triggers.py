@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -208,12 +209,12 @@ def parse(
         fields = expr.split()
         if len(fields) != 5:
             raise errors.UserError(BAD_WHEN.format(when=when))
-        minute, hour, dom, month, dow = fields
+        cron_minute, cron_hour, dom, month, dow = fields
         try:
             trigger = WallClock(
                 CronTrigger(
-                    minute=minute,
-                    hour=hour,
+                    minute=cron_minute,
+                    hour=cron_hour,
                     day=dom,
                     month=month,
                     day_of_week=_cron_days(dow, when),
@@ -283,7 +284,9 @@ def last_run_before(trigger: BaseTrigger, now: datetime, after: datetime) -> dat
     return None
 
 
-def _runs_between(trigger: BaseTrigger, start: datetime, end: datetime, cap: int = 20_000):
+def _runs_between(
+    trigger: BaseTrigger, start: datetime, end: datetime, cap: int = 20_000
+) -> Iterator[datetime]:
     """Run times in (start, end]."""
     previous: datetime | None = None
     moment = start + timedelta(microseconds=1)

@@ -100,8 +100,9 @@ class Watches:
         if kind not in KINDS:
             raise ValueError(f"unknown watch kind {kind!r}")
         now = self.now()
+        watch_id = f"{user_id}:{key}"
         row = {
-            "id": f"{user_id}:{key}",
+            "id": watch_id,
             "user_id": user_id,
             "kind": kind,
             "params": params,
@@ -112,7 +113,7 @@ class Watches:
         if not await self.store.run(rows.start, row):
             return False
         if self.leading:
-            self._spawn(row["id"])
+            self._spawn(watch_id)
         return True
 
     def active(self) -> int:

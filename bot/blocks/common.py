@@ -42,8 +42,8 @@ def escape(text: Any) -> str:
     Escaping twice changes nothing (an existing `&lt;` stays), so a message built from
     escaped parts can be escaped again as a whole where it is shown (`messages.for_error`).
     """
-    text = _BARE_AMPERSAND.sub("&amp;", str(text).translate(_BIDI))
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    out = _BARE_AMPERSAND.sub("&amp;", str(text).translate(_BIDI))
+    return out.replace("<", "&lt;").replace(">", "&gt;")
 
 
 # Platform codes in words a person reads; any other code is lower-cased with spaces.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -137,7 +138,7 @@ def _size(size: int) -> str:
 
 def _buttons(
     site: str, instance: Instance, *, card: bool, project: str | None = None, ui: str | None = None
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     link = open_in.button(TITLE, open_in.page(ui, open_in.SQUONK_INSTANCE, instance=instance.id))
     if instance.done:
         return [link] if link else []

@@ -29,10 +29,11 @@ def slack_date(when: datetime | str | None, fallback: str = "—") -> str:
     """Slack's date token renders in each reader's own time zone. Takes a datetime or the
     ISO text the store keeps; the fallback (older clients, notifications) is in UTC."""
     if isinstance(when, str):
+        text = when
         try:
-            when = datetime.fromisoformat(when) if when else None
+            when = datetime.fromisoformat(text) if text else None
         except ValueError:
-            return when
+            return text
     if when is None:
         return fallback
     if when.tzinfo is None:

@@ -31,7 +31,7 @@ from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, Block, DigestContext, Section
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
-from bot.platforms.astakos.models import Project, Quota
+from bot.platforms.astakos.models import Project, Quota, amount
 from bot.platforms.base import Credential
 
 log = logging.getLogger(__name__)
@@ -163,12 +163,13 @@ async def section(ctx: DigestContext) -> Section:
         client.quotas(token=token), client.projects(token=token)
     )
     project_names = {p.id: ("personal (system)" if p.system_project else p.name) for p in projects}
-    over = sorted(
+    near_limit = sorted(
         (q for q in quotas if q.usage and cards.closeness(q) >= OVER),
         key=lambda q: (-cards.closeness(q), q.project, q.resource),
     )
     lines = [
-        cards.quota_line(q, project_names.get(q.project, cards.short_id(q.project))) for q in over
+        cards.quota_line(q, project_names.get(q.project, cards.short_id(q.project)))
+        for q in near_limit
     ]
     waiting, joining = await asyncio.gather(
         pending_applications(ctx, projects), pending_memberships(ctx, projects)
@@ -180,7 +181,7 @@ async def section(ctx: DigestContext) -> Section:
         platform=PLATFORM,
         title=title,
         blocks=drawn,
-        empty=not over and not waiting and not joining,
+        empty=not near_limit and not waiting and not joining,
         approvals=blocks.shown_approvals(drawn, [a.id for a in waiting + joining]),
         charts=[usage_chart(credential.instance, quotas, project_names)],
     )
@@ -200,8 +201,8 @@ def usage_chart(instance: str, quotas: list[Quota], project_names: dict[str, str
             + (f" · {project_names.get(q.project, cards.short_id(q.project))}" if several else ""),
             q.usage,
             cards.effective_limit(q),
-            cards.amount(q.resource, q.usage),
-            cards.amount(q.resource, cards.effective_limit(q)),
+            amount(q.resource, q.usage),
+            amount(q.resource, cards.effective_limit(q)),
         )
         for q in shown
     )

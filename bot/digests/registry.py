@@ -11,6 +11,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from types import ModuleType
+from typing import Any
 
 from bot.digests.base import AlertSource, SectionSource
 
@@ -50,7 +51,7 @@ def modules() -> dict[str, ModuleType]:
     return _modules
 
 
-def waiting() -> dict[str, Callable[..., Awaitable[list]]]:
+def waiting() -> dict[str, Callable[..., Awaitable[list[Any]]]]:
     """Per platform, what waits on an account (approval cards) for the App Home tab."""
     return {k: m.waiting for k, m in modules().items() if hasattr(m, "waiting")}
 

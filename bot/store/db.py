@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlite_utils import Database
 
@@ -42,9 +42,11 @@ from bot.store.engine import (
     sqlite_path,
 )
 
+if TYPE_CHECKING:  # psycopg is imported only when PostgreSQL is used
+    import psycopg
+
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 DEFAULT_POOL = 10
@@ -233,7 +235,9 @@ class Store:
             if self._pool is None:
                 return fn(self.db, *args, **kwargs)
             with self._pool.connection() as conn:
-                return fn(PgDb(conn), *args, **kwargs)
+                # Its rows are dicts (the pool's kwargs set the row factory), which the
+                # pool's type does not carry.
+                return fn(PgDb(cast("psycopg.Connection[dict[str, Any]]", conn)), *args, **kwargs)
         except Exception as error:
             if not cannot_write(error):
                 raise
@@ -256,8 +260,9 @@ class Store:
 
     def close(self) -> None:
         if self._pool is None:
+            assert self.db is not None  # SQLite: opened in __init__
             try:
-                self._executor.submit(self.db.close).result()  # type: ignore[union-attr]
+                self._executor.submit(self.db.close).result()
             finally:
                 self._executor.shutdown(wait=True)
             return

@@ -32,7 +32,9 @@ def open_run(db: Db, sub_id: int, run_at: str, reason: str) -> dict[str, Any]:
             " on conflict do nothing",
             [sub_id, run_at, PENDING, reason],
         )
-    return get(db, sub_id, run_at)  # type: ignore[return-value]
+    entry = get(db, sub_id, run_at)
+    assert entry is not None  # inserted just above, or there already
+    return entry
 
 
 def claim(db: Db, sub_id: int, run_at: str, owner: str, at: str) -> bool:

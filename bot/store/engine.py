@@ -21,7 +21,12 @@ import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlite_utils import Database
+
+if TYPE_CHECKING:  # psycopg is imported only when PostgreSQL is used
+    import psycopg
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
@@ -54,13 +59,25 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
+class Cursor(Protocol):
+    """What a store function reads of what `Db.execute` returns (sqlite3's or psycopg's
+    cursor)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
 class Db(Protocol):
     """What a store function may use (see the module's docstring)."""
 
     engine: str
     conn: Any
 
-    def execute(self, sql: str, params: Params = ...) -> Any: ...
+    def execute(self, sql: str, params: Params = ...) -> Cursor: ...
 
     def query(self, sql: str, params: Params = ...) -> Iterator[dict[str, Any]]: ...
 
@@ -96,15 +113,15 @@ class SqliteDb:
 
     engine = SQLITE
 
-    def __init__(self, database: Any) -> None:
-        self.sqlite = database  # sqlite_utils.Database
+    def __init__(self, database: Database) -> None:
+        self.sqlite = database
         self.conn = database.conn  # sqlite3: `with conn:` commits, as the interface says
 
-    def execute(self, sql: str, params: Params = ()) -> Any:
-        return self.sqlite.execute(sql, params)
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return self.sqlite.execute(sql, _sqlite_params(params))
 
     def query(self, sql: str, params: Params = ()) -> Iterator[dict[str, Any]]:
-        return self.sqlite.query(sql, params)
+        return self.sqlite.query(sql, _sqlite_params(params))
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         self.sqlite.conn.executemany(sql, rows)
@@ -117,6 +134,11 @@ class SqliteDb:
 
     def close(self) -> None:
         self.sqlite.close()
+
+
+def _sqlite_params(params: Params) -> Sequence[Any] | dict[str, Any]:
+    """sqlite-utils is typed for a dict of named parameters (sqlite3 takes any mapping)."""
+    return dict(params) if isinstance(params, Mapping) else params
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
@@ -149,11 +171,11 @@ class PgDb:
 
     engine = POSTGRESQL
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
         self.pg = conn
         self.conn = _Transaction(conn)
 
-    def execute(self, sql: str, params: Params = ()) -> Any:
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         if isinstance(params, Mapping):
             return self.pg.execute(to_pyformat(sql), dict(params))
         return self.pg.execute(to_pyformat(sql), list(params))

@@ -35,7 +35,9 @@ def add(db: Db, row: dict[str, Any]) -> dict[str, Any]:
             )
         )
         _changed(db)
-    return get(db, int(new[0]["id"]))  # type: ignore[return-value]
+    added = get(db, int(new[0]["id"]))
+    assert added is not None  # inserted just above
+    return added
 
 
 def get(db: Db, sub_id: int) -> dict[str, Any] | None:

@@ -237,6 +237,7 @@ class LimitsClient:
         raw = await self._get(credential, LIMIT.format(limit_id=_segment(limit_id)))
         wire = self._parse(LimitWire, raw)
         structure_id = raw.get(INFERRED_LIMIT_STRUCTURE_FIELD) if isinstance(raw, dict) else None
+        structure: StructureWire | None
         if structure_id:
             structure, incidents, history = await asyncio.gather(
                 self._structure(credential, structure_id),

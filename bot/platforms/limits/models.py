@@ -226,7 +226,7 @@ class LimitView:
 @dataclass(frozen=True)
 class PendingLimit:
     limit_id: str
-    status: str  # PENDING, PENDING_DELETION ...
+    status: str | None  # PENDING, PENDING_DELETION ... (None: a draft without its status)
     value: float | None
     scope: str
     structure: str
