@@ -15,8 +15,6 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -287,8 +285,3 @@ async def check_team(services: Services, body: dict[str, Any]) -> None:
         f"enterprise {str(enterprise_id or '-')[:40]}",
     )
     raise Refused(403, "foreign_team", "this app is not installed there")
-
-
-@asynccontextmanager
-async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
-    yield

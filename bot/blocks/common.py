@@ -173,10 +173,6 @@ def fit_blocks(
     return out + tail
 
 
-def text_message(text: str) -> dict[str, Any]:
-    return {"text": clip(text, 3000), "blocks": [section(text)]}
-
-
 def bar(fraction: float, width: int = 10) -> str:
     """A usage bar for quotas: ▓▓▓▓▓░░░░░ 52%."""
     fraction = max(0.0, fraction)

@@ -22,7 +22,6 @@ URL_LIMIT = 3000  # Slack's limit for a button URL
 
 # ---- Page paths per platform ------------------------------------------------------------------
 # Dataiku DSS: the design node's own routes (as its UI shows them in the address bar).
-DSS_PROJECT = "/projects/{project}/"
 DSS_JOB = "/projects/{project}/jobs/{job}/"
 DSS_SCENARIO = "/projects/{project}/scenarios/{scenario}/runs/list/"
 DSS_NOTEBOOK = "/projects/{project}/notebooks/jupyter/{notebook}/"

@@ -39,9 +39,6 @@ RELINK_DM = (
     "and alerts cannot show it. Run `/ops link {platform} {instance}` to link it again."
 )
 NO_SECTION = "no digest section is available for this platform yet"
-# Blocks kept for the digest's head and foot; the rest is shared between sections.
-HEAD_BLOCKS = 2
-TAIL_BLOCKS = 1
 
 
 @dataclass(frozen=True)

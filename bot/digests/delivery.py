@@ -122,7 +122,6 @@ class Poster:
         self.pacer = Pacer(channel_interval=channel_interval, per_minute=per_minute)
         self._dms: dict[str, str] = {}
         self._inflight: set[tuple[int, str]] = set()
-        self.rate_limited = 0  # 429s seen, for /metrics and tests
 
     async def channel_id(self, destination: str) -> str:
         """A DM for a user id (U…/W…), else the channel id itself."""
@@ -254,7 +253,6 @@ class Poster:
             except SlackApiError as error:
                 if error.response.status_code != 429:
                     raise
-                self.rate_limited += 1
                 retry_after = float(
                     error.response.headers.get("retry-after")
                     or error.response.headers.get("Retry-After")

@@ -110,9 +110,3 @@ def latest_runs(db: Db) -> dict[int, str]:
             " where run_at not like 'item:%' and reason != 'now' group by subscription_id"
         )
     }
-
-
-def for_subscription(db: Db, sub_id: int) -> list[dict[str, Any]]:
-    return list(
-        db.query("select * from deliveries where subscription_id = ? order by run_at", [sub_id])
-    )

@@ -59,7 +59,6 @@ APPLICATION_REASON_KEY = "reason"
 # -----------------------------------------------------------------------------------------------
 
 APPLICATION_ACTIONS = ("approve", "deny", "dismiss", "cancel")
-PROJECT_ACTIONS = ("suspend", "unsuspend", "terminate", "reinstate")
 MEMBERSHIP_ACTIONS = ("accept", "reject", "remove", "cancel", "leave")
 PROJECT_STATES = ("uninitialized", "active", "suspended", "terminated", "deleted")
 
@@ -430,36 +429,6 @@ class AstakosClient:
         )
         return Resolution.model_validate(answer)
 
-    async def issue_commission(
-        self,
-        *,
-        token: str,
-        provisions: list[dict[str, Any]],
-        name: str = "",
-        force: bool = False,
-        auto_accept: bool = False,
-    ) -> int:
-        """Issue a commission (what Cyclades or Pithos do; used by tests and the demo).
-
-        Over a limit ⇒ `Rejected` with the limit, the usage and the requested amount.
-        """
-        answer = await self._account_call(
-            "POST",
-            "/commissions",
-            token=token,
-            needs="service",
-            body={
-                "force": force,
-                "auto_accept": auto_accept,
-                "name": name,
-                "provisions": provisions,
-            },
-        )
-        if not isinstance(answer, dict) or "serial" not in answer:
-            raise self.http.error(errors.BadAnswer, "it issued a commission but gave no serial")
-        return int(answer["serial"])
-
-    # -- projects ----------------------------------------------------------------------------
     async def projects(
         self,
         *,
@@ -503,19 +472,6 @@ class AstakosClient:
             token=token,
             needs="user",
             body={action: {APPLICATION_REASON_KEY: reason, "app_id": int(app_id)}},
-        )
-
-    async def project_action(
-        self, *, token: str, project_id: str, action: str, reason: str = ""
-    ) -> None:
-        """suspend / unsuspend / terminate / reinstate (project admins)."""
-        _check(action, PROJECT_ACTIONS, "project")
-        await self._account_call(
-            "POST",
-            f"/projects/{project_id}/action",
-            token=token,
-            needs="user",
-            body={action: {"reason": reason}},
         )
 
     # -- memberships -------------------------------------------------------------------------

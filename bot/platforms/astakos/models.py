@@ -73,16 +73,6 @@ class Quota(_Model):
     project_pending: int | None = None
     holder: str | None = None
 
-    @property
-    def fraction_used(self) -> float:
-        if self.limit <= 0:
-            return 1.0 if self.usage > 0 else 0.0
-        return self.usage / self.limit
-
-    @property
-    def committed(self) -> int:
-        return self.usage - self.pending
-
 
 class Provision(_Model):
     holder: str  # "user:<uuid>" or "project:<uuid>"
@@ -206,10 +196,6 @@ class Membership(_Model):
             stamps = {s: data[s] for s in MEMBERSHIP_STATES if data.get(s)}
             data = {**data, "timestamps": stamps}
         return data
-
-    @property
-    def is_pending_request(self) -> bool:
-        return self.state in ("requested", "leave_requested")
 
 
 class Catalogs(_Model):

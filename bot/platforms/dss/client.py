@@ -267,13 +267,6 @@ class DSSClient:
         run = (body or {}).get("scenarioRun")
         return ScenarioRun.model_validate(run) if run else None
 
-    async def get_scenario_run(
-        self, *, api_key: str, project_key: str, scenario_id: str, run_id: str
-    ) -> ScenarioRun:
-        """One run, refreshed (to follow it until it has an outcome)."""
-        path = f"/projects/{_q(project_key)}/scenarios/{_q(scenario_id)}/{_q(run_id)}/"
-        return ScenarioRun.model_validate((await self._get(path, api_key))["scenarioRun"])
-
     # -- notebooks -------------------------------------------------------------------------
     async def list_notebooks(
         self, *, api_key: str, project_key: str, active: bool = False

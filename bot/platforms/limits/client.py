@@ -55,7 +55,6 @@ STRUCTURE = f"{REST}/limitDefinition/structure/get/{{structure_id}}"
 LIMIT = f"{REST}/limitDefinition/limits/get/{{limit_id}}"
 INCIDENT_DATES = f"{REST}/incidents/as-of-dates"
 INCIDENTS = f"{REST}/incidents/filter-with-variables"
-INCIDENTS_ALL = f"{REST}/incidents/all/filter"
 EXECUTE_TASK_ACTION = f"{ACTIVEVIAM}/workflow-service/execute-task-action"
 TASK_ACTION_PART = "workflowTaskActionExecutionDTO"
 HISTORY = f"{ACTIVEVIAM}/workflow-service/workflow-history/{{audit_type}}/{{key}}"
@@ -66,7 +65,7 @@ VERSIONS = "/versions/rest"  # public: the UI fetches it with no credentials (in
 # ---- file (in the source maps of PyPI atoti-server-limits 6.2.2, under
 # ---- @activeviam/limits-sdk/dist/ unless said otherwise) it was read against. Correct them here
 # ---- (and in emulators/limits.py's INFERRED block) once checked against a real server. ----------
-INFERRED_AUTH = "HTTP Basic"  # §1.3; the UI reuses its Atoti client's requestInit
+# Authentication is HTTP Basic (§1.3; the UI reuses its Atoti client's requestInit).
 # A Limit names its structure (as SimpleLimit in the plugin jar); limits.types.js has no such
 # field on a limit, only on a limit evaluation.
 INFERRED_LIMIT_STRUCTURE_FIELD = "structureId"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -54,8 +53,6 @@ NO_TOKEN_EXCHANGE = (errors.Forbidden, errors.NotFound, errors.Rejected, errors.
 # The project monitor page size (spec §10).
 MONITOR_PAGE = 1000
 # --------------------------------------------------------------------------------------------
-
-_PROJECT_ID = re.compile(r"^[0-9A-F]{32}$")
 
 
 def api_base(url: str) -> str:
@@ -198,32 +195,6 @@ class StrategyOneClient:
         response, _, _ = await self._call(credential, "GET", "/api/projects")
         rows = self._parse(list[models.ProjectBody], response, "/api/projects")
         return [_project(r) for r in rows]
-
-    async def find_project(self, *, credential: Credential, name: str) -> models.Project:
-        """`/mstr use <project>`: a loaded project by id (32 uppercase hex) or exact name
-        (then, if unique, case-insensitive name or alias)."""
-        wanted = name.strip()
-        projects = await self.loaded_projects(credential=credential)
-        if _PROJECT_ID.match(wanted):
-            matches = [p for p in projects if p.id == wanted]
-        else:
-            matches = [p for p in projects if p.name == wanted]
-            if not matches:
-                folded = wanted.casefold()
-                matches = [
-                    p
-                    for p in projects
-                    if p.name.casefold() == folded or (p.alias and p.alias.casefold() == folded)
-                ]
-        if len(matches) > 1:
-            raise errors.UserError(
-                f"More than one project matches `{wanted}`; give its exact name or id."
-            )
-        if not matches:
-            raise self.http.error(
-                errors.NotFound, f"no loaded project `{wanted}` for this account", 404
-            )
-        return matches[0]
 
     async def logout(self, *, user_id: str) -> int:
         """Log out every cached session of this Slack user (on unlink). Returns how many."""

@@ -112,29 +112,6 @@ class SquonkClient:
         body = await self._call(credential, "GET", f"/instance/{instance_id}")
         return self._parse(Instance, {**(body or {}), "id": instance_id})
 
-    async def start_instance(
-        self,
-        credential: Credential,
-        *,
-        collection: str,
-        job: str,
-        version: str,
-        project: str,
-        name: str | None = None,
-        variables: dict[str, Any] | None = None,
-    ) -> tuple[str, str]:
-        """Launch a job in a project (id or name); returns (instance_id, task_id)."""
-        started = await self.start(
-            credential,
-            collection=collection,
-            job=job,
-            version=version,
-            project=project,
-            name=name,
-            variables=variables,
-        )
-        return started.instance_id, started.task_id
-
     async def start(
         self,
         credential: Credential,
@@ -146,7 +123,8 @@ class SquonkClient:
         name: str | None = None,
         variables: dict[str, Any] | None = None,
     ) -> StartedInstance:
-        """Like `start_instance`, with the DM's expanded command as well."""
+        """Launch a job in a project (id or name): the new instance and task, and the DM's
+        expanded command."""
         name = name or f"{job}-{uuid.uuid4().hex[:6]}"
         if not (2 <= len(name) <= 80 and INSTANCE_NAME.match(name)):
             raise errors.UserError(

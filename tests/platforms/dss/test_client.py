@@ -161,9 +161,8 @@ async def test_run_scenario_pending_running_then_outcome(client, clock):
     futures = await client.list_futures(api_key=BOB)
     assert ("CHURN", "RETRAIN_MODEL") in [f.scenario for f in futures]
     clock.advance(60)
-    done = await client.get_scenario_run(
-        api_key=BOB, project_key="CHURN", scenario_id="RETRAIN_MODEL", run_id=run.run_id
-    )
+    done = await client.scenario_run_for_trigger(api_key=BOB, fire=fire)
+    assert done is not None and done.run_id == run.run_id
     assert done.outcome == "FAILED" and done.duration_text == "45s"
 
 

@@ -11,6 +11,7 @@ from bot import errors
 from bot.platforms.mstr import client as client_module
 from bot.platforms.mstr.sessions import Login, MstrSession
 from emulators.mstr import DEMO
+from handlers.mstr import match_project
 
 from .conftest import credential
 
@@ -127,7 +128,8 @@ async def test_status_reports_versions_session_and_timeout(client, clock, alice)
 
 
 async def test_project_header_only_where_asked(mstr, client, alice):
-    tutorial = await client.find_project(credential=alice, name="MicroStrategy Tutorial")
+    loaded = await client.loaded_projects(credential=alice)
+    tutorial = next(p for p in loaded if p.name == "MicroStrategy Tutorial")
     await client.whoami(credential=alice, project_id=tutorial.id)
     info_call = mstr.requests_to("GET", "/api/sessions/userInfo")[-1]
     assert info_call.headers["x-mstr-projectid"] == tutorial.id
@@ -162,12 +164,13 @@ async def test_projects_for_a_user_without_the_monitor_privilege(client, bob):
     assert all(p.loaded and p.nodes == () for p in projects)
 
 
-async def test_find_project_by_name_alias_or_id(client, alice):
-    exact = await client.find_project(credential=alice, name="Sales Analytics")
-    assert (await client.find_project(credential=alice, name="sales")).id == exact.id
-    assert (await client.find_project(credential=alice, name=exact.id)).name == "Sales Analytics"
-    with pytest.raises(errors.NotFound):
-        await client.find_project(credential=alice, name="HR Insights")  # not loaded
+async def test_a_loaded_project_is_found_by_name_alias_or_id(client, alice):
+    loaded = await client.loaded_projects(credential=alice)
+    exact = match_project(loaded, "Sales Analytics", "prod")
+    assert match_project(loaded, "sales", "prod").id == exact.id
+    assert match_project(loaded, exact.id, "prod").name == "Sales Analytics"
+    with pytest.raises(errors.UserError):
+        match_project(loaded, "HR Insights", "prod")  # not loaded
 
 
 async def test_logout_of_one_user_leaves_the_others(mstr, client, alice, bob):

@@ -108,7 +108,7 @@ async def test_unknown_project_is_not_found_naming_it(platform, alice, bob, dm):
         await client.instances(alice, project="no-such-project")
     assert "no-such-project" in str(caught.value)
     with pytest.raises(errors.NotFound) as caught:
-        await client.start_instance(
+        await client.start(
             alice,
             collection="im-test",
             job="nop",
@@ -134,7 +134,7 @@ async def test_unknown_instance_and_task_are_not_found(platform, alice):
 # -- running -----------------------------------------------------------------------------------
 async def test_run_a_job_to_completion(platform, bob, clock, dm):
     client = platform.client()
-    instance_id, task_id = await client.start_instance(
+    started = await client.start(
         bob,
         collection="im-test",
         job="nop",
@@ -143,6 +143,7 @@ async def test_run_a_job_to_completion(platform, bob, clock, dm):
         name="nightly nop",
         variables={"x": 7},
     )
+    instance_id, task_id = started.instance_id, started.task_id
     first = await client.instance(bob, instance_id=instance_id)
     assert (first.id, first.name, first.phase, first.owner) == (
         instance_id,
@@ -170,7 +171,7 @@ async def test_run_a_job_to_completion(platform, bob, clock, dm):
 
 async def test_a_failing_job_reports_failed(platform, alice, clock):
     client = platform.client()
-    instance_id, task_id = await client.start_instance(
+    started = await client.start(
         alice,
         collection="im-test",
         job="fail",
@@ -179,6 +180,7 @@ async def test_a_failing_job_reports_failed(platform, alice, clock):
         name="will-fail",
         variables={},
     )
+    instance_id, task_id = started.instance_id, started.task_id
     clock.advance(60)
     instance = await client.instance(alice, instance_id=instance_id)
     assert (instance.phase, instance.succeeded) == ("FAILED", False)
@@ -188,7 +190,7 @@ async def test_a_failing_job_reports_failed(platform, alice, clock):
 async def test_launch_refusals_carry_the_dm_reason(platform, alice, bob, dm):
     client = platform.client()
     with pytest.raises(errors.Forbidden) as caught:
-        await client.start_instance(
+        await client.start(
             alice,
             collection="im-test",
             job="nope",
@@ -199,7 +201,7 @@ async def test_launch_refusals_carry_the_dm_reason(platform, alice, bob, dm):
         )
     assert "im-test/nope@1" in str(caught.value)
     with pytest.raises(errors.Forbidden) as caught:  # alice only observes bob's sandbox
-        await client.start_instance(
+        await client.start(
             alice,
             collection="im-test",
             job="nop",
@@ -210,7 +212,7 @@ async def test_launch_refusals_carry_the_dm_reason(platform, alice, bob, dm):
         )
     assert "not an editor" in str(caught.value)
     with pytest.raises(errors.UserError):
-        await client.start_instance(
+        await client.start(
             bob,
             collection="im-test",
             job="nop",
@@ -224,7 +226,7 @@ async def test_launch_refusals_carry_the_dm_reason(platform, alice, bob, dm):
 
 async def test_stop_an_instance(platform, alice, clock):
     client = platform.client()
-    instance_id, _ = await client.start_instance(
+    started = await client.start(
         alice,
         collection="rdkit",
         job="rdkit-molprops",
@@ -233,6 +235,7 @@ async def test_stop_an_instance(platform, alice, clock):
         name="to-stop",
         variables={},
     )
+    instance_id = started.instance_id
     clock.advance(10)
     removal = await client.stop_instance(alice, instance_id=instance_id)
     assert removal.startswith("task-")
