@@ -1,16 +1,8 @@
-"""Approval buttons, the same for every platform (Astakos commissions, applications and
-memberships; Limits workflow tasks).
-
-A click goes: ack → the clicker's own linked credential (none: told how to link, nothing
-happens) → the operator's restriction for that action, if any → claim the approval row
-atomically (pending → acting) → the platform call → done / failed / gone + an audit row →
-every copy of the card re-rendered in place (who, when, result; buttons removed, or a Retry
-button after a failure worth retrying). When the platform refuses the clicker's own rights
-(403, or a stale credential's 401) the claim is handed back: only the clicker is told, and the
-card stays open for someone who has them.
-
-A second click, a Slack retry or a click on another copy finds the row already claimed and
-is told who acted and when: exactly one platform call is made.
+"""Approvals, the same for every platform (Astakos commissions, applications and
+memberships; Limits workflow tasks): the approval rows (registered, claimed atomically
+pending → acting, finished done / failed / gone, released), the operators' restriction of who
+may act, and every recorded copy of a card drawn again in place after a change. The click
+flow that drives them is `bot.approval_flow`; what each kind does, `bot.approval_kinds`.
 
 Cards are built by the platform's blocks module; every block of one card carries the block id
 prefix `card_prefix(approval_id)`, so the card can be swapped inside a larger message (a list,
@@ -37,7 +29,6 @@ from bot import errors
 from bot.blocks import common as b
 from bot.home import publish_home
 from bot.interactions import Click
-from bot.platforms.base import Credential
 from bot.store import Store
 from bot.store import approvals as rows
 
@@ -201,54 +192,11 @@ class Approvals:
         return members
 
 
-# -- approval kinds ---------------------------------------------------------------------------
+# -- the cards' copies ------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Current:
-    """What the platform says now about an item whose claim a dead process left:
-    `took_effect` (the claimed action happened: settle as done), `waiting` (nothing happened:
-    free the claim) or `elsewhere` (settled some other way: gone), with a short detail."""
-
-    state: str
-    detail: str = ""
-
-
-TOOK_EFFECT, WAITING, ELSEWHERE = "took_effect", "waiting", "elsewhere"
-# (services, the claimer's credential, the approval) -> what the platform says now.
-Check = Callable[["Services", Credential, Approval], Awaitable[Current]]
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One kind of approval: how to ask the platform for the item's current state (the
-    recovery of a stale claim, bot/recovery.py) and how its card is drawn in a recorded copy."""
-
-    platform: str
-    kind: str
-    check: Check
-    render: Callable[[Approval], list[b.Block]]
-
-
-KINDS: dict[tuple[str, str], Kind] = {}
-
-
-def register_kind(kind: Kind) -> Kind:
-    KINDS[(kind.platform, kind.kind)] = kind
-    return kind
-
-
-# -- the click flow --------------------------------------------------------------------------
-
-Perform = Callable[[Credential], Awaitable[str]]
 Render = Callable[[Approval], list[b.Block]]
-
-ALREADY = "Already {verb} by <@{actor}> at {when}{result}."
-WORKING = "Someone (<@{actor}>) is acting on this right now."
-NOT_ALLOWED = (
-    "Your operators restrict who may {verb} here, and you are not on the list. "
-    "Ask one of them, or your workspace admin."
-)
+# Draws the clicker's ephemeral list again; None: it cannot be, the clicked message is patched.
+Refresh = Callable[[], Awaitable[tuple[str, list[b.Block]] | None]]
 
 
 def when_text(acted_at: str) -> str:
@@ -263,99 +211,12 @@ def when_text(acted_at: str) -> str:
     return f"<!date^{int(when.timestamp())}^{{time}} on {{date_short}}|{fallback}>"
 
 
-async def act(
-    click: Click,
-    *,
-    approval: str,
-    action: str,
-    verb: str,
-    permission: str,
-    perform: Perform,
-    render: Render,
-    refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None = None,
-) -> None:
-    """Run one approval click (see the module docstring). `verb` is the past tense shown to
-    people ("accepted"); `perform` does the platform call with the clicker's credential and
-    returns a short result; `render` draws the card for the approval's current state;
-    `refresh` re-renders an ephemeral list the click came from (its blocks are not sent)."""
-    services: Services = click.services
-    record = await services.approvals.get(approval)
-    credential = await services.accounts.credential(click.user_id, record.platform, record.instance)
-    if not await services.approvals.allowed(
-        services.slack, permission, click.user_id, services.settings.approvers
-    ):
-        raise errors.NotAllowed(NOT_ALLOWED.format(verb=action))
-    claimed, record = await services.approvals.claim(approval, click.user_id, action)
-    if not claimed:
-        if record.state == ACTING:
-            text = WORKING.format(actor=record.actor)
-        else:
-            result = f" ({record.result})" if record.result else ""
-            text = ALREADY.format(
-                verb=_past(record.action),
-                actor=record.actor,
-                when=when_text(record.acted_at),
-                result=result,
-            )
-        await click.respond(text=text, response_type="ephemeral", replace_original=False)
-        return
-    try:
-        result = await perform(credential)
-        record = await services.approvals.finish(approval, DONE, result or verb)
-    except (errors.Forbidden, errors.Unauthorized) as error:
-        # The clicker's own rights (or stale credential) were refused: only they are told
-        # (guarded replies), and the card stays open for someone who has them.
-        await services.approvals.release(approval, click.user_id)
-        await services.audit.record(
-            user_id=click.user_id,
-            action=f"{record.platform}.{action}",
-            platform=record.platform,
-            instance=record.instance,
-            target=record.target,
-            result="refused",
-            detail=f"{type(error).__name__}: {error.detail}",
-        )
-        raise
-    except (errors.Conflict, errors.NotFound) as error:
-        # Resolved elsewhere (Astakos answers 404 for a commission no longer pending).
-        record = await services.approvals.finish(approval, GONE, error.detail)
-    except errors.PlatformError as error:
-        # An outage, or a refusal of this action (413 over a limit ...): the item is still
-        # waiting on the platform, so the card stays actionable and shows the last attempt.
-        record = await services.approvals.finish(
-            approval, FAILED, f"{type(error).__name__}: {error.detail}"
-        )
-    except BaseException:
-        await services.approvals.finish(approval, FAILED, "interrupted")
-        raise
-    await services.audit.record(
-        user_id=click.user_id,
-        action=f"{record.platform}.{action}",
-        platform=record.platform,
-        instance=record.instance,
-        target=record.target,
-        result={DONE: "ok", GONE: "gone", FAILED: "failed"}.get(record.state, record.state),
-        detail=record.result,
-    )
-    await update_copies(services, click, record, render, refresh)
-
-
-def _past(action: str) -> str:
-    return {
-        "accept": "accepted",
-        "reject": "rejected",
-        "approve": "approved",
-        "deny": "denied",
-        "resolve": "resolved",
-    }.get(action, action + "ed")
-
-
 async def update_copies(
     services: Services,
     click: Click,
     record: Approval,
     render: Render,
-    refresh: Callable[[], Awaitable[tuple[str, list[b.Block]]]] | None,
+    refresh: Refresh | None,
 ) -> None:
     """Re-render the card everywhere: every recorded channel copy by chat.update, and the
     message clicked (ephemeral lists are re-drawn by `refresh`, or patched)."""
@@ -372,8 +233,9 @@ async def update_copies(
     # The clicked message is not a recorded copy: an ephemeral list (Slack does not send its
     # blocks, so it is re-drawn) or a message posted before copies were recorded.
     message = click.body.get("message")
-    if refresh is not None:
-        text, blocks = await refresh()
+    drawn = await refresh() if refresh is not None else None
+    if drawn is not None:
+        text, blocks = drawn
     elif message and message.get("blocks"):
         text, blocks = summary, swap_card(message["blocks"], record.id, card)
     else:

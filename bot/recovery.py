@@ -8,7 +8,7 @@ seconds, longer than a click's platform calls may take (their deadline plus a ma
 then the claimer's request has landed on the platform or never will. Claims this process
 holds itself are never touched. For each stale claim the platform is asked, with the
 claimer's own credential, what the item's state is now (each approval kind registers that
-check, `bot.approvals.register_kind`):
+check, `bot.approval_kinds.ApprovalKind.check`):
 
     the claimed action took effect   → done, by the claimer at the claim's time
     the item still waits             → the claim is freed (pending): the buttons work again
@@ -25,23 +25,13 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot import errors
-from bot.approvals import (
-    DONE,
-    ELSEWHERE,
-    GONE,
-    KINDS,
-    TOOK_EFFECT,
-    WAITING,
-    Approval,
-    Current,
-    _approval,
-    update_recorded_copies,
-)
+from bot import approval_kinds, errors
+from bot.approval_kinds import ELSEWHERE, TOOK_EFFECT, WAITING, Current, Place
+from bot.approvals import DONE, GONE, Approval, _approval, update_recorded_copies
 
-# The kinds register themselves when their platform's approvals module is imported.
-from bot.platforms.astakos import approvals as _astakos  # noqa: F401
-from bot.platforms.limits import approvals as _limits  # noqa: F401
+# The kinds register themselves when their platform's kinds module is imported.
+from bot.platforms.astakos import kinds as _astakos  # noqa: F401
+from bot.platforms.limits import kinds as _limits  # noqa: F401
 from bot.store import approvals as rows
 
 if TYPE_CHECKING:
@@ -70,7 +60,7 @@ async def recover_claims(services: Services) -> list[Approval]:
 
 async def _recover(services: Services, row: dict) -> Approval | None:
     claim = _approval(row)
-    kind = KINDS.get((claim.platform, claim.kind))
+    kind = approval_kinds.find(claim.platform, claim.kind)
     if kind is None:
         log.warning(
             "no current-state check for %s/%s: claim on %s left as it is",
@@ -117,7 +107,7 @@ async def _recover(services: Services, row: dict) -> Approval | None:
         result=outcome,
         detail=f"recovered after a restart: {detail}",
     )
-    await update_recorded_copies(services, record, kind.render)
+    await update_recorded_copies(services, record, lambda a: kind.render(a, Place()))
     return record
 
 

@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.commands import CommandFamily
 from bot.config import Settings
 from handlers import (
+    approvals,
     astakos,
     dss,
     home,
@@ -42,6 +43,7 @@ def register_all(app: AsyncApp, settings: Settings) -> dict[str, str]:
     link.register(app)
     home.register(app)
     subscriptions.register(app)
+    approvals.register(app)
     open_in.register(app)
     unfurl.register(app)
     for module in PLATFORM_MODULES:

@@ -7,13 +7,14 @@ copy of it (an ephemeral list, a channel post) can be re-drawn in place after a 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.approval_flow import ApprovalRef
+from bot.approval_kinds import Verb
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
 from bot.blocks import open_in
@@ -32,11 +33,8 @@ ACT = "astakos_act"  # Accept / Approve: runs at once (after the confirm dialog)
 ASK_REASON = "astakos_ask_reason"  # Reject / Deny: opens the reason modal first
 RESOLVE_ALL = "astakos_resolve_all"
 RESOLVE_BLOCK = "astakos_resolve_all"
-REASON_CALLBACK = "astakos_reason"
-REASON_BLOCK = "reason"
-REASON_INPUT = "reason"
-# act() records this result when the platform call was interrupted or refused before anything
-# changed (see handlers/astakos.py): the card is drawn as pending again.
+# The flow records this result when the platform call was interrupted or refused before
+# anything changed (bot.approval_flow): the card is drawn as pending again.
 INTERRUPTED = "interrupted"
 
 WRONG_TOKEN = (
@@ -55,7 +53,8 @@ RESOLVE_NOTHING = "Nothing left to resolve: every commission shown was already h
 
 @dataclass(frozen=True)
 class Kind:
-    """What one kind of approval can do: a direct action and one that asks for a reason."""
+    """The words of one kind of approval: a direct decision and one that asks for a reason
+    (the kind itself is declared in bot/platforms/astakos/kinds.py)."""
 
     label: str
     direct: str
@@ -64,73 +63,37 @@ class Kind:
     reasoned: str
     reasoned_verb: str
     reasoned_button: str
-    permission: str
-    token: str  # the token kind the platform call needs: "user" or "service"
+
+    @property
+    def verbs(self) -> tuple[Verb, Verb]:
+        return (
+            Verb(self.direct, self.direct_button, self.direct_verb, ACT),
+            Verb(
+                self.reasoned, self.reasoned_button, self.reasoned_verb, ASK_REASON, reason="Reason"
+            ),
+        )
+
+    @property
+    def buttons(self) -> str:
+        """Its buttons, as a wrong token's refusal names them ("Accept / Reject")."""
+        return f"{self.direct_button} / {self.reasoned_button}"
 
 
 KINDS = {
     "commission": Kind(
-        "commission",
-        "accept",
-        "accepted",
-        "Accept",
-        "reject",
-        "rejected",
-        "Reject",
-        "astakos.commission",
-        "service",
+        "commission", "accept", "accepted", "Accept", "reject", "rejected", "Reject"
     ),
-    "application": Kind(
-        "application",
-        "approve",
-        "approved",
-        "Approve",
-        "deny",
-        "denied",
-        "Deny",
-        "astakos.application",
-        "user",
-    ),
+    "application": Kind("application", "approve", "approved", "Approve", "deny", "denied", "Deny"),
     "membership": Kind(
-        "membership request",
-        "accept",
-        "accepted",
-        "Accept",
-        "reject",
-        "rejected",
-        "Reject",
-        "astakos.membership",
-        "user",
+        "membership request", "accept", "accepted", "Accept", "reject", "rejected", "Reject"
     ),
 }
-
-
-class CardRef(BaseModel):
-    """A card button: which approval, which action, and which list it sits in (to re-draw an
-    ephemeral list: `view` is commissions | commission | projects | project | members)."""
-
-    approval: str
-    action: str
-    view: str = ""
-    arg: str = ""
 
 
 class ResolveRef(BaseModel):
     instance: str
     serials: list[int]
     view: str = ""
-
-
-class ReasonMeta(BaseModel):
-    """The reason modal's private_metadata: never who acts (that is the submitter)."""
-
-    approval: str
-    action: str
-    view: str = ""
-    arg: str = ""
-    response_url: str = ""
-    channel: str = ""
-    ts: str = ""
 
 
 class ProvisionLine(BaseModel):
@@ -424,7 +387,7 @@ def _button(
     kind = KINDS[approval.kind]
     direct = action == kind.direct
     text = label or (kind.direct_button if direct else kind.reasoned_button)
-    value = ref(CardRef(approval=approval.id, action=action, view=view, arg=arg))
+    value = ref(ApprovalRef(approval=approval.id, action=action, view=view, arg=arg))
     return b.button(
         text,
         ACT if direct else ASK_REASON,
@@ -493,42 +456,6 @@ def card(approval: Approval, *, view: str = "", arg: str = "", full: bool = Fals
             )
         )
     return tag_card(approval.id, blocks)
-
-
-def reason_modal(approval: Approval, action: str, metadata: str) -> dict[str, Any]:
-    kind = KINDS[approval.kind]
-    verb = kind.reasoned_button
-    return {
-        "type": "modal",
-        "callback_id": REASON_CALLBACK,
-        "private_metadata": metadata,
-        "title": b.plain(f"{verb} {kind.label.split()[-1]}", 24),
-        "submit": b.plain(verb, 24),
-        "close": b.plain("Cancel", 24),
-        "blocks": [
-            b.section(describe(approval)),
-            {
-                "type": "input",
-                "block_id": REASON_BLOCK,
-                "optional": True,
-                "label": b.plain("Reason"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": REASON_INPUT,
-                    "multiline": True,
-                    "max_length": 300,
-                },
-            },
-            b.context(
-                "The reason goes in the audit trail"
-                + (
-                    " and to Astakos."
-                    if approval.kind != "commission"
-                    else " (Astakos keeps no reason for commissions)."
-                )
-            ),
-        ],
-    }
 
 
 # -- lists ---------------------------------------------------------------------------------
@@ -730,7 +657,3 @@ def resolve_summary(done: list[Approval]) -> str:
         label = {DONE: "accepted", GONE: "not changed", FAILED: "failed"}.get(a.state, a.state)
         groups.setdefault(label, []).append(a.target)
     return "Resolve all: " + "; ".join(f"{k} {', '.join(v)}" for k, v in groups.items()) + "."
-
-
-def metadata_json(meta: ReasonMeta) -> str:
-    return json.dumps(meta.model_dump(), separators=(",", ":"))

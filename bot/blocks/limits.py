@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
+from bot.approval_flow import ApprovalRef
+from bot.approval_kinds import Verb
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
 from bot.blocks import open_in
@@ -26,9 +26,6 @@ from bot.platforms.limits.models import (
 
 APPROVE = "limits_approve"
 REJECT = "limits_reject"  # opens the comment modal
-REJECT_MODAL = "limits_reject_modal"
-COMMENT_BLOCK = "limits_comment"
-COMMENT_ACTION = "comment"
 
 # One section per incident, so page N always starts at the same incident.
 BREACHES_PAGE = 20
@@ -37,22 +34,12 @@ BREACHES_USAGE = (
 )
 
 KIND_ICON = {"Breach": ":red_circle:", "Warning": ":large_orange_circle:"}
-ACTION_WORDS = {"approve": ("Approve", "approved"), "reject": ("Reject", "rejected")}
-
-
-class DecisionRef(BaseModel):
-    """An Approve / Reject button: the approval row holds the limit and its task key."""
-
-    approval: str
-
-
-class RejectMetadata(BaseModel):
-    """Carried by the reject modal, to update the message the Reject button was on."""
-
-    approval: str
-    response_url: str = ""
-    channel_id: str = ""
-    message_ts: str = ""
+# The decisions a card offers; Reject asks for an optional comment first.
+VERBS = (
+    Verb("approve", "Approve", "approved", APPROVE),
+    Verb("reject", "Reject", "rejected", REJECT, reason="Comment"),
+)
+ACTION_WORDS = {v.action: (v.button, v.past) for v in VERBS}
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -321,7 +308,7 @@ def _approve_button(a: Approval, text: str = "Approve") -> dict[str, Any]:
     return b.button(
         text,
         APPROVE,
-        ref(DecisionRef(approval=a.id)),
+        ref(ApprovalRef(approval=a.id)),
         style="primary",
         confirm_dialog=b.confirm(
             "Approve this limit?",
@@ -334,7 +321,7 @@ def _approve_button(a: Approval, text: str = "Approve") -> dict[str, Any]:
 
 def _reject_button(a: Approval, text: str = "Reject") -> dict[str, Any]:
     # No confirm dialog: the button opens a modal (optional comment) whose submit confirms.
-    return b.button(text, REJECT, ref(DecisionRef(approval=a.id)), style="danger")
+    return b.button(text, REJECT, ref(ApprovalRef(approval=a.id)), style="danger")
 
 
 def card(a: Approval, *, can_act: bool = True) -> list[b.Block]:
@@ -434,31 +421,7 @@ def pending(
     )
 
 
-def reject_modal(a: Approval, metadata: RejectMetadata) -> dict[str, Any]:
+def describe(a: Approval, verb: Verb) -> str:
+    """What a decision on this card does, above the comment modal's input."""
     limit_id = b.escape(a.payload.get("limit_id", "?"))
-    return {
-        "type": "modal",
-        "callback_id": REJECT_MODAL,
-        "title": b.plain("Reject limit", 24),
-        "submit": b.plain("Reject", 24),
-        "close": b.plain("Cancel", 24),
-        "private_metadata": metadata.model_dump_json(),
-        "blocks": [
-            b.section(
-                f"Reject limit *{limit_id}* on {b.escape(a.instance)}?\n" + _card_text(a.payload)
-            ),
-            {
-                "type": "input",
-                "block_id": COMMENT_BLOCK,
-                "optional": True,
-                "label": b.plain("Comment"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": COMMENT_ACTION,
-                    "multiline": True,
-                    "max_length": 500,
-                },
-            },
-            b.context("It runs with your own Atoti Limits account."),
-        ],
-    }
+    return f"{verb.button} limit *{limit_id}* on {b.escape(a.instance)}?\n" + _card_text(a.payload)

@@ -13,8 +13,8 @@ from bot import errors
 from bot.approvals import approval_id, card_prefix
 from bot.digests import astakos as digest
 from bot.digests.base import DigestContext
+from bot.platforms.astakos.views import commissions as _commissions_view
 from emulators.astakos import ALICE, BIO, BOB, CHEM, DEMO, AstakosEmulator
-from handlers.astakos import _commissions_view
 from tests.digests.helpers import SECTION_BUDGET, card_ids, context, link, open_for, readable
 
 CYCLADES = [56, 57, 58, 59]  # the seeded commissions issued by cyclades (60 is pithos')

@@ -13,8 +13,8 @@ from bot import errors
 from bot.approvals import card_prefix
 from bot.digests import limits as digest
 from bot.digests.base import DigestContext
+from bot.platforms.limits.views import pending_cards as _pending_cards
 from emulators.limits import DEMO, LATEST_DATE, LimitsEmulator
-from handlers.limits import _pending_cards
 from tests.digests.helpers import SECTION_BUDGET, card_ids, context, link, open_for, readable
 
 PENDING = {"L-4", "L-10", "L-16", "L-17", "L-22"}  # Corolla, Commodities, B-003, B-007, Umbrella

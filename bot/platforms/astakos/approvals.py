@@ -1,6 +1,6 @@
-"""Which approval an Astakos commission or application is, and the card data it carries: one
-place, so `/astakos` and a digest register the same approval and a click on any copy updates
-every copy."""
+"""Which approval an Astakos commission, application or membership request is, and the card
+data it carries: one place, so `/astakos` and a digest register the same approval and a click
+on any copy updates every copy. (What each kind does on a click: `kinds.py`.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot import errors
-from bot.approvals import ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, Kind, register_kind
+from bot.approvals import Approval
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Application, Commission, Membership, Project
@@ -38,6 +38,20 @@ async def names(
     except errors.PlatformError as error:
         log.info("astakos user catalog unavailable: %s", type(error).__name__)
         return {}
+
+
+def client(services: Services, instance: str) -> AstakosClient:
+    # Platform.client is not on the base class (the typed lookup will replace this).
+    astakos: AstakosClient = services.platforms[PLATFORM].client(instance)  # type: ignore[attr-defined]
+    return astakos
+
+
+def wrong_token(credential: Credential, needs: str, command: str) -> str | None:
+    """Why `command` cannot run with this credential when the linked token is of the other
+    kind ("user" or "service" needed), or None."""
+    if credential.kind and credential.kind != f"{needs} token":
+        return cards.wrong_token(command, needs, credential.instance, credential.account)
+    return None
 
 
 def holder(label: str | None, known: dict[str, str]) -> str:
@@ -129,79 +143,6 @@ async def register_application(
         f"application {app.id} for {p.name}",
         payload.model_dump(),
     )
-
-
-# -- current state, for a claim a dead process left (bot/recovery.py) -----------------------
-
-
-def _client(services: Services, instance: str) -> AstakosClient:
-    return services.platforms[PLATFORM].client(instance)  # type: ignore[attr-defined]
-
-
-async def _commission_now(
-    services: Services, credential: Credential, approval: Approval
-) -> Current:
-    """Astakos deletes a commission once accepted or rejected: still there, nothing happened;
-    gone, it was resolved, by the interrupted click (only the issuing service, whose token the
-    claimer used, can resolve it)."""
-    client = _client(services, approval.instance)
-    try:
-        await client.commission(token=credential.secret, serial=int(approval.target))
-    except errors.NotFound:
-        return Current(
-            TOOK_EFFECT, "confirmed after a restart: Astakos no longer lists it as pending"
-        )
-    return Current(WAITING)
-
-
-async def _application_now(
-    services: Services, credential: Credential, approval: Approval
-) -> Current:
-    project_id, _, app_id = approval.target.rpartition(":")
-    try:
-        project = await _client(services, approval.instance).project(
-            token=credential.secret, project_id=project_id
-        )
-    except errors.NotFound:
-        return Current(ELSEWHERE, "the project no longer exists")
-    app = project.last_application
-    if app is None or str(app.id) != app_id:
-        return Current(ELSEWHERE, "a newer application replaced it")
-    wanted = {"approve": "approved", "deny": "denied"}.get(approval.action)
-    if app.state == "pending":
-        return Current(WAITING)
-    if app.state == wanted:
-        return Current(TOOK_EFFECT, f"confirmed after a restart: the application is {app.state}")
-    return Current(ELSEWHERE, f"the application is {app.state}")
-
-
-async def _membership_now(
-    services: Services, credential: Credential, approval: Approval
-) -> Current:
-    try:
-        membership = await _client(services, approval.instance).membership(
-            token=credential.secret, membership_id=int(approval.target)
-        )
-    except errors.NotFound:
-        return Current(ELSEWHERE, "the membership no longer exists")
-    if membership.state in ("requested", "leave_requested"):
-        return Current(WAITING)
-    took = (approval.action == "accept" and membership.state in ("accepted", "removed")) or (
-        approval.action == "reject" and membership.state == "rejected"
-    )
-    if took:
-        return Current(
-            TOOK_EFFECT, f"confirmed after a restart: the membership is {membership.state}"
-        )
-    return Current(ELSEWHERE, f"the membership is {membership.state}")
-
-
-for _kind, _check in (
-    ("commission", _commission_now),
-    ("application", _application_now),
-    ("membership", _membership_now),
-):
-    register_kind(Kind(platform=PLATFORM, kind=_kind, check=_check, render=cards.card))
 
 
 # A join (or leave) request waiting for the project owner's decision.

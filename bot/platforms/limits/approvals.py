@@ -1,15 +1,12 @@
 """Which approval a pending limit is: one place, so `/limits pending` and a digest register the
-same approval and a click on either card updates both."""
+same approval and a click on either card updates both. (What a click does: `kinds.py`.)"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot import errors
-from bot.approvals import ELSEWHERE, TOOK_EFFECT, WAITING, Approval, Current, Kind, register_kind
+from bot.approvals import Approval
 from bot.blocks import limits as blocks
-from bot.platforms.base import Credential
-from bot.platforms.limits.client import LimitsClient
 from bot.platforms.limits.models import PendingLimit
 
 if TYPE_CHECKING:
@@ -39,33 +36,3 @@ async def register(services: Services, instance: str, p: PendingLimit, key: str)
             break
     assert record is not None
     return record
-
-
-async def current(services: Services, credential: Credential, approval: Approval) -> Current:
-    """The limit's task still open: nothing happened. Else its workflow history says who
-    took the task and how (for a claim a dead process left, bot/recovery.py)."""
-    client: LimitsClient = services.platforms[PLATFORM].client(  # type: ignore[attr-defined]
-        approval.instance
-    )
-    limit_id = str(approval.payload.get("limit_id", ""))
-    key = str(approval.payload.get("task_key", ""))
-    try:
-        view = await client.limit(credential, limit_id=limit_id)
-    except errors.NotFound:
-        view = None
-    if view is not None and any(a.task_key == key for a in view.actions):
-        return Current(WAITING)
-    history = await client.history(credential, limit_id=limit_id)
-    taken = [h for h in history if (h.task or "") == key]
-    if not taken:
-        if view is None:
-            return Current(ELSEWHERE, "the limit no longer exists")
-        return Current(ELSEWHERE, f"no longer waiting (status {view.status})")
-    last = taken[-1]
-    detail = f"{(last.action or '').lower()} by {last.user or 'someone'} on Atoti Limits"
-    if (last.action or "").casefold() == approval.action.casefold():
-        return Current(TOOK_EFFECT, f"confirmed after a restart: {detail}")
-    return Current(ELSEWHERE, detail)
-
-
-register_kind(Kind(platform=PLATFORM, kind=KIND, check=current, render=blocks.card))
