@@ -3,6 +3,7 @@ linked, with their buttons and the same one-click claim as everywhere."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -165,3 +166,37 @@ async def test_after_a_click_the_shared_list_counts_agree(driver, slack, bot, wo
             in texts(slack.workspace.find(digest.channel, digest.ts).blocks)
         )
     )
+
+
+async def test_reject_from_home_asks_a_comment_then_rejects_and_draws_the_tab_again(
+    driver, slack, bot, world
+):
+    for user, platform, values in DEMO_LINKS:
+        if user == "alice" and platform == "limits":
+            assert "Linked" in await link(driver, slack, user, platform, values)
+    await driver.home_opened("alice")
+    home = await driver.wait_for(lambda: slack.home("alice"))
+    # L-22 waits on alice's approval (the demo's others may be hers to submit, not decide).
+    limit_id = "L-22"
+    [reject] = [
+        e
+        for e in buttons(home, "limits_reject")
+        if json.loads(e["value"])["approval"].split(":")[3] == limit_id
+    ]
+    limits = world.emulators["limits"]
+    opened = len(slack.views_opened("alice"))
+    await driver.click("alice", home, action_id="limits_reject", value=reject["value"])
+    modal = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
+    assert f"Reject limit *{limit_id}*" in texts(modal.blocks)
+
+    published = len(slack.calls("views.publish"))
+    await driver.submit("alice", modal, {"comment": "not this quarter"})
+    await driver.wait_for(lambda: limits.limits[limit_id].status == "REJECTED")
+    assert limits.limits[limit_id].comment == "not this quarter"
+    # The tab is drawn again without that card's buttons.
+    await driver.wait_for(lambda: len(slack.calls("views.publish")) > published)
+    assert reject["value"] not in [
+        b["value"] for b in buttons(slack.home("alice"), "limits_reject")
+    ]
