@@ -13,7 +13,7 @@ _HIDDEN = [name for name in ("pandas", "numpy") if name not in sys.modules]
 for _name in _HIDDEN:
     sys.modules[_name] = None  # type: ignore[assignment]  # None blocks an import; typeshed: modules only
 try:
-    import sqlite_utils  # noqa: F401
+    import sqlite_utils  # noqa: F401 (imported for the above, with both hidden)
 finally:
     for _name in _HIDDEN:
         if sys.modules.get(_name, ...) is None:

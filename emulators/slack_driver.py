@@ -266,7 +266,7 @@ class SlackDriver:
 
     # The deadline is the caller's to set, and the TimeoutError names the events seen, which a
     # bare asyncio.timeout around the call could not.
-    async def wait_for(self, predicate: Callable[..., Any], timeout: float = 30) -> Any:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[..., Any], timeout: float = 30) -> Any:  # noqa: ASYNC109 (see above)
         """Poll until `predicate(emulator)` (or `predicate()`) is truthy; return its value.
         The app's listeners keep working after the HTTP ack, so tests wait for the result.
         The deadline is generous: on two cores shared by several test runs, a reply can take

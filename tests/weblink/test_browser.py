@@ -28,9 +28,9 @@ if not os.path.exists(CHROMIUM):
 if not os.path.exists(CHROMEDRIVER):
     pytest.skip("chromedriver is absent: apt-get install chromium-driver", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402 (after the skips above)
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402 (after the skips above)
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402 (after the skips above)
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 

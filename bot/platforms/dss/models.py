@@ -54,7 +54,7 @@ class AuthInfo(_Model):
     profile: str | None = Field(None, alias="userProfile")
     via: list[Any] = Field(default_factory=list)
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type decorators over @property
     @property
     def login(self) -> str:
         """The DSS login behind the key; a global key without a user shows its key id."""
@@ -93,7 +93,7 @@ class Future(_Model):
             data["progress_states"] = (data.pop("progress") or {}).get("states") or []
         return data
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type decorators over @property
     @property
     def status(self) -> str:
         """running | done | failed | aborted | unknown."""
@@ -119,12 +119,12 @@ class Future(_Model):
     def elapsed(self) -> timedelta:
         return timedelta(milliseconds=self.running_time)
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type decorators over @property
     @property
     def elapsed_text(self) -> str:
         return format_duration(self.running_time / 1000)
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type decorators over @property
     @property
     def percent(self) -> int | None:
         """Overall progress from DSS's nested progress stack, when it has targets."""
@@ -137,7 +137,7 @@ class Future(_Model):
             scale /= state.target
         return int(fraction * 100) if known else None
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type decorators over @property
     @property
     def progress_text(self) -> str:
         """E.g. `Computing metrics (step 2/3) · 45%` or `` when DSS reports nothing."""
@@ -297,12 +297,12 @@ class ScenarioRun(_Model):
             "outcome": result.get("outcome") if isinstance(result, dict) else None,
         }
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type decorators over @property
     @property
     def running(self) -> bool:
         return self.outcome is None
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type decorators over @property
     @property
     def duration_text(self) -> str:
         return format_duration((self.end - self.start) / 1000) if self.end else ""
