@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -176,7 +176,11 @@ class ServicesAndRetries(AsyncMiddleware):
         self.services = services
 
     async def async_process(
-        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Any
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse | None:
         services = self.services
         req.context["services"] = services
@@ -190,7 +194,7 @@ class ServicesAndRetries(AsyncMiddleware):
         return await next()
 
 
-def _describe(body: dict[str, Any]) -> str:
+def _describe(body: object) -> str:
     """What the request was, for logs: type and ids only, never field values."""
     if not isinstance(body, dict):
         return "?"

@@ -63,10 +63,6 @@ class Approval:
     def settled(self) -> bool:
         return self.state in (DONE, GONE)
 
-    @property
-    def retryable(self) -> bool:
-        return self.state == FAILED
-
 
 def _approval(row: dict[str, Any]) -> Approval:
     return Approval(
@@ -372,11 +368,11 @@ def retally(before: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> list[
                 continue
             for pattern, platform, kind in _TALLIES:
                 closed = count(was, platform, kind) - count(open_ids, platform, kind)
-                element["text"] = pattern.sub(
-                    lambda m, c=closed: f"{m.group(1)}{max(0, int(m.group(2)) - c)}{m.group(3)}",
-                    element["text"],
-                    count=1,
-                )
+
+                def less(m: re.Match[str], c: int = closed) -> str:
+                    return f"{m.group(1)}{max(0, int(m.group(2)) - c)}{m.group(3)}"
+
+                element["text"] = pattern.sub(less, element["text"], count=1)
         out.append(block)
     from bot.blocks import astakos as astakos_blocks  # lazily: it imports this module
 

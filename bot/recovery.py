@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import approval_kinds, errors
 from bot.approval_kinds import ELSEWHERE, TOOK_EFFECT, WAITING, Current, Place
 from bot.approvals import DONE, GONE, Approval, _approval, update_recorded_copies
 
 # The kinds register themselves when their platform's kinds module is imported.
-from bot.platforms.astakos import kinds as _astakos  # noqa: F401
-from bot.platforms.limits import kinds as _limits  # noqa: F401
+from bot.platforms.astakos import kinds as _astakos  # noqa: F401 (imported to register)
+from bot.platforms.limits import kinds as _limits  # noqa: F401 (imported to register)
 from bot.store import approvals as rows
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ async def recover_claims(services: Services) -> list[Approval]:
     return changed
 
 
-async def _recover(services: Services, row: dict) -> Approval | None:
+async def _recover(services: Services, row: dict[str, Any]) -> Approval | None:
     claim = _approval(row)
     kind = approval_kinds.find(claim.platform, claim.kind)
     if kind is None:

@@ -12,7 +12,7 @@ from bot import errors
 from bot.approvals import Approval
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
-from bot.platforms.astakos.models import Application, Commission, Membership, Project
+from bot.platforms.astakos.models import Application, Commission, Membership, Project, amount
 from bot.platforms.base import Credential
 
 if TYPE_CHECKING:
@@ -114,11 +114,11 @@ def grant_lines(resources: dict[str, Any]) -> list[str]:
         if g.project_capacity is None:
             continue
         member = (
-            f" ({cards.amount(resource, g.member_capacity)} per member)"
+            f" ({amount(resource, g.member_capacity)} per member)"
             if g.member_capacity is not None
             else ""
         )
-        out.append(f"{cards.pretty(resource)} {cards.amount(resource, g.project_capacity)}{member}")
+        out.append(f"{cards.pretty(resource)} {amount(resource, g.project_capacity)}{member}")
     return out
 
 
