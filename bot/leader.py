@@ -26,6 +26,8 @@ import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
+from bot.store import advisory
+
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services import Services
@@ -111,15 +113,11 @@ class AdvisoryLock(Leadership):
     async def acquire(self) -> bool:
         try:
             conn = await self._connection()
-            cursor = await asyncio.wait_for(
-                conn.execute("select pg_try_advisory_lock(%s)", [LEADER_LOCK]), self.timeout
-            )
-            row = await cursor.fetchone()
+            return await asyncio.wait_for(advisory.try_lock(conn, LEADER_LOCK), self.timeout)
         except Exception as error:  # the database is unreachable: not leading, try later
             log.warning("leadership: cannot reach PostgreSQL (%s)", type(error).__name__)
             await self._drop()
             return False
-        return bool(row and row[0])
 
     async def held(self) -> bool:
         """The lock is the session's: held while this very connection is alive and holds it
@@ -127,28 +125,16 @@ class AdvisoryLock(Leadership):
         if self._conn is None or self._conn.closed:
             return False
         try:
-            cursor = await asyncio.wait_for(
-                self._conn.execute(
-                    "select count(*) from pg_locks where locktype = 'advisory' and granted"
-                    " and pid = pg_backend_pid() and objsubid = 1"
-                    " and (classid::bigint << 32) | objid::bigint = %s",
-                    [LEADER_LOCK],
-                ),
-                self.timeout,
-            )
-            row = await cursor.fetchone()
+            return await asyncio.wait_for(advisory.holds(self._conn, LEADER_LOCK), self.timeout)
         except Exception as error:
             log.warning("leadership: the lock's connection failed (%s)", type(error).__name__)
             await self._drop()
             return False
-        return bool(row and row[0])
 
     async def release(self) -> None:
         if self._conn is not None and not self._conn.closed:
             try:
-                await asyncio.wait_for(
-                    self._conn.execute("select pg_advisory_unlock(%s)", [LEADER_LOCK]), self.timeout
-                )
+                await asyncio.wait_for(advisory.unlock(self._conn, LEADER_LOCK), self.timeout)
             except Exception:
                 pass  # closing the session below releases it anyway
         await self._drop()

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.store import migrations
-from bot.store.engine import Db
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -29,15 +28,6 @@ log = logging.getLogger(__name__)
 # How long an auth.test answer is trusted: a good one for longer than a failure.
 SLACK_OK_SECONDS, SLACK_FAILED_SECONDS = 60.0, 5.0
 CHECK_TIMEOUT = 5.0
-
-
-def _schema_current(db: Db) -> tuple[bool, bool]:
-    """(the database answers, its schema is exactly the code's)."""
-    list(db.query("SELECT 1 AS one"))
-    versions = migrations.applied(db)
-    return True, bool(versions) and max(versions) == migrations.LATEST and not migrations.pending(
-        db
-    )
 
 
 class Readiness:
@@ -50,7 +40,7 @@ class Readiness:
         database = schema = False
         try:
             database, schema = await asyncio.wait_for(
-                self.services.store.run(_schema_current), CHECK_TIMEOUT
+                self.services.store.run(migrations.schema_current), CHECK_TIMEOUT
             )
         except Exception as error:
             log.warning("readiness: the database did not answer (%s)", type(error).__name__)

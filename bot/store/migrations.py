@@ -239,3 +239,10 @@ def pending(db: Any) -> list[Migration]:
         names = {r["name"] for r in db.query(f"select name from {LEGACY_TABLE}")}
         versions = {m.version for m in MIGRATIONS if m.name in names}
     return [m for m in MIGRATIONS if m.version not in versions]
+
+
+def schema_current(db: Any) -> tuple[bool, bool]:
+    """(the database answers, its schema is exactly the code's), for /readyz."""
+    list(db.query("SELECT 1 AS one"))
+    versions = applied(db)
+    return True, bool(versions) and max(versions) == LATEST and not pending(db)
