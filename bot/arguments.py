@@ -6,12 +6,13 @@ parser that turns the typed words into named values or says, in a few words, wha
     async def future(inv: Invocation) -> None:
         job_id, watch = inv.a.text("id"), inv.a.flag("watch")
 
-A subcommand with several shapes declares `forms` instead of `args`; the first form that fits
-wins, so a form that starts with a keyword goes before one that takes any word:
+A subcommand with several shapes declares `forms` instead of `args`:
 
     forms=[[Keyword("all", optional=False), Word("idle", optional=True, ...)], [Word("project")]]
 
-renders as `all [idle] | <project>`. An empty form makes the rest optional: `[a | b]`.
+renders as `all [idle] | <project>`. An empty form makes the rest optional: `[a | b]`. When
+several forms fit, the one with the most keywords typed wins (`all` is the keyword, not a
+project named "all"), then the first declared.
 
 `@instance` words are not arguments (see handlers.common.take_instance) and are skipped here;
 `share` at the end is taken off before parsing (bot.commands.run_family).
@@ -51,6 +52,7 @@ class Arg:
     after: str = ""
     keys: tuple[str, ...] = ()
     minimum: int | None = None
+    maximum: int | None = None
     hint: str = ""
 
     @property
@@ -114,10 +116,21 @@ def Number(
     *,
     optional: bool = False,
     minimum: int | None = None,
+    maximum: int | None = None,
     label: str = "",
     after: str = "",
+    hint: str = "",
 ) -> Arg:
-    return Arg(name, "number", optional, label=label, after=after, minimum=minimum)
+    return Arg(
+        name,
+        "number",
+        optional,
+        label=label,
+        after=after,
+        minimum=minimum,
+        maximum=maximum,
+        hint=hint,
+    )
 
 
 def Date(name: str, *, optional: bool = False, label: str = "YYYY-MM-DD") -> Arg:
@@ -249,6 +262,8 @@ def _convert(arg: Arg, word: str) -> Value | _Failure:
             return _Failure(0, 2, arg.hint or f"{_code(word)} is not a whole number")
         if arg.minimum is not None and number < arg.minimum:
             return _Failure(0, 2, arg.hint or f"{arg.shown} starts at {arg.minimum}")
+        if arg.maximum is not None and number > arg.maximum:
+            return _Failure(0, 2, arg.hint or f"{arg.shown} goes up to {arg.maximum}")
         return number
     if arg.kind == "date":
         try:
@@ -260,6 +275,15 @@ def _convert(arg: Arg, word: str) -> Value | _Failure:
     return word
 
 
+def _marks(args: Sequence[Arg]) -> set[str]:
+    """The literal words that start the given arguments (`to` of `to #channel`, keywords)."""
+    marks = {a.after.lower() for a in args if a.after}
+    for a in args:
+        if a.kind == "keyword":
+            marks |= {a.name, *(alias for alias, _ in a.aliases)}
+    return marks
+
+
 def _match(
     args: Sequence[Arg], words: Sequence[str], i: int, j: int, failures: list[_Failure]
 ) -> dict[str, Value] | None:
@@ -267,19 +291,25 @@ def _match(
     if i == len(args):
         if j == len(words):
             return {}
-        failures.append(_Failure(j, 0, f"{_code(words[j])} is more than I expected"))
+        failures.append(_Failure(j, 0, f"I did not expect {_code(words[j])}"))
         return None
     arg = args[i]
     if arg.kind in ("text", "words"):
-        rest = list(words[j:])
-        if not rest and not arg.optional:
+        # The rest, up to the first word that introduces a later argument (`to`, a keyword):
+        # as much as leaves the later ones something they fit.
+        marks = _marks(args[i + 1 :])
+        stop = next((at for at in range(j, len(words)) if words[at].lower() in marks), len(words))
+        least = j if arg.optional else j + 1
+        if stop < least:
             failures.append(_Failure(j, 1, f"{_code(arg.usage())} is missing"))
             return None
-        tail = _match(args, words, i + 1, len(words), failures)
-        if tail is None:
-            return None
-        value: Value = (" ".join(rest) if arg.kind == "text" else rest) if rest else None
-        return {arg.name: value, **tail}
+        for end in range(stop, least - 1, -1):
+            tail = _match(args, words, i + 1, end, failures)
+            if tail is not None:
+                rest = list(words[j:end])
+                value: Value = (" ".join(rest) if arg.kind == "text" else rest) if rest else None
+                return {arg.name: value, **tail}
+        return None
     k = j  # where the value is
     if arg.after and j < len(words) and words[j].lower() == arg.after.lower():
         k = j + 1
@@ -337,12 +367,16 @@ def parse(forms: Sequence[Form], words: Sequence[str]) -> Parsed:
     declared = frozenset(arg.name for form in forms for arg in form)
     words = [w for w in words if not _is_instance(w)]
     failures: list[_Failure] = []
-    for form in forms:
+    fits: list[tuple[int, int, Parsed]] = []
+    for index, form in enumerate(forms):
         parsed = _parse_form(form, words, failures)
         if parsed is not None:
-            return Parsed(parsed.values, declared)
+            keywords = sum(1 for a in form if a.kind == "keyword" and parsed.values.get(a.name))
+            fits.append((keywords, -index, parsed))
+    if fits:  # the most specific form: the most keywords typed, then the first declared
+        return Parsed(max(fits, key=lambda fit: fit[:2])[2].values, declared)
     if not failures:  # no form at all: only no words fit
-        raise ArgError(f"{_code(words[0])} is more than I expected")
+        raise ArgError(f"I did not expect {_code(words[0])}")
     best = max(failures)
     if best.expected:
         expected = [

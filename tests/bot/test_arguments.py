@@ -101,7 +101,7 @@ def test_values_by_name_and_kind():
     assert parse(RUN, ["c/j@1", "in", "P", "name=x", "n=2"]).options() == {"name": "x", "n": "2"}
 
 
-def test_the_first_form_that_fits_wins():
+def test_the_form_with_the_most_keywords_wins_then_the_first():
     assert not parse(VARS, []).flag("set")
     a = parse(VARS, ["set", "env=prod", "retries=3"])
     assert a.flag("set") and a.options() == {"env": "prod", "retries": "3"}
@@ -116,6 +116,44 @@ def test_the_first_form_that_fits_wins():
     assert parse(ALERT, ["add", "dss.futures", "to", "#ops"]).get("channel") == "#ops"
 
 
+def test_a_keyword_wins_over_a_word_in_any_order_of_forms():
+    notebooks = (NOTEBOOKS[1], NOTEBOOKS[0])
+    assert usage(notebooks) == "<project> | all [idle>2h]"
+    assert parse(notebooks, ["all"]).flag("all")
+    assert parse(notebooks, ["ALL", "idle>2h"]).get("project") is None
+    assert parse(notebooks, ["SALES"]).get("project") == "SALES"
+    use = ((), (Text("project", label="project name"),), (Keyword("none", optional=False),))
+    assert parse(use, ["none"]).flag("none")
+    assert parse(use, ["none", "of", "these"]).get("project") == "none of these"
+
+
+DIGEST = (
+    (
+        Keyword("add", optional=False),
+        Word("platforms"),
+        Words("when"),
+        Word("channel", optional=True, label="#channel", after="to"),
+        Keyword("skip-empty", aliases=("skip_empty",)),
+        Options(keys=("tz",), label="tz=Area/City"),
+    ),
+)
+
+
+def test_free_words_stop_where_a_later_argument_starts():
+    assert usage(DIGEST) == ("add <platforms> <when …> [to #channel] [skip-empty] [tz=Area/City]")
+    a = parse(DIGEST, ["add", "dss", "daily", "09:00", "to", "#ops", "skip-empty", "tz=UTC"])
+    assert a.words("when") == ["daily", "09:00"] and a.get("channel") == "#ops"
+    assert a.flag("skip-empty") and a.options() == {"tz": "UTC"}
+    a = parse(DIGEST, ["add", "dss", "every", "30m", "skip_empty"])
+    assert a.words("when") == ["every", "30m"] and a.get("channel") is None
+    with pytest.raises(ArgError) as raised:
+        parse(DIGEST, ["add", "dss", "daily", "to"])
+    assert raised.value.reason == "`#channel` is missing"
+    with pytest.raises(ArgError) as raised:
+        parse(DIGEST, ["add", "dss", "to", "#ops"])
+    assert raised.value.reason == "`<when …>` is missing"
+
+
 def test_instance_words_are_not_arguments():
     assert parse(FUTURE, ["@prod", "42"]).text("id") == "42"
 
@@ -125,19 +163,21 @@ def test_instance_words_are_not_arguments():
     [
         (FUTURE, [], "`<id>` is missing"),
         (FUTURE, ["42", "later"], "`later` is not `watch`"),
-        (FUTURE, ["42", "watch", "x"], "`x` is more than I expected"),
-        (((),), ["extra"], "`extra` is more than I expected"),
+        (FUTURE, ["42", "watch", "x"], "I did not expect `x`"),
+        (((),), ["extra"], "I did not expect `extra`"),
         (BREACHES, ["yesterday"], "`yesterday` is not a date like 2026-11-29"),
         (BREACHES, ["page"], "`N` is missing"),
         (BREACHES, ["page", "x"], "`x` is not a whole number"),
         (BREACHES, ["page", "0"], "N starts at 1"),
+        (((Number("n", maximum=200),),), ["201"], "n goes up to 200"),
+        (((Number("n", maximum=9, hint="say 1 to 9"),),), ["10"], "say 1 to 9"),
         (VARS, ["unset"], "`<name …>` is missing"),
         (VARS, ["set"], "`k=v …` is missing"),
         (NOTEBOOKS, ["all", "idle"], "say how long idle, like `idle>2h`"),
         (KEYS, ["bob"], "`bob` is not `personal`"),
         (QUOTAS, ["all", "owner=x"], "`owner` is not a setting here; use `user=…` or `project=…`"),
         (ALERT, ["add"], "`<source>` is missing"),
-        (ALERT, ["add", "s", "#ops"], "`#ops` is more than I expected"),
+        (ALERT, ["add", "s", "#ops"], "I did not expect `#ops`"),
         (ALERT, ["remove"], "`remove` is not `add` or `list`"),
         (RUN, ["c/j@1", "at", "P"], "`at` should be `in`"),
         (RUN, ["c/j@1"], "`in <project>` is missing"),
