@@ -40,10 +40,8 @@ PLATFORM_ALIASES = {
 }
 
 
-def platform_for(services: Services, word: str | None) -> Platform:
+def platform_for(services: Services, word: str) -> Platform:
     configured = ", ".join(f"`{k}`" for k in services.platforms) or "none configured"
-    if not word:
-        raise errors.UserError(f"Say which platform: `/ops link <platform>`; one of {configured}.")
     key = PLATFORM_ALIASES.get(word.lower(), word.lower())
     if key not in services.platforms and key in TITLES:
         raise errors.UserError(

@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import errors, messages, weblink
 from bot import help as help_topics
+from bot.arguments import Number, Word
 from bot.blocks import common as b
 from bot.blocks import ops as blocks
 from bot.blocks import weblink as weblink_blocks
@@ -35,13 +36,17 @@ def bot_version() -> str:
 
 
 @family.command(
-    "help", "help [topic] [command]", "what each command does, with examples", quick=True
+    "help",
+    "what each command does, with examples",
+    args=[Word("topic", optional=True), Word("command", optional=True)],
+    quick=True,
 )
 async def help_(inv: Invocation) -> None:
     """Usage and examples, generated from the registry (bot.help adds forms and examples)."""
     services = inv.services
     configured = {k: f for k, f in _families.items() if k in services.platforms}
-    word = (inv.arg(0) or "").lstrip("/").lower()
+    word = (inv.a.get("topic") or "").lstrip("/").lower()
+    second = inv.a.get("command")
     if not word:
         overview = [(_slashes["ops"], family.title, family.usage_lines(_slashes["ops"]))]
         overview += [
@@ -58,12 +63,12 @@ async def help_(inv: Invocation) -> None:
         if key not in configured:
             raise errors.UserError(not_configured(services, key))
         fam, slash = _families[key], _slashes[key]
-        if inv.arg(1):
-            sub = fam.find(inv.arg(1) or "")
+        if second:
+            sub = fam.find(second)
             if sub is None:
                 raise errors.UserError(
                     _unknown_topic(
-                        f"{word} {inv.arg(1)}", configured, list(fam.subcommands), prefix=f"{key} "
+                        f"{word} {second}", configured, list(fam.subcommands), prefix=f"{key} "
                     )
                 )
             await _reply_topic(inv, key, slash, sub)
@@ -90,7 +95,7 @@ async def help_(inv: Invocation) -> None:
         )
         return
     sub = family.find(word)
-    if sub is None and inv.arg(1) is None:
+    if sub is None and second is None:
         # A platform command named alone (`/ops help futures`): its family, if only one has it.
         owners = [k for k, f in configured.items() if f.find(word)]
         if len(owners) == 1:
@@ -98,14 +103,15 @@ async def help_(inv: Invocation) -> None:
                 inv, owners[0], _slashes[owners[0]], configured[owners[0]].find(word)
             )  # type: ignore[arg-type]
             return
-    if sub is not None and inv.arg(1) is None:
+    if sub is not None and second is None:
         await _reply_topic(inv, "ops", _slashes["ops"], sub)
         return
-    if word in help_topics.GUIDES and inv.arg(1) is None:
+    if word in help_topics.GUIDES and second is None:
         title, text = help_topics.GUIDES[word]
         await inv.reply(text=title, blocks=[b.header(title), b.section(text)])
         return
-    raise errors.UserError(_unknown_topic(" ".join(inv.args), configured, _topics(configured)))
+    asked = " ".join(w for w in (inv.a.get("topic"), second) if w)
+    raise errors.UserError(_unknown_topic(asked, configured, _topics(configured)))
 
 
 def _topics(configured: dict[str, CommandFamily]) -> list[str]:
@@ -152,14 +158,17 @@ def configured_list(services) -> str:  # type: ignore[no-untyped-def]
     return ", ".join(f"`{k}`" for k in services.platforms) or "none yet"
 
 
-@family.command(
-    "link", "link <platform> [instance]", "link your account (opens a form)", quick=True
-)
+# The platform and, when several are configured, its instance.
+ACCOUNT = [Word("platform"), Word("instance", optional=True)]
+
+
+@family.command("link", "link your account (opens a form)", args=ACCOUNT, quick=True)
 async def link(inv: Invocation) -> None:
-    platform = platform_for(inv.services, inv.arg(0))
+    platform = platform_for(inv.services, inv.a.text("platform"))
+    asked = inv.a.get("instance")
     if inv.services.settings.public_url:
         # The one-time web link (bot.weblink) instead of the modal: ephemeral, for this user.
-        instance = platform.instance(inv.arg(1)).name if inv.arg(1) else None
+        instance = platform.instance(asked).name if asked else None
         issued = await weblink.issue(
             inv.services,
             user_id=inv.user_id,
@@ -178,20 +187,20 @@ async def link(inv: Invocation) -> None:
         client=inv.client,
         trigger_id=inv.trigger_id,
         platform=platform,
-        instance=inv.arg(1),
+        instance=asked,
         response_url=inv.response_url or None,
     )
 
 
-@family.command("unlink", "unlink <platform> [instance]", "delete your stored credential")
+@family.command("unlink", "delete your stored credential", args=ACCOUNT)
 async def unlink(inv: Invocation) -> None:
     services = inv.services
-    platform = platform_for(services, inv.arg(0))
-    instance = platform.instance(inv.arg(1)).name
+    platform = platform_for(services, inv.a.text("platform"))
+    instance = platform.instance(inv.a.get("instance")).name
     await inv.reply(text=await unlink_account(services, inv.user_id, platform.key, instance))
 
 
-@family.command("links", "links", "your linked accounts", quick=True)
+@family.command("links", "your linked accounts", args=[], quick=True)
 async def links(inv: Invocation) -> None:
     accounts = await inv.services.accounts.for_user(inv.user_id)
     if not accounts:
@@ -201,7 +210,7 @@ async def links(inv: Invocation) -> None:
     await inv.reply(text="Your linked accounts", blocks=blocks.links_message(accounts, TITLES))
 
 
-@family.command("status", "status", "every platform instance: reachable, latency, version")
+@family.command("status", "every platform instance: reachable, latency, version", args=[])
 async def status(inv: Invocation) -> None:
     services = inv.services
     targets = [(p, name) for p in services.platforms.values() for name in p.instances]
@@ -223,14 +232,16 @@ async def status(inv: Invocation) -> None:
     )
 
 
-@family.command("audit", "audit [n]", "operators: the last n state changes", quick=True)
+@family.command(
+    "audit",
+    "operators: the last n state changes",
+    args=[Number("n", optional=True, minimum=1, maximum=200, hint="say how many, from 1 to 200")],
+    quick=True,
+)
 async def audit(inv: Invocation) -> None:
     if inv.user_id not in inv.services.settings.operators:
         raise errors.NotAllowed(messages.OPERATORS_ONLY)
-    raw = inv.arg(0, "20") or "20"
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise errors.UserError("Give how many changes to show, 1 to 200: `/ops audit 50`.")
-    rows = await inv.services.audit.latest(int(raw))
+    rows = await inv.services.audit.latest(inv.a.number("n") or 20)
     await inv.reply(text=f"Last {len(rows)} changes", blocks=blocks.audit_message(rows))
 
 

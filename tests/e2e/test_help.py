@@ -104,18 +104,19 @@ async def test_link_without_a_platform_names_only_configured_ones(driver, slack,
 
 
 @pytest.mark.parametrize(
-    "command, text, usage",
+    "command, text, reason, usage",
     [
-        ("/dss", "futures 🚀", "`/dss futures [all]`"),
-        ("/dss", "whoami extra", "`/dss whoami`"),
-        ("/dss", "future", "`/dss future <id> [watch]`"),
-        ("/ops", "dss jobs SALES more", "`/ops dss jobs [project]`"),
-        ("/ops", "links everything", "`/ops links`"),
+        ("/dss", "futures 🚀", "`🚀` is not `all`", "`/dss futures [all]`"),
+        ("/dss", "whoami extra", "I did not expect `extra`", "`/dss whoami`"),
+        ("/dss", "future", "`&lt;id&gt;` is missing", "`/dss future <id> [watch]`"),
+        ("/ops", "dss jobs SALES more", "I did not expect `more`", "`/ops dss jobs [project]`"),
+        ("/ops", "links everything", "I did not expect `everything`", "`/ops links`"),
+        ("/ops", "audit 500", "say how many, from 1 to 200", "`/ops audit [n]`"),
     ],
 )
-async def test_wrong_or_extra_arguments_get_that_subcommands_usage(
-    driver, slack, bot, command, text, usage
+async def test_wrong_or_extra_arguments_get_what_is_wrong_and_the_usage(
+    driver, slack, bot, command, text, reason, usage
 ):
     reply = await reply_to(driver, slack, "alice", command, text, expect="I can't read")
-    assert reply.text.startswith(f"I can't read `{command} {text}`. Here is how it goes:")
+    assert reply.text.startswith(f"I can't read `{command} {text}`: {reason}. Here is how it goes:")
     assert usage in reply.text and "For example: `" in reply.text
