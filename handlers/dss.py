@@ -13,6 +13,7 @@ from datetime import timedelta
 from slack_bolt.async_app import AsyncApp
 
 from bot import errors, suggest
+from bot.arguments import Keyword, Options, Word, Words
 from bot.blocks import common as b
 from bot.blocks import dss as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
@@ -72,7 +73,7 @@ def _admin_only(error: errors.Forbidden, command: str, credential: Credential) -
     return errors.NotAllowed(ADMIN_ONLY.format(command=command, account=credential.account))
 
 
-@family.command("whoami", "whoami", "your DSS login, groups, profile, and whether the key is admin")
+@family.command("whoami", "your DSS login, groups, profile, and whether the key is admin", args=[])
 async def whoami(inv: Invocation) -> None:
     credential, client = await _open(inv)
     info, admin = await asyncio.gather(
@@ -99,10 +100,12 @@ async def _futures_reply(
     )
 
 
-@family.command("futures", "futures [all]", "running long tasks with Abort buttons (all: admin)")
+@family.command(
+    "futures", "running long tasks with Abort buttons (all: admin)", args=[Keyword("all")]
+)
 async def futures(inv: Invocation) -> None:
     instance = take_instance(inv)
-    all_users = inv.arg(0, "").lower() == "all"
+    all_users = inv.a.flag("all")
     text, blks = await _futures_reply(inv.services, inv.user_id, instance, all_users)
     await inv.reply(text=text, blocks=blks)
 
@@ -119,12 +122,14 @@ def _future_poll(client: DSSClient, credential: Credential, job_id: str):
     return poll
 
 
-@family.command("future", "future <id> [watch]", "a task's state; `watch` tells you when it ends")
+@family.command(
+    "future",
+    "a task's state; `watch` tells you when it ends",
+    args=[Word("id"), Keyword("watch")],
+)
 async def future(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    job_id = inv.arg(0)
-    if not job_id:
-        raise errors.UserError("Give the task id: `/dss future <id>` (ids are in `/dss futures`).")
+    job_id = inv.a.text("id")
     try:
         state = await client.final_state(api_key=credential.secret, job_id=job_id)
     except errors.NotFound:
@@ -134,7 +139,7 @@ async def future(inv: Invocation) -> None:
             f"can see.{suggest.did_you_mean(job_id, ids)} `/dss futures` lists yours."
         ) from None
     note = ""
-    if inv.arg(1, "").lower() == "watch":
+    if inv.a.flag("watch"):
         note = await _start_watch(inv.services, inv.user_id, credential, job_id, state.label)
     await inv.reply(
         text=f"DSS task {blocks.b.escape(job_id)}: {state.status}" + (f" · {note}" if note else ""),
@@ -176,10 +181,12 @@ async def _run_watch(services: Services, user_id: str, params: dict) -> Poll:
     return poll
 
 
-@family.command("jobs", "jobs [project]", "running jobs, in one project or all")
+@family.command(
+    "jobs", "running jobs, in one project or all", args=[Word("project", optional=True)]
+)
 async def jobs(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    project = inv.arg(0)
+    project = inv.a.get("project")
     if project:
         project = await _project_key(client, credential, project)
     items = await client.running_jobs(api_key=credential.secret, project_key=project)
@@ -189,13 +196,10 @@ async def jobs(inv: Invocation) -> None:
     )
 
 
-@family.command("scenarios", "scenarios <project>", "scenarios with their last run's outcome")
+@family.command("scenarios", "scenarios with their last run's outcome", args=[Word("project")])
 async def scenarios(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    project = inv.arg(0)
-    if not project:
-        raise errors.UserError("Give the project key: `/dss scenarios SALES`.")
-    project = await _project_key(client, credential, project)
+    project = await _project_key(client, credential, inv.a.text("project"))
     items = await client.list_scenarios(api_key=credential.secret, project_key=project)
     gate = asyncio.Semaphore(SCENARIO_CONCURRENCY)
 
@@ -219,14 +223,14 @@ async def scenarios(inv: Invocation) -> None:
 
 
 @family.command(
-    "run", "run <project> <scenario>", "run a scenario; you get its outcome when it ends"
+    "run",
+    "run a scenario; you get its outcome when it ends",
+    args=[Word("project"), Word("scenario")],
 )
 async def run(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    project, scenario = inv.arg(0), inv.arg(1)
-    if not project or not scenario:
-        raise errors.UserError("Give the project and the scenario: `/dss run SALES NIGHTLY_BUILD`.")
-    project = await _project_key(client, credential, project)
+    scenario = inv.a.text("scenario")
+    project = await _project_key(client, credential, inv.a.text("project"))
     try:
         fire = await client.run_scenario(
             api_key=credential.secret, project_key=project, scenario_id=scenario
@@ -299,33 +303,38 @@ IDLE_UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 def _idle(word: str | None) -> timedelta | None:
     """`idle>2h` (also `idle=2h`; Slack sends `>` as `&gt;`): sessions idle at least that."""
-    if not word:
+    match = IDLE.match(word or "")
+    if not match:  # the parser let only IDLE through
         return None
-    match = IDLE.match(word)
-    if not match:
-        raise errors.UserError("Say how long idle, e.g. `/dss notebooks all idle>2h` (m, h or d).")
     return timedelta(seconds=int(match.group(1)) * IDLE_UNITS[match.group(2).lower()])
 
 
 @family.command(
     "notebooks",
-    "notebooks <project> | all [idle>2h]",
     "Jupyter notebooks with live kernels, in one project or all; Unload",
+    forms=[
+        [Word("project")],
+        [
+            Keyword("all", optional=False),
+            Word(
+                "idle",
+                optional=True,
+                pattern=IDLE.pattern.strip("^$"),
+                label="idle>2h",
+                hint="say how long idle, like `idle>2h` (m, h or d)",
+            ),
+        ],
+    ],
 )
 async def notebooks(inv: Invocation) -> None:
     instance = take_instance(inv)
-    project = inv.arg(0)
-    if not project:
-        raise errors.UserError(
-            "Give the project key, or `all`: `/dss notebooks SALES`, `/dss notebooks all idle>2h`."
-        )
-    if project.lower() == "all":
+    if inv.a.flag("all"):
         text, blks = await _all_notebooks_reply(
-            inv.services, inv.user_id, instance, _idle(inv.arg(1))
+            inv.services, inv.user_id, instance, _idle(inv.a.get("idle"))
         )
     else:
         credential, client = await _session(inv.services, inv.user_id, instance)
-        project = await _project_key(client, credential, project)
+        project = await _project_key(client, credential, inv.a.text("project"))
         text, blks = await _notebooks_reply(inv.services, inv.user_id, instance, project)
     await inv.reply(text=text, blocks=blks)
 
@@ -385,27 +394,27 @@ async def _keys_reply(
 
 @family.command(
     "keys",
-    "keys [personal [user]]",
     "global API keys, or every user's personal keys (admin); never the secret; Delete",
+    forms=[[], [Keyword("personal", optional=False), Word("user", optional=True)]],
 )
 async def keys(inv: Invocation) -> None:
     instance = take_instance(inv)
-    if inv.arg(0, "").lower() == "personal":
+    if inv.a.flag("personal"):
         text, blks = await _keys_reply(
-            inv.services, inv.user_id, instance, "everyone", owner=inv.arg(1, "") or ""
+            inv.services, inv.user_id, instance, "everyone", owner=inv.a.get("user") or ""
         )
     else:
         text, blks = await _keys_reply(inv.services, inv.user_id, instance, "global")
     await inv.reply(text=text, blocks=blks)
 
 
-@family.command("mykeys", "mykeys", "your personal API keys; never the secret; Delete")
+@family.command("mykeys", "your personal API keys; never the secret; Delete", args=[])
 async def mykeys(inv: Invocation) -> None:
     text, blks = await _keys_reply(inv.services, inv.user_id, take_instance(inv), "personal")
     await inv.reply(text=text, blocks=blks)
 
 
-@family.command("usage", "usage", "global usage summary (admin)")
+@family.command("usage", "global usage summary (admin)", args=[])
 async def usage(inv: Invocation) -> None:
     credential, client = await _open(inv)
     try:
@@ -420,17 +429,19 @@ async def usage(inv: Invocation) -> None:
 
 @family.command(
     "vars",
-    "vars [set k=v ... | unset name ...]",
     "instance variables (admin); `set` and `unset` change them",
+    forms=[
+        [],
+        [Keyword("set", optional=False), Options(optional=False)],
+        [Keyword("unset", optional=False), Words("name")],
+    ],
 )
 async def vars_(inv: Invocation) -> None:
     credential, client = await _open(inv)
     note = ""
     try:
-        if inv.arg(0, "").lower() == "unset":
-            names = inv.args[1:]
-            if not names:
-                raise errors.UserError("Say which to remove: `/dss vars unset retries`.")
+        if inv.a.flag("unset"):
+            names = inv.a.words("name")
             current = await client.get_variables(api_key=credential.secret)
             missing = [n for n in names if n not in current]
             if missing:
@@ -451,10 +462,8 @@ async def vars_(inv: Invocation) -> None:
                 target=",".join(sorted(names)),
             )
             note = "Removed " + ", ".join(f"`{b.escape(n)}`" for n in sorted(names)) + "."
-        elif inv.arg(0, "").lower() == "set":
-            changes = inv.options()
-            if not changes:
-                raise errors.UserError("Say what to set: `/dss vars set env=prod retries=3`.")
+        elif inv.a.flag("set"):
+            changes = inv.a.options()
             values = await client.set_variables(api_key=credential.secret, changes=changes)
             await inv.services.audit.record(
                 user_id=inv.user_id,
@@ -474,7 +483,7 @@ async def vars_(inv: Invocation) -> None:
     )
 
 
-@family.command("impersonation", "impersonation", "user and group impersonation rules (admin)")
+@family.command("impersonation", "user and group impersonation rules (admin)", args=[])
 async def impersonation(inv: Invocation) -> None:
     credential, client = await _open(inv)
     try:

@@ -264,9 +264,11 @@ async def test_live_notebooks_across_projects_idlest_first_with_unload(
     )
     assert ("dss.unload", "FINANCE/ledger_checks") in audit_actions(settings)
     wrong = await reply_to(
-        driver, slack, "alice", "/dss", "notebooks all idle", expect="Say how long idle"
+        driver, slack, "alice", "/dss", "notebooks all idle", expect="say how long idle"
     )
-    assert "`/dss notebooks all idle&gt;2h`" in wrong.text  # Slack shows &gt; as >
+    assert wrong.text.startswith("I can't read `/dss notebooks all idle`: say how long idle")
+    assert "like `idle&gt;2h` (m, h or d)" in wrong.text  # Slack shows &gt; as >
+    assert "`/dss notebooks all idle>2h`" in wrong.text  # the examples, from the help
 
 
 async def test_a_non_admin_sees_the_live_notebooks_of_the_projects_they_read(
@@ -293,10 +295,10 @@ async def test_vars_unset_removes_a_variable(driver, slack, dss, bot, settings):
         driver, slack, "alice", "/dss", "vars unset nope", expect="No instance variable"
     )
     assert "`nope`" in missing.text and "/dss vars" in missing.text
-    bare = await reply_to(
-        driver, slack, "alice", "/dss", "vars unset", expect="Say which to remove"
-    )
-    assert "`/dss vars unset retries`" in bare.text
+    bare = await reply_to(driver, slack, "alice", "/dss", "vars unset", expect="is missing")
+    assert bare.text.startswith("I can't read `/dss vars unset`: `&lt;name …&gt;` is missing.")
+    assert "`/dss vars [set k=v … | unset <name …>]`" in bare.text
+    assert "`/dss vars unset env`" in bare.text
 
 
 def link_buttons(blocks: list[dict]) -> list[tuple[str, str]]:
