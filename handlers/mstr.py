@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import errors
+from bot.arguments import Keyword, Text
 from bot.blocks import mstr as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
 from bot.config import Settings
@@ -29,7 +30,8 @@ from handlers.common import take_instance
 
 family = CommandFamily("mstr", "Strategy One")
 
-CLEAR_WORDS = {"none", "clear", "-"}
+# Words that clear the default project (`/mstr use none`).
+CLEAR_WORDS = ("clear", "-")
 _PROJECT_ID = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 
@@ -83,7 +85,7 @@ def _name(default: dict[str, Any] | None) -> str | None:
 # -- commands ------------------------------------------------------------------------------
 
 
-@family.command("status", "status", "I-Server and web versions, your session and its timeout")
+@family.command("status", "I-Server and web versions, your session and its timeout", args=[])
 async def status(inv: Invocation) -> None:
     credential, client = await _open(inv)
     st = await client.status(credential=credential)
@@ -96,7 +98,7 @@ async def status(inv: Invocation) -> None:
     )
 
 
-@family.command("whoami", "whoami", "the user of your session, and how you are linked")
+@family.command("whoami", "the user of your session, and how you are linked", args=[])
 async def whoami(inv: Invocation) -> None:
     credential, client = await _open(inv)
     default = await _default(inv.services, inv.user_id, credential.instance)
@@ -150,14 +152,12 @@ async def _projects_reply(
 
 @family.command(
     "projects",
-    "projects [part of a name]",
     "projects with their status on each node; Use as default",
+    args=[Text("name", optional=True, label="part of a name")],
 )
 async def projects(inv: Invocation) -> None:
     instance = take_instance(inv)
-    text, blks = await _projects_reply(
-        inv.services, inv.user_id, instance, " ".join(inv.args).strip()
-    )
+    text, blks = await _projects_reply(inv.services, inv.user_id, instance, inv.a.get("name") or "")
     await inv.reply(text=text, blocks=blks)
 
 
@@ -201,18 +201,22 @@ def close_names(items: list[Project], wanted: str, n: int = 5) -> list[str]:
 
 @family.command(
     "use",
-    "use [<project name> | none]",
     "your default project (sent as the project of your commands); none clears it",
+    forms=[
+        [],
+        [Text("project", label="project name")],
+        [Keyword("none", optional=False, aliases=CLEAR_WORDS)],
+    ],
 )
 async def use(inv: Invocation) -> None:
     instance = take_instance(inv)
-    wanted = " ".join(inv.args).strip()
-    if not wanted:
+    wanted = inv.a.get("project")
+    if not wanted and not inv.a.flag("none"):
         credential = await inv.services.accounts.credential(inv.user_id, "mstr", instance)
         default = await _default(inv.services, inv.user_id, credential.instance)
         await inv.reply(text=blocks.use_current(credential.instance, _name(default)))
         return
-    if wanted.lower() in CLEAR_WORDS:
+    if not wanted:  # `none`: clear it
         credential = await inv.services.accounts.credential(inv.user_id, "mstr", instance)
         default = await _default(inv.services, inv.user_id, credential.instance)
         if default:
