@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import errors, suggest
+from bot.arguments import Keyword, Options, Text, Word
 from bot.blocks import common as b
 from bot.blocks import squonk as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
@@ -107,7 +108,7 @@ async def _create_task(
 # -- commands -----------------------------------------------------------------------------
 
 
-@family.command("projects", "projects", "the projects you can see, with your role")
+@family.command("projects", "the projects you can see, with your role", args=[])
 async def projects(inv: Invocation) -> None:
     credential, client = await _open(inv)
     items = await client.projects(credential)
@@ -144,12 +145,12 @@ async def _instances_reply(
 
 @family.command(
     "instances",
-    "instances [project]",
     "job instances with phase and run time; Stop and Watch buttons",
+    args=[Word("project", optional=True)],
 )
 async def instances(inv: Invocation) -> None:
     site = take_instance(inv)
-    text, blks = await _instances_reply(inv.services, inv.user_id, site, inv.arg(0))
+    text, blks = await _instances_reply(inv.services, inv.user_id, site, inv.a.get("project"))
     await inv.reply(text=text, blocks=blks)
 
 
@@ -181,19 +182,16 @@ async def _card(
 
 @family.command(
     "instance",
-    "instance <id> [watch]",
     "an instance's details and recent task events; `watch` tells you when it ends",
+    args=[Word("id"), Keyword("watch")],
 )
 async def instance(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    word = inv.arg(0)
-    if not word:
-        raise errors.UserError(blocks.INSTANCE_USAGE.format(command="instance"))
-    instance_id = await _instance_id(client, credential, word)
+    instance_id = await _instance_id(client, credential, inv.a.text("id"))
     found, text, blks = await _card(
         client, credential, instance_id, ui=_ui(inv.services, credential.instance)
     )
-    if inv.arg(1, "").lower() == "watch":
+    if inv.a.flag("watch"):
         note = (
             await _start_watch(inv.services, inv.user_id, credential.instance, found.id, found.name)
             if not found.done
@@ -204,14 +202,13 @@ async def instance(inv: Invocation) -> None:
     await inv.reply(text=text, blocks=blks)
 
 
-@family.command("watch", "watch <instance>", "a message when the instance ends, with its exit code")
+@family.command(
+    "watch", "a message when the instance ends, with its exit code", args=[Word("instance")]
+)
 async def watch(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    word = inv.arg(0)
-    if not word:
-        raise errors.UserError(blocks.INSTANCE_USAGE.format(command="watch"))
     found = await client.instance(
-        credential, instance_id=await _instance_id(client, credential, word)
+        credential, instance_id=await _instance_id(client, credential, inv.a.text("instance"))
     )
     if found.done:
         task = await _create_task(client, credential, found)
@@ -270,20 +267,27 @@ def _variable(text: str) -> Any:
 
 @family.command(
     "run",
-    "run <collection>/<job>@<version> in <project> [name=...] [k=v ...]",
     "start a job instance; you get a message when it ends",
+    args=[
+        Word(
+            "job",
+            pattern=JOB_SPEC.pattern.strip("^$"),
+            label="collection/job@version",
+            hint="give the job as `collection/job@version` (`/squonk jobs` lists them)",
+        ),
+        Word("project", after="in"),
+        Options(label="name=… k=v …"),
+    ],
 )
 async def run(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    words = inv.words()
-    spec = JOB_SPEC.match(words[0]) if words else None
-    if spec is None or len(words) != 3 or words[1].lower() != "in":
-        raise errors.UserError(blocks.RUN_USAGE)
+    spec = JOB_SPEC.match(inv.a.text("job"))
+    assert spec is not None  # the parser let only JOB_SPEC through
     collection, job, version = spec.groups()
-    options = inv.options()
+    options = inv.a.options()
     name = options.pop("name", None) or f"{job[:70]}-{uuid.uuid4().hex[:6]}"
     variables = {k: _variable(v) for k, v in options.items()}
-    project = await _project(client, credential, words[2])
+    project = await _project(client, credential, inv.a.text("project"))
     await _check_job(client, credential, collection, job, version)
     label = f"{collection}/{job}@{version}"
 
@@ -358,10 +362,14 @@ async def _check_job(
         )
 
 
-@family.command("tasks", "tasks [running]", "tasks with their state and exit code")
+@family.command(
+    "tasks",
+    "tasks with their state and exit code",
+    args=[Keyword("running", aliases=("live", "active"))],
+)
 async def tasks(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    running_only = inv.arg(0, "").lower() in ("running", "live", "active")
+    running_only = inv.a.flag("running")
     items = await client.tasks(credential, exclude_done=running_only)
     await inv.reply(
         text=f"{len(items)} Squonk2 task(s) on {credential.instance}",
@@ -369,10 +377,14 @@ async def tasks(inv: Invocation) -> None:
     )
 
 
-@family.command("jobs", "jobs [part of a name]", "the job catalogue, optionally filtered")
+@family.command(
+    "jobs",
+    "the job catalogue, optionally filtered",
+    args=[Text("name", optional=True, label="part of a name")],
+)
 async def jobs(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    needle = " ".join(inv.args) or None
+    needle = inv.a.get("name")
     items = await client.jobs(credential, filter=needle)
     await inv.reply(
         text=f"{len(items)} Squonk2 job(s) on {credential.instance}",

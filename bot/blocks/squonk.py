@@ -17,14 +17,6 @@ from bot.platforms.squonk.models import Instance, Job, Project, Task, TaskEvent
 STOP = "squonk_instance_stop"
 WATCH = "squonk_instance_watch"
 
-RUN_USAGE = (
-    "Start a job like this: `/squonk run <collection>/<job>@<version> in <project> "
-    "[name=...] [k=v ...]`, e.g. `/squonk run im-test/nop@1.0.0 in demo x=7`. "
-    "`/squonk jobs` lists the jobs."
-)
-INSTANCE_USAGE = (
-    "Give the instance id or name: `/squonk {command} <instance>` (`/squonk instances` lists them)."
-)
 NO_PROJECT = (
     "There is no project `{project}` that you can see on Squonk2 ({instance}).{hint} "
     "`/squonk projects` lists yours."

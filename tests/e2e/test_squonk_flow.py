@@ -301,10 +301,9 @@ async def test_unknown_project_and_job_are_named(driver, slack, dm, bot):
 )
 async def test_bad_run_syntax_gets_the_usage(driver, slack, dm, bot, text):
     await link_alice(driver, slack)
-    reply = await reply_to(driver, slack, "alice", "/squonk", text, expect="Start a job")
-    # Shown literally: Slack reads a bare `<project>` as markup.
-    usage = "/squonk run &lt;collection&gt;/&lt;job&gt;@&lt;version&gt; in &lt;project&gt;"
-    assert usage in reply.text
+    reply = await reply_to(driver, slack, "alice", "/squonk", text, expect="I can't read")
+    assert reply.text.startswith(f"I can't read `/squonk {text}`: ")
+    assert "`/squonk run <collection/job@version> in <project> [name=… k=v …]`" in reply.text
 
 
 async def test_projects_tasks_and_jobs(driver, slack, dm, bot):
