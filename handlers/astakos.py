@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import errors
 from bot.approval_flow import share
+from bot.arguments import Keyword, Options, Word, Words
 from bot.blocks import astakos as blocks
 from bot.blocks import common as b
 from bot.commands import CommandFamily, Invocation, make_listener
@@ -45,7 +46,7 @@ async def _open(
 # -- whoami, whois, quotas -----------------------------------------------------------------
 
 
-@family.command("whoami", "whoami", "who your token belongs to: user, uuid, service endpoints")
+@family.command("whoami", "who your token belongs to: user, uuid, service endpoints", args=[])
 async def whoami(inv: Invocation) -> None:
     credential, client = await _open(inv)
     info = await client.authenticate(token=credential.secret)
@@ -56,12 +57,14 @@ async def whoami(inv: Invocation) -> None:
     )
 
 
-@family.command("whois", "whois <uuid|username> ...", "username ↔ uuid from the user catalogs")
+@family.command(
+    "whois",
+    "username ↔ uuid from the user catalogs",
+    args=[Words("users", label="uuid|username")],
+)
 async def whois(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    asked = inv.words()
-    if not asked:
-        raise errors.UserError("Give a uuid or a username: `/astakos whois alice@example.org`.")
+    asked = inv.a.words("users")
     uuids = [a for a in asked if UUID_RE.match(a)]
     names = [a for a in asked if not UUID_RE.match(a)]
     found = await client.catalogs(
@@ -81,16 +84,19 @@ async def whois(inv: Invocation) -> None:
 
 @family.command(
     "quotas",
-    "quotas [project] | all [user=…] [project=…]",
     "limit / usage / pending per resource, closest to the limit first; `all`: "
     "every member's and project's quotas on your service (service token)",
+    forms=[
+        [Word("project", optional=True)],
+        [Keyword("all", optional=False), Options(keys=("user", "project"))],
+    ],
 )
 async def quotas(inv: Invocation) -> None:
-    if inv.arg(0, "").lower() == "all":
+    if inv.a.flag("all"):
         await _service_quotas(inv)
         return
     credential, client = await _open(inv, "user", "/astakos quotas")
-    project = inv.arg(0)
+    project = inv.a.get("project")
     token = credential.secret
     shown = project
     if project and not UUID_RE.match(project):
@@ -114,13 +120,7 @@ async def _service_quotas(inv: Invocation) -> None:
     projects', nearest the limit first."""
     command = "/astakos quotas all"
     credential, client = await _open(inv, "service", command)
-    options = inv.options()
-    unknown = sorted(set(options) - {"user", "project"})
-    if unknown or len(inv.words()) > 1:
-        raise errors.UserError(
-            "Narrow it with `user=` and `project=`: `/astakos quotas all "
-            "user=alice@example.org project=<project uuid>`."
-        )
+    options = inv.a.options()
     token = credential.secret
     user = options.get("user")
     if user and not UUID_RE.match(user):
@@ -156,8 +156,8 @@ async def _nothing() -> list:
 
 @family.command(
     "commissions",
-    "commissions [share]",
     "pending commissions with Accept / Reject and Resolve all (service token)",
+    args=[],
 )
 async def commissions(inv: Invocation) -> None:
     instance = take_instance(inv)
@@ -167,17 +167,18 @@ async def commissions(inv: Invocation) -> None:
 
 @family.command(
     "commission",
-    "commission <serial> [share]",
     "one commission's provisions (holder, source, resource, quantity)",
+    args=[
+        Word(
+            "serial",
+            pattern=r"\d+",
+            hint="give the commission's serial number, like `56` (`/astakos commissions` has them)",
+        )
+    ],
 )
 async def commission(inv: Invocation) -> None:
     instance = take_instance(inv)
-    serial = inv.arg(0, "")
-    if not serial.isdigit():
-        raise errors.UserError(
-            "Give the commission's serial number: `/astakos commission 56` "
-            "(serials are in `/astakos commissions`)."
-        )
+    serial = inv.a.text("serial")
     text, blks, ids = await views.commission(inv.services, inv.user_id, instance, serial)
     await share(inv, text, blks, ids, f"commission {serial}")
 
@@ -187,42 +188,36 @@ async def commission(inv: Invocation) -> None:
 
 @family.command(
     "projects",
-    "projects [state] [share]",
     "projects (uninitialized, active, ...); pending applications with Approve / Deny",
+    args=[Word("state", optional=True)],
 )
 async def projects(inv: Invocation) -> None:
     instance = take_instance(inv)
-    state = (inv.arg(0) or "").lower()
+    state = (inv.a.get("state") or "").lower()
     text, blks, ids = await views.projects(inv.services, inv.user_id, instance, state)
     await share(inv, text, blks, ids, "the projects")
 
 
 @family.command(
     "project",
-    "project <id|name> [share]",
     "one project: state, resources, a pending application with Approve / Deny",
+    args=[Word("project", label="id|name")],
 )
 async def project(inv: Invocation) -> None:
     instance = take_instance(inv)
-    word = inv.arg(0)
-    if not word:
-        raise errors.UserError(
-            "Give the project's id or name: `/astakos project chem.example.org`."
-        )
+    word = inv.a.text("project")
     text, blks, ids = await views.project(inv.services, inv.user_id, instance, word)
     await share(inv, text, blks, ids, "the project")
 
 
 @family.command(
-    "members", "members <project> [share]", "memberships; pending requests with Accept / Reject"
+    "members",
+    "memberships; pending requests with Accept / Reject",
+    args=[Word("project", label="id|name")],
 )
 async def members(inv: Invocation) -> None:
     instance = take_instance(inv)
-    word = inv.arg(0)
-    if not word:
-        raise errors.UserError(
-            "Give the project's id or name: `/astakos members chem.example.org`."
-        )
+    word = inv.a.text("project")
     text, blks, ids = await views.members(inv.services, inv.user_id, instance, word)
     await share(inv, text, blks, ids, "the members")
 

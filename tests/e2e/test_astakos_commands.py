@@ -260,8 +260,9 @@ async def test_whois_both_ways(driver, slack, astakos, bot):
     assert "`bob@example.org` → `dead0000-1111-4222-8333-444455556666`" in body
     assert f"`{ALICE}` → `alice@example.org`" in body
     assert "`nobody@example.org`: no such user" in body
-    usage = await reply_to(driver, slack, "alice", "/astakos", "whois", expect="Give a uuid")
-    assert "/astakos whois" in usage.text
+    usage = await reply_to(driver, slack, "alice", "/astakos", "whois", expect="is missing")
+    assert usage.text.startswith("I can't read `/astakos whois`: `&lt;uuid|username …&gt;`")
+    assert "`/astakos whois <uuid|username …>`" in usage.text
 
 
 async def test_unlinked_and_unknown_subcommand(driver, slack, astakos, bot):
@@ -300,9 +301,9 @@ async def test_service_quotas_of_members_and_projects_nearest_the_limit_first(
     )
     assert "`nobody`" in nobody.text
     wrong = await reply_to(
-        driver, slack, "carol", "/astakos", "quotas all colour=red", expect="Narrow it with"
+        driver, slack, "carol", "/astakos", "quotas all colour=red", expect="not a setting here"
     )
-    assert "`user=`" in wrong.text
+    assert "`colour` is not a setting here; use `user=…` or `project=…`" in wrong.text
 
 
 async def test_quotas_all_needs_a_service_token(driver, slack, astakos, bot):
