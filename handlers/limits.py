@@ -10,12 +10,10 @@ bot/platforms/limits/kinds.py); their clicks go through the one approval flow
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
 from slack_bolt.async_app import AsyncApp
 
 from bot import approval_flow, errors, suggest
+from bot.arguments import Date, Number, Word
 from bot.blocks import common as b
 from bot.blocks import limits as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
@@ -29,7 +27,6 @@ from handlers.common import take_instance
 
 family = CommandFamily("limits", "Atoti Limits")
 
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _session = views.session
 
 
@@ -43,7 +40,7 @@ def _ui(services: Services, instance: str) -> str | None:
     return services.platforms["limits"].ui_url(instance)
 
 
-@family.command("status", "status", "server up since (startup ping) and connected Atoti servers")
+@family.command("status", "server up since (startup ping) and connected Atoti servers", args=[])
 async def status(inv: Invocation) -> None:
     credential, client = await _open(inv)
     state = await client.status(credential)
@@ -54,42 +51,19 @@ async def status(inv: Invocation) -> None:
     )
 
 
-def parse_breaches(words: list[str]) -> tuple[str | None, int]:
-    """`[YYYY-MM-DD] [page N]` -> (date or None, page)."""
-    day: str | None = None
-    page = 1
-    index = 0
-    while index < len(words):
-        word = words[index].lower()
-        if word == "page" and index + 1 < len(words) and words[index + 1].isdigit():
-            page = int(words[index + 1])
-            index += 2
-            if page < 1:
-                raise errors.UserError(f"Pages start at 1. {blocks.BREACHES_USAGE}")
-            continue
-        if day is None and DATE.fullmatch(word):
-            try:
-                date.fromisoformat(word)
-            except ValueError:
-                raise errors.UserError(f"`{word}` is not a date. {blocks.BREACHES_USAGE}") from None
-            day = word
-            index += 1
-            continue
-        raise errors.UserError(
-            f"I don't understand `{b.escape(words[index])[:40]}`. {blocks.BREACHES_USAGE}",
-            markup=True,
-        )
-    return day, page
-
-
 @family.command(
     "breaches",
-    "breaches [YYYY-MM-DD] [page N]",
     "Breach and Warning incidents of an as-of date (default: the latest)",
+    args=[
+        Date("date", optional=True),
+        Number("page", optional=True, minimum=1, label="N", after="page"),
+    ],
 )
 async def breaches(inv: Invocation) -> None:
     instance = take_instance(inv)
-    day, page = parse_breaches(inv.args)
+    as_of = inv.a.date("date")
+    day = as_of.isoformat() if as_of else None
+    page = inv.a.number("page") or 1
     credential, client = await _session(inv.services, inv.user_id, instance)
     found = await client.breaches(credential, as_of=day)
     if found.as_of is None:
@@ -110,15 +84,10 @@ async def breaches(inv: Invocation) -> None:
     )
 
 
-@family.command("limit", "limit <id>", "a limit, its structure and its latest evaluation")
+@family.command("limit", "a limit, its structure and its latest evaluation", args=[Word("id")])
 async def limit(inv: Invocation) -> None:
     instance = take_instance(inv)
-    limit_id = inv.arg(0)
-    if not limit_id:
-        raise errors.UserError(
-            "Give the limit id: `/limits limit L-17` "
-            "(ids are in `/limits breaches` and `/limits pending`)."
-        )
+    limit_id = inv.a.text("id")
     credential, client = await _session(inv.services, inv.user_id, instance)
     try:
         view = await client.limit(credential, limit_id=limit_id)
@@ -155,9 +124,7 @@ async def _known_limit_ids(client: LimitsClient, credential: Credential) -> list
 # -- pending and its approval cards ----------------------------------------------------------
 
 
-@family.command(
-    "pending", "pending [share]", "limits waiting for approval, with Approve / Reject buttons"
-)
+@family.command("pending", "limits waiting for approval, with Approve / Reject buttons", args=[])
 async def pending(inv: Invocation) -> None:
     instance = take_instance(inv)
     if not inv.share:

@@ -29,9 +29,6 @@ REJECT = "limits_reject"  # opens the comment modal
 
 # One section per incident, so page N always starts at the same incident.
 BREACHES_PAGE = 20
-BREACHES_USAGE = (
-    "Use `/limits breaches [YYYY-MM-DD] [page N]`, e.g. `/limits breaches 2026-01-29 page 2`."
-)
 
 KIND_ICON = {"Breach": ":red_circle:", "Warning": ":large_orange_circle:"}
 # The decisions a card offers; Reject asks for an optional comment first.
