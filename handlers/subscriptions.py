@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import errors, membership, triggers
 from bot import help as help_topics
+from bot.arguments import Keyword, Options, Word, Words
 from bot.blocks import common as b
 from bot.blocks import subscriptions as blocks
 from bot.commands import Invocation
@@ -35,7 +36,11 @@ DIGEST_USAGE = (
 ALERT_USAGE = (
     "`/ops alert add <source> [@instance] [every <N>m] [to #channel]`; sources: {sources}."
 )
-SKIP_WORDS = {"skip-empty", "skip_empty", "skipempty"}
+# The number of a digest or alert, as `/ops digest list` shows it (`3` or `#3`).
+NUMBER = Word("id", pattern=r"#?\d+", hint="give the number from `/ops digest list`, like `3`")
+MANAGE = {"rm": "remove", "delete": "remove", "run": "now"}
+LISTING = Keyword("list", optional=False, aliases=("ls",))
+TO_CHANNEL = Word("channel", optional=True, label="#channel", after="to")
 
 
 def _sources_text(services: Services) -> str:
@@ -66,51 +71,55 @@ def _alert_usage() -> str:
 
 @family.command(
     "digest",
-    "digest add|list|remove|pause|resume|now …",
     "scheduled digests of your platforms, in your DMs or a channel",
+    forms=[
+        [],
+        [LISTING],
+        [
+            Keyword("add", optional=False),
+            Word("platforms", label="platforms|all"),
+            Words("when"),
+            TO_CHANNEL,
+            Keyword("skip-empty", aliases=("skip_empty", "skipempty")),
+            Options(keys=("tz", "skip_empty"), label="tz=Area/City"),
+        ],
+        [Word("action", choices=("remove", "pause", "resume", "now"), aliases=MANAGE), NUMBER],
+    ],
 )
 async def digest(inv: Invocation) -> None:
-    action = (inv.arg(0) or "list").lower()
-    if action == "add":
-        inv.args = inv.args[1:]
+    if inv.a.flag("add"):
         await _add_digest(inv)
-    elif action in ("list", "ls"):
-        await _list(inv)
-    elif action in ("remove", "rm", "delete", "pause", "resume", "now", "run"):
-        await _manage(inv, {"rm": "remove", "delete": "remove", "run": "now"}.get(action, action))
+    elif inv.a.get("action"):
+        await _manage(inv, inv.a.text("action"))
     else:
-        raise errors.UserError(f"I don't know `digest {action}`. Use {DIGEST_USAGE}")
+        await _list(inv)
 
 
 @family.command(
     "alert",
-    "alert add <source> [to #channel] | list",
     "post only what is new: commissions, breaches, finished tasks",
+    forms=[
+        [],
+        [LISTING],
+        [
+            Keyword("add", optional=False),
+            Word("source", optional=True),
+            Word("interval", optional=True, label="<N>m", after="every"),
+            TO_CHANNEL,
+        ],
+        [Word("action", choices=("remove", "pause", "resume", "now"), aliases=MANAGE), NUMBER],
+    ],
 )
 async def alert(inv: Invocation) -> None:
-    action = (inv.arg(0) or "list").lower()
-    if action == "add":
-        inv.args = inv.args[1:]
+    if inv.a.flag("add"):
         await _add_alert(inv)
-    elif action in ("list", "ls"):
-        await _list(inv)
-    elif action in ("remove", "rm", "pause", "resume", "now"):
-        await _manage(inv, {"rm": "remove"}.get(action, action))
+    elif inv.a.get("action"):
+        await _manage(inv, inv.a.text("action"))
     else:
-        raise errors.UserError(f"I don't know `alert {action}`. Use {_alert_usage()}")
+        await _list(inv)
 
 
 # -- add --------------------------------------------------------------------------------------
-
-
-def _take_channel(words: list[str]) -> tuple[list[str], str | None]:
-    """Remove `to #channel` from the words; the channel as typed (id, <#C…|name>, #name)."""
-    for i, word in enumerate(words):
-        if word.lower() == "to":
-            if i + 1 >= len(words):
-                raise errors.UserError("Say which channel: `… to #ops`.")
-            return words[:i] + words[i + 2 :], words[i + 1]
-    return words, None
 
 
 def _channel_key(raw: str) -> str:
@@ -173,17 +182,12 @@ def _platforms(services: Services, word: str) -> str:
 
 async def _add_digest(inv: Invocation) -> None:
     services = inv.services
-    words = inv.words()
-    skip = any(w.lower() in SKIP_WORDS for w in words) or inv.options().get(
-        "skip_empty", ""
-    ).lower() in ("1", "yes", "true")
-    words = [w for w in words if w.lower() not in SKIP_WORDS]
-    words, channel_raw = _take_channel(words)
-    if len(words) < 2:
-        raise errors.UserError(f"Give the platforms and when. {DIGEST_USAGE}")
-    platforms = _platforms(services, words[0])
-    tz = inv.options().get("tz") or await _user_tz(inv.client, inv.user_id)
-    when = triggers.parse(words[1:], tz, anchor=services.now())
+    options = inv.a.options()
+    skip = inv.a.flag("skip-empty") or options.get("skip_empty", "").lower() in ("1", "yes", "true")
+    channel_raw = inv.a.get("channel")
+    platforms = _platforms(services, inv.a.text("platforms"))
+    tz = options.get("tz") or await _user_tz(inv.client, inv.user_id)
+    when = triggers.parse(inv.a.words("when"), tz, anchor=services.now())
     pending = blocks.Pending(
         kind=subs.DIGEST, platforms=platforms, trigger=when.text, tz=tz, channel="", skip_empty=skip
     )
@@ -192,24 +196,25 @@ async def _add_digest(inv: Invocation) -> None:
 
 async def _add_alert(inv: Invocation) -> None:
     services = inv.services
-    words = list(inv.words())
-    instance = next((w[1:] for w in words if w.startswith("@") and len(w) > 1), "")
-    words = [w for w in words if not (w.startswith("@") and len(w) > 1)]
-    words, channel_raw = _take_channel(words)
-    if not words:
+    # `@instance` is not an argument (it names where to look): read as typed.
+    instance = next((w[1:] for w in inv.args if w.startswith("@") and len(w) > 1), "")
+    channel_raw = inv.a.get("channel")
+    typed = inv.a.get("source")
+    if typed is None:
         await inv.reply(text="Alert sources", blocks=[b.section(_sources_text(services))])
         return
-    source = words[0].lower()
+    source = typed.lower()
     if source not in registry.alerts():
-        raise errors.UserError(f"`{words[0]}` is not an alert source. {_alert_usage()}")
+        raise errors.UserError(f"`{typed}` is not an alert source. {_alert_usage()}")
     platform = source.split(".", 1)[0]
     if platform not in services.platforms:
         raise errors.UserError(f"{TITLES.get(platform, platform)} is not configured here.")
     if instance:
         services.platforms[platform].instance(instance)
     trigger = ""
-    if len(words) > 1:
-        when = triggers.parse(words[1:], "UTC", anchor=services.now())
+    interval = inv.a.get("interval")
+    if interval is not None:
+        when = triggers.parse(["every", interval], "UTC", anchor=services.now())
         if not when.text.startswith("every"):
             raise errors.UserError("Alerts poll on an interval: `every 5m`, `every 1h`.")
         trigger = when.text
@@ -316,11 +321,7 @@ async def _list(inv: Invocation, note: str = "") -> None:
     await inv.reply(text=f"{len(rows)} digest(s) and alert(s)", blocks=blocks.listing(rows, note))
 
 
-async def _own(services: Services, user_id: str, raw: str | None) -> dict[str, Any]:
-    if not raw or not raw.lstrip("#").isdigit():
-        raise errors.UserError(
-            "Give the number from `/ops digest list`, like `/ops digest pause 3`."
-        )
+async def _own(services: Services, user_id: str, raw: str) -> dict[str, Any]:
     row = await services.store.run(subs.get, int(raw.lstrip("#")))
     if row is None or row["owner"] != user_id:
         raise errors.UserError(
@@ -330,7 +331,7 @@ async def _own(services: Services, user_id: str, raw: str | None) -> dict[str, A
 
 
 async def _manage(inv: Invocation, action: str) -> None:
-    row = await _own(inv.services, inv.user_id, inv.arg(1))
+    row = await _own(inv.services, inv.user_id, inv.a.text("id"))
     if action == "remove":
         await inv.reply(text=f"Remove #{row['id']}?", blocks=blocks.confirm_remove(row))
         return
