@@ -9,13 +9,16 @@ The listener acks and returns at once; the work runs in a task of our own
 
     dss = CommandFamily("dss", "Dataiku DSS")
 
-    @dss.command("futures", "futures [all]", "running long tasks, with Abort buttons")
+    @dss.command("futures", "running long tasks, with Abort buttons", args=[Keyword("all")])
     async def futures(inv: Invocation) -> None:
+        everyone = inv.a.flag("all")
         ...
         await inv.reply(blocks=..., text=...)
 
-`/ops dss futures` routes to the same handler as `/dss futures`. Help and usage come from the
-registry, so they never drift from what is registered.
+`/ops dss futures` routes to the same handler as `/dss futures`. Arguments are declared with
+the subcommand and parsed before its handler runs (bot.arguments); words that do not fit are
+answered with what is wrong and the usage. Help and usage come from the registry, so they never
+drift from what is registered or parsed.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import asyncio
 import contextlib
 import difflib
 import logging
-import re
 import shlex
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,8 +37,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import arguments, errors, messages
+from bot import help as help_topics
 from bot.arguments import Arg, Parsed
 from bot.blocks import common as b
+from bot.platforms.registry import TITLES
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -120,17 +124,6 @@ class Invocation:
         self.note = WorkingNote(self.direct, messages.WORKING.format(command=self.command), grace)
         self.note.start()
 
-    def arg(self, index: int, default: str | None = None) -> str | None:
-        return self.args[index] if len(self.args) > index else default
-
-    def options(self) -> dict[str, str]:
-        """`k=v` arguments."""
-        return dict(a.split("=", 1) for a in self.args if "=" in a)
-
-    def words(self) -> list[str]:
-        """Arguments that are not `k=v`."""
-        return [a for a in self.args if "=" not in a]
-
     async def reply(self, *, text: str, blocks: list[b.Block] | None = None) -> None:
         if self.share:
             if self.working_shown:
@@ -148,130 +141,16 @@ Handler = Callable[[Invocation], Awaitable[None]]
 @dataclass(frozen=True)
 class Subcommand:
     name: str
-    usage: str
+    usage: str  # derived from `forms` (bot.arguments.usage), e.g. "future <id> [watch]"
     summary: str
     handler: Handler
     # Quick subcommands (open a modal, answer from local state) show no "working…" message.
     quick: bool = False
-    # The declared arguments (bot.arguments); None while the subcommand still only has a usage
-    # line, checked by `accepts`.
-    forms: tuple[arguments.Form, ...] | None = None
+    forms: tuple[arguments.Form, ...] = ((),)  # the declared arguments (bot.arguments)
 
     def parse(self, args: list[str]) -> Parsed:
         """The declared arguments' values; ArgError says what does not fit."""
-        if self.forms is None:
-            if not self.accepts(args):
-                raise arguments.ArgError("")
-            return Parsed()
         return arguments.parse(self.forms, args)
-
-    def accepts(self, args: list[str]) -> bool:
-        """Whether the arguments fit the usage line (see `usage_pattern`). `@instance` and
-        (when the usage takes them) `k=v` words are the handler's to check."""
-        pattern = usage_pattern(self.usage)
-        if pattern is None:
-            return True
-        takes_options = "=" in self.usage
-        words = [
-            a
-            for a in args
-            if not (a.startswith("@") and len(a) > 1) and not (takes_options and "=" in a)
-        ]
-        return _match(pattern, words)
-
-
-# The usage grammar: `<x>` is a required word, `[x]` optional, `[a|b]` one of them, `[page N]`
-# an optional group, and groups nest (`keys [personal [user]]`). A bare word is a placeholder
-# unless it is one of these keywords, which must be typed as they are (`futures [all]`,
-# `future <id> [watch]`). Not checked here, the handler reads them: anything after `…` or
-# `...`, alternatives at the top (`notebooks <project> | all`), free text (`<project name>`,
-# `[part of a name]`).
-KEYWORDS = {"all", "watch", "running", "set", "unset", "page", "none", "in", "to", "personal"}
-SYNONYMS = {"running": {"live", "active"}}
-_USAGE_TOKEN = re.compile(r"\[|\]|\||<[^>]*>|[^\s\[\]|]+")
-
-# A pattern is a list of items: ("word", keyword or None), ("opt", pattern) or
-# ("alt", [pattern, ...]).
-Pattern = list[tuple[str, Any]]
-
-
-class _Unchecked(Exception):
-    pass
-
-
-def usage_pattern(usage: str) -> Pattern | None:
-    if "..." in usage or "…" in usage:
-        return None
-    tokens = _USAGE_TOKEN.findall(usage)[1:]
-    try:
-        pattern, rest = _parse(tokens, 0, top=True)
-    except (_Unchecked, IndexError):
-        return None
-    return pattern if rest == len(tokens) else None
-
-
-def _parse(tokens: list[str], i: int, *, top: bool = False) -> tuple[Pattern, int]:
-    """A sequence up to a closing bracket; `|` splits it into alternatives."""
-    branches: list[Pattern] = [[]]
-    while i < len(tokens) and tokens[i] != "]":
-        token = tokens[i]
-        if token == "[":
-            inner, i = _parse(tokens, i + 1)
-            if i >= len(tokens) or tokens[i] != "]":
-                raise _Unchecked
-            branches[-1].append(("opt", inner))
-        elif token == "|":
-            if top:
-                raise _Unchecked
-            branches.append([])
-        elif token.startswith("<"):
-            if " " in token:
-                raise _Unchecked
-            branches[-1].append(("word", None))
-        else:
-            word = token.lower()
-            branches[-1].append(("word", word if word in KEYWORDS else None))
-        i += 1
-    for branch in branches:
-        if (
-            not top
-            and len(branch) > 1
-            and all(kind == "word" and value is None for kind, value in branch)
-        ):
-            raise _Unchecked  # `[part of a name]`
-    if len(branches) == 1:
-        return branches[0], i
-    return [("alt", branches)], i
-
-
-def _fits(expected: str | None, word: str) -> bool:
-    if expected is None:
-        return True
-    word = word.lower()
-    return word == expected or word in SYNONYMS.get(expected, ())
-
-
-def _ends(pattern: Pattern, words: list[str], j: int) -> set[int]:
-    """Every position in `words` where `pattern`, started at `j`, can end."""
-    positions = {j}
-    for kind, value in pattern:
-        after: set[int] = set()
-        for at in positions:
-            if kind == "word":
-                if at < len(words) and _fits(value, words[at]):
-                    after.add(at + 1)
-            elif kind == "opt":
-                after.add(at)
-                after |= _ends(value, words, at)
-            else:
-                for branch in value:
-                    after |= _ends(branch, words, at)
-        positions = after
-    return positions
-
-
-def _match(pattern: Pattern, words: list[str]) -> bool:
-    return len(words) in _ends(pattern, words, 0)
 
 
 class CommandFamily:
@@ -284,28 +163,18 @@ class CommandFamily:
     def command(
         self,
         name: str,
-        usage_or_summary: str,
-        summary: str | None = None,
+        summary: str,
         *,
         args: Sequence[Arg] | None = None,
         forms: Sequence[Sequence[Arg]] | None = None,
         quick: bool = False,
         aliases: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
-        """Register a subcommand: `command(name, summary, args=[...])` (or `forms=`), whose
-        usage line is derived from the declaration; or `command(name, usage, summary)`, whose
-        hand-written usage line is only checked by `accepts`."""
-        declared: tuple[arguments.Form, ...] | None = None
-        if args is not None or forms is not None:
-            if summary is not None:
-                raise TypeError("a declared subcommand takes its summary, not a usage line")
-            declared = arguments.as_forms(args, forms)
-            summary = usage_or_summary
-            usage = f"{name} {arguments.usage(declared)}".strip()
-        elif summary is None:
-            raise TypeError(f"{name}: give a usage line and a summary, or declare its args")
-        else:
-            usage = usage_or_summary
+        """Register a subcommand with its arguments: `args=[...]` (one shape; none: it takes
+        no argument) or `forms=[[...], [...]]` (several). Its usage line is derived from them
+        (bot.arguments), so help and the parser never disagree."""
+        declared = arguments.as_forms(args, forms)
+        usage = f"{name} {arguments.usage(declared)}".strip()
 
         def register(fn: Handler) -> Handler:
             self.subcommands[name] = Subcommand(name, usage, summary, fn, quick, declared)
@@ -346,8 +215,6 @@ def usage_reply(
 ) -> str:
     """What a person sees after arguments that do not fit: what is wrong (when the parser
     could say), the usage, its forms, examples."""
-    from bot import help as help_topics
-
     topic = help_topics.topic(family_key, sub.name, platforms)
     typed = b.escape(typed)[:80].replace("`", "'")
     lines = [
@@ -399,8 +266,6 @@ async def guarded(
 
 async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None:
     """Dispatch the first word of `inv.args` to its subcommand, or answer with usage."""
-    from bot.platforms.registry import TITLES
-
     if family.key in TITLES and family.key not in inv.services.platforms:
         raise errors.UserError(
             messages.NOT_CONFIGURED.format(
@@ -435,8 +300,6 @@ async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None
     try:
         inv.a = sub.parse(inv.args)
     except arguments.ArgError as wrong:
-        from bot import help as help_topics
-
         raise errors.UserError(
             usage_reply(
                 slash,
