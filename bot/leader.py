@@ -26,6 +26,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
+from bot import recovery
 from bot.store import advisory
 
 if TYPE_CHECKING:
@@ -212,8 +213,6 @@ class Leader:
             await self.services.scheduler.shutdown(drain)
 
     async def _duty_loop(self) -> None:
-        from bot import recovery
-
         services = self.services
         next_claims = 0.0
         while True:

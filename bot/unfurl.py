@@ -28,7 +28,11 @@ from urllib.parse import urlsplit
 
 from bot import errors, messages
 from bot.blocks import common as b
+from bot.blocks import limits as limits_cards
+from bot.blocks import squonk as squonk_cards
+from bot.blocks.dss import OUTCOME_ICON
 from bot.blocks.ops import HOME_LINK, PlatformRef
+from bot.blocks.time import from_ms, slack_date
 from bot.platforms.registry import TITLES
 
 if TYPE_CHECKING:
@@ -167,9 +171,6 @@ async def card(services: Services, credential: Credential, target: Target) -> li
 
 
 async def _dss(services: Services, credential: Credential, target: Target) -> list[Block]:
-    from bot.blocks.dss import OUTCOME_ICON
-    from bot.blocks.time import from_ms, slack_date
-
     client = services.platforms["dss"].client(credential.instance)  # type: ignore[attr-defined]
     key, project = credential.secret, target.ids["project"]
     projects = await client.list_projects(api_key=key)
@@ -250,14 +251,14 @@ async def _mstr(services: Services, credential: Credential, target: Target) -> l
 
 
 async def _squonk(services: Services, credential: Credential, target: Target) -> list[Block]:
-    from bot.blocks import squonk as cards
-
     client = services.platforms["squonk"].client(credential.instance)  # type: ignore[attr-defined]
     if target.kind == "instance":
         instance = await client.instance(credential, instance_id=target.ids["instance"])
         project = await client.project(credential, project=instance.project_id)
         owner = f"Owner {b.escape(instance.owner)}" if instance.owner else ""
-        return cards.instance_card(credential.instance, instance, None, project.name, note=owner)
+        return squonk_cards.instance_card(
+            credential.instance, instance, None, project.name, note=owner
+        )
     project = await client.project(credential, project=target.ids["project"])
     items = await client.instances(credential, project=project.project_id)
     running = sum(1 for i in items if not i.done)
@@ -279,8 +280,6 @@ async def _squonk(services: Services, credential: Credential, target: Target) ->
 
 
 async def _limits(services: Services, credential: Credential, target: Target) -> list[Block]:
-    from bot.blocks import limits as cards
-
     client = services.platforms["limits"].client(credential.instance)  # type: ignore[attr-defined]
     view = await client.limit(credential, limit_id=target.ids["limit"])
-    return cards.limit_view(credential.instance, view)
+    return limits_cards.limit_view(credential.instance, view)

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import weblink
 from bot.readiness import Readiness
 from bot.services import Services
 
@@ -150,8 +151,6 @@ def create_web_app(
         *(extra_routes or []),
     ]
     if services.settings.public_url:
-        from bot import weblink
-
         routes += weblink.routes(services)
         routes.append(Route("/charts/{key}.png", chart_png(services), methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
