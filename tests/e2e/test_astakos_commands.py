@@ -146,7 +146,10 @@ async def test_commission_detail_lists_every_provision(driver, slack, astakos, b
     bad = await reply_to(
         driver, slack, "alice", "/astakos", "commission latest", expect="serial number"
     )
-    assert "/astakos commission 56" in bad.text
+    assert bad.text.startswith(
+        "I can't read `/astakos commission latest`: give the commission's serial number"
+    )
+    assert "For example: `/astakos commission 42`" in bad.text
 
 
 async def test_projects_approve_a_pending_application(driver, slack, astakos, bot, settings):
