@@ -30,6 +30,9 @@ _.event_hooks  # httpx.AsyncClient's response hooks (bot.platforms.dss.client: t
 _.retry_handlers  # slack_sdk's AsyncWebClient (services, watch, digest delivery)
 _._body  # Starlette's Request body cache, which Bolt's adapter reads again (bot.web)
 
+# -- named, not imported ----------------------------------------------------------------------
+_.register_all  # handlers.register_all: bot.app.LISTENERS names it, resolved when an app is built
+
 # -- what tests and benchmarks read to see the bot's state ------------------------------------
 charts.ChartCache.draws  # tests/bot/test_charts.py, bench/_charts.py: charts really drawn
 charts.ChartCache.hits  # tests/bot/test_charts.py: answers from the cache

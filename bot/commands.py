@@ -107,6 +107,7 @@ class Invocation:
     body: dict[str, Any] = field(default_factory=dict)
     note: WorkingNote | None = None
     a: Parsed = field(default_factory=Parsed)  # the declared arguments, parsed (bot.arguments)
+    family: str = ""  # the family's key ("dss"), set when the subcommand is found
 
     @property
     def working_shown(self) -> bool:
@@ -197,9 +198,6 @@ class CommandFamily:
         head = [b.section(intro)] if intro else []
         return [*head, b.section(f"*{self.title}*\n" + "\n".join(self.usage_lines(slash)))]
 
-    def usage_text(self, slash: str) -> str:
-        return "\n".join(f"{slash} {s.usage}  {s.summary}" for s in self.subcommands.values())
-
 
 def usage_line(slash: str, sub: Subcommand) -> str:
     return f"`{slash} {sub.usage}`  {sub.summary}"
@@ -210,17 +208,15 @@ def usage_reply(
     sub: Subcommand,
     family_key: str,
     typed: str,
-    platforms: dict[str, list[str]] | None = None,
-    reason: str = "",
+    platforms: dict[str, list[str]] | None,
+    reason: str,
 ) -> str:
-    """What a person sees after arguments that do not fit: what is wrong (when the parser
-    could say), the usage, its forms, examples."""
+    """What a person sees after arguments that do not fit: what is wrong (the parser's
+    reason), the usage, its forms, examples."""
     topic = help_topics.topic(family_key, sub.name, platforms)
     typed = b.escape(typed)[:80].replace("`", "'")
     lines = [
-        messages.USAGE_WRONG.format(typed=typed, reason=b.escape(reason))
-        if reason
-        else messages.USAGE_MISMATCH.format(typed=typed),
+        messages.USAGE_WRONG.format(typed=typed, reason=b.escape(reason)),
         usage_line(slash, sub),
     ]
     lines += [f"• {form}" for form in topic.forms]
@@ -242,7 +238,10 @@ def split_args(text: str) -> list[str]:
 
 
 async def guarded(
-    respond: AsyncRespond, work: Awaitable[None], *, replace: bool | Callable[[], bool] = True
+    respond: Callable[..., Awaitable[Any]],
+    work: Awaitable[None],
+    *,
+    replace: bool | Callable[[], bool] = True,
 ) -> None:
     """Run `work`; any error becomes one short ephemeral reply. The only place this happens
     for commands, buttons and modals, so a stack trace never reaches Slack.

@@ -13,7 +13,6 @@ INTERNAL_ERROR = (
 )
 UNKNOWN_SUBCOMMAND = "I don't know `{word}`.{hint} Here is what `{command}` can do:"
 DID_YOU_MEAN = " Did you mean `{suggestion}`?"
-USAGE_MISMATCH = "I can't read `{typed}`. Here is how it goes:"
 USAGE_WRONG = "I can't read `{typed}`: {reason}. Here is how it goes:"
 BAD_QUOTES = (
     "Your command has an unclosed quote. Put quotes around a value with spaces, "
