@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from slack_sdk.errors import SlackApiError
 
 from bot import approval_kinds, errors
-from bot.approval_kinds import ApprovalKind, Place, Verb
+from bot.approval_kinds import ApprovalKind, ApprovalRef, Place, Verb
 from bot.approvals import (
     ACTING,
     DONE,
@@ -61,16 +60,6 @@ CANT_POST = (
 )
 POSTED = "Posted {what} in <#{channel}>; clicks on any copy update every copy."
 OUTCOMES = {DONE: "ok", GONE: "gone", FAILED: "failed"}  # an approval's state, as audited
-
-
-class ApprovalRef(BaseModel):
-    """A card button's value: the approval; the action, unless the button's action id says
-    it; the list the card sits in (to draw the clicker's ephemeral list again)."""
-
-    approval: str
-    action: str | None = None
-    view: str | None = None
-    arg: str | None = None
 
 
 def kind_of(record: Approval, action: str | None, action_id: str = "") -> tuple[ApprovalKind, Verb]:

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 if TYPE_CHECKING:
     from bot.approvals import Approval
     from bot.platforms.base import Credential
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
     Redraw = Callable[[Services, str, Approval, "Place"], Awaitable[tuple[str, list[Block]] | None]]
     # (the approval, the verb) -> what the reason modal shows above its input (markup).
     Describe = Callable[[Approval, "Verb"], str]
+    # (a message's blocks after a card changed, the approval ids whose cards are still open)
+    # -> the blocks with the kind's own controls brought in line (a "do them all" button).
+    Recount = Callable[[list[Block], list[str]], list[Block]]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,16 @@ class Verb:
     # The label of the optional text asked for in a modal before acting ("Reason"); empty:
     # the button acts at once (after its confirm dialog).
     reason: str = ""
+
+
+class ApprovalRef(BaseModel):
+    """A card button's value: the approval; the action, unless the button's action id says
+    it; the list the card sits in (to draw the clicker's ephemeral list again)."""
+
+    approval: str
+    action: str | None = None
+    view: str | None = None
+    arg: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,10 @@ class ApprovalKind:
     redraw: Redraw | None = None  # None: a clicked message that is no recorded copy is patched
     reason_note: str = ""  # under the reason input: where the reason goes
     reason_max_length: int = 500
+    # The "n … waiting" line a list or digest shows above this kind's cards: a regex with
+    # three groups (before the number, the number, after it), kept in line after a click.
+    tally: str = ""
+    recount: Recount | None = None
 
     def verb(self, action: str) -> Verb | None:
         return next((v for v in self.verbs if v.action == action), None)

@@ -25,7 +25,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import errors
+from bot import approval_kinds, errors
 from bot.blocks import common as b
 from bot.home import publish_home
 from bot.interactions import Click
@@ -315,16 +315,6 @@ def swap_card(
     return retally(blocks, out) if placed else blocks
 
 
-# Count lines a list or digest shows above its cards, and which cards each one counts (by the
-# approval id's platform and kind): after a click they must agree with the cards still open.
-_TALLIES = [
-    (re.compile(r"^(\*?)(\d+)(\*? request\(s\) waiting)"), "astakos", "membership"),
-    (re.compile(r"^(\*?)(\d+)(\*? project application\(s\) waiting)"), "astakos", "application"),
-    (re.compile(r"^(\*?)(\d+)(\*? commission\(s\) waiting)"), "astakos", "commission"),
-    (re.compile(r"^(\*?)(\d+)(\*? limit\(s\) waiting)"), "limits", None),
-]
-
-
 def open_cards(blocks: list[dict[str, Any]]) -> list[str]:
     """Approval ids whose card in `blocks` still has buttons, in order."""
     out: list[str] = []
@@ -342,18 +332,21 @@ def open_cards(blocks: list[dict[str, Any]]) -> list[str]:
 
 
 def retally(before: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The "n … waiting" lines and Astakos's "Resolve all (n)" after a card changed: each
-    count goes down by the cards it counts that closed (a digest may count more than it
-    shows, so the count is adjusted, not recounted)."""
+    """The message's counts after a card changed: each kind's "n … waiting" line (its
+    `tally`) goes down by the cards of that kind that closed (a digest may count more than it
+    shows, so the count is adjusted, not recounted), then each kind's own controls follow the
+    cards still open (its `recount`: Astakos' "Resolve all (n)")."""
     was, open_ids = open_cards(before), open_cards(blocks)
+    kinds = approval_kinds.registered()
 
-    def count(ids: list[str], platform: str, kind: str | None) -> int:
-        return sum(
-            1
-            for a in ids
-            if a.split(":")[0] == platform and (kind is None or a.split(":")[2] == kind)
-        )
+    def closed(kind: approval_kinds.ApprovalKind) -> int:
+        def of_kind(ids: list[str]) -> int:
+            # An approval id is platform:instance:kind:target (`approval_id`).
+            return sum(1 for a in ids if a.split(":")[:3:2] == [kind.platform, kind.key])
 
+        return of_kind(was) - of_kind(open_ids)
+
+    tallies = [(re.compile(k.tally), closed(k)) for k in kinds if k.tally]
     out: list[dict[str, Any]] = []
     for block in blocks:
         texts = (
@@ -366,17 +359,21 @@ def retally(before: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> list[
         for element in texts or []:
             if not isinstance(element, dict) or not isinstance(element.get("text"), str):
                 continue
-            for pattern, platform, kind in _TALLIES:
-                closed = count(was, platform, kind) - count(open_ids, platform, kind)
-
-                def less(m: re.Match[str], c: int = closed) -> str:
-                    return f"{m.group(1)}{max(0, int(m.group(2)) - c)}{m.group(3)}"
-
-                element["text"] = pattern.sub(less, element["text"], count=1)
+            for pattern, gone in tallies:
+                element["text"] = pattern.sub(_less(gone), element["text"], count=1)
         out.append(block)
-    from bot.blocks import astakos as astakos_blocks  # lazily: it imports this module
+    for recount in dict.fromkeys(k.recount for k in kinds if k.recount is not None):
+        out = recount(out, open_ids)
+    return out
 
-    return astakos_blocks.retally_resolve_all(out, open_ids)
+
+def _less(gone: int) -> Callable[[re.Match[str]], str]:
+    """A count line's number, less the cards that closed (never below 0)."""
+
+    def replace(m: re.Match[str]) -> str:
+        return f"{m.group(1)}{max(0, int(m.group(2)) - gone)}{m.group(3)}"
+
+    return replace
 
 
 def tag_card(approval: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

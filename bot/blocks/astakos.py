@@ -13,8 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.approval_flow import ApprovalRef
-from bot.approval_kinds import Verb
+from bot.approval_kinds import ApprovalRef, Verb
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
 from bot.blocks import open_in

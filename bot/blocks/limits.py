@@ -7,8 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.approval_flow import ApprovalRef
-from bot.approval_kinds import Verb
+from bot.approval_kinds import ApprovalRef, Verb
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
 from bot.blocks import open_in

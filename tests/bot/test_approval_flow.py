@@ -5,14 +5,17 @@ the reason modal is one Slack accepts (checked with slack_sdk.models, as Slack w
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from slack_sdk.models.views import View
 
 from bot import approval_kinds, errors
-from bot.approval_flow import ApprovalRef, already, kind_of
-from bot.approvals import Approval
+from bot.approval_flow import already, kind_of
+from bot.approval_kinds import ApprovalRef
+from bot.approvals import Approval, approval_id, swap_card, tag_card
 from bot.blocks import approvals as blocks
+from bot.blocks import common as b
 from bot.interactions import STALE_BUTTON, ref
 from bot.platforms.astakos import kinds as astakos_kinds
 from bot.platforms.limits import kinds as limits_kinds
@@ -118,3 +121,35 @@ def test_the_reason_modal_is_valid_and_reads_back_what_was_typed():
     }
     assert blocks.reason_of({"state": state}) == "too large"
     assert blocks.reason_of({"state": {"values": {}}}) == ""
+
+
+def test_a_kinds_count_line_and_controls_follow_its_cards_still_open():
+    """swap_card after a click: the kind's "n … waiting" line goes down by the cards that
+    closed (not recounted: a digest may count more than it shows), and its recount hook sees
+    which cards are still open."""
+    seen: list[list[str]] = []
+
+    def recount(blocks: list[dict], open_ids: list[str]) -> list[dict]:
+        seen.append(open_ids)
+        return blocks
+
+    toy = replace(
+        limits_kinds.LIMIT,
+        platform="toyland",
+        key="widget",
+        tally=r"^(\*?)(\d+)(\*? widget\(s\) waiting)",
+        recount=recount,
+    )
+    approval_kinds.register(toy)
+
+    def card(target: str, open_: bool) -> list[dict]:
+        blocks = [b.section(f"widget {target}")]
+        if open_:
+            blocks.append(b.actions(b.button("Ship", "toy_ship", target)))
+        return tag_card(approval_id("toyland", "prod", "widget", target), blocks)
+
+    head = [b.context("*5* widget(s) waiting for you:")]
+    message = head + card("w1", True) + card("w2", True)
+    after = swap_card(message, approval_id("toyland", "prod", "widget", "w1"), card("w1", False))
+    assert after[0]["elements"][0]["text"] == "*4* widget(s) waiting for you:"
+    assert seen == [["toyland:prod:widget:w2"]]

@@ -16,8 +16,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import approval_kinds
-from bot.approval_flow import ApprovalRef
-from bot.approval_kinds import WAITING, ApprovalKind, Current, Place, Verb
+from bot.approval_kinds import WAITING, ApprovalKind, ApprovalRef, Current, Place, Verb
 from bot.approvals import DONE, FAILED, PENDING, Approval, Approvals, tag_card
 from bot.blocks import common as b
 from bot.interactions import ref

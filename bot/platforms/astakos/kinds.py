@@ -9,7 +9,7 @@ click, the claim, the modal and the copies are `bot.approval_flow`'s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import approval_kinds, errors
 from bot.approval_kinds import (
@@ -132,7 +132,9 @@ async def _membership_now(
     return Current(ELSEWHERE, f"the membership is {membership.state}")
 
 
-def _kind(key: str, check: approval_kinds.Check, reason_note: str) -> ApprovalKind:
+def _kind(
+    key: str, check: approval_kinds.Check, reason_note: str, tally: str, **more: Any
+) -> ApprovalKind:
     words = cards.KINDS[key]
 
     def token_check(credential: Credential) -> str | None:
@@ -152,19 +154,27 @@ def _kind(key: str, check: approval_kinds.Check, reason_note: str) -> ApprovalKi
         redraw=views.redraw,
         reason_note=reason_note,
         reason_max_length=300,
+        tally=tally,
+        **more,
     )
 
 
+TO_ASTAKOS = "The reason goes in the audit trail and to Astakos."
 COMMISSION = _kind(
     "commission",
     _commission_now,
     "The reason goes in the audit trail (Astakos keeps no reason for commissions).",
+    r"^(\*?)(\d+)(\*? commission\(s\) waiting)",
+    recount=cards.retally_resolve_all,  # "Resolve all (n)" covers the commissions still open
 )
 APPLICATION = _kind(
-    "application", _application_now, "The reason goes in the audit trail and to Astakos."
+    "application",
+    _application_now,
+    TO_ASTAKOS,
+    r"^(\*?)(\d+)(\*? project application\(s\) waiting)",
 )
 MEMBERSHIP = _kind(
-    "membership", _membership_now, "The reason goes in the audit trail and to Astakos."
+    "membership", _membership_now, TO_ASTAKOS, r"^(\*?)(\d+)(\*? request\(s\) waiting)"
 )
 KINDS = (COMMISSION, APPLICATION, MEMBERSHIP)
 approval_kinds.register(*KINDS)

@@ -83,6 +83,7 @@ LIMIT = ApprovalKind(
     describe=blocks.describe,
     redraw=views.redraw,
     reason_note="It runs with your own Atoti Limits account.",
+    tally=r"^(\*?)(\d+)(\*? limit\(s\) waiting)",
 )
 KINDS = (LIMIT,)
 approval_kinds.register(*KINDS)
