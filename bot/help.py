@@ -10,6 +10,10 @@ all`, or with whatever name the operator gave the command).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,7 @@ def topic(family: str, command: str, platforms: dict[str, list[str]] | None = No
     )
 
 
-def configured(services) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def configured(services: Services) -> dict[str, list[str]]:
     return {k: list(p.instances) for k, p in services.platforms.items()}
 
 

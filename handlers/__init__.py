@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.commands import CommandFamily
@@ -23,7 +25,7 @@ from handlers import (
 
 # Platform command families, in the order people see them. Each module has `family` and
 # `register(app, settings)`.
-PLATFORM_MODULES: list = [dss, mstr, squonk, astakos, limits]
+PLATFORM_MODULES: list[ModuleType] = [dss, mstr, squonk, astakos, limits]
 
 
 def families() -> dict[str, CommandFamily]:

@@ -27,6 +27,7 @@ from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos import kinds as _kinds  # noqa: F401  (registers the approval kinds)
 from bot.platforms.astakos import resolve_all, views
 from bot.platforms.astakos.client import AstakosClient
+from bot.platforms.astakos.models import Quota
 from bot.platforms.astakos.views import UUID_RE, checked, find_project, needs
 from bot.platforms.base import Credential
 from handlers.common import take_instance
@@ -147,7 +148,7 @@ async def _service_quotas(inv: Invocation) -> None:
     )
 
 
-async def _nothing() -> list:
+async def _nothing() -> list[Quota]:
     return []
 
 

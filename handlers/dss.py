@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
@@ -80,14 +81,14 @@ async def whoami(inv: Invocation) -> None:
         client.auth_info(api_key=credential.secret), client.is_admin(api_key=credential.secret)
     )
     await inv.reply(
-        text=f"DSS {credential.instance}: {blocks.b.escape(info.login)}",
+        text=f"DSS {credential.instance}: {b.escape(info.login)}",
         blocks=blocks.whoami(credential.instance, info, admin),
     )
 
 
 async def _futures_reply(
     services: Services, user_id: str, instance: str | None, all_users: bool, note: str = ""
-) -> tuple[str, list]:
+) -> tuple[str, list[b.Block]]:
     credential, client = await _session(services, user_id, instance)
     try:
         items = await client.list_futures(api_key=credential.secret, all_users=all_users)
@@ -110,7 +111,7 @@ async def futures(inv: Invocation) -> None:
     await inv.reply(text=text, blocks=blks)
 
 
-def _future_poll(client: DSSClient, credential: Credential, job_id: str):
+def _future_poll(client: DSSClient, credential: Credential, job_id: str) -> Poll:
     async def poll() -> Done | None:
         future = await client.get_future(api_key=credential.secret, job_id=job_id, peek=True)
         if future.status == "running":
@@ -142,9 +143,9 @@ async def future(inv: Invocation) -> None:
     if inv.a.flag("watch"):
         note = await _start_watch(inv.services, inv.user_id, credential, job_id, state.label)
     await inv.reply(
-        text=f"DSS task {blocks.b.escape(job_id)}: {state.status}" + (f" · {note}" if note else ""),
+        text=f"DSS task {b.escape(job_id)}: {state.status}" + (f" · {note}" if note else ""),
         blocks=blocks.future_detail(credential.instance, state, _ui(inv.services, credential))
-        + ([blocks.b.context(note)] if note else []),
+        + ([b.context(note)] if note else []),
     )
 
 
@@ -162,13 +163,13 @@ async def _start_watch(
 
 
 @watch_kind("dss.future")
-async def _future_watch(services: Services, user_id: str, params: dict) -> Poll:
+async def _future_watch(services: Services, user_id: str, params: dict[str, Any]) -> Poll:
     credential, client = await _session(services, user_id, params["instance"])
     return _future_poll(client, credential, params["job_id"])
 
 
 @watch_kind("dss.run")
-async def _run_watch(services: Services, user_id: str, params: dict) -> Poll:
+async def _run_watch(services: Services, user_id: str, params: dict[str, Any]) -> Poll:
     credential, client = await _session(services, user_id, params["instance"])
     fire = TriggerFire.model_validate(params["fire"])
 
@@ -212,7 +213,7 @@ async def scenarios(inv: Invocation) -> None:
 
     runs = await asyncio.gather(*(last(s.id) for s in items))
     await inv.reply(
-        text=f"{len(items)} scenario(s) in {blocks.b.escape(project)}",
+        text=f"{len(items)} scenario(s) in {b.escape(project)}",
         blocks=blocks.scenarios(
             credential.instance,
             project,
@@ -268,7 +269,7 @@ async def run(inv: Invocation) -> None:
 
 async def _notebooks_reply(
     services: Services, user_id: str, instance: str | None, project: str, note: str = ""
-) -> tuple[str, list]:
+) -> tuple[str, list[b.Block]]:
     credential, client = await _session(services, user_id, instance)
     items = await client.live_notebooks(api_key=credential.secret, project_key=project)
     live = sum(len(nb.sessions) for nb in items)
@@ -280,7 +281,7 @@ async def _notebooks_reply(
 
 async def _all_notebooks_reply(
     services: Services, user_id: str, instance: str | None, idle: timedelta | None, note: str = ""
-) -> tuple[str, list]:
+) -> tuple[str, list[b.Block]]:
     credential, client = await _session(services, user_id, instance)
     items = await client.all_live_notebooks(api_key=credential.secret)
     now_ms = services.now().timestamp() * 1000
@@ -359,7 +360,7 @@ async def _keys_reply(
     kind: str,
     note: str = "",
     owner: str = "",
-) -> tuple[str, list]:
+) -> tuple[str, list[b.Block]]:
     """`kind`: global, personal (the caller's own) or everyone (every user's personal keys,
     or one user's with `owner`: the offboarding chore)."""
     credential, client = await _session(services, user_id, instance)
@@ -576,8 +577,8 @@ async def delete_key_clicked(click: Click) -> None:
         if any(k.id == target.id and k.fingerprint == held for k in listed):
             await click.respond(
                 text=blocks.HELD_KEY_CONFIRM.format(
-                    label=blocks.b.escape(target.label or target.id),
-                    instance=blocks.b.escape(target.instance),
+                    label=b.escape(target.label or target.id),
+                    instance=b.escape(target.instance),
                 ),
                 blocks=blocks.delete_held_key(target),
                 replace_original=False,
@@ -597,7 +598,7 @@ async def delete_key_clicked(click: Click) -> None:
         instance=target.instance,
         target=f"{target.kind}:{target.id}",
     )
-    label = blocks.b.escape(target.label or target.id)
+    label = b.escape(target.label or target.id)
     note = f":wastebasket: Deleted key `{label}`."
     # Whatever the listing said (DSS may list keys hashed, without a fingerprint): if the
     # stored key no longer works, the link is broken, and the person is told so now.
@@ -610,10 +611,8 @@ async def delete_key_clicked(click: Click) -> None:
             credential.instance,
             f"its API key `{target.label or target.id}` was deleted",
         )
-        note = blocks.HELD_KEY_DELETED.format(
-            label=label, instance=blocks.b.escape(credential.instance)
-        )
-        await click.respond(text=note, blocks=[blocks.b.section(note)], replace_original=True)
+        note = blocks.HELD_KEY_DELETED.format(label=label, instance=b.escape(credential.instance))
+        await click.respond(text=note, blocks=[b.section(note)], replace_original=True)
         return
     text, blks = await _keys_reply(
         click.services,
@@ -628,8 +627,8 @@ async def delete_key_clicked(click: Click) -> None:
 
 async def keep_key_clicked(click: Click) -> None:
     target = click.parse(blocks.KeyRef)
-    text = blocks.KEY_KEPT.format(label=blocks.b.escape(target.label or target.id))
-    await click.respond(text=text, blocks=[blocks.b.section(text)], replace_original=True)
+    text = blocks.KEY_KEPT.format(label=b.escape(target.label or target.id))
+    await click.respond(text=text, blocks=[b.section(text)], replace_original=True)
 
 
 def register(app: AsyncApp, settings: Settings) -> None:

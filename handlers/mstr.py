@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import errors
 from bot.arguments import Keyword, Text
+from bot.blocks import common as b
 from bot.blocks import mstr as blocks
 from bot.commands import CommandFamily, Invocation, make_listener
 from bot.config import Settings
@@ -92,7 +93,7 @@ async def status(inv: Invocation) -> None:
     default = await _default(inv.services, inv.user_id, credential.instance)
     await inv.reply(
         text=f"Strategy One {credential.instance}: I-Server "
-        f"{blocks.b.escape(st.iserver_version)}, "
+        f"{b.escape(st.iserver_version)}, "
         f"session {'alive' if st.alive else 'not confirmed'}",
         blocks=blocks.status(credential.instance, st, _name(default)),
     )
@@ -113,7 +114,7 @@ async def whoami(inv: Invocation) -> None:
             markup=True,
         ) from None
     await inv.reply(
-        text=f"Strategy One {credential.instance}: {blocks.b.escape(info.full_name or info.id)}",
+        text=f"Strategy One {credential.instance}: {b.escape(info.full_name or info.id)}",
         blocks=blocks.whoami(
             credential.instance,
             info,
@@ -126,7 +127,7 @@ async def whoami(inv: Invocation) -> None:
 
 async def _projects_reply(
     services: Services, user_id: str, instance: str | None, filter_: str, note: str = ""
-) -> tuple[str, list]:
+) -> tuple[str, list[b.Block]]:
     credential, client = await _session(services, user_id, instance)
     items = await client.projects(credential=credential)
     if filter_:

@@ -17,8 +17,9 @@ from bot.blocks import weblink as weblink_blocks
 from bot.commands import CommandFamily, Invocation, Subcommand, make_listener, usage_line
 from bot.config import Settings
 from bot.linking import unlink_account
-from bot.platforms.base import InstanceStatus
+from bot.platforms.base import InstanceStatus, Platform
 from bot.platforms.registry import TITLES
+from bot.services import Services
 from handlers.link import PLATFORM_ALIASES, open_link_modal, platform_for
 
 family = CommandFamily("ops", "Switchboard hub")
@@ -99,9 +100,10 @@ async def help_(inv: Invocation) -> None:
         # A platform command named alone (`/ops help futures`): its family, if only one has it.
         owners = [k for k, f in configured.items() if f.find(word)]
         if len(owners) == 1:
-            await _reply_topic(
-                inv, owners[0], _slashes[owners[0]], configured[owners[0]].find(word)
-            )  # type: ignore[arg-type]
+            owner = owners[0]
+            found = configured[owner].find(word)
+            assert found is not None  # how the owner was picked
+            await _reply_topic(inv, owner, _slashes[owner], found)
             return
     if sub is not None and second is None:
         await _reply_topic(inv, "ops", _slashes["ops"], sub)
@@ -147,14 +149,14 @@ async def _reply_topic(inv: Invocation, key: str, slash: str, sub: Subcommand) -
     )
 
 
-def not_configured(services, key: str) -> str:  # type: ignore[no-untyped-def]
+def not_configured(services: Services, key: str) -> str:
     """A platform Switchboard knows that this installation has not configured."""
     return messages.NOT_CONFIGURED.format(
         title=TITLES.get(key, key), key=key, platforms=configured_list(services)
     )
 
 
-def configured_list(services) -> str:  # type: ignore[no-untyped-def]
+def configured_list(services: Services) -> str:
     return ", ".join(f"`{k}`" for k in services.platforms) or "none yet"
 
 
@@ -215,7 +217,7 @@ async def status(inv: Invocation) -> None:
     services = inv.services
     targets = [(p, name) for p in services.platforms.values() for name in p.instances]
 
-    async def one(platform, name: str) -> InstanceStatus:
+    async def one(platform: Platform, name: str) -> InstanceStatus:
         try:
             return await platform.status(name)
         except errors.BotError as error:

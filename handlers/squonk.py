@@ -122,7 +122,7 @@ async def projects(inv: Invocation) -> None:
 
 async def _instances_reply(
     services: Services, user_id: str, site: str | None, project: str | None, note: str = ""
-) -> tuple[str, list]:
+) -> tuple[str, list[b.Block]]:
     credential, client = await _session(services, user_id, site)
     if project:
         found = await _project(client, credential, project)
@@ -165,7 +165,7 @@ async def _card(
     instance_id: str,
     note: str = "",
     ui: str | None = None,
-) -> tuple[Instance, str, list]:
+) -> tuple[Instance, str, list[b.Block]]:
     instance = await client.instance(credential, instance_id=instance_id)
     task = await _create_task(client, credential, instance)
     try:

@@ -7,6 +7,7 @@ the owner's credentials can see, and only when the bot is in that channel.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -224,7 +225,9 @@ async def _add_alert(inv: Invocation) -> None:
     await _save_or_confirm(inv, pending, channel_raw, f"alert `{source}`")
 
 
-def _same(rows: list[dict[str, Any]], pending: blocks.Pending, channel: str) -> list[dict]:
+def _same(
+    rows: list[dict[str, Any]], pending: blocks.Pending, channel: str
+) -> list[dict[str, Any]]:
     """Existing subscriptions that would post exactly what `pending` would, in the same place."""
     return [
         r
@@ -383,7 +386,7 @@ async def _after(click: Click, note: str) -> None:
     await click.respond(text=note, blocks=blocks.listing(rows, note), replace_original=True)
 
 
-def _button(action: str):
+def _button(action: str) -> Callable[[Click], Awaitable[None]]:
     async def clicked(click: Click) -> None:
         target = click.parse(blocks.SubRef)
         row = await _own(click.services, click.user_id, str(target.id))
