@@ -134,10 +134,6 @@ class ApprovalKind:
         verb = self.verb(action)
         return verb.past if verb else action
 
-    @property
-    def takes_reason(self) -> bool:
-        return any(v.reason for v in self.verbs)
-
 
 _KINDS: dict[tuple[str, str], ApprovalKind] = {}
 

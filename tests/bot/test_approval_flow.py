@@ -51,7 +51,8 @@ def test_both_platforms_kinds_are_registered_with_their_released_action_ids():
     assert {"astakos_act", "astakos_ask_reason", "limits_approve", "limits_reject"} <= set(
         approval_kinds.action_ids()
     )
-    assert astakos_kinds.COMMISSION.takes_reason and limits_kinds.LIMIT.takes_reason
+    assert any(v.reason for v in astakos_kinds.COMMISSION.verbs)
+    assert any(v.reason for v in limits_kinds.LIMIT.verbs)
 
 
 def test_button_values_of_released_cards_still_parse():
