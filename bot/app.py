@@ -22,7 +22,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import installation
-from bot.commands import ACKS_AT_ONCE
+from bot.commands import ACKS_AT_ONCE, CommandFamily
 from bot.config import Settings
 from bot.services import Services
 from bot.store import seen
@@ -45,6 +45,15 @@ class _SameTokenNotice(logging.Filter):
 # built. Named, not imported, so that `bot` stays importable and testable without `handlers`.
 LISTENERS = "handlers:register_all"
 Registrar = Callable[[AsyncApp, Settings], object]
+# Every slash command's family by key (/ops first), from the platforms' descriptors.
+FAMILIES = "handlers:all_families"
+
+
+def command_families(settings: Settings) -> dict[str, CommandFamily]:
+    """Every slash command's family by key, /ops first, then the platforms' in order (for
+    the manifest)."""
+    families: dict[str, CommandFamily] = pkgutil.resolve_name(FAMILIES)(settings.descriptors)
+    return families
 
 
 def create_app(services: Services, register: Registrar | None = None) -> AsyncApp:

@@ -265,7 +265,10 @@ async def guarded(
 
 async def run_family(family: CommandFamily, inv: Invocation, slash: str) -> None:
     """Dispatch the first word of `inv.args` to its subcommand, or answer with usage."""
-    if family.key in TITLES and family.key not in inv.services.platforms:
+    if (
+        family.key in inv.services.platforms.descriptors
+        and family.key not in inv.services.platforms
+    ):
         raise errors.UserError(
             messages.NOT_CONFIGURED.format(
                 title=family.title,

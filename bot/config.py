@@ -26,12 +26,16 @@ The TOML file has one array of tables per platform, and optional approval restri
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.platforms.catalog import DESCRIPTORS
+from bot.platforms.descriptor import PlatformDescriptor
 
 # Values people leave in templates; start-up refuses them as if they were missing.
 PLACEHOLDERS = {
@@ -76,17 +80,38 @@ def _csv(value: Any) -> Any:
     return value
 
 
-class Commands(BaseSettings):
-    """Slash command names. `switchboard manifest` prints a manifest that matches them."""
+CMD_PREFIX = "SWITCHBOARD_CMD_"
 
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_CMD_", extra="ignore")
+
+class Commands(BaseSettings):
+    """Slash command names: `/ops`, and `/<key>` for each platform unless
+    SWITCHBOARD_CMD_<KEY> (or a `commands` value) says otherwise. `switchboard manifest`
+    prints a manifest that matches them."""
+
+    model_config = SettingsConfigDict(env_prefix=CMD_PREFIX, extra="allow")
 
     ops: str = "/ops"
-    dss: str = "/dss"
-    mstr: str = "/mstr"
-    squonk: str = "/squonk"
-    astakos: str = "/astakos"
-    limits: str = "/limits"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _platform_names(cls, data: Any) -> Any:
+        # Platforms are not fields (they come from the descriptors), so their variables are
+        # read here; a value given explicitly wins.
+        if not isinstance(data, dict):
+            return data
+        found = {
+            name[len(CMD_PREFIX) :].lower(): value
+            for name, value in os.environ.items()
+            if name.upper().startswith(CMD_PREFIX) and value.strip()
+        }
+        return {**found, **data}
+
+    def of(self, key: str) -> str:
+        """The slash command of a family ("ops" or a platform key)."""
+        if key == "ops":
+            return self.ops
+        named = (self.model_extra or {}).get(key)
+        return str(named) if named else f"/{key}"
 
 
 class Settings(BaseSettings):
@@ -123,6 +148,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 3000
     commands: Commands = Field(default_factory=Commands)
+    # The platforms this bot knows, in the order people see them (bot.platforms.catalog);
+    # a test may add one of its own. Not a setting read from the environment.
+    descriptors: tuple[PlatformDescriptor, ...] = Field(DESCRIPTORS, exclude=True)
     # A command whose answer is not ready after this many seconds shows "Working on …" first;
     # a quicker one answers with a single post.
     working_grace: float = 0.5

@@ -44,7 +44,7 @@ async def waiting_on(
     """The approvals waiting on the viewer, with their buttons: each linked account's
     platform asked with the viewer's own credential, concurrently. The cards are the same
     approvals as in commands and digests (one claim, every copy updated)."""
-    sources = registry.waiting()
+    sources = registry.waiting(services.settings.descriptors)
     linked = [a for a in accounts if a.platform in sources and a.platform in services.platforms]
     if not linked:
         return []

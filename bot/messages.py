@@ -55,9 +55,8 @@ CIRCUIT_TRIAL = (
 
 def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = None) -> str:
     """The short ephemeral reply for an error: what happened and what to do next."""
-    titles = _titles()
     if isinstance(error, errors.NotLinked):
-        title = titles.get(error.platform, error.platform)
+        title = _title(error.platform)
         instance = escape(error.instance or "")
         where = f" ({instance})" if instance else ""
         return (
@@ -66,7 +65,7 @@ def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = No
             "to link one."
         )
     if isinstance(error, errors.PlatformError):
-        title = titles.get(error.platform, error.platform)
+        title = _title(error.platform)
         instance = escape(error.instance)
         where = f"{title} ({instance})"
         detail = escape(error.detail)  # the platform's own words: never mentions or links
@@ -93,8 +92,8 @@ def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = No
     return str(error) if error.markup else escape(error)
 
 
-def _titles() -> dict[str, str]:
-    # Imported lazily: the registry knows the titles without importing every platform.
-    from bot.platforms.registry import TITLES
+def _title(key: str) -> str:
+    # Imported here: bot.platforms imports this module.
+    from bot.platforms.catalog import title
 
-    return TITLES
+    return title(key)

@@ -32,7 +32,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,6 @@ from bot.digests import pictures as digest_pictures
 from bot.digests import registry
 from bot.digests.base import DigestContext
 from bot.digests.delivery import Outgoing, Poster
-from bot.platforms.registry import TITLES
 from bot.store import approvals as approval_rows
 from bot.store import deliveries as ledger
 from bot.store import subscriptions as subs
@@ -104,11 +103,11 @@ def trigger_for(row: dict[str, Any], alert_interval: float) -> Any:
     ).trigger
 
 
-def heading(row: dict[str, Any]) -> str:
+def heading(row: dict[str, Any], title: Callable[[str], str]) -> str:
     what = row["platforms"]
     if what != "all":
         what = ", ".join(
-            TITLES.get(t.platform, t.platform) + (f" ({t.instance})" if t.instance else "")
+            title(t.platform) + (f" ({t.instance})" if t.instance else "")
             for t in composer.parse_targets(what)
         )
     else:
@@ -391,7 +390,7 @@ class Scheduler:
                 now=services.now(),
                 since=since,
                 gates=self.gates,
-                heading=heading(row),
+                heading=heading(row, self.services.platforms.title),
             )
             if not targets:
                 digest.blocks.insert(
@@ -484,7 +483,7 @@ class Scheduler:
         """Post the items of the alert's source not posted before; returns how many."""
         services = self._services()
         assert self.poster is not None and self.gates is not None
-        source = registry.alerts().get(row["source"])
+        source = registry.alerts(services.settings.descriptors).get(row["source"])
         if source is None or not await membership.owner_present(services, row):
             return 0
         platform = row["source"].split(".", 1)[0]

@@ -33,7 +33,7 @@ from bot.blocks import squonk as squonk_cards
 from bot.blocks.dss import OUTCOME_ICON
 from bot.blocks.ops import HOME_LINK, PlatformRef
 from bot.blocks.time import from_ms, slack_date
-from bot.platforms.registry import TITLES
+from bot.platforms.catalog import title as platform_title
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -127,7 +127,7 @@ def parse(settings: Settings, url: str) -> Target | None:
 
 def not_linked(target: Target) -> list[Block]:
     """One line and a Link button, for someone with no account on that instance."""
-    title = TITLES.get(target.platform, target.platform)
+    title = platform_title(target.platform)
     ref = PlatformRef(platform=target.platform, instance=target.instance).model_dump_json()
     return [
         b.section(
@@ -154,7 +154,7 @@ async def card(services: Services, credential: Credential, target: Target) -> li
     try:
         blocks = await build(services, credential, target)
     except errors.BotError as error:
-        title = TITLES.get(target.platform, target.platform)
+        title = services.platforms.title(target.platform)
         return [
             b.context(
                 f"{title} ({b.escape(target.instance)}): {b.clip(messages.for_error(error), 300)}"
@@ -171,7 +171,9 @@ async def card(services: Services, credential: Credential, target: Target) -> li
 
 
 async def _dss(services: Services, credential: Credential, target: Target) -> list[Block]:
-    client = services.platforms["dss"].client(credential.instance)  # type: ignore[attr-defined]
+    from bot.platforms.dss.platform import DSSPlatform
+
+    client = services.platforms.get(DSSPlatform).client(credential.instance)
     key, project = credential.secret, target.ids["project"]
     projects = await client.list_projects(api_key=key)
     found = next((p for p in projects if p.key == project), None)
@@ -229,7 +231,9 @@ async def _dss(services: Services, credential: Credential, target: Target) -> li
 
 
 async def _mstr(services: Services, credential: Credential, target: Target) -> list[Block]:
-    client = services.platforms["mstr"].client(credential.instance)  # type: ignore[attr-defined]
+    from bot.platforms.mstr.platform import StrategyOnePlatform
+
+    client = services.platforms.get(StrategyOnePlatform).client(credential.instance)
     projects = await client.projects(credential=credential)
     pid = target.ids["project"].upper()
     project = next((p for p in projects if str(p.id).upper() == pid), None)
@@ -251,7 +255,9 @@ async def _mstr(services: Services, credential: Credential, target: Target) -> l
 
 
 async def _squonk(services: Services, credential: Credential, target: Target) -> list[Block]:
-    client = services.platforms["squonk"].client(credential.instance)  # type: ignore[attr-defined]
+    from bot.platforms.squonk.platform import SquonkPlatform
+
+    client = services.platforms.get(SquonkPlatform).client(credential.instance)
     if target.kind == "instance":
         instance = await client.instance(credential, instance_id=target.ids["instance"])
         project = await client.project(credential, project=instance.project_id)
@@ -280,6 +286,8 @@ async def _squonk(services: Services, credential: Credential, target: Target) ->
 
 
 async def _limits(services: Services, credential: Credential, target: Target) -> list[Block]:
-    client = services.platforms["limits"].client(credential.instance)  # type: ignore[attr-defined]
+    from bot.platforms.limits.platform import LimitsPlatform
+
+    client = services.platforms.get(LimitsPlatform).client(credential.instance)
     view = await client.limit(credential, limit_id=target.ids["limit"])
     return limits_cards.limit_view(credential.instance, view)

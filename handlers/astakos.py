@@ -20,7 +20,7 @@ from bot.approval_flow import share
 from bot.arguments import Keyword, Options, Word, Words
 from bot.blocks import astakos as blocks
 from bot.blocks import common as b
-from bot.commands import CommandFamily, Invocation, make_listener
+from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import on_click
 from bot.platforms.astakos import approvals as shared
@@ -224,5 +224,4 @@ async def members(inv: Invocation) -> None:
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
-    app.command(settings.commands.astakos)(make_listener(family, settings.commands.astakos))
     app.action(blocks.RESOLVE_ALL)(on_click(resolve_all.clicked))

@@ -17,12 +17,13 @@ from bot import errors, suggest
 from bot.arguments import Keyword, Options, Word, Words
 from bot.blocks import common as b
 from bot.blocks import dss as blocks
-from bot.commands import CommandFamily, Invocation, make_listener
+from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
 from bot.platforms.dss.client import DSSClient
 from bot.platforms.dss.models import ApiKey, ScenarioRun, TriggerFire, key_fingerprint
+from bot.platforms.dss.platform import DSSPlatform
 from bot.services import Services
 from bot.watch import Done, Poll, watch_kind
 from handlers.common import take_instance
@@ -41,8 +42,7 @@ async def _session(
     services: Services, user_id: str, instance: str | None
 ) -> tuple[Credential, DSSClient]:
     credential = await services.accounts.credential(user_id, "dss", instance)
-    platform = services.platforms["dss"]
-    return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
+    return credential, services.platforms.get(DSSPlatform).client(credential.instance)
 
 
 def _ui(services: Services, credential: Credential) -> str | None:
@@ -632,7 +632,6 @@ async def keep_key_clicked(click: Click) -> None:
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
-    app.command(settings.commands.dss)(make_listener(family, settings.commands.dss))
     app.action(blocks.ABORT)(on_click(abort_clicked))
     app.action(blocks.WATCH)(on_click(watch_clicked))
     app.action(blocks.UNLOAD)(on_click(unload_clicked))

@@ -16,7 +16,7 @@ from bot import approval_flow, errors, suggest
 from bot.arguments import Date, Number, Word
 from bot.blocks import common as b
 from bot.blocks import limits as blocks
-from bot.commands import CommandFamily, Invocation, make_listener
+from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.platforms.base import Credential
 from bot.platforms.limits import kinds as _kinds  # noqa: F401  (registers the approval kind)
@@ -142,4 +142,3 @@ async def pending(inv: Invocation) -> None:
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
-    app.command(settings.commands.limits)(make_listener(family, settings.commands.limits))

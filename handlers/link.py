@@ -25,27 +25,19 @@ from bot import errors, messages
 from bot.blocks import ops as blocks
 from bot.linking import field_errors, tell_linked, verify_and_store
 from bot.platforms.base import Platform
-from bot.platforms.registry import TITLES
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-PLATFORM_ALIASES = {
-    "strategy": "mstr",
-    "microstrategy": "mstr",
-    "strategyone": "mstr",
-    "squonk2": "squonk",
-    "atoti": "limits",
-    "dataiku": "dss",
-}
-
 
 def platform_for(services: Services, word: str) -> Platform:
     configured = ", ".join(f"`{k}`" for k in services.platforms) or "none configured"
-    key = PLATFORM_ALIASES.get(word.lower(), word.lower())
-    if key not in services.platforms and key in TITLES:
+    key = services.platforms.key_for(word)
+    if key not in services.platforms and key in services.platforms.descriptors:
         raise errors.UserError(
-            messages.NOT_CONFIGURED.format(title=TITLES[key], key=key, platforms=configured)
+            messages.NOT_CONFIGURED.format(
+                title=services.platforms.title(key), key=key, platforms=configured
+            )
         )
     if key not in services.platforms:
         raise errors.UserError(

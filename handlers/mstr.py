@@ -19,12 +19,13 @@ from bot import errors
 from bot.arguments import Keyword, Text
 from bot.blocks import common as b
 from bot.blocks import mstr as blocks
-from bot.commands import CommandFamily, Invocation, make_listener
+from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
 from bot.platforms.mstr.client import StrategyOneClient
 from bot.platforms.mstr.models import Project
+from bot.platforms.mstr.platform import StrategyOnePlatform
 from bot.services import Services
 from bot.store import mstr_defaults
 from handlers.common import take_instance
@@ -71,8 +72,7 @@ async def _session(
     services: Services, user_id: str, instance: str | None
 ) -> tuple[Credential, StrategyOneClient]:
     credential = await services.accounts.credential(user_id, "mstr", instance)
-    platform = services.platforms["mstr"]
-    return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
+    return credential, services.platforms.get(StrategyOnePlatform).client(credential.instance)
 
 
 async def _open(inv: Invocation) -> tuple[Credential, StrategyOneClient]:
@@ -265,5 +265,4 @@ async def use_clicked(click: Click) -> None:
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
-    app.command(settings.commands.mstr)(make_listener(family, settings.commands.mstr))
     app.action(blocks.USE_PROJECT)(on_click(use_clicked))

@@ -18,9 +18,8 @@ from bot.commands import CommandFamily, Invocation, Subcommand, make_listener, u
 from bot.config import Settings
 from bot.linking import unlink_account
 from bot.platforms.base import InstanceStatus, Platform
-from bot.platforms.registry import TITLES
 from bot.services import Services
-from handlers.link import PLATFORM_ALIASES, open_link_modal, platform_for
+from handlers.link import open_link_modal, platform_for
 
 family = CommandFamily("ops", "Switchboard hub")
 
@@ -58,7 +57,7 @@ async def help_(inv: Invocation) -> None:
             blocks=blocks.help_message(overview, topics=_topics(configured)),
         )
         return
-    key = PLATFORM_ALIASES.get(word, word)
+    key = services.platforms.key_for(word)
     key = next((k for k, slash in _slashes.items() if slash.lstrip("/").lower() == key), key)
     if key in _families and key != "ops":
         if key not in configured:
@@ -152,7 +151,7 @@ async def _reply_topic(inv: Invocation, key: str, slash: str, sub: Subcommand) -
 def not_configured(services: Services, key: str) -> str:
     """A platform Switchboard knows that this installation has not configured."""
     return messages.NOT_CONFIGURED.format(
-        title=TITLES.get(key, key), key=key, platforms=configured_list(services)
+        title=services.platforms.title(key), key=key, platforms=configured_list(services)
     )
 
 
@@ -209,7 +208,10 @@ async def links(inv: Invocation) -> None:
         known = ", ".join(f"`{k}`" for k in inv.services.platforms) or "none configured"
         await inv.reply(text=messages.NO_LINKS.format(platforms=known))
         return
-    await inv.reply(text="Your linked accounts", blocks=blocks.links_message(accounts, TITLES))
+    await inv.reply(
+        text="Your linked accounts",
+        blocks=blocks.links_message(accounts, inv.services.platforms.titles()),
+    )
 
 
 @family.command("status", "every platform instance: reachable, latency, version", args=[])
@@ -217,7 +219,7 @@ async def status(inv: Invocation) -> None:
     services = inv.services
     targets = [(p, name) for p in services.platforms.values() for name in p.instances]
 
-    async def one(platform: Platform, name: str) -> InstanceStatus:
+    async def one(platform: Platform[Any], name: str) -> InstanceStatus:
         try:
             return await platform.status(name)
         except errors.BotError as error:
@@ -251,7 +253,7 @@ def _route(inv: Invocation) -> tuple[CommandFamily, str] | None:
     """`/ops dss futures` -> the dss family, as if `/dss futures` had been typed."""
     if not inv.args:
         return None
-    word = PLATFORM_ALIASES.get(inv.args[0].lower(), inv.args[0].lower())
+    word = inv.services.platforms.key_for(inv.args[0])
     if word in _families:
         if word not in inv.services.platforms:
             raise errors.UserError(not_configured(inv.services, word))
@@ -265,7 +267,7 @@ def register(app: AsyncApp, settings: Settings, families: dict[str, CommandFamil
     _slashes.clear()
     _slashes["ops"] = settings.commands.ops
     for key in families:
-        _slashes[key] = getattr(settings.commands, key)
+        _slashes[key] = settings.commands.of(key)
     app.command(settings.commands.ops)(make_listener(family, settings.commands.ops, _route))
 
 

@@ -18,12 +18,13 @@ from bot import errors, suggest
 from bot.arguments import Keyword, Options, Text, Word
 from bot.blocks import common as b
 from bot.blocks import squonk as blocks
-from bot.commands import CommandFamily, Invocation, make_listener
+from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance, Project, Task
+from bot.platforms.squonk.platform import SquonkPlatform
 from bot.services import Services
 from bot.watch import Done, Poll, watch_kind
 from handlers.common import take_instance
@@ -38,8 +39,7 @@ async def _session(
     services: Services, user_id: str, site: str | None
 ) -> tuple[Credential, SquonkClient]:
     credential = await services.accounts.credential(user_id, "squonk", site)
-    platform = services.platforms["squonk"]
-    return credential, platform.client(credential.instance)  # type: ignore[attr-defined]
+    return credential, services.platforms.get(SquonkPlatform).client(credential.instance)
 
 
 async def _open(inv: Invocation) -> tuple[Credential, SquonkClient]:
@@ -447,6 +447,5 @@ async def watch_clicked(click: Click) -> None:
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
-    app.command(settings.commands.squonk)(make_listener(family, settings.commands.squonk))
     app.action(blocks.STOP)(on_click(stop_clicked))
     app.action(blocks.WATCH)(on_click(watch_clicked))

@@ -23,7 +23,6 @@ from bot.commands import Invocation
 from bot.digests import compose, registry
 from bot.home import publish_home
 from bot.interactions import Click, on_click
-from bot.platforms.registry import TITLES
 from bot.services import Services
 from bot.store import subscriptions as subs
 from bot.subscriptions import listing_rows, manage, next_runs, owner_must_be_in
@@ -48,7 +47,7 @@ def _sources_text(services: Services) -> str:
     """Every alert source of the configured platforms, one line each."""
     lines = [
         f"• `{name}`: {help_topics.ALERT_SOURCES.get(name, name)}"
-        for name in registry.alerts()
+        for name in registry.alerts(services.settings.descriptors)
         if name.split(".", 1)[0] in services.platforms
     ]
     return (
@@ -58,7 +57,11 @@ def _sources_text(services: Services) -> str:
         + "\nFor example: `/ops alert add "
         + (
             next(
-                iter(n for n in registry.alerts() if n.split(".", 1)[0] in services.platforms),
+                iter(
+                    n
+                    for n in registry.alerts(services.settings.descriptors)
+                    if n.split(".", 1)[0] in services.platforms
+                ),
                 "limits.breaches",
             )
         )
@@ -66,8 +69,9 @@ def _sources_text(services: Services) -> str:
     )
 
 
-def _alert_usage() -> str:
-    return ALERT_USAGE.format(sources=", ".join(f"`{s}`" for s in registry.alerts()) or "none")
+def _alert_usage(services: Services) -> str:
+    names = registry.alerts(services.settings.descriptors)
+    return ALERT_USAGE.format(sources=", ".join(f"`{s}`" for s in names) or "none")
 
 
 @family.command(
@@ -205,11 +209,11 @@ async def _add_alert(inv: Invocation) -> None:
         await inv.reply(text="Alert sources", blocks=[b.section(_sources_text(services))])
         return
     source = typed.lower()
-    if source not in registry.alerts():
-        raise errors.UserError(f"`{typed}` is not an alert source. {_alert_usage()}")
+    if source not in registry.alerts(services.settings.descriptors):
+        raise errors.UserError(f"`{typed}` is not an alert source. {_alert_usage(services)}")
     platform = source.split(".", 1)[0]
     if platform not in services.platforms:
-        raise errors.UserError(f"{TITLES.get(platform, platform)} is not configured here.")
+        raise errors.UserError(f"{services.platforms.title(platform)} is not configured here.")
     if instance:
         services.platforms[platform].instance(instance)
     trigger = ""
@@ -276,7 +280,7 @@ async def _save_or_confirm(
     shown = [a for a in accounts if pending.platforms == "all" or a.platform in wanted]
     names = (
         ", ".join(
-            f"{TITLES.get(a.platform, a.platform)} ({b.escape(a.instance)}) as "
+            f"{inv.services.platforms.title(a.platform)} ({b.escape(a.instance)}) as "
             f"*{b.escape(a.account)}*"
             for a in shown
         )

@@ -32,6 +32,7 @@ from bot.digests.base import AlertItem, AlertSource, Block, DigestContext, Secti
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Project, Quota, amount
+from bot.platforms.astakos.platform import AstakosPlatform
 from bot.platforms.base import Credential
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,7 @@ OVER = 0.8  # quotas at or over this fraction of the reachable limit are shown
 
 
 def _client(ctx: DigestContext) -> AstakosClient:
-    platform = ctx.services.platforms[PLATFORM]
-    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+    return ctx.services.platforms.get(AstakosPlatform).client(ctx.credential.instance)
 
 
 def _is_service(credential: Credential) -> bool:

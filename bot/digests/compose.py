@@ -26,7 +26,6 @@ from bot.blocks import common as b
 from bot.charts import Chart
 from bot.digests import registry
 from bot.digests.base import Block, DigestContext, Section, SectionSource
-from bot.platforms.registry import TITLES
 from bot.store import seen
 
 if TYPE_CHECKING:
@@ -112,7 +111,8 @@ async def compose(
     heading: str,
     sources: Mapping[str, SectionSource] | None = None,
 ) -> Digest:
-    sources = registry.sections() if sources is None else sources
+    if sources is None:
+        sources = registry.sections(services.settings.descriptors)
     sections = await asyncio.gather(
         *(_section(services, owner, t, now, since, gates, sources) for t in targets)
     )
@@ -128,7 +128,7 @@ async def _section(
     gates: Gates,
     sources: Mapping[str, SectionSource],
 ) -> Section:
-    title = TITLES.get(target.platform, target.platform)
+    title = services.platforms.title(target.platform)
     named = f"{title} ({target.instance})" if target.instance else title
     try:
         credential = await services.accounts.credential(owner, target.platform, target.instance)
@@ -169,7 +169,7 @@ async def relink_dm(services: Services, owner: str, platform: str, instance: str
     if not await services.store.run(seen.first_time, key, services.now().isoformat()):
         return False
     text = RELINK_DM.format(
-        title=TITLES.get(platform, platform), instance=instance, platform=platform
+        title=services.platforms.title(platform), instance=instance, platform=platform
     )
     try:
         await services.slack.chat_postMessage(channel=owner, text=text)

@@ -25,6 +25,7 @@ from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.dss.client import DSSClient
 from bot.platforms.dss.models import Future, Scenario, ScenarioRun
+from bot.platforms.dss.platform import DSSPlatform
 
 PLATFORM = "dss"
 TITLE = "Dataiku DSS"
@@ -39,8 +40,7 @@ FAILED = "FAILED"
 
 
 def _client(ctx: DigestContext) -> DSSClient:
-    platform = ctx.services.platforms[PLATFORM]
-    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+    return ctx.services.platforms.get(DSSPlatform).client(ctx.credential.instance)
 
 
 def _ms(when: datetime) -> int:

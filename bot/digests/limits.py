@@ -36,7 +36,7 @@ from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
 from bot.platforms.limits.models import Incident, LimitsStatus, PendingLimit
-from bot.platforms.limits.platform import Observation
+from bot.platforms.limits.platform import LimitsPlatform, Observation
 
 PLATFORM = "limits"
 TITLE = "Atoti Limits"
@@ -45,8 +45,7 @@ CHART_DAYS = 14  # the breaches-and-warnings chart: two weeks of as-of dates
 
 
 def _client(ctx: DigestContext) -> LimitsClient:
-    platform = ctx.services.platforms[PLATFORM]
-    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+    return ctx.services.platforms.get(LimitsPlatform).client(ctx.credential.instance)
 
 
 def evaluated(incident: Incident) -> datetime | None:
@@ -150,8 +149,7 @@ def _connected(status: LimitsStatus) -> dict[str, set[str]]:
 
 async def status_changes(ctx: DigestContext) -> list[AlertItem]:
     instance = ctx.credential.instance
-    platform = ctx.services.platforms[PLATFORM]
-    memory: dict = platform.observed  # type: ignore[attr-defined]
+    memory = ctx.services.platforms.get(LimitsPlatform).observed
     slot = (ctx.subscription, ctx.credential.user_id, instance)
     before: Observation | None = memory.get(slot)
     stamp = ctx.now.astimezone(UTC)

@@ -20,14 +20,14 @@ from bot import errors
 from bot.blocks import digest as blocks
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.mstr.client import StrategyOneClient
+from bot.platforms.mstr.platform import StrategyOnePlatform
 
 PLATFORM = "mstr"
 TITLE = "Strategy One"
 
 
 def _client(ctx: DigestContext) -> StrategyOneClient:
-    platform = ctx.services.platforms[PLATFORM]
-    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+    return ctx.services.platforms.get(StrategyOnePlatform).client(ctx.credential.instance)
 
 
 async def section(ctx: DigestContext) -> Section:

@@ -1,68 +1,63 @@
-"""The platform modules that give digest sections and alert sources, listed by name.
+"""Each platform's digest section, alert sources and what waits on a person, from the
+platforms' descriptors (`Settings.descriptors`), in the order people see platforms.
 
-A module not written yet (or failing to import) is left out with a warning; its platform's
-section then says that no digest is available for it, and the rest of the digest still goes
-out.
+A platform's digest code is imported when first asked for; one that fails to import is left
+out with a warning (once): its platform's section then says that no digest is available for
+it, and the rest of the digest still goes out.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Awaitable, Callable
-from types import ModuleType
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.digests.base import AlertSource, SectionSource
+from bot.platforms.descriptor import PlatformDescriptor, Waiting
 
 log = logging.getLogger(__name__)
 
-# In the order sections appear in a digest (the order people see platforms everywhere).
-MODULES = {
-    "dss": "bot.digests.dss",
-    "mstr": "bot.digests.mstr",
-    "squonk": "bot.digests.squonk",
-    "astakos": "bot.digests.astakos",
-    "limits": "bot.digests.limits",
-}
-ORDER = list(MODULES)
+
+@dataclass(frozen=True)
+class _Loaded:
+    section: SectionSource | None = None
+    waiting: Waiting | None = None
+    alerts: Mapping[str, AlertSource] = field(default_factory=dict)
 
 
-def _load() -> dict[str, ModuleType]:
-    loaded: dict[str, ModuleType] = {}
-    for key, name in MODULES.items():
-        try:
-            loaded[key] = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                log.exception("digest module %s failed to import", name)
-        except Exception:
-            log.exception("digest module %s failed to import", name)
+# id(descriptor) -> (the descriptor, kept alive so its id stays its own; what it gave)
+_loaded: dict[int, tuple[PlatformDescriptor, _Loaded]] = {}
+
+
+def _load(descriptor: PlatformDescriptor) -> _Loaded:
+    known = _loaded.get(id(descriptor))
+    if known is not None and known[0] is descriptor:
+        return known[1]
+    try:
+        loaded = _Loaded(
+            descriptor.section_source(), descriptor.waiting_source(), descriptor.alert_sources()
+        )
+    except Exception:
+        log.exception("the digest code of %s failed to import", descriptor.key)
+        loaded = _Loaded()
+    _loaded[id(descriptor)] = (descriptor, loaded)
     return loaded
 
 
-_modules: dict[str, ModuleType] | None = None
-
-
-def modules() -> dict[str, ModuleType]:
-    global _modules
-    if _modules is None:
-        _modules = _load()
-    return _modules
-
-
-def waiting() -> dict[str, Callable[..., Awaitable[list[Any]]]]:
+def waiting(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, Waiting]:
     """Per platform, what waits on an account (approval cards) for the App Home tab."""
-    return {k: m.waiting for k, m in modules().items() if hasattr(m, "waiting")}
+    found = {d.key: _load(d).waiting for d in descriptors}
+    return {key: source for key, source in found.items() if source is not None}
 
 
-def sections() -> dict[str, SectionSource]:
-    return {k: m.section for k, m in modules().items() if hasattr(m, "section")}
+def sections(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, SectionSource]:
+    found = {d.key: _load(d).section for d in descriptors}
+    return {key: source for key, source in found.items() if source is not None}
 
 
-def alerts() -> dict[str, AlertSource]:
+def alerts(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, AlertSource]:
     """Every alert source by its name ("astakos.commissions"), in platform order."""
     out: dict[str, AlertSource] = {}
-    for module in modules().values():
-        out.update(getattr(module, "ALERTS", {}) or {})
+    for descriptor in descriptors:
+        out.update(_load(descriptor).alerts)
     return out

@@ -21,6 +21,7 @@ from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance
+from bot.platforms.squonk.platform import SquonkPlatform
 
 # Squonk2 phases in the chart's outcome words.
 OUTCOMES = {
@@ -37,8 +38,7 @@ LOOKBACK_TEXT = "in the last 24 h"
 
 
 def _client(ctx: DigestContext) -> SquonkClient:
-    platform = ctx.services.platforms[PLATFORM]
-    return platform.client(ctx.credential.instance)  # type: ignore[attr-defined]
+    return ctx.services.platforms.get(SquonkPlatform).client(ctx.credential.instance)
 
 
 def stopped_at(instance: Instance) -> datetime | None:

@@ -17,7 +17,7 @@ import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -127,8 +127,16 @@ async def _no_saver(credential: Credential, secret: str) -> None:
     return None
 
 
-class Platform(ABC):
-    """A platform as the bot core sees it."""
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=Closable)
+
+
+class Platform(ABC, Generic[ClientT]):
+    """A platform as the bot core sees it. `client(instance)` gives the instance's client
+    (of type `ClientT`), opened by `open_client` on first use and kept until `aclose`."""
 
     key: ClassVar[str]  # "dss": command family, store key, TOML table name
     title: ClassVar[str]  # "Dataiku DSS"
@@ -143,6 +151,19 @@ class Platform(ABC):
         self.instances: dict[str, InstanceConfig] = {i.name: i for i in instances}
         self.transport = transport  # tests may inject one; normally None (real network)
         self.save_secret: SecretSaver = _no_saver
+        self._clients: dict[str, ClientT] = {}
+
+    def client(self, instance_name: str | None = None) -> ClientT:
+        """The named (or the only/first) instance's client, opened on first use."""
+        config = self.instance(instance_name)
+        client = self._clients.get(config.name)
+        if client is None:
+            client = self._clients[config.name] = self.open_client(config)
+        return client
+
+    @abstractmethod
+    def open_client(self, config: InstanceConfig) -> ClientT:
+        """A new client for one instance (`client` keeps it)."""
 
     def instance(self, name: str | None = None) -> InstanceConfig:
         """The named instance, or the only/first one when no name is given."""
@@ -191,5 +212,7 @@ class Platform(ABC):
         return None
 
     async def aclose(self) -> None:
-        """Close the per-instance HTTP clients."""
-        return None
+        """Close the per-instance clients; a later `client` call opens a fresh one."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()

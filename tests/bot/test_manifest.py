@@ -13,7 +13,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from bot.config import Commands, Settings
+from bot.config import Settings
 from bot.manifest import build_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,8 +90,7 @@ def test_every_registered_command_is_in_the_manifest():
     settings = Settings(_env_file=None)
     manifest = build_manifest(settings, url="https://x.example", socket_mode=False)
     listed = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert set(slash_commands(settings).values()) <= listed
-    assert set(Commands().model_dump().values()) == listed
+    assert set(slash_commands(settings).values()) == listed
 
 
 def test_unfurl_domains_are_the_configured_instance_hosts_and_links_scopes_are_asked():

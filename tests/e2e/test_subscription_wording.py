@@ -7,6 +7,7 @@ import sqlite3
 
 from bot import help as help_topics
 from bot.digests import registry
+from bot.platforms.catalog import DESCRIPTORS
 from emulators.dss import DEMO
 from tests.e2e.helpers import link, reply_to, texts
 
@@ -80,14 +81,14 @@ async def test_alert_add_alone_lists_the_sources_one_line_each(driver, slack, bo
     # Only the configured platform's sources (DSS here), each with what it tells.
     assert lines == [
         f"• `{name}`: {help_topics.ALERT_SOURCES[name]}"
-        for name in registry.alerts()
+        for name in registry.alerts(DESCRIPTORS)
         if name.startswith("dss.")
     ]
     assert "For example: `/ops alert add dss.futures`" in body
 
 
 def test_every_alert_source_has_its_line():
-    assert set(registry.alerts()) <= set(help_topics.ALERT_SOURCES)
+    assert set(registry.alerts(DESCRIPTORS)) <= set(help_topics.ALERT_SOURCES)
 
 
 async def test_an_empty_secret_is_a_field_error_in_the_same_modal(driver, slack, bot):

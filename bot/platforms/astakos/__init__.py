@@ -1,8 +1,20 @@
-"""Synnefo Astakos: async client, response models and the platform descriptor."""
+"""Synnefo Astakos: quotas, projects, and the commissions, applications and memberships to approve.
+
+This package's `DESCRIPTOR` is all the bot core knows of the platform (bot.platforms.catalog
+lists it); the client, models and platform class are imported when first needed.
+"""
 
 from __future__ import annotations
 
-from bot.platforms.astakos.client import AstakosClient
-from bot.platforms.astakos.platform import AstakosPlatform
+from bot.platforms.descriptor import PlatformDescriptor
 
-__all__ = ["AstakosClient", "AstakosPlatform"]
+DESCRIPTOR = PlatformDescriptor(
+    key="astakos",
+    title="Synnefo Astakos",
+    platform="bot.platforms.astakos.platform:AstakosPlatform",
+    summary="Synnefo Astakos: quotas, commissions, projects",
+    commands="handlers.astakos",
+    section="bot.digests.astakos:section",
+    waiting="bot.digests.astakos:waiting",
+    alerts="bot.digests.astakos:ALERTS",
+)

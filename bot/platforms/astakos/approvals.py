@@ -13,6 +13,7 @@ from bot.approvals import Approval
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Application, Commission, Membership, Project, amount
+from bot.platforms.astakos.platform import AstakosPlatform
 from bot.platforms.base import Credential
 
 if TYPE_CHECKING:
@@ -41,9 +42,7 @@ async def names(
 
 
 def client(services: Services, instance: str) -> AstakosClient:
-    # Platform.client is not on the base class (the typed lookup will replace this).
-    astakos: AstakosClient = services.platforms[PLATFORM].client(instance)  # type: ignore[attr-defined]
-    return astakos
+    return services.platforms.get(AstakosPlatform).client(instance)
 
 
 def wrong_token(credential: Credential, needs: str, command: str) -> str | None:

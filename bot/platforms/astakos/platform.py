@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from bot import errors
 from bot.platforms.astakos.client import ACCOUNT_SERVICE, AstakosClient
 from bot.platforms.base import (
@@ -25,30 +23,18 @@ from bot.platforms.base import (
 )
 
 
-class AstakosPlatform(Platform):
+class AstakosPlatform(Platform[AstakosClient]):
     key = "astakos"
     title = "Synnefo Astakos"
 
-    def __init__(
-        self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(instances, transport=transport)
-        self._clients: dict[str, AstakosClient] = {}
-
-    def client(self, instance_name: str | None = None) -> AstakosClient:
-        """The instance's client, opened on first use and kept until `aclose`."""
-        config = self.instance(instance_name)
-        client = self._clients.get(config.name)
-        if client is None:
-            client = AstakosClient(
-                instance=config.name,
-                auth_url=config.url,
-                timeout=config.timeout,
-                transport=self.transport,
-                ssl_context=config.ssl_context(),
-            )
-            self._clients[config.name] = client
-        return client
+    def open_client(self, config: InstanceConfig) -> AstakosClient:
+        return AstakosClient(
+            instance=config.name,
+            auth_url=config.url,
+            timeout=config.timeout,
+            transport=self.transport,
+            ssl_context=config.ssl_context(),
+        )
 
     def derive_ui_url(self, instance: InstanceConfig) -> str | None:
         # Synnefo serves the Astakos web UI at `ui/` beside `identity/v2.0` on the same
@@ -114,8 +100,3 @@ class AstakosPlatform(Platform):
             version=version,
             detail=f"{len(versions)} services in catalog",
         )
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()

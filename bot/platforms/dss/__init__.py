@@ -1,8 +1,20 @@
-"""Dataiku DSS: async client, response models and the platform descriptor."""
+"""Dataiku DSS: futures, jobs, scenarios, notebooks and API keys with the caller's own API key.
+
+This package's `DESCRIPTOR` is all the bot core knows of the platform (bot.platforms.catalog
+lists it); the client, models and platform class are imported when first needed.
+"""
 
 from __future__ import annotations
 
-from bot.platforms.dss.client import DSSClient
-from bot.platforms.dss.platform import DSSInstance, DSSPlatform
+from bot.platforms.descriptor import PlatformDescriptor
 
-__all__ = ["DSSClient", "DSSInstance", "DSSPlatform"]
+DESCRIPTOR = PlatformDescriptor(
+    key="dss",
+    title="Dataiku DSS",
+    platform="bot.platforms.dss.platform:DSSPlatform",
+    summary="Dataiku DSS: futures, jobs, scenarios, notebooks, keys",
+    aliases=("dataiku",),
+    commands="handlers.dss",
+    section="bot.digests.dss:section",
+    alerts="bot.digests.dss:ALERTS",
+)

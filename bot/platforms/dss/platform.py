@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from bot import errors
 from bot.platforms.base import (
     InstanceConfig,
@@ -28,32 +26,20 @@ class DSSInstance(InstanceConfig):
     base_path: str = DEFAULT_BASE_PATH
 
 
-class DSSPlatform(Platform):
+class DSSPlatform(Platform[DSSClient]):
     key = "dss"
     title = "Dataiku DSS"
     instance_model = DSSInstance
 
-    def __init__(
-        self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(instances, transport=transport)
-        self._clients: dict[str, DSSClient] = {}
-
-    def client(self, instance_name: str | None = None) -> DSSClient:
-        """The instance's client, opened on first use and kept until `aclose`."""
-        config = self.instance(instance_name)
-        client = self._clients.get(config.name)
-        if client is None:
-            client = DSSClient(
-                instance=config.name,
-                base_url=config.url,
-                base_path=getattr(config, "base_path", DEFAULT_BASE_PATH),
-                timeout=config.timeout,
-                transport=self.transport,
-                ssl_context=config.ssl_context(),
-            )
-            self._clients[config.name] = client
-        return client
+    def open_client(self, config: InstanceConfig) -> DSSClient:
+        return DSSClient(
+            instance=config.name,
+            base_url=config.url,
+            base_path=getattr(config, "base_path", DEFAULT_BASE_PATH),
+            timeout=config.timeout,
+            transport=self.transport,
+            ssl_context=config.ssl_context(),
+        )
 
     def derive_ui_url(self, instance: InstanceConfig) -> str | None:
         # DSS serves its UI and its public API from the same origin.
@@ -105,8 +91,3 @@ class DSSPlatform(Platform):
             version=probe.version,
             detail=probe.detail,
         )
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()

@@ -1,8 +1,21 @@
-"""Atoti Limits: `/limits status | breaches | limit | pending` with Approve / Reject."""
+"""Atoti Limits: breaches, limits, and the workflow tasks to approve.
+
+This package's `DESCRIPTOR` is all the bot core knows of the platform (bot.platforms.catalog
+lists it); the client, models and platform class are imported when first needed.
+"""
 
 from __future__ import annotations
 
-from bot.platforms.limits.client import LimitsClient
-from bot.platforms.limits.platform import LimitsPlatform
+from bot.platforms.descriptor import PlatformDescriptor
 
-__all__ = ["LimitsClient", "LimitsPlatform"]
+DESCRIPTOR = PlatformDescriptor(
+    key="limits",
+    title="Atoti Limits",
+    platform="bot.platforms.limits.platform:LimitsPlatform",
+    summary="Atoti Limits: breaches, limits, approvals",
+    aliases=("atoti",),
+    commands="handlers.limits",
+    section="bot.digests.limits:section",
+    waiting="bot.digests.limits:waiting",
+    alerts="bot.digests.limits:ALERTS",
+)

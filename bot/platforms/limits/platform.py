@@ -29,7 +29,7 @@ class Observation:
     connected: dict[str, set[str]]  # connected Atoti server -> its cubes
 
 
-class LimitsPlatform(Platform):
+class LimitsPlatform(Platform[LimitsClient]):
     key = "limits"
     title = "Atoti Limits"
 
@@ -37,29 +37,23 @@ class LimitsPlatform(Platform):
         self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         super().__init__(instances, transport=transport)
-        # One HTTP client per instance, opened now and closed by `aclose`.
-        self._clients = {
-            i.name: LimitsClient(
-                PlatformHTTP(
-                    platform=self.key,
-                    instance=i.name,
-                    base_url=i.url,
-                    timeout=i.timeout,
-                    reason=limits_reason,
-                    transport=transport,
-                    headers={"Accept": "application/json"},
-                    ssl_context=i.ssl_context(),
-                )
-            )
-            for i in instances
-        }
         # The last `limits.status` poll per (subscription, owner, instance): see
         # bot.digests.limits. In memory: a restart only loses one poll's comparison.
         self.observed: dict[tuple[int | None, str, str], Observation] = {}
 
-    def client(self, instance_name: str | None = None) -> LimitsClient:
-        """The client of one instance (the first when no name is given)."""
-        return self._clients[self.instance(instance_name).name]
+    def open_client(self, config: InstanceConfig) -> LimitsClient:
+        return LimitsClient(
+            PlatformHTTP(
+                platform=self.key,
+                instance=config.name,
+                base_url=config.url,
+                timeout=config.timeout,
+                reason=limits_reason,
+                transport=self.transport,
+                headers={"Accept": "application/json"},
+                ssl_context=config.ssl_context(),
+            )
+        )
 
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
         return [
@@ -130,7 +124,3 @@ class LimitsPlatform(Platform):
             version=version,
             detail=f"up since {up_since:%Y-%m-%d %H:%M} UTC",
         )
-
-    async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()

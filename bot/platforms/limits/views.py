@@ -14,6 +14,7 @@ from bot.platforms.base import Credential
 from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
 from bot.platforms.limits.models import PendingLimit
+from bot.platforms.limits.platform import LimitsPlatform
 
 if TYPE_CHECKING:
     from bot.approval_kinds import Place
@@ -23,9 +24,7 @@ PLATFORM = limit_approvals.PLATFORM
 
 
 def client(services: Services, instance: str) -> LimitsClient:
-    # Platform.client is not on the base class (the typed lookup will replace this).
-    limits: LimitsClient = services.platforms[PLATFORM].client(instance)  # type: ignore[attr-defined]
-    return limits
+    return services.platforms.get(LimitsPlatform).client(instance)
 
 
 async def session(

@@ -1,9 +1,20 @@
-"""Strategy One (MicroStrategy): `/mstr status | whoami | projects | use <project>`."""
+"""Strategy One (MicroStrategy): server status, session, projects.
+
+This package's `DESCRIPTOR` is all the bot core knows of the platform (bot.platforms.catalog
+lists it); the client, models and platform class are imported when first needed.
+"""
 
 from __future__ import annotations
 
-from bot.platforms.mstr.client import StrategyOneClient
-from bot.platforms.mstr.platform import StrategyOneInstance, StrategyOnePlatform
-from bot.platforms.mstr.sessions import Login
+from bot.platforms.descriptor import PlatformDescriptor
 
-__all__ = ["Login", "StrategyOneClient", "StrategyOneInstance", "StrategyOnePlatform"]
+DESCRIPTOR = PlatformDescriptor(
+    key="mstr",
+    title="Strategy One",
+    platform="bot.platforms.mstr.platform:StrategyOnePlatform",
+    summary="Strategy One: server status, session, projects",
+    aliases=("strategy", "microstrategy", "strategyone"),
+    commands="handlers.mstr",
+    section="bot.digests.mstr:section",
+    alerts="bot.digests.mstr:ALERTS",
+)

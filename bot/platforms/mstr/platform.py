@@ -39,7 +39,7 @@ class StrategyOneInstance(InstanceConfig):
     login_modes: tuple[int, ...] = (1, 16, 4096)
 
 
-class StrategyOnePlatform(Platform):
+class StrategyOnePlatform(Platform[StrategyOneClient]):
     key = "mstr"
     title = "Strategy One"
     instance_model = StrategyOneInstance
@@ -53,16 +53,10 @@ class StrategyOnePlatform(Platform):
     ) -> None:
         super().__init__(instances, transport=transport)
         self.clock = clock
-        self._clients: dict[str, StrategyOneClient] = {}
 
-    def client(self, instance_name: str | None = None) -> StrategyOneClient:
-        """The (long-lived) client of one instance; it holds that instance's user sessions."""
-        instance = self.instance(instance_name)
-        if instance.name not in self._clients:
-            self._clients[instance.name] = StrategyOneClient(
-                instance, clock=self.clock, transport=self.transport
-            )
-        return self._clients[instance.name]
+    def open_client(self, config: InstanceConfig) -> StrategyOneClient:
+        # Long-lived: it holds that instance's user sessions.
+        return StrategyOneClient(config, clock=self.clock, transport=self.transport)
 
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
         modes = getattr(instance, "login_modes", (1, 16, 4096))
@@ -128,11 +122,6 @@ class StrategyOnePlatform(Platform):
         if credential.instance not in self.instances or credential.instance not in self._clients:
             return
         await self._clients[credential.instance].logout(user_id=credential.user_id)
-
-    async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
 
 
 def _login_from_form(values: dict[str, str], allowed: tuple[int, ...]) -> Login:

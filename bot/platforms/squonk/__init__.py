@@ -1,8 +1,20 @@
-"""Squonk2 Data Manager: Keycloak-authenticated DM API client and platform descriptor."""
+"""Squonk2 Data Manager: projects, job instances and runs, with Keycloak-issued tokens.
+
+This package's `DESCRIPTOR` is all the bot core knows of the platform (bot.platforms.catalog
+lists it); the client, models and platform class are imported when first needed.
+"""
 
 from __future__ import annotations
 
-from bot.platforms.squonk.client import SquonkClient
-from bot.platforms.squonk.platform import SquonkInstance, SquonkPlatform
+from bot.platforms.descriptor import PlatformDescriptor
 
-__all__ = ["SquonkClient", "SquonkInstance", "SquonkPlatform"]
+DESCRIPTOR = PlatformDescriptor(
+    key="squonk",
+    title="Squonk2 Data Manager",
+    platform="bot.platforms.squonk.platform:SquonkPlatform",
+    summary="Squonk2 Data Manager: projects, job instances, runs",
+    aliases=("squonk2",),
+    commands="handlers.squonk",
+    section="bot.digests.squonk:section",
+    alerts="bot.digests.squonk:ALERTS",
+)

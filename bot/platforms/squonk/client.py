@@ -40,6 +40,11 @@ class SquonkClient:
     def __repr__(self) -> str:
         return f"SquonkClient(instance={self.http.instance!r})"
 
+    async def aclose(self) -> None:
+        """Close the DM's HTTP client and its Keycloak's."""
+        await self.http.aclose()
+        await self.auth.http.aclose()
+
     async def _call(self, credential: Credential, method: str, path: str, **kwargs: Any) -> Any:
         """One authenticated DM call. If the DM refuses an access token we believed live
         (revoked session, clock skew), refresh once and retry before giving up."""

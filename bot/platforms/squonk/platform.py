@@ -46,7 +46,7 @@ def account_page(instance: InstanceConfig) -> str:
     return f"{instance.keycloak_url.rstrip('/')}/realms/{quote(instance.realm, safe='')}/account"
 
 
-class SquonkPlatform(Platform):
+class SquonkPlatform(Platform[SquonkClient]):
     key = "squonk"
     title = "Squonk2 Data Manager"
     instance_model = SquonkInstance
@@ -60,14 +60,13 @@ class SquonkPlatform(Platform):
     ) -> None:
         super().__init__(instances, transport=transport)
         self.clock = clock
-        self._clients: dict[str, SquonkClient] = {}
-        self._https: list[PlatformHTTP] = []
         for config in self.instances.values():
             if not isinstance(config, SquonkInstance):
                 raise TypeError(f"{config.name}: a Squonk2 instance needs a SquonkInstance")
-            self._clients[config.name] = self._build(config)
 
-    def _build(self, config: SquonkInstance) -> SquonkClient:
+    def open_client(self, config: InstanceConfig) -> SquonkClient:
+        if not isinstance(config, SquonkInstance):  # checked in __init__; for the type
+            raise TypeError(f"{config.name}: a Squonk2 instance needs a SquonkInstance")
         # One set of TLS settings per instance, for the DM and its Keycloak alike.
         tls = config.ssl_context()
         dm = PlatformHTTP(
@@ -86,7 +85,6 @@ class SquonkPlatform(Platform):
             transport=self.transport,
             ssl_context=tls,
         )
-        self._https += [dm, kc]
         secret = config.client_secret.get_secret_value() if config.client_secret else None
         auth = KeycloakAuth(
             http=kc,
@@ -98,10 +96,6 @@ class SquonkPlatform(Platform):
             on_rotate=lambda credential, new: self.save_secret(credential, new),
         )
         return SquonkClient(http=dm, auth=auth)
-
-    def client(self, instance_name: str | None = None) -> SquonkClient:
-        """The DM client of the named instance (or the only/first one)."""
-        return self._clients[self.instance(instance_name).name]
 
     def link_fields(self, instance: InstanceConfig) -> list[LinkField]:
         return [
@@ -186,7 +180,3 @@ class SquonkPlatform(Platform):
         auth = self.client(credential.instance).auth
         await auth.logout(refresh_token=auth.current_refresh_token(credential))
         auth.forget(credential)
-
-    async def aclose(self) -> None:
-        for http in self._https:
-            await http.aclose()

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from bot import errors
-from bot.platforms.astakos import AstakosPlatform
+from bot.platforms.astakos.platform import AstakosPlatform
 from bot.platforms.base import InstanceConfig
 from emulators.astakos import ALICE, DEMO
 

@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from bot import errors
-from bot.platforms.dss import DSSClient, DSSInstance, DSSPlatform
+from bot.platforms.dss.client import DSSClient
+from bot.platforms.dss.platform import DSSInstance, DSSPlatform
 
 from .conftest import ALICE, BAD_KEY, BOB, GLOBAL_ADMIN
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot import errors
 from bot.platforms.base import InstanceConfig
-from bot.platforms.limits import LimitsPlatform
+from bot.platforms.limits.platform import LimitsPlatform
 from emulators.limits import DEMO, LATEST_DATE
 
 

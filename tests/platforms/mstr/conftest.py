@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.platforms.base import Credential
-from bot.platforms.mstr import Login, StrategyOneInstance, StrategyOnePlatform
+from bot.platforms.mstr.platform import StrategyOneInstance, StrategyOnePlatform
+from bot.platforms.mstr.sessions import Login
 from emulators.base import FakeClock
 from emulators.mstr import DEMO, StrategyOneEmulator
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot import errors
 from bot.platforms.base import Credential
-from bot.platforms.mstr import StrategyOneInstance, StrategyOnePlatform
+from bot.platforms.mstr.platform import StrategyOneInstance, StrategyOnePlatform
 from emulators.mstr import DEMO
 
 from .conftest import INSTANCE

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from bot.platforms.base import Credential
-from bot.platforms.squonk import SquonkInstance, SquonkPlatform
+from bot.platforms.squonk.platform import SquonkInstance, SquonkPlatform
 from emulators.base import FakeClock
 from emulators.keycloak import DEMO, KeycloakEmulator
 from emulators.squonk import SquonkEmulator

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from bot import errors
-from bot.platforms.squonk import SquonkInstance, SquonkPlatform
+from bot.platforms.squonk.platform import SquonkInstance, SquonkPlatform
 from emulators.keycloak import DEMO, KeycloakEmulator
 from emulators.squonk import REMOVAL_SECONDS, SquonkEmulator
 from tests.platforms.squonk.conftest import SavedSecrets, link
