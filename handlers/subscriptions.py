@@ -46,8 +46,8 @@ TO_CHANNEL = Word("channel", optional=True, label="#channel", after="to")
 def _sources_text(services: Services) -> str:
     """Every alert source of the configured platforms, one line each."""
     lines = [
-        f"• `{name}`: {help_topics.ALERT_SOURCES.get(name, name)}"
-        for name in registry.alerts(services.settings.descriptors)
+        f"• `{name}`: {help_topics.ALERT_SOURCES.get(name) or _first_line(source) or name}"
+        for name, source in registry.alerts(services.settings.descriptors).items()
         if name.split(".", 1)[0] in services.platforms
     ]
     return (
@@ -67,6 +67,12 @@ def _sources_text(services: Services) -> str:
         )
         + "`"
     )
+
+
+def _first_line(source: object) -> str:
+    """A source's own docstring, for a platform whose line is not in bot.help."""
+    doc = (getattr(source, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
 
 
 def _alert_usage(services: Services) -> str:

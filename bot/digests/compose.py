@@ -96,7 +96,7 @@ async def resolve_targets(services: Services, owner: str, text: str) -> list[Tar
         ]
     else:
         targets = parse_targets(text)
-    order = {key: i for i, key in enumerate(registry.ORDER)}
+    order = {d.key: i for i, d in enumerate(services.settings.descriptors)}
     return sorted(targets, key=lambda t: (order.get(t.platform, 99), t.instance or ""))
 
 
