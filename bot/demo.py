@@ -12,72 +12,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulators import astakos, dss, keycloak, limits, mstr, squonk
+from bot.platforms.catalog import DESCRIPTORS
+from bot.platforms.descriptor import PlatformDescriptor
 from emulators.base import Emulator
 
-# Which Slack user links which platform with which demo credential (the link form's fields).
-# Alice holds Astakos's service token so commissions (and their buttons) show; bob a user token.
-DEMO_LINKS: list[tuple[str, str, dict[str, str]]] = [
-    ("alice", "dss", {"api_key": dss.DEMO["alice"]["api_key"]}),
-    ("alice", "mstr", {k: str(v) for k, v in mstr.DEMO["alice"].items()}),
-    (
-        "alice",
-        "squonk",
-        {
-            "username": keycloak.DEMO["alice"]["username"],
-            "password": keycloak.DEMO["alice"]["password"],
-        },
-    ),
-    ("alice", "astakos", {"token": astakos.DEMO["service"]["token"]}),
-    (
-        "alice",
-        "limits",
-        {
-            "username": limits.DEMO["alice"]["username"],
-            "password": limits.DEMO["alice"]["password"],
-        },
-    ),
-    ("bob", "dss", {"api_key": dss.DEMO["bob"]["api_key"]}),
-    ("bob", "astakos", {"token": astakos.DEMO["bob"]["token"]}),
-    (
-        "bob",
-        "limits",
-        {"username": limits.DEMO["bob"]["username"], "password": limits.DEMO["bob"]["password"]},
-    ),
-]
+DEMO_PEOPLE = ("alice", "bob")
+
+
+def demo_links(
+    descriptors: tuple[PlatformDescriptor, ...] = DESCRIPTORS,
+) -> list[tuple[str, str, dict[str, str]]]:
+    """Which Slack user links which platform with which demo credential (the link form's
+    fields): each platform's demo seed says, person by person in platform order."""
+    seeds = [(d.key, d.demo_seed()) for d in descriptors]
+    return [
+        (person, key, dict(values))
+        for person in DEMO_PEOPLE
+        for key, seed in seeds
+        if seed is not None
+        for who, values in seed.links
+        if who == person
+    ]
+
+
+DEMO_LINKS = demo_links()
 
 
 @dataclass
 class DemoPlatforms:
-    """All five platforms' emulators, started; `platforms` is the bot's instance config."""
+    """Every platform's emulators, started; `platforms` is the bot's instance config."""
 
     emulators: dict[str, Emulator] = field(default_factory=dict)
     platforms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, stack: ExitStack) -> DemoPlatforms:
+    def start(
+        cls, stack: ExitStack, descriptors: tuple[PlatformDescriptor, ...] = DESCRIPTORS
+    ) -> DemoPlatforms:
         world = cls()
-        dss_emu = stack.enter_context(dss.DSSEmulator())
-        kc = stack.enter_context(keycloak.KeycloakEmulator())
-        sq = stack.enter_context(squonk.SquonkEmulator(keycloak=kc))
-        mstr_emu = stack.enter_context(mstr.StrategyOneEmulator())
-        ast = stack.enter_context(astakos.AstakosEmulator())
-        lim = stack.enter_context(limits.LimitsEmulator())
-        world.emulators = {
-            "dss": dss_emu,
-            "keycloak": kc,
-            "squonk": sq,
-            "mstr": mstr_emu,
-            "astakos": ast,
-            "limits": lim,
-        }
-        world.platforms = {
-            "dss": [{"name": "design", "url": dss_emu.url}],
-            "mstr": [{"name": "library", "url": mstr_emu.url}],
-            "squonk": [sq.instance_settings("im")],
-            "astakos": [{"name": "okeanos", "url": ast.url}],
-            "limits": [{"name": "risk", "url": lim.url}],
-        }
+        for descriptor in descriptors:
+            seed = descriptor.demo_seed()
+            if seed is None:
+                continue
+            emulators, instances = seed.start(stack)
+            world.emulators.update(emulators)
+            world.platforms[descriptor.key] = instances
         return world
 
 

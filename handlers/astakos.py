@@ -23,16 +23,16 @@ from bot.blocks import common as b
 from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import on_click
+from bot.platforms.astakos import DESCRIPTOR, resolve_all, views
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos import kinds as _kinds  # noqa: F401  (registers the approval kinds)
-from bot.platforms.astakos import resolve_all, views
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Quota
 from bot.platforms.astakos.views import UUID_RE, checked, find_project, needs
 from bot.platforms.base import Credential
 from handlers.common import take_instance
 
-family = CommandFamily("astakos", "Synnefo Astakos")
+family = CommandFamily(DESCRIPTOR.key, DESCRIPTOR.title)
 
 
 async def _open(

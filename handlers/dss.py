@@ -21,6 +21,7 @@ from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
+from bot.platforms.dss import DESCRIPTOR
 from bot.platforms.dss.client import DSSClient
 from bot.platforms.dss.models import ApiKey, ScenarioRun, TriggerFire, key_fingerprint
 from bot.platforms.dss.platform import DSSPlatform
@@ -28,7 +29,7 @@ from bot.services import Services
 from bot.watch import Done, Poll, watch_kind
 from handlers.common import take_instance
 
-family = CommandFamily("dss", "Dataiku DSS")
+family = CommandFamily(DESCRIPTOR.key, DESCRIPTOR.title)
 
 ADMIN_ONLY = (
     "`{command}` needs a DSS *admin* key, and the key you linked ({account}) is not "

@@ -19,13 +19,13 @@ from bot.blocks import limits as blocks
 from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.platforms.base import Credential
+from bot.platforms.limits import DESCRIPTOR, views
 from bot.platforms.limits import kinds as _kinds  # noqa: F401  (registers the approval kind)
-from bot.platforms.limits import views
 from bot.platforms.limits.client import LimitsClient
 from bot.services import Services
 from handlers.common import take_instance
 
-family = CommandFamily("limits", "Atoti Limits")
+family = CommandFamily(DESCRIPTOR.key, DESCRIPTOR.title)
 
 _session = views.session
 
@@ -142,3 +142,4 @@ async def pending(inv: Invocation) -> None:
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
+    """Nothing beyond the slash command: its cards' buttons are the approval flow's."""

@@ -69,7 +69,7 @@ def _form(
 ) -> dict[str, Any]:
     instance = platform.instance(metadata.instance)
     return blocks.link_modal(
-        title=platform.title,
+        title=platform.short_title or platform.title,
         platform=platform.key,
         instances=list(platform.instances),
         fields=platform.link_fields(instance),

@@ -23,6 +23,7 @@ from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
+from bot.platforms.mstr import DESCRIPTOR
 from bot.platforms.mstr.client import StrategyOneClient
 from bot.platforms.mstr.models import Project
 from bot.platforms.mstr.platform import StrategyOnePlatform
@@ -30,7 +31,7 @@ from bot.services import Services
 from bot.store import mstr_defaults
 from handlers.common import take_instance
 
-family = CommandFamily("mstr", "Strategy One")
+family = CommandFamily(DESCRIPTOR.key, DESCRIPTOR.title)
 
 # Words that clear the default project (`/mstr use none`).
 CLEAR_WORDS = ("clear", "-")

@@ -22,6 +22,7 @@ from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.interactions import Click, on_click
 from bot.platforms.base import Credential
+from bot.platforms.squonk import DESCRIPTOR
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance, Project, Task
 from bot.platforms.squonk.platform import SquonkPlatform
@@ -29,7 +30,7 @@ from bot.services import Services
 from bot.watch import Done, Poll, watch_kind
 from handlers.common import take_instance
 
-family = CommandFamily("squonk", "Squonk2 Data Manager")
+family = CommandFamily(DESCRIPTOR.key, DESCRIPTOR.title)
 
 JOB_SPEC = re.compile(r"^([^/\s]+)/([^@/\s]+)@(\S+)$")
 INSTANCE_ID = re.compile(r"^instance-[0-9A-Za-z-]+$")

@@ -13,6 +13,7 @@ from bot.blocks import common as b
 from bot.blocks import open_in
 from bot.blocks.time import slack_date
 from bot.interactions import ref
+from bot.platforms.limits import DESCRIPTOR
 from bot.platforms.limits.models import (
     Breaches,
     HistoryEntry,
@@ -108,7 +109,7 @@ def _incident_line(i: Incident) -> str:
     )
 
 
-TITLE = "Atoti Limits"
+TITLE = DESCRIPTOR.title
 
 
 def breach_url(ui: str | None, i: Incident) -> str | None:

@@ -112,16 +112,12 @@ def link_modal(
     return {
         "type": "modal",
         "callback_id": LINK_CALLBACK,
-        "title": b.plain(messages.LINK_MODAL_TITLE.format(title=_short(title)), 24),
+        "title": b.plain(messages.LINK_MODAL_TITLE.format(title=title), 24),
         "submit": b.plain("Link", 24),
         "close": b.plain("Cancel", 24),
         "private_metadata": metadata.model_dump_json(),
         "blocks": blocks,
     }
-
-
-def _short(title: str) -> str:
-    return {"Squonk2 Data Manager": "Squonk2", "Synnefo Astakos": "Astakos"}.get(title, title)
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from bot.blocks import astakos as cards
 from bot.blocks import digest as blocks
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, Block, DigestContext, Section
+from bot.platforms.astakos import DESCRIPTOR
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Project, Quota, amount
@@ -37,8 +38,8 @@ from bot.platforms.base import Credential
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "astakos"
-TITLE = "Synnefo Astakos"
+PLATFORM = DESCRIPTOR.key
+TITLE = DESCRIPTOR.title
 SERVICE_TOKEN = "service token"
 OVER = 0.8  # quotas at or over this fraction of the reachable limit are shown
 

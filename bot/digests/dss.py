@@ -23,12 +23,13 @@ from bot import charts, errors
 from bot.blocks import digest as blocks
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.dss import DESCRIPTOR
 from bot.platforms.dss.client import DSSClient
 from bot.platforms.dss.models import Future, Scenario, ScenarioRun
 from bot.platforms.dss.platform import DSSPlatform
 
-PLATFORM = "dss"
-TITLE = "Dataiku DSS"
+PLATFORM = DESCRIPTOR.key
+TITLE = DESCRIPTOR.title
 LOOKBACK = timedelta(days=1)
 LOOKBACK_TEXT = "in the last 24 h"
 # A scenario whose latest run started this long before the window cannot have a run that

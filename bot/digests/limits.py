@@ -33,13 +33,14 @@ from bot.blocks import digest as blocks
 from bot.blocks import limits as cards
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.limits import DESCRIPTOR
 from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
 from bot.platforms.limits.models import Incident, LimitsStatus, PendingLimit
 from bot.platforms.limits.platform import LimitsPlatform, Observation
 
-PLATFORM = "limits"
-TITLE = "Atoti Limits"
+PLATFORM = DESCRIPTOR.key
+TITLE = DESCRIPTOR.title
 BREACH = "Breach"
 CHART_DAYS = 14  # the breaches-and-warnings chart: two weeks of as-of dates
 

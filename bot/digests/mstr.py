@@ -19,11 +19,12 @@ from datetime import UTC
 from bot import errors
 from bot.blocks import digest as blocks
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.mstr import DESCRIPTOR
 from bot.platforms.mstr.client import StrategyOneClient
 from bot.platforms.mstr.platform import StrategyOnePlatform
 
-PLATFORM = "mstr"
-TITLE = "Strategy One"
+PLATFORM = DESCRIPTOR.key
+TITLE = DESCRIPTOR.title
 
 
 def _client(ctx: DigestContext) -> StrategyOneClient:

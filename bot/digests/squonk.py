@@ -19,6 +19,7 @@ from bot import charts
 from bot.blocks import digest as blocks
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.platforms.squonk import DESCRIPTOR
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance
 from bot.platforms.squonk.platform import SquonkPlatform
@@ -31,8 +32,8 @@ OUTCOMES = {
     "CANCELLED": "aborted",
     "DELETED": "aborted",
 }
-PLATFORM = "squonk"
-TITLE = "Squonk2 Data Manager"
+PLATFORM = DESCRIPTOR.key
+TITLE = DESCRIPTOR.title
 LOOKBACK = timedelta(days=1)
 LOOKBACK_TEXT = "in the last 24 h"
 

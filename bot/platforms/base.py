@@ -140,6 +140,7 @@ class Platform(ABC, Generic[ClientT]):
 
     key: ClassVar[str]  # "dss": command family, store key, TOML table name
     title: ClassVar[str]  # "Dataiku DSS"
+    short_title: ClassVar[str] = ""  # where room is short ("Squonk2"); "": the title
     instance_model: ClassVar[type[InstanceConfig]] = InstanceConfig
 
     def __init__(

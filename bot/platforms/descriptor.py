@@ -46,15 +46,18 @@ class CommandModule(Protocol):
     def register(self, app: AsyncApp, settings: Settings) -> None: ...
 
 
+# What a demo platform's `start` gives: its emulators by name, and the instance settings
+# (the TOML table's items) pointing at them.
+DemoWorld = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class DemoSeed:
-    """A platform's part of the demo world: its emulators (started on the stack it is given),
-    the instance settings pointing at them, and which demo person links which credential
-    (the link form's fields)."""
+    """A platform's part of the demo (bot.demo): which demo person links which credential
+    (the link form's values), and how to start its emulators on the demo's ExitStack."""
 
-    emulators: Mapping[str, Any]
-    instances: list[dict[str, Any]]
-    links: list[tuple[str, dict[str, str]]]
+    links: tuple[tuple[str, dict[str, str]], ...]
+    start: Callable[[ExitStack], DemoWorld]
 
 
 Waiting = Callable[["DigestContext"], Awaitable[list[tuple[str, list[dict[str, Any]]]]]]
@@ -78,6 +81,8 @@ class PlatformDescriptor:
     title: str  # "Dataiku DSS", wherever people read the platform's name
     # The `Platform` subclass (instance settings, link form, verify, status, clients).
     platform: str | type[Platform[Any]]
+    # Where room is short (a modal's title has 24 characters): "Squonk2"; default the title.
+    short_title: str = ""
     # The manifest's description of its slash command (Slack shows it in the command list).
     summary: str = ""
     # Other words people type for it (`/ops link dataiku`, `/ops help strategyone`).
@@ -92,8 +97,8 @@ class PlatformDescriptor:
     # The approval kinds it declares, handled by the generic flow (registered with
     # bot.approval_kinds when the platform is configured).
     approval_kinds: tuple[ApprovalKind, ...] = ()
-    # Its part of the demo: called with the demo's ExitStack, gives a DemoSeed.
-    demo: str | Callable[[ExitStack], DemoSeed] | None = None
+    # Its part of the demo: its emulators and the demo people's credentials.
+    demo: str | DemoSeed | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(
@@ -127,8 +132,8 @@ class PlatformDescriptor:
         sources: Mapping[str, AlertSource] = load(self.alerts) if self.alerts else {}
         return sources
 
-    def demo_seed(self) -> Callable[[ExitStack], DemoSeed] | None:
-        seed: Callable[[ExitStack], DemoSeed] | None = load(self.demo) if self.demo else None
+    def demo_seed(self) -> DemoSeed | None:
+        seed: DemoSeed | None = load(self.demo) if self.demo else None
         return seed
 
     def names(self) -> set[str]:

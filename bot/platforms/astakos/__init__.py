@@ -11,10 +11,12 @@ from bot.platforms.descriptor import PlatformDescriptor
 DESCRIPTOR = PlatformDescriptor(
     key="astakos",
     title="Synnefo Astakos",
+    short_title="Astakos",
     platform="bot.platforms.astakos.platform:AstakosPlatform",
     summary="Synnefo Astakos: quotas, commissions, projects",
     commands="handlers.astakos",
     section="bot.digests.astakos:section",
     waiting="bot.digests.astakos:waiting",
     alerts="bot.digests.astakos:ALERTS",
+    demo="bot.platforms.astakos.demo:SEED",
 )

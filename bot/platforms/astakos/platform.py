@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from bot import errors
+from bot.platforms.astakos import DESCRIPTOR
 from bot.platforms.astakos.client import ACCOUNT_SERVICE, AstakosClient
 from bot.platforms.base import (
     InstanceConfig,
@@ -24,8 +25,9 @@ from bot.platforms.base import (
 
 
 class AstakosPlatform(Platform[AstakosClient]):
-    key = "astakos"
-    title = "Synnefo Astakos"
+    key = DESCRIPTOR.key
+    title = DESCRIPTOR.title
+    short_title = DESCRIPTOR.short_title
 
     def open_client(self, config: InstanceConfig) -> AstakosClient:
         return AstakosClient(

@@ -17,4 +17,5 @@ DESCRIPTOR = PlatformDescriptor(
     commands="handlers.dss",
     section="bot.digests.dss:section",
     alerts="bot.digests.dss:ALERTS",
+    demo="bot.platforms.dss.demo:SEED",
 )

@@ -17,6 +17,7 @@ from bot.platforms.base import (
     Platform,
     VerifiedAccount,
 )
+from bot.platforms.dss import DESCRIPTOR
 from bot.platforms.dss.client import DEFAULT_BASE_PATH, DSSClient
 
 
@@ -27,8 +28,9 @@ class DSSInstance(InstanceConfig):
 
 
 class DSSPlatform(Platform[DSSClient]):
-    key = "dss"
-    title = "Dataiku DSS"
+    key = DESCRIPTOR.key
+    title = DESCRIPTOR.title
+    short_title = DESCRIPTOR.short_title
     instance_model = DSSInstance
 
     def open_client(self, config: InstanceConfig) -> DSSClient:

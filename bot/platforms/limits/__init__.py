@@ -18,4 +18,5 @@ DESCRIPTOR = PlatformDescriptor(
     section="bot.digests.limits:section",
     waiting="bot.digests.limits:waiting",
     alerts="bot.digests.limits:ALERTS",
+    demo="bot.platforms.limits.demo:SEED",
 )

@@ -17,6 +17,7 @@ from bot.platforms.base import (
     VerifiedAccount,
 )
 from bot.platforms.http import PlatformHTTP
+from bot.platforms.limits import DESCRIPTOR
 from bot.platforms.limits.client import LimitsClient, encode_secret, limits_reason
 
 
@@ -30,8 +31,9 @@ class Observation:
 
 
 class LimitsPlatform(Platform[LimitsClient]):
-    key = "limits"
-    title = "Atoti Limits"
+    key = DESCRIPTOR.key
+    title = DESCRIPTOR.title
+    short_title = DESCRIPTOR.short_title
 
     def __init__(
         self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None

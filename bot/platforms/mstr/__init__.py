@@ -17,4 +17,5 @@ DESCRIPTOR = PlatformDescriptor(
     commands="handlers.mstr",
     section="bot.digests.mstr:section",
     alerts="bot.digests.mstr:ALERTS",
+    demo="bot.platforms.mstr.demo:SEED",
 )

@@ -22,6 +22,7 @@ from bot.platforms.base import (
     Platform,
     VerifiedAccount,
 )
+from bot.platforms.mstr import DESCRIPTOR
 from bot.platforms.mstr.client import StrategyOneClient
 from bot.platforms.mstr.sessions import KIND_API_TOKEN, LOGIN_API_TOKEN, MODE_NAMES, Login
 
@@ -40,8 +41,9 @@ class StrategyOneInstance(InstanceConfig):
 
 
 class StrategyOnePlatform(Platform[StrategyOneClient]):
-    key = "mstr"
-    title = "Strategy One"
+    key = DESCRIPTOR.key
+    title = DESCRIPTOR.title
+    short_title = DESCRIPTOR.short_title
     instance_model = StrategyOneInstance
 
     def __init__(

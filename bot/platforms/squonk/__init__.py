@@ -11,10 +11,12 @@ from bot.platforms.descriptor import PlatformDescriptor
 DESCRIPTOR = PlatformDescriptor(
     key="squonk",
     title="Squonk2 Data Manager",
+    short_title="Squonk2",
     platform="bot.platforms.squonk.platform:SquonkPlatform",
     summary="Squonk2 Data Manager: projects, job instances, runs",
     aliases=("squonk2",),
     commands="handlers.squonk",
     section="bot.digests.squonk:section",
     alerts="bot.digests.squonk:ALERTS",
+    demo="bot.platforms.squonk.demo:SEED",
 )

@@ -25,6 +25,7 @@ from bot.platforms.base import (
     VerifiedAccount,
 )
 from bot.platforms.http import PlatformHTTP
+from bot.platforms.squonk import DESCRIPTOR
 from bot.platforms.squonk.auth import KeycloakAuth, keycloak_http, token_claims
 from bot.platforms.squonk.client import SquonkClient
 
@@ -47,8 +48,9 @@ def account_page(instance: InstanceConfig) -> str:
 
 
 class SquonkPlatform(Platform[SquonkClient]):
-    key = "squonk"
-    title = "Squonk2 Data Manager"
+    key = DESCRIPTOR.key
+    title = DESCRIPTOR.title
+    short_title = DESCRIPTOR.short_title
     instance_model = SquonkInstance
 
     def __init__(
