@@ -16,6 +16,7 @@ objects themselves instead of references.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from bot.commands import CommandFamily
     from bot.config import Settings
     from bot.digests.base import AlertSource, DigestContext, SectionSource
-    from bot.platforms.base import Platform
+    from bot.platforms.base import Credential, Platform
+    from bot.services import Services
+    from bot.unfurl import Target
 
 T = TypeVar("T")
 
@@ -58,6 +61,16 @@ class DemoSeed:
 
     links: tuple[tuple[str, dict[str, str]], ...]
     start: Callable[[ExitStack], DemoWorld]
+
+
+@dataclass(frozen=True)
+class Unfurl:
+    """Link previews of a platform's pages: `shapes`, (kind, pattern) pairs tried in order on
+    a link's path, query and fragment (the named groups are the ids); `card`, the blocks a
+    linked poster sees, read with their credential."""
+
+    shapes: tuple[tuple[str, re.Pattern[str]], ...]
+    card: Callable[[Services, Credential, Target], Awaitable[list[dict[str, Any]]]]
 
 
 Waiting = Callable[["DigestContext"], Awaitable[list[tuple[str, list[dict[str, Any]]]]]]
@@ -94,11 +107,15 @@ class PlatformDescriptor:
     section: str | SectionSource | None = None
     waiting: str | Waiting | None = None
     alerts: str | Mapping[str, AlertSource] | None = None
-    # The approval kinds it declares, handled by the generic flow (registered with
-    # bot.approval_kinds when the platform is configured).
-    approval_kinds: tuple[ApprovalKind, ...] = ()
+    # The approval kinds it declares, handled by the generic flow (bot.approval_flow), and
+    # registered with bot.approval_kinds when the platform is configured. A reference
+    # ("module:KINDS") keeps a platform's approval code unimported until then.
+    approval_kinds: tuple[ApprovalKind, ...] | str = ()
     # Its part of the demo: its emulators and the demo people's credentials.
     demo: str | DemoSeed | None = None
+    # Link previews of its pages (bot.unfurl), if it has any: their instances' hosts are the
+    # manifest's unfurl domains.
+    unfurl: str | Unfurl | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(
@@ -132,9 +149,17 @@ class PlatformDescriptor:
         sources: Mapping[str, AlertSource] = load(self.alerts) if self.alerts else {}
         return sources
 
+    def kinds(self) -> tuple[ApprovalKind, ...]:
+        kinds: tuple[ApprovalKind, ...] = tuple(load(self.approval_kinds))
+        return kinds
+
     def demo_seed(self) -> DemoSeed | None:
         seed: DemoSeed | None = load(self.demo) if self.demo else None
         return seed
+
+    def unfurler(self) -> Unfurl | None:
+        unfurl: Unfurl | None = load(self.unfurl) if self.unfurl else None
+        return unfurl
 
     def names(self) -> set[str]:
         """Every word that means this platform: its key and its aliases, lower case."""

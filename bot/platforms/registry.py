@@ -14,7 +14,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
-from bot import errors, messages
+from bot import approval_kinds, errors, messages
 from bot.config import ConfigError, Settings
 from bot.platforms.base import Platform
 from bot.platforms.catalog import DESCRIPTORS
@@ -55,6 +55,8 @@ class Platforms(Mapping[str, Platform[Any]]):
             if not raw:
                 continue
             platform_cls = descriptor.platform_class()
+            # Its approval kinds, for the generic approval flow and the claims' recovery.
+            approval_kinds.register(*descriptor.kinds())
             try:
                 instances = [
                     platform_cls.instance_model(**{"timeout": settings.platform_timeout, **item})

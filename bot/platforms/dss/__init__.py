@@ -18,4 +18,5 @@ DESCRIPTOR = PlatformDescriptor(
     section="bot.digests.dss:section",
     alerts="bot.digests.dss:ALERTS",
     demo="bot.platforms.dss.demo:SEED",
+    unfurl="bot.platforms.dss.unfurl:UNFURL",
 )

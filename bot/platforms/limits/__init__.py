@@ -19,4 +19,5 @@ DESCRIPTOR = PlatformDescriptor(
     waiting="bot.digests.limits:waiting",
     alerts="bot.digests.limits:ALERTS",
     demo="bot.platforms.limits.demo:SEED",
+    unfurl="bot.platforms.limits.unfurl:UNFURL",
 )

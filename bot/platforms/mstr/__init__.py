@@ -18,4 +18,5 @@ DESCRIPTOR = PlatformDescriptor(
     section="bot.digests.mstr:section",
     alerts="bot.digests.mstr:ALERTS",
     demo="bot.platforms.mstr.demo:SEED",
+    unfurl="bot.platforms.mstr.unfurl:UNFURL",
 )

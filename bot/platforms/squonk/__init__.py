@@ -19,4 +19,5 @@ DESCRIPTOR = PlatformDescriptor(
     section="bot.digests.squonk:section",
     alerts="bot.digests.squonk:ALERTS",
     demo="bot.platforms.squonk.demo:SEED",
+    unfurl="bot.platforms.squonk.unfurl:UNFURL",
 )
