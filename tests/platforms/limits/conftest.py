@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.platforms.base import Credential, InstanceConfig
-from bot.platforms.limits.client import LimitsClient
+from bot.platforms.limits.client import LimitsClient, encode_secret
 from bot.platforms.limits.platform import LimitsPlatform
-from bot.platforms.limits.client import encode_secret
 from emulators.base import FakeClock
 from emulators.limits import DEMO, LimitsEmulator
 
