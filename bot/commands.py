@@ -40,7 +40,6 @@ from bot import arguments, errors, messages
 from bot import help as help_topics
 from bot.arguments import Arg, Parsed
 from bot.blocks import common as b
-from bot.platforms.registry import TITLES
 
 if TYPE_CHECKING:
     from bot.services import Services

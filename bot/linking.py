@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -38,7 +38,7 @@ async def verify_and_store(
     services: Services,
     *,
     user_id: str,
-    platform: Platform,
+    platform: Platform[Any],
     instance: str,
     values: dict[str, str],
     claim: Callable[[], Awaitable[bool]] | None = None,
@@ -90,7 +90,9 @@ async def verify_and_store(
 
 
 # The reason under the field it concerns; the modal and the web form (bot.weblink) share it.
-def field_errors(platform: Platform, instance: str, error: errors.PlatformError) -> dict[str, str]:
+def field_errors(
+    platform: Platform[Any], instance: str, error: errors.PlatformError
+) -> dict[str, str]:
     fields = platform.link_fields(platform.instance(instance))
     secret = next((f.name for f in fields if f.secret), fields[-1].name if fields else "instance")
     if isinstance(error, errors.BadAnswer):  # the instance's fault, not the credential's

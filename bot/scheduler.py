@@ -390,7 +390,7 @@ class Scheduler:
                 now=services.now(),
                 since=since,
                 gates=self.gates,
-                heading=heading(row, self.services.platforms.title),
+                heading=heading(row, services.platforms.title),
             )
             if not targets:
                 digest.blocks.insert(

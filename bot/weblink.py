@@ -122,7 +122,7 @@ class _Live:
 
     token_hash: str
     row: dict[str, Any]
-    platform: Platform
+    platform: Platform[Any]
 
 
 async def _live(services: Services, token: str) -> _Live | Response:

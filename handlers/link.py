@@ -30,7 +30,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
-def platform_for(services: Services, word: str) -> Platform:
+def platform_for(services: Services, word: str) -> Platform[Any]:
     configured = ", ".join(f"`{k}`" for k in services.platforms) or "none configured"
     key = services.platforms.key_for(word)
     if key not in services.platforms and key in services.platforms.descriptors:
@@ -51,7 +51,7 @@ async def open_link_modal(
     services: Services,
     client: AsyncWebClient,
     trigger_id: str,
-    platform: Platform,
+    platform: Platform[Any],
     instance: str | None,
     response_url: str | None = None,
     from_home: bool = False,
@@ -65,7 +65,9 @@ async def open_link_modal(
 
 
 def _form(
-    platform: Platform, metadata: blocks.LinkMetadata, field_errors: dict[str, str] | None = None
+    platform: Platform[Any],
+    metadata: blocks.LinkMetadata,
+    field_errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     instance = platform.instance(metadata.instance)
     return blocks.link_modal(

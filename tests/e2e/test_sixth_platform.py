@@ -142,7 +142,7 @@ def _lines(tickets: list[dict[str, Any]]) -> str:
     return "\n".join(f"• #{t['id']} {b.escape(t['title'])} ({t['owner']})" for t in tickets)
 
 
-@family.command("tickets", "tickets", "the open tickets")
+@family.command("tickets", "the open tickets", args=[])
 async def tickets_command(inv: Invocation) -> None:
     credential = await inv.services.accounts.credential(inv.user_id, KEY, None)
     client = inv.services.platforms.get(ToyPlatform).client(credential.instance)
