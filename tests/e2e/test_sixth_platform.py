@@ -1,7 +1,8 @@
 """A sixth platform from this module alone: its descriptor, a client against a tiny emulator
-(a real HTTP server on 127.0.0.1), one command, a digest section, an alert source and what waits
-on a person. Given to the bot through `Settings.descriptors`, nothing else: help, the manifest,
-the link form, App Home, digests and alerts pick it up with no edit anywhere else."""
+(a real HTTP server on 127.0.0.1), one command, a digest section, an alert source, what waits
+on a person and an approval kind. Given to the bot through `Settings.descriptors`, nothing else:
+help, the manifest, the link form, App Home, digests, alerts and the approval flow (its
+buttons, the claim, every copy) pick it up with no edit anywhere else."""
 
 from __future__ import annotations
 
@@ -15,12 +16,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.approval_flow import ApprovalRef
+from bot.approval_kinds import TOOK_EFFECT, WAITING, ApprovalKind, Current, Place, Verb
+from bot.approvals import FAILED, PENDING, Approval, tag_card
 from bot.blocks import common as b
 from bot.commands import CommandFamily, Invocation
 from bot.config import Settings
 from bot.digests.base import AlertItem, DigestContext, Section
+from bot.interactions import ref
 from bot.manifest import build_manifest
 from bot.platforms.base import (
+    Credential,
     InstanceConfig,
     InstanceStatus,
     LinkField,
@@ -30,6 +36,7 @@ from bot.platforms.base import (
 from bot.platforms.catalog import DESCRIPTORS
 from bot.platforms.descriptor import PlatformDescriptor
 from bot.platforms.http import PlatformHTTP
+from bot.services import Services
 from emulators.base import Emulator
 from tests.bot.test_manifest import errors_of
 from tests.e2e.conftest import make_settings
@@ -61,6 +68,7 @@ class ToyEmulator(Emulator):
             Route("/version", self._version),
             Route("/whoami", self._whoami),
             Route("/tickets", self._tickets),
+            Route("/tickets/{ticket:int}/close", self._close, methods=["POST"]),
         ]
 
     def _user(self, request: Request) -> str | None:
@@ -81,6 +89,15 @@ class ToyEmulator(Emulator):
             return self.error_response(401, "unknown token")
         return JSONResponse({"tickets": self.tickets})
 
+    async def _close(self, request: Request) -> Response:
+        if self._user(request) is None:
+            return self.error_response(401, "unknown token")
+        number = request.path_params["ticket"]
+        if not any(t["id"] == number for t in self.tickets):
+            return self.error_response(404, f"no open ticket {number}")
+        self.tickets = [t for t in self.tickets if t["id"] != number]
+        return JSONResponse({"closed": number})
+
 
 class ToyClient:
     def __init__(self, http: PlatformHTTP) -> None:
@@ -96,6 +113,9 @@ class ToyClient:
     async def tickets(self, token: str) -> list[dict[str, Any]]:
         answer = await self.http.json("GET", "/tickets", headers=_bearer(token))
         return list(answer["tickets"])
+
+    async def close(self, token: str, ticket: int) -> None:
+        await self.http.json("POST", f"/tickets/{ticket}/close", headers=_bearer(token))
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -182,8 +202,60 @@ async def new_tickets(ctx: DigestContext) -> list[AlertItem]:
 
 
 async def waiting(ctx: DigestContext) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The viewer's own tickets, each an approval to close (one claim, every copy)."""
     mine = [t for t in await _tickets(ctx) if t["owner"] == ctx.credential.account]
-    return [(f"toy-{t['id']}", [b.section(f"Ticket #{t['id']} waits on you")]) for t in mine]
+    cards = []
+    for t in mine:
+        approval = await ctx.services.approvals.register(
+            platform=KEY,
+            instance=ctx.credential.instance,
+            kind="ticket",
+            target=str(t["id"]),
+            summary=f"#{t['id']} {t['title']}",
+        )
+        cards.append((approval.id, render(approval, Place("home"))))
+    return cards
+
+
+# The approval kind: close a ticket, with the clicker's own token (bot.approval_flow).
+CLOSE = Verb(action="close", button="Close", past="closed", action_id="toy_close")
+
+
+def render(approval: Approval, place: Place) -> list[dict[str, Any]]:
+    head = b.section(f"Ticket {b.escape(approval.summary)} waits on you")
+    if approval.state in (PENDING, FAILED):
+        value = ref(ApprovalRef(approval=approval.id, action=CLOSE.action))
+        shown = [head, b.actions(b.button(CLOSE.button, CLOSE.action_id, value))]
+    else:
+        shown = [b.section(f"Ticket {b.escape(approval.summary)}: {b.escape(approval.result)}")]
+    return tag_card(approval.id, shown)
+
+
+async def close(
+    services: Services, credential: Credential, approval: Approval, verb: Verb, reason: str
+) -> str:
+    client = services.platforms.get(ToyPlatform).client(credential.instance)
+    await client.close(credential.secret, int(approval.target))
+    return f"closed by {credential.account}"
+
+
+async def still_open(services: Services, credential: Credential, approval: Approval) -> Current:
+    client = services.platforms.get(ToyPlatform).client(credential.instance)
+    ids = {str(t["id"]) for t in await client.tickets(credential.secret)}
+    return Current(WAITING) if approval.target in ids else Current(TOOK_EFFECT, "closed")
+
+
+TICKET = ApprovalKind(
+    key="ticket",
+    platform=KEY,
+    label="ticket",
+    verbs=(CLOSE,),
+    permission="toy.close",
+    perform=close,
+    render=render,
+    check=still_open,
+    describe=lambda approval, verb: f"Close ticket {approval.summary}?",
+)
 
 
 TOY = PlatformDescriptor(
@@ -196,14 +268,15 @@ TOY = PlatformDescriptor(
     section=section,
     waiting=waiting,
     alerts={"toy.tickets": new_tickets},
+    approval_kinds=(TICKET,),
 )
 
 
 # -- the bot, given one more descriptor ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def toy() -> Iterator[ToyEmulator]:
+@pytest.fixture
+def toy() -> Iterator[ToyEmulator]:  # fresh per test: a closed ticket stays closed
     with ToyEmulator() as emulator:
         yield emulator
 
@@ -254,8 +327,34 @@ async def test_home_shows_it_linked_and_what_waits_on_the_viewer(driver, slack, 
     )
     body = texts(home.blocks)
     assert f"*{TITLE}* (lab)\nLinked as *alice*" in body
-    assert f"*{TITLE} (lab)*" in body and "Ticket #7 waits on you" in body
+    assert f"*{TITLE} (lab)*" in body and "Ticket #7 Printer on fire waits on you" in body
     assert "Ticket #9" not in body  # bob's
+
+
+def _with_close(view: Any) -> Any:
+    """The Home view once it shows a Close button (None before)."""
+    return view if view is not None and "Close" in texts(view.blocks) else None
+
+
+async def test_its_approval_kind_goes_through_the_one_approval_flow(driver, slack, bot, toy):
+    await link_alice(driver, slack)
+    await driver.home_opened("alice")
+    home = await driver.wait_for(lambda: _with_close(slack.home("alice")))
+    [button] = [
+        e
+        for blk in home.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e.get("action_id") == "toy_close"
+    ]
+    await driver.click("alice", home, action_id="toy_close", value=button["value"])
+    # The platform acted with alice's token, once; the tab is drawn again without the card.
+    await driver.wait_for(lambda: [t["id"] for t in toy.tickets] == [9])
+    await driver.wait_for(lambda: "Ticket #7" not in texts(slack.home("alice").blocks))
+    record = await bot.services.approvals.get("toy:lab:ticket:7")
+    assert (record.state, record.actor, record.result) == ("done", "U0ALICE", "closed by alice")
+    audit = await bot.services.audit.latest(5)
+    assert any(r["action"] == "toy.close" and r["result"] == "ok" for r in audit)
 
 
 async def test_its_digest_section_and_alert_source(driver, slack, bot):

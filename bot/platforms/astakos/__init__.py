@@ -18,5 +18,6 @@ DESCRIPTOR = PlatformDescriptor(
     section="bot.digests.astakos:section",
     waiting="bot.digests.astakos:waiting",
     alerts="bot.digests.astakos:ALERTS",
+    approval_kinds="bot.platforms.astakos.kinds:KINDS",
     demo="bot.platforms.astakos.demo:SEED",
 )

@@ -18,6 +18,7 @@ DESCRIPTOR = PlatformDescriptor(
     section="bot.digests.limits:section",
     waiting="bot.digests.limits:waiting",
     alerts="bot.digests.limits:ALERTS",
+    approval_kinds="bot.platforms.limits.kinds:KINDS",
     demo="bot.platforms.limits.demo:SEED",
     unfurl="bot.platforms.limits.unfurl:UNFURL",
 )
