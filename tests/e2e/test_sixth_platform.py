@@ -16,8 +16,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.approval_flow import ApprovalRef
-from bot.approval_kinds import TOOK_EFFECT, WAITING, ApprovalKind, Current, Place, Verb
+from bot.approval_kinds import (
+    TOOK_EFFECT,
+    WAITING,
+    ApprovalKind,
+    ApprovalRef,
+    Current,
+    Place,
+    Verb,
+)
 from bot.approvals import FAILED, PENDING, Approval, tag_card
 from bot.blocks import common as b
 from bot.commands import CommandFamily, Invocation
