@@ -7,7 +7,6 @@ in the order people see platforms: each names the module holding its `family` an
 
 from __future__ import annotations
 
-
 from slack_bolt.async_app import AsyncApp
 
 from bot.commands import CommandFamily, make_listener

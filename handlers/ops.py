@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
