@@ -26,7 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["word", "keyword", "number", "date", "text", "words", "options"]
+from bot.filters import is_filter as known_filter
+
+Kind = Literal["word", "keyword", "number", "date", "text", "words", "options", "filters"]
 Value = str | int | bool | datetime.date | list[str] | dict[str, str] | None
 Form = tuple["Arg", ...]
 
@@ -64,6 +66,8 @@ class Arg:
         return self.name
 
     def usage(self) -> str:
+        if self.kind == "filters":
+            return f"[{self.label or 'filters'}…]" if self.optional else f"<{self.label}…>"
         if self.kind == "keyword":
             return f"[{self.name}]" if self.optional else self.name
         if self.kind == "options":
@@ -149,6 +153,14 @@ def Options(
     name: str = "options", *, keys: Sequence[str] = (), optional: bool = True, label: str = ""
 ) -> Arg:
     return Arg(name, "options", optional, label=label, keys=tuple(keys))
+
+
+def Filters(name: str = "filters", *, optional: bool = True, label: str = "filters") -> Arg:
+    """Subscription filters (bot.filters: `project=KEY`, `name~text` …), wherever they stand;
+    the value is the words as typed, read by `bot.filters.parse`. In a form without `Options`
+    every `key=value` or `key~value` word is taken, so a mistyped field is explained by the
+    filter grammar rather than called unexpected."""
+    return Arg(name, "filters", optional, label=label)
 
 
 def usage(forms: Sequence[Form]) -> str:
@@ -338,9 +350,23 @@ def _match(
     return None
 
 
+def _is_filter(word: str, any_key: bool) -> bool:
+    if known_filter(word):
+        return True
+    return any_key and re.match(r"^[A-Za-z_]+[=~]", word) is not None
+
+
 def _parse_form(form: Form, words: Sequence[str], failures: list[_Failure]) -> Parsed | None:
     options_args = [a for a in form if a.kind == "options"]
-    positional = [a for a in form if a.kind != "options"]
+    filter_args = [a for a in form if a.kind == "filters"]
+    positional = [a for a in form if a.kind not in ("options", "filters")]
+    taken: list[str] = []
+    if filter_args:
+        taken = [w for w in words if _is_filter(w, not options_args)]
+        words = [w for w in words if not _is_filter(w, not options_args)]
+        if not taken and not filter_args[0].optional:
+            failures.append(_Failure(len(words), 1, f"{_code(filter_args[0].usage())} is missing"))
+            return None
     pairs = dict(w.split("=", 1) for w in words if _is_option(w)) if options_args else {}
     if options_args:
         words = [w for w in words if not _is_option(w)]
@@ -359,6 +385,8 @@ def _parse_form(form: Form, words: Sequence[str], failures: list[_Failure]) -> P
             failures.append(_Failure(len(words), 1, f"{_code(opt.usage())} is missing"))
             return None
         values[opt.name] = pairs
+    for arg in filter_args:
+        values[arg.name] = taken or None
     return Parsed(values)
 
 

@@ -145,6 +145,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "create index idx_approvals_state on approvals (state)",
         ),
     ),
+    Migration(
+        7,
+        "m007_subscription_filters",
+        (
+            # What a digest or alert is narrowed to, in the canonical text of bot.filters
+            # (`project=SALES kind=breach`); empty: everything.
+            "alter table subscriptions add column filters text",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

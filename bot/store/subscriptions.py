@@ -28,10 +28,11 @@ def add(db: Db, row: dict[str, Any]) -> dict[str, Any]:
         new = list(
             db.query(
                 "insert into subscriptions (owner, kind, platforms, source, trigger, tz, channel,"
-                " skip_empty, paused, created_at, last_run_at, resumed_at, instance, last_error)"
+                " skip_empty, paused, created_at, last_run_at, resumed_at, instance, last_error,"
+                " filters)"
                 " values (:owner, :kind, :platforms, :source, :trigger, :tz, :channel,"
-                " :skip_empty, 0, :created_at, '', '', :instance, '') returning id",
-                {"source": "", "platforms": "", "instance": "", **row},
+                " :skip_empty, 0, :created_at, '', '', :instance, '', :filters) returning id",
+                {"source": "", "platforms": "", "instance": "", "filters": "", **row},
             )
         )
         _changed(db)
@@ -65,6 +66,13 @@ def set_paused(db: Db, sub_id: int, paused: bool, at: str) -> None:
             db.execute(
                 "update subscriptions set paused = 0, resumed_at = ? where id = ?", [at, sub_id]
             )
+        _changed(db)
+
+
+def set_filters(db: Db, sub_id: int, filters: str) -> None:
+    """`/ops digest edit`: the subscription's filters, in bot.filters' canonical text."""
+    with db.conn:
+        db.execute("update subscriptions set filters = ? where id = ?", [filters, sub_id])
         _changed(db)
 
 

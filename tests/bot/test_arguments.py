@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.arguments import (
     ArgError,
     Date,
+    Filters,
     Keyword,
     Number,
     Options,
@@ -228,3 +229,22 @@ def test_what_the_usage_shows_parses_back(word, page):
 @given(st.lists(WORD.filter(lambda w: not w.startswith("@")), min_size=1, max_size=6))
 def test_text_takes_the_rest_as_typed(words):
     assert parse(((Text("name"),),), words).text("name") == " ".join(words)
+
+
+def test_filters_are_taken_wherever_they_stand_beside_options():
+    form = [Word("platforms"), Words("when"), Options(keys=("tz",)), Filters()]
+    parsed = parse(
+        [form], ["dss", "project=A", "daily", "tz=UTC", "09:00", "name~two words", "project=B"]
+    )
+    assert parsed.text("platforms") == "dss"
+    assert parsed.words("when") == ["daily", "09:00"]
+    assert parsed.options() == {"tz": "UTC"}
+    assert parsed.words("filters") == ["project=A", "name~two words", "project=B"]
+    assert parse([form], ["dss", "daily"]).words("filters") == []
+    # Beside options, a key that is no filter is an unknown setting, said with the choices.
+    with pytest.raises(ArgError, match="`colour` is not a setting here"):
+        parse([form], ["dss", "daily", "colour=red"])
+    # Without options, any key=value is a filter word, for the filter grammar to explain.
+    alone = parse([[Word("id"), Filters()]], ["3", "colour=red", "kind~x"])
+    assert alone.words("filters") == ["colour=red", "kind~x"]
+    assert usage([tuple(form)]) == "<platforms> <when …> [tz=…] [filters…]"

@@ -18,7 +18,7 @@ def test_db_upgrade_applies_the_history_to_an_old_file_once(tmp_path, monkeypatc
     assert main(["db", "status"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"sqlite:{path}: schema version 0 (this Switchboard: {migrations.LATEST}); "
-        "3 migration(s) to apply: switchboard db upgrade"
+        "4 migration(s) to apply: switchboard db upgrade"
     )
     assert main(["db", "upgrade"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -26,6 +26,7 @@ def test_db_upgrade_applies_the_history_to_an_old_file_once(tmp_path, monkeypatc
         "applied 4: m004_mstr_defaults",
         "applied 5: m005_weblink_tokens",
         "applied 6: m006_recovery",
+        "applied 7: m007_subscription_filters",
         f"sqlite:{path}: at schema version {migrations.LATEST}",
     ]
     assert main(["db", "upgrade"]) == 0

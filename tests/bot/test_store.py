@@ -203,6 +203,32 @@ def test_subscriptions_numbered_by_the_database_and_last_run_never_moves_back(db
         store.close()
 
 
+def test_a_subscription_keeps_its_filters_and_an_edit_is_seen_by_the_scheduler(db_target):
+    store = Store(db_target)
+    try:
+        row = {
+            "owner": "U1",
+            "kind": subs.ALERT,
+            "source": "limits.breaches",
+            "trigger": "",
+            "tz": "UTC",
+            "channel": "",
+            "skip_empty": 0,
+            "created_at": "2026-11-29T08:00:00",
+        }
+        plain = store.run_sync(subs.add, row)
+        narrowed = store.run_sync(subs.add, {**row, "filters": "kind=warning name~VaR"})
+        assert (plain["filters"], narrowed["filters"]) == ("", "kind=warning name~VaR")
+        before = store.run_sync(subs.version)
+        store.run_sync(subs.set_filters, plain["id"], "project=A project=B")
+        assert store.run_sync(subs.get, plain["id"])["filters"] == "project=A project=B"
+        assert store.run_sync(subs.version) > before
+        store.run_sync(subs.set_filters, narrowed["id"], "")
+        assert store.run_sync(subs.get, narrowed["id"])["filters"] == ""
+    finally:
+        store.close()
+
+
 def test_mstr_defaults_and_web_link_tokens_live_in_the_schema(db_target):
     store = Store(db_target)
     try:
