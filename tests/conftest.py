@@ -18,6 +18,7 @@ import pytest
 
 from tests.engines import ENGINES
 from tests.postgres import PostgresServer, PostgresUnavailable
+from tests.support.logging_state import LoggingState
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +53,14 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
 def engine(request: pytest.FixtureRequest) -> str:
     """The bot's engine in e2e tests: SQLite unless parametrized (indirect) with ENGINES."""
     return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """Logging is process-wide: what a test configures (e.g. the `switchboard` command run
+    in-process sets library loggers to INFO/WARNING) is put back for the next test."""
+    state = LoggingState.take()
+    try:
+        yield
+    finally:
+        state.restore()

@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     slack,
 )
 from tests.e2e.helpers import link
+from tests.support.logging_state import LoggingState
 
 __all__ = ["BOT_TOKEN", "SIGNING_SECRET", "bot", "driver", "make_settings", "settings", "slack"]
 
@@ -86,17 +87,24 @@ class Capture(logging.Handler):
 
 @pytest.fixture
 def logs() -> Iterator[Capture]:
-    """Capture the root logger at DEBUG for the test (restored after)."""
+    """Every record at DEBUG for the test, whatever levels were set before (by the
+    `switchboard` command's setup_logging, say): every logger is opened to DEBUG, and the
+    whole logging configuration is restored after."""
+    state = LoggingState.take()
     root = logging.getLogger()
     handler = Capture()
-    level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    logging.disable(logging.NOTSET)
+    for one in logging.root.manager.loggerDict.values():
+        if isinstance(one, logging.Logger):
+            one.setLevel(logging.NOTSET)
+            one.disabled = False
     try:
         yield handler
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        state.restore()
 
 
 async def link_all(

@@ -5,8 +5,10 @@ arguments, response_url posts, modals) and the text of exceptions."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from bot import errors
+from bot.__main__ import setup_logging
 from bot.demo import DEMO_LINKS
 from bot.platforms.base import Credential
 from bot.vault import KEY_FILE_NAME
@@ -108,3 +110,15 @@ def test_credentials_and_errors_do_not_show_their_secret():
         assert secret not in repr(dataclasses.replace(credential))
     for error in (errors.NotLinked("dss", "design"),):
         assert secret not in str(error) and secret not in repr(error)
+
+
+def test_logs_sees_every_library_at_debug_after_the_command_set_logging_up(request):
+    # `switchboard db status` run in-process (tests/bot/test_db_cli.py does) sets slack_sdk to
+    # INFO and httpx to WARNING for the whole process: the capture above must still see them.
+    setup_logging("INFO")
+    logs = request.getfixturevalue("logs")
+    for name in ("slack_sdk.web", "httpx", "httpcore.http11", "switchboard"):
+        logging.getLogger(name).debug("seen from %s", name)
+    assert [r.getMessage() for r in logs.records] == [
+        f"seen from {name}" for name in ("slack_sdk.web", "httpx", "httpcore.http11", "switchboard")
+    ]
