@@ -19,7 +19,6 @@ from emulators.slack import SlackEmulator
 from tests.e2e.conftest import bot, driver, make_settings, slack  # noqa: F401 (fixtures)
 
 TIMEOUT = 0.8  # the bot's platform_timeout in this suite
-MARGIN = 1.0  # what a reply may take beyond the timeout (Slack round trips, scheduling)
 THRESHOLD = 3  # failures in a row that open the breaker
 COOL_DOWN = 30.0
 

@@ -1,10 +1,9 @@
 """Each of the five platforms misbehaving, end to end through the real bot: what the person
-sees, how long they wait, and that the bot keeps serving others. Each test runs once per
-platform (`case`); the emulators are started once per module and reset per test."""
+sees, which deadline stopped the call, and that the bot keeps serving others. Each test runs
+once per platform (`case`); the emulators are started once per module and reset per test."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
 from emulators.slack_models import Message
 from tests.e2e.helpers import link, replies_since, reply_to, texts
-from tests.faults.conftest import COOL_DOWN, MARGIN, THRESHOLD, TIMEOUT
+from tests.faults.conftest import COOL_DOWN, THRESHOLD, TIMEOUT
 
 
 @dataclass
@@ -212,10 +211,9 @@ def new_replies(slack: SlackEmulator, user: str, since: int) -> list[Message]:
 
 async def ask(
     driver: SlackDriver, slack: SlackEmulator, user: str, slash: str, text: str, *, expect: str
-) -> tuple[str, float]:
-    """Type a command; wait for a new reply containing `expect`. (its text, seconds taken)"""
+) -> str:
+    """Type a command; wait for a new reply containing `expect`; its text."""
     since = slack.last_seq
-    started = time.monotonic()
     response = await driver.command(user, slash, text)
     assert response.status == 200, response.body
 
@@ -226,8 +224,7 @@ async def ask(
                 return body
         return None
 
-    body = await driver.wait_for(found, timeout=TIMEOUT * 4 + 5)
-    return body, time.monotonic() - started
+    return await driver.wait_for(found, timeout=TIMEOUT * 4 + 5)
 
 
 async def link_alice(case: Case, driver: SlackDriver, slack: SlackEmulator) -> None:
@@ -246,11 +243,9 @@ async def test_a_hang_is_unavailable_within_the_timeout_while_others_are_served(
     await link_alice(case, driver, slack)
     case.emulator.faults.set(hang=True)
     since = slack.last_seq
-    started = time.monotonic()
     await driver.command("alice", case.slash, case.command)
-    # Meanwhile bob is answered, long before alice's call gives up.
+    # Meanwhile bob is answered, before alice's call gives up.
     await reply_to(driver, slack, "bob", "/ops", "links", expect="linked accounts")
-    assert time.monotonic() - started < TIMEOUT
     assert not any("unavailable" in (m.text or "") for m in new_replies(slack, "alice", since))
 
     def unavailable() -> str | None:
@@ -260,15 +255,14 @@ async def test_a_hang_is_unavailable_within_the_timeout_while_others_are_served(
         )
 
     text = await driver.wait_for(unavailable, timeout=TIMEOUT + 5)
-    elapsed = time.monotonic() - started
+    # The bot's own deadline stopped it: the emulator never answers.
     assert f"{case.where} is unavailable: no answer within {TIMEOUT:g} s" in text
-    assert elapsed < TIMEOUT + MARGIN, f"{elapsed:.2f} s"
 
 
 async def test_a_500_is_a_clear_message_naming_the_instance(case: Case, driver, slack, bot):
     await link_alice(case, driver, slack)
     case.emulator.faults.set(status=500)
-    text, _ = await ask(driver, slack, "alice", case.slash, case.command, expect="unavailable")
+    text = await ask(driver, slack, "alice", case.slash, case.command, expect="unavailable")
     assert f"{case.where} is unavailable:" in text
     assert "Try again in a moment" in text
     assert "Traceback" not in text and "Something went wrong" not in text
@@ -279,13 +273,12 @@ async def test_a_refused_connection_is_a_clear_message(case: Case, driver, slack
     port = case.emulator.port
     case.emulator.stop()
     try:
-        text, elapsed = await ask(
-            driver, slack, "alice", case.slash, case.command, expect="unavailable"
-        )
+        text = await ask(driver, slack, "alice", case.slash, case.command, expect="unavailable")
     finally:
         case.emulator.start(port=port)
+    # Told as a refused connection, not as a call that waited out its deadline.
     assert f"{case.where} is unavailable: could not connect (ConnectError)" in text
-    assert elapsed < TIMEOUT + MARGIN
+    assert "no answer within" not in text
 
 
 async def test_a_slow_body_is_cut_off_at_the_timeout(case: Case, driver, slack, bot):
@@ -293,11 +286,9 @@ async def test_a_slow_body_is_cut_off_at_the_timeout(case: Case, driver, slack, 
     # Headers at once, then the body a byte at a time over 20 s: no single read waits long
     # enough for a read timeout, so only the overall deadline stops it.
     case.emulator.faults.set(slow_body=20.0)
-    text, elapsed = await ask(
-        driver, slack, "alice", case.slash, case.command, expect="unavailable"
-    )
+    text = await ask(driver, slack, "alice", case.slash, case.command, expect="unavailable")
+    # The overall deadline (the bot's platform_timeout) stopped it, not a read timeout.
     assert f"{case.where} is unavailable: no answer within {TIMEOUT:g} s" in text
-    assert elapsed < TIMEOUT + MARGIN, f"{elapsed:.2f} s"
 
 
 async def test_a_credential_refused_mid_operation_asks_to_link_again(
@@ -306,7 +297,7 @@ async def test_a_credential_refused_mid_operation_asks_to_link_again(
     await link_alice(case, driver, slack)
     case.refuse()
     case.emulator.requests.clear()
-    text, _ = await ask(driver, slack, "alice", case.slash, case.command, expect="refused")
+    text = await ask(driver, slack, "alice", case.slash, case.command, expect="refused")
     assert f"{case.where} refused your credential" in text
     assert f"`/ops link {case.key} {case.instance}`" in text
     if case.key == "mstr":
@@ -328,7 +319,7 @@ async def test_the_breaker_stops_calling_a_down_instance_then_tries_it_again(
     await link_alice(case, driver, slack)
     case.emulator.faults.set(status=500)
     for _ in range(THRESHOLD + 1):
-        text, _ = await ask(driver, slack, "alice", case.slash, case.command, expect="unavailable")
+        text = await ask(driver, slack, "alice", case.slash, case.command, expect="unavailable")
         if "considered down" in text:
             break
     else:
@@ -341,12 +332,9 @@ async def test_the_breaker_stops_calling_a_down_instance_then_tries_it_again(
     # While open: the person is told at once and the instance receives nothing.
     sent = len(case.emulator.requests)
     breaker_clock.advance(COOL_DOWN - 10)
-    text, elapsed = await ask(
-        driver, slack, "alice", case.slash, case.command, expect="considered down"
-    )
+    text = await ask(driver, slack, "alice", case.slash, case.command, expect="considered down")
     assert "for the next 10 s" in text
     assert len(case.emulator.requests) == sent
-    assert elapsed < TIMEOUT
     # `/ops status` says so too, without calling it.
     await ask(driver, slack, "bob", "/ops", "status", expect="considered down")
     assert len(case.emulator.requests) == sent
