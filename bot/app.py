@@ -78,6 +78,7 @@ def create_app(services: Services, register: Registrar | None = None) -> AsyncAp
         request_verification_enabled=True,
     )
 
+    app.use(installation.SocketModeTeamCheck(services.installation))
     app.use(ServicesAndRetries(services))
 
     unhandled_seen: set[str] = set()

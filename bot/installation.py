@@ -6,7 +6,10 @@ belongs to exactly one installation, so Slack itself says which; a setting is fo
 must refuse foreign requests even when Slack cannot be reached at start-up). Until either is
 known, requests are not refused for their team, and auth.test is asked again at most once a
 minute. The same app installed in another workspace signs with the same secret, so a signed
-request naming another team or organisation is refused before any listener (bot.web).
+request naming another team or organisation is refused before any listener and audited
+(`refuses`): in HTTP mode by bot.web, with a 403; in Socket Mode, where one connection carries
+every workspace the app is installed in, by the `SocketModeTeamCheck` middleware, which acks
+the envelope (so Slack does not deliver it again) and runs nothing.
 
 Revocation. `app_uninstalled`, `tokens_revoked` naming the bot, or auth.test answering that
 the token is revoked or invalid pause every post the bot starts by itself: digests, alerts
@@ -24,6 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -74,6 +81,33 @@ class Installation:
         if self.team_id is not None and team_id and str(team_id) != self.team_id:
             return "workspace"
         return None
+
+    async def refuses(self, body: dict[str, Any]) -> bool:
+        """True, logged and audited, when a request names another workspace or organisation
+        than ours. ValueError when its ids have the wrong shape."""
+        try:
+            team_id, enterprise_id = extract_team_id(body), extract_enterprise_id(body)
+        except (AttributeError, TypeError, KeyError, IndexError):
+            raise ValueError("team or enterprise id of the wrong shape") from None
+        foreign = await self.foreign(team_id, enterprise_id)
+        if foreign is None:
+            return False
+        log.warning(
+            "refused a Slack request from another %s (%s)",
+            foreign,
+            team_id if foreign == "workspace" else enterprise_id,
+        )
+        user = body.get("user_id") or body.get("user")
+        if isinstance(user, dict):
+            user = user.get("id")
+        await self.audit.record(
+            user_id=str(user or "")[:40],
+            action="slack.request",
+            result="refused",
+            detail=f"from another {foreign}: team {str(team_id)[:40]}, "
+            f"enterprise {str(enterprise_id or '-')[:40]}",
+        )
+        return True
 
     async def can_post(self) -> bool:
         """May the bot post by itself now? While paused, auth.test decides (once a minute)."""
@@ -131,6 +165,28 @@ class Installation:
             self.known = True
             if self.paused is not None:
                 await self._resumed()
+
+
+class SocketModeTeamCheck(AsyncMiddleware):
+    """Socket Mode's requests never pass bot.web's checks: the same refusal here, first of
+    every middleware. The envelope is acked all the same (an unacked one comes back) and
+    nothing runs. HTTP requests were checked before Bolt saw them."""
+
+    def __init__(self, installation: Installation) -> None:
+        self.installation = installation
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Any
+    ) -> BoltResponse | None:
+        if req.mode == "socket_mode" and isinstance(req.body, dict):
+            try:
+                refused = await self.installation.refuses(req.body)
+            except ValueError:
+                log.warning("a Socket Mode request with malformed team ids was dropped")
+                refused = True
+            if refused:
+                return BoltResponse(status=200, body="")
+        return await next()  # type: ignore[no-any-return]  # Bolt's `next` is untyped
 
 
 def register(app: AsyncApp) -> None:

@@ -27,7 +27,6 @@ from prometheus_client import (
 )
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -262,25 +261,8 @@ async def check_team(services: Services, body: dict[str, Any]) -> None:
     """A signed request from another workspace or organisation (the same app installed
     elsewhere shares its signing secret) is refused before any listener, and audited."""
     try:
-        team_id, enterprise_id = extract_team_id(body), extract_enterprise_id(body)
-    except (AttributeError, TypeError, KeyError, IndexError):  # ids of the wrong shape
+        refused = await services.installation.refuses(body)
+    except ValueError:  # ids of the wrong shape
         raise Refused(400, "malformed", "malformed request") from None
-    foreign = await services.installation.foreign(team_id, enterprise_id)
-    if foreign is None:
-        return
-    log.warning(
-        "refused a Slack request from another %s (%s)",
-        foreign,
-        team_id if foreign == "workspace" else enterprise_id,
-    )
-    user = body.get("user_id") or body.get("user")
-    if isinstance(user, dict):
-        user = user.get("id")
-    await services.audit.record(
-        user_id=str(user or "")[:40],
-        action="slack.request",
-        result="refused",
-        detail=f"from another {foreign}: team {str(team_id)[:40]}, "
-        f"enterprise {str(enterprise_id or '-')[:40]}",
-    )
-    raise Refused(403, "foreign_team", "this app is not installed there")
+    if refused:
+        raise Refused(403, "foreign_team", "this app is not installed there")
