@@ -1,4 +1,6 @@
-"""Fixtures every test folder may use: the database engines.
+"""Fixtures every test folder may use, each defined once here: the database engines, the bot
+under test (Slack emulator, settings, the bot served over HTTP, the driver), the demo world of
+every platform emulator, a fake clock, and logging put back after each test.
 
 `db_target` runs a test once per engine (the store's contract suite): a SQLite file, then a
 PostgreSQL database of its own on the session's throwaway server (tests/postgres.py). An e2e
@@ -11,13 +13,25 @@ a CI run cannot pass without having exercised PostgreSQL.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
+from bot.config import Settings
+from bot.demo import DemoPlatforms
+from bot.server import BotServer
+from emulators.base import FakeClock
+from emulators.dss import DSSEmulator
+from emulators.slack import SlackEmulator
+from emulators.slack_driver import SlackDriver
 from tests.engines import ENGINES
 from tests.postgres import PostgresServer, PostgresUnavailable
+from tests.support.bot import SIGNING_SECRET, make_settings
 from tests.support.logging_state import LoggingState
 
 
@@ -64,3 +78,106 @@ def _logging_as_found() -> Iterator[None]:
         yield
     finally:
         state.restore()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand (emulators' and the bot's `now`), from FakeClock's
+    fixed start."""
+    return FakeClock()
+
+
+@pytest.fixture
+def clock_from_now() -> FakeClock:
+    """A hand-moved clock that starts at the real time: for emulators whose times the bot
+    compares with its own wall clock."""
+    return FakeClock(start=time.time())
+
+
+@pytest.fixture(scope="module")
+def module_clock() -> FakeClock:
+    """One hand-moved clock per test module, for emulators started once per module."""
+    return FakeClock()
+
+
+# -- the bot under test ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def dss() -> Iterator[DSSEmulator]:
+    # A fresh emulator per test: aborting a future or deleting a key must not leak into the
+    # next test (the DSS emulator has no reset; starting one takes a fraction of a second).
+    with DSSEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def platforms(dss: DSSEmulator) -> dict[str, list[dict[str, Any]]]:
+    """The platform instances the bot is configured with: a module overrides this fixture
+    to configure others (it is that module's configuration, not a copy)."""
+    return {"dss": [{"name": "prod", "url": dss.url}]}
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path,
+    slack: SlackEmulator,
+    platforms: dict[str, list[dict[str, Any]]],
+    engine: str,
+    request: pytest.FixtureRequest,
+) -> Settings:
+    if engine == "postgresql":  # no key file beside a database that has no file
+        return make_settings(
+            tmp_path,
+            slack,
+            platforms=platforms,
+            database_url=request.getfixturevalue("postgres_url"),
+            secret_key=Fernet.generate_key().decode(),
+        )
+    return make_settings(tmp_path, slack, platforms=platforms)
+
+
+@pytest.fixture
+def bot(settings: Settings) -> Iterator[BotServer]:
+    with BotServer(settings) as server:
+        yield server
+
+
+@pytest.fixture
+async def driver(slack: SlackEmulator, bot: BotServer) -> AsyncIterator[SlackDriver]:
+    async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as d:
+        yield d
+
+
+# -- the demo world: every platform emulator, as `switchboard demo` starts them ------------------
+
+
+@pytest.fixture(scope="session")
+def world_session() -> Iterator[DemoPlatforms]:
+    with ExitStack() as stack:
+        yield DemoPlatforms.start(stack)
+
+
+@pytest.fixture
+def world(world_session: DemoPlatforms) -> DemoPlatforms:
+    """The demo world, reset per test where an emulator can be (Limits cannot: its seed is
+    fresh per emulator; tests on it must not depend on what an earlier test did there)."""
+    for emulator in world_session.emulators.values():
+        reset = getattr(emulator, "reset", None)
+        if reset is not None:
+            reset()
+        emulator.faults.clear()
+        emulator.requests.clear()
+    return world_session
+
+
+@pytest.fixture
+def demo_platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
+    """Every demo platform instance, as `platforms` for a module whose bot has them all."""
+    return {key: [dict(i) for i in instances] for key, instances in world.platforms.items()}

@@ -1,16 +1,15 @@
 """Abuse, fuzzing, secrets and isolation: the real bot over HTTP with all five platform
 emulators (as in `switchboard demo`), a real SQLite file, and a capture of every log record.
 
-The e2e fixtures (slack, settings, bot, driver) are reused; only `platforms` changes: every
-platform the demo has. The emulators start once per session and are reset per test where they
-can be (Limits cannot: its seed is fresh per emulator, and these tests do not depend on it).
+The shared fixtures (slack, settings, bot, driver, world: tests/conftest.py) are used; only
+`platforms` changes: every platform the demo has. The emulators start once per session and
+are reset per test where they can be (Limits cannot: these tests do not depend on its state).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -18,41 +17,16 @@ import pytest
 from bot.demo import DEMO_LINKS, DemoPlatforms
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    bot,
-    driver,
-    make_settings,
-    settings,
-    slack,
-)
 from tests.e2e.helpers import link
+from tests.support.bot import BOT_TOKEN, SIGNING_SECRET
 from tests.support.logging_state import LoggingState
 
-__all__ = ["BOT_TOKEN", "SIGNING_SECRET", "bot", "driver", "make_settings", "settings", "slack"]
-
-
-@pytest.fixture(scope="session")
-def world_session() -> Iterator[DemoPlatforms]:
-    with ExitStack() as stack:
-        yield DemoPlatforms.start(stack)
+__all__ = ["BOT_TOKEN", "SIGNING_SECRET"]
 
 
 @pytest.fixture
-def world(world_session: DemoPlatforms) -> DemoPlatforms:
-    for emulator in world_session.emulators.values():
-        reset = getattr(emulator, "reset", None)
-        if reset is not None:
-            reset()
-        emulator.faults.clear()
-        emulator.requests.clear()
-    return world_session
-
-
-@pytest.fixture
-def platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
-    return {key: [dict(i) for i in instances] for key, instances in world.platforms.items()}
+def platforms(demo_platforms: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return demo_platforms
 
 
 def platform_requests(world: DemoPlatforms) -> int:

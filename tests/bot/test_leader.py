@@ -17,7 +17,7 @@ from bot.store import approvals as approval_rows
 from bot.store import deliveries as ledger
 from bot.store import subscriptions as subs
 from emulators.slack import SlackEmulator
-from tests.e2e.conftest import make_settings
+from tests.support.bot import make_settings
 
 
 class Switch(Leadership):

@@ -23,11 +23,6 @@ def mstr_server() -> Iterator[StrategyOneEmulator]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def mstr(mstr_server: StrategyOneEmulator, clock: FakeClock) -> StrategyOneEmulator:
     mstr_server.reset(clock=clock)
     return mstr_server

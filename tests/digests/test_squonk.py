@@ -18,13 +18,8 @@ from tests.digests.helpers import SECTION_BUDGET, context, link, readable
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def keycloak_emulator(clock: FakeClock) -> Iterator[KeycloakEmulator]:
-    with KeycloakEmulator(clock=clock) as emulator:
+def keycloak_emulator(module_clock: FakeClock) -> Iterator[KeycloakEmulator]:
+    with KeycloakEmulator(clock=module_clock) as emulator:
         yield emulator
 
 
@@ -41,16 +36,16 @@ def dm(squonk_emulator: SquonkEmulator, keycloak_emulator: KeycloakEmulator) -> 
     return squonk_emulator
 
 
-def now(clock: FakeClock) -> datetime:
-    return datetime.fromtimestamp(clock(), UTC)
+def now(module_clock: FakeClock) -> datetime:
+    return datetime.fromtimestamp(module_clock(), UTC)
 
 
 @pytest.fixture
-def services(dm: SquonkEmulator, clock: FakeClock, services_factory):
-    return services_factory({"squonk": [dm.instance_settings("main")]}, clock=clock)
+def services(dm: SquonkEmulator, module_clock: FakeClock, services_factory):
+    return services_factory({"squonk": [dm.instance_settings("main")]}, clock=module_clock)
 
 
-async def alice(services, clock: FakeClock, since: datetime | None = None) -> DigestContext:
+async def alice(services, module_clock: FakeClock, since: datetime | None = None) -> DigestContext:
     credential = await link(
         services,
         "U0ALICE",
@@ -58,11 +53,11 @@ async def alice(services, clock: FakeClock, since: datetime | None = None) -> Di
         "main",
         {"username": DEMO["alice"]["username"], "password": DEMO["alice"]["password"]},
     )
-    return context(services, credential, since=since, now=now(clock))
+    return context(services, credential, since=since, now=now(module_clock))
 
 
-async def test_section_shows_running_and_recently_failed_instances(services, clock):
-    section = await digest.section(await alice(services, clock))
+async def test_section_shows_running_and_recently_failed_instances(services, module_clock):
+    section = await digest.section(await alice(services, module_clock))
     body = readable(section)
     assert section.title == "Squonk2 Data Manager (main)"
     assert not section.empty
@@ -74,23 +69,23 @@ async def test_section_shows_running_and_recently_failed_instances(services, clo
     assert "chem-screening" in body  # project names, not ids
 
 
-async def test_failures_count_from_the_previous_digest(services, clock):
-    ctx = await alice(services, clock, since=now(clock) - timedelta(minutes=10))
+async def test_failures_count_from_the_previous_digest(services, module_clock):
+    ctx = await alice(services, module_clock, since=now(module_clock) - timedelta(minutes=10))
     body = readable(await digest.section(ctx))
     assert "dock-ligands-a" not in body
     assert "Running instances (2)" in body
 
 
-async def test_nothing_to_tell_is_empty(services, clock):
-    clock.advance(2 * 24 * 3600)  # every seeded instance has ended long ago
-    ctx = await alice(services, clock, since=now(clock) - timedelta(hours=1))
+async def test_nothing_to_tell_is_empty(services, module_clock):
+    module_clock.advance(2 * 24 * 3600)  # every seeded instance has ended long ago
+    ctx = await alice(services, module_clock, since=now(module_clock) - timedelta(hours=1))
     section = await digest.section(ctx)
     assert section.empty
     assert "No instance running, and none failed since" in readable(section)
 
 
-async def test_many_instances_stay_within_the_block_budget(services, clock):
-    ctx = await alice(services, clock)
+async def test_many_instances_stay_within_the_block_budget(services, module_clock):
+    ctx = await alice(services, module_clock)
     client = services.platforms["squonk"].client("main")
     for n in range(30):
         await client.start(
@@ -107,22 +102,22 @@ async def test_many_instances_stay_within_the_block_budget(services, clock):
     assert "27 more: `/squonk instances`" in readable(section)
 
 
-async def test_a_platform_failure_propagates(services, clock, dm):
-    ctx = await alice(services, clock)
+async def test_a_platform_failure_propagates(services, module_clock, dm):
+    ctx = await alice(services, module_clock)
     dm.faults.set(status=503)
     with pytest.raises(errors.PlatformError):
         await digest.section(ctx)
 
 
-async def test_ended_instances_alert_keys_are_stable(services, clock, dm):
-    ctx = await alice(services, clock)
+async def test_ended_instances_alert_keys_are_stable(services, module_clock, dm):
+    ctx = await alice(services, module_clock)
     first = await digest.ALERTS["squonk.instances"](ctx)
     names = {i.text.split("*")[1] for i in first}
     assert names == {"qc-batch-7", "events-check", "dock-ligands-a"}
     assert all(i.key.startswith("squonk:main:instance:instance-") for i in first)
     assert any("Receptor file receptor.pdb not found" in i.text for i in first)
-    clock.advance(700)  # nightly-props and picker-run complete
-    later = DigestContext(ctx.services, ctx.credential, now(clock), ctx.now)
+    module_clock.advance(700)  # nightly-props and picker-run complete
+    later = DigestContext(ctx.services, ctx.credential, now(module_clock), ctx.now)
     second = await digest.ALERTS["squonk.instances"](later)
     # The same instances keep their keys; events-check (stopped 24 h ago) left the window.
     kept = {i.key for i in first if "events-check" not in i.text}

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.support.bot import BOT_TOKEN, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.server import BotServer
 from emulators.dss import DEMO, DSSEmulator
 from emulators.slack import SlackEmulator
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import link, reply_to, texts
+from tests.support.bot import make_settings
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 WORKING = "Working on `/dss futures`"

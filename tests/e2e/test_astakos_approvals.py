@@ -18,8 +18,8 @@ from bot.config import Settings
 from emulators.astakos import ALICE, BOB, CHEM, DEMO, AstakosEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack_models import Message
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import link, posted_since, reply_to, seen_by, texts
+from tests.support.bot import make_settings
 
 SERVICE = DEMO["service"]["token"]
 ALICE_TOKEN = DEMO["alice"]["token"]

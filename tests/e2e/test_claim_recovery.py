@@ -14,7 +14,6 @@ from cryptography.fernet import Fernet
 
 from emulators.limits import LimitsEmulator
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.process import BotProcess, wait_until
 from tests.e2e.test_limits_approvals import (
     EXECUTE,
@@ -25,6 +24,7 @@ from tests.e2e.test_limits_approvals import (
     share_pending,
 )
 from tests.engines import ENGINES, rows
+from tests.support.bot import SIGNING_SECRET
 
 LIMIT_PATH = "/limits/rest/v2/limitDefinition/limits/get/L-4"
 EXECUTE_PATH = "/activeviam/limits/rest/v2/workflow-service/execute-task-action"

@@ -13,7 +13,7 @@ from bot.console import Console
 from bot.platforms.base import LinkField
 from bot.textview import Renderer, fields_of
 from emulators.dss import DEMO
-from tests.e2e.conftest import BOT_TOKEN
+from tests.support.bot import BOT_TOKEN
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 

@@ -16,9 +16,9 @@ from bot.store.db import connect
 from bot.vault import KEY_FILE_NAME
 from emulators.dss import DEMO
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import SIGNING_SECRET, make_settings
 from tests.e2e.helpers import link, reply_to, texts
 from tests.engines import rows
+from tests.support.bot import SIGNING_SECRET, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = {"alice": "U0ALICE", "bob": "U0BOB"}

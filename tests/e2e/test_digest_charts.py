@@ -12,8 +12,8 @@ from bot import charts
 from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import DEMO as LIMITS_DEMO
 from emulators.limits import LimitsEmulator
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import link, reply_to, texts
+from tests.support.bot import SIGNING_SECRET, make_settings
 
 # Pillow comes with matplotlib (pyproject): a venv made before charts lacks both until
 # `pip install -e '.[test]'` is run again; say so instead of failing collection.
@@ -147,7 +147,6 @@ async def test_with_a_public_url_the_digest_carries_image_blocks_the_bot_serves(
 
     from bot.server import BotServer
     from emulators.slack_driver import SlackDriver
-    from tests.e2e.conftest import SIGNING_SECRET
 
     plain = make_settings(tmp_path, slack, platforms=platforms, slack_channel_interval=0.05)
     with BotServer(plain) as bot:  # linked through the modal (public_url links by web page)

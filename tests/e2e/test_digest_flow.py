@@ -15,8 +15,8 @@ from bot.server import BotServer
 from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import DEMO as LIMITS_DEMO
 from emulators.limits import LimitsEmulator
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import dms, link, reply_to, texts
+from tests.support.bot import make_settings
 
 ALICE_KEY = DSS_DEMO["alice"]["api_key"]
 

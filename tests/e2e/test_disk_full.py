@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import reply_to
+from tests.support.bot import make_settings
 
 
 @pytest.fixture

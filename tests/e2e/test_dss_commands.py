@@ -17,15 +17,8 @@ BOB_KEY = DEMO["bob"]["api_key"]
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    import time
-
-    return FakeClock(start=time.time())
-
-
-@pytest.fixture
-def dss(clock: FakeClock) -> Iterator[DSSEmulator]:
-    with DSSEmulator(clock=clock) as emulator:
+def dss(clock_from_now: FakeClock) -> Iterator[DSSEmulator]:
+    with DSSEmulator(clock=clock_from_now) as emulator:
         yield emulator
 
 
@@ -42,27 +35,27 @@ def audit_actions(settings) -> list[tuple[str, str]]:
     )
 
 
-async def test_future_watch_tells_the_person_when_it_ends(driver, slack, dss, clock, bot):
+async def test_future_watch_tells_the_person_when_it_ends(driver, slack, dss, clock_from_now, bot):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
     reply = await reply_to(
         driver, slack, "alice", "/dss", "future Fm7pQ2rL watch", expect="Compute metrics"
     )
     assert "I'll send you a message when it ends." in texts(reply.blocks)
     assert "Loading partitions" in texts(reply.blocks)
-    clock.advance(20 * 60)  # the future runs 15 minutes
+    clock_from_now.advance(20 * 60)  # the future runs 15 minutes
     await driver.wait_for(lambda: "ended: done" in dms(slack, "alice"))
     assert "Compute metrics on SALES.orders" in dms(slack, "alice")
 
 
 async def test_run_a_scenario_then_its_outcome_arrives_by_dm(
-    driver, slack, dss, clock, bot, settings
+    driver, slack, dss, clock_from_now, bot, settings
 ):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
     reply = await reply_to(
         driver, slack, "alice", "/dss", "run CHURN RETRAIN_MODEL", expect="Started scenario"
     )
     assert "*CHURN.RETRAIN_MODEL*" in reply.text
-    clock.advance(120)  # 2 s until the run shows, 45 s of run
+    clock_from_now.advance(120)  # 2 s until the run shows, 45 s of run
     await driver.wait_for(lambda: "ended: *failed*" in dms(slack, "alice"))
     assert ("dss.run", "CHURN.RETRAIN_MODEL") in audit_actions(settings)
 
@@ -170,7 +163,7 @@ async def test_a_stopped_future_says_why_it_failed_or_what_it_returned(driver, s
     assert "Result: installedVersion: 1.4.2" in texts(done.blocks)
 
 
-async def test_the_watch_ended_message_names_the_failure(driver, slack, dss, clock, bot):
+async def test_the_watch_ended_message_names_the_failure(driver, slack, dss, clock_from_now, bot):
     await link(driver, slack, "alice", "dss", {"api_key": ALICE_KEY})
     job = dss.add_future(
         owner="alice",
@@ -187,7 +180,7 @@ async def test_the_watch_ended_message_names_the_failure(driver, slack, dss, clo
         f"future {job} watch",
         expect="I'll send you a message when it ends.",
     )
-    clock.advance(120)
+    clock_from_now.advance(120)
     await driver.wait_for(lambda: "ended: failed" in dms(slack, "alice"))
     assert "Failed: Dataset SALES.orders is not built" in dms(slack, "alice")
 

@@ -15,18 +15,20 @@ from tests.e2e.helpers import link, reply_to, seen_by, texts
 
 
 @pytest.fixture(scope="module")
-def world_module() -> Iterator[DemoPlatforms]:
+def fresh_world() -> Iterator[DemoPlatforms]:
+    # Not the shared demo world: these tests act on Limits approvals, and Limits cannot be
+    # reset, so this module starts its own emulators (clean Limits seed) once.
     with ExitStack() as stack:
         yield DemoPlatforms.start(stack)
 
 
 @pytest.fixture
-def world(world_module: DemoPlatforms) -> DemoPlatforms:
-    for emulator in world_module.emulators.values():
+def world(fresh_world: DemoPlatforms) -> DemoPlatforms:
+    for emulator in fresh_world.emulators.values():
         reset = getattr(emulator, "reset", None)
         if reset is not None:
             reset()
-    return world_module
+    return fresh_world
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 
 from emulators.limits import DEMO, LimitsEmulator
 from emulators.slack_models import Message
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import link, posted_since, reply_to, seen_by, texts
 from tests.engines import on_both_engines, rows
+from tests.support.bot import make_settings
 
 EXECUTE = "/workflow-service/execute-task-action"
 

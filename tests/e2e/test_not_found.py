@@ -3,25 +3,17 @@ sentence; an instance that is not configured is answered with the configured one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
-from bot.demo import DEMO_LINKS, DemoPlatforms
+from bot.demo import DEMO_LINKS
 from tests.e2e.helpers import link, reply_to, texts
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[DemoPlatforms]:
-    with ExitStack() as stack:  # read-only use: one set of emulators for the module
-        yield DemoPlatforms.start(stack)
-
-
 @pytest.fixture
-def platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
-    return {key: [dict(i) for i in instances] for key, instances in world.platforms.items()}
+def platforms(demo_platforms: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return demo_platforms  # the shared demo world (tests/conftest.py), reset per test
 
 
 async def link_demo(driver, slack, user: str) -> None:

@@ -17,10 +17,10 @@ from bot.store import subscriptions as subs
 from bot.vault import Vault
 from emulators.dss import DEMO
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.helpers import texts
 from tests.e2e.process import BotProcess, wait_until
 from tests.engines import on_both_engines
+from tests.support.bot import SIGNING_SECRET
 
 
 async def test_healthz_is_liveness_and_reveals_nothing(bot):

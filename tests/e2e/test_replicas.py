@@ -23,11 +23,11 @@ from bot.vault import Vault
 from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import LimitsEmulator
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.helpers import reply_to, texts
 from tests.e2e.process import BotProcess, wait_until
 from tests.e2e.test_limits_approvals import EXECUTE, button, card_text, link_as, share_pending
 from tests.engines import rows
+from tests.support.bot import SIGNING_SECRET
 
 DIGESTS = 10
 

@@ -31,13 +31,8 @@ RELINK = "/ops link squonk main"
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def keycloak_emulator(clock: FakeClock) -> Iterator[KeycloakEmulator]:
-    with KeycloakEmulator(clock=clock) as emulator:
+def keycloak_emulator(module_clock: FakeClock) -> Iterator[KeycloakEmulator]:
+    with KeycloakEmulator(clock=module_clock) as emulator:
         yield emulator
 
 
@@ -65,9 +60,9 @@ def platforms(dm: SquonkEmulator) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def bot(settings: Any, clock: FakeClock) -> Iterator[BotServer]:
+def bot(settings: Any, module_clock: FakeClock) -> Iterator[BotServer]:
     # The bot's token cache runs on the same clock as Keycloak and the DM.
-    with BotServer(settings, clock=clock) as server:
+    with BotServer(settings, clock=module_clock) as server:
         yield server
 
 
@@ -113,7 +108,7 @@ def audit_rows(settings: Any) -> list[tuple]:
 
 
 async def test_link_with_special_password_run_watch_and_exit_code_dm(
-    driver, slack, dm, kc, clock, bot, settings
+    driver, slack, dm, kc, module_clock, bot, settings
 ):
     await link_alice(driver, slack)
     reply = await reply_to(
@@ -142,7 +137,7 @@ async def test_link_with_special_password_run_watch_and_exit_code_dm(
     )
     assert "already watching" in again.text
 
-    clock.advance(40)  # 5 s pending + 30 s running
+    module_clock.advance(40)  # 5 s pending + 30 s running
     await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
     text = dms(slack, "alice")
     assert "*my nop*" in text and "completed" in text and "exit code 0" in text
@@ -152,17 +147,17 @@ async def test_link_with_special_password_run_watch_and_exit_code_dm(
     )
 
 
-async def test_a_failing_job_reports_its_exit_code_and_error(driver, slack, dm, clock, bot):
+async def test_a_failing_job_reports_its_exit_code_and_error(driver, slack, dm, module_clock, bot):
     await link_alice(driver, slack)
     await run_job(driver, slack, "im-test/fail@1.0.0 in demo")
-    clock.advance(20)
+    module_clock.advance(20)
     await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
     text = dms(slack, "alice")
     assert "failed" in text and "exit code 1" in text and "Exited with status 1" in text
 
 
 async def test_access_token_expiry_during_a_watch_is_refreshed(
-    driver, slack, dm, kc, clock, bot, settings
+    driver, slack, dm, kc, module_clock, bot, settings
 ):
     await link_alice(driver, slack)
     stored = stored_secret(settings)
@@ -170,14 +165,14 @@ async def test_access_token_expiry_during_a_watch_is_refreshed(
     instance_id = await run_job(driver, slack, "rdkit/rdkit-molprops@1.2.0 in demo")
     # Past the 300 s access-token lifetime, the job (600 s) still running: the watch's next
     # poll refreshes the token instead of failing.
-    clock.advance(kc.access_lifetime + 10)
+    module_clock.advance(kc.access_lifetime + 10)
     await driver.wait_for(lambda: kc.issued("refresh_token") >= 1)
     polls = len(dm.requests_to("GET", f"/instance/{instance_id}"))
     await driver.wait_for(
         lambda: len(dm.requests_to("GET", f"/instance/{instance_id}")) > polls + 1
     )
     assert "ended" not in dms(slack, "alice")
-    clock.advance(400)
+    module_clock.advance(400)
     await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
     assert "completed" in dms(slack, "alice")
     # Later commands use the rotated refresh token the bot stored; no password again.
@@ -187,13 +182,13 @@ async def test_access_token_expiry_during_a_watch_is_refreshed(
 
 
 async def test_refused_refresh_token_gives_one_relink_dm_and_a_relink_reply(
-    driver, slack, dm, kc, clock, bot
+    driver, slack, dm, kc, module_clock, bot
 ):
     await link_alice(driver, slack)
     instance_id = await run_job(driver, slack, "rdkit/rdkit-molprops@1.2.0 in demo")
     await driver.wait_for(lambda: dm.requests_to("GET", f"/instance/{instance_id}"))
     assert kc.revoke_user("alice") == 1  # an administrator signs alice out
-    clock.advance(kc.access_lifetime + 10)
+    module_clock.advance(kc.access_lifetime + 10)
     await driver.wait_for(lambda: "link it again" in dms(slack, "alice"))
     await driver.wait_for(lambda: bot.services.watches.active() == 0)
 
@@ -239,7 +234,7 @@ async def test_stop_with_confirm_sends_one_delete_and_updates_the_list(
 
 
 async def test_instance_card_shows_events_and_its_watch_button_reports_the_end(
-    driver, slack, dm, clock, bot
+    driver, slack, dm, module_clock, bot
 ):
     await link_alice(driver, slack)
     card = await reply_to(
@@ -249,7 +244,7 @@ async def test_instance_card_shows_events_and_its_watch_button_reports_the_end(
     assert "Job started" in body and "Pulling image" in body and "running" in body
     await driver.click("alice", card, text="Watch")
     await driver.wait_for(lambda: "I'll send you a message" in seen_by(slack, "alice"))
-    clock.advance(600)
+    module_clock.advance(600)
     await driver.wait_for(lambda: "ended" in dms(slack, "alice"))
     assert "nightly-props" in dms(slack, "alice") and "exit code 0" in dms(slack, "alice")
 

@@ -4,8 +4,6 @@ link gets one Link line per conversation; links to hosts not configured stay pla
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -14,15 +12,9 @@ from bot.demo import DEMO_LINKS, DemoPlatforms
 from tests.e2e.helpers import link, texts
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[DemoPlatforms]:
-    with ExitStack() as stack:
-        yield DemoPlatforms.start(stack)
-
-
 @pytest.fixture
-def platforms(world: DemoPlatforms) -> dict[str, list[dict[str, Any]]]:
-    return {key: [dict(i) for i in instances] for key, instances in world.platforms.items()}
+def platforms(demo_platforms: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return demo_platforms  # the shared demo world (tests/conftest.py), reset per test
 
 
 async def link_as(driver, slack, user: str, platform: str) -> None:

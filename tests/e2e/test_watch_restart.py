@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +13,10 @@ from bot.server import BotServer
 from emulators.base import FakeClock
 from emulators.dss import DEMO, DSSEmulator
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import SIGNING_SECRET
 from tests.e2e.helpers import link, reply_to, texts
 from tests.e2e.process import BotProcess, wait_until
 from tests.engines import on_both_engines, rows
+from tests.support.bot import SIGNING_SECRET
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 FUTURE = "Fm7pQ2rL"  # "Compute metrics on SALES.orders", runs 15 minutes
@@ -25,13 +24,8 @@ WATCH = f"U0ALICE:dss:prod:{FUTURE}"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(start=time.time())
-
-
-@pytest.fixture
-def dss(clock: FakeClock) -> Iterator[DSSEmulator]:
-    with DSSEmulator(clock=clock) as emulator:
+def dss(clock_from_now: FakeClock) -> Iterator[DSSEmulator]:
+    with DSSEmulator(clock=clock_from_now) as emulator:
         yield emulator
 
 
@@ -54,13 +48,15 @@ async def start_watch(driver: SlackDriver, slack) -> None:
 
 
 @on_both_engines
-async def test_a_watch_survives_a_restart_and_its_message_arrives_once(settings, slack, dss, clock):
+async def test_a_watch_survives_a_restart_and_its_message_arrives_once(
+    settings, slack, dss, clock_from_now
+):
     with BotServer(settings) as bot:
         async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
             await start_watch(driver, slack)
     assert watch_state(settings.database) == "watching"
 
-    clock.advance(20 * 60)  # the task ends while the bot is down
+    clock_from_now.advance(20 * 60)  # the task ends while the bot is down
     with BotServer(settings):
         wait_until(lambda: watch_state(settings.database) == "done", 30, "the watch done")
         assert len(ended_dms(slack)) == 1
@@ -71,7 +67,7 @@ async def test_a_watch_survives_a_restart_and_its_message_arrives_once(settings,
 @pytest.mark.parametrize("post", ["lands after the kill", "never lands"])
 @on_both_engines
 async def test_killed_while_posting_the_ended_message_it_arrives_exactly_once(
-    tmp_path, slack, dss, clock, post, engine, request
+    tmp_path, slack, dss, clock_from_now, post, engine, request
 ):
     config = tmp_path / "switchboard.toml"
     config.write_text(f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', encoding="utf-8")
@@ -96,7 +92,7 @@ async def test_killed_while_posting_the_ended_message_it_arrives_exactly_once(
             slack.faults.set(hang=True, path_prefix="/api/chat.postMessage")
         else:
             slack.faults.set(latency=1.5, path_prefix="/api/chat.postMessage")
-        clock.advance(20 * 60)
+        clock_from_now.advance(20 * 60)
         wait_until(lambda: slack.requests_to("POST", "chat.postMessage"), 30, "the DM sent")
         assert watch_state(db_path) == "posting"
         bot.kill()

@@ -21,13 +21,13 @@ def section(text: str) -> dict:
 
 
 @pytest.fixture
-def clock():
+def july_clock():
     return FakeClock(JULY)
 
 
 @pytest.fixture
-def slack(clock):
-    with SlackEmulator(clock=clock) as emulator:
+def slack(july_clock):
+    with SlackEmulator(clock=july_clock) as emulator:
         yield emulator
 
 
@@ -198,11 +198,11 @@ async def test_conversations_and_usergroups(client):
     assert await error_of(client.usergroups_users_list(usergroup="S0NONE")) == "no_such_subteam"
 
 
-async def test_users_info_gives_time_zone_and_offset_at_the_emulator_clock(clock, client):
+async def test_users_info_gives_time_zone_and_offset_at_the_emulator_clock(july_clock, client):
     alice = (await client.users_info(user="U0ALICE"))["user"]
     assert (alice["tz"], alice["tz_offset"]) == ("Europe/Paris", 7200)
     assert alice["profile"]["display_name"] == "alice"
-    clock.now = JANUARY
+    july_clock.now = JANUARY
     alice = (await client.users_info(user="U0ALICE"))["user"]
     assert alice["tz_offset"] == 3600
     carol = (await client.users_info(user="U0CAROL"))["user"]
@@ -230,7 +230,7 @@ async def test_sdk_rate_limit_retry_handler_retries_through_a_429(slack, client)
     assert [m.text for m in slack.messages("C0OPS")] == ["after the wait"]
 
 
-async def test_enforced_rate_limits_follow_the_emulator_clock(slack, client, clock):
+async def test_enforced_rate_limits_follow_the_emulator_clock(slack, client, july_clock):
     slack.enforce_rate_limits(per_channel_per_second=1.0, workspace_per_minute=3)
     dm = (await client.conversations_open(users="U0ALICE"))["channel"]["id"]
     await client.chat_postMessage(channel="C0OPS", text="1")
@@ -238,12 +238,12 @@ async def test_enforced_rate_limits_follow_the_emulator_clock(slack, client, clo
         await client.chat_postMessage(channel="C0OPS", text="2")
     assert caught.value.response.status_code == 429
     await client.chat_postMessage(channel=dm, text="other channel is fine")
-    clock.advance(1)
+    july_clock.advance(1)
     await client.chat_postMessage(channel="C0OPS", text="a second later")
     # Three posts this minute: the workspace cap now refuses any channel until it slides.
     with pytest.raises(SlackApiError) as caught:
         await client.chat_postMessage(channel=dm, text="4")
     assert caught.value.response.headers["Retry-After"] in ("59", ["59"])
-    clock.advance(59)
+    july_clock.advance(59)
     await client.chat_postMessage(channel=dm, text="next minute")
     assert len(slack.messages()) == 4

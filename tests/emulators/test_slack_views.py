@@ -8,7 +8,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from emulators.base import FakeClock
 from emulators.slack import SlackEmulator
 
 
@@ -22,11 +21,6 @@ def modal(title: str = "Link DSS", *, blocks: int = 1, **extra) -> dict:
         ],
         **extra,
     }
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Platform faults end to end: the real bot served over HTTP, each platform's emulator on
 127.0.0.1 misbehaving on purpose (hang, 500, refused connection, slow body, refused credential).
 
-The Slack side (slack, driver) comes from the e2e suite. Here the bot gets a short platform
-timeout and a circuit breaker with a small threshold on a clock the tests move by hand."""
+The Slack side (slack, driver) is the shared one (tests/conftest.py). Here the bot gets a short
+platform timeout and a circuit breaker with a small threshold on a clock the tests move by
+hand."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from bot.config import Settings
 from bot.platforms import breaker
 from emulators.base import FakeClock
 from emulators.slack import SlackEmulator
-from tests.e2e.conftest import bot, driver, make_settings, slack  # noqa: F401 (fixtures)
+from tests.support.bot import make_settings
 
 TIMEOUT = 0.8  # the bot's platform_timeout in this suite
 THRESHOLD = 3  # failures in a row that open the breaker

@@ -21,11 +21,6 @@ PATH = "/dip/publicapi/auth/info"
 KEY = (DEMO["alice"]["api_key"], "")  # Basic, key as username
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def breaker(clock: FakeClock, threshold: int = 3, cooldown: float = 30.0) -> CircuitBreaker:
     return CircuitBreaker(BreakerPolicy(threshold=threshold, cooldown=cooldown, clock=clock))
 

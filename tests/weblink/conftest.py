@@ -15,10 +15,8 @@ from bot.config import Settings
 from bot.server import BotServer
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
-from tests.e2e.conftest import SIGNING_SECRET, dss, make_settings, slack
 from tests.e2e.helpers import reply_to, texts
-
-__all__ = ["dss", "slack"]
+from tests.support.bot import SIGNING_SECRET, make_settings
 
 # A public URL with a path prefix, as behind a reverse proxy: the form must post relative to
 # the page, so tests reach the bot by swapping this prefix for the bot's loopback URL.
@@ -40,7 +38,7 @@ class Clock:
 
 
 @pytest.fixture
-def clock() -> Clock:
+def bot_now() -> Clock:
     return Clock()
 
 
@@ -56,8 +54,8 @@ def settings(tmp_path: Path, slack: SlackEmulator, platforms: dict) -> Settings:
 
 
 @pytest.fixture
-def bot(settings: Settings, clock: Clock) -> Iterator[BotServer]:
-    with BotServer(settings, now=clock) as server:
+def bot(settings: Settings, bot_now: Clock) -> Iterator[BotServer]:
+    with BotServer(settings, now=bot_now) as server:
         yield server
 
 

@@ -112,12 +112,12 @@ async def test_a_token_stores_for_the_user_it_was_issued_to_only(driver, slack, 
     assert _links(settings) == [("U0ALICE", "dss", "prod", "bob"), ("U0BOB", "dss", "prod", "bob")]
 
 
-async def test_the_link_expires_after_ten_minutes(driver, slack, bot, settings, clock):
+async def test_the_link_expires_after_ten_minutes(driver, slack, bot, settings, bot_now):
     url = await web_link(driver, slack, bot, "alice")
     async with httpx.AsyncClient() as http:
-        clock.advance(minutes=9, seconds=59)
+        bot_now.advance(minutes=9, seconds=59)
         assert (await http.get(url)).status_code == 200
-        clock.advance(seconds=1)
+        bot_now.advance(seconds=1)
         late = await http.get(url)
         posted = await http.post(
             _form_url(url), data={"token": _token(url), "field_api_key": ALICE_KEY}

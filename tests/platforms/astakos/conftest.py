@@ -29,7 +29,7 @@ def astakos(_server: AstakosEmulator):
 
 
 @pytest.fixture
-def clock(astakos: AstakosEmulator) -> FakeClock:
+def astakos_clock(astakos: AstakosEmulator) -> FakeClock:
     return astakos.clock
 
 

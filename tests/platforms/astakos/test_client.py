@@ -286,8 +286,8 @@ async def test_uuid_and_username_catalogs(client, alice, service):
         await client.usernames(token=alice, uuids=[ALICE], as_service=True)
 
 
-async def test_expired_token_is_unauthorized(client, clock, alice):
-    clock.advance(31 * 24 * 3600)
+async def test_expired_token_is_unauthorized(client, astakos_clock, alice):
+    astakos_clock.advance(31 * 24 * 3600)
     with pytest.raises(errors.Unauthorized) as caught:
         await client.quotas(token=alice)
     assert "expired" in caught.value.detail

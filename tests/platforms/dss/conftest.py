@@ -5,18 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.platforms.dss.client import DSSClient
-from emulators.base import FakeClock
 from emulators.dss import DEMO, DSSEmulator
 
 ALICE = DEMO["alice"]["api_key"]  # admin
 BOB = DEMO["bob"]["api_key"]  # ordinary user
 GLOBAL_ADMIN = DEMO["global_admin"]["api_key"]
 BAD_KEY = "dkuaps-not-a-real-key-000000000000000"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -12,11 +12,6 @@ from emulators.limits import DEMO, LimitsEmulator
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def emulator(clock):
     with LimitsEmulator(clock=clock) as server:
         yield server

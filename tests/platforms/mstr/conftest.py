@@ -8,15 +8,9 @@ import pytest
 from bot.platforms.base import Credential
 from bot.platforms.mstr.platform import StrategyOneInstance, StrategyOnePlatform
 from bot.platforms.mstr.sessions import Login
-from emulators.base import FakeClock
 from emulators.mstr import DEMO, StrategyOneEmulator
 
 INSTANCE = "prod"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture(scope="session")

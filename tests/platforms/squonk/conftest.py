@@ -20,14 +20,14 @@ from emulators.squonk import SquonkEmulator
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
+def squonk_clock() -> FakeClock:
     # Start at the real time: the official client compares token expiry with the wall clock.
     return FakeClock(start=float(int(time.time())))
 
 
 @pytest.fixture(scope="module")
-def _servers(clock):
-    with KeycloakEmulator(clock=clock) as kc, SquonkEmulator(keycloak=kc) as dm:
+def _servers(squonk_clock):
+    with KeycloakEmulator(clock=squonk_clock) as kc, SquonkEmulator(keycloak=kc) as dm:
         yield kc, dm
 
 
@@ -53,8 +53,8 @@ class SavedSecrets(list):
 
 
 @pytest.fixture
-async def platform(dm, clock):
-    p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=clock)
+async def platform(dm, squonk_clock):
+    p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=squonk_clock)
     p.save_secret = SavedSecrets()
     yield p
     await p.aclose()

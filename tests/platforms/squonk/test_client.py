@@ -48,12 +48,12 @@ async def test_missing_fields_are_a_user_error(platform):
         await platform.verify("main", {"username": "alice", "password": ""})
 
 
-async def test_where_offline_tokens_are_not_allowed_a_refresh_token_is_kept(clock):
+async def test_where_offline_tokens_are_not_allowed_a_refresh_token_is_kept(squonk_clock):
     with (
-        KeycloakEmulator(clock=clock, offline_access=False) as kc,
+        KeycloakEmulator(clock=squonk_clock, offline_access=False) as kc,
         SquonkEmulator(keycloak=kc) as dm,
     ):
-        p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=clock)
+        p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=squonk_clock)
         verified = await p.verify("main", dict(DEMO["bob"]))
         assert verified.kind == "refresh token" and verified.details["offline"] is False
         assert [r.headers.get("content-type") for r in kc.requests_to("POST", "/token")] == [
@@ -62,19 +62,19 @@ async def test_where_offline_tokens_are_not_allowed_a_refresh_token_is_kept(cloc
         await p.aclose()
 
 
-async def test_a_confidential_client_links_and_refreshes(dm, kc, clock):
-    p = SquonkPlatform([SquonkInstance(**dm.instance_settings(confidential=True))], clock=clock)
+async def test_a_confidential_client_links_and_refreshes(dm, kc, squonk_clock):
+    p = SquonkPlatform([SquonkInstance(**dm.instance_settings(confidential=True))], clock=squonk_clock)
     assert "bot-client-secret" not in repr(p.instances["main"])
     cred = await link(p, "bob")
-    clock.advance(301)
+    squonk_clock.advance(301)
     assert [x.name for x in await p.client().projects(cred)] == ["demo", "bob-sandbox"]
     assert kc.tokens_issued[-1].client_id == "data-manager-bot"
     await p.aclose()
 
 
-async def test_a_misconfigured_client_is_not_blamed_on_the_user(dm, clock):
+async def test_a_misconfigured_client_is_not_blamed_on_the_user(dm, squonk_clock):
     settings = {**dm.instance_settings(), "client_id": "no-such-client"}
-    p = SquonkPlatform([SquonkInstance(**settings)], clock=clock)
+    p = SquonkPlatform([SquonkInstance(**settings)], clock=squonk_clock)
     with pytest.raises(errors.Rejected) as caught:
         await p.verify("main", dict(DEMO["bob"]))
     assert not isinstance(caught.value, errors.Unauthorized)
@@ -132,7 +132,7 @@ async def test_unknown_instance_and_task_are_not_found(platform, alice):
 
 
 # -- running -----------------------------------------------------------------------------------
-async def test_run_a_job_to_completion(platform, bob, clock, dm):
+async def test_run_a_job_to_completion(platform, bob, squonk_clock, dm):
     client = platform.client()
     started = await client.start(
         bob,
@@ -153,9 +153,9 @@ async def test_run_a_job_to_completion(platform, bob, clock, dm):
     )
     assert first.started is None and not first.done
     assert [t.purpose for t in first.tasks] == ["CREATE"]
-    clock.advance(10)
+    squonk_clock.advance(10)
     assert (await client.instance(bob, instance_id=instance_id)).phase == "RUNNING"
-    clock.advance(60)
+    squonk_clock.advance(60)
     final = await client.instance(bob, instance_id=instance_id)
     assert (final.phase, final.done, final.succeeded) == ("COMPLETED", True, True)
     task = await client.task(bob, task_id=task_id)
@@ -169,7 +169,7 @@ async def test_run_a_job_to_completion(platform, bob, clock, dm):
     assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
 
 
-async def test_a_failing_job_reports_failed(platform, alice, clock):
+async def test_a_failing_job_reports_failed(platform, alice, squonk_clock):
     client = platform.client()
     started = await client.start(
         alice,
@@ -181,7 +181,7 @@ async def test_a_failing_job_reports_failed(platform, alice, clock):
         variables={},
     )
     instance_id, task_id = started.instance_id, started.task_id
-    clock.advance(60)
+    squonk_clock.advance(60)
     instance = await client.instance(alice, instance_id=instance_id)
     assert (instance.phase, instance.succeeded) == ("FAILED", False)
     assert (await client.task(alice, task_id=task_id)).exit_code == 1
@@ -224,7 +224,7 @@ async def test_launch_refusals_carry_the_dm_reason(platform, alice, bob, dm):
     assert len(dm.requests_to("POST", "/instance")) == 2  # the bad name never left the bot
 
 
-async def test_stop_an_instance(platform, alice, clock):
+async def test_stop_an_instance(platform, alice, squonk_clock):
     client = platform.client()
     started = await client.start(
         alice,
@@ -236,72 +236,72 @@ async def test_stop_an_instance(platform, alice, clock):
         variables={},
     )
     instance_id = started.instance_id
-    clock.advance(10)
+    squonk_clock.advance(10)
     removal = await client.stop_instance(alice, instance_id=instance_id)
     assert removal.startswith("task-")
     stopping = await client.instance(alice, instance_id=instance_id)
     assert {(t.id, t.purpose) for t in stopping.tasks} >= {(removal, "DELETE")}
     assert stopping.done
-    clock.advance(REMOVAL_SECONDS)
+    squonk_clock.advance(REMOVAL_SECONDS)
     with pytest.raises(errors.NotFound):
         await client.instance(alice, instance_id=instance_id)
     assert (await client.task(alice, task_id=removal)).done
 
 
 # -- tokens ------------------------------------------------------------------------------------
-async def test_access_tokens_are_cached_and_refreshed_transparently(platform, alice, kc, clock):
+async def test_access_tokens_are_cached_and_refreshed_transparently(platform, alice, kc, squonk_clock):
     client = platform.client()
     await client.projects(alice)
     await client.instances(alice)
     assert kc.issued("refresh_token") == 0  # the link's access token is reused
-    clock.advance(280)  # inside the safety margin before the 300 s expiry
+    squonk_clock.advance(280)  # inside the safety margin before the 300 s expiry
     await client.projects(alice)
     assert kc.issued("refresh_token") == 1
     for _ in range(3):
         await client.projects(alice)
     assert kc.issued("refresh_token") == 1
-    clock.advance(301)
+    squonk_clock.advance(301)
     await client.jobs(alice)
     assert kc.issued("refresh_token") == 2
     assert kc.issued("password") == 1
 
 
-async def test_concurrent_commands_share_one_refresh(platform, alice, kc, clock):
-    clock.advance(600)
+async def test_concurrent_commands_share_one_refresh(platform, alice, kc, squonk_clock):
+    squonk_clock.advance(600)
     client = platform.client()
     await asyncio.gather(*(client.projects(alice) for _ in range(5)))
     assert kc.issued("refresh_token") == 1
 
 
-async def test_a_rotated_refresh_token_is_saved_and_the_old_credential_still_works(clock):
+async def test_a_rotated_refresh_token_is_saved_and_the_old_credential_still_works(squonk_clock):
     with (
-        KeycloakEmulator(clock=clock, single_use_refresh_tokens=True) as kc,
+        KeycloakEmulator(clock=squonk_clock, single_use_refresh_tokens=True) as kc,
         SquonkEmulator(keycloak=kc) as dm,
     ):
-        p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=clock)
+        p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=squonk_clock)
         saved = p.save_secret = SavedSecrets()
         cred = await link(p, "bob")
-        clock.advance(301)
+        squonk_clock.advance(301)
         await p.client().projects(cred)
         assert len(saved) == 1
         assert saved[0][0].user_id == "U-bob" and saved[0][1] != cred.secret
-        clock.advance(301)
+        squonk_clock.advance(301)
         await p.client().projects(cred)  # the caller still holds the old Credential
         assert len(saved) == 2
         reloaded = dataclasses.replace(cred, secret=saved[-1][1])  # as the store would give
-        clock.advance(301)
+        squonk_clock.advance(301)
         await p.client().projects(reloaded)
         assert kc.issued("refresh_token") == 3
         await p.aclose()
 
 
 async def test_a_revoked_refresh_token_raises_unauthorized_once_per_command(
-    platform, alice, kc, clock
+    platform, alice, kc, squonk_clock
 ):
     client = platform.client()
     kc.revoke_user("alice")
     await client.projects(alice)  # the cached access token is still valid at the DM
-    clock.advance(301)
+    squonk_clock.advance(301)
     with pytest.raises(errors.Unauthorized) as caught:
         await client.projects(alice)
     assert caught.value.platform == "squonk" and caught.value.instance == "main"
@@ -311,14 +311,14 @@ async def test_a_revoked_refresh_token_raises_unauthorized_once_per_command(
     assert len(kc.requests_to("POST", "/token")) == refreshes  # a dead token is not retried
 
 
-async def test_an_expired_plain_refresh_token_raises_unauthorized(clock):
+async def test_an_expired_plain_refresh_token_raises_unauthorized(squonk_clock):
     with (
-        KeycloakEmulator(clock=clock, offline_access=False) as kc,
+        KeycloakEmulator(clock=squonk_clock, offline_access=False) as kc,
         SquonkEmulator(keycloak=kc) as dm,
     ):
-        p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=clock)
+        p = SquonkPlatform([SquonkInstance(**dm.instance_settings())], clock=squonk_clock)
         cred = await link(p, "bob")
-        clock.advance(kc.refresh_lifetime + 1)
+        squonk_clock.advance(kc.refresh_lifetime + 1)
         with pytest.raises(errors.Unauthorized):
             await p.client().projects(cred)
         await p.aclose()
@@ -330,8 +330,8 @@ async def test_a_dm_401_on_a_cached_token_refreshes_once_and_retries(platform, b
     assert kc.issued("refresh_token") == 1
 
 
-async def test_keycloak_down_at_refresh_is_unavailable(platform, bob, kc, clock):
-    clock.advance(301)
+async def test_keycloak_down_at_refresh_is_unavailable(platform, bob, kc, squonk_clock):
+    squonk_clock.advance(301)
     kc.faults.set(status=503)
     with pytest.raises(errors.Unavailable):
         await platform.client().projects(bob)
@@ -349,12 +349,12 @@ async def test_status_reports_version_and_outages(platform, dm):
     assert down.reachable is False and "503" in down.detail
 
 
-async def test_unlink_logs_the_token_out_at_keycloak(platform, alice, kc, clock):
+async def test_unlink_logs_the_token_out_at_keycloak(platform, alice, kc, squonk_clock):
     assert kc.active_sessions("alice") == 1
     await platform.revoke(alice)
     assert kc.active_sessions("alice") == 0
     await platform.revoke(alice)  # already gone: not an error
-    clock.advance(301)
+    squonk_clock.advance(301)
     with pytest.raises(errors.Unauthorized):
         await platform.client().projects(alice)
 

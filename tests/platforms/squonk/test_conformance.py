@@ -78,7 +78,7 @@ def test_instances(official, dm):
     assert rv.success and rv.msg["project_id"] == demo and "id" not in rv.msg
 
 
-def test_start_job_instance_runs_and_delete_instance_removes_it(official, dm, clock):
+def test_start_job_instance_runs_and_delete_instance_removes_it(official, dm, squonk_clock):
     token = official("bob")
     spec = {"collection": "im-test", "job": "nop", "version": "1.0.0", "variables": {"x": 7}}
     rv = DmApi.start_job_instance(
@@ -86,7 +86,7 @@ def test_start_job_instance_runs_and_delete_instance_removes_it(official, dm, cl
     )
     assert rv.success and rv.http_status_code == 201
     instance_id, task_id = rv.msg["instance_id"], rv.msg["task_id"]
-    clock.advance(10)
+    squonk_clock.advance(10)
     rv = DmApi.get_instance(token, instance_id=instance_id)
     assert rv.msg["phase"] == "RUNNING" and "started" in rv.msg and "stopped" not in rv.msg
     rv = DmApi.get_task(token, task_id=task_id, event_prior_ordinal=1, event_limit=5)
@@ -94,7 +94,7 @@ def test_start_job_instance_runs_and_delete_instance_removes_it(official, dm, cl
     assert [e["ordinal"] for e in rv.msg["events"]] == [2]
     rv = DmApi.delete_instance(token, instance_id=instance_id)
     assert rv.success and rv.http_status_code == 200 and rv.msg["task_id"].startswith("task-")
-    clock.advance(REMOVAL_SECONDS)
+    squonk_clock.advance(REMOVAL_SECONDS)
     rv = DmApi.get_instance(token, instance_id=instance_id)
     assert not rv.success and rv.http_status_code == 404
 

@@ -43,7 +43,7 @@ def claims(token: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def test_password_grant_with_special_characters_gives_a_signed_rs256_token(kc, clock):
+def test_password_grant_with_special_characters_gives_a_signed_rs256_token(kc, squonk_clock):
     assert set("&+=€") <= set(DEMO["alice"]["password"])
     r = password_grant(kc, "alice")
     assert r.status_code == 200
@@ -62,7 +62,7 @@ def test_password_grant_with_special_characters_gives_a_signed_rs256_token(kc, c
     )
     assert json.loads(base64.urlsafe_b64decode(head + "=="))["alg"] == "RS256"
     c = claims(token)
-    assert c["preferred_username"] == "alice" and c["exp"] == int(clock()) + 300
+    assert c["preferred_username"] == "alice" and c["exp"] == int(squonk_clock()) + 300
 
 
 def test_an_unencoded_password_is_split_by_the_form_parser_and_refused(kc):
@@ -97,19 +97,19 @@ def test_confidential_client_needs_its_secret_by_form_or_basic_auth(kc):
     assert r.json()["error"] == "invalid_client"
 
 
-def test_offline_scope_gives_an_offline_token_that_outlives_the_sso_session(kc, clock):
+def test_offline_scope_gives_an_offline_token_that_outlives_the_sso_session(kc, squonk_clock):
     body = password_grant(kc, "bob", scope="openid offline_access").json()
     assert "offline_access" in body["scope"].split()
     assert claims(body["refresh_token"])["typ"] == "Offline"
-    clock.advance(kc.refresh_lifetime + 60)
+    squonk_clock.advance(kc.refresh_lifetime + 60)
     assert refresh(kc, body["refresh_token"]).status_code == 200
 
 
-def test_plain_refresh_token_expires_on_the_clock(kc, clock):
+def test_plain_refresh_token_expires_on_the_clock(kc, squonk_clock):
     body = password_grant(kc, "bob").json()
     assert claims(body["refresh_token"])["typ"] == "Refresh"
     assert refresh(kc, body["refresh_token"]).status_code == 200
-    clock.advance(kc.refresh_lifetime + 1)
+    squonk_clock.advance(kc.refresh_lifetime + 1)
     r = refresh(kc, body["refresh_token"])
     assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")
 

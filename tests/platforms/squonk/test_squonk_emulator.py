@@ -57,14 +57,14 @@ def bob_dm(dm):
     return DM(dm, "bob")
 
 
-def test_version_needs_no_token_and_everything_else_does(dm, clock, bob_dm):
+def test_version_needs_no_token_and_everything_else_does(dm, squonk_clock, bob_dm):
     assert httpx.get(f"{dm.dm_api_url}/version").json() == {"version": "3.7.2"}
     r = httpx.get(f"{dm.dm_api_url}/project")
     assert (r.status_code, r.content) == (401, b"")
     r = httpx.get(f"{dm.dm_api_url}/project", headers={"Authorization": "Bearer forged.x.y"})
     assert r.status_code == 401
     assert bob_dm.get("/project").status_code == 200
-    clock.advance(301)  # the access token expired on the shared clock
+    squonk_clock.advance(301)  # the access token expired on the shared clock
     assert bob_dm.get("/project").status_code == 401
 
 
@@ -101,7 +101,7 @@ def test_seeded_instances_are_in_every_phase(alice_dm):
     }
 
 
-def test_a_launched_job_runs_to_completion_on_the_clock(dm, clock, bob_dm):
+def test_a_launched_job_runs_to_completion_on_the_clock(dm, squonk_clock, bob_dm):
     demo = dm.project_named("demo").id
     r = bob_dm.launch(demo, "im-test", "nop", "1.0.0", x=7)
     assert r.status_code == 201
@@ -116,14 +116,14 @@ def test_a_launched_job_runs_to_completion_on_the_clock(dm, clock, bob_dm):
     assert detail["tasks"] == [{"id": body["task_id"], "purpose": "CREATE"}]
     assert json.loads(detail["application_specification"])["variables"] == {"x": 7}
 
-    clock.advance(6)
+    squonk_clock.advance(6)
     detail = bob_dm.get(path).json()
     assert detail["phase"] == "RUNNING" and "started" in detail and "stopped" not in detail
     task = bob_dm.get(f"/task/{body['task_id']}").json()
     assert task["done"] is False and "exit_code" not in task
     assert [s["state"] for s in task["states"]] == ["PENDING", "STARTED"]
 
-    clock.advance(40)
+    squonk_clock.advance(40)
     detail = bob_dm.get(path).json()
     assert detail["phase"] == "COMPLETED" and "stopped" in detail
     assert detail["run_time"] == "0:00:30"
@@ -137,9 +137,9 @@ def test_a_launched_job_runs_to_completion_on_the_clock(dm, clock, bob_dm):
     assert [e["ordinal"] for e in later.json()["events"]] == [3]
 
 
-def test_a_failing_job_ends_failed_with_its_exit_code(dm, clock, alice_dm):
+def test_a_failing_job_ends_failed_with_its_exit_code(dm, squonk_clock, alice_dm):
     r = alice_dm.launch(dm.project_named("demo").id, "im-test", "fail", "1.0.0")
-    clock.advance(60)
+    squonk_clock.advance(60)
     detail = alice_dm.get(f"/instance/{r.json()['instance_id']}").json()
     assert detail["phase"] == "FAILED"
     assert detail["error_message"] == "Exited with status 1"
@@ -171,10 +171,10 @@ def test_launch_errors_have_dm_error_bodies(dm, alice_dm, bob_dm):
     assert r.status_code == 400
 
 
-def test_delete_stops_the_job_and_removes_the_instance(dm, clock, alice_dm, bob_dm):
+def test_delete_stops_the_job_and_removes_the_instance(dm, squonk_clock, alice_dm, bob_dm):
     r = alice_dm.launch(dm.project_named("demo").id, "rdkit", "rdkit-molprops", "1.2.0")
     ids = r.json()
-    clock.advance(10)
+    squonk_clock.advance(10)
     r = alice_dm.delete(f"/instance/{ids['instance_id']}")
     assert r.status_code == 200
     removal = r.json()["task_id"]
@@ -183,7 +183,7 @@ def test_delete_stops_the_job_and_removes_the_instance(dm, clock, alice_dm, bob_
     assert detail["phase"] == "FAILED" and "stopped" in detail
     tasks = alice_dm.get("/task", exclude_removal="True").json()["tasks"]
     assert removal not in {t["id"] for t in tasks}
-    clock.advance(REMOVAL_SECONDS)
+    squonk_clock.advance(REMOVAL_SECONDS)
     assert alice_dm.get(f"/instance/{ids['instance_id']}").status_code == 404
     assert alice_dm.get(f"/task/{removal}").json()["done"] is True
     assert bob_dm.delete(f"/instance/{ids['instance_id']}").status_code == 404
