@@ -267,7 +267,7 @@ def home_view(
                         style="danger",
                         confirm_dialog=b.confirm(
                             "Unlink?",
-                            f"Delete your stored {title} ({instance}) credential?",
+                            f"Delete your stored {title} ({b.escape(instance)}) credential?",
                             ok="Unlink",
                         ),
                     ),
