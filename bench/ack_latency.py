@@ -163,14 +163,14 @@ def start(app: str, stack: ExitStack, emu: dict[str, Any], tmp: Path) -> tuple[i
     elif app == "bare":
         proc = stack.enter_context(
             process(
-                [python(), "bench/bare_app.py", str(port), SECRET, f"{emu['slack']}/api/"],
+                [python(), "-m", "bench.bare_app", str(port), SECRET, f"{emu['slack']}/api/"],
                 {},
                 health,
             )
         )
     else:
         proc = stack.enter_context(
-            process([python(), "bench/raw_app.py", str(port), SECRET], {}, health)
+            process([python(), "-m", "bench.raw_app", str(port), SECRET], {}, health)
         )
     return proc.pid, f"http://127.0.0.1:{port}"
 

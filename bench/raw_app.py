@@ -2,28 +2,26 @@
 must (check the signature, parse the form, answer 200, post a reply to the response_url over
 a pooled aiohttp session) and nothing else. Served like the bot (uvicorn, one process).
 
-    python bench/raw_app.py PORT SIGNING_SECRET
+    python -m bench.raw_app PORT SIGNING_SECRET
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import sys
 from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
-import uvicorn
-from starlette.applications import Starlette
+from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+
+from bench._served import serve
 
 
 def main() -> None:
-    port, secret = int(sys.argv[1]), sys.argv[2].encode()
+    port, verifier = int(sys.argv[1]), SignatureVerifier(sys.argv[2])
     session: list[aiohttp.ClientSession] = []
     tasks: set[asyncio.Task[Any]] = set()
 
@@ -35,14 +33,7 @@ def main() -> None:
 
     async def events(request: Request) -> Response:
         body = await request.body()
-        timestamp = request.headers.get("x-slack-request-timestamp", "")
-        expected = (
-            "v0="
-            + hmac.new(
-                secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256
-            ).hexdigest()
-        )
-        if not hmac.compare_digest(expected, request.headers.get("x-slack-signature", "")):
+        if not verifier.is_valid_request(body, dict(request.headers)):
             return Response(status_code=401)
         form = parse_qs(body.decode())
         task = asyncio.get_running_loop().create_task(reply(form["response_url"][0]))
@@ -50,13 +41,7 @@ def main() -> None:
         task.add_done_callback(tasks.discard)
         return Response(status_code=200)
 
-    async def healthz(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    web = Starlette(
-        routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)]
-    )
-    uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve(events, port)
 
 
 if __name__ == "__main__":

@@ -12,18 +12,13 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot.accounts import Accounts
-from bot.platforms.base import VerifiedAccount
 from bot.store import Store
-from bot.store import subscriptions as subs
-from bot.vault import Vault
-from emulators.dss import DEMO as DSS_DEMO
 from tests.engines import on_both_engines, rows
+from tests.support.seed import link_dss, overdue_digests
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTIONS = 6
@@ -76,30 +71,10 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_every_digest_exactly_onc
         else data / "switchboard.db"
     )
     store = Store(database)
-    accounts = Accounts(store=store, vault=Vault([key.encode()]), now=lambda: datetime.now(UTC))
-    await accounts.link(
-        "U0CAROL",
-        "dss",
-        "prod",
-        VerifiedAccount(account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"),
-    )
+    await link_dss(store, key, "U0CAROL")
     # Six digests every 5 minutes whose last run fell due 20 s ago, while the bot was down:
     # all are caught up at start-up, at the same moment, into the same channel.
-    created = (datetime.now(UTC) - timedelta(minutes=5, seconds=20)).isoformat()
-    for _ in range(SUBSCRIPTIONS):
-        await store.run(
-            subs.add,
-            {
-                "owner": "U0CAROL",
-                "kind": "digest",
-                "platforms": "dss",
-                "trigger": "every 5m",
-                "tz": "UTC",
-                "channel": "C0OPS",
-                "skip_empty": 0,
-                "created_at": created,
-            },
-        )
+    await overdue_digests(store, "U0CAROL", SUBSCRIPTIONS)
     store.close()
     config = tmp_path / "switchboard.toml"
     config.write_text(f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', encoding="utf-8")

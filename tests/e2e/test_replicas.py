@@ -8,18 +8,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.accounts import Accounts
-from bot.platforms.base import VerifiedAccount
 from bot.store import Store
-from bot.store import subscriptions as subs
-from bot.vault import Vault
 from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import LimitsEmulator
 from emulators.slack_driver import SlackDriver
@@ -28,6 +24,7 @@ from tests.e2e.process import BotProcess, wait_until
 from tests.e2e.test_limits_approvals import EXECUTE, button, card_text, link_as, share_pending
 from tests.engines import rows
 from tests.support.bot import SIGNING_SECRET
+from tests.support.seed import dss_digest, link_dss, overdue_digests
 
 DIGESTS = 10
 
@@ -131,34 +128,10 @@ async def test_kill_9_the_leader_mid_fan_out_the_other_leads_and_each_digest_goe
     with slack.workspace.lock:  # the owner must be in the channel (bot.membership)
         slack.channel("C0OPS").members.add("U0CAROL")
     store = Store(postgres_url)
-    accounts = Accounts(
-        store=store,
-        vault=Vault([a.env["SWITCHBOARD_SECRET_KEY"].encode()]),
-        now=lambda: datetime.now(UTC),
-    )
-    await accounts.link(
-        "U0CAROL",
-        "dss",
-        "prod",
-        VerifiedAccount(account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"),
-    )
+    await link_dss(store, a.env["SWITCHBOARD_SECRET_KEY"], "U0CAROL")
     # Ten digests whose run fell due 20 s ago: the leader catches them up at start-up, one
     # channel, posted a second apart and each slow to answer.
-    created = (datetime.now(UTC) - timedelta(minutes=5, seconds=20)).isoformat()
-    for _ in range(DIGESTS):
-        await store.run(
-            subs.add,
-            {
-                "owner": "U0CAROL",
-                "kind": "digest",
-                "platforms": "dss",
-                "trigger": "every 5m",
-                "tz": "UTC",
-                "channel": "C0OPS",
-                "skip_empty": 0,
-                "created_at": created,
-            },
-        )
+    await overdue_digests(store, "U0CAROL", DIGESTS)
     store.close()
     slack.faults.set(latency=1.0, path_prefix="/api/chat.postMessage")
     try:
@@ -230,30 +203,9 @@ async def test_run_now_on_the_replica_that_does_not_lead_posts_the_digest_once(
     with a.start(), b.start(leading=False):
         assert a.leading() and not b.leading()
         store = Store(postgres_url)
-        accounts = Accounts(
-            store=store,
-            vault=Vault([a.env["SWITCHBOARD_SECRET_KEY"].encode()]),
-            now=lambda: datetime.now(UTC),
-        )
-        await accounts.link(
-            "U0ALICE",
-            "dss",
-            "prod",
-            VerifiedAccount(account="alice", secret=DSS_DEMO["alice"]["api_key"], kind="API key"),
-        )
-        row = await store.run(
-            subs.add,
-            {
-                "owner": "U0ALICE",
-                "kind": "digest",
-                "platforms": "dss",
-                "trigger": "every 1h",  # not due for an hour: only the command posts it
-                "tz": "UTC",
-                "channel": "C0OPS",
-                "skip_empty": 0,
-                "created_at": datetime.now(UTC).isoformat(),
-            },
-        )
+        await link_dss(store, a.env["SWITCHBOARD_SECRET_KEY"], "U0ALICE")
+        # Not due for an hour: only the command posts it.
+        row = await dss_digest(store, "U0ALICE", trigger="every 1h", created_at=datetime.now(UTC))
         store.close()
         async with SlackDriver(slack, b.events_url, SIGNING_SECRET) as on_b:
             reply = await reply_to(
