@@ -34,6 +34,9 @@ from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.support.bot import SIGNING_SECRET, make_settings
 from tests.support.logging_state import LoggingState
 
+# `case`: one platform at a time, for the modules that run a test once per platform.
+pytest_plugins = ["tests.support.platform_cases"]
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:

@@ -6,21 +6,13 @@ platforms")"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from emulators.base import HOSTILE
 from tests.e2e.helpers import reply_to
-from tests.faults.test_platform_faults import (  # noqa: F401 (fixtures)
-    Case,
-    ask,
-    astakos_server,
-    case,
-    dss_server,
-    keycloak_server,
-    limits_server,
-    link_alice,
-    mstr_server,
-    platforms,
-    squonk_server,
-)
+from tests.support.platform_cases import Case, ask, link_alice
 
 # What the person is told, beyond "<Platform> (<instance>) answered something ...".
 WHY = {
@@ -34,7 +26,12 @@ WHY = {
 }
 
 
-async def answer_to(driver, slack, case: Case) -> str:  # noqa: F811 (the fixture)
+@pytest.fixture
+def platforms(case: Case) -> dict[str, list[dict[str, Any]]]:
+    return case.platforms  # the bot is configured with the one platform under test
+
+
+async def answer_to(driver, slack, case: Case) -> str:
     """Type the case's command; its reply, read from that command's own response_url (a
     reply to an earlier command cannot be taken for it)."""
     sent = await driver.command("alice", case.slash, case.command)
