@@ -25,10 +25,14 @@ from cryptography.fernet import Fernet
 from bot.config import Settings
 from bot.demo import DemoPlatforms
 from bot.server import BotServer
+from emulators.astakos import AstakosEmulator
 from emulators.base import FakeClock
 from emulators.dss import DSSEmulator
+from emulators.keycloak import KeycloakEmulator
+from emulators.mstr import StrategyOneEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
+from emulators.squonk import SquonkEmulator
 from tests.engines import ENGINES
 from tests.postgres import PostgresServer, PostgresUnavailable
 from tests.support.bot import SIGNING_SECRET, make_settings
@@ -156,6 +160,54 @@ def bot(settings: Settings) -> Iterator[BotServer]:
 async def driver(slack: SlackEmulator, bot: BotServer) -> AsyncIterator[SlackDriver]:
     async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as d:
         yield d
+
+
+# -- platform emulators: started once per test module, reset for each test -------------------
+
+
+@pytest.fixture(scope="module")
+def astakos_emulator() -> Iterator[AstakosEmulator]:
+    with AstakosEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def astakos(astakos_emulator: AstakosEmulator) -> AstakosEmulator:
+    astakos_emulator.reset()
+    return astakos_emulator
+
+
+@pytest.fixture(scope="module")
+def mstr_server() -> Iterator[StrategyOneEmulator]:
+    with StrategyOneEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def mstr(mstr_server: StrategyOneEmulator, clock: FakeClock) -> StrategyOneEmulator:
+    """Strategy One on the test's clock."""
+    mstr_server.reset(clock=clock)
+    return mstr_server
+
+
+@pytest.fixture(scope="module")
+def keycloak_emulator(module_clock: FakeClock) -> Iterator[KeycloakEmulator]:
+    with KeycloakEmulator(clock=module_clock) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def squonk_emulator(keycloak_emulator: KeycloakEmulator) -> Iterator[SquonkEmulator]:
+    with SquonkEmulator(keycloak=keycloak_emulator) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def dm(squonk_emulator: SquonkEmulator, keycloak_emulator: KeycloakEmulator) -> SquonkEmulator:
+    """The Squonk2 Data Manager and its Keycloak, both as seeded (on the module's clock)."""
+    keycloak_emulator.reset()
+    squonk_emulator.reset()
+    return squonk_emulator
 
 
 # -- the demo world: every platform emulator, as `switchboard demo` starts them ------------------

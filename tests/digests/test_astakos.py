@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,6 @@ from emulators.astakos import ALICE, BIO, BOB, CHEM, DEMO, AstakosEmulator
 from tests.digests.helpers import SECTION_BUDGET, card_ids, context, link, open_for, readable
 
 CYCLADES = [56, 57, 58, 59]  # the seeded commissions issued by cyclades (60 is pithos')
-
-
-@pytest.fixture(scope="module")
-def astakos_emulator() -> Iterator[AstakosEmulator]:
-    with AstakosEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def astakos(astakos_emulator: AstakosEmulator) -> AstakosEmulator:
-    astakos_emulator.reset()
-    return astakos_emulator
 
 
 def platforms(astakos: AstakosEmulator) -> dict:

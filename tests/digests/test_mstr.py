@@ -3,7 +3,6 @@ bot's session cache and the emulator share one FakeClock)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,18 +13,6 @@ from bot.digests.base import DigestContext
 from emulators.base import FakeClock
 from emulators.mstr import DEMO, Project, StrategyOneEmulator
 from tests.digests.helpers import SECTION_BUDGET, context, link, readable
-
-
-@pytest.fixture(scope="module")
-def mstr_server() -> Iterator[StrategyOneEmulator]:
-    with StrategyOneEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def mstr(mstr_server: StrategyOneEmulator, clock: FakeClock) -> StrategyOneEmulator:
-    mstr_server.reset(clock=clock)
-    return mstr_server
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ share one FakeClock with the bot's token cache (time moves by hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,28 +11,8 @@ from bot import errors
 from bot.digests import squonk as digest
 from bot.digests.base import DigestContext
 from emulators.base import FakeClock
-from emulators.keycloak import KeycloakEmulator
 from emulators.squonk import DEMO, SquonkEmulator
 from tests.digests.helpers import SECTION_BUDGET, context, link, readable
-
-
-@pytest.fixture(scope="module")
-def keycloak_emulator(module_clock: FakeClock) -> Iterator[KeycloakEmulator]:
-    with KeycloakEmulator(clock=module_clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def squonk_emulator(keycloak_emulator: KeycloakEmulator) -> Iterator[SquonkEmulator]:
-    with SquonkEmulator(keycloak=keycloak_emulator) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def dm(squonk_emulator: SquonkEmulator, keycloak_emulator: KeycloakEmulator) -> SquonkEmulator:
-    keycloak_emulator.reset()
-    squonk_emulator.reset()
-    return squonk_emulator
 
 
 def now(module_clock: FakeClock) -> datetime:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,6 @@ SERVICE = DEMO["service"]["token"]
 ALICE_TOKEN = DEMO["alice"]["token"]
 BOB_TOKEN = DEMO["bob"]["token"]
 ACTION = "/account/v1.0/commissions/{serial}/action"
-
-
-@pytest.fixture(scope="module")
-def astakos_emulator() -> Iterator[AstakosEmulator]:
-    with AstakosEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def astakos(astakos_emulator: AstakosEmulator) -> AstakosEmulator:
-    astakos_emulator.reset()
-    return astakos_emulator
 
 
 @pytest.fixture

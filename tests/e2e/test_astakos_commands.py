@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,18 +18,6 @@ from tests.e2e.helpers import link, reply_to, seen_by, texts
 SERVICE = DEMO["service"]["token"]
 ALICE_TOKEN = DEMO["alice"]["token"]
 BOB_TOKEN = DEMO["bob"]["token"]
-
-
-@pytest.fixture(scope="module")
-def astakos_emulator() -> Iterator[AstakosEmulator]:
-    with AstakosEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def astakos(astakos_emulator: AstakosEmulator) -> AstakosEmulator:
-    astakos_emulator.reset()
-    return astakos_emulator
 
 
 @pytest.fixture

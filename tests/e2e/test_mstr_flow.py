@@ -24,18 +24,6 @@ def form(who: str) -> dict[str, str]:
     return {k: str(v) for k, v in DEMO[who].items()}
 
 
-@pytest.fixture(scope="module")
-def mstr_server() -> Iterator[StrategyOneEmulator]:
-    with StrategyOneEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def mstr(mstr_server: StrategyOneEmulator, clock: FakeClock) -> StrategyOneEmulator:
-    mstr_server.reset(clock=clock)
-    return mstr_server
-
-
 @pytest.fixture
 def platforms(mstr: StrategyOneEmulator) -> dict:
     return {"mstr": [{"name": "prod", "url": mstr.url}]}

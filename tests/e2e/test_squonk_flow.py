@@ -30,28 +30,10 @@ INSTANCE_ID = re.compile(r"instance-[0-9a-f-]{36}")
 RELINK = "/ops link squonk main"
 
 
-@pytest.fixture(scope="module")
-def keycloak_emulator(module_clock: FakeClock) -> Iterator[KeycloakEmulator]:
-    with KeycloakEmulator(clock=module_clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def squonk_emulator(keycloak_emulator: KeycloakEmulator) -> Iterator[SquonkEmulator]:
-    with SquonkEmulator(keycloak=keycloak_emulator) as emulator:
-        yield emulator
-
-
 @pytest.fixture
 def kc(keycloak_emulator: KeycloakEmulator) -> KeycloakEmulator:
     keycloak_emulator.reset()
     return keycloak_emulator
-
-
-@pytest.fixture
-def dm(squonk_emulator: SquonkEmulator, kc: KeycloakEmulator) -> SquonkEmulator:
-    squonk_emulator.reset()
-    return squonk_emulator
 
 
 @pytest.fixture
