@@ -26,9 +26,9 @@ from bot.store import Store
 from emulators.limits import DEMO, LimitsEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack_models import Message
-from tests.e2e.conftest import BOT_TOKEN, make_settings
 from tests.e2e.helpers import link, posted_since, seen_by, texts
 from tests.engines import rows
+from tests.support.bot import BOT_TOKEN, make_settings
 
 CALLS: list[tuple[str, str, str, str]] = []  # (account, target, action, reason) per perform
 

@@ -63,7 +63,9 @@ async def test_where_offline_tokens_are_not_allowed_a_refresh_token_is_kept(squo
 
 
 async def test_a_confidential_client_links_and_refreshes(dm, kc, squonk_clock):
-    p = SquonkPlatform([SquonkInstance(**dm.instance_settings(confidential=True))], clock=squonk_clock)
+    p = SquonkPlatform(
+        [SquonkInstance(**dm.instance_settings(confidential=True))], clock=squonk_clock
+    )
     assert "bot-client-secret" not in repr(p.instances["main"])
     cred = await link(p, "bob")
     squonk_clock.advance(301)
@@ -249,7 +251,9 @@ async def test_stop_an_instance(platform, alice, squonk_clock):
 
 
 # -- tokens ------------------------------------------------------------------------------------
-async def test_access_tokens_are_cached_and_refreshed_transparently(platform, alice, kc, squonk_clock):
+async def test_access_tokens_are_cached_and_refreshed_transparently(
+    platform, alice, kc, squonk_clock
+):
     client = platform.client()
     await client.projects(alice)
     await client.instances(alice)
