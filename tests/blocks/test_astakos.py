@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.approval_kinds import ApprovalRef
 from bot.approvals import DONE, PENDING, Approval, when_text
 from bot.blocks import astakos
 from bot.blocks.time import slack_date
@@ -105,8 +106,8 @@ def test_a_pending_commission_card_shows_its_changes_with_accept_and_reject():
     assert f"*Commission 42* · VM create &lt;web-1&gt; · issued {issued}" in shown
     assert f"• alice@example.org from {PROJECT}: +1 Virtual Machine, +2 GiB RAM" in shown
     accept, reject = buttons(blocks)
-    assert astakos.CardRef.model_validate_json(accept["value"]) == astakos.CardRef(
-        approval="ap-42", action="accept", view="commissions"
+    assert ApprovalRef.model_validate_json(accept["value"]) == ApprovalRef(
+        approval="ap-42", action="accept", view="commissions", arg=""
     )
     assert accept["confirm"]["text"]["text"].startswith(
         "Accept this commission? It runs with your own linked token."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.approval_kinds import ApprovalRef
 from bot.approvals import DONE, PENDING, Approval, when_text
 from bot.blocks import limits
 from bot.blocks.time import slack_date
@@ -123,7 +124,7 @@ def test_a_pending_card_says_what_is_asked_with_approve_confirmed_and_reject():
         "Book = B-001 · limit 500,000 on `pnl.SUM`\n_raise for &lt;!here&gt; year end_"
     ) in shown
     approve, reject = buttons(blocks)
-    assert limits.DecisionRef.model_validate_json(approve["value"]).approval == "ap-1"
+    assert ApprovalRef.model_validate_json(approve["value"]).approval == "ap-1"
     assert approve["confirm"]["text"]["text"] == (
         "Approve limit L-7 (Book = B-001, 500,000) on risk? "
         "It runs with your own Atoti Limits account."

@@ -17,8 +17,8 @@ def test_a_page_url_quotes_each_part_as_one_segment():
 
 
 def test_no_base_or_a_url_over_slacks_limit_means_no_button():
-    assert open_in.page(None, open_in.DSS_PROJECT, project="P") is None
-    assert open_in.page("https://x.test", open_in.DSS_PROJECT, project="P" * 3000) is None
+    assert open_in.page(None, open_in.DSS_JOB, project="P", job="J") is None
+    assert open_in.page("https://x.test", open_in.DSS_JOB, project="P" * 3000, job="J") is None
     assert open_in.button("DSS", None) is None
     assert open_in.actions_row(None, None) == []
 
