@@ -76,7 +76,7 @@ def test_a_named_instance_is_shown_escaped_and_errors_stand_under_their_field():
         errors={"username": "Astakos refused this token"},
     )
     shown = modal_text(view)
-    assert shown.startswith("Link Astakos")  # the short title fits Slack's 24 characters
+    assert shown.startswith("Link Synnefo Astakos\n")  # within Slack's 24 characters
     assert "Instance: *a&lt;b&gt;*" in shown
     ids = [block.get("block_id") for block in view["blocks"]]
     warning = view["blocks"][ids.index("field_username") + 1]

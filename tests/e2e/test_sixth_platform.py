@@ -46,8 +46,8 @@ from bot.platforms.http import PlatformHTTP
 from bot.services import Services
 from emulators.base import Emulator
 from tests.bot.test_manifest import errors_of
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import dms, link, reply_to, texts
+from tests.support.bot import make_settings
 
 KEY = "toy"
 TITLE = "Toy Tracker"
