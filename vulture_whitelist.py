@@ -7,7 +7,7 @@ Never imported or run: vulture reads it as source, and a name written here count
 # nowhere (F821): `_.x` for an attribute of any object, a bare name for a parameter.
 # ruff: noqa: B018, F821
 
-from bot import charts, demo, scheduler
+from bot import charts, demo, filters, scheduler
 from bot.app import BodyMatcher, ServicesAndRetries
 from bot.platforms import breaker, http, transport
 from bot.platforms.astakos import models as astakos
@@ -30,8 +30,21 @@ _.event_hooks  # httpx.AsyncClient's response hooks (bot.platforms.dss.client: t
 _.retry_handlers  # slack_sdk's AsyncWebClient (services, watch, digest delivery)
 _._body  # Starlette's Request body cache, which Bolt's adapter reads again (bot.web)
 
-# -- named, not imported ----------------------------------------------------------------------
+# -- named in "module:attribute" strings, imported when first needed ---------------------------
 _.register_all  # handlers.register_all: bot.app.LISTENERS names it, resolved when an app is built
+_.all_families  # handlers.all_families: bot.app.FAMILIES
+ALERTS  # bot.digests.<p>.ALERTS: a platform descriptor's `alerts` (bot/platforms/<p>/__init__.py)
+SEED  # bot.platforms.<p>.demo.SEED: its `demo`
+UNFURL  # bot.platforms.<p>.unfurl.UNFURL: its `unfurl`
+
+# -- landed ahead of their use -----------------------------------------------------------------
+# bot.filters' matchers and reader, which the digest sections and the scheduler apply in the
+# filters work's next piece (tests/bot/test_filters.py covers them meanwhile).
+filters.Filters.project_ok
+filters.Filters.owner_ok
+filters.Filters.kind_ok
+filters.Filters.name_ok
+filters.parse_text
 
 # -- what tests and benchmarks read to see the bot's state ------------------------------------
 charts.ChartCache.draws  # tests/bot/test_charts.py, bench/_charts.py: charts really drawn

@@ -19,7 +19,6 @@ BAD_QUOTES = (
     'like `name="my run"`.'
 )
 
-LINK_HINT = "Run `/ops link {platform}` to link your account."
 LINK_MODAL_TITLE = "Link {title}"
 LINK_VERIFYING = ":hourglass_flowing_sand: Checking your credential with {title} ({instance})…"
 LINKED = ":white_check_mark: Linked {title} ({instance}) as *{account}*{kind}."
@@ -53,7 +52,7 @@ CIRCUIT_TRIAL = (
 )
 
 
-def for_error(error: errors.BotError, *, command_for: dict[str, str] | None = None) -> str:
+def for_error(error: errors.BotError) -> str:
     """The short ephemeral reply for an error: what happened and what to do next."""
     if isinstance(error, errors.NotLinked):
         title = _title(error.platform)
