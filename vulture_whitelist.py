@@ -15,7 +15,7 @@ from bot.platforms.dss import models as dss
 from bot.platforms.limits import models as limits
 from bot.platforms.mstr import models as mstr
 from bot.platforms.squonk import models as squonk
-from bot.store import watches
+from bot.store import subscriptions, watches
 
 # -- called by the libraries the classes plug into --------------------------------------------
 BodyMatcher.async_matches  # slack_bolt's AsyncListenerMatcher interface
@@ -38,13 +38,15 @@ SEED  # bot.platforms.<p>.demo.SEED: its `demo`
 UNFURL  # bot.platforms.<p>.unfurl.UNFURL: its `unfurl`
 
 # -- landed ahead of their use -----------------------------------------------------------------
-# bot.filters' matchers and reader, which the digest sections and the scheduler apply in the
-# filters work's next piece (tests/bot/test_filters.py covers them meanwhile).
+# bot.filters' matchers and reader, which the digest sections and the scheduler apply, and
+# the store's setter `/ops digest edit` calls, in the filters work's next pieces
+# (tests/bot/test_filters.py and tests/bot/test_store.py cover them meanwhile).
 filters.Filters.project_ok
 filters.Filters.owner_ok
 filters.Filters.kind_ok
 filters.Filters.name_ok
 filters.parse_text
+subscriptions.set_filters
 
 # -- what tests and benchmarks read to see the bot's state ------------------------------------
 charts.ChartCache.draws  # tests/bot/test_charts.py, bench/_charts.py: charts really drawn

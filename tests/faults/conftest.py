@@ -40,7 +40,7 @@ def breaker_clock() -> Iterator[FakeClock]:
 @pytest.fixture
 def settings(
     tmp_path: Path,
-    slack: SlackEmulator,  # noqa: F811 (pytest passes the fixture imported above)
+    slack: SlackEmulator,
     platforms: dict[str, Any],
     breaker_clock: FakeClock,
 ) -> Settings:

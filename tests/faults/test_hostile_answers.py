@@ -52,7 +52,7 @@ def test_every_hostile_shape_has_an_expectation():
 
 
 async def test_a_hostile_answer_is_one_clear_message_naming_the_instance(
-    case: Case,  # noqa: F811 (pytest passes the fixture imported above)
+    case: Case,
     driver,
     slack,
     bot,
