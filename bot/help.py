@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.services import Services
 
+from bot.digests import registry
+from bot.platforms.catalog import DESCRIPTORS
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -94,21 +97,28 @@ TOPICS: dict[str, dict[str, Topic]] = {
                 "credentials can see); without it, to your DMs",
                 "`list`, then `remove <id>`, `pause <id>`, `resume <id>`, `now <id>` with the "
                 "number `list` shows",
+                "filters narrow it: `project=KEY` (several allowed), `owner=me|@login`, "
+                "`instance=name`, `kind=breach|warning`, `name~text` (contains; quote spaces)",
+                "each platform applies its own: {section_filters}",
+                "`edit <id> <filters…>` replaces the filters; `edit <id> clear` removes them",
             ),
             (
                 "digest add all weekdays 08:30",
-                "digest add dss,limits every 30m to #ops",
-                "digest remove 3",
+                "digest add {platform} every 30m to #ops instance={instance}",
+                "digest edit 3 clear",
             ),
         ),
         "alert": Topic(
             (
-                "`add <source> [@instance] [every <N>m] [to #channel]`: post only what is new "
-                "from that source; `add` alone lists the sources",
-                "`list`, then `remove <id>`, `pause <id>`, `resume <id>`, `now <id>`",
+                "`add <source> [@instance] [every <N>m] [to #channel] [filters…]`: post only what "
+                "is new from that source; `add` alone lists the sources",
+                "filters as for digests (`/ops help digest`); each source applies its own: "
+                "{alert_filters}",
+                "`list`, then `edit <id> <filters…|clear>`, `remove <id>`, `pause <id>`, "
+                "`resume <id>`, `now <id>`",
             ),
             (
-                "alert add limits.breaches",
+                "alert add limits.breaches kind=warning name~VaR",
                 "alert add astakos.commissions to #approvals",
                 "alert list",
             ),
@@ -267,6 +277,10 @@ def topic(family: str, command: str, platforms: dict[str, list[str]] | None = No
     keys = list(platforms or {}) or ["dss"]
     second = keys[1] if len(keys) > 1 else keys[0]
     slots = {
+        "section_filters": _supported(
+            registry.section_filters(DESCRIPTORS), keys, by_platform=True
+        ),
+        "alert_filters": _supported(registry.alert_filters(DESCRIPTORS), keys, by_platform=False),
         "configured": ", ".join(f"`{k}`" for k in keys),
         "platform": keys[0],
         "platform2": second,
@@ -277,6 +291,17 @@ def topic(family: str, command: str, platforms: dict[str, list[str]] | None = No
         tuple(f.format(**slots) if "{" in f else f for f in found.forms),
         tuple(e.format(**slots) for e in found.examples),
     )
+
+
+def _supported(fields: dict[str, tuple[str, ...]], keys: list[str], *, by_platform: bool) -> str:
+    """ "`dss`: project, instance, name; …" for the configured platforms (declared beside
+    each digest section and alert source, named by each platform's descriptor)."""
+    shown = [
+        f"`{name}`: {', '.join(f) or 'none'}"
+        for name, f in fields.items()
+        if (name if by_platform else name.split(".", 1)[0]) in keys
+    ]
+    return "; ".join(shown) or "none here"
 
 
 def configured(services: Services) -> dict[str, list[str]]:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import errors, membership, triggers
+from bot import errors, filters, membership, triggers
 from bot.digests import compose as composer
 from bot.digests import pictures as digest_pictures
 from bot.digests import registry
@@ -381,7 +381,10 @@ class Scheduler:
                     )
                     await self._ran(row, key, reason)
                     return ledger.DELIVERED
-            targets = await composer.resolve_targets(services, row["owner"], row["platforms"])
+            narrowed = filters.parse_text(row.get("filters"))
+            targets = await composer.resolve_targets(
+                services, row["owner"], row["platforms"], narrowed
+            )
             since = parse_time(row["last_run_at"])
             digest = await composer.compose(
                 services,
@@ -391,6 +394,7 @@ class Scheduler:
                 since=since,
                 gates=self.gates,
                 heading=heading(row, services.platforms.title),
+                filters=narrowed,
             )
             if not targets:
                 digest.blocks.insert(
@@ -488,9 +492,10 @@ class Scheduler:
             return 0
         platform = row["source"].split(".", 1)[0]
         now = services.now()
+        narrowed = filters.parse_text(row.get("filters"))
         try:
             credential = await services.accounts.credential(
-                row["owner"], platform, row["instance"] or None
+                row["owner"], platform, row["instance"] or narrowed.instance or None
             )
             ctx = DigestContext(
                 services=services,
@@ -498,6 +503,7 @@ class Scheduler:
                 now=now,
                 since=parse_time(row["last_run_at"]),
                 subscription=row["id"],
+                filters=narrowed,
             )
             async with self.gates(platform, credential.instance):
                 items = await source(ctx)

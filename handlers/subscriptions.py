@@ -14,13 +14,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import errors, membership, triggers
+from bot import errors, filters, membership, triggers
 from bot import help as help_topics
-from bot.arguments import Keyword, Options, Word, Words
+from bot.arguments import Filters, Keyword, Options, Word, Words
 from bot.blocks import common as b
 from bot.blocks import subscriptions as blocks
 from bot.commands import Invocation
 from bot.digests import compose, registry
+from bot.filter_checks import check_filters, set_filters
 from bot.home import publish_home
 from bot.interactions import Click, on_click
 from bot.services import Services
@@ -30,17 +31,30 @@ from handlers.ops import family
 
 DIGEST_USAGE = (
     "`/ops digest add <platforms|all> <when> [to #channel] [tz=Area/City] "
-    "[skip-empty]`, where <when> is " + triggers.FORMS + ". Then `/ops digest list "
-    "| remove <id> | pause <id> | resume <id> | now <id>`."
+    "[skip-empty] [filters…]`, where <when> is " + triggers.FORMS + ". Then `/ops digest list "
+    "| edit <id> <filters…|clear> | remove <id> | pause <id> | resume <id> | now <id>`. "
+    + filters.HOW
 )
 ALERT_USAGE = (
-    "`/ops alert add <source> [@instance] [every <N>m] [to #channel]`; sources: {sources}."
+    "`/ops alert add <source> [@instance] [every <N>m] [to #channel] [filters…]`; "
+    "sources: {sources}. `/ops alert edit <id> <filters…|clear>` changes the filters."
+)
+EDIT_USAGE = (
+    "Give the new filters: `/ops {kind} edit {id} project=SALES kind=breach`, "
+    "or `/ops {kind} edit {id} clear` to show everything again. " + filters.HOW
 )
 # The number of a digest or alert, as `/ops digest list` shows it (`3` or `#3`).
 NUMBER = Word("id", pattern=r"#?\d+", hint="give the number from `/ops digest list`, like `3`")
 MANAGE = {"rm": "remove", "delete": "remove", "run": "now"}
 LISTING = Keyword("list", optional=False, aliases=("ls",))
 TO_CHANNEL = Word("channel", optional=True, label="#channel", after="to")
+# `edit <id> <filters…>` replaces the filters; `clear` (or `none`) removes them.
+EDIT = [
+    Keyword("edit", optional=False),
+    NUMBER,
+    Keyword("clear", aliases=("none", "-")),
+    Filters(),
+]
 
 
 def _sources_text(services: Services) -> str:
@@ -93,13 +107,17 @@ def _alert_usage(services: Services) -> str:
             TO_CHANNEL,
             Keyword("skip-empty", aliases=("skip_empty", "skipempty")),
             Options(keys=("tz", "skip_empty"), label="tz=Area/City"),
+            Filters(),
         ],
+        EDIT,
         [Word("action", choices=("remove", "pause", "resume", "now"), aliases=MANAGE), NUMBER],
     ],
 )
 async def digest(inv: Invocation) -> None:
     if inv.a.flag("add"):
         await _add_digest(inv)
+    elif inv.a.flag("edit"):
+        await _edit(inv, subs.DIGEST)
     elif inv.a.get("action"):
         await _manage(inv, inv.a.text("action"))
     else:
@@ -117,13 +135,17 @@ async def digest(inv: Invocation) -> None:
             Word("source", optional=True),
             Word("interval", optional=True, label="<N>m", after="every"),
             TO_CHANNEL,
+            Filters(),
         ],
+        EDIT,
         [Word("action", choices=("remove", "pause", "resume", "now"), aliases=MANAGE), NUMBER],
     ],
 )
 async def alert(inv: Invocation) -> None:
     if inv.a.flag("add"):
         await _add_alert(inv)
+    elif inv.a.flag("edit"):
+        await _edit(inv, subs.ALERT)
     elif inv.a.get("action"):
         await _manage(inv, inv.a.text("action"))
     else:
@@ -131,6 +153,22 @@ async def alert(inv: Invocation) -> None:
 
 
 # -- add --------------------------------------------------------------------------------------
+
+
+def _typed_filters(inv: Invocation) -> filters.Filters:
+    """The filter words typed (`project=…`, `name~…`), read by the filter grammar."""
+    try:
+        return filters.parse(inv.a.words("filters"))
+    except filters.FilterError as error:
+        raise errors.UserError(str(error)) from None
+
+
+async def _checked(
+    inv: Invocation, pending: blocks.Pending, given: filters.Filters
+) -> blocks.Pending:
+    """The pending subscription with its filters, once the platforms agree they fit."""
+    checked = await check_filters(inv.services, inv.user_id, pending.model_dump(), given)
+    return pending.model_copy(update={"filters": checked.text()})
 
 
 def _channel_key(raw: str) -> str:
@@ -193,6 +231,7 @@ def _platforms(services: Services, word: str) -> str:
 
 async def _add_digest(inv: Invocation) -> None:
     services = inv.services
+    given = _typed_filters(inv)
     options = inv.a.options()
     skip = inv.a.flag("skip-empty") or options.get("skip_empty", "").lower() in ("1", "yes", "true")
     channel_raw = inv.a.get("channel")
@@ -202,11 +241,13 @@ async def _add_digest(inv: Invocation) -> None:
     pending = blocks.Pending(
         kind=subs.DIGEST, platforms=platforms, trigger=when.text, tz=tz, channel="", skip_empty=skip
     )
+    pending = await _checked(inv, pending, given)
     await _save_or_confirm(inv, pending, channel_raw, f"digest of `{platforms}`")
 
 
 async def _add_alert(inv: Invocation) -> None:
     services = inv.services
+    given = _typed_filters(inv)
     # `@instance` is not an argument (it names where to look): read as typed.
     instance = next((w[1:] for w in inv.args if w.startswith("@") and len(w) > 1), "")
     channel_raw = inv.a.get("channel")
@@ -232,6 +273,7 @@ async def _add_alert(inv: Invocation) -> None:
     pending = blocks.Pending(
         kind=subs.ALERT, source=source, instance=instance, trigger=trigger, tz="UTC", channel=""
     )
+    pending = await _checked(inv, pending, given)
     await _save_or_confirm(inv, pending, channel_raw, f"alert `{source}`")
 
 
@@ -249,6 +291,7 @@ def _same(
         and r["trigger"] == pending.trigger
         and r["tz"] == pending.tz
         and bool(r.get("skip_empty")) == pending.skip_empty
+        and (r.get("filters") or "") == pending.filters
         and (r["channel"] or "") == channel
     ]
 
@@ -279,6 +322,8 @@ async def _save_or_confirm(
             blocks=blocks.confirm_duplicate(pending, _same(existing, pending, channel)),
         )
         return
+    if pending.filters:
+        summary += f" (only `{b.escape(pending.filters)}`)"
     accounts = await inv.services.accounts.for_user(inv.user_id)
     wanted = {
         t.platform for t in compose.parse_targets(pending.platforms or pending.source.split(".")[0])
@@ -311,6 +356,7 @@ async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict
             "channel": pending.channel,
             "skip_empty": int(pending.skip_empty),
             "instance": pending.instance,
+            "filters": pending.filters,
             "created_at": services.now().isoformat(),
         },
     )
@@ -321,7 +367,8 @@ async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict
         user_id=owner,
         action=f"{row['kind']}.add",
         target=f"#{row['id']} {target}",
-        detail=f"{row['trigger']} {row['tz']} to {row['channel'] or 'DM'}",
+        detail=f"{row['trigger']} {row['tz']} to {row['channel'] or 'DM'}"
+        + (f" filtered by {row['filters']}" if row.get("filters") else ""),
     )
     return row
 
@@ -341,6 +388,23 @@ async def _own(services: Services, user_id: str, raw: str) -> dict[str, Any]:
             f"You have no digest or alert #{raw.lstrip('#')}. `/ops digest list` shows yours."
         )
     return row
+
+
+async def _edit(inv: Invocation, kind: str) -> None:
+    """`/ops digest edit <id> <filters…>`: replace its filters (`clear` removes them)."""
+    row = await _own(inv.services, inv.user_id, inv.a.text("id"))
+    usage = EDIT_USAGE.format(kind=kind, id=row["id"])
+    if inv.a.flag("clear"):
+        if inv.a.words("filters"):
+            raise errors.UserError(f"Give new filters or `clear`, not both. {usage}")
+        given = filters.NONE
+    else:
+        given = _typed_filters(inv)
+        if not given:
+            now = f"`{b.escape(row['filters'])}`" if row.get("filters") else "no filter"
+            raise errors.UserError(f"#{row['id']} has {now}. {usage}")
+    note = await set_filters(inv.services, inv.user_id, row, given)
+    await _list(inv, note)
 
 
 async def _manage(inv: Invocation, action: str) -> None:

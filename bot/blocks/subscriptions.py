@@ -38,6 +38,7 @@ class Pending(BaseModel):
     tz: str = "UTC"
     channel: str
     skip_empty: bool = False
+    filters: str = ""  # bot.filters' canonical text
 
 
 class SubRef(BaseModel):
@@ -53,7 +54,9 @@ def describe(row: dict[str, Any]) -> str:
         when = f"`{row['trigger']}` ({row['tz']})"
     where = f"<#{row['channel']}>" if row["channel"] else "your DMs"
     skip = " · skips empty runs" if row.get("skip_empty") else ""
-    return f"*#{row['id']}* {what}, {when}, to {where}{skip}"
+    shown = b.escape(str(row.get("filters") or "").replace("`", "'"))
+    narrowed = f" · only `{shown}`" if shown else ""
+    return f"*#{row['id']}* {what}, {when}, to {where}{skip}{narrowed}"
 
 
 def runs_line(runs: list[datetime]) -> str:

@@ -29,6 +29,7 @@ from bot.blocks import astakos as cards
 from bot.blocks import digest as blocks
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, Block, DigestContext, Section
+from bot.filters import INSTANCE, PROJECT
 from bot.platforms.astakos import DESCRIPTOR
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
@@ -63,12 +64,36 @@ def _needs(credential: Credential, needs: str) -> None:
         )
 
 
+async def project_names(ctx: DigestContext) -> list[str] | None:
+    """The projects a user token can see, by name and id (what `project=` is checked
+    against); None for a service token, which cannot list projects."""
+    if _is_service(ctx.credential):
+        return None
+    found = await _client(ctx).projects(token=ctx.credential.secret)
+    return [p.name for p in found] + [p.id for p in found]
+
+
+def _projects_ok(ctx: DigestContext, projects: list[Project]) -> list[Project]:
+    return [p for p in projects if ctx.filters.project_ok(p.id, p.name)]
+
+
 # -- what is waiting -------------------------------------------------------------------------
 
 
 async def pending_commissions(ctx: DigestContext) -> list[Approval]:
     client, credential = _client(ctx), ctx.credential
-    details = await client.pending_commission_details(token=credential.secret)
+    details = [
+        c
+        for c in await client.pending_commission_details(token=credential.secret)
+        if ctx.filters.project_ok(
+            *(
+                part.partition(":")[2]
+                for p in c.provisions
+                for part in (p.holder, p.source or "")
+                if part.startswith("project:")
+            )
+        )
+    ]
     uuids = [
         part.partition(":")[2]
         for c in details
@@ -84,7 +109,9 @@ async def pending_commissions(ctx: DigestContext) -> list[Approval]:
 
 async def pending_applications(ctx: DigestContext, projects: list[Project]) -> list[Approval]:
     client, credential = _client(ctx), ctx.credential
-    waiting = [p for p in projects if p.pending_application and not p.system_project]
+    waiting = [
+        p for p in _projects_ok(ctx, projects) if p.pending_application and not p.system_project
+    ]
     names = await shared.names(
         client,
         credential,
@@ -107,7 +134,11 @@ async def service_over(ctx: DigestContext) -> list[str]:
         client.service_project_quotas(token=credential.secret),
     )
     over = cards.nearest_first(
-        [q for q in members + projects if q.usage and cards.closeness(q) >= OVER]
+        [
+            q
+            for q in members + projects
+            if q.usage and cards.closeness(q) >= OVER and ctx.filters.project_ok(q.project)
+        ]
     )
     names = await shared.names(client, credential, [q.holder or "" for q in over])
     return [
@@ -124,10 +155,14 @@ async def pending_memberships(ctx: DigestContext, projects: list[Project]) -> li
     """Join and leave requests waiting for the owner: those Astakos lets them accept."""
     client, credential = _client(ctx), ctx.credential
     found = await client.memberships(token=credential.secret)
-    waiting = [
-        m for m in found if m.state in shared.PENDING_MEMBERSHIP and "accept" in m.allowed_actions
-    ]
     project_names = {p.id: p.name for p in projects}
+    waiting = [
+        m
+        for m in found
+        if m.state in shared.PENDING_MEMBERSHIP
+        and "accept" in m.allowed_actions
+        and ctx.filters.project_ok(m.project, project_names.get(m.project))
+    ]
     names = await shared.names(client, credential, [m.user for m in waiting])
     return [
         await shared.register_membership(
@@ -160,10 +195,12 @@ async def section(ctx: DigestContext) -> Section:
             approvals=blocks.shown_approvals(drawn, [a.id for a in waiting]),
         )
     client, token = _client(ctx), credential.secret
-    quotas, projects = await asyncio.gather(
+    every_quota, projects = await asyncio.gather(
         client.quotas(token=token), client.projects(token=token)
     )
     project_names = {p.id: ("personal (system)" if p.system_project else p.name) for p in projects}
+    kept = {p.id for p in _projects_ok(ctx, projects)}
+    quotas = [q for q in every_quota if q.project in kept or not ctx.filters.projects]
     near_limit = sorted(
         (q for q in quotas if q.usage and cards.closeness(q) >= OVER),
         key=lambda q: (-cards.closeness(q), q.project, q.resource),
@@ -256,4 +293,10 @@ ALERTS: dict[str, AlertSource] = {
     "astakos.commissions": new_commissions,
     "astakos.applications": new_applications,
     "astakos.memberships": new_memberships,
+}
+FILTERS = (PROJECT, INSTANCE)
+ALERT_FILTERS = {
+    "astakos.commissions": FILTERS,
+    "astakos.applications": FILTERS,
+    "astakos.memberships": FILTERS,
 }

@@ -5,8 +5,12 @@ platform module in this package (`bot/digests/<platform>.py`) provides
 
     async def section(ctx: DigestContext) -> Section
     ALERTS: dict[str, AlertSource]        # e.g. {"astakos.commissions": new_commissions}
+    FILTERS: tuple[str, ...]              # the filter fields its section applies
+    ALERT_FILTERS: dict[str, tuple[str, ...]]   # per alert source, the fields it applies
+    async def project_names(ctx) -> list[str]   # if it filters by project: what exists
 
-and is listed in `bot/digests/registry.py`. A section never raises for a platform failure:
+and is named by its platform's descriptor (`section=`, `alerts=`, `filters=`, `alert_filters=`,
+`projects=`). A section never raises for a platform failure:
 the composer catches `bot.errors.PlatformError` and shows a one-line reason in that section
 (Unauthorized additionally triggers the owner's single re-link DM).
 
@@ -22,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.charts import Chart
+from bot.filters import NONE, Filters
 from bot.platforms.base import Credential
 
 if TYPE_CHECKING:
@@ -37,6 +42,10 @@ class DigestContext:
     now: datetime
     since: datetime | None  # the previous run of this subscription (None: first run)
     subscription: int | None = None  # its id, for sources that compare with their last poll
+    # What the subscription is narrowed to (bot.filters). A section or source applies the
+    # fields it declares (`FILTERS`, `ALERT_FILTERS` beside it): at the platform when its API
+    # can, else after the fetch. `instance` is applied before: it picks the account.
+    filters: Filters = NONE
 
 
 @dataclass(frozen=True)

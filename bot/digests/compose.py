@@ -26,6 +26,7 @@ from bot.blocks import common as b
 from bot.charts import Chart
 from bot.digests import registry
 from bot.digests.base import Block, DigestContext, Section, SectionSource
+from bot.filters import NONE, Filters
 from bot.store import seen
 
 if TYPE_CHECKING:
@@ -86,9 +87,12 @@ def parse_targets(text: str) -> list[Target]:
     return out
 
 
-async def resolve_targets(services: Services, owner: str, text: str) -> list[Target]:
+async def resolve_targets(
+    services: Services, owner: str, text: str, filters: Filters = NONE
+) -> list[Target]:
     """ "all": every linked account of the owner on a configured platform; else as given.
-    Platform order, then instance name."""
+    Platform order, then instance name. An `instance=` filter keeps that instance's
+    accounts only (a target with no instance named is pinned to it)."""
     if text.strip() == "all":
         accounts = await services.accounts.for_user(owner)
         targets = [
@@ -96,6 +100,13 @@ async def resolve_targets(services: Services, owner: str, text: str) -> list[Tar
         ]
     else:
         targets = parse_targets(text)
+    if filters.instance:
+        wanted = filters.instance.casefold()
+        targets = [
+            Target(t.platform, t.instance or filters.instance)
+            for t in targets
+            if t.instance is None or t.instance.casefold() == wanted
+        ]
     order = {d.key: i for i, d in enumerate(services.settings.descriptors)}
     return sorted(targets, key=lambda t: (order.get(t.platform, 99), t.instance or ""))
 
@@ -110,11 +121,12 @@ async def compose(
     gates: Gates,
     heading: str,
     sources: Mapping[str, SectionSource] | None = None,
+    filters: Filters = NONE,
 ) -> Digest:
     if sources is None:
         sources = registry.sections(services.settings.descriptors)
     sections = await asyncio.gather(
-        *(_section(services, owner, t, now, since, gates, sources) for t in targets)
+        *(_section(services, owner, t, now, since, gates, sources, filters) for t in targets)
     )
     return render(list(sections), heading=heading, now=now)
 
@@ -127,6 +139,7 @@ async def _section(
     since: datetime | None,
     gates: Gates,
     sources: Mapping[str, SectionSource],
+    filters: Filters = NONE,
 ) -> Section:
     title = services.platforms.title(target.platform)
     named = f"{title} ({target.instance})" if target.instance else title
@@ -138,7 +151,9 @@ async def _section(
     source = sources.get(target.platform)
     if source is None or target.platform not in services.platforms:
         return Section(target.platform, named, [], empty=False, error=NO_SECTION)
-    ctx = DigestContext(services=services, credential=credential, now=now, since=since)
+    ctx = DigestContext(
+        services=services, credential=credential, now=now, since=since, filters=filters
+    )
     try:
         async with gates(target.platform, credential.instance):
             return await source(ctx)

@@ -23,6 +23,7 @@ from bot import charts, errors
 from bot.blocks import digest as blocks
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.filters import INSTANCE, NAME, PROJECT, Filters
 from bot.platforms.dss import DESCRIPTOR
 from bot.platforms.dss.client import DSSClient
 from bot.platforms.dss.models import Future, Scenario, ScenarioRun
@@ -48,9 +49,23 @@ def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
+def _future_ok(filters: Filters, f: Future) -> bool:
+    project = (f.scenario or ("", ""))[0] or str(f.payload.get("projectKey") or "")
+    return filters.project_ok(project) and filters.name_ok(f.label)
+
+
+def _run_ok(filters: Filters, r: ScenarioRun) -> bool:
+    return filters.project_ok(r.project_key) and filters.name_ok(r.scenario_name, r.scenario_id)
+
+
+async def project_names(ctx: DigestContext) -> list[str]:
+    """The project keys the owner can read (what `project=` is checked against)."""
+    return [p.key for p in await _client(ctx).list_projects(api_key=ctx.credential.secret)]
+
+
 async def _running(ctx: DigestContext) -> list[Future]:
     items = await _client(ctx).list_futures(api_key=ctx.credential.secret)
-    running = [f for f in items if f.status == "running"]
+    running = [f for f in items if f.status == "running" and _future_ok(ctx.filters, f)]
     return sorted(running, key=lambda f: f.running_time, reverse=True)
 
 
@@ -87,13 +102,14 @@ async def finished_runs(ctx: DigestContext, since: datetime) -> list[ScenarioRun
                 only_finished=True,
             )
 
-    projects = await client.list_projects(api_key=key)
+    # A project filter is applied before asking: only its projects' scenarios are listed.
+    projects = [p for p in await client.list_projects(api_key=key) if ctx.filters.project_ok(p.key)]
     found = await asyncio.gather(*(scenarios(p.key) for p in projects))
     recent = [
         s for group in found for s in group if not s.start or s.start >= floor - LONGEST_RUN_MS
     ]
     fetched = await asyncio.gather(*(runs(s) for s in recent))
-    return [r for group in fetched for r in group]
+    return [r for group in fetched for r in group if _run_ok(ctx.filters, r)]
 
 
 def runs_chart(instance: str, runs: list[ScenarioRun]) -> Chart:
@@ -141,7 +157,9 @@ async def ended_futures(ctx: DigestContext) -> list[AlertItem]:
             except errors.NotFound:
                 return f  # purged between the list and the read: tell what the list said
 
-    ended = await asyncio.gather(*(full(f) for f in items if f.status != "running"))
+    ended = await asyncio.gather(
+        *(full(f) for f in items if f.status != "running" and _future_ok(ctx.filters, f))
+    )
     out = []
     for f in ended:
         text, blks = blocks.future_alert(instance, f)
@@ -165,3 +183,5 @@ ALERTS: dict[str, AlertSource] = {
     "dss.futures": ended_futures,
     "dss.runs": failed_scenario_runs,
 }
+FILTERS = (PROJECT, INSTANCE, NAME)
+ALERT_FILTERS = {"dss.futures": FILTERS, "dss.runs": FILTERS}

@@ -33,6 +33,7 @@ from bot.blocks import digest as blocks
 from bot.blocks import limits as cards
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.filters import INSTANCE, KIND, NAME, Filters
 from bot.platforms.limits import DESCRIPTOR
 from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
@@ -41,12 +42,25 @@ from bot.platforms.limits.platform import LimitsPlatform, Observation
 
 PLATFORM = DESCRIPTOR.key
 TITLE = DESCRIPTOR.title
-BREACH = "Breach"
+BREACH, WARNING = "Breach", "Warning"
 CHART_DAYS = 14  # the breaches-and-warnings chart: two weeks of as-of dates
 
 
 def _client(ctx: DigestContext) -> LimitsClient:
     return ctx.services.platforms.get(LimitsPlatform).client(ctx.credential.instance)
+
+
+def _kinds(filters: Filters, default: tuple[str, ...] = (BREACH, WARNING)) -> tuple[str, ...]:
+    """The incident types to ask the server for: `kind=` is applied by Limits itself."""
+    return tuple(k for k in default if filters.kind_ok(k))
+
+
+def _incident_ok(filters: Filters, i: Incident) -> bool:
+    return filters.name_ok(i.structure, i.location, i.limit_id, i.measure)
+
+
+def _pending_ok(filters: Filters, p: PendingLimit) -> bool:
+    return filters.name_ok(p.structure, p.scope, p.limit_id, p.measure)
 
 
 def evaluated(incident: Incident) -> datetime | None:
@@ -82,12 +96,16 @@ async def pending_cards(
 
 async def section(ctx: DigestContext) -> Section:
     client, credential = _client(ctx), ctx.credential
+    filters = ctx.filters
+    kinds = _kinds(filters)
     found, waiting, daily = await asyncio.gather(
-        client.breaches(credential),
+        client.breaches(credential, kinds=kinds),
         client.pending(credential),
         client.daily_counts(credential, last=ctx.now.astimezone(UTC).date(), days=CHART_DAYS),
     )
-    new = [i for i in found.incidents if _new(i, ctx.since)]
+    new = [i for i in found.incidents if _new(i, ctx.since) and _incident_ok(filters, i)]
+    # Pending limits are no kind of incident: `kind=` leaves them out.
+    waiting = [] if filters.kind else [p for p in waiting if _pending_ok(filters, p)]
     drawn_cards = await pending_cards(ctx, waiting)
     drawn = blocks.limits(found.as_of, new, [c for _, c in drawn_cards], ctx.since)
     ids = [a.id for a, _ in drawn_cards if a is not None]
@@ -116,10 +134,12 @@ async def waiting(ctx: DigestContext) -> list[tuple[str, list[b.Block]]]:
 
 async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
     instance = ctx.credential.instance
-    found = await _client(ctx).breaches(ctx.credential)
+    # Breaches only, unless the subscription asks for `kind=warning` (Limits filters).
+    kinds = (ctx.filters.kind.capitalize(),) if ctx.filters.kind else (BREACH,)
+    found = await _client(ctx).breaches(ctx.credential, kinds=kinds)
     out = []
     for incident in found.incidents:
-        if incident.kind != BREACH:
+        if incident.kind not in kinds or not _incident_ok(ctx.filters, incident):
             continue
         text, blks = blocks.breach_alert(instance, incident)
         out.append(
@@ -131,7 +151,7 @@ async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
 
 
 async def new_pending(ctx: DigestContext) -> list[AlertItem]:
-    waiting = await _client(ctx).pending(ctx.credential)
+    waiting = [p for p in await _client(ctx).pending(ctx.credential) if _pending_ok(ctx.filters, p)]
     return [
         AlertItem(
             key=a.id,
@@ -217,4 +237,10 @@ ALERTS: dict[str, AlertSource] = {
     "limits.breaches": new_breaches,
     "limits.pending": new_pending,
     "limits.status": status_changes,
+}
+FILTERS = (INSTANCE, KIND, NAME)
+ALERT_FILTERS = {
+    "limits.breaches": FILTERS,
+    "limits.pending": (INSTANCE, NAME),
+    "limits.status": (INSTANCE,),
 }

@@ -19,6 +19,7 @@ from datetime import UTC
 from bot import errors
 from bot.blocks import digest as blocks
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.filters import INSTANCE, NAME, PROJECT
 from bot.platforms.mstr import DESCRIPTOR
 from bot.platforms.mstr.client import StrategyOneClient
 from bot.platforms.mstr.platform import StrategyOnePlatform
@@ -36,7 +37,11 @@ async def section(ctx: DigestContext) -> Section:
     started = time.perf_counter()
     versions = await client.server_status()
     latency = (time.perf_counter() - started) * 1000
-    projects = await client.projects(credential=ctx.credential)
+    projects = [
+        p
+        for p in await client.projects(credential=ctx.credential)
+        if ctx.filters.project_ok(p.name, p.id) and ctx.filters.name_ok(p.name)
+    ]
     drawn = blocks.mstr(versions, latency, projects)
     not_loaded = [p for p in projects if (p.not_loaded_on if p.nodes else not p.loaded)]
     return Section(
@@ -58,4 +63,11 @@ async def unreachable(ctx: DigestContext) -> list[AlertItem]:
     return []
 
 
+async def project_names(ctx: DigestContext) -> list[str]:
+    """The projects the owner's login can see (what `project=` is checked against)."""
+    return [p.name for p in await _client(ctx).projects(credential=ctx.credential)]
+
+
 ALERTS: dict[str, AlertSource] = {"mstr.status": unreachable}
+FILTERS = (PROJECT, INSTANCE, NAME)
+ALERT_FILTERS = {"mstr.status": (INSTANCE,)}

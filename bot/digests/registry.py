@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.digests.base import AlertSource, SectionSource
-from bot.platforms.descriptor import PlatformDescriptor, Waiting
+from bot.platforms.descriptor import PlatformDescriptor, ProjectLister, Waiting
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,9 @@ class _Loaded:
     section: SectionSource | None = None
     waiting: Waiting | None = None
     alerts: Mapping[str, AlertSource] = field(default_factory=dict)
+    filters: tuple[str, ...] = ()
+    alert_filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    projects: ProjectLister | None = None
 
 
 # id(descriptor) -> (the descriptor, kept alive so its id stays its own; what it gave)
@@ -35,7 +38,12 @@ def _load(descriptor: PlatformDescriptor) -> _Loaded:
         return known[1]
     try:
         loaded = _Loaded(
-            descriptor.section_source(), descriptor.waiting_source(), descriptor.alert_sources()
+            descriptor.section_source(),
+            descriptor.waiting_source(),
+            descriptor.alert_sources(),
+            descriptor.section_filters(),
+            descriptor.alert_filter_fields(),
+            descriptor.project_lister(),
         )
     except Exception:
         log.exception("the digest code of %s failed to import", descriptor.key)
@@ -61,3 +69,23 @@ def alerts(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, AlertSource
     for descriptor in descriptors:
         out.update(_load(descriptor).alerts)
     return out
+
+
+def section_filters(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, tuple[str, ...]]:
+    """Per platform with a digest section, the filter fields it applies (bot.filters)."""
+    return {d.key: _load(d).filters for d in descriptors if _load(d).section is not None}
+
+
+def alert_filters(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, tuple[str, ...]]:
+    """Per alert source ("dss.futures"), the filter fields it applies, in platform order."""
+    out: dict[str, tuple[str, ...]] = {}
+    for descriptor in descriptors:
+        loaded = _load(descriptor)
+        out.update({name: tuple(loaded.alert_filters.get(name, ())) for name in loaded.alerts})
+    return out
+
+
+def project_names(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, ProjectLister]:
+    """Per platform that filters by project, what lists the projects its owner can see."""
+    found = {d.key: _load(d).projects for d in descriptors}
+    return {key: lister for key, lister in found.items() if lister is not None}

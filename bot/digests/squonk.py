@@ -19,6 +19,7 @@ from bot import charts
 from bot.blocks import digest as blocks
 from bot.charts import Chart
 from bot.digests.base import AlertItem, AlertSource, DigestContext, Section
+from bot.filters import INSTANCE, NAME, OWNER, PROJECT
 from bot.platforms.squonk import DESCRIPTOR
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance
@@ -42,6 +43,30 @@ def _client(ctx: DigestContext) -> SquonkClient:
     return ctx.services.platforms.get(SquonkPlatform).client(ctx.credential.instance)
 
 
+async def project_names(ctx: DigestContext) -> list[str]:
+    """The project names (and ids) the owner can see (what `project=` is checked against)."""
+    found = await _client(ctx).projects(ctx.credential)
+    return [p.name for p in found] + [p.project_id for p in found]
+
+
+async def _instances(ctx: DigestContext) -> list[Instance]:
+    """The owner's visible instances, narrowed by the subscription's filters: Squonk2 lists
+    one project's instances itself (`project_id`), owner and name are matched here."""
+    client, credential, filters = _client(ctx), ctx.credential, ctx.filters
+    if filters.projects:
+        groups = await asyncio.gather(
+            *(client.instances(credential, project=p) for p in filters.projects)
+        )
+        items = list({i.id: i for group in groups for i in group}.values())
+    else:
+        items = await client.instances(credential)
+    return [
+        i
+        for i in items
+        if filters.owner_ok(i.owner, credential.account) and filters.name_ok(i.name, i.job_name)
+    ]
+
+
 def stopped_at(instance: Instance) -> datetime | None:
     try:
         stamp = datetime.fromisoformat(instance.stopped) if instance.stopped else None
@@ -58,9 +83,7 @@ def _ended_after(instance: Instance, since: datetime) -> bool:
 
 async def section(ctx: DigestContext) -> Section:
     client, credential = _client(ctx), ctx.credential
-    items, projects = await asyncio.gather(
-        client.instances(credential), client.projects(credential)
-    )
+    items, projects = await asyncio.gather(_instances(ctx), client.projects(credential))
     since = ctx.since or ctx.now - LOOKBACK
     running = sorted((i for i in items if not i.done), key=lambda i: i.launched, reverse=True)
     failed = sorted(
@@ -102,7 +125,7 @@ async def ended_instances(ctx: DigestContext) -> list[AlertItem]:
     floor = ctx.now - LOOKBACK
     window = min(ctx.since, floor) if ctx.since else floor
     out = []
-    for i in await _client(ctx).instances(ctx.credential):
+    for i in await _instances(ctx):
         if not _ended_after(i, window):
             continue
         text, blks = blocks.squonk_alert(site, i)
@@ -111,3 +134,5 @@ async def ended_instances(ctx: DigestContext) -> list[AlertItem]:
 
 
 ALERTS: dict[str, AlertSource] = {"squonk.instances": ended_instances}
+FILTERS = (PROJECT, OWNER, INSTANCE, NAME)
+ALERT_FILTERS = {"squonk.instances": FILTERS}

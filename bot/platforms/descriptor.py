@@ -74,6 +74,9 @@ class Unfurl:
 
 
 Waiting = Callable[["DigestContext"], Awaitable[list[tuple[str, list[dict[str, Any]]]]]]
+# The project names (and ids) an account can see, what `project=` is checked against; None
+# when that account cannot list projects (an Astakos service token).
+ProjectLister = Callable[["DigestContext"], Awaitable[list[str] | None]]
 
 
 def load(ref: Any) -> Any:
@@ -107,6 +110,12 @@ class PlatformDescriptor:
     section: str | SectionSource | None = None
     waiting: str | Waiting | None = None
     alerts: str | Mapping[str, AlertSource] | None = None
+    # Subscription filters (bot.filters): the fields its digest section applies, the fields
+    # each alert source applies, and what lists the projects an account can see (for a
+    # platform that filters by project). Declared beside the code that applies them.
+    filters: str | tuple[str, ...] = ()
+    alert_filters: str | Mapping[str, tuple[str, ...]] | None = None
+    projects: str | ProjectLister | None = None
     # The approval kinds it declares, handled by the generic flow (bot.approval_flow), and
     # registered with bot.approval_kinds when the platform is configured. A reference
     # ("module:KINDS") keeps a platform's approval code unimported until then.
@@ -148,6 +157,20 @@ class PlatformDescriptor:
     def alert_sources(self) -> Mapping[str, AlertSource]:
         sources: Mapping[str, AlertSource] = load(self.alerts) if self.alerts else {}
         return sources
+
+    def section_filters(self) -> tuple[str, ...]:
+        fields: tuple[str, ...] = tuple(load(self.filters))
+        return fields
+
+    def alert_filter_fields(self) -> Mapping[str, tuple[str, ...]]:
+        fields: Mapping[str, tuple[str, ...]] = (
+            load(self.alert_filters) if self.alert_filters else {}
+        )
+        return fields
+
+    def project_lister(self) -> ProjectLister | None:
+        lister: ProjectLister | None = load(self.projects) if self.projects else None
+        return lister
 
     def kinds(self) -> tuple[ApprovalKind, ...]:
         kinds: tuple[ApprovalKind, ...] = tuple(load(self.approval_kinds))

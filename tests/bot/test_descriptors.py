@@ -8,6 +8,7 @@ import pytest
 
 from bot import errors
 from bot.config import Settings
+from bot.filters import FIELDS, PROJECT
 from bot.platforms.base import Platform
 from bot.platforms.catalog import DESCRIPTORS
 from bot.platforms.dss.client import DSSClient
@@ -27,6 +28,12 @@ def test_every_reference_of_every_descriptor_imports_and_is_what_it_says():
         assert callable(d.section_source())
         assert all(name.startswith(f"{d.key}.") for name in d.alert_sources())
         assert all(k.platform == d.key for k in d.kinds())
+        # The subscription filters it declares: known fields, for sources it has.
+        assert d.section_filters() and set(d.section_filters()) <= set(FIELDS)
+        assert set(d.alert_filter_fields()) <= set(d.alert_sources())
+        assert all(set(f) <= set(FIELDS) for f in d.alert_filter_fields().values())
+        lister = d.project_lister()
+        assert (lister is not None) == (PROJECT in d.section_filters())
         seed = d.demo_seed()
         assert seed is not None and seed.links and callable(seed.start)
         unfurl = d.unfurler()

@@ -118,3 +118,20 @@ def test_any_words_parse_or_say_why(words):
         parse(words)
     except FilterError as error:
         assert str(error)
+
+
+def test_the_command_reference_names_the_fields_each_platform_declares():
+    from pathlib import Path
+
+    from bot.digests import registry
+    from bot.platforms.catalog import DESCRIPTORS, title
+
+    doc = Path(__file__).parents[2].joinpath("docs", "COMMANDS.md").read_text()
+    table = {
+        line.split("|")[1].strip(): line.split("|")[2]
+        for line in doc.splitlines()
+        if line.startswith("| ") and line.count("|") == 4
+    }
+    for platform, fields in registry.section_filters(DESCRIPTORS).items():
+        row = table[title(platform)]
+        assert [f for f in filters.FIELDS if f"{f}" in row.split("(")[0]] == list(fields), platform

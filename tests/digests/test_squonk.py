@@ -3,11 +3,12 @@ share one FakeClock with the bot's token cache (time moves by hand)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import errors
+from bot import errors, filters
 from bot.digests import squonk as digest
 from bot.digests.base import DigestContext
 from emulators.base import FakeClock
@@ -104,3 +105,34 @@ async def test_ended_instances_alert_keys_are_stable(services, module_clock, dm)
     new = [i for i in second if i.key not in {j.key for j in first}]
     assert {i.text.split("*")[1] for i in new} == {"nightly-props", "picker-run"}
     assert all("completed" in i.text for i in new)
+
+
+async def test_filters_narrow_the_section_by_owner_project_and_name(services, clock, dm):
+    ctx = await alice(services, clock)
+    mine = await digest.section(replace(ctx, filters=filters.parse(["owner=me"])))
+    body = readable(mine)
+    assert "nightly-props" in body and "dock-ligands-a" in body
+    assert "picker-run" not in body  # bob's
+    bobs = await digest.section(replace(ctx, filters=filters.parse(["owner=@bob"])))
+    assert "picker-run" in readable(bobs) and "nightly-props" not in readable(bobs)
+    dm.requests.clear()
+    chem = await digest.section(replace(ctx, filters=filters.parse(["project=chem-screening"])))
+    assert "dock-ligands-a" in readable(chem) and "nightly-props" not in readable(chem)
+    # Squonk2 itself was asked for that project's instances only.
+    [asked] = dm.requests_to("GET", "/instance")
+    assert asked.query["project_id"].startswith("project-")
+    named = await digest.section(replace(ctx, filters=filters.parse(["name~PICKER"])))
+    assert "picker-run" in readable(named) and "nightly-props" not in readable(named)
+
+
+async def test_an_alert_filter_keeps_only_what_matches(services, clock):
+    ctx = await alice(services, clock)
+    every = await digest.ended_instances(ctx)
+    narrowed = await digest.ended_instances(replace(ctx, filters=filters.parse(["owner=@bob"])))
+    assert any("dock-ligands-a" in item.text for item in every)
+    assert [item for item in every if "qc-batch-7" in item.text] == narrowed
+
+
+async def test_project_names_are_what_the_owner_can_see(services, clock):
+    names = await digest.project_names(await alice(services, clock))
+    assert "chem-screening" in names and "demo" in names

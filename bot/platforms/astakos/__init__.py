@@ -18,6 +18,9 @@ DESCRIPTOR = PlatformDescriptor(
     section="bot.digests.astakos:section",
     waiting="bot.digests.astakos:waiting",
     alerts="bot.digests.astakos:ALERTS",
+    filters="bot.digests.astakos:FILTERS",
+    alert_filters="bot.digests.astakos:ALERT_FILTERS",
+    projects="bot.digests.astakos:project_names",
     approval_kinds="bot.platforms.astakos.kinds:KINDS",
     demo="bot.platforms.astakos.demo:SEED",
 )

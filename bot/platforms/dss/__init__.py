@@ -17,6 +17,9 @@ DESCRIPTOR = PlatformDescriptor(
     commands="handlers.dss",
     section="bot.digests.dss:section",
     alerts="bot.digests.dss:ALERTS",
+    filters="bot.digests.dss:FILTERS",
+    alert_filters="bot.digests.dss:ALERT_FILTERS",
+    projects="bot.digests.dss:project_names",
     demo="bot.platforms.dss.demo:SEED",
     unfurl="bot.platforms.dss.unfurl:UNFURL",
 )

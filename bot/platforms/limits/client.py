@@ -178,9 +178,14 @@ class LimitsClient:
         return LimitsStatus(started_at=started, as_of_date=as_of, servers=servers)
 
     async def breaches(
-        self, credential: Credential, *, as_of: date | str | None = None
+        self,
+        credential: Credential,
+        *,
+        as_of: date | str | None = None,
+        kinds: tuple[str, ...] = INCIDENT_KINDS,
     ) -> Breaches:
-        """Breach and Warning incidents of one as-of date (default: the latest with incidents)."""
+        """Breach and Warning incidents of one as-of date (default: the latest with incidents);
+        `kinds` narrows them at the server (a subscription's `kind=` filter)."""
         dates_raw, structures = await asyncio.gather(
             self._get(credential, INCIDENT_DATES), self._structures(credential)
         )
@@ -191,7 +196,7 @@ class LimitsClient:
         body = {
             "incidentConditions": [
                 {"fieldName": "As Of Date", "possibleValues": [day]},
-                {"fieldName": "Incident Type", "possibleValues": list(INCIDENT_KINDS)},
+                {"fieldName": "Incident Type", "possibleValues": list(kinds)},
             ]
         }
         page = self._parse(
@@ -199,9 +204,7 @@ class LimitsClient:
             await self.http.json("POST", INCIDENTS, json=body, auth=_auth(credential)) or {},
         )
         measures = {s.structure_id: s.measure_name for s in structures}
-        incidents = [
-            _incident(i, measures) for i in page.incidents if i.incident_type in INCIDENT_KINDS
-        ]
+        incidents = [_incident(i, measures) for i in page.incidents if i.incident_type in kinds]
         incidents.sort(key=lambda i: (i.kind != "Breach", -(i.utilization or 0), i.incident_id))
         return Breaches(as_of=day, incidents=tuple(incidents), as_of_dates=dates)
 

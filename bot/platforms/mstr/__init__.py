@@ -17,6 +17,9 @@ DESCRIPTOR = PlatformDescriptor(
     commands="handlers.mstr",
     section="bot.digests.mstr:section",
     alerts="bot.digests.mstr:ALERTS",
+    filters="bot.digests.mstr:FILTERS",
+    alert_filters="bot.digests.mstr:ALERT_FILTERS",
+    projects="bot.digests.mstr:project_names",
     demo="bot.platforms.mstr.demo:SEED",
     unfurl="bot.platforms.mstr.unfurl:UNFURL",
 )

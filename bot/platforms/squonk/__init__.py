@@ -18,6 +18,9 @@ DESCRIPTOR = PlatformDescriptor(
     commands="handlers.squonk",
     section="bot.digests.squonk:section",
     alerts="bot.digests.squonk:ALERTS",
+    filters="bot.digests.squonk:FILTERS",
+    alert_filters="bot.digests.squonk:ALERT_FILTERS",
+    projects="bot.digests.squonk:project_names",
     demo="bot.platforms.squonk.demo:SEED",
     unfurl="bot.platforms.squonk.unfurl:UNFURL",
 )
