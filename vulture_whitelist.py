@@ -7,7 +7,7 @@ Never imported or run: vulture reads it as source, and a name written here count
 # nowhere (F821): `_.x` for an attribute of any object, a bare name for a parameter.
 # ruff: noqa: B018, F821
 
-from bot import charts, demo, filters, scheduler
+from bot import charts, demo, scheduler
 from bot.app import BodyMatcher, ServicesAndRetries
 from bot.platforms import breaker, http, transport
 from bot.platforms.astakos import models as astakos
@@ -15,7 +15,7 @@ from bot.platforms.dss import models as dss
 from bot.platforms.limits import models as limits
 from bot.platforms.mstr import models as mstr
 from bot.platforms.squonk import models as squonk
-from bot.store import subscriptions, watches
+from bot.store import watches
 
 # -- called by the libraries the classes plug into --------------------------------------------
 BodyMatcher.async_matches  # slack_bolt's AsyncListenerMatcher interface
@@ -36,17 +36,7 @@ _.all_families  # handlers.all_families: bot.app.FAMILIES
 ALERTS  # bot.digests.<p>.ALERTS: a platform descriptor's `alerts` (bot/platforms/<p>/__init__.py)
 SEED  # bot.platforms.<p>.demo.SEED: its `demo`
 UNFURL  # bot.platforms.<p>.unfurl.UNFURL: its `unfurl`
-
-# -- landed ahead of their use -----------------------------------------------------------------
-# bot.filters' matchers and reader, which the digest sections and the scheduler apply, and
-# the store's setter `/ops digest edit` calls, in the filters work's next pieces
-# (tests/bot/test_filters.py and tests/bot/test_store.py cover them meanwhile).
-filters.Filters.project_ok
-filters.Filters.owner_ok
-filters.Filters.kind_ok
-filters.Filters.name_ok
-filters.parse_text
-subscriptions.set_filters
+ALERT_FILTERS  # bot.digests.<p>.ALERT_FILTERS: its `alert_filters`
 
 # -- what tests and benchmarks read to see the bot's state ------------------------------------
 charts.ChartCache.draws  # tests/bot/test_charts.py, bench/_charts.py: charts really drawn
