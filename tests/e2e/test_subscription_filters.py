@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 
 from emulators.astakos import DEMO as ASTAKOS_DEMO
-from emulators.astakos import AstakosEmulator
 from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import DEMO as LIMITS_DEMO
 from emulators.limits import LimitsEmulator
-from tests.e2e.conftest import make_settings
 from tests.e2e.helpers import link, reply_to, texts
+from tests.support.bot import make_settings
 
 ALICE_KEY = DSS_DEMO["alice"]["api_key"]
 ALICE_DM = "D0ALICE"
@@ -30,22 +29,10 @@ def limits_emulator() -> Iterator[LimitsEmulator]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def astakos_emulator() -> Iterator[AstakosEmulator]:
-    with AstakosEmulator() as emulator:
-        yield emulator
-
-
 @pytest.fixture
 def limits(limits_emulator: LimitsEmulator) -> LimitsEmulator:
     limits_emulator.faults.clear()
     return limits_emulator
-
-
-@pytest.fixture
-def astakos(astakos_emulator: AstakosEmulator) -> AstakosEmulator:
-    astakos_emulator.reset()
-    return astakos_emulator
 
 
 @pytest.fixture
