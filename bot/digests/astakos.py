@@ -269,6 +269,8 @@ def _item(a: Approval, what: str) -> AlertItem:
         text=f"New {what} on Astakos ({a.instance}): {a.summary}",
         blocks=card,
         approvals=[a.id],
+        subject=a.id,
+        kind=a.kind,
     )
 
 

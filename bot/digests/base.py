@@ -69,6 +69,19 @@ class AlertItem:
     text: str  # notification text (also the message's fallback text)
     blocks: list[Block]
     approvals: list[str] = field(default_factory=list)
+    # The item's stable identity across polls, the key of its thread: every later fact about
+    # it (a new `state`, or its absence when `gone` says what that means) is a reply under
+    # the first message. Empty means `key`.
+    subject: str = ""
+    # Its kind within its source, one word ("future", "run", "instance", "commission",
+    # "membership", "breach", "limit", "task", "status"): what a mute of "every item of this
+    # kind" names.
+    kind: str = ""
+    state: str = ""  # the state line, in words ("running", "failed", "waiting for approval")
+    failed: bool = False  # a failure: the reply is broadcast to the channel as well
+    # The words for when the source no longer returns the subject ("cleared", "resolved
+    # elsewhere"); None: its absence says nothing (it may just be filtered out or purged).
+    gone: str | None = None
 
 
 SectionSource = Callable[[DigestContext], Awaitable[Section]]

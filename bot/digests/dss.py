@@ -163,9 +163,8 @@ async def ended_futures(ctx: DigestContext) -> list[AlertItem]:
     out = []
     for f in ended:
         text, blks = blocks.future_alert(instance, f)
-        out.append(
-            AlertItem(key=f"{PLATFORM}:{instance}:future:{f.job_id}", text=text, blocks=blks)
-        )
+        key = f"{PLATFORM}:{instance}:future:{f.job_id}"
+        out.append(AlertItem(key=key, text=text, blocks=blks, subject=key, kind="future"))
     return out
 
 
@@ -175,7 +174,7 @@ async def failed_scenario_runs(ctx: DigestContext) -> list[AlertItem]:
     for run in await failed_runs(ctx, alert_window(ctx)):
         text, blks = blocks.run_alert(instance, run)
         key = f"{PLATFORM}:{instance}:run:{run.project_key}.{run.scenario_id}:{run.run_id}"
-        out.append(AlertItem(key=key, text=text, blocks=blks))
+        out.append(AlertItem(key=key, text=text, blocks=blks, subject=key, kind="run"))
     return out
 
 

@@ -144,7 +144,11 @@ async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
         text, blks = blocks.breach_alert(instance, incident)
         out.append(
             AlertItem(
-                key=f"{PLATFORM}:{instance}:incident:{incident.incident_id}", text=text, blocks=blks
+                key=f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
+                text=text,
+                blocks=blks,
+                subject=f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
+                kind="breach",
             )
         )
     return out
@@ -158,6 +162,8 @@ async def new_pending(ctx: DigestContext) -> list[AlertItem]:
             text=f"Waiting for approval on Atoti Limits ({a.instance}): {a.summary}",
             blocks=card,
             approvals=[a.id],
+            subject=a.id,
+            kind="limit",
         )
         for a, card in await pending_cards(ctx, waiting)
         if a is not None
@@ -185,7 +191,11 @@ async def status_changes(ctx: DigestContext) -> list[AlertItem]:
         text, blks = blocks.limits_down(instance, error.detail)
         return [
             AlertItem(
-                key=f"{PLATFORM}:{instance}:unreachable:{stamp:%Y-%m-%dT%H}", text=text, blocks=blks
+                key=f"{PLATFORM}:{instance}:unreachable:{stamp:%Y-%m-%dT%H}",
+                text=text,
+                blocks=blks,
+                subject=f"{PLATFORM}:{instance}:unreachable:{stamp:%Y-%m-%dT%H}",
+                kind="status",
             )
         ]
     started_ms = int(status.started_at.timestamp() * 1000)
@@ -228,7 +238,13 @@ async def status_changes(ctx: DigestContext) -> list[AlertItem]:
                     )
                 )
     return [
-        AlertItem(key=f"{PLATFORM}:{instance}:{key}", text=text, blocks=blks)
+        AlertItem(
+            key=f"{PLATFORM}:{instance}:{key}",
+            text=text,
+            blocks=blks,
+            subject=f"{PLATFORM}:{instance}:{key}",
+            kind="status",
+        )
         for key, (text, blks) in out
     ]
 

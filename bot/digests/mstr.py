@@ -59,7 +59,8 @@ async def unreachable(ctx: DigestContext) -> list[AlertItem]:
     except errors.Unavailable as error:
         text, blks = blocks.mstr_down(instance, error.detail)
         hour = ctx.now.astimezone(UTC).strftime("%Y-%m-%dT%H")
-        return [AlertItem(key=f"{PLATFORM}:{instance}:unreachable:{hour}", text=text, blocks=blks)]
+        key = f"{PLATFORM}:{instance}:unreachable:{hour}"
+        return [AlertItem(key=key, text=text, blocks=blks, subject=key, kind="status")]
     return []
 
 

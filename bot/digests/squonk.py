@@ -129,7 +129,8 @@ async def ended_instances(ctx: DigestContext) -> list[AlertItem]:
         if not _ended_after(i, window):
             continue
         text, blks = blocks.squonk_alert(site, i)
-        out.append(AlertItem(key=f"{PLATFORM}:{site}:instance:{i.id}", text=text, blocks=blks))
+        key = f"{PLATFORM}:{site}:instance:{i.id}"
+        out.append(AlertItem(key=key, text=text, blocks=blks, subject=key, kind="instance"))
     return out
 
 

@@ -203,6 +203,8 @@ async def new_tickets(ctx: DigestContext) -> list[AlertItem]:
             key=f"toy:{ctx.credential.instance}:ticket:{t['id']}",
             text=f"New ticket #{t['id']}: {t['title']}",
             blocks=[b.section(f"New ticket #{t['id']}: {b.escape(t['title'])}")],
+            subject=f"toy:{ctx.credential.instance}:ticket:{t['id']}",
+            kind="ticket",
         )
         for t in await _tickets(ctx)
     ]
