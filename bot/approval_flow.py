@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import approval_kinds, errors
+from bot import approval_kinds, errors, waiting
 from bot.approval_kinds import ApprovalKind, ApprovalRef, Place, Verb
 from bot.approvals import (
     ACTING,
@@ -200,6 +200,8 @@ def _redraw(
     """The clicker's ephemeral list drawn again (Slack sends no blocks of an ephemeral
     message, so it cannot be patched), when the kind can draw it."""
     redraw = kind.redraw
+    if place.view == waiting.VIEW:  # the card sat in /ops approvals: that list, drawn again
+        redraw = waiting.redraw
     if redraw is None:
         return None
 

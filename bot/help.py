@@ -34,17 +34,7 @@ PLATFORM_FORMS = (
 )
 
 # Topics that are not a command: shown by `/ops help <name>`.
-GUIDES: dict[str, tuple[str, str]] = {
-    "approvals": (
-        "Approvals",
-        "Pending Astakos commissions, project applications and memberships, and Atoti Limits "
-        "workflow tasks come with buttons wherever they are shown: in the command's answer, "
-        "in digests and alerts, and on your App Home tab. A click runs with *your* linked "
-        "credential after a confirm dialog; the first click wins and every copy of the card "
-        "is updated (a later click is told who acted and when). Reject asks for an optional "
-        "reason, shown on the card and in `/ops audit`.",
-    ),
-}
+GUIDES: dict[str, tuple[str, str]] = {}
 
 TOPICS: dict[str, dict[str, Topic]] = {
     "ops": {
@@ -74,6 +64,20 @@ TOPICS: dict[str, dict[str, Topic]] = {
         "links": Topic(
             ("No arguments: your accounts, when linked and last verified",),
             ("links", "links share"),
+        ),
+        "approvals": Topic(
+            (
+                "No arguments: every approval waiting on you, from each platform you linked "
+                "that has them (Astakos commissions, project applications and memberships; "
+                "Atoti Limits workflow tasks), with their buttons; only you see it",
+                "`[platform]`: only that platform's ({configured})",
+                "The same cards are in the platforms' commands, in digests and alerts, and on "
+                "your App Home tab. A click runs with *your* linked credential after a confirm "
+                "dialog; the first click wins and every copy of the card is updated (a later "
+                "click is told who acted and when). Reject asks for an optional reason, shown "
+                "on the card and in `/ops audit`",
+            ),
+            ("approvals", "approvals {platform}"),
         ),
         "status": Topic(
             (

@@ -41,13 +41,42 @@ async def publish_home(services: Services, client: AsyncWebClient, user_id: str)
 async def waiting_on(
     services: Services, user_id: str, accounts: list[LinkedAccount]
 ) -> list[dict[str, Any]]:
+    """The Home tab's "Waiting on you": the approvals waiting on the viewer, with their
+    buttons (`waiting_cards`); nothing when no linked platform has approvals."""
+    found = await waiting_cards(services, user_id, accounts)
+    if found is None:
+        return []
+    items, notes = found
+    count = len(items)
+    head = [
+        b.divider(),
+        b.header("Waiting on you"),
+        b.section(
+            f"{count} approval(s) waiting on you." if count else "Nothing is waiting on you."
+        ),
+    ]
+    tail = [b.context(note) for note in notes[:3]]
+    return b.fit_blocks(
+        head,
+        items,
+        more="{left} more not shown: `/astakos commissions` and `/limits pending` list them all.",
+        tail=tail,
+        limit=HOME_APPROVAL_BLOCKS,
+    )
+
+
+async def waiting_cards(
+    services: Services, user_id: str, accounts: list[LinkedAccount]
+) -> tuple[list[list[dict[str, Any]]], list[str]] | None:
     """The approvals waiting on the viewer, with their buttons: each linked account's
     platform asked with the viewer's own credential, concurrently. The cards are the same
-    approvals as in commands and digests (one claim, every copy updated)."""
+    approvals as in commands and digests (one claim, every copy updated). Returns the cards
+    (each headed by its platform) and a note per platform that could not be asked; None when
+    no linked platform has approvals."""
     sources = registry.waiting(services.settings.descriptors)
     linked = [a for a in accounts if a.platform in sources and a.platform in services.platforms]
     if not linked:
-        return []
+        return None
 
     async def one(
         account: LinkedAccount,
@@ -71,19 +100,4 @@ async def waiting_on(
         if problem:
             notes.append(f":warning: {title}: {problem}")
         items += [[b.context(f"*{title}*"), *card] for _, card in cards]
-    count = len(items)
-    head = [
-        b.divider(),
-        b.header("Waiting on you"),
-        b.section(
-            f"{count} approval(s) waiting on you." if count else "Nothing is waiting on you."
-        ),
-    ]
-    tail = [b.context(note) for note in notes[:3]]
-    return b.fit_blocks(
-        head,
-        items,
-        more="{left} more not shown: `/astakos commissions` and `/limits pending` list them all.",
-        tail=tail,
-        limit=HOME_APPROVAL_BLOCKS,
-    )
+    return items, notes

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import errors, messages, weblink
+from bot import errors, messages, waiting, weblink
 from bot import help as help_topics
 from bot.arguments import Number, Word
 from bot.blocks import common as b
@@ -248,6 +248,22 @@ async def audit(inv: Invocation) -> None:
         raise errors.NotAllowed(messages.OPERATORS_ONLY)
     rows = await inv.services.audit.latest(inv.a.number("n") or 20)
     await inv.reply(text=f"Last {len(rows)} changes", blocks=blocks.audit_message(rows))
+
+
+@family.command(
+    "approvals",
+    "everything waiting on you across platforms, with buttons",
+    args=[Word("platform", optional=True)],
+)
+async def approvals(inv: Invocation) -> None:
+    """Home's "Waiting on you" as a message, for the caller alone: its buttons act with the
+    clicker's own credentials, and what waits on one person is theirs to see."""
+    asked = inv.a.get("platform")
+    key = platform_for(inv.services, asked).key if asked else ""
+    text, blks = await waiting.approvals_list(inv.services, inv.user_id, key)
+    await inv.respond(
+        text=text, blocks=blks, response_type="ephemeral", replace_original=inv.working_shown
+    )
 
 
 def _route(inv: Invocation) -> tuple[CommandFamily, str] | None:

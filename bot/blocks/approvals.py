@@ -1,6 +1,6 @@
 """Block Kit shared by every kind of approval: the modal that asks for an optional reason
-before a decision (Reject, Deny ...). The cards themselves are drawn by each platform's
-blocks module."""
+before a decision (Reject, Deny ...), and `/ops approvals` (everything waiting on the caller).
+The cards themselves are drawn by each platform's blocks module."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.approval_kinds import ApprovalRef
 from bot.blocks import common as b
+from bot.interactions import ref
 
 REASON_CALLBACK = "approval_reason"
 REASON_BLOCK = "approval_reason"
@@ -80,3 +82,57 @@ def reason_of(view: dict[str, Any]) -> str:
         if isinstance(entry, dict) and isinstance(entry.get("value"), str):
             return str(entry["value"]).strip()
     return ""
+
+
+# -- /ops approvals ----------------------------------------------------------------------------
+
+WAITING_MORE = "…and {left} more: open Home, or decide these and run `/ops approvals` again."
+NOTHING_WAITING = "Nothing is waiting on you."
+NOTHING_LINKED = (
+    "Nothing is waiting on you: none of your linked accounts is on a platform with approvals. "
+    "Link one with `/ops link <platform>` (`/ops help link`)."
+)
+
+
+def in_view(card: list[b.Block], view: str, arg: str = "") -> list[b.Block]:
+    """The card with its approval buttons saying which list they sit in (`view`, and that
+    list's `arg`), so that a click draws that list again for the clicker."""
+    out: list[b.Block] = []
+    for block in card:
+        if block.get("type") != "actions":
+            out.append(block)
+            continue
+        elements = []
+        for element in block.get("elements", []):
+            try:
+                target = ApprovalRef.model_validate_json(element.get("value") or "")
+            except ValueError:
+                elements.append(element)
+                continue
+            elements.append(
+                {
+                    **element,
+                    "value": ref(target.model_copy(update={"view": view, "arg": arg or None})),
+                }
+            )
+        out.append({**block, "elements": elements})
+    return out
+
+
+def waiting_list(
+    items: list[list[b.Block]] | None, notes: list[str], acted: list[b.Block] | None = None
+) -> tuple[str, list[b.Block]]:
+    """`/ops approvals`: the cards waiting on the caller (None: no linked platform has
+    approvals), the card just acted on first, a line per platform that could not be asked."""
+    head: list[b.Block] = [b.header("Waiting on you")]
+    if acted:
+        head += [*acted, b.divider()]
+    tail = [b.context(note) for note in notes[:5]]
+    if items is None:
+        return NOTHING_WAITING, [*head, b.section(NOTHING_LINKED), *tail]
+    count = len(items)
+    if not count:
+        return NOTHING_WAITING, [*head, b.section(NOTHING_WAITING), *tail]
+    text = f"{count} approval(s) waiting on you."
+    head.append(b.section(f"*{count}* approval(s) waiting on you."))
+    return text, b.fit_blocks(head, items, more=WAITING_MORE, tail=tail)
