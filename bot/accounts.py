@@ -61,7 +61,7 @@ class Accounts:
     async def credential(
         self, user_id: str, platform: str, instance: str | None = None
     ) -> Credential:
-        row = await self.store.run(links.get, user_id, platform, instance)
+        row = await self.store.read(links.get, user_id, platform, instance)
         if row is None:
             raise errors.NotLinked(platform, instance)
         return Credential(

@@ -210,7 +210,9 @@ class Store:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
             self.db: SqliteDb | None = self._executor.submit(open_sqlite, self.path).result()
             self._pool = None
+            self._reader: SqliteDb | None = None
             return
+        self._reader = None
         self.path = None
         self.db = None
         self.url = str(target)
@@ -254,6 +256,22 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn, args, kwargs)
 
+    async def read(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """A short read by key (a credential, per command): on a SQLite file, right here on
+        the caller's thread, on a connection of its own that only reads. In WAL mode a read
+        never waits for a writer, and it sees every write committed before it; handing it to
+        the store thread instead cost more CPU than the query itself (thread wake-ups and the
+        GIL passed twice: bench/ack_latency). Elsewhere (PostgreSQL, in memory): as `run`."""
+        if self.engine != SQLITE or self.path is None:
+            return await self.run(fn, *args, **kwargs)
+        if self._reader is None:
+            # check_same_thread off: every loop of the process may read through it (the
+            # sqlite3 module serialises each connection's use).
+            conn = sqlite3.connect(str(self.path), timeout=5, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            self._reader = SqliteDb(Database(conn))
+        return fn(self._reader, *args, **kwargs)
+
     def run_sync(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """The same from synchronous code (CLI commands, start-up)."""
         return self._executor.submit(self._call, fn, args, kwargs).result()
@@ -261,6 +279,8 @@ class Store:
     def close(self) -> None:
         if self._pool is None:
             assert self.db is not None  # SQLite: opened in __init__
+            if self._reader is not None:
+                self._reader.close()
             try:
                 self._executor.submit(self.db.close).result()
             finally:

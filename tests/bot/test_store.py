@@ -93,6 +93,45 @@ async def test_store_work_runs_off_the_loop_and_other_connections_see_it(db_targ
         store.close()
 
 
+async def test_a_read_sees_every_write_committed_before_it_and_cannot_write(db_target):
+    """`Store.read` (the per-command credential lookup) answers from the latest committed
+    state, a changed and a deleted link included, and refuses to write."""
+    store = Store(db_target)
+    row = {
+        "user_id": "U1",
+        "platform": "dss",
+        "instance": "prod",
+        "account": "alice",
+        "kind": "api_key",
+        "secret": "ciphertext-1",
+        "details": "{}",
+        "linked_at": "2026-01-01T00:00:00",
+        "verified_at": "2026-01-01T00:00:00",
+    }
+    try:
+        assert await store.read(links.get, "U1", "dss", "prod") is None
+        await store.run(links.save, row)
+        assert (await store.read(links.get, "U1", "dss", "prod"))["secret"] == "ciphertext-1"
+        await store.run(links.save, {**row, "secret": "ciphertext-2"})
+        assert (await store.read(links.get, "U1", "dss", "prod"))["secret"] == "ciphertext-2"
+        # A write committed by another connection (another process, a replica) is seen too.
+        other = connect(db_target)
+        try:
+            other.execute("update links set account = 'alice2' where user_id = 'U1'")
+            if hasattr(other, "conn"):
+                other.conn.commit()
+        finally:
+            other.close()
+        assert (await store.read(links.get, "U1", "dss", "prod"))["account"] == "alice2"
+        await store.run(links.delete, "U1", "dss", "prod")
+        assert await store.read(links.get, "U1", "dss", "prod") is None
+        if store.engine == "sqlite":
+            with pytest.raises(sqlite3.OperationalError):
+                await store.read(links.save, row)
+    finally:
+        store.close()
+
+
 async def test_first_time_is_true_once_per_key(db_target):
     store = Store(db_target)
     try:
