@@ -57,7 +57,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.host or settings.host,
         args.port or settings.port,
     )
-    asyncio.run(serve(services, host=args.host or settings.host, port=args.port or settings.port))
+    asyncio.run(
+        serve(
+            services,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            process=True,
+        )
+    )
     return 0
 
 
@@ -65,9 +72,10 @@ async def _socket_mode(services: Services) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.app import create_app
-    from bot.server import drain
+    from bot.server import drain, settle_heap
 
     app = create_app(services)
+    settle_heap()
     app_token = services.settings.slack_app_token
     assert app_token is not None  # check_for_run(socket_mode=True) refused to start without it
     token = app_token.get_secret_value()
