@@ -28,7 +28,9 @@ cookie  # set_cookie's parameter, named as CookieJar's
 # Attributes set on other libraries' objects, which read them:
 _.event_hooks  # httpx.AsyncClient's response hooks (bot.platforms.dss.client: the DSS version)
 _.retry_handlers  # slack_sdk's AsyncWebClient (services, watch, digest delivery)
-_._body  # Starlette's Request body cache, which Bolt's adapter reads again (bot.web)
+_.raw_body  # bot.web.ParsedBoltRequest: the fields Bolt reads off its request
+_.lazy_only  # the same
+_.lazy_function_name  # the same
 
 # -- named in "module:attribute" strings, imported when first needed ---------------------------
 _.register_all  # handlers.register_all: bot.app.LISTENERS names it, resolved when an app is built
