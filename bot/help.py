@@ -120,11 +120,14 @@ TOPICS: dict[str, dict[str, Topic]] = {
                 "{alert_filters}",
                 "`list`, then `edit <id> <filters…|clear>`, `remove <id>`, `pause <id>`, "
                 "`resume <id>`, `now <id>`",
+                "each alert message has Snooze (1 hour, 1 day, until a day you pick) and Mute "
+                "(this item, or every item of its kind) buttons; `list` shows the snoozes and "
+                "mutes, `unmute <id> [all|<item or kind>]` lifts them",
             ),
             (
                 "alert add limits.breaches kind=warning name~VaR",
                 "alert add astakos.commissions to #approvals",
-                "alert list",
+                "alert unmute 3 breach",
             ),
         ),
     },

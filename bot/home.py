@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import errors, messages
+from bot import alert_mutes, errors, messages
 from bot.accounts import LinkedAccount
 from bot.blocks import common as b
 from bot.blocks import ops as blocks
@@ -32,7 +32,9 @@ async def publish_home(services: Services, client: AsyncWebClient, user_id: str)
     accounts = await services.accounts.for_user(user_id)
     platforms = [(p.key, p.title, list(p.instances)) for p in services.platforms.values()]
     waiting = await waiting_on(services, user_id, accounts)
-    extra = waiting + sub_blocks.home_section(await listing_rows(services, user_id))
+    rows = await listing_rows(services, user_id)
+    silences = await alert_mutes.live(services, [row["id"] for row, _ in rows])
+    extra = waiting + sub_blocks.home_section(rows, silences)
     await client.views_publish(
         user_id=user_id, view=blocks.home_view(platforms=platforms, accounts=accounts, extra=extra)
     )

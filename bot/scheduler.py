@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import errors, filters, membership, triggers
+from bot import alert_mutes, errors, filters, membership, triggers
+from bot.blocks.alert_controls import with_controls
 from bot.digests import compose as composer
 from bot.digests import pictures as digest_pictures
 from bot.digests import registry
@@ -521,6 +522,18 @@ class Scheduler:
             entry = await services.store.run(ledger.open_run, row["id"], key, "alert")
             if entry["state"] in ledger.FINAL:
                 continue
+            # Snoozed or muted (bot.alert_mutes): handled, so not posted when the silence ends.
+            if await alert_mutes.silenced(services, row, item, now):
+                await services.store.run(
+                    ledger.finish,
+                    row["id"],
+                    key,
+                    ledger.SKIPPED,
+                    at=now.isoformat(),
+                    detail="silenced",
+                )
+                continue
+            item_blocks = with_controls(row["id"], item)  # + Snooze and Mute
             try:
                 ts = await self.poster.deliver(
                     Outgoing(
@@ -528,8 +541,8 @@ class Scheduler:
                         key,
                         destination,
                         item.text,
-                        item.blocks,
-                        after=self._after(item.approvals, item.blocks, ran=None),
+                        item_blocks,
+                        after=self._after(item.approvals, item_blocks, ran=None),
                     )
                 )
             except asyncio.CancelledError:

@@ -161,6 +161,20 @@ class SlackDriver:
         action = payloads.select_action(found, picked, self._action_ts())
         return await self._block_actions(user, target, action, **send)
 
+    async def pick_date(
+        self,
+        user: str,
+        target: Message,
+        day: str,
+        action_id: str | None = None,
+        **send: Any,
+    ) -> AppResponse:
+        """Pick `day` (YYYY-MM-DD) in a message's date picker: Slack sends the action at once."""
+        target = self._fresh(target)
+        found = payloads.find_element(target.blocks, types=("datepicker",), action_id=action_id)
+        action = payloads.date_action(found, day, self._action_ts())
+        return await self._block_actions(user, target, action, **send)
+
     async def submit(
         self, user: str, view: View | str, values: dict[str, Any] | None = None, **send: Any
     ) -> AppResponse:

@@ -147,6 +147,20 @@ def select_action(found: Found, option: dict[str, Any], action_ts: str) -> dict[
     return action
 
 
+def date_action(found: Found, day: str, action_ts: str) -> dict[str, Any]:
+    """A date picked in a datepicker outside a form (Slack sends it at once)."""
+    action = {
+        "action_id": found.action_id,
+        "block_id": found.block_id,
+        "type": "datepicker",
+        "selected_date": day,
+        "action_ts": action_ts,
+    }
+    if "initial_date" in found.element:
+        action["initial_date"] = found.element["initial_date"]
+    return action
+
+
 def state_entry(element: dict[str, Any], value: Any) -> dict[str, Any]:
     """The state.values entry for one element holding `value` (None: left empty)."""
     kind = str(element.get("type"))

@@ -13,7 +13,7 @@ from bot.commands import CommandFamily, make_listener
 from bot.config import Settings
 from bot.platforms.catalog import DESCRIPTORS
 from bot.platforms.descriptor import CommandModule, PlatformDescriptor
-from handlers import approvals, home, link, open_in, ops, subscriptions, unfurl
+from handlers import alert_controls, approvals, home, link, open_in, ops, subscriptions, unfurl
 
 
 def command_modules(
@@ -51,6 +51,7 @@ def register_all(app: AsyncApp, settings: Settings) -> dict[str, str]:
     link.register(app)
     home.register(app)
     subscriptions.register(app)
+    alert_controls.register(app)
     approvals.register(app)
     open_in.register(app)
     unfurl.register(app)

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import errors, filters, membership, triggers
+from bot import alert_mutes, errors, filters, membership, triggers
 from bot import help as help_topics
 from bot.arguments import Filters, Keyword, Options, Word, Words
 from bot.blocks import common as b
@@ -27,6 +27,7 @@ from bot.interactions import Click, on_click
 from bot.services import Services
 from bot.store import subscriptions as subs
 from bot.subscriptions import listing_rows, manage, next_runs, owner_must_be_in
+from handlers import alert_controls
 from handlers.ops import family
 
 DIGEST_USAGE = (
@@ -37,7 +38,8 @@ DIGEST_USAGE = (
 )
 ALERT_USAGE = (
     "`/ops alert add <source> [@instance] [every <N>m] [to #channel] [filters…]`; "
-    "sources: {sources}. `/ops alert edit <id> <filters…|clear>` changes the filters."
+    "sources: {sources}. `/ops alert edit <id> <filters…|clear>` changes the filters; "
+    "`/ops alert unmute <id> [all|<item or kind>]` lifts its snoozes and mutes."
 )
 EDIT_USAGE = (
     "Give the new filters: `/ops {kind} edit {id} project=SALES kind=breach`, "
@@ -139,6 +141,12 @@ async def digest(inv: Invocation) -> None:
         ],
         EDIT,
         [Word("action", choices=("remove", "pause", "resume", "now"), aliases=MANAGE), NUMBER],
+        # `unmute <id> [all|<item or kind>]`: lift the alert's snoozes and mutes.
+        [
+            Keyword("unmute", optional=False),
+            NUMBER,
+            Words("what", optional=True, label="all|item|kind"),
+        ],
     ],
 )
 async def alert(inv: Invocation) -> None:
@@ -146,6 +154,8 @@ async def alert(inv: Invocation) -> None:
         await _add_alert(inv)
     elif inv.a.flag("edit"):
         await _edit(inv, subs.ALERT)
+    elif inv.a.flag("unmute"):
+        await alert_controls.unmute(inv)
     elif inv.a.get("action"):
         await _manage(inv, inv.a.text("action"))
     else:
@@ -378,7 +388,10 @@ async def _save(services: Services, owner: str, pending: blocks.Pending) -> dict
 
 async def _list(inv: Invocation, note: str = "") -> None:
     rows = await listing_rows(inv.services, inv.user_id)
-    await inv.reply(text=f"{len(rows)} digest(s) and alert(s)", blocks=blocks.listing(rows, note))
+    silences = await alert_mutes.live(inv.services, [row["id"] for row, _ in rows])
+    await inv.reply(
+        text=f"{len(rows)} digest(s) and alert(s)", blocks=blocks.listing(rows, note, silences)
+    )
 
 
 async def _own(services: Services, user_id: str, raw: str) -> dict[str, Any]:
@@ -457,7 +470,10 @@ async def _after(click: Click, note: str) -> None:
             await click.client.chat_postMessage(channel=click.user_id, text=note)
         return
     rows = await listing_rows(click.services, click.user_id)
-    await click.respond(text=note, blocks=blocks.listing(rows, note), replace_original=True)
+    silences = await alert_mutes.live(click.services, [row["id"] for row, _ in rows])
+    await click.respond(
+        text=note, blocks=blocks.listing(rows, note, silences), replace_original=True
+    )
 
 
 def _button(action: str) -> Callable[[Click], Awaitable[None]]:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.blocks import common as b
+from bot.blocks.alert_controls import silence_line, silences_section
 from bot.blocks.time import slack_date
 from bot.interactions import ref
 
@@ -122,11 +123,27 @@ def confirm_remove(row: dict[str, Any]) -> list[b.Block]:
     ]
 
 
-def item(row: dict[str, Any], runs: list[datetime]) -> list[b.Block]:
+Silences = dict[int, list[dict[str, Any]]]  # subscription id -> its snoozes and mutes
+
+
+def silences_text(row: dict[str, Any], mutes: list[dict[str, Any]]) -> str:
+    """An alert's snoozes and mutes, one line each (the first ten), for the list."""
+    lines = [silence_line(m, row.get("source") or "") for m in mutes[:10]]
+    if len(mutes) > 10:
+        lines.append(f"{len(mutes) - 10} more")
+    if lines:
+        lines.append(f"`/ops alert unmute {row['id']}` lifts them.")
+    return "".join(f"\n{line}" for line in lines)
+
+
+def item(
+    row: dict[str, Any], runs: list[datetime], mutes: list[dict[str, Any]] | None = None
+) -> list[b.Block]:
     value = ref(SubRef(id=row["id"]))
     state = ":double_vertical_bar: paused" if row["paused"] else runs_line(runs)
     last = f" · last run {slack_date(row['last_run_at'])}" if row.get("last_run_at") else ""
     error = f"\n:warning: {b.escape(row['last_error'])}" if row.get("last_error") else ""
+    error += silences_text(row, mutes or [])
     toggle = b.button("Resume", RESUME, value) if row["paused"] else b.button("Pause", PAUSE, value)
     return [
         b.section(f"{describe(row)}\n{state}{last}{error}"),
@@ -144,7 +161,11 @@ def item(row: dict[str, Any], runs: list[datetime]) -> list[b.Block]:
     ]
 
 
-def listing(rows: list[tuple[dict[str, Any], list[datetime]]], note: str = "") -> list[b.Block]:
+def listing(
+    rows: list[tuple[dict[str, Any], list[datetime]]],
+    note: str = "",
+    silences: Silences | None = None,
+) -> list[b.Block]:
     head = [b.header("Your digests and alerts")]
     if note:
         head.append(b.context(note))
@@ -158,18 +179,23 @@ def listing(rows: list[tuple[dict[str, Any], list[datetime]]], note: str = "") -
         ]
     return b.fit_blocks(
         head,
-        [item(r, runs) for r, runs in rows],
+        [item(r, runs, (silences or {}).get(r["id"])) for r, runs in rows],
         more="{left} more not shown; remove some to see them.",
     )
 
 
-def home_section(rows: list[tuple[dict[str, Any], list[datetime]]]) -> list[b.Block]:
+def home_section(
+    rows: list[tuple[dict[str, Any], list[datetime]]], silences: Silences | None = None
+) -> list[b.Block]:
     out: list[b.Block] = [b.divider(), b.header("Your digests and alerts")]
     if not rows:
         out.append(b.context("None yet: `/ops digest add all daily 09:00`."))
         return out
     for row, runs in rows[:20]:
         out.extend(item(row, runs))
+        mutes = (silences or {}).get(row["id"])
+        if mutes:  # under the alert, with its Unmute button
+            out.append(silences_section(row["id"], mutes, row.get("source") or ""))
     if len(rows) > 20:
         out.append(b.context(f"{len(rows) - 20} more: `/ops digest list`."))
     return out

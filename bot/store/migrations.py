@@ -154,6 +154,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "alter table subscriptions add column filters text",
         ),
     ),
+    Migration(
+        9,
+        "m009_alert_mutes",
+        (
+            # What a person silenced on an alert subscription (bot.alert_mutes): one item
+            # (`scope` item, `target` its subject) or every item of a kind (`scope` kind,
+            # `target` the kind). `until` is when a snooze ends (ISO, UTC); empty: a mute,
+            # until someone lifts it. A new click on the same target replaces the old one.
+            "create table alert_mutes (id {id}, subscription_id integer not null,"
+            " scope text not null, target text not null, until text not null,"
+            " by_user text not null, at text not null)",
+            "create unique index idx_alert_mutes_target on alert_mutes"
+            " (subscription_id, scope, target)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
