@@ -229,13 +229,14 @@ async def test_list_pause_resume_remove_with_audit(driver, slack, bot):
     assert bot.services.scheduler.scheduled(1)  # asked first, nothing removed yet
     await driver.click("alice", ask, text="Remove")
     await driver.wait_for(lambda: not bot.services.scheduler.scheduled(1))
-    actions = [
-        a
-        for (a,) in rows(
-            bot.settings, "select action from audit where action like 'digest.%' order by id"
-        )
-    ]
-    assert actions == ["digest.add", "digest.pause", "digest.resume", "digest.remove"]
+
+    def actions() -> list[str]:
+        sql = "select action from audit where action like 'digest.%' order by id"
+        return [a for (a,) in rows(bot.settings, sql)]
+
+    # The audit row is written after the job is unscheduled: wait for it, not for the job.
+    await driver.wait_for(lambda: "digest.remove" in actions())
+    assert actions() == ["digest.add", "digest.pause", "digest.resume", "digest.remove"]
 
 
 async def test_app_home_lists_digests_with_pause_run_now_and_remove(driver, slack, bot):
