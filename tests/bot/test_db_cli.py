@@ -10,7 +10,6 @@ from bot.store import Store, migrations
 from bot.store.db import connect
 from tests.bot.legacy_schema import build_legacy_database
 
-
 # What a file made before the history (sqlite-utils' steps 1 to 3) still needs.
 AFTER_LEGACY = [m for m in migrations.MIGRATIONS if m.version > 3]
 
