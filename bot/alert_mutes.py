@@ -7,8 +7,8 @@ What each silences, for that subscription only:
 - a mute of the item: everything about the item (subject), until someone lifts it;
 - a mute of a kind: every item of that kind (AlertItem.kind) from the subscription's source.
 
-A fact silenced when it happened is recorded as handled (the runner marks it skipped in the
-delivery ledger), so it is not posted when the silence ends: only facts after the end are.
+A fact silenced when it happened is remembered as heard (bot.store.alert_mutes.hushed), so
+it is not posted when the silence ends: only facts after the end are.
 
 Who may silence or lift: the subscription's owner, or anyone in the channel it posts to (the
 people who see its messages there); a DM alert is its owner's alone.
@@ -47,12 +47,14 @@ def stamp(when: datetime) -> str:
 
 
 async def silenced(services: Services, row: dict[str, Any], item: AlertItem, now: datetime) -> bool:
-    """Is this item silenced for this subscription at `now` (a snooze or mute of its
-    subject, or a mute of its kind)?"""
+    """Is this item not to be told on this subscription: silenced at `now` (a snooze or mute
+    of its subject, a mute of its kind), or this same fact was heard during an earlier
+    silence? A fact silenced now is remembered, so it stays untold when the silence ends."""
+    subject = item.subject or item.key
+    # The fact: the subject's state when the source names one, else the item itself.
+    fact = f"{subject}\x1f{item.state or item.key}"
     return bool(
-        await services.store.run(
-            rows.matches, row["id"], item.subject or item.key, item.kind, stamp(now)
-        )
+        await services.store.run(rows.hushed, row["id"], subject, item.kind, fact, stamp(now))
     )
 
 

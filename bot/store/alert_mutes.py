@@ -4,6 +4,9 @@ A row is (subscription, scope, target): scope `item` silences one item (target: 
 scope `kind` every item of a kind (target: the kind). `until` is the snooze's end as UTC ISO
 text, which sorts as time does; empty is a mute. Expired snoozes are left out of every read
 (and deleted when the list is read), so an ended snooze shows nowhere.
+
+A fact about an item that arrives while it is silenced is remembered as heard (a `seen` key:
+subscription, subject, the fact), so it is not told when the silence ends either.
 """
 
 from __future__ import annotations
@@ -47,6 +50,19 @@ def matches(db: Db, sub_id: int, subject: str, kind: str, now: str) -> bool:
         [sub_id, now, ITEM, subject, KIND, kind],
     )
     return next(iter(rows), None) is not None
+
+
+def hushed(db: Db, sub_id: int, subject: str, kind: str, fact: str, now: str) -> bool:
+    """Is this fact not to be told: silenced now (then remembered as heard, in the `seen`
+    keys), or heard during an earlier silence? One store call per item and poll."""
+    key = f"silenced:{sub_id}:{fact}"
+    if matches(db, sub_id, subject, kind, now):
+        with db.conn:
+            db.execute(
+                "insert into seen (key, seen_at) values (?, ?) on conflict do nothing", [key, now]
+            )
+        return True
+    return next(iter(db.query("select 1 as one from seen where key = ?", [key])), None) is not None
 
 
 def live(db: Db, sub_ids: Sequence[int], now: str) -> dict[int, list[dict[str, Any]]]:

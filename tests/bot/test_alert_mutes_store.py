@@ -99,3 +99,16 @@ def test_removing_the_subscription_removes_its_silences(store):
     store.run_sync(mutes.put, other, mutes.ITEM, "a", "", "U0ALICE", T0)
     store.run_sync(subs.remove, one)
     assert list(store.run_sync(mutes.live, [one, other], T0)) == [other]
+
+
+def test_a_fact_heard_during_a_silence_stays_untold_after_it(store):
+    one, other = alert(store), alert(store)
+    store.run_sync(mutes.put, one, mutes.ITEM, "job:1", T1, "U0ALICE", T0)
+    # During the snooze: hushed, and remembered.
+    assert store.run_sync(mutes.hushed, one, "job:1", "job", "job:1 failed", T0)
+    assert not store.run_sync(mutes.hushed, other, "job:1", "job", "job:1 failed", T0)
+    assert not store.run_sync(mutes.hushed, one, "job:2", "job", "job:2 failed", T0)
+    # After it: the same fact is still not told; a new one is.
+    assert store.run_sync(mutes.hushed, one, "job:1", "job", "job:1 failed", T2)
+    assert not store.run_sync(mutes.hushed, one, "job:1", "job", "job:1 done", T2)
+    assert not store.run_sync(mutes.hushed, other, "job:1", "job", "job:1 failed", T2)
