@@ -20,6 +20,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -141,6 +142,19 @@ class SlackEmulator(Emulator):
                 source="person",
             )
         )
+
+    def compose(self, user: str, text: str) -> Message:
+        """A person types `text` in a message composer, not posted yet: a draft named as
+        Slack's composer link_shared names it (channel "COMPOSER", one id as ts and
+        unfurl_id; api.slack.com/changelog/2021-08-changes-to-unfurls)."""
+        who = self._user_id(user)
+        draft_id = f"{who}-{uuid.uuid4()}-{secrets.token_hex(16)}"
+        draft = Message(
+            channel="COMPOSER", ts=draft_id, user=who, text=text, blocks=[], source="composer"
+        )
+        self.api.drafts[draft_id] = self.api.unfurl_ids[draft_id] = draft
+        self.api.unfurl_sources[draft_id] = "composer"
+        return draft
 
     def files(self) -> list[SlackFileRecord]:
         """Every file announced, with its bytes once uploaded, in order."""

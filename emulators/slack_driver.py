@@ -236,11 +236,9 @@ class SlackDriver:
         """A person posts `text`; Slack sends link_shared for its links (those whose host
         is in `domains`, the app's unfurl domains; all links when None)."""
         message = self.emulator.say(user, channel, text)
-        urls = re.findall(r"<?(https?://[^\s>|]+)", text)
-        hosts = [(u, (urlsplit(u).hostname or "")) for u in urls]
-        links = [{"domain": h, "url": u} for u, h in hosts if domains is None or h in domains]
         unfurl_id = f"C{message.ts}.{secrets.token_hex(4)}"
         self.emulator.api.unfurl_ids[unfurl_id] = message
+        self.emulator.api.unfurl_sources[unfurl_id] = "conversations_history"
         event = {
             "type": "link_shared",
             "channel": message.channel,
@@ -250,9 +248,36 @@ class SlackDriver:
             "unfurl_id": unfurl_id,
             "source": "conversations_history",
             "event_ts": self._action_ts(),
-            "links": links,
+            "links": _links(text, domains),
         }
         return message, await self.event(event, event_id=event_id, **send)
+
+    async def compose_links(
+        self,
+        user: str,
+        text: str,
+        *,
+        event_id: str | None = None,
+        domains: list[str] | None = None,
+        **send: Any,
+    ) -> tuple[Message, AppResponse]:
+        """A person types `text` in a message composer, not posted yet: Slack sends
+        link_shared with channel "COMPOSER", source "composer" and one id as both message_ts
+        and unfurl_id (api.slack.com/changelog/2021-08-changes-to-unfurls). The draft's
+        previews land in the returned draft's `unfurls`."""
+        draft = self.emulator.compose(user, text)
+        event = {
+            "type": "link_shared",
+            "channel": "COMPOSER",
+            "is_bot_user_member": True,
+            "user": draft.user,
+            "message_ts": draft.ts,
+            "unfurl_id": draft.ts,
+            "source": "composer",
+            "event_ts": self._action_ts(),
+            "links": _links(text, domains),
+        }
+        return draft, await self.event(event, event_id=event_id, **send)
 
     async def event(
         self, payload: dict[str, Any], *, event_id: str | None = None, **send: Any
@@ -395,6 +420,14 @@ class AppServer(Emulator):
 
     def build_app(self) -> Any:
         return self._app
+
+
+def _links(text: str, domains: list[str] | None) -> list[dict[str, str]]:
+    """The links of `text` Slack names in link_shared: those on the app's unfurl domains
+    (every link when `domains` is None)."""
+    urls = re.findall(r"<?(https?://[^\s>|]+)", text)
+    hosts = [(u, (urlsplit(u).hostname or "")) for u in urls]
+    return [{"domain": h, "url": u} for u, h in hosts if domains is None or h in domains]
 
 
 def _payload_form(body: dict[str, Any]) -> bytes:

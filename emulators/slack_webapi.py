@@ -137,6 +137,11 @@ class WebApi:
         self.triggers = triggers
         self.files = Files()
         self.unfurl_ids: dict[str, Message] = {}  # link_shared unfurl_id -> the message
+        # ... and the source Slack named in that event ("conversations_history", "composer").
+        self.unfurl_sources: dict[str, str] = {}
+        # Links typed in a message composer, not posted yet: draft id -> the draft (channel
+        # "COMPOSER", ts the draft id, as link_shared names them); its previews in `unfurls`.
+        self.drafts: dict[str, Message] = {}
         self.upload_base = ""  # the emulator's URL, set once it serves (upload URLs)
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self.auth_test,
@@ -414,15 +419,25 @@ class WebApi:
         return {"view": self.ws.put_view(fresh, HOME_PUBLISHED).to_api()}
 
     def chat_unfurl(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Previews for the links of a message, by channel + ts or by unfurl_id + source;
-        each url must be one the message holds, each preview valid Block Kit."""
+        """Previews for the links of a message, by channel + ts or by unfurl_id + source
+        (both of a pair, as Slack requires; the source the one its link_shared event named);
+        a composer draft by its unfurl_id, or by channel "COMPOSER" and the draft id as ts.
+        Each url must be one the message holds, each preview valid Block Kit."""
         unfurls = args.get("unfurls")
         if not isinstance(unfurls, dict) or not unfurls:
             raise ApiError("invalid_unfurls_format")
+        if bool(args.get("unfurl_id")) != bool(args.get("source")):
+            raise ApiError("invalid_arguments", "unfurl_id and source go together")
+        if args.get("source") and args["source"] not in ("composer", "conversations_history"):
+            raise ApiError("invalid_source")
+        message: Message | None
         if args.get("unfurl_id"):
-            message = self.unfurl_ids.get(str(args["unfurl_id"]))
-            if message is None or not args.get("source"):
+            unfurl_id = str(args["unfurl_id"])
+            message = self.unfurl_ids.get(unfurl_id)
+            if message is None or self.unfurl_sources.get(unfurl_id) != args["source"]:
                 raise ApiError("cannot_find_message")
+        elif args.get("channel") == "COMPOSER":
+            message = self.drafts.get(str(args.get("ts") or ""))
         else:
             channel = self._channel(args)
             message = self.ws.find(channel.id, str(args.get("ts") or ""))

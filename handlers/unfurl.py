@@ -2,9 +2,11 @@
 (bot.unfurl). The event is acknowledged at once (Bolt) and the work runs in the background:
 each link read with the poster's own credentials. Someone with no account on that instance
 gets a one-line preview with a Link button once per conversation; later links there stay
-plain. Links to hosts that are not configured are ignored (Slack sends only the domains the
-manifest lists, but a workspace may list more). Redelivered events are dropped by the app's
-event-id middleware, like every other event."""
+plain. Links typed in a message composer (`source: "composer"`) are previewed there too,
+before the message is posted, answered by `unfurl_id` and `source`. Links to hosts that are not
+configured are ignored (Slack sends only the domains the manifest lists, but a workspace may
+list more). Redelivered events are dropped by the app's event-id middleware, like every other
+event."""
 
 from __future__ import annotations
 
@@ -23,8 +25,17 @@ MAX_LINKS = 10  # Slack sends at most a handful per message; more is not a previ
 
 
 async def unfurls_for(
-    services: Services, user: str, channel: str, links: list[dict[str, Any]]
+    services: Services,
+    user: str,
+    channel: str,
+    links: list[dict[str, Any]],
+    *,
+    composer: bool = False,
 ) -> dict[str, dict[str, Any]]:
+    """The previews of `links` posted by `user` in `channel`. In a message composer (not
+    posted yet; Slack names the channel "COMPOSER") the Link line is not shown: it is meant
+    once per conversation, and which one is known only when the message is posted (Slack
+    then sends the links again)."""
     out: dict[str, dict[str, Any]] = {}
     for link in links[:MAX_LINKS]:
         url = str(link.get("url") or "")
@@ -34,6 +45,8 @@ async def unfurls_for(
         try:
             credential = await services.accounts.credential(user, target.platform, target.instance)
         except errors.NotLinked:
+            if composer:
+                continue
             key = f"unfurl-link:{channel}:{user}:{target.platform}:{target.instance}"
             if await services.store.run(seen.first_time, key, services.now().isoformat()):
                 out[url] = {"blocks": unfurl.not_linked(target)}
@@ -44,10 +57,13 @@ async def unfurls_for(
 
 async def answer(services: Services, client: AsyncWebClient, event: dict[str, Any]) -> None:
     user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
-    found = await unfurls_for(services, user, channel, list(event.get("links") or []))
+    composer = event.get("source") == "composer"
+    links = list(event.get("links") or [])
+    found = await unfurls_for(services, user, channel, links, composer=composer)
     if not found:
         return
     args: dict[str, Any] = {"unfurls": found}
+    # Slack's composer previews have no real channel or ts: only unfurl_id + source name them.
     if event.get("unfurl_id") and event.get("source"):
         args.update(unfurl_id=event["unfurl_id"], source=event["source"])
     else:

@@ -124,3 +124,32 @@ async def test_a_redelivered_link_shared_event_unfurls_once(driver, slack, bot, 
     later = await preview(driver, slack, bot, "alice", "C0OPS", url)
     await driver.wait_for(unfurled(slack, later))
     assert slack.workspace.find(again.channel, again.ts).unfurls == {}
+
+
+async def test_a_link_typed_in_the_composer_is_previewed_by_unfurl_id(driver, slack, bot, world):
+    """Slack's composer previews: link_shared with channel COMPOSER and source composer is
+    answered with unfurl_id + source (no channel, no ts), and the card reaches the draft."""
+    await link_as(driver, slack, "alice", "dss")
+    url = links(world)["dss job"]
+    draft, response = await driver.compose_links("alice", f"is <{url}> done?")
+    assert response.status == 200
+    found = await driver.wait_for(lambda: draft.unfurls or None)
+    assert list(found) == [url]
+    assert "Job `" in texts(found[url]["blocks"])
+    [call] = [c for c in slack.calls("chat.unfurl") if c.args.get("unfurl_id") == draft.ts]
+    assert call.args["source"] == "composer"
+    assert "channel" not in call.args and "ts" not in call.args
+
+
+async def test_an_unlinked_poster_gets_the_link_line_once_posted_not_in_the_composer(
+    driver, slack, bot, world
+):
+    """In the composer the Link line would be spent on no conversation: it waits for the
+    posted message, where it shows once."""
+    url = links(world)["squonk instance"]
+    draft, _ = await driver.compose_links("bob", f"see <{url}>")
+    message = await preview(driver, slack, bot, "bob", "C0OPS", url)
+    found = await driver.wait_for(unfurled(slack, message))
+    assert "Link your Squonk2" in texts(found[url]["blocks"])
+    assert draft.unfurls == {}
+    assert all(c.args.get("unfurl_id") != draft.ts for c in slack.calls("chat.unfurl"))

@@ -247,3 +247,30 @@ async def test_enforced_rate_limits_follow_the_emulator_clock(slack, client, jul
     july_clock.advance(59)
     await client.chat_postMessage(channel=dm, text="next minute")
     assert len(slack.messages()) == 4
+
+
+async def test_chat_unfurl_takes_a_composer_draft_by_unfurl_id_and_source_only(slack, client):
+    """Slack's composer previews: the link_shared names a draft (channel COMPOSER, one id as
+    ts and unfurl_id); chat.unfurl answers with unfurl_id + source, both of the pair, and the
+    source the event named."""
+    url = "https://dss.example.com/projects/SALES/"
+    draft = slack.compose("alice", f"see <{url}>")
+    preview = {url: {"blocks": [section("SALES")]}}
+    assert await error_of(client.chat_unfurl(unfurl_id=draft.ts, unfurls=preview)) == (
+        "invalid_arguments"
+    )
+    wrong = client.chat_unfurl(unfurl_id=draft.ts, source="conversations_history", unfurls=preview)
+    assert await error_of(wrong) == "cannot_find_message"
+    odd = client.chat_unfurl(unfurl_id=draft.ts, source="sidebar", unfurls=preview)
+    assert await error_of(odd) == "invalid_source"
+    other = {"https://elsewhere.example/": {"blocks": [section("x")]}}
+    refused = client.chat_unfurl(unfurl_id=draft.ts, source="composer", unfurls=other)
+    assert await error_of(refused) == "cannot_unfurl_url"
+    assert draft.unfurls == {}
+    await client.chat_unfurl(unfurl_id=draft.ts, source="composer", unfurls=preview)
+    assert draft.unfurls == preview
+    # The changelog's other form: channel COMPOSER with the draft id as ts.
+    again = {url: {"blocks": [section("SALES again")]}}
+    await client.chat_unfurl(channel="COMPOSER", ts=draft.ts, unfurls=again)
+    assert draft.unfurls == again
+    assert slack.workspace.find("C0OPS", draft.ts) is None  # a draft is in no conversation
