@@ -57,6 +57,10 @@ FUTURE_NAME_FIELD = "jobDisplayName"
 _ALNUM = string.ascii_letters + string.digits
 
 
+# The exception class DSS names in a failed activity's firstFailure (unverified).
+FAILURE_CLASS = "com.dataiku.dip.exceptions.ProcessDiedException"
+
+
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
@@ -298,6 +302,8 @@ class Project:
     recipes: int = 0
     sql_notebooks: int = 0
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    # Why a failed job failed (job id -> the first failure's message), in its status.
+    job_failures: dict[str, str] = field(default_factory=dict)
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     notebooks: dict[str, Notebook] = field(default_factory=dict)
 
@@ -476,6 +482,8 @@ class DSSEmulator(Emulator):
             ("GET", "/jobs/running", self._running_jobs),
             ("GET", "/projects/{pk}/jobs", self._project_jobs),
             ("GET", "/projects/{pk}/jobs/running", self._project_running_jobs),
+            ("GET", "/projects/{pk}/jobs/{jid}", self._job_status),
+            ("POST", "/projects/{pk}/jobs/{jid}/abort", self._abort_job),
             ("GET", "/projects/{pk}/scenarios", self._list_scenarios),
             ("POST", "/projects/{pk}/scenarios/{sid}/run", self._run_scenario),
             ("GET", "/projects/{pk}/scenarios/{sid}/get-run-for-trigger", self._run_for_trigger),
@@ -716,6 +724,47 @@ class DSSEmulator(Emulator):
         return [
             j for j in self._project(caller, pk).jobs if j["state"] in ("NOT_STARTED", "RUNNING")
         ]
+
+    def _job(self, caller: Caller, pk: str, jid: str) -> tuple[Project, dict[str, Any]]:
+        project = self._project(caller, pk)
+        job = next((j for j in project.jobs if j["def"]["id"] == jid), None)
+        if job is None:
+            raise DSSError(NOT_FOUND_STATUS, f"Job {jid} not found in {pk}", code="ERR_NOT_FOUND")
+        return project, job
+
+    async def _job_status(self, request: Request, caller: Caller, pk: str, jid: str) -> Any:
+        """`job.get_status()`: the job under `baseStatus`, with its activities; a failed
+        activity names its first failure."""
+        project, job = self._job(caller, pk, jid)
+        reason = project.job_failures.get(jid)
+        outputs = job["def"]["outputs"]
+        activity = f"compute_{outputs[0]['targetDataset'] if outputs else 'output'}_NP"
+        state = job["state"]
+        base = {
+            **job,
+            "activities": {
+                activity: {
+                    "activityId": activity,
+                    "state": state,
+                    **(
+                        {"firstFailure": {"clazz": FAILURE_CLASS, "message": reason}}
+                        if reason
+                        else {}
+                    ),
+                }
+            },
+        }
+        counts = {s.lower(): int(state == s) for s in ("DONE", "FAILED", "ABORTED", "RUNNING")}
+        return {"baseStatus": base, "globalState": {**counts, "total": 1}}
+
+    async def _abort_job(self, request: Request, caller: Caller, pk: str, jid: str) -> Any:
+        """`job.abort()`: its initiator or an admin may; a job already over stays as it was."""
+        _, job = self._job(caller, pk, jid)
+        if not caller.admin and job["def"]["initiator"] != caller.login:
+            raise DSSError(403, f"You may not abort job {jid}", code="ERR_SECURITY_ACCESS_DENIED")
+        if job["state"] in ("NOT_STARTED", "RUNNING"):
+            job.update(state="ABORTED", stableState=True, endTime=_ms(self.clock()))
+        return {}
 
     # -- scenarios ----------------------------------------------------------------------------
     async def _list_scenarios(self, request: Request, caller: Caller, pk: str) -> Any:
@@ -1247,6 +1296,9 @@ def _seed(em: DSSEmulator) -> None:
         ),
         _job("SALES", "build_forecast", "FAILED", "bob", now - 5 * H, now - 5 * H + 40, "forecast"),
     ]
+    sales.job_failures[sales.jobs[2]["def"]["id"]] = (
+        "Job failed: Python process failed: KeyError: 'region' (in recipe compute_forecast)"
+    )
     churn.jobs = [
         _job("CHURN", "train_scores", "RUNNING", "bob", now - 600, 0, "scores"),
         _job("CHURN", "prepare_features", "NOT_STARTED", "bob", now - 5, 0, "features"),

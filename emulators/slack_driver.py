@@ -137,6 +137,55 @@ class SlackDriver:
         action = payloads.button_action(found, self._action_ts())
         return await self._block_actions(user, target, action, **send)
 
+    async def click_unfurl(
+        self,
+        user: str,
+        message: Message,
+        url: str,
+        action_id: str | None = None,
+        text: str | None = None,
+        *,
+        confirm: bool = True,
+        **send: Any,
+    ) -> AppResponse | None:
+        """Click a button in the app's preview of `url` under `message`: Slack names the
+        container a message attachment of an app unfurl. The response_url is bound to the
+        clicker and the conversation; the person's message is not the app's to replace."""
+        fresh = self.emulator.workspace.find(message.channel, message.ts) or message
+        preview = fresh.unfurls.get(url)
+        if preview is None:
+            raise LookupError(f"no preview of {url} on that message")
+        found = payloads.find_element(
+            preview.get("blocks") or [], types=("button",), action_id=action_id, text=text
+        )
+        if found.element.get("confirm") and not confirm:
+            return None
+        action = payloads.button_action(found, self._action_ts())
+        who = self.emulator.user(user)
+        response_url = self.emulator.new_response_url(who.id, fresh.channel)
+        trigger_id = self.emulator.new_trigger_id(who.id)
+        body = payloads.block_actions(
+            user=who,
+            target=fresh,
+            channel_name=self.emulator.channel(fresh.channel).name,
+            action=action,
+            response_url=response_url,
+            trigger_id=trigger_id,
+        )
+        body["container"] = {
+            "type": "message_attachment",
+            "message_ts": fresh.ts,
+            "attachment_id": 1,
+            "channel_id": fresh.channel,
+            "is_ephemeral": False,
+            "is_app_unfurl": True,
+            "app_unfurl_url": url,
+        }
+        body["app_unfurl"] = {"id": 1, "app_unfurl_url": url, "blocks": preview.get("blocks")}
+        return await self._send(
+            _payload_form(body), FORM, response_url=response_url, trigger_id=trigger_id, **send
+        )
+
     async def select(
         self,
         user: str,

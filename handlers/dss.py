@@ -198,6 +198,31 @@ async def jobs(inv: Invocation) -> None:
     )
 
 
+@family.command(
+    "job",
+    "one job, running or finished: its outcome, when, and why it failed",
+    args=[Word("project"), Word("job")],
+)
+async def job(inv: Invocation) -> None:
+    credential, client = await _open(inv)
+    project = await _project_key(client, credential, inv.a.text("project"))
+    job_id = inv.a.text("job")
+    try:
+        found = await client.job_status(
+            api_key=credential.secret, project_key=project, job_id=job_id
+        )
+    except errors.NotFound:
+        raise errors.UserError(
+            f"Project {suggest.code(project)} on Dataiku DSS ({credential.instance}) has no job "
+            f"{suggest.code(job_id)} that you can see. `/dss jobs {project}` lists the running "
+            "ones."
+        ) from None
+    await inv.reply(
+        text=f"Job {found.job_id}: {found.state.lower()}",
+        blocks=blocks.job_detail(credential.instance, found, _ui(inv.services, credential)),
+    )
+
+
 @family.command("scenarios", "scenarios with their last run's outcome", args=[Word("project")])
 async def scenarios(inv: Invocation) -> None:
     credential, client = await _open(inv)
@@ -231,8 +256,23 @@ async def scenarios(inv: Invocation) -> None:
 )
 async def run(inv: Invocation) -> None:
     credential, client = await _open(inv)
-    scenario = inv.a.text("scenario")
     project = await _project_key(client, credential, inv.a.text("project"))
+    text = await start_run(
+        inv.services, inv.user_id, credential, client, project, inv.a.text("scenario")
+    )
+    await inv.reply(text=text)
+
+
+async def start_run(
+    services: Services,
+    user_id: str,
+    credential: Credential,
+    client: DSSClient,
+    project: str,
+    scenario: str,
+) -> str:
+    """Run a scenario and watch it for the person (its outcome when it ends): `/dss run`
+    and the Run button. What they are told."""
     try:
         fire = await client.run_scenario(
             api_key=credential.secret, project_key=project, scenario_id=scenario
@@ -251,21 +291,21 @@ async def run(inv: Invocation) -> None:
         fire = await client.run_scenario(
             api_key=credential.secret, project_key=project, scenario_id=scenario
         )
-    await inv.services.audit.record(
-        user_id=inv.user_id,
+    await services.audit.record(
+        user_id=user_id,
         action="dss.run",
         platform="dss",
         instance=credential.instance,
         target=f"{project}.{scenario}",
     )
-    await inv.services.watches.start(
+    await services.watches.start(
         f"dss-run:{credential.instance}:{fire.run_id}",
-        user_id=inv.user_id,
+        user_id=user_id,
         kind="dss.run",
         params={"instance": credential.instance, "fire": fire.model_dump()},
         label=f"scenario {project}.{scenario}",
     )
-    await inv.reply(text=blocks.run_started(credential.instance, project, scenario))
+    return blocks.run_started(credential.instance, project, scenario)
 
 
 async def _notebooks_reply(
@@ -529,6 +569,50 @@ async def abort_clicked(click: Click) -> None:
     await click.respond(text=text, blocks=blks, replace_original=True)
 
 
+async def abort_job_clicked(click: Click) -> None:
+    """Abort a running job with the clicker's own key (`/dss job`, a job link's preview);
+    they see the job as it is now."""
+    target = click.parse(blocks.JobRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    key, project, job_id = credential.secret, target.project, target.job_id
+    result = "ok"
+    try:
+        await client.abort_job(api_key=key, project_key=project, job_id=job_id)
+    except errors.PlatformError as error:
+        result = type(error).__name__
+        raise
+    finally:
+        await click.services.audit.record(
+            user_id=click.user_id,
+            action="dss.job.abort",
+            platform="dss",
+            instance=target.instance,
+            target=f"{project}.{job_id}",
+            result=result,
+        )
+    now = await client.job_status(api_key=key, project_key=project, job_id=job_id)
+    note = f":no_entry_sign: <@{click.user_id}> aborted job `{b.escape(job_id)}`."
+    await click.respond(
+        text=note,
+        blocks=[
+            b.context(note),
+            *blocks.job_detail(target.instance, now, _ui(click.services, credential)),
+        ],
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+async def run_clicked(click: Click) -> None:
+    """Run a scenario with the clicker's own key, as `/dss run` does."""
+    target = click.parse(blocks.ScenarioRef)
+    credential, client = await _session(click.services, click.user_id, target.instance)
+    text = await start_run(
+        click.services, click.user_id, credential, client, target.project, target.scenario
+    )
+    await click.respond(text=text, response_type="ephemeral", replace_original=False)
+
+
 async def watch_clicked(click: Click) -> None:
     target = click.parse(blocks.FutureRef)
     credential, _ = await _session(click.services, click.user_id, target.instance)
@@ -635,6 +719,8 @@ async def keep_key_clicked(click: Click) -> None:
 def register(app: AsyncApp, settings: Settings) -> None:
     app.action(blocks.ABORT)(on_click(abort_clicked))
     app.action(blocks.WATCH)(on_click(watch_clicked))
+    app.action(blocks.ABORT_JOB)(on_click(abort_job_clicked))
+    app.action(blocks.RUN_SCENARIO)(on_click(run_clicked))
     app.action(blocks.UNLOAD)(on_click(unload_clicked))
     app.action(blocks.DELETE_KEY)(on_click(delete_key_clicked))
     app.action(blocks.KEEP_KEY)(on_click(keep_key_clicked))

@@ -29,6 +29,8 @@ WATCH = "dss_future_watch"
 UNLOAD = "dss_notebook_unload"
 DELETE_KEY = "dss_key_delete"
 KEEP_KEY = "dss_key_keep"
+ABORT_JOB = "dss_job_abort"
+RUN_SCENARIO = "dss_scenario_run"
 HELD_KEY = ":link: Switchboard uses this key for you: deleting it breaks your link."
 HELD_KEY_CONFIRM = (
     ":warning: *`{label}` is the key Switchboard holds for you* on Dataiku DSS "
@@ -64,6 +66,18 @@ class FutureRef(BaseModel):
     instance: str
     job_id: str
     all: bool = False  # re-render the list the button was on
+
+
+class JobRef(BaseModel):
+    instance: str
+    project: str
+    job_id: str
+
+
+class ScenarioRef(BaseModel):
+    instance: str
+    project: str
+    scenario: str
 
 
 class NotebookRef(BaseModel):
@@ -219,6 +233,79 @@ def jobs(
             ]
         )
     return b.fit_blocks(head, rows, more="{left} more jobs not shown.")
+
+
+JOB_ICON = {"DONE": ":white_check_mark:", "FAILED": ":x:", "ABORTED": ":no_entry_sign:"}
+
+
+def job_state(job: Job) -> str:
+    """A job's state in words: running with who started it and since when, or finished
+    with its outcome, when, and why it failed when DSS says."""
+    if job.finished:
+        ended = from_ms(job.end_time)
+        when = f" {slack_date(ended)}" if ended else ""
+        took = (
+            f" after {duration((job.end_time - job.start_time) / 1000)}"
+            if job.end_time and job.start_time
+            else ""
+        )
+        why = f"\nWhy: {b.escape(b.clip(job.failure, 300))}" if job.failure else ""
+        return f"{JOB_ICON[job.state]} finished: {b.words(job.state)}{when}{took}{why}"
+    started = from_ms(job.start_time)
+    by = f" · started by {b.escape(job.initiator)}" if job.initiator else ""
+    since = f" {slack_date(started)}" if started else ""
+    return f":arrows_counterclockwise: {b.words(job.state)}{by}{since}"
+
+
+def job_buttons(instance: str, job: Job) -> list[b.Block]:
+    """Abort while it runs (with the clicker's own key), nothing once it is over."""
+    if job.finished:
+        return []
+    return [
+        b.button(
+            "Abort",
+            ABORT_JOB,
+            ref(JobRef(instance=instance, project=job.project_key, job_id=job.job_id)),
+            style="danger",
+            confirm_dialog=b.confirm(
+                "Abort this job?",
+                f"Abort job `{b.escape(job.job_id)}` in {b.escape(job.project_key)} on "
+                f"{b.escape(instance)}? It runs with your own DSS key.",
+                ok="Abort",
+            ),
+        )
+    ]
+
+
+def job_detail(instance: str, job: Job, ui: str | None = None) -> list[b.Block]:
+    """`/dss job`: one job, running or finished, with its buttons."""
+    outputs = ", ".join(job.outputs[:3]) or "—"
+    text = (
+        f"*{b.escape(job.project_key)}* · `{b.escape(job.job_id)}` ({b.escape(instance)})\n"
+        f"{job_state(job)}\n{b.words(job.type)} · outputs: {b.escape(outputs)}"
+    )
+    link = open_in.button(
+        TITLE, open_in.page(ui, open_in.DSS_JOB, project=job.project_key, job=job.job_id)
+    )
+    buttons = [*job_buttons(instance, job), *([link] if link else [])]
+    return [b.section(text), *([b.actions(*buttons)] if buttons else [])]
+
+
+def run_button(instance: str, project: str, scenario: Scenario) -> b.Block:
+    """Run a scenario, as `/dss run` does (with the clicker's own key)."""
+    name = b.escape(scenario.name or scenario.id)
+    return b.button(
+        "Run",
+        RUN_SCENARIO,
+        ref(ScenarioRef(instance=instance, project=project, scenario=scenario.id)),
+        style="primary",
+        confirm_dialog=b.confirm(
+            "Run this scenario?",
+            f"Run *{name}* in {b.escape(project)} on {b.escape(instance)} with your own DSS "
+            "key? You get its outcome when it ends.",
+            ok="Run",
+        ),
+    )
 
 
 def scenarios(

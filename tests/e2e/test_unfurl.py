@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.demo import DEMO_LINKS, DemoPlatforms
-from tests.e2e.helpers import link, texts
+from tests.e2e.helpers import link, reply_to, texts
 
 
 @pytest.fixture
@@ -153,3 +153,103 @@ async def test_an_unlinked_poster_gets_the_link_line_once_posted_not_in_the_comp
     assert "Link your Squonk2" in texts(found[url]["blocks"])
     assert draft.unfurls == {}
     assert all(c.args.get("unfurl_id") != draft.ts for c in slack.calls("chat.unfurl"))
+
+
+def dss_job(world: DemoPlatforms, project: str, name: str) -> dict[str, Any]:
+    jobs = world.emulators["dss"].projects[project].jobs
+    return next(j for j in jobs if j["def"]["id"].startswith(name + "_"))
+
+
+def dss_job_url(world: DemoPlatforms, project: str, job_id: str) -> str:
+    return f"{world.platforms['dss'][0]['url']}/projects/{project}/jobs/{job_id}/"
+
+
+@pytest.mark.parametrize(
+    "project,name,words",
+    [
+        ("SALES", "build_customers", [":white_check_mark: finished: done", "after 1m 35s"]),
+        (
+            "SALES",
+            "build_forecast",
+            [":x: finished: failed", "Why: Job failed: Python process failed: KeyError"],
+        ),
+        ("FINANCE", "import_invoices", [":no_entry_sign: finished: aborted", "after 1m"]),
+    ],
+)
+async def test_a_finished_dss_job_shows_its_outcome_when_and_why(
+    driver, slack, bot, world, project, name, words
+):
+    """Not "not running": the job's own state, read from the job (DONE, FAILED, ABORTED), with
+    when it ended (a date token) and the reason DSS gives for a failure; no Abort button."""
+    await link_as(driver, slack, "alice", "dss")
+    job = dss_job(world, project, name)
+    url = dss_job_url(world, project, job["def"]["id"])
+    message = await preview(driver, slack, bot, "alice", "C0OPS", url)
+    [card] = (await driver.wait_for(unfurled(slack, message))).values()
+    body = texts(card["blocks"])
+    for expected in words:
+        assert expected in body, (expected, body)
+    assert f"<!date^{job['endTime'] // 1000}^" in body
+    assert "not running" not in body
+    actions = [e.get("action_id") for blk in card["blocks"] for e in blk.get("elements", [])]
+    assert "dss_job_abort" not in actions and "unfurl_open" in actions
+
+
+async def test_dss_job_command_shows_a_finished_job_and_why_it_failed(driver, slack, bot, world):
+    await link_as(driver, slack, "alice", "dss")
+    job_id = dss_job(world, "SALES", "build_forecast")["def"]["id"]
+    reply = await reply_to(
+        driver, slack, "alice", "/dss", f"job sales {job_id}", expect="finished: failed"
+    )
+    body = texts(reply.blocks)
+    assert "Why: Job failed: Python process failed: KeyError: 'region'" in body
+    assert "Abort" not in body
+    missing = await reply_to(
+        driver, slack, "alice", "/dss", "job SALES no_such_job", expect="has no job"
+    )
+    assert "`/dss jobs SALES`" in missing.text + texts(missing.blocks)
+
+
+async def test_abort_on_a_running_job_preview_aborts_it_with_the_clickers_key(
+    driver, slack, bot, world
+):
+    await link_as(driver, slack, "alice", "dss")
+    job = dss_job(world, "SALES", "build_orders")
+    url = dss_job_url(world, "SALES", job["def"]["id"])
+    message = await preview(driver, slack, bot, "alice", "C0OPS", url)
+    await driver.wait_for(unfurled(slack, message))
+    # bob clicks on alice's preview: he has no DSS link, so nothing happens to the job.
+    await driver.click_unfurl("bob", message, url, "dss_job_abort")
+    await driver.wait_for(lambda: showing(slack, "bob", "/ops link dss"))
+    assert job["state"] == "RUNNING"
+    assert await driver.click_unfurl("alice", message, url, "dss_job_abort", confirm=False) is None
+    await driver.click_unfurl("alice", message, url, "dss_job_abort")
+    note = await driver.wait_for(lambda: showing(slack, "alice", "aborted job"))
+    assert job["state"] == "ABORTED"
+    assert ":no_entry_sign: finished: aborted" in texts(note.blocks)
+    assert slack.workspace.find(message.channel, message.ts).text == message.text  # untouched
+
+
+async def test_run_on_a_scenario_preview_runs_it_as_dss_run_does(driver, slack, bot, world):
+    await link_as(driver, slack, "alice", "dss")
+    url = links(world)["dss scenario"]
+    scenario = (
+        world.emulators["dss"]
+        .projects["SALES"]
+        .scenarios[url.split("/scenarios/")[1].split("/")[0]]
+    )
+    before = len(scenario.runs)
+    message = await preview(driver, slack, bot, "alice", "C0OPS", url)
+    found = await driver.wait_for(unfurled(slack, message))
+    assert "Run" in [e["text"]["text"] for e in found[url]["blocks"][-1]["elements"]]
+    await driver.click_unfurl("alice", message, url, "dss_scenario_run")
+    await driver.wait_for(lambda: showing(slack, "alice", "Started scenario"))
+    assert len(scenario.runs) == before + 1
+
+
+def showing(slack, user: str, needle: str):
+    """The newest ephemeral message the user sees with `needle` in its text or blocks."""
+    return next(
+        (m for m in reversed(slack.ephemerals(user)) if needle in (m.text or "") + texts(m.blocks)),
+        None,
+    )

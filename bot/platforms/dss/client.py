@@ -218,6 +218,17 @@ class DSSClient:
         return [Job.model_validate(item) for item in expect_list(items, "jobs")]
 
     # -- scenarios -------------------------------------------------------------------------
+    async def job_status(self, *, api_key: str, project_key: str, job_id: str) -> Job:
+        """One job, running or finished, with the reason it failed when DSS gives one."""
+        found = await self._get(f"/projects/{_q(project_key)}/jobs/{_q(job_id)}/", api_key)
+        return Job.model_validate(found)
+
+    async def abort_job(self, *, api_key: str, project_key: str, job_id: str) -> None:
+        """Abort a running job (whoever started it, or an admin)."""
+        await self.http.request(
+            "POST", f"/projects/{_q(project_key)}/jobs/{_q(job_id)}/abort", auth=_auth(api_key)
+        )
+
     async def list_scenarios(self, *, api_key: str, project_key: str) -> list[Scenario]:
         items = await self._get(f"/projects/{_q(project_key)}/scenarios/", api_key)
         return [Scenario.model_validate(item) for item in expect_list(items, "scenarios")]

@@ -214,6 +214,17 @@ class Project(_Model):
     owner: str | None = Field(None, alias="ownerLogin")
 
 
+def _first_failure(activities: Any) -> str | None:
+    """The message of the first failed activity of a job status, if DSS gave one."""
+    if not isinstance(activities, dict):
+        return None
+    for activity in activities.values():
+        failure = activity.get("firstFailure") if isinstance(activity, dict) else None
+        if isinstance(failure, dict) and failure.get("message"):
+            return str(failure["message"])
+    return None
+
+
 class Job(_Model):
     """A job; DSS nests its identity in `def`, the list endpoints may put it at the top."""
 
@@ -226,12 +237,16 @@ class Job(_Model):
     end_time: int = 0
     outputs: list[str] = Field(default_factory=list)
     warnings: int = 0
+    # Why it failed, when DSS says: the first failed activity's first failure (job status).
+    failure: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _from_dss(cls, data: Any) -> Any:
         if not isinstance(data, dict) or "job_id" in data:
             return data
+        if isinstance(data.get("baseStatus"), dict):  # job.get_status(): all under baseStatus
+            data = {**data["baseStatus"], **{k: v for k, v in data.items() if k != "baseStatus"}}
         d = data.get("def") or {}
         return {
             "job_id": data.get("jobId") or d.get("id"),
@@ -248,7 +263,12 @@ class Job(_Model):
                 for o in d.get("outputs") or []
             ],
             "warnings": data.get("warningsCount") or 0,
+            "failure": _first_failure(data.get("activities")),
         }
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("DONE", "FAILED", "ABORTED")
 
     @property
     def running(self) -> bool:

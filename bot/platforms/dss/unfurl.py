@@ -1,6 +1,8 @@
 """Link previews of Dataiku DSS pages (bot.unfurl), on a configured instance's host:
 /projects/<KEY>[/...] (project), /projects/<KEY>/scenarios/<id>[/...] (scenario) and
-/projects/<KEY>/jobs/<id>[/...] (job); the card is read with the poster's API key.
+/projects/<KEY>/jobs/<id>[/...] (job); the card is read with the poster's API key. A scenario's
+card has Run and a running job's Abort: the same actions as `/dss run` and `/dss job`, taken
+with the clicker's own key.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot import errors
 from bot.blocks import common as b
+from bot.blocks import dss as cards
 from bot.blocks.dss import OUTCOME_ICON
 from bot.blocks.time import from_ms, slack_date
 from bot.platforms.descriptor import Unfurl
@@ -65,26 +68,25 @@ async def card(services: Services, credential: Credential, target: Target) -> li
             f"Scenario *{b.escape(scenario.name or sid)}* (`{b.escape(sid)}`) · {state}\n"
             f"Project {head}{owner}\nLast run: {last}"
         )
+        buttons = [cards.run_button(credential.instance, project, scenario)]
     elif target.kind == "job":
         jid = target.ids["job"]
-        running = await client.running_jobs(api_key=key, project_key=project)
-        job = next((j for j in running if j.job_id == jid), None)
-        state = (
-            (
-                f"{b.escape(job.state.lower())}"
-                + (f" · started by {b.escape(job.initiator)}" if job.initiator else "")
-            )
-            if job
-            else "not running (finished, or not one you can see)"
-        )
-        text = f"Job `{b.escape(jid)}` · {state}\nProject {head}{owner}"
+        try:
+            job = await client.job_status(api_key=key, project_key=project, job_id=jid)
+        except errors.NotFound:
+            raise errors.NotFound(
+                f"job {jid} is not in {project}", platform="dss", instance=credential.instance
+            ) from None
+        text = f"Job `{b.escape(jid)}` · {cards.job_state(job)}\nProject {head}{owner}"
+        buttons = cards.job_buttons(credential.instance, job)
     else:
         scenarios = await client.list_scenarios(api_key=key, project_key=project)
         busy = sum(1 for s in scenarios if s.running)
         text = f"Project {head}{owner}\n{len(scenarios)} scenario(s), {busy} running"
+        buttons = []
     return [
         b.section(f":large_blue_square: Dataiku DSS ({b.escape(credential.instance)})\n" + text),
-        b.actions(open_button(target)),
+        b.actions(*buttons, open_button(target)),
     ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from dataikuapi import DSSClient
+from dataikuapi.dss.job import DSSJobWaiter
 from dataikuapi.utils import DataikuException
 
 from .conftest import ALICE, BAD_KEY, BOB
@@ -194,3 +195,23 @@ def test_unsetting_a_variable_saves_the_object_without_it(alice, dss):
     del variables["smtp_host"]
     variables.save()
     assert "smtp_host" not in alice.get_global_variables() and dss.variables["env"] == "prod"
+
+
+def test_job_status_finished_and_running_and_abort(alice, bob, dss):
+    """`job.get_status()` (a finished job's state and its failure, what the DSS job waiter
+    reads) and `job.abort()`: its initiator or an admin may."""
+    sales = dss.projects["SALES"]
+    failed = next(j for j in sales.jobs if j["state"] == "FAILED")["def"]["id"]
+    status = alice.get_project("SALES").get_job(failed).get_status()
+    assert status["baseStatus"]["state"] == "FAILED" and status["baseStatus"]["endTime"] > 0
+    [activity] = status["baseStatus"]["activities"].values()
+    assert activity["firstFailure"]["message"].startswith("Job failed: Python process failed")
+    assert DSSJobWaiter(alice.get_project("SALES").get_job(failed)).wait(no_fail=True) == "FAILED"
+    running = next(j for j in sales.jobs if j["state"] == "RUNNING")  # alice's build_orders
+    with pytest.raises(DataikuException, match="may not abort"):
+        bob.get_project("SALES").get_job(running["def"]["id"]).abort()
+    alice.get_project("SALES").get_job(running["def"]["id"]).abort()
+    assert running["state"] == "ABORTED"
+    assert dss.requests[-1].path.endswith(f"/projects/SALES/jobs/{running['def']['id']}/abort")
+    with pytest.raises(DataikuException):
+        alice.get_project("SALES").get_job("no_such_job").get_status()
