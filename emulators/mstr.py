@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -99,6 +99,19 @@ class User:
 
 
 @dataclass
+class Dossier:
+    name: str
+    owner: str  # username
+    created: str  # as the server writes times: "2025-03-02T08:15:00.000+0000"
+    modified: str
+    description: str = ""
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or object_id(f"dossier:{self.name}")
+
+
+@dataclass
 class Project:
     name: str
     description: str
@@ -107,6 +120,7 @@ class Project:
     owner: str = "administrator"
     admins_only: bool = False  # ordinary users do not see it
     id: str = ""
+    dossiers: list[Dossier] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.id = self.id or object_id(f"project:{self.name}")
@@ -159,13 +173,32 @@ def _seed_projects(nodes: tuple[str, ...]) -> list[Project]:
     a, b = nodes
     return [
         Project(
-            "MicroStrategy Tutorial", "Sample project with retail data", {a: "loaded", b: "loaded"}
+            "MicroStrategy Tutorial",
+            "Sample project with retail data",
+            {a: "loaded", b: "loaded"},
+            dossiers=[
+                Dossier(
+                    "Retail Overview",
+                    "administrator",
+                    "2024-02-11T10:00:00.000+0000",
+                    "2025-05-20T07:45:00.000+0000",
+                    "Store sales, margin and stock at a glance",
+                )
+            ],
         ),
         Project(
             "Sales Analytics",
             "Regional sales dashboards",
             {a: "loaded", b: "unloaded"},
             alias="Sales",
+            dossiers=[
+                Dossier(
+                    "Regional Sales <Q3> & Targets",
+                    "alice",
+                    "2025-03-02T08:15:00.000+0000",
+                    "2025-09-30T16:20:00.000+0000",
+                )
+            ],
         ),
         Project(
             "Finance Reporting",
@@ -584,6 +617,8 @@ class StrategyOneEmulator(Emulator):
         if isinstance(found, Response):
             return found
         object_id_ = request.path_params["id"]
+        if request.query_params.get("type") == "55":
+            return self._document(found, request, object_id_)
         project = next((p for p in self._visible(found) if p.id == object_id_), None)
         if project is None or request.query_params.get("type") != "32":
             return self.error(404, "ERR004", f"Object '{object_id_}' not found")
@@ -603,6 +638,35 @@ class StrategyOneEmulator(Emulator):
                 },
                 "acg": 255,
                 "description": project.description,
+            }
+        )
+
+    def _document(self, session: Session, request: Request, object_id_: str) -> Response:
+        """A document or dossier (type 55) in the project the X-MSTR-ProjectID header names."""
+        pid = request.headers.get("x-mstr-projectid", "")
+        project = next((p for p in self._visible(session) if p.id == pid), None)
+        if project is None:
+            return self.error(400, "ERR006", "The project ID is missing or not one you can use")
+        dossier = next((d for d in project.dossiers if d.id == object_id_), None)
+        if dossier is None:
+            return self.error(404, "ERR004", f"Object '{object_id_}' not found in the metadata")
+        owner = self.users.get(dossier.owner)
+        return JSONResponse(
+            {
+                "id": dossier.id,
+                "name": dossier.name,
+                "type": 55,
+                "subtype": 14081,  # a dossier
+                "dateCreated": dossier.created,
+                "dateModified": dossier.modified,
+                "version": object_id(f"version:{dossier.name}:{dossier.modified}"),
+                "owner": {
+                    "id": owner.id if owner else "",
+                    "name": owner.full_name if owner else "",
+                },
+                "acg": 199,
+                "description": dossier.description,
+                "projectId": project.id,
             }
         )
 

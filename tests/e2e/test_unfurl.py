@@ -59,7 +59,7 @@ def links(world: DemoPlatforms) -> dict[str, str]:
         "dss scenario": f"{p['dss'][0]['url']}/projects/SALES/scenarios/{scenario}/runs/",
         "squonk instance": f"{ui}/results/instance/{instance.id}",
         "squonk project": f"{ui}/project?project={instance.project_id}",
-        "mstr dossier": f"{p['mstr'][0]['url']}/app/{mproject.id}/{'A' * 32}",
+        "mstr dossier": f"{p['mstr'][0]['url']}/app/{mproject.id}/{mproject.dossiers[0].id}",
         "limits limit": f"{p['limits'][0]['url']}/#/limits/L-1",
     }
     out["dss job"] = f"{p['dss'][0]['url']}/projects/SALES/jobs/{job}/"
@@ -75,7 +75,12 @@ async def test_each_link_shape_unfurls_as_a_card_for_a_linked_poster(driver, sla
         "dss job": ["Job `", "running", "started by alice"],
         "squonk instance": ["nightly-props", "Owner alice"],
         "squonk project": ["Project *demo*", "instance(s)"],
-        "mstr dossier": ["Dossier `", world.emulators["mstr"].projects[0].name],
+        "mstr dossier": [
+            "Dossier *Retail Overview* · owner Administrator",
+            world.emulators["mstr"].projects[0].name,
+            "Last changed <!date^",
+            "Use project",
+        ],
         "limits limit": ["L-1"],
     }
     for shape, url in links(world).items():
@@ -253,3 +258,39 @@ def showing(slack, user: str, needle: str):
         (m for m in reversed(slack.ephemerals(user)) if needle in (m.text or "") + texts(m.blocks)),
         None,
     )
+
+
+def mstr_link(world: DemoPlatforms, project_name: str, dossier: str) -> str:
+    project = next(p for p in world.emulators["mstr"].projects if p.name == project_name)
+    return f"{world.platforms['mstr'][0]['url']}/app/{project.id}/{dossier}"
+
+
+async def test_a_strategy_one_dossier_preview_names_it_and_offers_its_projects_use(
+    driver, slack, bot, world
+):
+    """Name (escaped), owner and last change from the dossier's definition; "Use project"
+    is the /mstr projects button and sets the clicker's default project."""
+    await link_as(driver, slack, "alice", "mstr")
+    sales = next(p for p in world.emulators["mstr"].projects if p.name == "Sales Analytics")
+    url = mstr_link(world, "Sales Analytics", sales.dossiers[0].id.lower())
+    message = await preview(driver, slack, bot, "alice", "C0OPS", url)
+    found = await driver.wait_for(unfurled(slack, message))
+    body = texts(found[url]["blocks"])
+    assert "Dossier *Regional Sales &lt;Q3&gt; &amp; Targets* · owner Alice Martin" in body
+    assert "<!date^1759249200^" in body  # 2025-09-30 16:20 UTC, its dateModified
+    asked = [r for r in world.emulators["mstr"].requests if r.path.endswith(sales.dossiers[0].id)]
+    assert asked and asked[-1].headers["x-mstr-projectid"] == sales.id
+    await driver.click_unfurl("alice", message, url, "mstr_project_use")
+    await driver.wait_for(lambda: showing(slack, "alice", "Sales Analytics"))
+    reply = await reply_to(driver, slack, "alice", "/mstr", "status", expect="Default project")
+    assert "*Sales Analytics*" in texts(reply.blocks)
+
+
+async def test_a_link_to_a_dossier_that_is_not_there_is_one_line(driver, slack, bot, world):
+    await link_as(driver, slack, "alice", "mstr")
+    url = mstr_link(world, "MicroStrategy Tutorial", "B" * 32)
+    message = await preview(driver, slack, bot, "alice", "C0OPS", url)
+    found = await driver.wait_for(unfurled(slack, message))
+    [line] = found[url]["blocks"]
+    assert line["type"] == "context"
+    assert "that dossier is not in MicroStrategy Tutorial" in texts([line])

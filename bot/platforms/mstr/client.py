@@ -15,8 +15,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -52,6 +54,8 @@ FALLBACK_TIMEOUT_S = 300
 NO_TOKEN_EXCHANGE = (errors.Forbidden, errors.NotFound, errors.Rejected, errors.Unauthorized)
 # The project monitor page size (spec §10).
 MONITOR_PAGE = 1000
+# EnumDSSXMLObjectTypes: a document definition, which a dossier is (subtype 14081).
+DOCUMENT_TYPE = 55
 # --------------------------------------------------------------------------------------------
 
 
@@ -196,6 +200,28 @@ class StrategyOneClient:
         rows = self._parse(list[models.ProjectBody], response, "/api/projects")
         return [_project(r) for r in rows]
 
+    async def dossier(
+        self, *, credential: Credential, project_id: str, dossier_id: str
+    ) -> models.Dossier:
+        """A dossier's definition in a project (`GET /api/objects/{id}?type=55`, mstrio's
+        `get_object_info`): name, owner, when made and last changed."""
+        response, _, _ = await self._call(
+            credential,
+            "GET",
+            f"/api/objects/{quote(dossier_id, safe='')}",
+            project_id=project_id,
+            params={"type": DOCUMENT_TYPE},
+        )
+        body = self._parse(models.ObjectBody, response, "the dossier")
+        return models.Dossier(
+            id=body.id,
+            name=body.name,
+            owner=body.owner.name,
+            created=_when(body.date_created),
+            modified=_when(body.date_modified),
+            description=body.description,
+        )
+
     async def logout(self, *, user_id: str) -> int:
         """Log out every cached session of this Slack user (on unlink). Returns how many."""
         sessions = self.sessions.pop_user(user_id)
@@ -337,6 +363,14 @@ class StrategyOneClient:
             return TypeAdapter(model).validate_python(self.http.decode(response))
         except ValidationError:
             raise self.http.error(errors.BadAnswer, f"an unexpected body for {what}") from None
+
+
+def _when(stamp: str) -> datetime | None:
+    """A Strategy time ("2025-06-01T12:00:00.000+0000"); None when absent or unreadable."""
+    try:
+        return datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
 
 
 def _project(

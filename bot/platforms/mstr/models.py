@@ -7,6 +7,7 @@ break the bot. The dataclasses below them are what `StrategyOneClient` returns t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,6 +71,23 @@ class ProjectBody(_Wire):
     status: int | None = None
 
 
+class OwnerBody(_Wire):
+    id: str = ""
+    name: str = ""
+
+
+class ObjectBody(_Wire):
+    """`GET /api/objects/{id}?type=55`: a document or dossier's definition (mstrio's
+    `get_object_info`): its name, owner and when it was made and last changed."""
+
+    id: str
+    name: str
+    description: str = ""
+    date_created: str = Field("", alias="dateCreated")
+    date_modified: str = Field("", alias="dateModified")
+    owner: OwnerBody = OwnerBody()
+
+
 class NodeBody(_Wire):
     name: str
     project_status: str = Field("", alias="projectStatus")
@@ -117,6 +135,16 @@ class UserInfo:
 class ProjectNode:
     name: str
     status: str  # "loaded", "unloaded", "loading" ...
+
+
+@dataclass(frozen=True)
+class Dossier:
+    id: str
+    name: str
+    owner: str  # the owner's full name, as the server gives it
+    created: datetime | None
+    modified: datetime | None
+    description: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Link previews of Strategy One pages (bot.unfurl), on a configured instance's host:
-.../app/<project id>/<dossier id> (a dossier; 32 hex digits each), read with the poster's login.
+.../app/<project id>/<dossier id> (a dossier; 32 hex digits each), read with the poster's login:
+its name, owner and when it last changed (its definition, `GET /api/objects/{id}?type=55`), and
+its project with the "Use project" button `/mstr projects` has (sets the clicker's default).
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from typing import TYPE_CHECKING
 
 from bot import errors
 from bot.blocks import common as b
+from bot.blocks.mstr import USE_PROJECT, ProjectRef
+from bot.blocks.time import slack_date
+from bot.interactions import ref
 from bot.platforms.descriptor import Unfurl
 from bot.platforms.mstr.platform import StrategyOnePlatform
 from bot.unfurl import Block, Target, open_button
@@ -33,14 +38,35 @@ async def card(services: Services, credential: Credential, target: Target) -> li
             platform="mstr",
             instance=credential.instance,
         )
+    try:
+        dossier = await client.dossier(
+            credential=credential, project_id=project.id, dossier_id=target.ids["dossier"].upper()
+        )
+    except errors.NotFound:
+        raise errors.NotFound(
+            f"that dossier is not in {project.name}, or not one you can see",
+            platform="mstr",
+            instance=credential.instance,
+        ) from None
     state = ", ".join(sorted({n.status for n in project.nodes}))  # empty: not an admin
+    owner = f" · owner {b.escape(dossier.owner)}" if dossier.owner else ""
+    changed = f"\nLast changed {slack_date(dossier.modified)}" if dossier.modified else ""
+    about = f"\n{b.escape(b.clip(dossier.description, 200))}" if dossier.description else ""
+    use = b.button(
+        "Use project",
+        USE_PROJECT,
+        ref(ProjectRef(instance=credential.instance, id=project.id)),
+    )
     return [
         b.section(
             f":bar_chart: Strategy One ({b.escape(credential.instance)})\n"
-            f"Dossier `{b.escape(target.ids['dossier'])}` in project "
-            f"*{b.escape(project.name)}*" + (f" · {b.escape(state)}" if state else "")
+            f"Dossier *{b.escape(dossier.name)}*{owner}\n"
+            f"Project *{b.escape(project.name)}*"
+            + (f" · {b.escape(state)}" if state else "")
+            + changed
+            + about
         ),
-        b.actions(open_button(target)),
+        b.actions(use, open_button(target)),
     ]
 
 

@@ -12,6 +12,7 @@ from emulators.mstr import DEMO, SEEDED_API_TOKEN
 
 mstrio_connection = pytest.importorskip("mstrio.connection")
 Connection = mstrio_connection.Connection
+get_object_info = pytest.importorskip("mstrio.api.objects").get_object_info
 
 
 def base_url(mstr) -> str:
@@ -117,4 +118,21 @@ def test_list_projects_reads_the_monitor_with_its_total_count(mstr):
     with pytest.warns(UserWarning, match="HR Insights"):  # mstrio flags unloaded projects
         names = {p.name for p in list_projects(conn)}
     assert names == {p.name for p in mstr.projects}
+    conn.close()
+
+
+def test_a_dossiers_definition_through_get_object_info(mstr):
+    """The call the dossier preview makes: mstrio's `get_object_info` for type 55 with the
+    project header; an id that is not there is ERR004 with its own message (not the
+    "HTTP 404 Not Found" mstrio reads as an unsupported endpoint)."""
+    sales = next(p for p in mstr.projects if p.name == "Sales Analytics")
+    conn = Connection(mstr.url, "alice", "alice-S3cret!", verbose=False)
+    body = get_object_info(conn, sales.dossiers[0].id, 55, project_id=sales.id).json()
+    assert (body["name"], body["type"], body["subtype"]) == (sales.dossiers[0].name, 55, 14081)
+    assert body["owner"]["name"] == "Alice Martin"
+    assert body["dateModified"] == "2025-09-30T16:20:00.000+0000"
+    assert mstr.requests[-1].headers["x-mstr-projectid"] == sales.id
+    with pytest.raises(Exception, match="ERR004") as missing:
+        get_object_info(conn, "B" * 32, 55, project_id=sales.id)
+    assert "HTTP 404 Not Found" not in str(missing.value)
     conn.close()
