@@ -2,7 +2,8 @@
 buttons, the approvals waiting on the viewer (with their buttons; bot.digests.<platform>.
 waiting), and the viewer's digests and alerts with Pause / Resume / Run now / Remove. Drawn
 when the tab opens (handlers.home) and again after anything that changes it (a link, an
-unlink, a click on a card or a digest's button)."""
+unlink, a click on a card or a digest's button). Charts of the viewer's platforms follow the
+approvals (bot.home_charts)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import alert_mutes, errors, messages
+from bot import alert_mutes, errors, home_charts, messages
 from bot.accounts import LinkedAccount
 from bot.blocks import common as b
 from bot.blocks import ops as blocks
@@ -31,13 +32,19 @@ HOME_APPROVAL_BLOCKS = 40
 async def publish_home(services: Services, client: AsyncWebClient, user_id: str) -> None:
     accounts = await services.accounts.for_user(user_id)
     platforms = [(p.key, p.title, list(p.instances)) for p in services.platforms.values()]
-    waiting = await waiting_on(services, user_id, accounts)
+    waiting, charts = await asyncio.gather(
+        waiting_on(services, user_id, accounts), home_charts.section(services, user_id, accounts)
+    )
     rows = await listing_rows(services, user_id)
     silences = await alert_mutes.live(services, [row["id"] for row, _ in rows])
-    extra = waiting + sub_blocks.home_section(rows, silences)
-    await client.views_publish(
-        user_id=user_id, view=blocks.home_view(platforms=platforms, accounts=accounts, extra=extra)
-    )
+    extra = waiting + charts.blocks + sub_blocks.home_section(rows, silences)
+    view = blocks.home_view(platforms=platforms, accounts=accounts, extra=extra)
+    number = home_charts.published(services, user_id)
+    await client.views_publish(user_id=user_id, view=view)
+    if charts.pending:  # drawn after Home is showing, then shown in it
+        services.background.spawn(
+            home_charts.redraw(services, client, user_id, view, charts.pending, number)
+        )
 
 
 async def waiting_on(

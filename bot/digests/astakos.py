@@ -247,6 +247,20 @@ def usage_chart(instance: str, quotas: list[Quota], project_names: dict[str, str
     return Chart(charts.USAGE, f"Astakos quota usage ({instance})", rows)
 
 
+async def home_charts(ctx: DigestContext) -> list[Chart]:
+    """The App Home tab's picture for a user token: every quota against its limit (a
+    service token has no quotas of its own to show)."""
+    if _is_service(ctx.credential):
+        return []
+    client, token = _client(ctx), ctx.credential.secret
+    quotas, projects = await asyncio.gather(
+        client.quotas(token=token), client.projects(token=token)
+    )
+    names = {p.id: ("personal (system)" if p.system_project else p.name) for p in projects}
+    chart = usage_chart(ctx.credential.instance, quotas, names)
+    return [chart] if chart.rows else []
+
+
 async def waiting(ctx: DigestContext) -> list[tuple[str, list[Block]]]:
     """What waits on this account, as (approval id, card) for the App Home tab: pending
     commissions for a service token, pending project applications for a user token."""

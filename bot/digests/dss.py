@@ -139,6 +139,12 @@ async def section(ctx: DigestContext) -> Section:
     )
 
 
+async def home_charts(ctx: DigestContext) -> list[Chart]:
+    """The App Home tab's picture: the scenario runs that ended in the last day."""
+    finished = await finished_runs(ctx, ctx.now - LOOKBACK)
+    return [runs_chart(ctx.credential.instance, finished)] if finished else []
+
+
 def alert_window(ctx: DigestContext) -> datetime:
     floor = ctx.now - LOOKBACK
     return min(ctx.since, floor) if ctx.since else floor

@@ -115,15 +115,22 @@ async def section(ctx: DigestContext) -> Section:
         blocks=drawn,
         empty=not new and not waiting,
         approvals=blocks.shown_approvals(drawn, ids),
-        charts=[
-            Chart(
-                charts.DAILY,
-                f"Atoti Limits breaches and warnings, last "
-                f"{CHART_DAYS} days ({credential.instance})",
-                tuple(daily),
-            )
-        ],
+        charts=[daily_chart(credential.instance, daily)],
     )
+
+
+def daily_chart(instance: str, daily: list[tuple[str, int, int]]) -> Chart:
+    """Breaches and warnings per as-of date over the last CHART_DAYS days."""
+    title = f"Atoti Limits breaches and warnings, last {CHART_DAYS} days ({instance})"
+    return Chart(charts.DAILY, title, tuple(daily))
+
+
+async def home_charts(ctx: DigestContext) -> list[Chart]:
+    """The App Home tab's picture: breaches and warnings per day, two weeks."""
+    daily = await _client(ctx).daily_counts(
+        ctx.credential, last=ctx.now.astimezone(UTC).date(), days=CHART_DAYS
+    )
+    return [daily_chart(ctx.credential.instance, daily)]
 
 
 async def waiting(ctx: DigestContext) -> list[tuple[str, list[b.Block]]]:

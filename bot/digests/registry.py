@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.digests.base import AlertSource, SectionSource
-from bot.platforms.descriptor import PlatformDescriptor, ProjectLister, Waiting
+from bot.platforms.descriptor import HomeCharts, PlatformDescriptor, ProjectLister, Waiting
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class _Loaded:
     filters: tuple[str, ...] = ()
     alert_filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     projects: ProjectLister | None = None
+    home_charts: HomeCharts | None = None
 
 
 # id(descriptor) -> (the descriptor, kept alive so its id stays its own; what it gave)
@@ -44,6 +45,7 @@ def _load(descriptor: PlatformDescriptor) -> _Loaded:
             descriptor.section_filters(),
             descriptor.alert_filter_fields(),
             descriptor.project_lister(),
+            descriptor.home_chart_source(),
         )
     except Exception:
         log.exception("the digest code of %s failed to import", descriptor.key)
@@ -89,3 +91,9 @@ def project_names(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, Proj
     """Per platform that filters by project, what lists the projects its owner can see."""
     found = {d.key: _load(d).projects for d in descriptors}
     return {key: lister for key, lister in found.items() if lister is not None}
+
+
+def home_charts(descriptors: tuple[PlatformDescriptor, ...]) -> dict[str, HomeCharts]:
+    """Per platform, the charts the App Home tab shows for an account of it."""
+    found = {d.key: _load(d).home_charts for d in descriptors}
+    return {key: source for key, source in found.items() if source is not None}

@@ -120,6 +120,12 @@ def runs_chart(name: str, items: list[Instance]) -> Chart:
     return Chart(charts.RUNS, f"Squonk2 instance runs ({name})", rows, unit="instance")
 
 
+async def home_charts(ctx: DigestContext) -> list[Chart]:
+    """The App Home tab's picture: the last instances that ended, how long and how."""
+    chart = runs_chart(ctx.credential.instance, await _instances(ctx))
+    return [chart] if chart.rows else []
+
+
 async def ended_instances(ctx: DigestContext) -> list[AlertItem]:
     site = ctx.credential.instance
     floor = ctx.now - LOOKBACK

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from slack_bolt.async_app import AsyncApp
 
+    from bot.charts import Chart
     from bot.commands import CommandFamily
     from bot.config import Settings
     from bot.digests.base import AlertSource, DigestContext, SectionSource
@@ -74,6 +75,8 @@ class Unfurl:
 
 
 Waiting = Callable[["DigestContext"], Awaitable[list[tuple[str, list[dict[str, Any]]]]]]
+# An account's charts for the App Home tab (bot.charts), drawn from its platform's data.
+HomeCharts = Callable[["DigestContext"], Awaitable[list["Chart"]]]
 # The project names (and ids) an account can see, what `project=` is checked against; None
 # when that account cannot list projects (an Astakos service token).
 ProjectLister = Callable[["DigestContext"], Awaitable[list[str] | None]]
@@ -125,6 +128,8 @@ class PlatformDescriptor:
     # Link previews of its pages (bot.unfurl), if it has any: their instances' hosts are the
     # manifest's unfurl domains.
     unfurl: str | Unfurl | None = None
+    # The charts the App Home tab shows for an account of it (bot.home_charts), if any.
+    home_charts: str | HomeCharts | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(
@@ -183,6 +188,10 @@ class PlatformDescriptor:
     def unfurler(self) -> Unfurl | None:
         unfurl: Unfurl | None = load(self.unfurl) if self.unfurl else None
         return unfurl
+
+    def home_chart_source(self) -> HomeCharts | None:
+        source: HomeCharts | None = load(self.home_charts) if self.home_charts else None
+        return source
 
     def names(self) -> set[str]:
         """Every word that means this platform: its key and its aliases, lower case."""

@@ -16,6 +16,7 @@ DESCRIPTOR = PlatformDescriptor(
     summary="Synnefo Astakos: quotas, commissions, projects",
     commands="handlers.astakos",
     section="bot.digests.astakos:section",
+    home_charts="bot.digests.astakos:home_charts",
     waiting="bot.digests.astakos:waiting",
     alerts="bot.digests.astakos:ALERTS",
     filters="bot.digests.astakos:FILTERS",

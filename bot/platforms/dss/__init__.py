@@ -16,6 +16,7 @@ DESCRIPTOR = PlatformDescriptor(
     aliases=("dataiku",),
     commands="handlers.dss",
     section="bot.digests.dss:section",
+    home_charts="bot.digests.dss:home_charts",
     alerts="bot.digests.dss:ALERTS",
     filters="bot.digests.dss:FILTERS",
     alert_filters="bot.digests.dss:ALERT_FILTERS",

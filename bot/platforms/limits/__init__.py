@@ -16,6 +16,7 @@ DESCRIPTOR = PlatformDescriptor(
     aliases=("atoti",),
     commands="handlers.limits",
     section="bot.digests.limits:section",
+    home_charts="bot.digests.limits:home_charts",
     waiting="bot.digests.limits:waiting",
     alerts="bot.digests.limits:ALERTS",
     filters="bot.digests.limits:FILTERS",

@@ -17,6 +17,7 @@ DESCRIPTOR = PlatformDescriptor(
     aliases=("squonk2",),
     commands="handlers.squonk",
     section="bot.digests.squonk:section",
+    home_charts="bot.digests.squonk:home_charts",
     alerts="bot.digests.squonk:ALERTS",
     filters="bot.digests.squonk:FILTERS",
     alert_filters="bot.digests.squonk:ALERT_FILTERS",
