@@ -41,9 +41,9 @@ async def publish_home(services: Services, client: AsyncWebClient, user_id: str)
     view = blocks.home_view(platforms=platforms, accounts=accounts, extra=extra)
     number = home_charts.published(services, user_id)
     await client.views_publish(user_id=user_id, view=view)
-    if charts.pending:  # drawn after Home is showing, then shown in it
+    if charts.unfinished:  # read or drawn after Home is showing, then shown in it
         services.background.spawn(
-            home_charts.redraw(services, client, user_id, view, charts.pending, number)
+            home_charts.redraw(services, client, user_id, view, charts, number)
         )
 
 

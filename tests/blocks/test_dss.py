@@ -119,3 +119,51 @@ def test_scenarios_say_their_state_and_last_outcome_in_words():
         ":x: Scenario *SALES.NIGHTLY* on prod ended: *failed* after 12m 34s "
         "(run `2026-11-29-07-00-00-123`)."
     )
+
+
+def _status(state: str, *, end: int = 0, failure: str | None = None) -> Job:
+    """A job as `job.get_status()` gives it: everything under baseStatus."""
+    activity: dict = {"state": state}
+    if failure:
+        activity["firstFailure"] = {"clazz": "x.ProcessDiedException", "message": failure}
+    return Job.model_validate(
+        {
+            "baseStatus": {
+                "def": {
+                    "id": "build_sales_2026-11-29T07-00",
+                    "projectKey": "SALES",
+                    "type": "NON_RECURSIVE_FORCED_BUILD",
+                    "initiator": "alice",
+                },
+                "state": state,
+                "startTime": MS,
+                "endTime": end,
+                "activities": {"compute_sales_NP": activity},
+            }
+        }
+    )
+
+
+def test_a_finished_job_says_how_it_ended_when_and_why_without_abort():
+    failed = _status("FAILED", end=MS + 95_000, failure="KeyError: <!channel> 'region'")
+    shown = message_text(dss.job_detail("prod", failed, ui=UI))
+    ended = datetime.fromtimestamp((MS + 95_000) / 1000, UTC)
+    assert f":x: finished: failed {slack_date(ended)} after 1m 35s" in shown
+    assert "Why: KeyError: &lt;!channel&gt; 'region'" in shown
+    [only] = buttons(dss.job_detail("prod", failed, ui=UI))  # Open in DSS, no Abort
+    assert only["url"] == f"{UI}/projects/SALES/jobs/build_sales_2026-11-29T07-00/"
+    for state, icon in (("DONE", ":white_check_mark:"), ("ABORTED", ":no_entry_sign:")):
+        text = dss.job_state(_status(state, end=MS + 60_000))
+        assert text.startswith(f"{icon} finished: {state.lower()} ")
+        assert "Why" not in text
+
+
+def test_a_running_job_has_a_confirmed_abort_naming_it():
+    running = _status("RUNNING")
+    assert dss.job_state(running) == (
+        f":arrows_counterclockwise: running · started by alice {slack_date(STARTED)}"
+    )
+    [abort] = [b for b in buttons(dss.job_detail("prod", running)) if b.get("action_id")]
+    assert abort["action_id"] == dss.ABORT_JOB and abort["style"] == "danger"
+    assert "build_sales_2026-11-29T07-00" in abort["confirm"]["text"]["text"]
+    assert dss.JobRef.model_validate_json(abort["value"]).project == "SALES"

@@ -156,3 +156,43 @@ async def test_a_platform_that_fails_is_one_line_and_the_other_charts_show(
     assert ":bar_chart: DSS scenario runs" not in body
     for platform in ("astakos", "limits", "squonk"):
         assert f":bar_chart: {TITLES[platform]} (" in body
+
+
+async def test_a_slow_platform_does_not_hold_up_home_its_chart_follows(
+    slack, settings, world: DemoPlatforms
+):
+    """Home waits a bounded time for a platform's chart data (HOME_CHART_WAIT, 2 s):
+    Squonk2 answering its instances in 5 s is a "reading" line at first, its chart in a later
+    publish. (The tests' 2 s platform timeout is raised so the slow answer still comes.)"""
+    patient = settings.model_copy(update={"platform_timeout": 30.0})
+    with BotServer(patient) as bot:
+        async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
+            await link_all(driver, slack)
+            squonk = world.emulators["squonk"]
+            squonk.faults.set(latency=5.0, path_prefix="/data-manager-api/instance")
+            published = len(slack.calls("views.publish"))
+            await driver.home_opened("alice")
+            first = await driver.wait_for(
+                lambda: len(slack.calls("views.publish")) > published and slack.home("alice")
+            )
+            body = texts(first.blocks)
+            assert "Reading Squonk2 Data Manager (im) for its chart…" in body
+            assert f":bar_chart: {TITLES['limits']} (" in body  # the others did not wait
+
+            def filled_in():
+                home = slack.home("alice")
+                return home if "for its chart…" not in texts(home.blocks) else None
+
+            later = await driver.wait_for(filled_in)
+            assert f":bar_chart: {TITLES['squonk']} (" in texts(later.blocks)
+            assert f":bar_chart: {TITLES['limits']} (" in texts(later.blocks)
+            squonk.faults.clear()
+
+
+async def test_an_astakos_service_token_has_no_quota_chart(driver, slack, bot):
+    link_values = {"token": ASTAKOS["service"]["token"]}
+    assert "Linked" in await link(driver, slack, "alice", "astakos", link_values)
+    slack.close_views("alice")
+    home = await open_home(driver, slack)
+    assert TITLES["astakos"] not in texts(home.blocks)
+    assert "Charts" not in [blk.get("text", {}).get("text") for blk in home.blocks]
