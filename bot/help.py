@@ -144,6 +144,13 @@ TOPICS: dict[str, dict[str, Topic]] = {
         "jobs": Topic(
             ("`[project]`: a project key; without it, every project",), ("jobs", "jobs SALES")
         ),
+        "job": Topic(
+            (
+                "`<project> <job>`: a project key and a job id as `/dss jobs` or the job's "
+                "page shows it, running or finished",
+            ),
+            ("job SALES build_orders_2026-11-29T08-00-00.000", "job churn train_scores share"),
+        ),
         "scenarios": Topic(
             ("`<project>`: a project key (case does not matter)",),
             ("scenarios SALES", "scenarios churn share"),
