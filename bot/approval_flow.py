@@ -36,7 +36,7 @@ from bot.approvals import (
 )
 from bot.blocks import approvals as blocks
 from bot.blocks import common as b
-from bot.interactions import STALE_BUTTON, Click
+from bot.interactions import STALE_BUTTON, Click, ref
 
 if TYPE_CHECKING:
     from bot.commands import Invocation
@@ -128,8 +128,41 @@ async def clicked(click: Click) -> None:
     place = Place(target.view or "", target.arg or "")
     if verb.reason:
         await ask_reason(click, kind, verb, record, place)
-    else:
+    elif await as_confirmed(click, kind, verb, record, place, target.seen):
         await act(click, kind, verb, record, place)
+
+
+async def as_confirmed(
+    click: Click, kind: ApprovalKind, verb: Verb, record: Approval, place: Place, seen: str | None
+) -> bool:
+    """Whether an approving decision may run on what the person confirmed: the kind shows no
+    figures, the item is no longer waiting (the claim says so), the platform cannot say just
+    now (nothing better can be shown), or its figures are the ones the confirm dialog showed
+    (`seen`). Otherwise nothing runs: the person is shown the figures as they are now, with
+    the button again, its confirm dialog showing them (`approval_kinds.Figures`)."""
+    if kind.preview is None or verb != kind.verbs[0] or record.state not in (PENDING, FAILED):
+        return True
+    services = click.services
+    # Who may not act is refused first, as for the decision itself: no platform call.
+    credential = await precheck(services, click.user_id, kind, verb, record)
+    try:
+        figures = await kind.preview(services, credential, record)
+    except errors.PlatformError:
+        return True  # the platform cannot say now: the decision goes on as confirmed
+    if figures is None or figures.key == seen:
+        return True
+    target = ApprovalRef(
+        approval=record.id,
+        action=verb.action,
+        view=place.view or None,
+        arg=place.arg or None,
+        seen=figures.key,
+    )
+    text, blks = blocks.figures_changed(
+        record.id, kind.label, verb, figures, ref(target), shown=seen is not None
+    )
+    await click.respond(text=text, blocks=blks, response_type="ephemeral", replace_original=False)
+    return False
 
 
 async def act(

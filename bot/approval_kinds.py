@@ -13,6 +13,7 @@ builders and platforms may all import it without a cycle.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     # (a message's blocks after a card changed, the approval ids whose cards are still open)
     # -> the blocks with the kind's own controls brought in line (a "do them all" button).
     Recount = Callable[[list[Block], list[str]], list[Block]]
+    # (services, the clicker's credential, the approval) -> what its approving decision would
+    # change now (`Figures`), or None when the platform cannot say just now.
+    Preview = Callable[[Services, Credential, Approval], Awaitable["Figures | None"]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class ApprovalRef(BaseModel):
     action: str | None = None
     view: str | None = None
     arg: str | None = None
+    # The key of the figures (`Figures.key`) the button's confirm dialog showed; None: none.
+    seen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,41 @@ class Current:
 
 
 TOOK_EFFECT, WAITING, ELSEWHERE = "took_effect", "waiting", "elsewhere"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What an approving decision will change, as people read it ("Virtual Machine: 3 → 5
+    of 8"), and a key made of the numbers alone: two readings of the platform agree when their
+    keys do (names may be spelled differently, numbers not).
+
+    A kind with a `preview` draws them in its approving button's confirm dialog when the card
+    is drawn (kept in the approval's payload under FIGURES, the key in the button's value), and
+    the flow reads them again at the click: the decision runs only on the figures the person
+    confirmed; when they changed, the person is shown the new ones and asked again."""
+
+    lines: tuple[str, ...]
+    key: str
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"lines": list(self.lines), "key": self.key}
+
+
+FIGURES = "figures"  # the payload key of the figures drawn on the card
+NO_FIGURES = "I could not fetch what this changes just now; you can still decide."
+
+
+def figures_key(*numbers: object) -> str:
+    """A short key for some numbers (what `Figures.key` compares)."""
+    return hashlib.sha256(repr(numbers).encode()).hexdigest()[:12]
+
+
+def stored_figures(payload: dict[str, Any]) -> Figures | None:
+    """The figures an approval's card was drawn with (None: none could be fetched)."""
+    found = payload.get(FIGURES)
+    if not isinstance(found, dict) or not isinstance(found.get("key"), str):
+        return None
+    return Figures(tuple(str(line) for line in found.get("lines") or ()), found["key"])
 
 
 def no_token_check(_: Credential) -> str | None:
@@ -119,6 +160,9 @@ class ApprovalKind:
     # three groups (before the number, the number, after it), kept in line after a click.
     tally: str = ""
     recount: Recount | None = None
+    # What its approving decision (the first verb) changes, read at the click (`Figures`);
+    # None: the kind shows no figures and its approving button acts after its confirm dialog.
+    preview: Preview | None = None
 
     def verb(self, action: str) -> Verb | None:
         return next((v for v in self.verbs if v.action == action), None)

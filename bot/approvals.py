@@ -124,6 +124,13 @@ class Approvals:
         }
         return _approval(await self.store.run(rows.ensure, row))
 
+    async def refresh(self, record: Approval, payload: dict[str, Any]) -> Approval:
+        """The approval with its card data as the platform says now, while still waiting
+        (what a list drawn again shows: figures that changed since the first drawing)."""
+        if record.payload == payload or record.state not in (PENDING, FAILED):
+            return record
+        return _approval(await self.store.run(rows.set_payload, record.id, json.dumps(payload)))
+
     async def get(self, approval: str) -> Approval:
         try:
             return _approval(await self.store.run(rows.get, approval))

@@ -76,6 +76,10 @@ TOPICS: dict[str, dict[str, Topic]] = {
                 "dialog; the first click wins and every copy of the card is updated (a later "
                 "click is told who acted and when). Reject asks for an optional reason, shown "
                 "on the card and in `/ops audit`",
+                "Accept (Astakos commissions) and Approve (Atoti Limits) dialogs show what "
+                "changes: each quota's usage before → after against its limit, the limit's "
+                "value before → after. If the figures changed since the card was drawn, nothing "
+                "runs: you are shown the new ones and asked again",
             ),
             ("approvals", "approvals {platform}"),
         ),

@@ -61,6 +61,7 @@ class Faults:
         with 200, `{}`, a redirect to another host, a gzip bomb ...).
     path_prefix: only requests whose path starts with this are affected.
     remaining: only the next N matching requests are affected (None: until cleared).
+    after: the first N matching requests go through unharmed (the fault hits the N+1th on).
     """
 
     latency: float = 0.0
@@ -70,12 +71,13 @@ class Faults:
     answer: str | None = None
     path_prefix: str = ""
     remaining: int | None = None
+    after: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def set(self, **changes: Any) -> None:
         with self._lock:
             self.latency, self.status, self.hang, self.slow_body = 0.0, None, False, 0.0
-            self.path_prefix, self.remaining, self.answer = "", None, None
+            self.path_prefix, self.remaining, self.answer, self.after = "", None, None, 0
             for name, value in changes.items():
                 if not hasattr(self, name) or name.startswith("_"):
                     raise TypeError(f"unknown fault {name!r}")
@@ -91,6 +93,9 @@ class Faults:
         with self._lock:
             active = self.latency or self.status or self.hang or self.slow_body or self.answer
             if not active or not path.startswith(self.path_prefix):
+                return None
+            if self.after > 0:
+                self.after -= 1
                 return None
             if self.remaining is not None:
                 if self.remaining <= 0:

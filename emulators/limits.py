@@ -162,6 +162,7 @@ class Limit:
     source_limit_id: str | None = None
     task: str | None = None  # the open workflow task, if any
     first_approver: str | None = None  # six-eyes: the second approver must be someone else
+    draft: float | None = None  # a pending change of the value (`draftLimit`), not yet in force
 
 
 class _Problem(Exception):
@@ -243,6 +244,26 @@ class LimitsEmulator(Emulator):
         if kind != "Pass":
             self.incidents.append(incident)
         return incident
+
+    def propose(self, limit_id: str, value: float, *, by: str = "bob") -> None:
+        """`by` asks to change an approved limit's value (or revises the change still waiting):
+        a draft with its own Limit Changes workflow, the value in force unchanged until the
+        draft is approved."""
+        limit = self.limits[limit_id]
+        if limit.status != "APPROVED":
+            raise ValueError(f"{limit_id} is {limit.status}: only an approved limit is changed")
+        limit.draft = float(value)
+        if limit.task is None:
+            limit.task, limit.first_approver = "firstApproval", None
+            self._record(
+                limit,
+                task_name=None,
+                action=None,
+                user=by,
+                activity="startEvent",
+                before=None,
+                variables={COMMENT_VARIABLE: f"change to {value:g}"},
+            )
 
     # -- routes ---------------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
@@ -539,6 +560,12 @@ class LimitsEmulator(Emulator):
             next_task = _NEXT_TASK.get((workflow, task)) if not outcome else None
             if next_task:
                 limit.task, limit.first_approver = next_task, user.username
+            elif limit.draft is not None:
+                # A change of an approved limit: approved, its value is the draft's; rejected,
+                # the value in force stays. Either way the limit stays approved.
+                if outcome == "APPROVED":
+                    limit.value = limit.draft
+                limit.draft, limit.task = None, None
             else:
                 limit.status, limit.task = outcome, None
         if variables.get(COMMENT_VARIABLE):
@@ -704,6 +731,9 @@ class LimitsEmulator(Emulator):
         }
         if limit.source_limit_id:
             body["sourceLimitId"] = limit.source_limit_id
+        if limit.draft is not None:
+            body["draftLimit"] = {"endDate": limit.end, "limitValue": limit.draft}
+            body["draftLimitStatus"] = "PENDING"
         return body
 
     def _structure_json(self, s: Structure) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.approval_kinds import ApprovalRef
+from bot.approval_kinds import NO_FIGURES, ApprovalRef, Figures, Verb, stored_figures
+from bot.approvals import tag_card
 from bot.blocks import common as b
 from bot.interactions import ref
 
@@ -28,6 +29,51 @@ class ReasonMeta(BaseModel):
     channel: str = ""
     ts: str = ""
     home: bool = False  # clicked on the App Home tab: draw it again after
+
+
+def figures_lines(payload: dict[str, Any]) -> str:
+    """The figures a card was drawn with, a line each, for its confirm dialog; one line
+    saying they could not be fetched when they could not."""
+    figures = stored_figures(payload)
+    return "\n".join(figures.lines) if figures and figures.lines else NO_FIGURES
+
+
+def seen_key(payload: dict[str, Any]) -> str | None:
+    """The key of the figures a card was drawn with (its approving button's `seen`)."""
+    figures = stored_figures(payload)
+    return figures.key if figures else None
+
+
+def figures_changed(
+    approval: str, label: str, verb: Verb, figures: Figures, value: str, *, shown: bool = True
+) -> tuple[str, list[b.Block]]:
+    """Said to the clicker instead of acting when what the decision changes is no longer what
+    its confirm dialog showed (or, `shown` False, the dialog could show no figures): the
+    figures now, and the button again with them in its dialog (tagged as the approval's card,
+    so it is swapped for the outcome once decided)."""
+    lines = "\n".join(figures.lines)
+    why = (
+        "is not what your confirm dialog showed (it changed since the card was drawn)"
+        if shown
+        else "could not be shown in your confirm dialog"
+    )
+    text = (
+        f":information_source: Nothing was {verb.past} yet: what this {label} changes {why}. Now:"
+    )
+    button = b.button(
+        verb.button,
+        verb.action_id,
+        value,
+        style="primary",
+        confirm_dialog=b.confirm(
+            f"{verb.button}?",
+            f"{verb.button} this {label}? It runs with your own linked account.\n{lines}",
+            ok=verb.button,
+            danger=False,
+        ),
+    )
+    blocks = tag_card(approval, [b.section(f"{text}\n{lines}"), b.actions(button)])
+    return f"What this {label} changes has changed: {b.clip(lines, 200)}", blocks
 
 
 def input_id(label: str) -> str:

@@ -13,10 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.approval_kinds import ApprovalRef, Verb
+from bot.approval_kinds import NO_FIGURES, ApprovalRef, Verb, stored_figures
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
 from bot.blocks import open_in
+from bot.blocks.approvals import seen_key
 from bot.blocks.time import slack_date
 from bot.interactions import ref
 from bot.platforms.astakos.models import (
@@ -372,12 +373,26 @@ def describe(approval: Approval, *, full: bool = False) -> str:
     return _membership_text(MembershipPayload.model_validate(approval.payload))
 
 
+def _previewed(approval: Approval, action: str) -> bool:
+    """Accepting a commission shows what it changes (the kind's `preview`, kinds.py)."""
+    return approval.kind == "commission" and action == KINDS[approval.kind].direct
+
+
 def _confirm_text(approval: Approval, action: str) -> str:
     kind = KINDS[approval.kind]
     verb = kind.direct_button if action == kind.direct else kind.reasoned_button
-    body = describe(approval).replace("*", "")
     ask = " You can give a reason next." if action == kind.reasoned else ""
-    return f"{verb} this {kind.label}? It runs with your own linked token.{ask}\n{body}"
+    question = f"{verb} this {kind.label}? It runs with your own linked token.{ask}"
+    body = describe(approval).replace("*", "")
+    if _previewed(approval, action):
+        # What changes, in numbers, instead of the card's own lines (the dialog is cut at
+        # 300 characters); the card's lines when the numbers could not be fetched.
+        figures = stored_figures(approval.payload)
+        if figures is not None and figures.lines:
+            return f"{question}\n" + "\n".join(figures.lines)
+        asked = _grouped(CommissionPayload.model_validate(approval.payload).provisions)
+        return f"{question}\n{NO_FIGURES}\n" + "\n".join(asked).replace("*", "")
+    return f"{question}\n{body}"
 
 
 def _button(
@@ -386,7 +401,8 @@ def _button(
     kind = KINDS[approval.kind]
     direct = action == kind.direct
     text = label or (kind.direct_button if direct else kind.reasoned_button)
-    value = ref(ApprovalRef(approval=approval.id, action=action, view=view, arg=arg))
+    seen = seen_key(approval.payload) if _previewed(approval, action) else None
+    value = ref(ApprovalRef(approval=approval.id, action=action, view=view, arg=arg, seen=seen))
     return b.button(
         text,
         ACT if direct else ASK_REASON,

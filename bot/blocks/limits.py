@@ -7,10 +7,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.approval_kinds import ApprovalRef, Verb
+from bot.approval_kinds import FIGURES, ApprovalRef, Figures, Verb, figures_key
 from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
 from bot.blocks import common as b
 from bot.blocks import open_in
+from bot.blocks.approvals import figures_lines, seen_key
 from bot.blocks.time import slack_date
 from bot.interactions import ref
 from bot.platforms.limits import DESCRIPTOR
@@ -257,6 +258,17 @@ def task_key(p: PendingLimit) -> str:
     return next((a.task_key for a in p.actions if a.task_key), "")
 
 
+def limit_figures(status: str | None, value: float | None, proposed: float | None) -> Figures:
+    """What approving changes: the limit's value before → after (a draft's new value, a new
+    limit's first one, or a deletion)."""
+    if "DELETION" in str(status or ""):
+        return Figures((f"Limit value: {number(value)} → removed",), figures_key("delete", value))
+    if proposed is not None:
+        line = f"Limit value: {number(value)} → {number(proposed)}"
+        return Figures((line,), figures_key("change", value, proposed))
+    return Figures((f"Limit value: none in force → {number(value)}",), figures_key("new", value))
+
+
 def card_payload(p: PendingLimit, key: str) -> dict[str, Any]:
     """What a card needs to draw itself later, and the task key a click must still match."""
     return {
@@ -264,11 +276,13 @@ def card_payload(p: PendingLimit, key: str) -> dict[str, Any]:
         "task_key": key,
         "status": p.status,
         "value": p.value,
+        "proposed": p.proposed,
         "scope": p.scope,
         "structure": p.structure,
         "server": p.server,
         "measure": p.measure,
         "comment": p.comment,
+        FIGURES: limit_figures(p.status, p.value, p.proposed).as_payload(),
     }
 
 
@@ -282,12 +296,13 @@ def _card_text(p: dict[str, Any], status: str | None = None) -> str:
     deletion = "DELETION" in str(p.get("status", ""))
     what = "delete the limit" if deletion else "new or changed limit"
     comment = f"\n_{b.escape(p['comment'])}_" if p.get("comment") else ""
+    proposed = f" → {number(p['proposed'])}" if p.get("proposed") is not None else ""
     return (
         f"*`{b.escape(p.get('limit_id', '?'))}`* · *{b.escape(p.get('structure', ''))}* · "
         f"{b.escape(p.get('server', ''))} · "
         f"{status if status is not None else b.words(p.get('status', ''))} "
         f"({step_label(str(p.get('task_key', '')))}: {what})\n"
-        f"{b.escape(p.get('scope', ''))} · limit {number(p.get('value'))} on "
+        f"{b.escape(p.get('scope', ''))} · limit {number(p.get('value'))}{proposed} on "
         f"`{b.escape(p.get('measure', ''))}`{comment}"
     )
 
@@ -305,11 +320,11 @@ def _approve_button(a: Approval, text: str = "Approve") -> dict[str, Any]:
     return b.button(
         text,
         APPROVE,
-        ref(ApprovalRef(approval=a.id)),
+        ref(ApprovalRef(approval=a.id, seen=seen_key(p))),
         style="primary",
         confirm_dialog=b.confirm(
             "Approve this limit?",
-            f"{question} It runs with your own Atoti Limits account.",
+            f"{question}\n{figures_lines(p)}\nIt runs with your own Atoti Limits account.",
             ok="Approve",
             danger=False,
         ),

@@ -33,6 +33,7 @@ from bot.filters import INSTANCE, PROJECT
 from bot.platforms.astakos import DESCRIPTOR
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
+from bot.platforms.astakos.figures import commission_figures
 from bot.platforms.astakos.models import Project, Quota, amount
 from bot.platforms.astakos.platform import AstakosPlatform
 from bot.platforms.base import Credential
@@ -101,8 +102,11 @@ async def pending_commissions(ctx: DigestContext) -> list[Approval]:
         for part in (p.holder, p.source or "")
     ]
     names = await shared.names(client, credential, uuids)
+    figures = await commission_figures(client, credential, details, names)
     return [
-        await shared.register_commission(ctx.services, credential.instance, c, names)
+        await shared.register_commission(
+            ctx.services, credential.instance, c, names, figures[c.serial]
+        )
         for c in details
     ]
 

@@ -141,3 +141,15 @@ def free_claim(db: Db, claim: dict[str, Any]) -> bool:
             [PENDING, claim["id"], ACTING, claim["actor"], claim["acted_at"]],
         )
     return cursor.rowcount == 1
+
+
+def set_payload(db: Db, approval_id: str, payload: str) -> dict[str, Any]:
+    """The card data of an approval still waiting, as the platform says now (a settled or
+    claimed one keeps what it was decided on)."""
+    with db.conn:
+        db.execute(
+            f"update approvals set payload = ? where id = ? and state in "
+            f"({', '.join('?' * len(CLAIMABLE))})",
+            [payload, approval_id, *CLAIMABLE],
+        )
+    return get(db, approval_id)

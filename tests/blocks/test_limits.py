@@ -125,10 +125,13 @@ def test_a_pending_card_says_what_is_asked_with_approve_confirmed_and_reject():
     ) in shown
     approve, reject = buttons(blocks)
     assert ApprovalRef.model_validate_json(approve["value"]).approval == "ap-1"
+    # The dialog says what approving changes: a new limit's first value.
     assert approve["confirm"]["text"]["text"] == (
-        "Approve limit L-7 (Book = B-001, 500,000) on risk? "
+        "Approve limit L-7 (Book = B-001, 500,000) on risk?\n"
+        "Limit value: none in force → 500,000\n"
         "It runs with your own Atoti Limits account."
     )
+    assert ApprovalRef.model_validate_json(approve["value"]).seen
     assert reject["action_id"] == limits.REJECT and "confirm" not in reject
 
 

@@ -17,7 +17,7 @@ from emulators.slack_driver import SlackDriver
 from tests.e2e.process import BotProcess, wait_until
 from tests.e2e.test_limits_approvals import (
     EXECUTE,
-    button,
+    approve,
     card_buttons,
     card_text,
     link_as,
@@ -87,11 +87,14 @@ async def test_killed_after_claiming_before_the_platform_call_the_card_works_aga
     bot, driver = first
     await link_as(driver, slack, "alice", "alice")
     shared = await share_pending(driver, slack)
-    # The click's first platform call (reading the limit) never answers: the process is
-    # killed with the claim taken and the approve action not sent.
-    limits.faults.set(hang=True, path_prefix=LIMIT_PATH)
-    await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
-    wait_until(lambda: limits.requests_to("GET", LIMIT_PATH), 20, "the click reaching Limits")
+    # The click reads the limit twice: its confirm dialog's figures, checked before the claim,
+    # then the task to take, after it. That second read never answers: the process is killed
+    # with the claim taken and the approve action not sent.
+    limits.faults.set(hang=True, path_prefix=LIMIT_PATH, after=1)
+    await driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-4"))
+    wait_until(
+        lambda: len(limits.requests_to("GET", LIMIT_PATH)) == 2, 20, "the click reaching Limits"
+    )
     assert approval_state(world) == ("acting", "U0ALICE")
     bot.kill()
     limits.faults.clear()
@@ -105,7 +108,9 @@ async def test_killed_after_claiming_before_the_platform_call_the_card_works_aga
             "Reject",
         ]
         async with SlackDriver(slack, again.events_url, SIGNING_SECRET) as driver:
-            await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
+            await driver.click(
+                "alice", shared, action_id="limits_approve", value=approve(shared, "L-4")
+            )
             await driver.wait_for(
                 lambda: (
                     "Approved* by <@U0ALICE>"
@@ -125,7 +130,7 @@ async def test_killed_after_the_platform_call_the_card_is_settled_not_sent_again
     shared = await share_pending(driver, slack)
     # Limits takes the approval but answers slowly: the process dies before it hears back.
     limits.faults.set(latency=1.5, path_prefix=EXECUTE_PATH)
-    await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
+    await driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-4"))
     wait_until(lambda: limits.requests_to("POST", EXECUTE), 20, "the approve reaching Limits")
     bot.kill()
     wait_until(lambda: limits.limits["L-4"].status == "APPROVED", 20, "Limits approving")

@@ -32,8 +32,21 @@ def platforms(limits: LimitsEmulator) -> dict[str, list[dict[str, Any]]]:
 
 
 def button(limit_id: str, task: str = "firstApproval") -> str:
-    """The value of a card's Approve / Reject buttons."""
+    """The value of a card's Reject button (Approve's also says which figures its confirm
+    dialog showed: `approve`)."""
     return json.dumps({"approval": f"limits:prod:limit:{limit_id}:{task}"}, separators=(",", ":"))
+
+
+def approve(message: Message, limit_id: str, task: str = "firstApproval") -> str:
+    """The value of a card's Approve button in `message`."""
+    return next(
+        e["value"]
+        for blk in message.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e.get("action_id") == "limits_approve"
+        and json.loads(e["value"])["approval"] == f"limits:prod:limit:{limit_id}:{task}"
+    )
 
 
 def card_text(message: Message, limit_id: str, task: str = "firstApproval") -> str:
@@ -47,7 +60,8 @@ def card_buttons(message: Message, limit_id: str, task: str = "firstApproval") -
         for blk in message.blocks
         if blk.get("type") == "actions"
         for e in blk["elements"]
-        if e.get("value") == button(limit_id, task)
+        if json.loads(e.get("value") or "{}").get("approval")
+        == f"limits:prod:limit:{limit_id}:{task}"
     ]
 
 
@@ -80,7 +94,7 @@ async def test_approve_updates_the_limit_the_card_and_the_audit(
     assert card_buttons(reply, "L-4") == ["Approve", "Reject"]
     assert "Corolla" in card_text(reply, "L-4")
 
-    r = await driver.click("alice", reply, action_id="limits_approve", value=button("L-4"))
+    r = await driver.click("alice", reply, action_id="limits_approve", value=approve(reply, "L-4"))
     assert r is not None and r.status == 200
     await driver.wait_for(lambda: limits.limits["L-4"].status == "APPROVED")
 
@@ -114,13 +128,13 @@ async def test_double_click_and_slack_retry_reach_the_platform_once(
     limits.requests.clear()
 
     clicks = await asyncio.gather(
-        driver.click("alice", shared, action_id="limits_approve", value=button("L-17")),
-        driver.click("alice", shared, action_id="limits_approve", value=button("L-17")),
+        driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-17")),
+        driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-17")),
         driver.click(
             "alice",
             shared,
             action_id="limits_approve",
-            value=button("L-17"),
+            value=approve(shared, "L-17"),
             retry_num=1,
             retry_reason="http_timeout",
         ),
@@ -162,7 +176,7 @@ async def test_a_clicker_without_the_role_sees_the_refusal_and_the_card_stays_op
     await link_as(driver, slack, "bob", "bob")
     shared = await share_pending(driver, slack)
 
-    await driver.click("bob", shared, action_id="limits_approve", value=button("L-4"))
+    await driver.click("bob", shared, action_id="limits_approve", value=approve(shared, "L-4"))
     await driver.wait_for(lambda: "not allowed to do that" in seen_by(slack, "bob"))
     assert "is not a candidate" in seen_by(slack, "bob")  # the platform's own reason
     assert limits.limits["L-4"].status == "PENDING"
@@ -173,7 +187,7 @@ async def test_a_clicker_without_the_role_sees_the_refusal_and_the_card_stays_op
     )
 
     # Still open for someone who may approve.
-    await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
+    await driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-4"))
     await driver.wait_for(lambda: limits.limits["L-4"].status == "APPROVED")
     await driver.wait_for(
         lambda: (
@@ -187,7 +201,7 @@ async def test_unlinked_clicker_is_told_how_to_link_and_nothing_happens(driver, 
     await link_as(driver, slack, "alice", "alice")
     shared = await share_pending(driver, slack)
     limits.requests.clear()
-    await driver.click("carol", shared, action_id="limits_approve", value=button("L-4"))
+    await driver.click("carol", shared, action_id="limits_approve", value=approve(shared, "L-4"))
     await driver.wait_for(lambda: "/ops link limits prod" in seen_by(slack, "carol"))
     assert "no linked Atoti Limits (prod) account" in seen_by(slack, "carol")
     assert limits.requests_to("POST", EXECUTE) == []
@@ -209,7 +223,7 @@ async def test_six_eyes_first_approval_leaves_a_second_step(driver, slack, limit
     )
     shared = await share_pending(driver, slack)
 
-    await driver.click("alice", shared, action_id="limits_approve", value=button("L-10"))
+    await driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-10"))
     current = await driver.wait_for(
         lambda: (
             (m := slack.workspace.find(shared.channel, shared.ts))
@@ -225,7 +239,7 @@ async def test_six_eyes_first_approval_leaves_a_second_step(driver, slack, limit
     second = await share_pending(driver, slack)
     assert "second approval" in card_text(second, "L-10", "secondApproval")
     await driver.click(
-        "alice", second, action_id="limits_approve", value=button("L-10", "secondApproval")
+        "alice", second, action_id="limits_approve", value=approve(second, "L-10", "secondApproval")
     )
     await driver.wait_for(lambda: "already gave the first approval" in seen_by(slack, "alice"))
     assert card_buttons(
@@ -233,7 +247,7 @@ async def test_six_eyes_first_approval_leaves_a_second_step(driver, slack, limit
     ) == ["Approve", "Reject"]
 
     await driver.click(
-        "carol", second, action_id="limits_approve", value=button("L-10", "secondApproval")
+        "carol", second, action_id="limits_approve", value=approve(second, "L-10", "secondApproval")
     )
     await driver.wait_for(lambda: limits.limits["L-10"].status == "APPROVED")
 
@@ -245,7 +259,7 @@ async def test_a_stale_card_shows_the_task_as_already_handled(driver, slack, lim
     limits.limits["L-22"].status, limits.limits["L-22"].task = "APPROVED", None
     limits.requests.clear()
 
-    await driver.click("alice", shared, action_id="limits_approve", value=button("L-22"))
+    await driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-22"))
     current = await driver.wait_for(
         lambda: (
             (m := slack.workspace.find(shared.channel, shared.ts))
@@ -299,7 +313,9 @@ async def test_platform_outage_leaves_a_retry_button(driver, slack, limits, bot)
     shared = await share_pending(driver, slack)
     limits.faults.set(status=503, path_prefix="/activeviam/limits/rest/v2/workflow-service")
     try:
-        await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
+        await driver.click(
+            "alice", shared, action_id="limits_approve", value=approve(shared, "L-4")
+        )
         current = await driver.wait_for(
             lambda: (
                 (m := slack.workspace.find(shared.channel, shared.ts))
@@ -312,7 +328,7 @@ async def test_platform_outage_leaves_a_retry_button(driver, slack, limits, bot)
     assert card_buttons(current, "L-4") == ["Retry approve"]
     assert limits.limits["L-4"].status == "PENDING"
 
-    await driver.click("alice", current, action_id="limits_approve", value=button("L-4"))
+    await driver.click("alice", current, action_id="limits_approve", value=approve(current, "L-4"))
     await driver.wait_for(lambda: limits.limits["L-4"].status == "APPROVED")
 
 
@@ -337,8 +353,12 @@ class TestOperatorRestriction:
         )
         shared = await share_pending(driver, slack)
         limits.requests.clear()
-        await driver.click("carol", shared, action_id="limits_approve", value=button("L-4"))
+        await driver.click(
+            "carol", shared, action_id="limits_approve", value=approve(shared, "L-4")
+        )
         await driver.wait_for(lambda: "restrict who may approve" in seen_by(slack, "carol"))
         assert limits.requests_to("POST", EXECUTE) == []
-        await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
+        await driver.click(
+            "alice", shared, action_id="limits_approve", value=approve(shared, "L-4")
+        )
         await driver.wait_for(lambda: limits.limits["L-4"].status == "APPROVED")

@@ -21,7 +21,7 @@ from emulators.limits import LimitsEmulator
 from emulators.slack_driver import SlackDriver
 from tests.e2e.helpers import reply_to, texts
 from tests.e2e.process import BotProcess, wait_until
-from tests.e2e.test_limits_approvals import EXECUTE, button, card_text, link_as, share_pending
+from tests.e2e.test_limits_approvals import EXECUTE, approve, card_text, link_as, share_pending
 from tests.engines import rows
 from tests.support.bot import SIGNING_SECRET
 from tests.support.seed import dss_digest, link_dss, overdue_digests
@@ -72,8 +72,12 @@ async def test_a_double_click_on_two_replicas_acts_once_and_an_event_retry_runs_
             await link_as(on_a, slack, "alice", "alice")
             shared = await share_pending(on_a, slack)
             clicks = await asyncio.gather(
-                on_a.click("alice", shared, action_id="limits_approve", value=button("L-4")),
-                on_b.click("alice", shared, action_id="limits_approve", value=button("L-4")),
+                on_a.click(
+                    "alice", shared, action_id="limits_approve", value=approve(shared, "L-4")
+                ),
+                on_b.click(
+                    "alice", shared, action_id="limits_approve", value=approve(shared, "L-4")
+                ),
             )
             assert [c.status for c in clicks if c is not None] == [200, 200]
             await on_a.wait_for(

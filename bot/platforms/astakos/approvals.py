@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot import errors
+from bot.approval_kinds import FIGURES, Figures
 from bot.approvals import Approval
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
@@ -80,8 +81,14 @@ async def register(
 
 
 async def register_commission(
-    services: Services, instance: str, c: Commission, known: dict[str, str]
+    services: Services,
+    instance: str,
+    c: Commission,
+    known: dict[str, str],
+    figures: Figures | None = None,
 ) -> Approval:
+    """The commission's approval, its card data (with what accepting it changes, `figures`,
+    from `bot.platforms.astakos.figures`) as Astakos says now."""
     payload = cards.CommissionPayload(
         serial=c.serial,
         name=c.name,
@@ -96,14 +103,16 @@ async def register_commission(
             for p in c.provisions
         ],
     )
-    return await register(
+    data = {**payload.model_dump(), FIGURES: figures.as_payload() if figures else None}
+    record = await register(
         services,
         instance,
         "commission",
         str(c.serial),
         f"commission {c.serial} {c.name}".strip(),
-        payload.model_dump(),
+        data,
     )
+    return await services.approvals.refresh(record, data)
 
 
 def grant_lines(resources: dict[str, Any]) -> list[str]:

@@ -18,6 +18,7 @@ from bot.approval_kinds import (
     WAITING,
     ApprovalKind,
     Current,
+    Figures,
     Place,
     Verb,
 )
@@ -25,7 +26,8 @@ from bot.approvals import Approval
 from bot.blocks import astakos as cards
 from bot.blocks import common as b
 from bot.platforms.astakos import views
-from bot.platforms.astakos.approvals import PLATFORM, client, wrong_token
+from bot.platforms.astakos.approvals import PLATFORM, client, names, wrong_token
+from bot.platforms.astakos.figures import commission_figures
 from bot.platforms.base import Credential
 
 if TYPE_CHECKING:
@@ -68,6 +70,21 @@ async def _perform(
             token=token, membership_id=int(approval.target), action=verb.action, reason=reason
         )
     return f"{verb.past} · reason: {reason}" if reason else verb.past
+
+
+async def _commission_figures(
+    services: Services, credential: Credential, approval: Approval
+) -> Figures | None:
+    """What accepting the commission changes, read now with the clicker's service token
+    (None: no longer pending; the claim says what happened)."""
+    astakos = client(services, credential.instance)
+    try:
+        c = await astakos.commission(token=credential.secret, serial=int(approval.target))
+    except errors.NotFound:
+        return None
+    uuids = [part.partition(":")[2] for p in c.provisions for part in (p.holder, p.source or "")]
+    known = await names(astakos, credential, uuids)
+    return (await commission_figures(astakos, credential, [c], known))[c.serial]
 
 
 # -- current state, for a claim a dead process left (bot/recovery.py) -----------------------
@@ -166,6 +183,7 @@ COMMISSION = _kind(
     "The reason goes in the audit trail (Astakos keeps no reason for commissions).",
     r"^(\*?)(\d+)(\*? commission\(s\) waiting)",
     recount=cards.retally_resolve_all,  # "Resolve all (n)" covers the commissions still open
+    preview=_commission_figures,  # Accept's dialog: each holding's usage before → after
 )
 APPLICATION = _kind(
     "application",

@@ -22,6 +22,7 @@ from bot.blocks import common as b
 from bot.blocks import open_in
 from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
+from bot.platforms.astakos.figures import commission_figures
 from bot.platforms.astakos.models import Membership, Project
 from bot.platforms.base import Credential
 
@@ -104,8 +105,10 @@ async def commissions(
         for part in (p.holder, p.source or "")
     ]
     names = await shared.names(client, credential, uuids)
+    figures = await commission_figures(client, credential, details, names)
     pending = [
-        await shared.register_commission(services, credential.instance, c, names) for c in details
+        await shared.register_commission(services, credential.instance, c, names, figures[c.serial])
+        for c in details
     ]
     pending_ids = {a.id for a in pending}
     # Acted on from this list and resolved since: shown first with who / when / result.
@@ -141,7 +144,10 @@ async def commission(
             part.partition(":")[2] for p in c.provisions for part in (p.holder, p.source or "")
         ]
         names = await shared.names(client, credential, uuids)
-        record = await shared.register_commission(services, credential.instance, c, names)
+        figures = await commission_figures(client, credential, [c], names)
+        record = await shared.register_commission(
+            services, credential.instance, c, names, figures[c.serial]
+        )
     card = blocks.card(record, view="commission", arg=serial, full=True)
     blks = blocks.commission_detail(credential.instance, record, card)
     if note:

@@ -35,4 +35,5 @@ async def register(services: Services, instance: str, p: PendingLimit, key: str)
         if not record.settled:
             break
     assert record is not None
-    return record
+    # Listed again: the card shows the limit as it is now (a draft's value may have changed).
+    return await services.approvals.refresh(record, blocks.card_payload(p, key))

@@ -32,6 +32,7 @@ from bot.platforms.limits.models import (
     Incident,
     IncidentPageWire,
     IncidentWire,
+    LimitChange,
     LimitsStatus,
     LimitView,
     LimitWire,
@@ -307,9 +308,24 @@ class LimitsClient:
                             measure=structure.measure_name,
                             comment=_comment(limit),
                             actions=_actions(limit),
+                            proposed=_draft_value(limit),
                         )
                     )
         return pending
+
+    async def change(self, credential: Credential, *, limit_id: str) -> LimitChange:
+        """What approving the limit's open task would change, read now (a confirm dialog's
+        figures, checked at the click)."""
+        wire = self._parse(
+            LimitWire, await self._get(credential, LIMIT.format(limit_id=_segment(limit_id)))
+        )
+        return LimitChange(
+            limit_id=wire.limit_id,
+            status=(wire.draft_limit_status if wire.draft_limit else wire.limit_status) or "",
+            value=wire.limit_value,
+            proposed=_draft_value(wire),
+            pending=_is_pending(wire),
+        )
 
     async def history(self, credential: Credential, *, limit_id: str) -> list[HistoryEntry]:
         """The workflow history of a limit, oldest first: who did what, when, and the values
@@ -547,6 +563,12 @@ def _is_pending(limit: LimitWire) -> bool:
     return limit.limit_status in INFERRED_PENDING_STATUSES or (
         limit.draft_limit is not None and limit.draft_limit_status in INFERRED_PENDING_STATUSES
     )
+
+
+def _draft_value(limit: LimitWire) -> float | None:
+    """The value a limit's pending draft would give it (the spec's `draftLimit.limitValue`)."""
+    value = (limit.draft_limit or {}).get("limitValue")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _actions(limit: LimitWire) -> tuple[WorkflowAction, ...]:

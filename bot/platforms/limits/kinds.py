@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import approval_kinds, errors
-from bot.approval_kinds import ELSEWHERE, TOOK_EFFECT, WAITING, ApprovalKind, Current, Place, Verb
+from bot.approval_kinds import (
+    ELSEWHERE,
+    TOOK_EFFECT,
+    WAITING,
+    ApprovalKind,
+    Current,
+    Figures,
+    Place,
+    Verb,
+)
 from bot.approvals import Approval
 from bot.blocks import common as b
 from bot.blocks import limits as blocks
@@ -44,6 +53,18 @@ async def _perform(
         )
     text = blocks.outcome_text(outcome, verb.action)
     return f"{text} ({comment})" if comment else text
+
+
+async def _preview(
+    services: Services, credential: Credential, approval: Approval
+) -> Figures | None:
+    """The limit's value before → after, read now with the clicker's account (None: nothing
+    waits on a decision any more; the claim says what happened)."""
+    limits = views.client(services, credential.instance)
+    change = await limits.change(credential, limit_id=str(approval.payload.get("limit_id", "")))
+    if not change.pending:
+        return None
+    return blocks.limit_figures(change.status, change.value, change.proposed)
 
 
 async def _current(services: Services, credential: Credential, approval: Approval) -> Current:
@@ -84,6 +105,7 @@ LIMIT = ApprovalKind(
     redraw=views.redraw,
     reason_note="It runs with your own Atoti Limits account.",
     tally=r"^(\*?)(\d+)(\*? limit\(s\) waiting)",
+    preview=_preview,
 )
 KINDS = (LIMIT,)
 approval_kinds.register(*KINDS)

@@ -235,6 +235,9 @@ class PendingLimit:
     measure: str
     comment: str
     actions: tuple[WorkflowAction, ...]
+    # The value a pending change (a draft) would give the limit; `value` stays the one in
+    # force. None: no draft (a new limit asks for `value`, a deletion removes it).
+    proposed: float | None = None
 
     @property
     def can_act(self) -> bool:
@@ -263,3 +266,14 @@ class HistoryEntry:
     timestamp: str
     activity: str = ""  # startEvent, userTask, endEvent ...
     variables: tuple[tuple[str, str], ...] = ()  # (name, value) given at that step
+
+
+@dataclass(frozen=True)
+class LimitChange:
+    """What approving a limit's open task would change, as the server says now."""
+
+    limit_id: str
+    status: str  # the pending status (of its draft, when it has one): PENDING, PENDING_DELETION
+    value: float | None  # in force (or asked for, by a new limit)
+    proposed: float | None  # a draft's value
+    pending: bool  # False: nothing waits on a decision any more
