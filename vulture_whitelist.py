@@ -49,9 +49,6 @@ watches.count_live  # tests/bot/test_recovery_store.py
 demo.DemoPlatforms.emulators  # the demo's world, which tests and benchmarks drive
 limits.TaskOutcome.status_before  # tests/platforms/limits/test_client_actions.py
 
-# -- agreed between parts, read by the part that lands next -----------------------------------
-_.subject  # AlertItem.subject: the thread key the alert runner threads facts under (issue #14)
-
 # -- pydantic model fields: part of the platform answer's validated shape ----------------------
 # Not shown anywhere yet, but a malformed value is refused like in any other field (an
 # unexpected answer), so removing one would change what the bot accepts.

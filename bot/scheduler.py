@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import alert_mutes, errors, filters, membership, triggers
-from bot.blocks.alert_controls import with_controls
+from bot import errors, filters, membership, triggers
+from bot.alert_threads import Conversation
 from bot.digests import compose as composer
 from bot.digests import pictures as digest_pictures
 from bot.digests import registry
@@ -485,7 +485,8 @@ class Scheduler:
         return await self.run(row, self._services().now(), reason="now")
 
     async def run_alert(self, row: dict[str, Any]) -> int:
-        """Post the items of the alert's source not posted before; returns how many."""
+        """Post what is new in the alert's source: new subjects, later facts in their threads;
+        returns how many messages were posted."""
         services = self._services()
         assert self.poster is not None and self.gates is not None
         source = registry.alerts(services.settings.descriptors).get(row["source"])
@@ -515,44 +516,8 @@ class Scheduler:
         except errors.BotError as error:
             await services.store.run(subs.ran, row["id"], "", str(error))
             return 0
-        posted = 0
-        destination = row["channel"] or row["owner"]
-        for item in items:
-            key = f"item:{item.key}"
-            entry = await services.store.run(ledger.open_run, row["id"], key, "alert")
-            if entry["state"] in ledger.FINAL:
-                continue
-            # Snoozed or muted (bot.alert_mutes): handled, so not posted when the silence ends.
-            if await alert_mutes.silenced(services, row, item, now):
-                await services.store.run(
-                    ledger.finish,
-                    row["id"],
-                    key,
-                    ledger.SKIPPED,
-                    at=now.isoformat(),
-                    detail="silenced",
-                )
-                continue
-            item_blocks = with_controls(row["id"], item)  # + Snooze and Mute
-            try:
-                ts = await self.poster.deliver(
-                    Outgoing(
-                        row["id"],
-                        key,
-                        destination,
-                        item.text,
-                        item_blocks,
-                        after=self._after(item.approvals, item_blocks, ran=None),
-                    )
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("alert %s item %s failed", row["id"], item.key)
-                await self.poster.mark_failed(row["id"], key, "post failed")
-                continue
-            if ts is not None:
-                posted += 1
+        # New subjects as parents, later facts in their threads (bot.alert_threads).
+        posted = await Conversation(services, self.poster, row).tell(items)
         await services.store.run(subs.ran, row["id"], now.astimezone(UTC).isoformat())
         return posted
 

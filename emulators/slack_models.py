@@ -122,6 +122,9 @@ class Message:
     text: str
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
+    # A thread reply also shown in the channel (chat.postMessage `reply_broadcast`): it is in
+    # conversations.history as well as in conversations.replies.
+    reply_broadcast: bool = False
     edited: bool = False
     ephemeral_for: str | None = None
     source: str = "chat.postMessage"
@@ -154,6 +157,8 @@ class Message:
             body["blocks"] = copy.deepcopy(self.blocks)
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
+        if self.reply_broadcast:
+            body["subtype"] = "thread_broadcast"
         if self.files:
             body["files"] = copy.deepcopy(self.files)
         if self.edited:

@@ -153,6 +153,7 @@ class WebApi:
             "conversations.info": self.conversations_info,
             "conversations.members": self.conversations_members,
             "conversations.history": self.conversations_history,
+            "conversations.replies": self.conversations_replies,
             "users.info": self.users_info,
             "usergroups.users.list": self.usergroups_users_list,
             "views.open": self.views_open,
@@ -295,8 +296,41 @@ class WebApi:
         for message in reversed(self.ws.messages(channel.id)):
             ts = float(message.ts)
             inside = (oldest <= ts <= latest) if inclusive else (oldest < ts < latest)
-            if inside and message.thread_ts in (None, message.ts):
+            if inside and (message.thread_ts in (None, message.ts) or message.reply_broadcast):
                 found.append(message)
+        cursor = int(args.get("cursor") or 0)
+        page = found[cursor : cursor + limit]
+        more = len(found) > cursor + limit
+        return {
+            "messages": [m.to_api(with_metadata=with_metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(cursor + limit) if more else ""},
+        }
+
+    def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread oldest first: its parent (always, as Slack gives it) then the replies
+        between `oldest` and `latest`, at most `limit`; metadata with include_all_metadata."""
+        channel = self._channel(args)
+        if not channel.is_im and BOT_USER_ID not in channel.members:
+            raise ApiError("not_in_channel")
+        parent = self.ws.find(channel.id, str(args.get("ts") or ""))
+        if parent is None or parent.is_ephemeral:
+            raise ApiError("thread_not_found")
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or 0) or float("inf")
+        inclusive = _true(args.get("inclusive"))
+        limit = max(1, min(int(args.get("limit") or 1000), 1000))
+        with_metadata = _true(args.get("include_all_metadata"))
+        replies = [
+            m
+            for m in self.ws.messages(channel.id)
+            if m.thread_ts == parent.ts
+            and m.ts != parent.ts
+            and (
+                (oldest <= float(m.ts) <= latest) if inclusive else (oldest < float(m.ts) < latest)
+            )
+        ]
+        found = [parent, *replies]
         cursor = int(args.get("cursor") or 0)
         page = found[cursor : cursor + limit]
         more = len(found) > cursor + limit
@@ -320,6 +354,7 @@ class WebApi:
                 text=text,
                 blocks=blocks,
                 thread_ts=args.get("thread_ts") or None,
+                reply_broadcast=bool(args.get("thread_ts")) and _true(args.get("reply_broadcast")),
                 metadata=_metadata(args.get("metadata")),
             )
         )

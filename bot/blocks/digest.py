@@ -136,6 +136,14 @@ def dss(
 
 
 def future_alert(instance: str, f: Future) -> tuple[str, list[b.Block]]:
+    if f.status == "running":
+        progress = f" ({b.escape(f.progress_text)})" if f.progress_text else ""
+        text = (
+            f"{FUTURE_ICON['running']} DSS task *{b.escape(f.label)}* (`{b.escape(f.job_id)}`, "
+            f"{b.escape(instance)}) is running{progress}, started "
+            f"{duration(f.running_time / 1000)} ago."
+        )
+        return text, [b.section(text)]
     icon = FUTURE_ICON.get(f.status, "")
     outcome = f.outcome_text
     kind = "Failed" if f.status == "failed" else "Result"
@@ -198,7 +206,16 @@ def squonk(
 
 
 def squonk_alert(site: str, i: Instance) -> tuple[str, list[b.Block]]:
-    text = instance_ended(site, i, None)
+    if i.done:
+        text = instance_ended(site, i, None)
+    else:
+        icon = PHASE_ICON.get(i.phase, ":grey_question:")
+        job = f" ({b.escape(i.job_label)})" if i.job_label else ""
+        ran = f" for {run_time(i.run_time)}" if i.phase == "RUNNING" and i.run_time else ""
+        text = (
+            f"{icon} Squonk2 instance *{b.escape(i.name)}*{job} (`{b.escape(i.id)}`, "
+            f"{b.escape(site)}) is *{b.words(i.phase)}*{ran}."
+        )
     return text, [b.section(text)]
 
 

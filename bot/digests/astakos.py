@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 PLATFORM = DESCRIPTOR.key
 TITLE = DESCRIPTOR.title
 SERVICE_TOKEN = "service token"
+WAITING = "waiting for approval"  # a pending item's state line
 OVER = 0.8  # quotas at or over this fraction of the reachable limit are shown
 
 
@@ -289,6 +290,10 @@ def _item(a: Approval, what: str) -> AlertItem:
         approvals=[a.id],
         subject=a.id,
         kind=a.kind,
+        state=WAITING,
+        # No longer pending, and not through this bot's buttons (bot.alert_threads tells
+        # those apart): accepted, rejected or withdrawn on Astakos itself.
+        gone="resolved elsewhere",
     )
 
 

@@ -18,7 +18,9 @@ answer) the poster waits until the interrupted request cannot still land (`settl
 after posting began, longer than the Web API client's timeout), then reads the channel's
 history from that moment (conversations.history, include_all_metadata) for a message with
 that metadata: found → delivered with its ts; not found → posted now. A pending row was never
-posted and is simply posted. So a run is never posted twice, and never lost.
+posted and is simply posted. So a run is never posted twice, and never lost. A reply in an
+alert's thread (`thread_ts`, bot/alert_threads.py) is looked for in that thread
+(conversations.replies), where Slack keeps it.
 
 Rate limits. Posts are paced per channel (`channel_interval`, ~1 message a second as Slack
 allows) and share a workspace budget (`per_minute`, a sliding window). A 429 is waited out for
@@ -57,6 +59,10 @@ class Outgoing:
     destination: str  # a channel id, or the owner's user id (their DM)
     text: str
     blocks: list[dict[str, Any]]
+    # A reply in this thread (the parent's ts) rather than a message of its own; `broadcast`
+    # shows the reply in the channel as well (reply_broadcast).
+    thread_ts: str = ""
+    broadcast: bool = False
     # What else the delivery records, fn(db, channel, ts), in the same store call that marks
     # the run delivered (approval copies, the subscription's last run): one hop per digest.
     after: Callable[[Db, str, str], None] | None = field(default=None, compare=False)
@@ -166,7 +172,9 @@ class Poster:
         wait = (started + timedelta(seconds=self.settle) - self.now()).total_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
-        ts = await self.find_posted(channel, out.subscription_id, out.run, started)
+        ts = await self.find_posted(
+            channel, out.subscription_id, out.run, started, thread_ts=out.thread_ts
+        )
         if ts is not None:
             await self._delivered(out, channel, ts, detail="found in history")
             return ts
@@ -184,9 +192,13 @@ class Poster:
 
         await self.store.run(record)
 
-    async def find_posted(self, channel: str, sub_id: int, run: str, since: datetime) -> str | None:
+    async def find_posted(
+        self, channel: str, sub_id: int, run: str, since: datetime, *, thread_ts: str = ""
+    ) -> str | None:
         oldest = f"{since.timestamp() - 5:.6f}"
         cursor = None
+        # A thread reply is in its thread; the channel's history holds only broadcast ones.
+        method = "conversations_replies" if thread_ts else "conversations_history"
         for _ in range(50):
             args: dict[str, Any] = {
                 "channel": channel,
@@ -194,9 +206,11 @@ class Poster:
                 "limit": 200,
                 "include_all_metadata": True,
             }
+            if thread_ts:
+                args["ts"] = thread_ts
             if cursor:
                 args["cursor"] = cursor
-            response = await self._call("conversations_history", channel, **args)
+            response = await self._call(method, channel, **args)
             for message in response.get("messages") or []:
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
@@ -216,6 +230,9 @@ class Poster:
             "event_type": EVENT_TYPE,
             "event_payload": {"subscription": out.subscription_id, "run": out.run},
         }
+        thread: dict[str, Any] = (
+            {"thread_ts": out.thread_ts, "reply_broadcast": out.broadcast} if out.thread_ts else {}
+        )
         while True:
             await self.pacer.wait(channel)
             try:
@@ -227,6 +244,7 @@ class Poster:
                     blocks=out.blocks,
                     metadata=metadata,
                     unfurl_links=False,
+                    **thread,
                 )
             except (TimeoutError, OSError) as error:
                 # The answer was lost: it may or may not have been posted. Look, then decide.
@@ -244,6 +262,24 @@ class Poster:
             ts = str(response["ts"])
             await self._delivered(out, channel, ts)
             return ts
+
+    async def blocks_of(self, channel: str, ts: str) -> list[dict[str, Any]] | None:
+        """A message's blocks as Slack shows it now (a thread's parent: the first message
+        conversations.replies gives), or None when Slack does not give it."""
+        response = await self._call(
+            "conversations_replies", channel, channel=channel, ts=ts, limit=1, inclusive=True
+        )
+        for message in response.get("messages") or []:
+            if message.get("ts") == ts:
+                found = message.get("blocks")
+                return list(found) if found else None
+        return None
+
+    async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """chat.update a message this poster posted, paced like a post (429s waited out).
+        Idempotent: the caller records it done afterwards, and does it again if that fails."""
+        await self.pacer.wait(channel)
+        await self._call("chat_update", channel, channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def _call(self, method: str, pace_key: str, /, **args: Any) -> Any:
         """One Web API call; 429 → wait Retry-After (the channel is held), then again."""

@@ -4,10 +4,12 @@ Section: the owner's running futures (longest first) and the scenario runs that 
 the previous digest (the last 24 h on a first run).
 
 Alert sources (keys are stable: the same thing always has the same key):
-    dss.futures   the owner's futures that ended (done, failed, aborted) and that DSS still
-                  lists, each read in full once for its failure reason or result; key
-                  `dss:<instance>:future:<job id>`. DSS's `/futures/` may list running tasks
-                  only, in which case this source stays quiet.
+    dss.futures   the owner's futures, running or ended (done, failed, aborted), each ended
+                  one read in full for its failure reason or result; subject and key
+                  `dss:<instance>:future:<job id>`, state running, finished, failed, aborted.
+                  A future is one thread: its parent when first seen, a reply when it ends
+                  (a failure broadcast). DSS's `/futures/` may list running tasks only: a
+                  followed future it no longer lists is read by its id, so its end is told.
     dss.runs      scenario runs that ended FAILED in the window below; key
                   `dss:<instance>:run:<project>.<scenario>:<run id>`.
 An alert's window is the previous poll or the last 24 h, whichever reaches further back (the
@@ -28,10 +30,13 @@ from bot.platforms.dss import DESCRIPTOR
 from bot.platforms.dss.client import DSSClient
 from bot.platforms.dss.models import Future, Scenario, ScenarioRun
 from bot.platforms.dss.platform import DSSPlatform
+from bot.store import alert_threads
 
 PLATFORM = DESCRIPTOR.key
 TITLE = DESCRIPTOR.title
 LOOKBACK = timedelta(days=1)
+# A future's status as its thread's state line says it ("done" reads as an ending).
+FUTURE_STATES = {"done": "finished"}
 LOOKBACK_TEXT = "in the last 24 h"
 # A scenario whose latest run started this long before the window cannot have a run that
 # ended inside it (unless a run lasts longer): its runs are not fetched.
@@ -163,14 +168,47 @@ async def ended_futures(ctx: DigestContext) -> list[AlertItem]:
             except errors.NotFound:
                 return f  # purged between the list and the read: tell what the list said
 
-    ended = await asyncio.gather(
-        *(full(f) for f in items if f.status != "running" and _future_ok(ctx.filters, f))
+    prefix = f"{PLATFORM}:{instance}:future:"
+    followed = (
+        await ctx.services.store.run(alert_threads.open_subjects, ctx.subscription)
+        if ctx.subscription is not None
+        else set()
     )
+    listed = {f.job_id for f in items}
+    # Followed futures DSS no longer lists (it may list running ones only): read by id.
+    unlisted = [
+        s.removeprefix(prefix)
+        for s in sorted(followed)
+        if s.startswith(prefix) and s.removeprefix(prefix) not in listed
+    ]
+
+    async def read(job_id: str) -> Future | None:
+        async with gate:
+            try:
+                return await client.final_state(api_key=key, job_id=job_id)
+            except errors.NotFound:
+                return None  # purged: nothing more to tell
+
+    found = await asyncio.gather(
+        *(full(f) for f in items if f.status != "running" and _future_ok(ctx.filters, f)),
+        *(read(job_id) for job_id in unlisted),
+    )
+    running = [f for f in items if f.status == "running" and _future_ok(ctx.filters, f)]
     out = []
-    for f in ended:
+    for f in [*running, *(f for f in found if f is not None)]:
         text, blks = blocks.future_alert(instance, f)
-        key = f"{PLATFORM}:{instance}:future:{f.job_id}"
-        out.append(AlertItem(key=key, text=text, blocks=blks, subject=key, kind="future"))
+        state = FUTURE_STATES.get(f.status, f.status)
+        out.append(
+            AlertItem(
+                key=prefix + f.job_id,
+                text=text,
+                blocks=blks,
+                subject=prefix + f.job_id,
+                kind="future",
+                state=state,
+                failed=state == "failed",
+            )
+        )
     return out
 
 

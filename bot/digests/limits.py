@@ -43,6 +43,7 @@ from bot.platforms.limits.platform import LimitsPlatform, Observation
 PLATFORM = DESCRIPTOR.key
 TITLE = DESCRIPTOR.title
 BREACH, WARNING = "Breach", "Warning"
+WAITING = "waiting for approval"  # a pending limit's state line
 CHART_DAYS = 14  # the breaches-and-warnings chart: two weeks of as-of dates
 
 
@@ -156,6 +157,10 @@ async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
                 blocks=blks,
                 subject=f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
                 kind="breach",
+                # Its workflow status (open, acknowledged...), told as it moves; gone from
+                # the server's incidents: cleared.
+                state=incident.status.replace("_", " ").lower() or "open",
+                gone="cleared",
             )
         )
     return out
@@ -171,6 +176,8 @@ async def new_pending(ctx: DigestContext) -> list[AlertItem]:
             approvals=[a.id],
             subject=a.id,
             kind="limit",
+            state=WAITING,
+            gone="settled",  # approved or rejected on Atoti Limits: no longer waiting
         )
         for a, card in await pending_cards(ctx, waiting)
         if a is not None

@@ -4,10 +4,15 @@ Section: the job instances still running (newest first) and those that failed si
 previous digest (the last 24 h on a first run).
 
 Alert source:
-    squonk.instances  instances in a final phase (COMPLETED, SUCCEEDED, FAILED) that stopped
-                      in the window (the previous poll or the last 24 h, whichever reaches
-                      further back); key `squonk:<site>:instance:<instance id>`. An instance
-                      ends once, so its key never comes back with other news.
+    squonk.instances  instances pending or running, and those in a final phase (COMPLETED,
+                      SUCCEEDED, FAILED) that stopped in the window (the previous poll or the
+                      last 24 h, whichever reaches further back); subject and key
+                      `squonk:<site>:instance:<instance id>`, state its phase in words
+                      (pending, running, finished, failed). Each instance is one thread: its
+                      parent when first seen, a reply as it starts and ends (a failure
+                      broadcast), "deleted" when Squonk2 no longer lists it. An instance that
+                      ended before the window stays listed while its thread is open, so that
+                      leaving the window is not taken for a deletion.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from bot.platforms.squonk import DESCRIPTOR
 from bot.platforms.squonk.client import SquonkClient
 from bot.platforms.squonk.models import Instance
 from bot.platforms.squonk.platform import SquonkPlatform
+from bot.store import alert_threads
 
 # Squonk2 phases in the chart's outcome words.
 OUTCOMES = {
@@ -126,17 +132,42 @@ async def home_charts(ctx: DigestContext) -> list[Chart]:
     return [chart] if chart.rows else []
 
 
+def instance_state(instance: Instance) -> str:
+    """The instance's phase as its thread's state line says it."""
+    if not instance.done:
+        return instance.phase.lower() or "pending"
+    outcome = OUTCOMES.get(instance.phase, instance.phase.lower())
+    return "finished" if outcome == "success" else outcome
+
+
 async def ended_instances(ctx: DigestContext) -> list[AlertItem]:
     site = ctx.credential.instance
     floor = ctx.now - LOOKBACK
     window = min(ctx.since, floor) if ctx.since else floor
+    followed = (
+        await ctx.services.store.run(alert_threads.open_subjects, ctx.subscription)
+        if ctx.subscription is not None
+        else set()
+    )
     out = []
     for i in await _instances(ctx):
-        if not _ended_after(i, window):
+        key = f"{PLATFORM}:{site}:instance:{i.id}"
+        if i.done and not _ended_after(i, window) and key not in followed:
             continue
         text, blks = blocks.squonk_alert(site, i)
-        key = f"{PLATFORM}:{site}:instance:{i.id}"
-        out.append(AlertItem(key=key, text=text, blocks=blks, subject=key, kind="instance"))
+        state = instance_state(i)
+        out.append(
+            AlertItem(
+                key=key,
+                text=text,
+                blocks=blks,
+                subject=key,
+                kind="instance",
+                state=state,
+                failed=state == "failed",
+                gone="deleted",
+            )
+        )
     return out
 
 

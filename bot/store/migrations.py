@@ -155,6 +155,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        8,
+        "m008_alert_threads",
+        (
+            # An alert's parent message per subject (bot/alert_threads.py): later facts about
+            # the subject are replies in its thread, its state line is updated in place.
+            # `state` is the last fact told, `shown` the state its parent shows (behind `state`
+            # until the chat.update lands), `gone` the words for the subject's absence (NULL:
+            # absence says nothing), `facts` how many replies were posted (the next one's
+            # ledger key), `open` 0 once its absence was told. `blocks` are the parent's,
+            # `kind` its item's (a mute of a kind silences its absence too).
+            "create table alert_threads (subscription_id integer not null, subject text not"
+            " null, channel text, ts text, text text, blocks text, approvals text, state text,"
+            " shown text, gone text, kind text, facts integer not null, open integer not null,"
+            " posted_at text, updated_at text, primary key (subscription_id, subject))",
+            "create index idx_alert_threads_open on alert_threads (subscription_id, open)",
+        ),
+    ),
+    Migration(
         9,
         "m009_alert_mutes",
         (

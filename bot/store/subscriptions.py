@@ -90,6 +90,7 @@ def remove(db: Db, sub_id: int) -> int:
     with db.conn:
         db.execute("delete from deliveries where subscription_id = ?", [sub_id])
         db.execute("delete from alert_mutes where subscription_id = ?", [sub_id])
+        db.execute("delete from alert_threads where subscription_id = ?", [sub_id])
         removed = db.execute("delete from subscriptions where id = ?", [sub_id]).rowcount
         _changed(db)
         return removed

@@ -26,6 +26,7 @@ TABLES = {
     "posted",
     "mstr_defaults",
     "weblink_tokens",
+    "alert_threads",
 }
 
 

@@ -94,26 +94,31 @@ async def test_a_platform_failure_propagates(alice, dss):
     assert raised.value.instance == "prod"
 
 
-async def test_ended_futures_alert_keys_are_stable(alice, dss, monkeypatch):
+async def test_futures_alert_keys_are_stable_and_states_follow_the_task(alice, dss, monkeypatch):
     # This emulator lists running tasks only by default; real DSS may also list ended ones.
     monkeypatch.setattr(emulators.dss, "LIST_FINISHED_FUTURES", True)
     first = await digest.ALERTS["dss.futures"](alice)
-    by_key = {item.key: item.text for item in first}
+    by_key = {item.key: item for item in first}
+    assert all(i.subject == i.key and i.kind == "future" for i in first)
     # alice's finished plugin install and her plugin update that failed inside its result
-    assert sorted(by_key) == ["dss:prod:future:Dn0nE111", "dss:prod:future:Up2dF4il"]
-    assert "Install plugin geo-tools" in by_key["dss:prod:future:Dn0nE111"]
-    assert "*done*" in by_key["dss:prod:future:Dn0nE111"]
-    assert "Result: installedVersion: 1.4.2" in by_key["dss:prod:future:Dn0nE111"]
+    ended = sorted(k for k, i in by_key.items() if i.state != "running")
+    assert ended == ["dss:prod:future:Dn0nE111", "dss:prod:future:Up2dF4il"]
+    done, failed = by_key["dss:prod:future:Dn0nE111"], by_key["dss:prod:future:Up2dF4il"]
+    assert "Install plugin geo-tools" in done.text
+    assert "*done*" in done.text and done.state == "finished" and not done.failed
+    assert "Result: installedVersion: 1.4.2" in done.text
     assert (
         "*failed* after 45s. Failed: Plugin snowflake-connector 3.0.1 needs DSS 14.0 or later."
-    ) in by_key["dss:prod:future:Up2dF4il"]
+    ) in failed.text
+    assert failed.state == "failed" and failed.failed
+    # What still runs is a thread's first message too.
+    running = by_key["dss:prod:future:Ce4nV8wK"]
+    assert running.state == "running" and "is running" in running.text
     dss.future("Ce4nV8wK").aborted_at = dss.clock()
     second = await digest.ALERTS["dss.futures"](alice)
-    assert sorted(item.key for item in second) == [
-        "dss:prod:future:Ce4nV8wK",
-        "dss:prod:future:Dn0nE111",
-        "dss:prod:future:Up2dF4il",
-    ]
+    assert {item.key for item in second} == set(by_key)
+    aborted = next(i for i in second if i.key == "dss:prod:future:Ce4nV8wK")
+    assert aborted.state == "aborted" and "*aborted*" in aborted.text
 
 
 async def test_a_thrown_failure_alert_names_its_reason(dss, bob_ctx, monkeypatch):

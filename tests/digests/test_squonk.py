@@ -89,22 +89,39 @@ async def test_a_platform_failure_propagates(services, module_clock, dm):
         await digest.section(ctx)
 
 
-async def test_ended_instances_alert_keys_are_stable(services, module_clock, dm):
+async def test_instances_alert_keys_are_stable_and_states_follow_the_phase(
+    services, module_clock, dm
+):
     ctx = await alice(services, module_clock)
     first = await digest.ALERTS["squonk.instances"](ctx)
-    names = {i.text.split("*")[1] for i in first}
-    assert names == {"qc-batch-7", "events-check", "dock-ligands-a"}
     assert all(i.key.startswith("squonk:main:instance:instance-") for i in first)
+    assert all(i.subject == i.key and i.kind == "instance" for i in first)
+    assert all(i.gone == "deleted" for i in first)
+    states = {i.text.split("*")[1]: i.state for i in first}
+    # Ended in the window, and what still runs: each its own thread, its phase in words.
+    assert states == {
+        "qc-batch-7": "finished",
+        "events-check": "finished",
+        "dock-ligands-a": "failed",
+        "nightly-props": "running",
+        "picker-run": "pending",
+    }
+    assert [i.failed for i in first] == [i.state == "failed" for i in first]
     assert any("Receptor file receptor.pdb not found" in i.text for i in first)
     module_clock.advance(700)  # nightly-props and picker-run complete
     later = DigestContext(ctx.services, ctx.credential, now(module_clock), ctx.now)
     second = await digest.ALERTS["squonk.instances"](later)
     # The same instances keep their keys; events-check (stopped 24 h ago) left the window.
     kept = {i.key for i in first if "events-check" not in i.text}
-    assert kept < {i.key for i in second}
-    new = [i for i in second if i.key not in {j.key for j in first}]
-    assert {i.text.split("*")[1] for i in new} == {"nightly-props", "picker-run"}
-    assert all("completed" in i.text for i in new)
+    assert kept == {i.key for i in second}
+    was = {i.key: i.state for i in first}
+    moved = {i.text.split("*")[1]: i for i in second if i.key in kept and i.state != was[i.key]}
+    assert {name: i.state for name, i in moved.items()} == {
+        "nightly-props": "finished",
+        "picker-run": "finished",
+    }
+    ended = moved
+    assert all("completed" in i.text for i in ended.values())
 
 
 async def test_filters_narrow_the_section_by_owner_project_and_name(services, clock, dm):
@@ -130,7 +147,8 @@ async def test_an_alert_filter_keeps_only_what_matches(services, clock):
     every = await digest.ended_instances(ctx)
     narrowed = await digest.ended_instances(replace(ctx, filters=filters.parse(["owner=@bob"])))
     assert any("dock-ligands-a" in item.text for item in every)
-    assert [item for item in every if "qc-batch-7" in item.text] == narrowed
+    assert narrowed and all(item in every for item in narrowed)
+    assert {item.text.split("*")[1] for item in narrowed} == {"qc-batch-7", "picker-run"}
 
 
 async def test_project_names_are_what_the_owner_can_see(services, clock):

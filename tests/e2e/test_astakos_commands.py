@@ -316,8 +316,13 @@ async def test_membership_requests_alert_with_accept_cards(driver, slack, astako
     await driver.click("alice", dm, value=button(dm, "membership", str(carol.id), "Accept"))
     await driver.wait_for(lambda: "Accepted* by <@U0ALICE>" in texts(now(slack, dm).blocks))
     assert astakos.memberships[carol.id].state == "accepted"
+    # No longer pending on Astakos, settled here: no reply in its thread (the card says who
+    # accepted); its state line says so.
     again = await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="Checked #1")
     assert "0 new item(s)" in again.text
+    assert [m for m in slack.messages("D0ALICE") if m.thread_ts] == []
+    assert "State: *settled here*" in texts(now(slack, dm).blocks)
+    assert "Accepted* by <@U0ALICE>" in texts(now(slack, dm).blocks)
 
 
 async def test_open_in_astakos_on_projects(driver, slack, astakos, bot):
