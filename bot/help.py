@@ -327,16 +327,23 @@ def configured(services: Services) -> dict[str, list[str]]:
 
 
 # `/ops alert add` with no source lists these, one line each (a test checks every registered
-# source has its line).
+# source has its line). Each item is one message; what follows it goes in its thread.
 ALERT_SOURCES: dict[str, str] = {
-    "dss.futures": "a DSS long task of yours that finished, failed or was aborted",
+    "dss.futures": "a DSS long task of yours, then in its thread when it finished, failed or "
+    "was aborted",
     "dss.runs": "a DSS scenario run that failed",
     "mstr.status": "Strategy One stopped answering, or answers again",
-    "squonk.instances": "a Squonk2 job instance that finished or failed",
-    "astakos.commissions": "a new pending Astakos commission, with Accept / Reject",
-    "astakos.applications": "a new Astakos project application, with Approve / Deny",
-    "astakos.memberships": "a new request to join an Astakos project, with Accept / Reject",
-    "limits.breaches": "a new Atoti Limits breach or warning",
-    "limits.pending": "a limit newly waiting for approval, with Approve / Reject",
+    "squonk.instances": "a Squonk2 job instance, then in its thread when it runs, finished, "
+    "failed or was deleted",
+    "astakos.commissions": "a new pending Astakos commission, with Accept / Reject; in its "
+    "thread if resolved elsewhere",
+    "astakos.applications": "a new Astakos project application, with Approve / Deny; in its "
+    "thread if resolved elsewhere",
+    "astakos.memberships": "a new request to join an Astakos project, with Accept / Reject; in "
+    "its thread if resolved elsewhere",
+    "limits.breaches": "a new Atoti Limits breach or warning, then in its thread its workflow "
+    "status and when it cleared",
+    "limits.pending": "a limit newly waiting for approval, with Approve / Reject; in its "
+    "thread when settled on Atoti Limits",
     "limits.status": "Atoti Limits unreachable or restarted, or an Atoti server dropped off",
 }

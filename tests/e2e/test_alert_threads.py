@@ -2,23 +2,29 @@
 instance's alert is one parent message in #ops; every later fact about it (started, failed,
 deleted) is a reply in its thread, the failure broadcast to the channel, and the parent's state
 line is updated in place. A restarted bot (a new process on the same database) still threads
-under the stored parent."""
+under the stored parent, and a reply being posted when the process is killed lands once, in
+its thread."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.server import BotServer
 from emulators.base import FakeClock
+from emulators.dss import DEMO as DSS_DEMO
+from emulators.dss import DSSEmulator
 from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
 from emulators.slack_models import Message
 from emulators.squonk import DEMO, REMOVAL_SECONDS, SquonkEmulator
 from tests.e2e.helpers import dms, link, reply_to, texts
+from tests.e2e.process import BotProcess, wait_until
 from tests.engines import on_both_engines, rows
 from tests.support.bot import SIGNING_SECRET
 
@@ -194,3 +200,103 @@ async def test_a_restart_between_facts_still_replies_under_the_stored_parent(
     assert [m for m in about(slack, instance_id) if m.thread_ts is None] == [
         parent_of(slack, instance_id)
     ]
+
+
+# -- exactly once across a kill -9 ---------------------------------------------------------------
+
+FUTURE = "Fm7pQ2rL"  # alice's "Compute metrics on SALES.orders", runs 15 minutes
+FUTURE_RUN = f"item:dss:prod:future:{FUTURE}"
+
+
+@pytest.fixture
+def dss(clock_from_now: FakeClock) -> Iterator[DSSEmulator]:
+    with DSSEmulator(clock=clock_from_now) as emulator:
+        yield emulator
+
+
+def future_parent(slack: SlackEmulator) -> Message | None:
+    found = [
+        m
+        for m in slack.messages("D0ALICE")
+        if m.thread_ts is None
+        and (m.metadata or {}).get("event_payload", {}).get("run") == FUTURE_RUN
+    ]
+    return found[0] if found else None
+
+
+def future_replies(slack: SlackEmulator) -> list[Message]:
+    parent = future_parent(slack)
+    assert parent is not None
+    return [m for m in slack.messages("D0ALICE") if m.thread_ts == parent.ts and m.ts != parent.ts]
+
+
+def reply_posts(slack: SlackEmulator) -> list[Any]:
+    """chat.postMessage requests that are replies in a thread."""
+    return [r for r in slack.requests_to("POST", "chat.postMessage") if b"thread_ts" in r.body]
+
+
+@pytest.mark.parametrize("post", ["lands after the kill", "never lands"])
+@on_both_engines
+async def test_killed_while_posting_a_reply_it_lands_once_in_its_thread(
+    tmp_path, slack, dss, clock_from_now, post, engine, request
+):
+    config = tmp_path / "switchboard.toml"
+    config.write_text(f'[[dss]]\nname = "prod"\nurl = "{dss.url}"\n', encoding="utf-8")
+    world: dict[str, Any] = {
+        "data": tmp_path / "data",
+        "slack_url": slack.url,
+        "config": config,
+        "key": Fernet.generate_key().decode(),
+        "log": tmp_path / "bot.log",
+        "digest_recovery_settle": 2.0,
+        "sync_interval": 0.5,
+        "alert_interval": 3600,  # polls only when asked (and at start-up's recovery)
+    }
+    db: Path | str = world["data"] / "switchboard.db"
+    if engine == "postgresql":
+        db = world["database_url"] = request.getfixturevalue("postgres_url")
+    reply_ledger = "select state from deliveries where run_at like ?"
+    with BotProcess(**world) as bot:
+        async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
+            await link(driver, slack, "alice", "dss", {"api_key": DSS_DEMO["alice"]["api_key"]})
+            await reply_to(
+                driver, slack, "alice", "/ops", "alert add dss.futures", expect="Alert added"
+            )
+            await reply_to(driver, slack, "alice", "/ops", "alert now 1", expect="Checked #1")
+            parent = future_parent(slack)
+            assert parent is not None and "is running" in parent.text
+            # The task ends; the reply telling it is slow to post (or never answered), and
+            # the process dies meanwhile.
+            clock_from_now.advance(20 * 60)
+            if post == "never lands":
+                slack.faults.set(hang=True, path_prefix="/api/chat.postMessage")
+            else:
+                slack.faults.set(latency=1.5, path_prefix="/api/chat.postMessage")
+            await driver.command("alice", "/ops", "alert now 1")
+            wait_until(lambda: reply_posts(slack), 60, "the reply being posted")
+            assert rows(db, reply_ledger, [f"{FUTURE_RUN}#%"]) == [("posting",)]
+            bot.kill()
+    if post == "never lands":
+        slack.faults.clear()
+        assert future_replies(slack) == []
+    else:
+        wait_until(lambda: future_replies(slack), 10, "the slow reply landing")
+        slack.faults.clear()
+
+    # The restarted process finishes the reply from the ledger: found in the thread, or posted.
+    with BotProcess(**world):
+        wait_until(
+            lambda: (
+                rows(db, "select shown from alert_threads where subject = ?", [FUTURE_RUN[5:]])
+                == [("finished",)]
+            ),
+            60,
+            "the thread advanced and its parent updated",
+        )
+    assert rows(db, reply_ledger, [f"{FUTURE_RUN}#%"]) == [("delivered",)]
+    [reply] = future_replies(slack)
+    assert "ended: *done*" in reply.text and not reply.reply_broadcast
+    parent = future_parent(slack)
+    assert parent is not None and parent.edited
+    assert "State: *finished*" in state_line(parent)
+    assert len([m for m in slack.messages("D0ALICE") if FUTURE in (m.text or "")]) == 2
