@@ -150,16 +150,21 @@ async def new_breaches(ctx: DigestContext) -> list[AlertItem]:
         if incident.kind not in kinds or not _incident_ok(ctx.filters, incident):
             continue
         text, blks = blocks.breach_alert(instance, incident)
+        status = incident.status.replace("_", " ").lower() or "open"
         out.append(
             AlertItem(
                 key=f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
                 text=text,
                 blocks=blks,
-                subject=f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
+                # The breach is its limit at its location: each as-of date's evaluation makes
+                # a new incident of a breach that persists, which is no news; its absence
+                # from the latest evaluation is (cleared).
+                subject=f"{PLATFORM}:{instance}:breach:{incident.limit_id}@{incident.location}"
+                if incident.limit_id
+                else f"{PLATFORM}:{instance}:incident:{incident.incident_id}",
                 kind="breach",
-                # Its workflow status (open, acknowledged...), told as it moves; gone from
-                # the server's incidents: cleared.
-                state=incident.status.replace("_", " ").lower() or "open",
+                # Its kind and workflow status, told as they move.
+                state=f"{incident.kind.lower()}, {status}",
                 gone="cleared",
             )
         )
