@@ -14,8 +14,10 @@ and is named by its platform's descriptor (`section=`, `alerts=`, `filters=`, `a
 the composer catches `bot.errors.PlatformError` and shows a one-line reason in that section
 (Unauthorized additionally triggers the owner's single re-link DM).
 
-Alert sources return every item currently worth telling; the scheduler posts only the ones
-whose `key` it has not posted before for that subscription (the `seen` table).
+Alert sources return every item currently worth telling, each about a `subject` in a `state`;
+bot/alert_threads.py posts a subject's first item as a parent message and each later change
+of its state (or its absence, when the item said what that means: `gone`) as a reply in that
+message's thread, each exactly once (the delivery ledger).
 """
 
 from __future__ import annotations
