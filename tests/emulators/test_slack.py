@@ -274,3 +274,31 @@ async def test_chat_unfurl_takes_a_composer_draft_by_unfurl_id_and_source_only(s
     await client.chat_unfurl(channel="COMPOSER", ts=draft.ts, unfurls=again)
     assert draft.unfurls == again
     assert slack.workspace.find("C0OPS", draft.ts) is None  # a draft is in no conversation
+
+
+async def test_thread_replies_are_in_their_thread_and_only_broadcast_ones_in_the_channel(
+    slack, client
+):
+    parent = await client.chat_postMessage(channel="C0OPS", text="instance i-1 is running")
+    meta = {"event_type": "switchboard_digest", "event_payload": {"subscription": 1, "run": "r"}}
+    quiet = await client.chat_postMessage(
+        channel="C0OPS", text="finished", thread_ts=parent["ts"], metadata=meta
+    )
+    loud = await client.chat_postMessage(
+        channel="C0OPS", text="failed", thread_ts=parent["ts"], reply_broadcast=True
+    )
+    history = await client.conversations_history(channel="C0OPS")
+    assert [m["text"] for m in history["messages"]] == ["failed", "instance i-1 is running"]
+    assert history["messages"][0]["subtype"] == "thread_broadcast"
+    thread = await client.conversations_replies(
+        channel="C0OPS", ts=parent["ts"], include_all_metadata=True
+    )
+    assert [m["ts"] for m in thread["messages"]] == [parent["ts"], quiet["ts"], loud["ts"]]
+    assert thread["messages"][1]["metadata"] == meta
+    assert all(m["thread_ts"] == parent["ts"] for m in thread["messages"][1:])
+    # From a time on (as the poster's recovery asks), the parent first, then what is newer.
+    later = await client.conversations_replies(channel="C0OPS", ts=parent["ts"], oldest=quiet["ts"])
+    assert [m["text"] for m in later["messages"]] == ["instance i-1 is running", "failed"]
+    assert await error_of(client.conversations_replies(channel="C0OPS", ts="1.0")) == (
+        "thread_not_found"
+    )
