@@ -34,7 +34,7 @@ ALICE_DM = "D0ALICE"
 NEWS: list[AlertItem] = []
 
 
-def fact(subject: str, state: str, kind: str = "job") -> AlertItem:
+def fact(subject: str, state: str, kind: str = "job", gone: str | None = None) -> AlertItem:
     text = f"{subject} {state}"
     return AlertItem(
         key=f"{subject}:{state}",
@@ -43,6 +43,7 @@ def fact(subject: str, state: str, kind: str = "job") -> AlertItem:
         subject=subject,
         kind=kind,
         state=state,
+        gone=gone,
     )
 
 
@@ -253,9 +254,12 @@ async def test_a_snooze_silences_that_items_news_on_that_alert_until_it_ends(
     assert "snoozed" not in texts(listed.blocks)
     NEWS.append(fact("job:1", "done"))
     await check(driver, slack, 1, 1)
-    # What happened during the snooze stays unposted; what came after is posted.
+    # What happened during the snooze stays unposted; what came after is posted, in the
+    # item's thread.
     assert posted_texts(slack, ALICE_DM, 1)[-1] == "job:1 done"
     assert "job:1 failed" not in posted_texts(slack, ALICE_DM, 1)
+    done = message_about(slack, ALICE_DM, 1, "job:1 done")
+    assert done.thread_ts == message_about(slack, ALICE_DM, 1, "job:1 started").ts
 
 
 async def test_snooze_until_a_picked_day_starts_that_day_in_the_clickers_zone(
@@ -401,3 +405,31 @@ async def test_home_shows_the_silences_with_an_unmute_button(driver, slack, bot)
     assert rows(bot.settings, "select count(*) from alert_mutes") == [(0,)]
     NEWS.append(fact("job:1", "done"))
     await check(driver, slack, 1, 1)
+
+
+async def test_a_muted_items_end_is_not_told_either(driver, slack, bot):
+    """A subject the source stops returning is told as gone ("cleared") in its thread, unless
+    it is muted (by item or by kind) when that happens; then never."""
+    await add_jobs_alerts(driver, slack)
+    NEWS.extend(
+        [
+            fact("job:1", "open", gone="cleared"),
+            fact("job:2", "open", gone="cleared"),
+            fact("disk:1", "open", "disk", gone="cleared"),
+        ]
+    )
+    await check(driver, slack, 1, 3)
+    await clicked(
+        driver,
+        slack,
+        "alice",
+        message_about(slack, ALICE_DM, 1, "job:1 open"),
+        "Mute all jobs",
+        "Muted",
+    )
+    NEWS.clear()  # the source returns none of them any more
+    await check(driver, slack, 1, 1)  # only the disk is told as cleared
+    cleared = [m for m in posted(slack, ALICE_DM, 1) if m.thread_ts and "Cleared" in m.text]
+    assert [m.thread_ts for m in cleared] == [message_about(slack, ALICE_DM, 1, "disk:1 open").ts]
+    await reply_to(driver, slack, "alice", "/ops", "alert unmute 1", expect="Unmuted")
+    await check(driver, slack, 1, 0)  # what ended during the mute is not told late
