@@ -170,16 +170,17 @@ async def ended_futures(ctx: DigestContext) -> list[AlertItem]:
 
     prefix = f"{PLATFORM}:{instance}:future:"
     followed = (
-        await ctx.services.store.run(alert_threads.open_subjects, ctx.subscription)
+        await ctx.services.store.run(alert_threads.open_states, ctx.subscription)
         if ctx.subscription is not None
-        else set()
+        else {}
     )
     listed = {f.job_id for f in items}
-    # Followed futures DSS no longer lists (it may list running ones only): read by id.
+    # Followed futures last told running that DSS no longer lists (it may list running ones
+    # only): read by id, once each, to tell how they ended.
     unlisted = [
         s.removeprefix(prefix)
-        for s in sorted(followed)
-        if s.startswith(prefix) and s.removeprefix(prefix) not in listed
+        for s, state in sorted(followed.items())
+        if s.startswith(prefix) and state == "running" and s.removeprefix(prefix) not in listed
     ]
 
     async def read(job_id: str) -> Future | None:

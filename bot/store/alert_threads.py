@@ -125,9 +125,15 @@ def posted_blocks(db: Db, channel: str, ts: str) -> list[dict[str, Any]] | None:
 
 def open_subjects(db: Db, sub_id: int) -> set[str]:
     """The subjects this subscription still follows (a source keeps listing them)."""
+    return set(open_states(db, sub_id))
+
+
+def open_states(db: Db, sub_id: int) -> dict[str, str]:
+    """The subjects this subscription still follows, each with the last state told."""
     return {
-        r["subject"]
+        r["subject"]: r["state"] or ""
         for r in db.query(
-            "select subject from alert_threads where subscription_id = ? and open = 1", [sub_id]
+            "select subject, state from alert_threads where subscription_id = ? and open = 1",
+            [sub_id],
         )
     }

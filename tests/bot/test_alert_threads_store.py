@@ -77,6 +77,7 @@ def test_a_thread_begins_once_and_each_reply_counts_once(db_target):
             )
         found = store.run_sync(threads.get, sub, "squonk:main:instance:i-1")
         assert found is not None and (found["state"], found["facts"]) == ("running", 1)
+        assert store.run_sync(threads.open_states, sub) == {"squonk:main:instance:i-1": "running"}
         # The parent does not show it yet: it is the one left to update.
         assert [r["subject"] for r in store.run_sync(threads.unshown, sub)] == [
             "squonk:main:instance:i-1"
