@@ -106,7 +106,9 @@ async def precheck(
     """The clicker's credential, once they may act: linked, not restricted by the operators,
     and holding the kind of credential the platform call needs. A refusal is audited."""
     try:
-        credential = await services.accounts.credential(user_id, record.platform, record.instance)
+        credential = await services.accounts.able(
+            user_id, record.platform, record.instance, kind.token_check
+        )
         if not await services.approvals.allowed(
             services.slack, kind.permission, user_id, services.settings.approvers
         ):

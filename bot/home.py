@@ -38,7 +38,12 @@ async def publish_home(services: Services, client: AsyncWebClient, user_id: str)
     rows = await listing_rows(services, user_id)
     silences = await alert_mutes.live(services, [row["id"] for row, _ in rows])
     extra = waiting + charts.blocks + sub_blocks.home_section(rows, silences)
-    view = blocks.home_view(platforms=platforms, accounts=accounts, extra=extra)
+    view = blocks.home_view(
+        platforms=platforms,
+        accounts=accounts,
+        extra=extra,
+        roles={p.key: p.link_roles for p in services.platforms.values() if p.link_roles},
+    )
     number = home_charts.published(services, user_id)
     await client.views_publish(user_id=user_id, view=view)
     if charts.unfinished:  # read or drawn after Home is showing, then shown in it
@@ -93,7 +98,7 @@ async def waiting_cards(
         title = f"{services.platforms[account.platform].title} ({account.instance})"
         try:
             credential = await services.accounts.credential(
-                user_id, account.platform, account.instance
+                user_id, account.platform, account.instance, account.role
             )
             ctx = DigestContext(
                 services=services, credential=credential, now=services.now(), since=None

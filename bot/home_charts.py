@@ -81,6 +81,9 @@ def _read(
     """Per linked account with charts, a task reading its charts (`Found`)."""
     sources = registry.home_charts(services.settings.descriptors)
     linked = [a for a in accounts if a.platform in sources and a.platform in services.platforms]
+    # One chart per instance, though a person may hold two roles there (an Astakos user and
+    # service token): it is read with the usual credential, as `credential` picks it.
+    linked = list({(a.platform, a.instance): a for a in reversed(linked)}.values())[::-1]
 
     async def one(account: LinkedAccount) -> Found:
         title = f"{services.platforms[account.platform].title} ({account.instance})"

@@ -42,6 +42,7 @@ async def verify_and_store(
     instance: str,
     values: dict[str, str],
     claim: Callable[[], Awaitable[bool]] | None = None,
+    role: str = "",
 ) -> Linked:
     """The one path from a submitted credential to a stored link, shared by the modal and
     the web form (bot.weblink): verify with the platform, store encrypted, audit. Returns
@@ -52,6 +53,10 @@ async def verify_and_store(
     when given, runs after a successful verification and before anything is stored; if it
     answers False nothing is stored and `UserError(LINK_ALREADY_USED)` is raised (the web
     form's one-time token, taken by a concurrent submission).
+
+    The link's role is what the credential turns out to be (`VerifiedAccount.role`): an
+    Astakos service token is kept beside a user token, not over it. `role`, when asked for
+    (`/ops link astakos <instance> service`), refuses a credential of the other kind.
     """
     try:
         platform.instance(instance)
@@ -66,6 +71,15 @@ async def verify_and_store(
             detail=type(error).__name__,
         )
         raise
+    if role and verified.role != role:
+        raise errors.UserError(
+            messages.LINK_ROLE_MISMATCH.format(
+                kind=verified.kind or "credential",
+                wanted=platform.link_roles.get(role, role),
+                platform=platform.key,
+                instance=instance,
+            )
+        )
     if claim is not None and not await claim():
         raise errors.UserError(LINK_ALREADY_USED)
     account = await services.accounts.link(user_id, platform.key, instance, verified)
@@ -130,20 +144,47 @@ async def tell_linked(
         await publish_home(services, client, user_id)
 
 
-async def unlink_account(services: Services, user_id: str, key: str, instance: str) -> str:
-    """Revoke where the platform can, delete the row, audit. Returns the reply text."""
+async def unlink_account(
+    services: Services, user_id: str, key: str, instance: str, role: str | None = None
+) -> str:
+    """Revoke where the platform can, delete the row, audit. Returns the reply text.
+
+    `role` None (no role word given): the usual link, or the only one the person has there.
+    Whatever other role stays linked on the instance is said in the reply."""
     platform = services.platforms[key]
-    try:
-        credential = await services.accounts.credential(user_id, key, instance)
-    except errors.NotLinked:
-        return messages.NOT_LINKED_UNLINK.format(title=platform.title, instance=instance)
+    linked = await services.accounts.credentials(user_id, key, instance)
+    if role is None:
+        role = "" if any(c.role == "" for c in linked) or len(linked) != 1 else linked[0].role
+    credential = next((c for c in linked if c.role == role), None)
+    others = [c for c in linked if c.role != role]
+    kept = "".join(
+        messages.UNLINKED_KEPT.format(
+            kind=c.kind or "other link",
+            platform=key,
+            instance=instance,
+            role=f" {c.role}" if c.role else "",
+        )
+        for c in others
+    )
+    if credential is None:
+        if not role:
+            return messages.NOT_LINKED_UNLINK.format(title=platform.title, instance=instance)
+        return messages.NOT_LINKED_ROLE.format(
+            title=platform.title,
+            instance=instance,
+            kind=platform.link_roles.get(role, role),
+            kept=kept,
+        )
     revoked = ""
     try:
         await platform.revoke(credential)
     except errors.PlatformError:
         revoked = " (the platform could not be told to revoke it; it may stay valid there)"
-    await services.accounts.unlink(user_id, key, instance)
+    await services.accounts.unlink(user_id, key, instance, role)
     await services.audit.record(
         user_id=user_id, action="unlink", platform=key, instance=instance, target=credential.account
     )
-    return messages.UNLINKED.format(title=platform.title, instance=instance, revoked=revoked)
+    what = f" {credential.kind}" if platform.link_roles and credential.kind else ""
+    return messages.UNLINKED.format(
+        title=platform.title, instance=instance, what=what, revoked=revoked, kept=kept
+    )

@@ -22,8 +22,17 @@ BAD_QUOTES = (
 LINK_MODAL_TITLE = "Link {title}"
 LINK_VERIFYING = ":hourglass_flowing_sand: Checking your credential with {title} ({instance})…"
 LINKED = ":white_check_mark: Linked {title} ({instance}) as *{account}*{kind}."
-UNLINKED = "Unlinked {title} ({instance}). The stored credential was deleted{revoked}."
+UNLINKED = "Unlinked {title} ({instance}){what}. The stored credential was deleted{revoked}.{kept}"
+UNLINKED_KEPT = (
+    " Your {kind} there stays linked (`/ops unlink {platform} {instance}{role}` removes it)."
+)
 NOT_LINKED_UNLINK = "You have no linked {title} ({instance}) account; nothing to unlink."
+NOT_LINKED_ROLE = "You have no {title} ({instance}) {kind} linked; nothing to unlink.{kept}"
+LINK_ROLE_MISMATCH = (
+    "That is a {kind}, not a {wanted}. Paste a {wanted} here, or link this one with "
+    "`/ops link {platform} {instance}`."
+)
+UNKNOWN_ROLE = "{title} has no second kind of link `{word}`.{roles}"
 NO_LINKS = "You have no linked accounts yet. Run `/ops link <platform>`; platforms: {platforms}."
 NO_INSTANCES = "No platform instance is configured. Operators list them in the TOML settings file."
 UNKNOWN_PLATFORM = "`{word}` is not a platform I know. Use one of: {platforms}."

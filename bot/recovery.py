@@ -70,7 +70,9 @@ async def _recover(services: Services, row: dict[str, Any]) -> Approval | None:
         )
         return None
     try:
-        credential = await services.accounts.credential(claim.actor, claim.platform, claim.instance)
+        credential = await services.accounts.able(
+            claim.actor, claim.platform, claim.instance, kind.token_check
+        )
         current = await kind.check(services, credential, claim)
     except errors.NotLinked:
         # The claimer unlinked since: nobody can ask on their behalf. The platform refuses an

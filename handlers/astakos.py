@@ -28,7 +28,7 @@ from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos import kinds as _kinds  # noqa: F401  (registers the approval kinds)
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Quota
-from bot.platforms.astakos.views import UUID_RE, checked, find_project, needs
+from bot.platforms.astakos.views import UUID_RE, checked, find_project
 from bot.platforms.base import Credential
 from handlers.common import take_instance
 
@@ -38,10 +38,9 @@ family = CommandFamily(DESCRIPTOR.key, DESCRIPTOR.title)
 async def _open(
     inv: Invocation, kind: str | None = None, command: str = ""
 ) -> tuple[Credential, AstakosClient]:
-    credential, client = await views.session(inv.services, inv.user_id, take_instance(inv))
-    if kind:
-        needs(credential, kind, command or inv.command)
-    return credential, client
+    return await views.session(
+        inv.services, inv.user_id, take_instance(inv), kind, command or inv.command
+    )
 
 
 # -- whoami, whois, quotas -----------------------------------------------------------------

@@ -31,13 +31,14 @@ async def link_clicked(click: Click) -> None:
         platform=platform,
         instance=ref.instance,
         from_home=True,
+        role=ref.role if ref.role in platform.link_roles else "",
     )
 
 
 async def unlink_clicked(click: Click) -> None:
     ref = blocks.parse_ref(click.value)
     if ref.platform in click.services.platforms:
-        await unlink_account(click.services, click.user_id, ref.platform, ref.instance)
+        await unlink_account(click.services, click.user_id, ref.platform, ref.instance, ref.role)
     await publish_home(click.services, click.client, click.user_id)
 
 

@@ -55,11 +55,17 @@ async def open_link_modal(
     instance: str | None,
     response_url: str | None = None,
     from_home: bool = False,
+    role: str = "",
 ) -> None:
     if instance is not None:
         platform.instance(instance)  # raises a UserError naming the configured ones
     metadata = blocks.LinkMetadata(
-        platform=platform.key, instance=instance, response_url=response_url, from_home=from_home
+        platform=platform.key,
+        instance=instance,
+        response_url=response_url,
+        from_home=from_home,
+        role=role,
+        role_words=platform.link_roles.get(role, ""),
     )
     await client.views_open(trigger_id=trigger_id, view=_form(platform, metadata))
 
@@ -141,7 +147,12 @@ async def on_link_submit(
     )
     try:
         linked = await verify_and_store(
-            services, user_id=user_id, platform=platform, instance=instance, values=values
+            services,
+            user_id=user_id,
+            platform=platform,
+            instance=instance,
+            values=values,
+            role=metadata.role if metadata.role in platform.link_roles else "",
         )
     except errors.PlatformError as error:
         metadata = metadata.model_copy(update={"instance": instance})

@@ -160,14 +160,36 @@ def configured_list(services: Services) -> str:
     return ", ".join(f"`{k}`" for k in services.platforms) or "none yet"
 
 
-# The platform and, when several are configured, its instance.
-ACCOUNT = [Word("platform"), Word("instance", optional=True)]
+# The platform, its instance when several are configured, and a second kind of link where
+# the platform has one (`/ops link astakos okeanos service`).
+ACCOUNT = [Word("platform"), Word("instance", optional=True), Word("role", optional=True)]
+
+
+def instance_and_role(inv: Invocation, platform: Platform[Any]) -> tuple[str | None, str | None]:
+    """The instance and role words typed (`astakos service`: the role, on the only or first
+    instance); a role the platform does not have is refused with the ones it has."""
+    asked, role = inv.a.get("instance"), inv.a.get("role")
+    if role is None and asked in platform.link_roles and asked not in platform.instances:
+        asked, role = None, asked
+    if role is not None and role not in platform.link_roles:
+        roles = ", ".join(
+            f"`/ops link {platform.key} <instance> {r}` ({words})"
+            for r, words in platform.link_roles.items()
+        )
+        raise errors.UserError(
+            messages.UNKNOWN_ROLE.format(
+                title=platform.title,
+                word=role.replace("`", "'")[:40],
+                roles=f" It has: {roles}." if roles else "",
+            )
+        )
+    return asked, role
 
 
 @family.command("link", "link your account (opens a form)", args=ACCOUNT, quick=True)
 async def link(inv: Invocation) -> None:
     platform = platform_for(inv.services, inv.a.text("platform"))
-    asked = inv.a.get("instance")
+    asked, role = instance_and_role(inv, platform)
     if inv.services.settings.public_url:
         # The one-time web link (bot.weblink) instead of the modal: ephemeral, for this user.
         instance = platform.instance(asked).name if asked else None
@@ -191,6 +213,7 @@ async def link(inv: Invocation) -> None:
         platform=platform,
         instance=asked,
         response_url=inv.response_url or None,
+        role=role or "",
     )
 
 
@@ -198,8 +221,9 @@ async def link(inv: Invocation) -> None:
 async def unlink(inv: Invocation) -> None:
     services = inv.services
     platform = platform_for(services, inv.a.text("platform"))
-    instance = platform.instance(inv.a.get("instance")).name
-    await inv.reply(text=await unlink_account(services, inv.user_id, platform.key, instance))
+    asked, role = instance_and_role(inv, platform)
+    instance = platform.instance(asked).name
+    await inv.reply(text=await unlink_account(services, inv.user_id, platform.key, instance, role))
 
 
 @family.command("links", "your linked accounts", args=[], quick=True)

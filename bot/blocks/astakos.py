@@ -39,8 +39,8 @@ INTERRUPTED = "interrupted"
 
 WRONG_TOKEN = (
     "`{command}` needs an Astakos *{needs} token*{why}, and the token you linked "
-    "on {instance} ({account}) is a {has} token. Link a {needs} token with "
-    "`/ops link astakos {instance}` (it replaces the one linked now)."
+    "on {instance} ({account}) is a {has} token. Link a {needs} token beside it with "
+    "`/ops link astakos {instance}{role}`: both are kept, and each command uses the one it needs."
 )
 WHY = {"service": " (a component's token, e.g. Cyclades')", "user": " (your own API token)"}
 CANT_POST = (
@@ -164,6 +164,7 @@ def wrong_token(command: str, needs: str, instance: str, account: str) -> str:
         instance=instance,
         account=b.escape(account),
         has=has,
+        role=" service" if needs == "service" else "",
     )
 
 

@@ -29,13 +29,17 @@ class LinkMetadata(BaseModel):
     instance: str | None = None
     response_url: str | None = None
     from_home: bool = False
+    role: str = ""  # a second kind of link asked for (`/ops link astakos <instance> service`)
+    role_words: str = ""  # what it is, in words ("service token")
 
 
 class PlatformRef(BaseModel):
-    """A button's value naming a platform instance (Home tab Link / Unlink)."""
+    """A button's value naming a platform instance (Home tab Link / Unlink), and the role of
+    the link it concerns ('' the usual one)."""
 
     platform: str
     instance: str
+    role: str = ""
 
 
 def field_block_id(name: str) -> str:
@@ -59,6 +63,13 @@ def link_modal(
             "It never appears in a channel, a log or a message."
         )
     ]
+    if metadata.role_words:
+        blocks.append(
+            b.section(
+                f"Paste a *{b.escape(metadata.role_words)}*: it is kept beside your other "
+                f"{title} link on this instance, not over it."
+            )
+        )
     if metadata.instance is None and len(instances) > 1:
         options = [{"text": b.plain(name, 75), "value": name} for name in instances[:100]]
         blocks.append(
@@ -144,7 +155,8 @@ def links_message(accounts: list[LinkedAccount], titles: dict[str, str]) -> list
             blocks.append(
                 b.context(
                     f":warning: *broken* since {slack_date(acc.details.get('broken_at'), '?')}: "
-                    f"{b.escape(broken)}. Run `/ops link {acc.platform} {b.escape(acc.instance)}` "
+                    f"{b.escape(broken)}. Run `/ops link {acc.platform} {b.escape(acc.instance)}"
+                    f"{' ' + acc.role if acc.role else ''}` "
                     "to link it again."
                 )
             )
@@ -235,15 +247,19 @@ def home_view(
     platforms: list[tuple[str, str, list[str]]],
     accounts: list[LinkedAccount],
     extra: list[b.Block] | None = None,
+    roles: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """platforms: (key, title, instance names) for every configured platform."""
-    linked = {(a.platform, a.instance): a for a in accounts}
+    """platforms: (key, title, instance names) for every configured platform; roles: the
+    second kinds of link a platform has (`Platform.link_roles`), each linked or offered."""
+    linked: dict[tuple[str, str], list[LinkedAccount]] = {}
+    for a in sorted(accounts, key=lambda a: a.role):
+        linked.setdefault((a.platform, a.instance), []).append(a)
     blocks: list[b.Block] = [b.header("Your platforms")]
     for key, title, instances in platforms:
         for instance in instances:
             ref = PlatformRef(platform=key, instance=instance).model_dump_json()
-            acc = linked.get((key, instance))
-            if acc is None:
+            accs = linked.get((key, instance), [])
+            if not accs:
                 blocks.append(
                     b.section(
                         f"*{title}* ({b.escape(instance)})\nNot linked.",
@@ -251,32 +267,48 @@ def home_view(
                     )
                 )
                 continue
-            blocks.append(
-                b.section(
-                    f"*{title}* ({b.escape(instance)})\nLinked as *{b.escape(acc.account)}*"
-                    f"{' · ' + acc.kind if acc.kind else ''} · since {slack_date(acc.linked_at)}"
-                )
-            )
-            blocks.append(
-                b.actions(
-                    b.button("Re-link", HOME_LINK, ref),
-                    b.button(
-                        "Unlink",
-                        HOME_UNLINK,
-                        ref,
-                        style="danger",
-                        confirm_dialog=b.confirm(
-                            "Unlink?",
-                            f"Delete your stored {title} ({b.escape(instance)}) credential?",
-                            ok="Unlink",
-                        ),
-                    ),
-                )
-            )
+            for acc in accs:
+                blocks.extend(_home_account(key, title, instance, acc))
+            held = {a.role for a in accs}
+            for role, words in (roles or {}).get(key, {}).items():
+                if role not in held:
+                    other = PlatformRef(platform=key, instance=instance, role=role)
+                    blocks.append(
+                        b.context(f"You can also link a {b.escape(words)} on {b.escape(instance)}.")
+                    )
+                    blocks.append(
+                        b.actions(b.button(f"Link a {words}", HOME_LINK, other.model_dump_json()))
+                    )
     if not platforms:
         blocks.append(b.section(messages.NO_INSTANCES))
     blocks.extend(extra or [])
     return {"type": "home", "blocks": blocks[: b.MAX_VIEW_BLOCKS]}
+
+
+def _home_account(key: str, title: str, instance: str, acc: LinkedAccount) -> list[b.Block]:
+    """One linked account on the Home tab, with its Re-link and Unlink buttons."""
+    ref = PlatformRef(platform=key, instance=instance, role=acc.role).model_dump_json()
+    what = f"{acc.kind} " if acc.role and acc.kind else ""
+    return [
+        b.section(
+            f"*{title}* ({b.escape(instance)})\nLinked as *{b.escape(acc.account)}*"
+            f"{' · ' + acc.kind if acc.kind else ''} · since {slack_date(acc.linked_at)}"
+        ),
+        b.actions(
+            b.button("Re-link", HOME_LINK, ref),
+            b.button(
+                "Unlink",
+                HOME_UNLINK,
+                ref,
+                style="danger",
+                confirm_dialog=b.confirm(
+                    "Unlink?",
+                    f"Delete your stored {title} ({b.escape(instance)}) {what}credential?",
+                    ok="Unlink",
+                ),
+            ),
+        ),
+    ]
 
 
 def parse_ref(value: str) -> PlatformRef:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from bot import charts, errors
 from bot.approvals import Approval
@@ -35,7 +36,7 @@ from bot.platforms.astakos import approvals as shared
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.figures import commission_figures
 from bot.platforms.astakos.models import Project, Quota, amount
-from bot.platforms.astakos.platform import AstakosPlatform
+from bot.platforms.astakos.platform import SERVICE, AstakosPlatform
 from bot.platforms.base import Credential
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,35 @@ def _is_service(credential: Credential) -> bool:
     return credential.kind == SERVICE_TOKEN
 
 
-def _needs(credential: Credential, needs: str) -> None:
-    """An alert source for the other kind of token: say so without calling Astakos."""
-    if _is_service(credential) != (needs == "service"):
-        has = "service" if _is_service(credential) else "user"
-        raise errors.Forbidden(
-            f"this needs a {needs} token; a {has} token is linked",
-            platform=PLATFORM,
-            instance=credential.instance,
+async def _as(ctx: DigestContext, needs: str) -> DigestContext:
+    """The context with the owner's token of the kind `needs` ("user" or "service") on this
+    instance: the one given, or the other role linked beside it. Neither: say so without
+    calling Astakos."""
+    credential = ctx.credential
+    if _is_service(credential) == (needs == "service"):
+        return ctx
+    beside = await _beside(ctx)
+    if beside is not None:
+        return beside
+    has = "service" if _is_service(credential) else "user"
+    raise errors.Forbidden(
+        f"this needs a {needs} token; a {has} token is linked",
+        platform=PLATFORM,
+        instance=credential.instance,
+    )
+
+
+async def _beside(ctx: DigestContext) -> DigestContext | None:
+    """The context with the owner's other token on the same instance, if they hold both."""
+    credential = ctx.credential
+    role = "" if credential.role else SERVICE
+    try:
+        other = await ctx.services.accounts.credential(
+            credential.user_id, PLATFORM, credential.instance, role
         )
+    except errors.NotLinked:
+        return None
+    return replace(ctx, credential=other)
 
 
 async def project_names(ctx: DigestContext) -> list[str] | None:
@@ -183,6 +204,24 @@ async def pending_memberships(ctx: DigestContext, projects: list[Project]) -> li
 
 
 async def section(ctx: DigestContext) -> Section:
+    """The owner's token's part; when they hold both a user and a service token on the
+    instance, both parts, user first, as one section."""
+    first = await _section(ctx)
+    beside = await _beside(ctx)
+    if beside is None:
+        return first
+    second = await _section(beside)
+    return Section(
+        platform=PLATFORM,
+        title=first.title,
+        blocks=first.blocks + second.blocks,
+        empty=first.empty and second.empty,
+        approvals=first.approvals + second.approvals,
+        charts=first.charts + second.charts,
+    )
+
+
+async def _section(ctx: DigestContext) -> Section:
     credential = ctx.credential
     title = f"{TITLE} ({credential.instance})"
     if _is_service(credential):
@@ -298,18 +337,18 @@ def _item(a: Approval, what: str) -> AlertItem:
 
 
 async def new_commissions(ctx: DigestContext) -> list[AlertItem]:
-    _needs(ctx.credential, "service")
+    ctx = await _as(ctx, "service")
     return [_item(a, "pending commission") for a in await pending_commissions(ctx)]
 
 
 async def new_applications(ctx: DigestContext) -> list[AlertItem]:
-    _needs(ctx.credential, "user")
+    ctx = await _as(ctx, "user")
     projects = await _client(ctx).projects(token=ctx.credential.secret)
     return [_item(a, "project application") for a in await pending_applications(ctx, projects)]
 
 
 async def new_memberships(ctx: DigestContext) -> list[AlertItem]:
-    _needs(ctx.credential, "user")
+    ctx = await _as(ctx, "user")
     projects = await _client(ctx).projects(token=ctx.credential.secret)
     return [_item(a, "membership request") for a in await pending_memberships(ctx, projects)]
 

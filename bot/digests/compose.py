@@ -95,9 +95,13 @@ async def resolve_targets(
     accounts only (a target with no instance named is pinned to it)."""
     if text.strip() == "all":
         accounts = await services.accounts.for_user(owner)
-        targets = [
-            Target(a.platform, a.instance) for a in accounts if a.platform in services.platforms
-        ]
+        # One target per instance, though a person may hold two roles there (an Astakos
+        # user and service token): the section draws both.
+        targets = list(
+            dict.fromkeys(
+                Target(a.platform, a.instance) for a in accounts if a.platform in services.platforms
+            )
+        )
     else:
         targets = parse_targets(text)
     if filters.instance:

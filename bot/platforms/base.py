@@ -83,6 +83,9 @@ class VerifiedAccount:
     secret: str
     kind: str = ""  # "API key", "user token", "service token", "refresh token" ...
     details: dict[str, Any] = field(default_factory=dict)  # non-secret extras
+    # Which of the person's links on the instance this is: '' the usual one, or a second
+    # kind the platform declares in `link_roles` (an Astakos service token: "service").
+    role: str = ""
 
     def __repr__(self) -> str:  # never print the secret
         return f"VerifiedAccount(account={self.account!r}, kind={self.kind!r})"
@@ -101,6 +104,7 @@ class Credential:
     secret: str
     kind: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    role: str = ""  # '' or the platform's second kind of link (bot.store.links)
 
     def __repr__(self) -> str:  # never print the secret
         return (
@@ -142,6 +146,10 @@ class Platform(ABC, Generic[ClientT]):
     title: ClassVar[str]  # "Dataiku DSS"
     short_title: ClassVar[str] = ""  # where room is short ("Squonk2"); "": the title
     instance_model: ClassVar[type[InstanceConfig]] = InstanceConfig
+    # A second kind of credential a person may link beside the usual one on an instance, by
+    # role word -> what it is in words (`/ops link astakos <instance> service`: an Astakos
+    # service token). `verify` sets the role from what the credential turns out to be.
+    link_roles: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,

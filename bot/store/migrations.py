@@ -187,6 +187,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             " (subscription_id, scope, target)",
         ),
     ),
+    Migration(
+        11,
+        "m011_link_roles",
+        (
+            # One person may hold two credentials for one instance (an Astakos user token and
+            # a service token): the role joins the key ('' for the usual one, 'service').
+            # Rebuilt rather than altered, the same way on both engines (SQLite cannot change
+            # a primary key in place); rows and their ciphertext are copied as they are, and
+            # an Astakos service token linked before roles existed takes the `service` role.
+            "create table links_roles (user_id text, platform text, instance text,"
+            " role text not null default '', account text, kind text, secret text,"
+            " details text, linked_at text, verified_at text,"
+            " primary key (user_id, platform, instance, role))",
+            "insert into links_roles (user_id, platform, instance, role, account, kind, secret,"
+            " details, linked_at, verified_at)"
+            " select user_id, platform, instance,"
+            " case when platform = 'astakos' and kind = 'service token' then 'service'"
+            " else '' end, account, kind, secret, details, linked_at, verified_at from links",
+            "drop table links",
+            "alter table links_roles rename to links",
+            # What an alert source saw at its previous poll (`limits.status`: reachable,
+            # startup time, connected servers), so a restart compares with it, not with nothing.
+            "create table observations (slot text primary key, value text, observed_at text)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

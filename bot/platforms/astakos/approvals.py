@@ -14,7 +14,7 @@ from bot.approvals import Approval
 from bot.blocks import astakos as cards
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Application, Commission, Membership, Project, amount
-from bot.platforms.astakos.platform import AstakosPlatform
+from bot.platforms.astakos.platform import SERVICE, AstakosPlatform
 from bot.platforms.base import Credential
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "astakos"
 SERVICE_TOKEN = "service token"
+ROLES = {"user": "", "service": SERVICE}  # the kind of token a call needs -> its link role
 
 
 async def names(
@@ -44,6 +45,27 @@ async def names(
 
 def client(services: Services, instance: str) -> AstakosClient:
     return services.platforms.get(AstakosPlatform).client(instance)
+
+
+async def credential_for(
+    services: Services, user_id: str, instance: str | None, needs: str | None, command: str
+) -> Credential:
+    """The person's token that can answer `command`: of the kind it needs ("user" or
+    "service"; None: either, the user token first), on `instance` or the first linked one
+    holding that kind. Only the other kind linked: refused early with the link command that
+    adds the missing one (no platform call)."""
+    linked = await services.accounts.credentials(user_id, PLATFORM, instance)
+    if not linked:
+        raise errors.NotLinked(PLATFORM, instance)
+    if needs is None:
+        return linked[0]
+    for credential in linked:
+        if credential.role == ROLES[needs]:
+            return credential
+    first = linked[0]
+    raise errors.NotAllowed(
+        cards.wrong_token(command, needs, first.instance, first.account), markup=True
+    )
 
 
 def wrong_token(credential: Credential, needs: str, command: str) -> str | None:

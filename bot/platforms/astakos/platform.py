@@ -1,8 +1,10 @@
 """Synnefo Astakos as the bot core sees it: link form, token verification, instance status.
 
-A person links one token per instance: a user token (quotas, projects, memberships) or a
-service (component) token, e.g. Cyclades', for commission handling. Verification asks Astakos
-whose token it is, so the account shows as the username, or as the service name.
+A person links a user token (quotas, projects, memberships), a service (component) token,
+e.g. Cyclades', for commission handling, or both, per instance: `/ops link astakos
+<instance>` keeps whichever it is under its role, `... service` asks for a service token.
+Verification asks Astakos whose token it is, so the account shows as the username, or as
+the service name.
 
 The instance URL is the identity endpoint (the official client's `auth_url`), e.g.
 `https://accounts.example.org/identity/v2.0`; a bare host assumes `/identity/v2.0`.
@@ -11,6 +13,7 @@ The instance URL is the identity endpoint (the official client's `auth_url`), e.
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 from bot import errors
 from bot.platforms.astakos import DESCRIPTOR
@@ -23,11 +26,16 @@ from bot.platforms.base import (
     VerifiedAccount,
 )
 
+SERVICE = "service"  # the link role of a service token (bot.store.links); a user token: ''
+
 
 class AstakosPlatform(Platform[AstakosClient]):
     key = DESCRIPTOR.key
     title = DESCRIPTOR.title
     short_title = DESCRIPTOR.short_title
+    # A person may hold both on one instance: a user token (quotas, projects, members) and a
+    # service token (commissions, the service's quotas); each command takes the one it needs.
+    link_roles: ClassVar[dict[str, str]] = {SERVICE: "service token"}
 
     def open_client(self, config: InstanceConfig) -> AstakosClient:
         return AstakosClient(
@@ -67,6 +75,7 @@ class AstakosPlatform(Platform[AstakosClient]):
                 secret=token,
                 kind="service token",
                 details={"service": info.name},
+                role=SERVICE,
             )
         return VerifiedAccount(
             account=info.username or info.name,

@@ -43,17 +43,16 @@ T = TypeVar("T")
 
 
 async def session(
-    services: Services, user_id: str, instance: str | None
+    services: Services,
+    user_id: str,
+    instance: str | None,
+    kind: str | None = None,
+    command: str = "",
 ) -> tuple[Credential, AstakosClient]:
-    credential = await services.accounts.credential(user_id, PLATFORM, instance)
+    """The person's token that can answer (`kind`: "user" or "service"; None: either) and
+    the instance's client; with only the other kind linked, the refusal says what to link."""
+    credential = await shared.credential_for(services, user_id, instance, kind, command)
     return credential, shared.client(services, credential.instance)
-
-
-def needs(credential: Credential, kind: str, command: str) -> None:
-    """Refuse early (no platform call) when the linked token is of the other kind."""
-    refusal = shared.wrong_token(credential, kind, command)
-    if refusal:
-        raise errors.NotAllowed(refusal, markup=True)
 
 
 async def checked(work: Awaitable[T], credential: Credential, kind: str, command: str) -> T:
@@ -89,8 +88,9 @@ async def commissions(
     acted: Iterable[str] = (),
     note: str = "",
 ) -> View:
-    credential, client = await session(services, user_id, instance)
-    needs(credential, "service", "/astakos commissions")
+    credential, client = await session(
+        services, user_id, instance, "service", "/astakos commissions"
+    )
     acted = list(acted)
     details = await checked(
         client.pending_commission_details(token=credential.secret),
@@ -128,8 +128,9 @@ async def commission(
     acted: Iterable[str] = (),
     note: str = "",
 ) -> View:
-    credential, client = await session(services, user_id, instance)
-    needs(credential, "service", "/astakos commission")
+    credential, client = await session(
+        services, user_id, instance, "service", "/astakos commission"
+    )
     aid = approval_id(PLATFORM, credential.instance, "commission", serial)
     if aid in set(acted):
         record = await services.approvals.get(aid)
@@ -189,8 +190,7 @@ async def projects(
     acted: Iterable[str] = (),
     note: str = "",
 ) -> View:
-    credential, client = await session(services, user_id, instance)
-    needs(credential, "user", "/astakos projects")
+    credential, client = await session(services, user_id, instance, "user", "/astakos projects")
     acted = set(acted)
     found = await checked(
         client.projects(token=credential.secret, state=state or None),
@@ -263,8 +263,7 @@ async def project(
     acted: Iterable[str] = (),
     note: str = "",
 ) -> View:
-    credential, client = await session(services, user_id, instance)
-    needs(credential, "user", "/astakos project")
+    credential, client = await session(services, user_id, instance, "user", "/astakos project")
     p = await find_project(client, credential, word)
     app = p.last_application
     names = await shared.names(
@@ -294,8 +293,7 @@ async def members(
     acted: Iterable[str] = (),
     note: str = "",
 ) -> View:
-    credential, client = await session(services, user_id, instance)
-    needs(credential, "user", "/astakos members")
+    credential, client = await session(services, user_id, instance, "user", "/astakos members")
     acted = set(acted)
     p = await find_project(client, credential, word)
     found: list[Membership] = await checked(
