@@ -50,6 +50,8 @@ TOPICS: dict[str, dict[str, Topic]] = {
             (
                 "`<platform>`: one of {configured} (or its full name, like `dataiku`)",
                 "`[instance]`: which instance, when several are configured",
+                "`service` after the instance (Astakos): a service token, kept beside your user "
+                "token; each command uses the one it needs",
                 "The form checks the credential with the platform before keeping it encrypted",
             ),
             ("link {platform}", "link {platform} {instance}", "link {platform2}"),
@@ -58,6 +60,8 @@ TOPICS: dict[str, dict[str, Topic]] = {
             (
                 "`<platform> [instance]` as for `link` ({configured}); the platform is told to "
                 "revoke the token where it can",
+                "`service` after the instance (Astakos): only the service token; without it, "
+                "the user token (or the only one linked)",
             ),
             ("unlink {platform}", "unlink {platform2} {instance2}"),
         ),

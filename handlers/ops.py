@@ -162,7 +162,11 @@ def configured_list(services: Services) -> str:
 
 # The platform, its instance when several are configured, and a second kind of link where
 # the platform has one (`/ops link astakos okeanos service`).
-ACCOUNT = [Word("platform"), Word("instance", optional=True), Word("role", optional=True)]
+ACCOUNT = [
+    Word("platform"),
+    Word("instance", optional=True),
+    Word("role", optional=True, label="service"),
+]
 
 
 def instance_and_role(inv: Invocation, platform: Platform[Any]) -> tuple[str | None, str | None]:
