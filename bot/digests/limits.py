@@ -16,14 +16,17 @@ Alert sources (stable keys):
                      server or cube dropped off its connected list or came back.
 
 `limits.status` compares each poll with the previous one of the same subscription, kept in
-memory on the platform (`LimitsPlatform.observed`). After a bot restart the first poll only
-sets that baseline, except a server restart, which is also told when the startup time is later
-than the subscription's previous poll.
+the database (`observations`), so the first poll after a bot restart still tells what changed
+meanwhile (a new startup value, a server or cube dropped, unreachable -> recovered). With no
+previous poll at all (a new subscription), a server restart is told only when the startup
+time is later than the subscription's previous run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot import charts, errors
@@ -38,7 +41,8 @@ from bot.platforms.limits import DESCRIPTOR
 from bot.platforms.limits import approvals as limit_approvals
 from bot.platforms.limits.client import LimitsClient
 from bot.platforms.limits.models import Incident, LimitsStatus, PendingLimit
-from bot.platforms.limits.platform import LimitsPlatform, Observation
+from bot.platforms.limits.platform import LimitsPlatform
+from bot.store import observations
 
 PLATFORM = DESCRIPTOR.key
 TITLE = DESCRIPTOR.title
@@ -193,19 +197,55 @@ def _connected(status: LimitsStatus) -> dict[str, set[str]]:
     return {s.name: set(s.cubes) for s in status.servers if s.connected}
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What the previous `limits.status` poll of one subscription saw."""
+
+    reachable: bool
+    started_ms: int | None  # the startup ping's value (it changes when Limits restarts)
+    connected: dict[str, set[str]]  # connected Atoti server -> its cubes
+
+
+async def _recall(ctx: DigestContext, slot: str) -> Observation | None:
+    text = await ctx.services.store.run(observations.get, slot)
+    if not text:
+        return None
+    seen = json.loads(text)
+    return Observation(
+        reachable=bool(seen["reachable"]),
+        started_ms=seen["started_ms"],
+        connected={server: set(cubes) for server, cubes in seen["connected"].items()},
+    )
+
+
+async def _remember(ctx: DigestContext, slot: str, seen: Observation) -> None:
+    text = json.dumps(
+        {
+            "reachable": seen.reachable,
+            "started_ms": seen.started_ms,
+            "connected": {server: sorted(cubes) for server, cubes in seen.connected.items()},
+        },
+        sort_keys=True,
+    )
+    await ctx.services.store.run(observations.put, slot, text, ctx.now.isoformat())
+
+
 async def status_changes(ctx: DigestContext) -> list[AlertItem]:
     instance = ctx.credential.instance
-    memory = ctx.services.platforms.get(LimitsPlatform).observed
-    slot = (ctx.subscription, ctx.credential.user_id, instance)
-    before: Observation | None = memory.get(slot)
+    slot = f"limits.status:{ctx.subscription}:{ctx.credential.user_id}:{instance}"
+    before = await _recall(ctx, slot)
     stamp = ctx.now.astimezone(UTC)
     try:
         status = await _client(ctx).status(ctx.credential)
     except errors.Unavailable as error:
-        memory[slot] = Observation(
-            reachable=False,
-            started_ms=before.started_ms if before else None,
-            connected=before.connected if before else {},
+        await _remember(
+            ctx,
+            slot,
+            Observation(
+                reachable=False,
+                started_ms=before.started_ms if before else None,
+                connected=before.connected if before else {},
+            ),
         )
         text, blks = blocks.limits_down(instance, error.detail)
         return [
@@ -219,7 +259,9 @@ async def status_changes(ctx: DigestContext) -> list[AlertItem]:
         ]
     started_ms = int(status.started_at.timestamp() * 1000)
     connected = _connected(status)
-    memory[slot] = Observation(reachable=True, started_ms=started_ms, connected=connected)
+    await _remember(
+        ctx, slot, Observation(reachable=True, started_ms=started_ms, connected=connected)
+    )
     out: list[tuple[str, tuple[str, list[b.Block]]]] = []
     if before is not None and not before.reachable:
         out.append(

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
-import httpx
 
 from bot import errors
 from bot.platforms.base import (
@@ -21,27 +18,10 @@ from bot.platforms.limits import DESCRIPTOR
 from bot.platforms.limits.client import LimitsClient, encode_secret, limits_reason
 
 
-@dataclass(frozen=True)
-class Observation:
-    """What the previous `limits.status` poll of one subscription saw."""
-
-    reachable: bool
-    started_ms: int | None  # the startup ping's value (it changes when Limits restarts)
-    connected: dict[str, set[str]]  # connected Atoti server -> its cubes
-
-
 class LimitsPlatform(Platform[LimitsClient]):
     key = DESCRIPTOR.key
     title = DESCRIPTOR.title
     short_title = DESCRIPTOR.short_title
-
-    def __init__(
-        self, instances: list[InstanceConfig], *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(instances, transport=transport)
-        # The last `limits.status` poll per (subscription, owner, instance): see
-        # bot.digests.limits. In memory: a restart only loses one poll's comparison.
-        self.observed: dict[tuple[int | None, str, str], Observation] = {}
 
     def open_client(self, config: InstanceConfig) -> LimitsClient:
         return LimitsClient(
