@@ -108,6 +108,9 @@ class CommissionPayload(BaseModel):
     name: str = ""
     issued: str = ""
     provisions: list[ProvisionLine] = Field(default_factory=list)
+    # The card's "Open in Astakos" page (bot.blocks.open_in), kept when the approval is
+    # registered: a card is drawn again after a click with no instance settings at hand.
+    open_url: str = ""
 
 
 class ApplicationPayload(BaseModel):
@@ -119,6 +122,7 @@ class ApplicationPayload(BaseModel):
     new_project: bool = False
     end_date: str = ""
     resources: list[str] = Field(default_factory=list)
+    open_url: str = ""
 
 
 class MembershipPayload(BaseModel):
@@ -128,6 +132,7 @@ class MembershipPayload(BaseModel):
     user: str
     state: str
     since: str = ""
+    open_url: str = ""
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -425,7 +430,8 @@ def _past(approval: Approval) -> str:
 def card(approval: Approval, *, view: str = "", arg: str = "", full: bool = False) -> list[b.Block]:
     """The approval's card for its current state, tagged so it can be swapped in place."""
     kind = KINDS[approval.kind]
-    blocks = [b.section(describe(approval, full=full))]
+    page = str(approval.payload.get("open_url") or "") or None
+    blocks = [b.section(describe(approval, full=full), accessory=open_in.button("Astakos", page))]
     who = f"<@{approval.actor}>" if approval.actor else "someone"
     when = when_text(approval.acted_at) if approval.acted_at else ""
     result = b.escape(approval.result)

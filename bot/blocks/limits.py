@@ -269,9 +269,21 @@ def limit_figures(status: str | None, value: float | None, proposed: float | Non
     return Figures((f"Limit value: none in force → {number(value)}",), figures_key("new", value))
 
 
-def card_payload(p: PendingLimit, key: str) -> dict[str, Any]:
-    """What a card needs to draw itself later, and the task key a click must still match."""
+def limit_url(ui: str | None, p: PendingLimit) -> str | None:
+    """The limit in its structure's page of the Limits UI, or None."""
+    if not p.structure_id:
+        return None
+    return open_in.page(
+        ui, open_in.LIMITS_STRUCTURE, {"limitIds": p.limit_id}, structure=p.structure_id
+    )
+
+
+def card_payload(p: PendingLimit, key: str, ui: str | None = None) -> dict[str, Any]:
+    """What a card needs to draw itself later, and the task key a click must still match;
+    with the instance's UI, its "Open in Atoti Limits" page (a card is drawn again after a
+    click with no instance settings at hand)."""
     return {
+        "open_url": limit_url(ui, p) or "",
         "limit_id": p.limit_id,
         "task_key": key,
         "status": p.status,
@@ -340,7 +352,10 @@ def card(a: Approval, *, can_act: bool = True) -> list[b.Block]:
     """The card of one approval in every state (the render of `bot.approvals.act`)."""
     _verb, past = ACTION_WORDS.get(a.action, (a.action.title(), a.action + "ed"))
     status = {DONE: f"*{past}*", GONE: "no longer pending"}.get(a.state)
-    blocks: list[b.Block] = [b.section(_card_text(a.payload, status))]
+    page = str(a.payload.get("open_url") or "") or None
+    blocks: list[b.Block] = [
+        b.section(_card_text(a.payload, status), accessory=open_in.button(TITLE, page))
+    ]
     when = when_text(a.acted_at) if a.acted_at else ""
     result = f": {b.escape(a.result)}" if a.result else ""
     if a.state == PENDING:

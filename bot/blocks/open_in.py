@@ -33,8 +33,15 @@ LIMITS_STRUCTURE = "/limits/structure/{structure}"
 # INFERRED: Squonk2 Data Manager UI pages (the UI's code is not available here).
 SQUONK_INSTANCE = "/results/instance/{instance}"
 SQUONK_PROJECT = "/project/{project}"
-# INFERRED: the Astakos UI's project page (synnefo's astakos `ui/projects/<id>` view).
+# Synnefo Astakos: pages under the UI prefix (`SNF:uiURL` of the account service,
+# /work/shared/protocols/astakos.md "ui prefix", e.g. `https://accounts.example.org/ui`),
+# routes of synnefo's snf-astakos-app/astakos/im/urls.py (grnet/synnefo, projects by uuid):
+# `project_detail`, `project_pending_members` (join and leave requests) and `project_app`.
+# Astakos has no page for a commission (an API-only exchange with a service, seed
+# 004_8fde15646c55ab76.txt): its card opens the project the resources are drawn from.
 ASTAKOS_PROJECT = "/projects/{project}"
+ASTAKOS_PENDING_MEMBERS = "/projects/{project}/members/pending"
+ASTAKOS_APPLICATION = "/projects/{project}/app/{app}"
 # -----------------------------------------------------------------------------------------------
 
 

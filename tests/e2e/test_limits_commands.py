@@ -229,6 +229,10 @@ async def test_no_open_in_button_without_a_ui_url(driver, slack, limits, bot):
     await link(driver, slack, "alice", "limits", ALICE)
     reply = await reply_to(driver, slack, "alice", "/limits", "limit L-11", expect="Limit L-11")
     assert link_urls(reply.blocks) == []  # the Limits screens live in an Atoti UI elsewhere
+    waiting = await reply_to(
+        driver, slack, "alice", "/limits", "pending", expect="waiting for approval"
+    )
+    assert "Approve" in texts(waiting.blocks) and link_urls(waiting.blocks) == []
 
 
 @pytest.mark.parametrize("ui_url", ["https://atoti.example.com/"])
@@ -246,3 +250,17 @@ async def test_open_in_atoti_limits_buttons_follow_the_ui_routes(driver, slack, 
     first = texts(found.blocks).split("`INC-", 1)[1].split("`", 1)[0]
     assert urls[0] == f"https://atoti.example.com/limits/status?incidentIds=INC-{first}"
     assert len(urls) == texts(found.blocks).count("`INC-")
+    # Each pending card opens its limit in its structure's page, from the card's own first
+    # block (tagged as the approval's, so a click still swaps the whole card in place).
+    waiting = await reply_to(
+        driver, slack, "alice", "/limits", "pending", expect="waiting for approval"
+    )
+    prefix = "appr|limits:prod:limit:L-4:"
+    [first_block] = [
+        blk for blk in waiting.blocks if str(blk.get("block_id", "")).startswith(prefix)
+    ][:1]
+    corolla = limits.limits["L-4"].structure_id
+    assert first_block["accessory"]["text"]["text"] == "Open in Atoti Limits"
+    assert first_block["accessory"]["url"] == (
+        f"https://atoti.example.com/limits/structure/{corolla}?limitIds=L-4"
+    )

@@ -12,6 +12,7 @@ from bot import errors
 from bot.approval_kinds import FIGURES, Figures
 from bot.approvals import Approval
 from bot.blocks import astakos as cards
+from bot.blocks import open_in
 from bot.platforms.astakos.client import AstakosClient
 from bot.platforms.astakos.models import Application, Commission, Membership, Project, amount
 from bot.platforms.astakos.platform import SERVICE, AstakosPlatform
@@ -41,6 +42,20 @@ async def names(
     except errors.PlatformError as error:
         log.info("astakos user catalog unavailable: %s", type(error).__name__)
         return {}
+
+
+def ui(services: Services, instance: str) -> str | None:
+    """The instance's Astakos UI (its `ui_url`, or `/ui` beside `/identity/v2.0`)."""
+    return services.platforms.get(AstakosPlatform).ui_url(instance)
+
+
+def commission_project(c: Commission) -> str | None:
+    """The project a commission draws from (a member's provision's source, else a project
+    holder): what its card opens, Astakos having no page for a commission."""
+    labels = [p.source or "" for p in c.provisions] + [p.holder for p in c.provisions]
+    return next(
+        (uuid for kind, _, uuid in (x.partition(":") for x in labels) if kind == "project"), None
+    )
 
 
 def client(services: Services, instance: str) -> AstakosClient:
@@ -88,6 +103,14 @@ def holder(label: str | None, known: dict[str, str]) -> str:
     return f"project {cards.short_id(uuid)}"
 
 
+def _page(services: Services, instance: str, path: str, **parts: str | None) -> str:
+    """A card's "Open in Astakos" page, or "" (no UI known, or no project to open)."""
+    if any(not v for v in parts.values()):
+        return ""
+    given = {k: str(v) for k, v in parts.items()}
+    return open_in.page(ui(services, instance), path, None, **given) or ""
+
+
 async def register(
     services: Services, instance: str, kind: str, target: str, summary: str, payload: dict[str, Any]
 ) -> Approval:
@@ -124,6 +147,7 @@ async def register_commission(
             )
             for p in c.provisions
         ],
+        open_url=_page(services, instance, open_in.ASTAKOS_PROJECT, project=commission_project(c)),
     )
     data = {**payload.model_dump(), FIGURES: figures.as_payload() if figures else None}
     record = await register(
@@ -164,6 +188,9 @@ async def register_application(
         new_project=p.state == "uninitialized",
         end_date=app.end_date.isoformat() if app.end_date else "",
         resources=grant_lines(app.resources),
+        open_url=_page(
+            services, instance, open_in.ASTAKOS_APPLICATION, project=p.id, app=str(app.id)
+        ),
     )
     return await register(
         services,
@@ -190,6 +217,7 @@ async def register_membership(
         user=user,
         state=m.state,
         since=since.isoformat() if since else "",
+        open_url=_page(services, instance, open_in.ASTAKOS_PENDING_MEMBERS, project=project_id),
     )
     return await register(
         services,
