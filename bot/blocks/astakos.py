@@ -371,6 +371,15 @@ def _membership_text(p: MembershipPayload) -> str:
     )
 
 
+def payload_of(approval: Approval) -> CommissionPayload | ApplicationPayload | MembershipPayload:
+    """The card data of the approval's kind."""
+    if approval.kind == "commission":
+        return CommissionPayload.model_validate(approval.payload)
+    if approval.kind == "application":
+        return ApplicationPayload.model_validate(approval.payload)
+    return MembershipPayload.model_validate(approval.payload)
+
+
 def describe(approval: Approval, *, full: bool = False) -> str:
     if approval.kind == "commission":
         return _commission_text(CommissionPayload.model_validate(approval.payload), full=full)
@@ -430,7 +439,7 @@ def _past(approval: Approval) -> str:
 def card(approval: Approval, *, view: str = "", arg: str = "", full: bool = False) -> list[b.Block]:
     """The approval's card for its current state, tagged so it can be swapped in place."""
     kind = KINDS[approval.kind]
-    page = str(approval.payload.get("open_url") or "") or None
+    page = payload_of(approval).open_url or None
     blocks = [b.section(describe(approval, full=full), accessory=open_in.button("Astakos", page))]
     who = f"<@{approval.actor}>" if approval.actor else "someone"
     when = when_text(approval.acted_at) if approval.acted_at else ""
