@@ -142,3 +142,43 @@ async def test_alerts_and_digests_take_the_token_each_part_needs(driver, slack, 
     body = texts(digest.blocks)
     assert body.count("Synnefo Astakos (prod)") == 1, body
     assert "carol@example.org" in body, body  # a join request to alice's project
+
+
+async def test_home_offers_the_other_token_and_unlinks_one_role(driver, slack, astakos, bot):
+    await link(driver, slack, "alice", "astakos", {"token": ALICE_TOKEN})
+    await driver.home_opened("alice")
+    home = await driver.wait_for(
+        lambda: (h := slack.home("U0ALICE")) and "Link a service token" in texts(h.blocks) and h
+    )
+    opened = len(slack.views_opened("alice"))
+    await driver.click("alice", home, text="Link a service token")
+    modal = await driver.wait_for(
+        lambda: slack.views_opened("alice")[opened:] and slack.views_opened("alice")[-1]
+    )
+    assert "Paste a *service token*" in texts(modal.blocks)
+    await driver.submit("alice", modal, {"field_token": SERVICE})
+    both = await driver.wait_for(
+        lambda: (h := slack.home("U0ALICE")) and "Linked as *cyclades*" in texts(h.blocks) and h
+    )
+    assert "Linked as *alice@example.org*" in texts(both.blocks)
+    assert "Link a service token" not in texts(both.blocks)
+    # Unlink the user token from Home: the service token stays, and commissions still list.
+    user_unlink = next(
+        e
+        for blk in both.blocks
+        if blk.get("type") == "actions"
+        for e in blk["elements"]
+        if e["text"]["text"] == "Unlink" and '"role":""' in e["value"].replace(" ", "")
+    )
+    await driver.click(
+        "alice", both, action_id=user_unlink["action_id"], value=user_unlink["value"]
+    )
+    after = await driver.wait_for(
+        lambda: (
+            (h := slack.home("U0ALICE"))
+            and "Linked as *alice@example.org*" not in texts(h.blocks)
+            and h
+        )
+    )
+    assert "Linked as *cyclades* · service token" in texts(after.blocks)
+    await reply_to(driver, slack, "alice", "/astakos", "commissions", expect="Pending commissions")
