@@ -83,7 +83,10 @@ def _read(
     linked = [a for a in accounts if a.platform in sources and a.platform in services.platforms]
     # One chart per instance, though a person may hold two roles there (an Astakos user and
     # service token): it is read with the usual credential, as `credential` picks it.
-    linked = list({(a.platform, a.instance): a for a in reversed(linked)}.values())[::-1]
+    firsts: dict[tuple[str, str], LinkedAccount] = {}
+    for account in linked:
+        firsts.setdefault((account.platform, account.instance), account)
+    linked = list(firsts.values())
 
     async def one(account: LinkedAccount) -> Found:
         title = f"{services.platforms[account.platform].title} ({account.instance})"
