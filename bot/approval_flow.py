@@ -12,6 +12,15 @@ audited. When the platform refuses the clicker's own rights (403, or a stale cre
 the claim is handed back: only the clicker is told, and the card stays open for someone who
 has them. A second click, a Slack retry or a click on another copy finds the row claimed and
 is told who acted and when: exactly one platform call is made.
+
+Past its expiry an approval takes no click: the claim (and a vote) refuses it in the same
+statement, the clicker is told, and every copy is drawn expired (the scheduler leader's sweep,
+`bot.approval_expiry`, does the same for approvals nobody clicks). A kind (or the TOML) may
+require N approvers: an approving click then records a vote (once per person), every copy
+shows who approved so far, and the click whose vote completes the quorum claims the row and
+makes the one platform call with its own credential. A rejection by any approver claims the
+row at once. With maker-checker, the person the platform names as the requester cannot
+approve.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from bot.approval_kinds import ApprovalKind, ApprovalRef, Place, Verb
 from bot.approvals import (
     ACTING,
     DONE,
+    EXPIRED,
     FAILED,
     GONE,
     PENDING,
@@ -59,6 +69,27 @@ CANT_POST = (
     "again, or leave out `share`."
 )
 POSTED = "Posted {what} in <#{channel}>; clicks on any copy update every copy."
+EXPIRED_TEXT = (
+    "This {label} expired at {when}: nothing was done, and this card no longer acts. "
+    "If it still needs a decision, make it on the platform itself."
+)
+OWN_REQUEST = (
+    "You asked for this {label}, so someone else has to {verb} it: your operators require "
+    "a second pair of eyes here."
+)
+VOTED = (
+    "Your approval is recorded: {n} of {required}. It goes through when {left} more "
+    "approver(s) {verb} it."
+)
+ALREADY_VOTED = (
+    "You already approved this ({n} of {required}): it needs {left} more approver(s), and "
+    "the same person counts once."
+)
+ASKED_BY_UNKNOWN = (
+    "I could not ask the platform who asked for this {label}, and your operators forbid "
+    "approving one's own request: try again in a moment."
+)
+COMPLETING = "The approvals are complete: someone is acting on this right now."
 OUTCOMES = {DONE: "ok", GONE: "gone", FAILED: "failed"}  # an approval's state, as audited
 
 
@@ -178,8 +209,23 @@ async def act(
     """Run one decision (see the module docstring)."""
     services: Services = click.services
     credential = await precheck(services, click.user_id, kind, verb, record)
-    claimed, record = await services.approvals.claim(record.id, click.user_id, verb.action)
+    if record.expired(services.now()):
+        await late(click, kind, record, place)
+        return
+    quorum = verb.action == kind.approving.action and record.required > 1
+    if verb.action == kind.approving.action:
+        await maker_checker(services, click.user_id, kind, verb, record, credential)
+    if quorum:
+        counted, record = await services.approvals.vote(record.id, click.user_id, verb.action)
+        if not await _quorum_reached(click, kind, record, place, counted=counted):
+            return
+    claimed, record = await services.approvals.claim(
+        record.id, click.user_id, verb.action, quorum=quorum
+    )
     if not claimed:
+        if record.expired(services.now()):
+            await late(click, kind, record, place)
+            return
         await click.respond(
             text=already(kind, record), response_type="ephemeral", replace_original=False
         )
@@ -191,6 +237,8 @@ async def act(
         # The clicker's own rights (or stale credential) were refused: only they are told
         # (guarded replies), and the card stays open for someone who has them.
         await services.approvals.release(record.id, click.user_id)
+        if quorum:  # a vote the platform would not honour does not count
+            await services.approvals.unvote(record.id, click.user_id)
         await audit(
             services,
             click.user_id,
@@ -229,6 +277,86 @@ async def act(
     )
 
 
+async def maker_checker(
+    services: Services,
+    user_id: str,
+    kind: ApprovalKind,
+    verb: Verb,
+    record: Approval,
+    credential: Credential,
+) -> None:
+    """Refuse (audited) the person the platform names as the requester, when the operators
+    (or the kind) forbid approving one's own item."""
+    if kind.requester is None or not services.approvals.maker_checker(kind):
+        return
+    try:
+        requester = await kind.requester(services, credential, record)
+    except errors.PlatformError as error:
+        await audit(services, user_id, record, verb.action, "refused", type(error).__name__)
+        raise errors.UserError(ASKED_BY_UNKNOWN.format(label=kind.label)) from None
+    names = {n.casefold() for n in kind.identities(credential)}
+    if requester and requester.casefold() in names:
+        await audit(services, user_id, record, verb.action, "refused", "own request")
+        raise errors.NotAllowed(OWN_REQUEST.format(label=kind.label, verb=verb.action))
+
+
+async def _quorum_reached(
+    click: Click, kind: ApprovalKind, record: Approval, place: Place, *, counted: bool
+) -> bool:
+    """After an approving vote: True when this click is to claim the approval (its vote
+    completed the quorum, or the quorum stands and a failed attempt is being retried);
+    otherwise the clicker is told where things stand, and a newly counted vote is shown on
+    every copy."""
+    services: Services = click.services
+    n, required = len(record.votes), record.required
+    mine = any(v.user == click.user_id for v in record.votes)
+    if record.state not in (PENDING, FAILED):
+        return True  # settled, acting or expired meanwhile: the claim says which
+    if n >= required and (counted or (mine and record.state == FAILED)):
+        return True
+    left = max(1, required - n)
+    if counted:
+        await audit(
+            services, click.user_id, record, kind.approving.action, "voted", f"{n} of {required}"
+        )
+        await update_copies(
+            services,
+            click,
+            record,
+            lambda a: kind.render(a, place),
+            _redraw(services, click.user_id, kind, record.id, place),
+        )
+        text = VOTED.format(n=n, required=required, left=left, verb=kind.approving.action)
+    elif n >= required:
+        text = COMPLETING
+    else:
+        text = ALREADY_VOTED.format(n=n, required=required, left=left)
+    await click.respond(text=text, response_type="ephemeral", replace_original=False)
+    return False
+
+
+async def late(click: Click, kind: ApprovalKind, record: Approval, place: Place) -> None:
+    """A click on an approval past its expiry: nothing is done and the clicker is told. The
+    first to notice (this click or the sweep) marks it expired and draws every copy so."""
+    services: Services = click.services
+    won = record.state != EXPIRED and await services.approvals.expire(record.id)
+    record = await services.approvals.get(record.id)
+    if record.state == EXPIRED:
+        await update_copies(
+            services,
+            click,
+            record,
+            lambda a: kind.render(a, place),
+            _redraw(services, click.user_id, kind, record.id, place),
+            recorded=won,
+        )
+    await click.respond(
+        text=EXPIRED_TEXT.format(label=kind.label, when=when_text(record.expires_at)),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
 def _redraw(
     services: Services, user_id: str, kind: ApprovalKind, approval: str, place: Place
 ) -> Callable[[], Awaitable[tuple[str, list[b.Block]] | None]] | None:
@@ -253,6 +381,9 @@ async def ask_reason(
     """The same checks as the decision itself (said now, not after the person typed), then
     the reason modal; its submission (`submit`) acts."""
     await precheck(click.services, click.user_id, kind, verb, record)
+    if record.expired(click.services.now()):
+        await late(click, kind, record, place)
+        return
     if record.state not in (PENDING, FAILED):
         await click.respond(
             text=already(kind, record), response_type="ephemeral", replace_original=False

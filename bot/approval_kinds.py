@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -48,6 +49,15 @@ if TYPE_CHECKING:
     # (services, the clicker's credential, the approval) -> what its approving decision would
     # change now (`Figures`), or None when the platform cannot say just now.
     Preview = Callable[[Services, Credential, Approval], Awaitable["Figures | None"]]
+    # An approval's payload (as registered) -> the platform's own deadline for the item
+    # (a limit's end date ...), or None when it has none.
+    Deadline = Callable[[dict[str, Any]], datetime | None]
+    # (services, the clicker's credential, the approval) -> who asked for the item as the
+    # platform names them ("": it names nobody), for maker-checker; asked at click time.
+    Requester = Callable[[Services, Credential, Approval], Awaitable[str]]
+    # The clicker's credential -> every name they go by on the platform (compared with the
+    # requester).
+    Identities = Callable[[Credential], set[str]]
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,17 @@ def no_token_check(_: Credential) -> str | None:
     return None
 
 
+def account_names(credential: Credential) -> set[str]:
+    """The names a linked account goes by: its account, and the user id and name the
+    platform gave when it was linked (Astakos keeps `uuid` and `name` in the details)."""
+    names = {credential.account}
+    names.update(str(credential.details.get(k) or "") for k in ("uuid", "name", "username"))
+    return {n for n in names if n}
+
+
+WEEK = 7 * 86400.0
+
+
 @dataclass(frozen=True)
 class ApprovalKind:
     """One kind of approval of one platform (see the module docstring)."""
@@ -163,6 +184,22 @@ class ApprovalKind:
     # What its approving decision (the first verb) changes, read at the click (`Figures`);
     # None: the kind shows no figures and its approving button acts after its confirm dialog.
     preview: Preview | None = None
+    # -- expiry and quorum; the TOML's `[approvers."<permission>"]` table overrides the first
+    # three (bot.config.ApprovalRule).
+    # Seconds a card takes clicks once the approval is first shown; 0: never.
+    expires_after: float = WEEK
+    # Different people who must approve before the platform call runs (once, as the last).
+    required: int = 1
+    # The person who asked may not approve their own item (when `requester` names them).
+    maker_checker: bool = False
+    deadline: Deadline | None = None  # the platform's own deadline: the earlier one wins
+    requester: Requester | None = None
+    identities: Identities = account_names
+
+    @property
+    def approving(self) -> Verb:
+        """The verb that counts towards a quorum (the first: Accept, Approve ...)."""
+        return self.verbs[0]
 
     def verb(self, action: str) -> Verb | None:
         return next((v for v in self.verbs if v.action == action), None)

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -33,15 +33,25 @@ from bot.store import Store
 from bot.store import approvals as rows
 
 if TYPE_CHECKING:
+    from bot.config import ApprovalRule
     from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 PENDING, ACTING, DONE, FAILED, GONE = (rows.PENDING, rows.ACTING, rows.DONE, rows.FAILED, rows.GONE)
+EXPIRED = rows.EXPIRED
 # How long a usergroup's members are trusted before asking Slack again.
 GROUP_CACHE_SECONDS = 300.0
 # How long one copy's chat.update is retried through 429s and Slack outages.
 COPY_UPDATE_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One approver's approving click towards a quorum."""
+
+    user: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,29 @@ class Approval:
     action: str
     acted_at: str
     result: str
+    # When it stops taking clicks ('' never), how many approvers it needs, and the
+    # approving votes so far.
+    expires_at: str = ""
+    required: int = 1
+    votes: tuple[Vote, ...] = ()
 
     @property
     def settled(self) -> bool:
+        # Not EXPIRED: an expired approval stays what the item shows (no new round, no
+        # fresh expiry when it is listed again); its card says expired.
         return self.state in (DONE, GONE)
+
+    def expired(self, now: datetime) -> bool:
+        """Past its expiry (whether or not the sweep has marked it yet)."""
+        return self.state == EXPIRED or (bool(self.expires_at) and self.expires_at <= stamp(now))
+
+
+def stamp(when: datetime) -> str:
+    """A time as the approval rows store it: ISO 8601 in UTC to the second, so that text
+    order is time order in SQL."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _approval(row: dict[str, Any]) -> Approval:
@@ -78,6 +107,9 @@ def _approval(row: dict[str, Any]) -> Approval:
         action=row["action"] or "",
         acted_at=row["acted_at"] or "",
         result=row["result"] or "",
+        expires_at=row.get("expires_at") or "",
+        required=int(row.get("required") or 1),
+        votes=tuple(Vote(v["user_id"], v["at"]) for v in row.get("votes") or ()),
     )
 
 
@@ -94,9 +126,17 @@ def card_prefix(approval: str) -> str:
 
 
 class Approvals:
-    def __init__(self, *, store: Store, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        now: Callable[[], datetime],
+        rules: dict[str, ApprovalRule] | None = None,
+    ) -> None:
         self.store = store
         self._now = now
+        # The operators' `[approvers."<action>"]` tables (bot.config.ApprovalRule).
+        self.rules = rules or {}
         self._groups: dict[str, tuple[float, set[str]]] = {}
         # Claims this process holds right now: never taken for abandoned (bot.recovery).
         self.inflight: set[str] = set()
@@ -111,6 +151,15 @@ class Approvals:
         summary: str,
         payload: dict[str, Any] | None = None,
     ) -> Approval:
+        """The approval of an item the platform shows waiting; the first time, with when it
+        expires and how many approvers it needs (kept as they were then: a change of the
+        TOML applies to approvals first shown after it)."""
+        now = self._now()
+        expires_at, required = "", 1
+        known = approval_kinds.find(platform, kind)
+        if known is not None:
+            expires_at = stamp(e) if (e := self.expiry(known, payload or {}, now)) else ""
+            required = self.required(known)
         row = {
             "id": approval_id(platform, instance, kind, target),
             "platform": platform,
@@ -120,7 +169,9 @@ class Approvals:
             "state": PENDING,
             "summary": summary[:500],
             "payload": json.dumps(payload or {}),
-            "created_at": self._now().isoformat(timespec="seconds"),
+            "created_at": now.isoformat(timespec="seconds"),
+            "expires_at": expires_at,
+            "required": required,
         }
         return _approval(await self.store.run(rows.ensure, row))
 
@@ -131,6 +182,33 @@ class Approvals:
             return record
         return _approval(await self.store.run(rows.set_payload, record.id, json.dumps(payload)))
 
+    def _rule(self, kind: approval_kinds.ApprovalKind) -> ApprovalRule | None:
+        return self.rules.get(kind.permission)
+
+    def expiry(
+        self, kind: approval_kinds.ApprovalKind, payload: dict[str, Any], now: datetime
+    ) -> datetime | None:
+        """The earlier of the kind's (or the TOML's) time to live and the platform's own
+        deadline; None: it never expires."""
+        rule = self._rule(kind)
+        after = rule.expires_after if rule and rule.expires_after is not None else None
+        seconds = kind.expires_after if after is None else after
+        ends = [now + timedelta(seconds=seconds)] if seconds > 0 else []
+        deadline = kind.deadline(payload) if kind.deadline else None
+        if deadline is not None:
+            ends.append(deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC))
+        return min(ends) if ends else None
+
+    def required(self, kind: approval_kinds.ApprovalKind) -> int:
+        rule = self._rule(kind)
+        return rule.required if rule else kind.required
+
+    def maker_checker(self, kind: approval_kinds.ApprovalKind) -> bool:
+        rule = self._rule(kind)
+        if rule and rule.maker_checker is not None:
+            return rule.maker_checker
+        return kind.maker_checker
+
     async def get(self, approval: str) -> Approval:
         try:
             return _approval(await self.store.run(rows.get, approval))
@@ -139,13 +217,35 @@ class Approvals:
                 "I have no record of that approval. Run the command again for fresh buttons."
             ) from None
 
-    async def claim(self, approval: str, user_id: str, action: str) -> tuple[bool, Approval]:
+    async def claim(
+        self, approval: str, user_id: str, action: str, *, quorum: bool = False
+    ) -> tuple[bool, Approval]:
+        """Take the approval to act on it (never once expired; with `quorum`, only once it
+        holds the votes it requires): exactly one caller gets True."""
         claimed, row = await self.store.run(
-            rows.claim, approval, user_id, action, self._now().isoformat(timespec="seconds")
+            rows.claim, approval, user_id, action, stamp(self._now()), quorum=quorum
         )
         if claimed:
             self.inflight.add(approval)
         return claimed, _approval(row)
+
+    async def vote(self, approval: str, user_id: str, action: str) -> tuple[bool, Approval]:
+        """Count `user_id`'s approval towards the quorum: True when this call counted it."""
+        counted, row = await self.store.run(
+            rows.vote, approval, user_id, action, stamp(self._now())
+        )
+        return counted, _approval(row)
+
+    async def unvote(self, approval: str, user_id: str) -> None:
+        await self.store.run(rows.unvote, approval, user_id)
+
+    async def due(self) -> list[Approval]:
+        """Open approvals past their expiry."""
+        return [_approval(r) for r in await self.store.run(rows.due, stamp(self._now()))]
+
+    async def expire(self, approval: str) -> bool:
+        """Mark it expired if its time has come: True for exactly one caller."""
+        return bool(await self.store.run(rows.expire, approval, stamp(self._now())))
 
     async def finish(self, approval: str, state: str, result: str) -> Approval:
         try:
@@ -220,12 +320,15 @@ async def update_copies(
     record: Approval,
     render: Render,
     refresh: Refresh | None,
+    *,
+    recorded: bool = True,
 ) -> None:
-    """Re-render the card everywhere: every recorded channel copy by chat.update, and the
-    message clicked (ephemeral lists are re-drawn by `refresh`, or patched)."""
+    """Re-render the card everywhere: every recorded channel copy by chat.update (unless
+    `recorded` is False: another process did), and the message clicked (ephemeral lists are
+    re-drawn by `refresh`, or patched)."""
     card = render(record)
     summary = f"{record.summary}: {record.state}"
-    updated = await update_recorded_copies(services, record, render)
+    updated = await update_recorded_copies(services, record, render) if recorded else set()
     container = click.body.get("container", {})
     if (container.get("channel_id"), container.get("message_ts")) in updated:
         return
@@ -381,6 +484,40 @@ def _less(gone: int) -> Callable[[re.Match[str]], str]:
         return f"{m.group(1)}{max(0, int(m.group(2)) - gone)}{m.group(3)}"
 
     return replace
+
+
+def with_status(approval: Approval, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A card's blocks with what every kind's card says the same way (a builder calls this
+    before `tag_card`): while it is open, when it expires and, needing several approvers, who
+    approved so far ("1 of 2: @alice, 10:42"), as lines under the card's first text (no
+    block more: digests and lists count them); once expired, its buttons give way to a line
+    saying so."""
+    lines: list[str] = []
+    if approval.required > 1 and (approval.votes or approval.state in (PENDING, FAILED)):
+        voters = "; ".join(f"<@{v.user}>, {when_text(v.at)}" for v in approval.votes)
+        so_far = voters or "none yet"
+        lines.append(
+            f":busts_in_silhouette: *{len(approval.votes)} of {approval.required}* "
+            f"approvers: {so_far}"
+        )
+    if approval.expires_at and approval.state in (PENDING, FAILED):
+        lines.append(f":alarm_clock: Expires at {when_text(approval.expires_at)}")
+    out = [dict(blk) for blk in blocks]
+    if approval.state == EXPIRED:
+        expired = b.context(
+            f":hourglass: *Expired* at {when_text(approval.expires_at)}: nothing was done. "
+            "Decide on the platform itself if it still waits."
+        )
+        out = [blk for blk in out if blk.get("type") != "actions"]
+        out.append(expired)
+    if not lines:
+        return out
+    text = "\n".join(lines)
+    for blk in out:
+        if blk.get("type") == "section" and isinstance(blk.get("text"), dict):
+            blk["text"] = {**blk["text"], "text": f"{blk['text']['text']}\n{text}"[:3000]}
+            return out
+    return [*out, b.context(text)]
 
 
 def tag_card(approval: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -22,16 +22,32 @@ The TOML file has one array of tables per platform, and optional approval restri
 
     [approvers]                 # action -> Slack user ids or user-group ids (S...)
     "astakos.commission" = ["U0ALICE", "S0ADMINS"]
+
+    [approvers."limits.approve"]  # or a table: who, how many, whether the requester may,
+    who = ["S0RISK"]              # and for how long a card takes clicks
+    required = 2
+    maker_checker = true
+    expires_after = "3d"
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.platforms.catalog import DESCRIPTORS
@@ -112,6 +128,43 @@ class Commands(BaseSettings):
             return self.ops
         named = (self.model_extra or {}).get(key)
         return str(named) if named else f"/{key}"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def seconds_of(value: Any) -> float:
+    """A duration as the TOML gives it: "3d", "12h", "90m", "45s", "2w", or a number of
+    seconds; 0 means never."""
+    if isinstance(value, bool):
+        raise ValueError("give a duration such as 3d, 12h or 90m")
+    if isinstance(value, int | float):
+        found = _DURATION.match(str(value))
+    else:
+        found = _DURATION.match(str(value).lower())
+    if not found:
+        raise ValueError(f"{value!r} is not a duration: give e.g. 3d, 12h or 90m (0: never)")
+    return float(found.group(1)) * _UNIT[found.group(2)]
+
+
+class ApprovalRule(BaseModel):
+    """One action's table under `[approvers]`: who may click (as the plain list form), how
+    many different people must approve, whether the person who asked may be one of them,
+    and how long a card takes clicks (the platform's own deadline wins when earlier)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    who: list[str] = []
+    required: int = Field(1, ge=1, le=10)
+    # None: the kind's default (off for every kind today).
+    maker_checker: bool | None = None
+    # Seconds; None: the kind's default (`ApprovalKind.expires_after`); 0: never.
+    expires_after: float | None = None
+
+    _seconds = field_validator("expires_after", mode="before")(
+        lambda v: None if v is None else seconds_of(v)
+    )
 
 
 class Settings(BaseSettings):
@@ -206,6 +259,8 @@ class Settings(BaseSettings):
     platforms: dict[str, list[dict[str, Any]]] = {}
     # action ("astakos.commission", "limits.approve" ...) -> allowed Slack user / group ids.
     approvers: dict[str, list[str]] = {}
+    # action -> its quorum, maker-checker and expiry (an `[approvers."<action>"]` table).
+    approval_rules: dict[str, ApprovalRule] = {}
 
     _validate_operators = field_validator("operators", mode="before")(_csv)
 
@@ -223,7 +278,7 @@ class Settings(BaseSettings):
             if key == "operators":
                 self.operators = list(dict.fromkeys([*self.operators, *value]))
             elif key == "approvers":
-                self.approvers = {**value, **self.approvers}
+                self._read_approvers(value)
             elif key == "database_url":
                 if self.database_url is None:  # the environment wins
                     self.database_url = SecretStr(str(value))
@@ -232,6 +287,28 @@ class Settings(BaseSettings):
             else:
                 raise ConfigError(f"{self.config}: unknown setting `{key}`")
         return self
+
+    def _read_approvers(self, table: Any) -> None:
+        """`[approvers]`: each action a list of who may click, or a table (ApprovalRule)."""
+        if not isinstance(table, dict):
+            raise ConfigError(f"{self.config}: `approvers` must be a table of actions")
+        lists: dict[str, list[str]] = {}
+        for action, value in table.items():
+            if isinstance(value, list):
+                lists[action] = [str(v) for v in value]
+                continue
+            try:
+                rule = ApprovalRule.model_validate(value)
+            except ValidationError as error:
+                problem = error.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"])
+                raise ConfigError(
+                    f'{self.config}: [approvers."{action}"] {where}: {problem["msg"]}'
+                ) from None
+            self.approval_rules = {action: rule, **self.approval_rules}
+            if rule.who:
+                lists[action] = rule.who
+        self.approvers = {**lists, **self.approvers}
 
     @property
     def database(self) -> str | Path:

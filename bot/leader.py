@@ -26,7 +26,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
-from bot import recovery
+from bot import approval_expiry, recovery
 from bot.store import advisory
 
 if TYPE_CHECKING:
@@ -223,6 +223,7 @@ class Leader:
                 if time.monotonic() >= next_claims:
                     next_claims = time.monotonic() + self.claim_interval
                     await recovery.recover_claims(services)
+                    await approval_expiry.sweep(services)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -152,7 +152,7 @@ def open_services(
         platforms=platforms,
         accounts=accounts,
         audit=audit,
-        approvals=Approvals(store=store, now=now),
+        approvals=Approvals(store=store, now=now, rules=settings.approval_rules),
         slack=slack,
         watches=watches,
         responder=responder,

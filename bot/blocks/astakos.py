@@ -14,7 +14,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.approval_kinds import NO_FIGURES, ApprovalRef, Verb, stored_figures
-from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
+from bot.approvals import (
+    ACTING,
+    DONE,
+    FAILED,
+    GONE,
+    PENDING,
+    Approval,
+    tag_card,
+    when_text,
+    with_status,
+)
 from bot.blocks import common as b
 from bot.blocks import open_in
 from bot.blocks.approvals import seen_key
@@ -111,6 +121,8 @@ class CommissionPayload(BaseModel):
     # The card's "Open in Astakos" page (bot.blocks.open_in), kept when the approval is
     # registered: a card is drawn again after a click with no instance settings at hand.
     open_url: str = ""
+    # The user the commission is for (its first user holder, in words): maker-checker.
+    requester: str = ""
 
 
 class ApplicationPayload(BaseModel):
@@ -486,7 +498,7 @@ def card(approval: Approval, *, view: str = "", arg: str = "", full: bool = Fals
                 _button(approval, other, view=view, arg=arg),
             )
         )
-    return tag_card(approval.id, blocks)
+    return tag_card(approval.id, with_status(approval, blocks))
 
 
 # -- lists ---------------------------------------------------------------------------------

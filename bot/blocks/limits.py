@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.approval_kinds import FIGURES, ApprovalRef, Figures, Verb, figures_key
-from bot.approvals import ACTING, DONE, FAILED, GONE, PENDING, Approval, tag_card, when_text
+from bot.approvals import (
+    ACTING,
+    DONE,
+    FAILED,
+    GONE,
+    PENDING,
+    Approval,
+    tag_card,
+    when_text,
+    with_status,
+)
 from bot.blocks import common as b
 from bot.blocks import open_in
 from bot.blocks.approvals import figures_lines, seen_key
@@ -295,6 +305,7 @@ def card_payload(p: PendingLimit, key: str, ui: str | None = None) -> dict[str, 
         "measure": p.measure,
         "comment": p.comment,
         FIGURES: limit_figures(p.status, p.value, p.proposed).as_payload(),
+        "end_date": p.end or "",
     }
 
 
@@ -392,7 +403,7 @@ def card(a: Approval, *, can_act: bool = True) -> list[b.Block]:
             else _reject_button(a, "Retry reject")
         )
         blocks.append(b.actions(retry))
-    return tag_card(a.id, blocks)
+    return tag_card(a.id, with_status(a, blocks))
 
 
 def untracked_card(p: PendingLimit) -> list[b.Block]:

@@ -1,4 +1,5 @@
-"""Approval rows: claimed atomically, so one click (of many, or of a retry) does the work."""
+"""Approval rows: claimed atomically, so one click (of many, or of a retry) does the work; votes
+counted atomically, so one person counts once towards a quorum; expired exactly once."""
 
 from __future__ import annotations
 
@@ -8,41 +9,111 @@ from typing import Any
 from bot.store.engine import Db
 
 PENDING, ACTING, DONE, FAILED, GONE = "pending", "acting", "done", "failed", "gone"
+EXPIRED = "expired"  # past its expiry with nothing done: no click acts on it any more
 # States a click may claim: waiting, or a failure worth retrying (network, 5xx).
 CLAIMABLE = (PENDING, FAILED)
+_OPEN = f"state in ({', '.join(repr(s) for s in CLAIMABLE)})"
+# Not past its expiry at the time given as `:at` ('' never expires). Times are ISO 8601 in UTC
+# with the same shape (`isoformat(timespec="seconds")`), so text order is time order.
+_UNEXPIRED = "(expires_at = '' or expires_at > :at)"
 
 
 def ensure(db: Db, row: dict[str, Any]) -> dict[str, Any]:
     """Insert the approval unless it exists; return it as stored."""
     db.execute(
         "insert into approvals (id, platform, instance, kind, target, state, summary,"
-        " payload, actor, action, acted_at, result, created_at)"
+        " payload, actor, action, acted_at, result, created_at, expires_at, required)"
         " values (:id, :platform, :instance, :kind, :target, :state, :summary, :payload,"
-        " '', '', '', '', :created_at) on conflict do nothing",
-        row,
+        " '', '', '', '', :created_at, :expires_at, :required)"
+        " on conflict do nothing",
+        {"expires_at": "", "required": 1, **row},
     )
     db.conn.commit()
     return get(db, row["id"])
 
 
 def get(db: Db, approval_id: str) -> dict[str, Any]:
+    """The approval row, with `votes`: its approving votes, the earliest first."""
     rows = list(db.query("select * from approvals where id = ?", [approval_id]))
     if not rows:
         raise KeyError(approval_id)
-    return rows[0]
+    row = rows[0]
+    row["votes"] = list(
+        db.query(
+            "select user_id, verb, at from approval_votes where approval_id = ?"
+            " order by at, user_id",
+            [approval_id],
+        )
+    )
+    return row
 
 
 def claim(
-    db: Db, approval_id: str, actor: str, action: str, at: str
+    db: Db, approval_id: str, actor: str, action: str, at: str, *, quorum: bool = False
 ) -> tuple[bool, dict[str, Any]]:
-    """pending|failed -> acting in one UPDATE: exactly one caller gets True."""
+    """pending|failed -> acting in one UPDATE: exactly one caller gets True. Never once the
+    approval has expired (at `at`), nor, with `quorum`, before it holds as many votes as it
+    requires: both are conditions of the same UPDATE, so no click slips between a check
+    and the claim."""
+    need = (
+        " and (select count(*) from approval_votes v where v.approval_id = approvals.id)"
+        " >= approvals.required"
+        if quorum
+        else ""
+    )
     with db.conn:
         cursor = db.execute(
-            f"update approvals set state = ?, actor = ?, action = ?, acted_at = ?, result = ''"
-            f" where id = ? and state in ({', '.join('?' * len(CLAIMABLE))})",
-            [ACTING, actor, action, at, approval_id, *CLAIMABLE],
+            "update approvals set state = :acting, actor = :actor, action = :action,"
+            f" acted_at = :at, result = '' where id = :id and {_OPEN} and {_UNEXPIRED}{need}",
+            {"acting": ACTING, "actor": actor, "action": action, "at": at, "id": approval_id},
         )
     return cursor.rowcount == 1, get(db, approval_id)
+
+
+def vote(db: Db, approval_id: str, user: str, verb: str, at: str) -> tuple[bool, dict[str, Any]]:
+    """Count `user`'s approving vote, once: True when this call added it (False: they had
+    voted already, or the approval no longer takes votes: settled, being acted on, expired).
+    One INSERT whose unique key refuses a second vote of the same person, whatever the
+    replica or the retry."""
+    with db.conn:
+        cursor = db.execute(
+            "insert into approval_votes (approval_id, user_id, verb, at)"
+            " select :id, :user, :verb, :at where exists (select 1 from approvals"
+            f" where id = :id and {_OPEN} and {_UNEXPIRED}) on conflict do nothing",
+            {"id": approval_id, "user": user, "verb": verb, "at": at},
+        )
+    return cursor.rowcount == 1, get(db, approval_id)
+
+
+def unvote(db: Db, approval_id: str, user: str) -> None:
+    """Take back a vote the platform refused to honour (the clicker's own rights)."""
+    with db.conn:
+        db.execute(
+            "delete from approval_votes where approval_id = ? and user_id = ?", [approval_id, user]
+        )
+
+
+def due(db: Db, at: str) -> list[dict[str, Any]]:
+    """Open approvals past their expiry at `at`, the earliest first."""
+    return list(
+        db.query(
+            f"select * from approvals where {_OPEN} and expires_at <> '' and expires_at <= :at"
+            " order by expires_at, id",
+            {"at": at},
+        )
+    )
+
+
+def expire(db: Db, approval_id: str, at: str) -> bool:
+    """pending|failed -> expired, once its time has come: True for exactly one caller (the
+    one that then redraws its copies), across replicas."""
+    with db.conn:
+        cursor = db.execute(
+            f"update approvals set state = :expired where id = :id and {_OPEN}"
+            " and expires_at <> '' and expires_at <= :at",
+            {"expired": EXPIRED, "id": approval_id, "at": at},
+        )
+    return cursor.rowcount == 1
 
 
 def finish(db: Db, approval_id: str, state: str, result: str) -> dict[str, Any]:

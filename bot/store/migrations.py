@@ -188,6 +188,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        10,
+        "m010_approval_quorum",
+        (
+            # When an approval stops taking clicks (the earlier of the kind's `expires_after`
+            # and the platform's own deadline; '' never) and how many approvers it needs.
+            "alter table approvals add column expires_at text not null default ''",
+            "alter table approvals add column required integer not null default 1",
+            # One approving vote per person per approval: the unique key makes a double click,
+            # a Slack retry or another replica count once (bot/store/approvals.py `vote`).
+            "create table approval_votes (approval_id text not null, user_id text not null,"
+            " verb text not null, at text not null, primary key (approval_id, user_id))",
+            # The expiry sweep looks for open approvals by when they expire.
+            "create index idx_approvals_expires on approvals (expires_at)",
+        ),
+    ),
+    Migration(
         11,
         "m011_link_roles",
         (

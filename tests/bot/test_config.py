@@ -24,6 +24,43 @@ def test_toml_lists_platform_instances_operators_and_approvers(tmp_path):
     assert settings.approvers == {"astakos.commission": ["S0ADMINS"]}
 
 
+def test_an_approvers_table_sets_who_how_many_the_requester_and_how_long(tmp_path):
+    config = tmp_path / "switchboard.toml"
+    config.write_text(
+        '[approvers]\n"astakos.commission" = ["S0ADMINS"]\n'
+        '[approvers."limits.approve"]\nwho = ["S0RISK"]\nrequired = 2\n'
+        'maker_checker = true\nexpires_after = "3d"\n'
+        '[approvers."astakos.membership"]\nexpires_after = "90m"\n'
+    )
+    settings = Settings(_env_file=None, config=config)
+    assert settings.approvers == {"astakos.commission": ["S0ADMINS"], "limits.approve": ["S0RISK"]}
+    rule = settings.approval_rules["limits.approve"]
+    assert (rule.required, rule.maker_checker, rule.expires_after) == (2, True, 3 * 86400)
+    membership = settings.approval_rules["astakos.membership"]
+    assert (membership.required, membership.maker_checker, membership.expires_after) == (
+        1,
+        None,
+        5400,
+    )
+
+
+@pytest.mark.parametrize(
+    "table,message",
+    [
+        ("required = 0", "required: Input should be greater than or equal to 1"),
+        ('expires_after = "3 days"', "'3 days' is not a duration: give e.g. 3d, 12h or 90m"),
+        ("quorum = 2", "quorum: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_approvers_table_is_named_in_one_line(tmp_path, table, message):
+    config = tmp_path / "switchboard.toml"
+    config.write_text(f'[approvers."limits.approve"]\n{table}\n')
+    with pytest.raises(ConfigError) as error:
+        Settings(_env_file=None, config=config)
+    assert '[approvers."limits.approve"]' in str(error.value)
+    assert message in str(error.value)
+
+
 def test_operators_from_the_environment_are_comma_separated(monkeypatch):
     monkeypatch.setenv("SWITCHBOARD_OPERATORS", "U1, U2")
     assert Settings(_env_file=None).operators == ["U1", "U2"]

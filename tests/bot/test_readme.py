@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import ApprovalRule, Settings
 from bot.demo import DEMO_LINKS
 from bot.manifest import BOT_SCOPES
 
@@ -53,7 +53,7 @@ def test_the_command_table_is_one_table_with_digests_and_alerts():
 def test_every_setting_is_named():
     names = []
     for name, field in Settings.model_fields.items():
-        if name in ("platforms", "approvers", "commands", "descriptors"):
+        if name in ("platforms", "approvers", "approval_rules", "commands", "descriptors"):
             # from the TOML file, documented with it; commands: SWITCHBOARD_CMD_*;
             # descriptors: the platforms the code knows, not a setting
             continue
@@ -65,6 +65,13 @@ def test_every_setting_is_named():
     assert "`SWITCHBOARD_CMD_OPS`" in line
     assert all(f"`{d.slash}`" in line for d in Settings(_env_file=None).descriptors)
     assert "`127.0.0.1`: only this machine" in README
+
+
+def test_every_approvers_key_is_explained():
+    """`[approvers."<action>"]` tables (bot.config.ApprovalRule): each key has its row."""
+    rows = [line for line in README.splitlines() if line.startswith("| `")]
+    for key in ApprovalRule.model_fields:
+        assert any(line.startswith(f"| `{key}` |") for line in rows), key
 
 
 def test_every_slack_scope_says_why():

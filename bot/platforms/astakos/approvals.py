@@ -148,6 +148,9 @@ async def register_commission(
             for p in c.provisions
         ],
         open_url=_page(services, instance, open_in.ASTAKOS_PROJECT, project=commission_project(c)),
+        requester=next(
+            (holder(p.holder, known) for p in c.provisions if p.holder.startswith("user:")), ""
+        ),
     )
     data = {**payload.model_dump(), FIGURES: figures.as_payload() if figures else None}
     record = await register(

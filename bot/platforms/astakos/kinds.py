@@ -9,6 +9,7 @@ click, the claim, the modal and the copies are `bot.approval_flow`'s.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import approval_kinds, errors
@@ -149,6 +150,24 @@ async def _membership_now(
     return Current(ELSEWHERE, f"the membership is {membership.state}")
 
 
+# The payload field naming who asked, per kind (in words: the name Astakos gives, or the
+# uuid when it gives none), for maker-checker.
+ASKED_BY = {"commission": "requester", "application": "applicant", "membership": "user"}
+
+
+async def _requester(_services: Services, _credential: Credential, approval: Approval) -> str:
+    return str(approval.payload.get(ASKED_BY.get(approval.kind, ""), "") or "")
+
+
+def _project_end(payload: dict[str, Any]) -> datetime | None:
+    """An application for a project that ends before anyone decides is moot."""
+    try:
+        end = datetime.fromisoformat(str(payload.get("end_date") or ""))
+    except ValueError:
+        return None
+    return end if end.tzinfo else end.replace(tzinfo=UTC)
+
+
 def _kind(
     key: str, check: approval_kinds.Check, reason_note: str, tally: str, **more: Any
 ) -> ApprovalKind:
@@ -172,6 +191,7 @@ def _kind(
         reason_note=reason_note,
         reason_max_length=300,
         tally=tally,
+        requester=_requester,
         **more,
     )
 
@@ -190,6 +210,7 @@ APPLICATION = _kind(
     _application_now,
     TO_ASTAKOS,
     r"^(\*?)(\d+)(\*? project application\(s\) waiting)",
+    deadline=_project_end,
 )
 MEMBERSHIP = _kind(
     "membership", _membership_now, TO_ASTAKOS, r"^(\*?)(\d+)(\*? request\(s\) waiting)"

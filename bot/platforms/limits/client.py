@@ -309,6 +309,7 @@ class LimitsClient:
                             comment=_comment(limit),
                             actions=_actions(limit),
                             proposed=_draft_value(limit),
+                            end=limit.end_date,
                         )
                     )
         return pending

@@ -8,7 +8,8 @@ The click, the claim, the modal and the copies are `bot.approval_flow`'s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from bot import approval_kinds, errors
 from bot.approval_kinds import (
@@ -92,6 +93,23 @@ async def _current(services: Services, credential: Credential, approval: Approva
     return Current(ELSEWHERE, detail)
 
 
+def _deadline(payload: dict[str, Any]) -> datetime | None:
+    """A limit stops applying after its end date: approving it later changes nothing."""
+    try:
+        day = datetime.strptime(str(payload.get("end_date") or ""), "%Y-%m-%d")
+    except ValueError:
+        return None
+    return day.replace(tzinfo=UTC) + timedelta(days=1)
+
+
+async def _requester(services: Services, credential: Credential, approval: Approval) -> str:
+    """Who asked for this round: the user of the limit's latest workflow start."""
+    limits = views.client(services, approval.instance)
+    history = await limits.history(credential, limit_id=str(approval.payload.get("limit_id", "")))
+    started = [h for h in history if h.activity == "startEvent"]
+    return (started[-1].user or "") if started else ""
+
+
 LIMIT = ApprovalKind(
     key=KIND,
     platform=PLATFORM,
@@ -106,6 +124,8 @@ LIMIT = ApprovalKind(
     reason_note="It runs with your own Atoti Limits account.",
     tally=r"^(\*?)(\d+)(\*? limit\(s\) waiting)",
     preview=_preview,
+    deadline=_deadline,
+    requester=_requester,
 )
 KINDS = (LIMIT,)
 approval_kinds.register(*KINDS)

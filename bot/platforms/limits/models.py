@@ -238,6 +238,7 @@ class PendingLimit:
     # The value a pending change (a draft) would give the limit; `value` stays the one in
     # force. None: no draft (a new limit asks for `value`, a deletion removes it).
     proposed: float | None = None
+    end: str | None = None  # the limit's end date (YYYY-MM-DD): past it, approving is moot
 
     @property
     def can_act(self) -> bool:
