@@ -89,7 +89,6 @@ ASKED_BY_UNKNOWN = (
     "I could not ask the platform who asked for this {label}, and your operators forbid "
     "approving one's own request: try again in a moment."
 )
-COMPLETING = "The approvals are complete: someone is acting on this right now."
 OUTCOMES = {DONE: "ok", GONE: "gone", FAILED: "failed"}  # an approval's state, as audited
 
 
@@ -303,35 +302,38 @@ async def maker_checker(
 async def _quorum_reached(
     click: Click, kind: ApprovalKind, record: Approval, place: Place, *, counted: bool
 ) -> bool:
-    """After an approving vote: True when this click is to claim the approval (its vote
-    completed the quorum, or the quorum stands and a failed attempt is being retried);
-    otherwise the clicker is told where things stand, and a newly counted vote is shown on
-    every copy."""
+    """After an approving vote: True when this click is to try the claim (the quorum stands
+    with its clicker's vote in it: just completed, or standing after a failed attempt or a
+    freed claim; or the vote was refused, so the claim says why). Otherwise the clicker is
+    told how many approvals it has, and a newly counted vote is shown on every copy."""
     services: Services = click.services
     n, required = len(record.votes), record.required
     mine = any(v.user == click.user_id for v in record.votes)
-    if record.state not in (PENDING, FAILED):
-        return True  # settled, acting or expired meanwhile: the claim says which
-    if n >= required and (counted or (mine and record.state == FAILED)):
+    if record.state not in (PENDING, FAILED) or not (counted or mine) or n >= required:
         return True
-    left = max(1, required - n)
-    if counted:
-        await audit(
-            services, click.user_id, record, kind.approving.action, "voted", f"{n} of {required}"
+    left = required - n
+    if not counted:
+        await click.respond(
+            text=ALREADY_VOTED.format(n=n, required=required, left=left),
+            response_type="ephemeral",
+            replace_original=False,
         )
-        await update_copies(
-            services,
-            click,
-            record,
-            lambda a: kind.render(a, place),
-            _redraw(services, click.user_id, kind, record.id, place),
-        )
-        text = VOTED.format(n=n, required=required, left=left, verb=kind.approving.action)
-    elif n >= required:
-        text = COMPLETING
-    else:
-        text = ALREADY_VOTED.format(n=n, required=required, left=left)
-    await click.respond(text=text, response_type="ephemeral", replace_original=False)
+        return False
+    await audit(
+        services, click.user_id, record, kind.approving.action, "voted", f"{n} of {required}"
+    )
+    await update_copies(
+        services,
+        click,
+        record,
+        lambda a: kind.render(a, place),
+        _redraw(services, click.user_id, kind, record.id, place),
+    )
+    await click.respond(
+        text=VOTED.format(n=n, required=required, left=left, verb=kind.approving.action),
+        response_type="ephemeral",
+        replace_original=False,
+    )
     return False
 
 

@@ -58,6 +58,10 @@ CANT_POST = (
     "again, or leave out `share`."
 )
 POSTED = "Posted {what} in <#{channel}>; clicks on any copy update every copy."
+RESOLVE_QUORUM = (
+    "Your operators require {required} approvers for each commission, so Resolve all cannot "
+    "accept them at once: approve each card (the last approver's click accepts it)."
+)
 RESOLVE_NOTHING = "Nothing left to resolve: every commission shown was already handled."
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot import approval_flow, errors, messages
-from bot.approvals import DONE, FAILED, GONE, Approval, approval_id, update_copies
+from bot.approvals import DONE, FAILED, GONE, Approval, approval_id, update_copies, when_text
 from bot.blocks import astakos as blocks
 from bot.blocks import common as b
 from bot.interactions import Click
@@ -36,13 +36,17 @@ async def clicked(click: Click) -> None:
         await _tell(click, blocks.RESOLVE_NOTHING)
         return
     credential = await approval_flow.precheck(services, click.user_id, COMMISSION, accept, known[0])
+    if (required := services.approvals.required(COMMISSION)) > 1:
+        # One call would accept them all on one person's word.
+        await _tell(click, blocks.RESOLVE_QUORUM.format(required=required))
+        return
     claimed: list[Approval] = []
     skipped: list[Approval] = []
     for record in known:
         won, record = await services.approvals.claim(record.id, click.user_id, accept.action)
         (claimed if won else skipped).append(record)
     if not claimed:
-        lines = [f"{a.target}: {approval_flow.already(COMMISSION, a)}" for a in skipped]
+        lines = [f"{a.target}: {_why_not(services, a)}" for a in skipped]
         await _tell(click, "\n".join([blocks.RESOLVE_NOTHING, *lines]))
         return
     finished = await _resolve(services, credential, claimed)
@@ -56,6 +60,13 @@ async def clicked(click: Click) -> None:
             f"resolve all: {record.result}",
         )
     await _update(click, target, finished, skipped)
+
+
+def _why_not(services: Services, record: Approval) -> str:
+    """Why a commission was not claimed: it expired, or someone else has it."""
+    if record.expired(services.now()):
+        return f"expired at {when_text(record.expires_at)}, nothing was done"
+    return approval_flow.already(COMMISSION, record)
 
 
 async def _tell(click: Click, text: str) -> None:
