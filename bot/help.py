@@ -84,6 +84,10 @@ TOPICS: dict[str, dict[str, Topic]] = {
                 "changes: each quota's usage before → after against its limit, the limit's "
                 "value before → after. If the figures changed since the card was drawn, nothing "
                 "runs: you are shown the new ones and asked again",
+                "Each card says when it expires: past it, it has no buttons and acts on "
+                "nothing. Your operators may require several approvers (the card shows who "
+                "approved so far; the last one's click acts, any rejection ends it) and "
+                "forbid approving your own request",
             ),
             ("approvals", "approvals {platform}"),
         ),
