@@ -212,7 +212,7 @@ async def act(
         await late(click, kind, record, place)
         return
     quorum = verb.action == kind.approving.action and record.required > 1
-    if verb.action == kind.approving.action:
+    if verb.action == kind.approving.action and record.state in (PENDING, FAILED):
         await maker_checker(services, click.user_id, kind, verb, record, credential)
     if quorum:
         counted, record = await services.approvals.vote(record.id, click.user_id, verb.action)
