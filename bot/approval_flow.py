@@ -42,6 +42,7 @@ from bot.approvals import (
     Approval,
     card_prefix,
     update_copies,
+    update_recorded_copies,
     when_text,
 )
 from bot.blocks import approvals as blocks
@@ -446,6 +447,15 @@ async def submit(
     await act(click, kind, verb, record, Place(meta.view, meta.arg), reason.strip())
 
 
+async def _expired_meanwhile(services: Services, approval: str) -> None:
+    """An approval that expired between drawing a card and recording its copy (the sweep
+    found no copy to redraw then): this copy is drawn expired now."""
+    record = await services.approvals.get(approval)
+    kind = approval_kinds.find(record.platform, record.kind)
+    if record.state == EXPIRED and kind is not None:
+        await update_recorded_copies(services, record, lambda a: kind.render(a, Place()))
+
+
 async def share(inv: Invocation, text: str, blks: list[b.Block], ids: list[str], what: str) -> None:
     """Answer a command that shows approval cards: to the caller alone, or (`share`) posted in
     the channel with every card's copy recorded, so a click anywhere updates it."""
@@ -466,6 +476,7 @@ async def share(inv: Invocation, text: str, blks: list[b.Block], ids: list[str],
         # Only the cards the message shows (a long list is cut to fit).
         if any(block_id.startswith(card_prefix(approval)) for block_id in shown):
             await services.approvals.record_copy(approval, posted["channel"], posted["ts"], blks)
+            await _expired_meanwhile(services, approval)
     await inv.respond(
         text=POSTED.format(what=what, channel=posted["channel"]),
         response_type="ephemeral",
