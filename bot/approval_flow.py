@@ -173,9 +173,14 @@ async def as_confirmed(
     now (nothing better can be shown), or its figures are the ones the confirm dialog showed
     (`seen`). Otherwise nothing runs: the person is shown the figures as they are now, with
     the button again, its confirm dialog showing them (`approval_kinds.Figures`)."""
-    if kind.preview is None or verb != kind.verbs[0] or record.state not in (PENDING, FAILED):
-        return True
     services = click.services
+    if (
+        kind.preview is None
+        or verb != kind.verbs[0]
+        or record.state not in (PENDING, FAILED)
+        or record.expired(services.now())  # nothing runs: the decision says it expired
+    ):
+        return True
     # Who may not act is refused first, as for the decision itself: no platform call.
     credential = await precheck(services, click.user_id, kind, verb, record)
     try:
