@@ -24,6 +24,7 @@ from emulators.slack_models import Message
 from tests.e2e.helpers import link, posted_since, reply_to, seen_by, texts
 from tests.e2e.test_limits_approvals import (
     EXECUTE,
+    approve,
     audit_rows,
     button,
     card_buttons,
@@ -135,7 +136,7 @@ async def test_two_approvers_with_double_clicks_reach_the_platform_once(
     limits.requests.clear()
 
     # Alice: a double click and a retry count once, and nothing reaches the platform.
-    await clicks(driver, "alice", one, "limits_approve", button("L-4"))
+    await clicks(driver, "alice", one, "limits_approve", approve(one, "L-4"))
     for copy in (one, two):
         await shown(driver, slack, copy, "*1 of 2* approvers: <@U0ALICE>, <!date^")
     assert card_buttons(slack.workspace.find(two.channel, two.ts), "L-4") == ["Approve", "Reject"]
@@ -147,7 +148,7 @@ async def test_two_approvers_with_double_clicks_reach_the_platform_once(
 
     # Carol completes it from the other copy, clicking twice with a retry: one platform call,
     # made with Carol's own account.
-    await clicks(driver, "carol", two, "limits_approve", button("L-4"))
+    await clicks(driver, "carol", two, "limits_approve", approve(two, "L-4"))
     await driver.wait_for(lambda: limits.limits["L-4"].status == "APPROVED")
     for copy in (one, two):
         await shown(driver, slack, copy, "Approved* by <@U0CAROL>")
@@ -174,7 +175,7 @@ async def test_the_requester_cannot_approve_their_own_limit(driver, slack, limit
     shared = await share_pending(driver, slack)
     limits.requests.clear()
 
-    await driver.click("bob", shared, action_id="limits_approve", value=button("L-4"))
+    await driver.click("bob", shared, action_id="limits_approve", value=approve(shared, "L-4"))
     await driver.wait_for(lambda: "You asked for this limit" in seen_by(slack, "bob"))
     assert "0 of 2* approvers: none yet" in card_of(slack, shared)
     assert ("U0BOB", "limits.approve", "limits", "L-4:firstApproval", "refused") in audit_rows(
@@ -184,9 +185,9 @@ async def test_the_requester_cannot_approve_their_own_limit(driver, slack, limit
     assert rows(settings, "select count(*) from approval_votes") == [(0,)]
 
     # Two others still can.
-    await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
+    await driver.click("alice", shared, action_id="limits_approve", value=approve(shared, "L-4"))
     await driver.wait_for(lambda: "*1 of 2*" in card_of(slack, shared))
-    await driver.click("carol", shared, action_id="limits_approve", value=button("L-4"))
+    await driver.click("carol", shared, action_id="limits_approve", value=approve(shared, "L-4"))
     await driver.wait_for(lambda: limits.limits["L-4"].status == "APPROVED")
 
 
@@ -194,7 +195,9 @@ async def test_a_rejection_by_any_approver_ends_it(driver, slack, limits, bot, s
     await link_three(driver, slack)
     shared = await share_pending(driver, slack)
     limits.requests.clear()
-    approved = await driver.click("alice", shared, action_id="limits_approve", value=button("L-4"))
+    approved = await driver.click(
+        "alice", shared, action_id="limits_approve", value=approve(shared, "L-4")
+    )
     await driver.wait_for(lambda: "*1 of 2* approvers: <@U0ALICE>" in card_of(slack, shared))
 
     opened = len(slack.views_opened("carol"))
@@ -220,7 +223,7 @@ async def expire_and_click(driver, slack, limits, clock, settings, *, sweep: boo
     await link_three(driver, slack)
     one = await share_pending(driver, slack)
     two = await share_pending(driver, slack)
-    await driver.click("alice", one, action_id="limits_approve", value=button("L-4"))
+    await driver.click("alice", one, action_id="limits_approve", value=approve(one, "L-4"))
     await driver.wait_for(lambda: "*1 of 2*" in card_of(slack, two))
     # Lists only their caller sees (not recorded copies): they keep their buttons.
     carols = await reply_to(driver, slack, "carol", "/limits", "pending", expect="waiting for")
@@ -232,7 +235,7 @@ async def expire_and_click(driver, slack, limits, clock, settings, *, sweep: boo
         for copy in (one, two):
             await shown(driver, slack, copy, "*Expired* at <!date^")
     since = slack.last_seq
-    await driver.click("carol", carols, action_id="limits_approve", value=button("L-4"))
+    await driver.click("carol", carols, action_id="limits_approve", value=approve(carols, "L-4"))
     await driver.wait_for(lambda: "expired at" in seen_by(slack, "carol", since=since))
     assert "nothing was done" in seen_by(slack, "carol", since=since)
     for copy in (one, two):
