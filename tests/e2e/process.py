@@ -91,12 +91,19 @@ class BotProcess:
         if self.proc.poll() is not None:
             raise RuntimeError(f"the bot exited: {self.log.read_text()}")
         try:
-            return dict(httpx.get(f"{self.url}/readyz", timeout=2).json())
+            # Generous: a starting replica beside other test runs can take seconds to answer.
+            return dict(httpx.get(f"{self.url}/readyz", timeout=10).json())
         except (httpx.HTTPError, ValueError):
             return {}
 
     def leading(self) -> bool:
         return bool(self.readyz().get("leader"))
+
+    def leader_state(self) -> bool | None:
+        """What /readyz says about leading: True or False, None when it did not answer (not
+        leading is said, never inferred from silence)."""
+        report = self.readyz()
+        return bool(report["leader"]) if "leader" in report else None
 
     def kill(self) -> None:
         """kill -9: no clean-up of any kind."""
