@@ -70,9 +70,16 @@ def set_paused(db: Db, sub_id: int, paused: bool, at: str) -> None:
 
 
 def set_filters(db: Db, sub_id: int, filters: str) -> None:
-    """`/ops digest edit`: the subscription's filters, in bot.filters' canonical text."""
+    """`/ops digest edit`: the subscription's filters, in bot.filters' canonical text.
+    An alert's open threads stop reading a subject's absence as news (their `gone` words go)
+    until its source lists the subject again: under new filters, a subject left out is not
+    one that cleared or was resolved (bot.alert_threads)."""
     with db.conn:
         db.execute("update subscriptions set filters = ? where id = ?", [filters, sub_id])
+        db.execute(
+            "update alert_threads set gone = null where subscription_id = ? and open = 1",
+            [sub_id],
+        )
         _changed(db)
 
 

@@ -116,3 +116,42 @@ async def test_a_breach_is_one_thread_until_it_clears(driver, slack, limits, bot
     # The other breaches were not touched: still one message each, no reply.
     assert parents(slack) == [p if p.ts != parent.ts else now(slack, parent) for p in first]
     assert all(replies(slack, p) == [] for p in first if p.ts != parent.ts)
+
+
+async def test_a_subject_its_new_filters_leave_out_is_not_told_as_gone(driver, slack, limits, bot):
+    """Narrowing an alert (`/ops alert edit`) is not the platform clearing what it no longer
+    shows: the threads of the breaches filtered out get no "Cleared", then or once the
+    filters are lifted again (listed again: no news), and one that then really goes is."""
+    values = {k: LIMITS_DEMO["alice"][k] for k in ("username", "password")}
+    assert "Linked" in await link(driver, slack, "alice", "limits", values)
+    await reply_to(
+        driver, slack, "alice", "/ops", "alert add limits.breaches", expect="Alert added"
+    )
+    await poll(driver, slack)
+    first = parents(slack)
+    latest = max(i["asOfDate"] for i in limits.incidents)
+    kept, other = [
+        i for i in limits.incidents if i["incidentType"] == "Breach" and i["asOfDate"] == latest
+    ][:2]
+    assert kept["limitId"] != other["limitId"] and len(first) > 2
+
+    await reply_to(
+        driver, slack, "alice", "/ops", f"alert edit 1 name~{kept['limitId']}", expect="#1"
+    )
+    await poll(driver, slack)
+    await reply_to(driver, slack, "alice", "/ops", "alert edit 1 clear", expect="#1")
+    await poll(driver, slack)
+    assert parents(slack) == first
+    assert all(replies(slack, p) == [] for p in first)
+
+    # Still followed: a breach the server really stops reporting is told as cleared.
+    parent = next(p for p in first if other["incidentId"] in p.metadata["event_payload"]["run"])
+    for incident in [
+        i
+        for i in limits.incidents
+        if i["limitId"] == other["limitId"] and i["location"] == other["location"]
+    ]:
+        limits.incidents.remove(incident)
+    await poll(driver, slack)
+    [cleared] = replies(slack, parent)
+    assert texts(cleared.blocks).startswith("*Cleared*")
