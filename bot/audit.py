@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,27 @@ class Audit:
     def __init__(self, *, store: Store, now: Callable[[], datetime]) -> None:
         self.store = store
         self._now = now
+
+    @contextlib.asynccontextmanager
+    async def outcome(
+        self, *, user_id: str, action: str, platform: str, instance: str, target: str
+    ) -> AsyncIterator[None]:
+        """Record the platform call made inside the block by how it ended: "ok", or the name
+        of the error it raised (raised on). A cancelled call records nothing: its outcome is
+        not known."""
+        where = {
+            "user_id": user_id,
+            "action": action,
+            "platform": platform,
+            "instance": instance,
+            "target": target,
+        }
+        try:
+            yield
+        except Exception as error:
+            await self.record(**where, result=type(error).__name__)
+            raise
+        await self.record(**where)
 
     async def record(
         self,

@@ -544,21 +544,14 @@ async def impersonation(inv: Invocation) -> None:
 async def abort_clicked(click: Click) -> None:
     target = click.parse(blocks.FutureRef)
     credential, client = await _session(click.services, click.user_id, target.instance)
-    result = "ok"
-    try:
+    async with click.services.audit.outcome(
+        user_id=click.user_id,
+        action="dss.abort",
+        platform="dss",
+        instance=target.instance,
+        target=target.job_id,
+    ):
         await client.abort_future(api_key=credential.secret, job_id=target.job_id)
-    except errors.PlatformError as error:
-        result = type(error).__name__
-        raise
-    finally:
-        await click.services.audit.record(
-            user_id=click.user_id,
-            action="dss.abort",
-            platform="dss",
-            instance=target.instance,
-            target=target.job_id,
-            result=result,
-        )
     text, blks = await _futures_reply(
         click.services,
         click.user_id,
@@ -575,21 +568,14 @@ async def abort_job_clicked(click: Click) -> None:
     target = click.parse(blocks.JobRef)
     credential, client = await _session(click.services, click.user_id, target.instance)
     key, project, job_id = credential.secret, target.project, target.job_id
-    result = "ok"
-    try:
+    async with click.services.audit.outcome(
+        user_id=click.user_id,
+        action="dss.job.abort",
+        platform="dss",
+        instance=target.instance,
+        target=f"{project}.{job_id}",
+    ):
         await client.abort_job(api_key=key, project_key=project, job_id=job_id)
-    except errors.PlatformError as error:
-        result = type(error).__name__
-        raise
-    finally:
-        await click.services.audit.record(
-            user_id=click.user_id,
-            action="dss.job.abort",
-            platform="dss",
-            instance=target.instance,
-            target=f"{project}.{job_id}",
-            result=result,
-        )
     now = await client.job_status(api_key=key, project_key=project, job_id=job_id)
     note = f":no_entry_sign: <@{click.user_id}> aborted job `{b.escape(job_id)}`."
     await click.respond(

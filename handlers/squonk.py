@@ -399,21 +399,14 @@ async def jobs(inv: Invocation) -> None:
 async def stop_clicked(click: Click) -> None:
     target = click.parse(blocks.InstanceRef)
     credential, client = await _session(click.services, click.user_id, target.instance)
-    result = "ok"
-    try:
+    async with click.services.audit.outcome(
+        user_id=click.user_id,
+        action="squonk.stop",
+        platform="squonk",
+        instance=target.instance,
+        target=target.id,
+    ):
         await client.stop_instance(credential, instance_id=target.id)
-    except errors.PlatformError as error:
-        result = type(error).__name__
-        raise
-    finally:
-        await click.services.audit.record(
-            user_id=click.user_id,
-            action="squonk.stop",
-            platform="squonk",
-            instance=target.instance,
-            target=target.id,
-            result=result,
-        )
     note = (
         f":octagonal_sign: <@{click.user_id}> stopped "
         f"*{b.escape(target.name or target.id)}* (`{b.escape(target.id)}`)."
