@@ -261,7 +261,8 @@ class Store:
         the caller's thread, on a connection of its own that only reads. In WAL mode a read
         never waits for a writer, and it sees every write committed before it; handing it to
         the store thread instead cost more CPU than the query itself (thread wake-ups and the
-        GIL passed twice: bench/ack_latency). Elsewhere (PostgreSQL, in memory): as `run`."""
+        GIL passed twice: py-spy under bench/ack_latency). Elsewhere (PostgreSQL, in memory):
+        as `run`."""
         if self.engine != SQLITE or self.path is None:
             return await self.run(fn, *args, **kwargs)
         if self._reader is None:
