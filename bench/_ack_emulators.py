@@ -15,12 +15,24 @@ The Slack emulator gains three routes for the other processes:
     POST /__bench__/link {events_url, secret}   links alice's DSS key through the real modal
     POST /__bench__/digests {"subscription"}   how many digest messages of that subscription
                                          were posted (bench/replicas.py)
+    POST /__bench__/settle               collect this process's garbage and freeze the rest
+                                         (below): {"ms": how long that took, "collected"}
 
-Arrival times are taken when the post reaches the route, before the emulator's own work.
+Settling between loads: the emulators keep every call they received (the tests assert on
+that history), so this process's heap grows with every load. Left to the cyclic collector,
+a full collection walked all of it, pausing both emulators for up to ~100 ms at intervals
+that grew with the heap (and freezing the heap between loads still left pauses of 45-130 ms
+within the bot's loads); the DSS answers and response_url posts held up meanwhile then
+reached the server measured all at once, and its acks queued behind that burst of reply
+work (ack p99 spikes clustered every 5-8 s, gone with the collector off). So this process
+runs with the collector off and collects between loads (a settle: gc.collect, then
+gc.freeze), where no load is measured; what the settles found is printed.
+
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import threading
@@ -37,6 +49,15 @@ from emulators.slack import SlackEmulator
 from emulators.slack_driver import SlackDriver
 
 
+def settle() -> dict[str, float]:
+    """Between loads: collect this process's garbage (its collector is off), then freeze what
+    is left, so the next settle walks only what the next load made."""
+    started = time.perf_counter()
+    collected = gc.collect()
+    gc.freeze()
+    return {"ms": (time.perf_counter() - started) * 1000, "collected": collected}
+
+
 class BenchSlack(SlackEmulator):
     def __init__(self) -> None:
         super().__init__()
@@ -49,6 +70,7 @@ class BenchSlack(SlackEmulator):
             Route("/__bench__/arrivals", self._arrivals, methods=["POST"]),
             Route("/__bench__/link", self._link, methods=["POST"]),
             Route("/__bench__/digests", self._digests, methods=["POST"]),
+            Route("/__bench__/settle", self._settle, methods=["POST"]),
             *super().routes(),
         ]
 
@@ -84,6 +106,9 @@ class BenchSlack(SlackEmulator):
             notes[url] = len(items)
         return JSONResponse({"first": first, "posts": sum(notes.values())})
 
+    async def _settle(self, request: Request) -> Response:
+        return JSONResponse(settle())
+
     async def _digests(self, request: Request) -> Response:
         wanted = int((await request.json())["subscription"])
         posts = sum(
@@ -110,6 +135,7 @@ class BenchSlack(SlackEmulator):
 
 
 def main() -> None:
+    gc.disable()  # collected between loads only (settle, above)
     with BenchSlack() as slack, DSSEmulator() as dss:
         # A digest's owner must be in its channel (bot.membership); bench/replicas posts
         # alice's digests in #ops.

@@ -25,6 +25,8 @@ list after a real DSS call; "ok" for the others). Server CPU per command = the s
 own user + system CPU time (/proc/<pid>/stat) over the load and its replies, divided by the
 commands sent. The platform's own response time: the generator calls the DSS emulator's
 futures list directly at the reference rate (BENCH_REFERENCE_RATE, default 100/s).
+The emulator process collects its garbage only between loads (bench/_ack_emulators.py says
+why); how long the collection after each load took is printed, as that pause is left out.
 The bot's own `switchboard_slack_ack_seconds` histogram is read from /metrics before and after
 each load and printed beside the client's figures (server side: from the route's first line to
 its response, so it leaves out uvicorn and the network).
@@ -122,11 +124,21 @@ def server_quantile(before: dict[float, float], after: dict[float, float], q: fl
     return float("nan")
 
 
+def settle(slack: str) -> dict[str, float]:
+    """The emulator process collects its garbage between loads, never during one
+    (bench/_ack_emulators.py says why)."""
+    response = httpx.post(f"{slack}/__bench__/settle", timeout=60)
+    response.raise_for_status()
+    return dict(response.json())
+
+
 def measure(app: str, pid: int, spec: dict[str, Any], metrics: str | None) -> dict[str, Any]:
     before = histogram(metrics) if metrics else {}
+    settle(spec["slack"])
     cpu0 = cpu_seconds(pid)
     result = load(spec)
     result["server_cpu"] = cpu_seconds(pid) - cpu0
+    result["emulator_settle"] = settle(spec["slack"])
     if metrics:
         after = histogram(metrics)
         result["server_ack"] = {
@@ -189,6 +201,7 @@ def main() -> None:
     results: dict[tuple[str, str], dict[str, Any]] = {}
     with emulators() as emu, tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp_name:
         base = {k: emu[k] for k in ("slack", "alice", "channel", "channel_name", "dss_key")}
+        settle(emu["slack"])
         platform = load(
             {
                 **base,
@@ -226,8 +239,9 @@ def report(results: dict[tuple[str, str], dict[str, Any]], platform: dict[str, A
     print(
         "\n| app | load | sent | err | ack p50 | ack p95 | ack p99 | ack max | >3s |"
         " reply p50 | reply p99 | missing | server CPU ms/cmd | generator CPU |"
+        " emulator GC after ms |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     warnings = []
     for (app, name), r in results.items():
         acks, replies = r["acks"], r["replies"]
@@ -239,7 +253,7 @@ def report(results: dict[tuple[str, str], dict[str, Any]], platform: dict[str, A
             f"{ms(percentile(acks, 50))} | {ms(percentile(acks, 95))} | "
             f"{ms(percentile(acks, 99))} | {ms(max(acks, default=float('nan')))} | {over} | "
             f"{ms(percentile(replies, 50))} | {ms(percentile(replies, 99))} | "
-            f"{r['missing']} | {per:6.2f} | {gen:4.0%} |"
+            f"{r['missing']} | {per:6.2f} | {gen:4.0%} | {r['emulator_settle']['ms']:5.1f} |"
         )
         if gen > GENERATOR_LIMIT:
             warnings.append(
