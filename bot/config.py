@@ -234,6 +234,10 @@ class Settings(BaseSettings):
     # workspace-wide budget of posts per minute.
     slack_channel_interval: float = 1.0
     slack_workspace_per_minute: int = 100
+    # A digest's pictures, uploaded after its text (files.getUploadURLExternal and
+    # files.completeUploadExternal, Slack's Tier 4: 100+ a minute, per method): a budget of
+    # their own, so that a fan-out's texts never wait behind its pictures.
+    slack_uploads_per_minute: int = Field(100, ge=1)
     # After a crash mid-post, wait this long after the post began before looking for it in
     # the channel's history (longer than a Web API call may take), then post it if absent.
     digest_recovery_settle: float = 35.0

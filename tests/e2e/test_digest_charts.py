@@ -177,3 +177,33 @@ async def test_with_a_public_url_the_digest_carries_image_blocks_the_bot_serves(
             assert Image.open(io.BytesIO(got.content)).size == (charts.WIDTH, charts.HEIGHT)
         async with httpx.AsyncClient() as web:
             assert (await web.get(bot.url + "/charts/0000.png")).status_code == 404
+
+
+async def test_a_digests_pictures_leave_the_post_budget_to_the_next_digests_text(
+    tmp_path, slack, platforms
+):
+    """Two posts a minute for the whole workspace: the first digest's text takes one, its
+    pictures go on the uploads' budget, so the second digest's text takes the other at once
+    instead of waiting a minute behind the first one's pictures."""
+    from bot.server import BotServer
+    from emulators.slack_driver import SlackDriver
+
+    settings = make_settings(
+        tmp_path,
+        slack,
+        platforms=platforms,
+        slack_channel_interval=0.05,
+        slack_workspace_per_minute=2,
+    )
+    with BotServer(settings) as bot:
+        async with SlackDriver(slack, bot.events_url, SIGNING_SECRET) as driver:
+            await _link_alice(driver, slack)
+            for add in ("digest add all daily 09:00", "digest add dss daily 10:00"):
+                await reply_to(driver, slack, "alice", "/ops", add, expect="Digest added")
+            await reply_to(driver, slack, "alice", "/ops", "digest now 1", expect="Posted #1")
+            await driver.wait_for(lambda: [m for m in slack.messages("D0ALICE") if m.files] or None)
+            # Within the driver's wait (30 s), well inside the minute the budget would need.
+            await reply_to(driver, slack, "alice", "/ops", "digest now 2", expect="Posted #2")
+    digests = [m for m in slack.messages("D0ALICE") if m.metadata]
+    assert [m.metadata["event_payload"]["subscription"] for m in digests] == [1, 2]
+    assert not [c for c in slack.calls("chat.postMessage") if c.status == 429]
