@@ -28,6 +28,9 @@ References measured in the same run:
   in this process, warm: best of 3). No digest can arrive sooner.
 - Slack budget: with W posts a minute, N posts need at least 60 * floor((N - 1) / W) s after
   the first one. Lower bound = chain + budget.
+- steady bound: the same budget spent evenly from T (chain + 60 * (N - 1) / W): a sender
+  whose digests become ready over time rather than all at T meets this one; the lower bound
+  above assumes the first W digests all composed at T.
 - gate bound: the bot's per-instance gate (`digest_platform_concurrency`, C) admits C digest
   sections at a time per platform instance, and a section holds it for its whole chain, so
   N users need at least N * (slowest section) / C seconds.
@@ -36,6 +39,11 @@ References measured in the same run:
   from its rate (marked ~).
 Charts (bench/_charts.py): one digest with its charts drawn against the same digest
 without, time and memory, and the chart cache's effect when many digests share a picture.
+CPU during the fan-out: the bot process's (/proc) and this process's, which serves every
+emulator (their threads share one interpreter, so one core is all they can use); a warning is
+printed when the emulators used more than 70 % of a core, as the figures are then partly theirs.
+Pictures: a digest's charts are uploaded after its text on a budget of their own (the bot's
+`slack_uploads_per_minute`); wall counts the texts, and the pictures shared by then are counted.
 No network beyond 127.0.0.1.
 """
 
@@ -55,7 +63,7 @@ from typing import Any
 
 from bench import _charts
 from bench import _world as w
-from bench.common import ROOT, python, rss_mb
+from bench.common import ROOT, cpu_seconds, python, rss_mb
 from bot.config import Settings
 from bot.digests import compose as composer
 from bot.digests.delivery import EVENT_TYPE
@@ -175,6 +183,7 @@ def fanout(
     )  # a fresh budget per size
     before_posts = len(digest_posts(slack))
     before_429 = len([c for c in slack.calls("chat.postMessage") if c.status == 429])
+    before_pictures = len([c for c in slack.calls("files.completeUploadExternal") if c.ok])
     env = {
         "SWITCHBOARD_SLACK_WORKSPACE_PER_MINUTE": str(PER_MINUTE),
         "SWITCHBOARD_SLACK_CHANNEL_INTERVAL": str(1 / PER_CHANNEL),
@@ -189,6 +198,9 @@ def fanout(
             raise RuntimeError(f"the bot took longer than {lead:.0f} s to start; T passed")
         arrivals: list[float] = []
         peak = 0.0
+        while time.time() < t0:
+            time.sleep(0.01)
+        cpu_bot, cpu_us = cpu_seconds(proc.pid), time.process_time()
         while True:
             now = time.time()
             posts = digest_posts(slack)[before_posts:]
@@ -198,7 +210,16 @@ def fanout(
                 break
             time.sleep(0.05)
         result["rss_peak"] = peak
+        spent = max(time.time() - t0, 1e-9)
+        result["cpu_bot"] = (cpu_seconds(proc.pid) - cpu_bot) / spent
+        result["cpu_emulators"] = (time.process_time() - cpu_us) / spent
+        result["pictures"] = (
+            len([c for c in slack.calls("files.completeUploadExternal") if c.ok]) - before_pictures
+        )
     result["delivered"] = len(arrivals)
+    result["timeline"] = [
+        sum(1 for a in arrivals if a - t0 <= t) for t in range(10, int(TIME_LIMIT) + 10, 10)
+    ]
     result["first"] = arrivals[0] - t0 if arrivals else float("nan")
     result["half"] = arrivals[len(arrivals) // 2] - t0 if arrivals else float("nan")
     result["wall"] = arrivals[-1] - t0 if len(arrivals) >= n else float("nan")
@@ -301,14 +322,16 @@ def main() -> None:
 
         print(
             "| users | wall s | first s | half s | digests/s | chain s | Slack budget s |"
-            " lower bound s | gate bound s | sequential s | wall / bound | 429s |"
+            " lower bound s | steady bound s | gate bound s | sequential s | wall / bound |"
+            " wall / steady | 429s | pictures shared | bot CPU | emulators CPU |"
             " start-up s | peak RSS MB |"
         )
-        print("|" + "---|" * 14)
+        print("|" + "---|" * 19)
         for r in results:
             n = r["n"]
             budget = 60 * ((n - 1) // PER_MINUTE)
             bound = chain["chain"] + budget
+            steady = chain["chain"] + 60 * (n - 1) / PER_MINUTE
             gate = n * chain["chain"] / concurrency
             if n <= seq["users"]:
                 seq_text = f"{seq_rate * n:.1f}"
@@ -317,21 +340,35 @@ def main() -> None:
             if r["stopped"]:
                 wall = f"stopped at {TIME_LIMIT:.0f}: {r['delivered']}/{n}"
                 rate = r["delivered"] / max(r["elapsed"], 1e-9)
-                ratio = "—"
+                ratio = steady_ratio = "—"
             else:
                 wall = fmt(r["wall"]).strip()
                 rate = n / r["wall"]
-                ratio = f"{r['wall'] / bound:.1f}"
+                ratio = f"{r['wall'] / bound:.2f}"
+                steady_ratio = f"{r['wall'] / steady:.2f}"
             print(
                 f"| {n} | {wall} | {r['first']:.1f} | {r['half']:.1f} | {rate:.1f} |"
-                f" {chain['chain']:.2f} | {budget} | {bound:.1f} | {gate:.1f} | {seq_text} |"
-                f" {ratio} | {r['429']} | {r['startup']:.1f} | {r['rss_peak']:.0f} |"
+                f" {chain['chain']:.2f} | {budget} | {bound:.1f} | {steady:.1f} | {gate:.1f} |"
+                f" {seq_text} | {ratio} | {steady_ratio} | {r['429']} | {r['pictures']} |"
+                f" {r['cpu_bot']:.0%} | {r['cpu_emulators']:.0%} | {r['startup']:.1f} |"
+                f" {r['rss_peak']:.0f} |"
             )
+            if r["cpu_emulators"] > 0.7:
+                print(
+                    f"WARNING: at {n} users the emulators used {r['cpu_emulators']:.0%} of a"
+                    " core (one interpreter): the figures are partly theirs."
+                )
         print(
             f"\nsequential script (official SDKs, one user after another): {seq['users']} "
             f"users in {seq['seconds']:.1f} s = {seq_rate:.2f} s a user (limit "
             f"{SEQ_LIMIT:.0f} s; ~ = extrapolated from that rate)"
         )
+        for r in results:
+            steps = r["timeline"][: r["timeline"].index(r["delivered"]) + 1]
+            print(
+                f"{r['n']} users, digests delivered by T + 10 s, 20 s, …: "
+                + ", ".join(str(k) for k in steps)
+            )
         print("ledger states per size: " + "; ".join(f"{r['n']}: {r['ledger']}" for r in results))
         print(
             "fill (direct DB set-up, not measured in wall): "
