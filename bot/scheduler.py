@@ -9,7 +9,8 @@ event loop, rebuilt from the subscriptions table (the source of truth) at every 
                                  subscription not still busy with its previous one.
     run(sub, run_at, reason)     one run: sections composed concurrently (bounded per platform
                                  instance, bot.digests.compose), then posted exactly once
-                                 (bot.digests.delivery)
+                                 (bot.digests.delivery); its pictures follow once no other
+                                 digest text is pending (`digest now`: at once)
 
 Start-up, after the HTTP server (or Socket Mode) is up:
 1. runs a previous process left pending or posting (a crash, kill -9) are finished: found in
@@ -455,7 +456,8 @@ class Scheduler:
             if ts is None:
                 return "busy"
             if pictures_follow:
-                if self._texts and self._no_texts is not None:
+                # A run someone asked for (`digest now`) is theirs: its pictures follow it.
+                if reason != "now" and self._texts and self._no_texts is not None:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._no_texts.wait(), PICTURES_WAIT)
                 channel = await self.poster.channel_id(destination)

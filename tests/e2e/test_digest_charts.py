@@ -13,7 +13,7 @@ from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import DEMO as LIMITS_DEMO
 from emulators.limits import LimitsEmulator
 from tests.e2e.helpers import link, reply_to, texts
-from tests.support.bot import SIGNING_SECRET, make_settings
+from tests.support.bot import SIGNING_SECRET, make_settings, on_bot
 
 # Pillow comes with matplotlib (pyproject): a venv made before charts lacks both until
 # `pip install -e '.[test]'` is run again; say so instead of failing collection.
@@ -207,3 +207,40 @@ async def test_a_digests_pictures_leave_the_post_budget_to_the_next_digests_text
     digests = [m for m in slack.messages("D0ALICE") if m.metadata]
     assert [m.metadata["event_payload"]["subscription"] for m in digests] == [1, 2]
     assert not [c for c in slack.calls("chat.postMessage") if c.status == 429]
+
+
+async def test_scheduled_digests_post_every_text_before_any_of_their_pictures(
+    driver, slack, bot, limits_emulator
+):
+    """Two digests due together, one slow to compose (Atoti Limits answering after 1.5 s):
+    the quick one's text goes at once, its pictures only after the slow one's text."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.store import subscriptions as subs
+
+    await _link_alice(driver, slack)
+    for add in ("digest add dss daily 09:00", "digest add limits daily 10:00"):
+        await reply_to(driver, slack, "alice", "/ops", add, expect="Digest added")
+    scheduler = bot.services.scheduler
+
+    async def both() -> None:
+        run_at = datetime.now(UTC)
+        rows = [await bot.services.store.run(subs.get, sub_id) for sub_id in (1, 2)]
+        await asyncio.gather(*(scheduler.run(r, run_at, reason="scheduled") for r in rows))
+
+    limits_emulator.faults.set(latency=1.5)
+    try:
+        await on_bot(bot, both())
+    finally:
+        limits_emulator.faults.clear()
+    digests = {
+        m.metadata["event_payload"]["subscription"]: m
+        for m in slack.messages("D0ALICE")
+        if m.metadata
+    }
+    shares = [m for m in slack.messages("D0ALICE") if m.files]
+    assert sorted(digests) == [1, 2] and len(shares) == 2
+    quick_text, slow_text = digests[1], digests[2]
+    assert float(quick_text.ts) < float(slow_text.ts)  # the quick text did not wait
+    assert all(float(s.ts) > float(slow_text.ts) for s in shares)  # no picture before a text
