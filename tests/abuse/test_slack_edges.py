@@ -4,7 +4,6 @@ from another workspace, and response_urls that are not Slack's."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import sqlite3
@@ -21,6 +20,7 @@ from emulators.slack_models import APP_ID
 from tests.abuse.conftest import BOT_TOKEN, link_all
 from tests.abuse.test_requests import block_actions, command_form, payload_form, post, quiet, sign
 from tests.e2e.helpers import dms, reply_to
+from tests.support.bot import on_bot
 
 __all__ = ["quiet"]
 
@@ -50,16 +50,6 @@ def audit_rows(settings: Any) -> list[tuple]:
 def event(kind: str, **fields: Any) -> bytes:
     body = payloads.event_callback({"type": kind, **fields}, event_id=None, now=time.time())
     return json.dumps(body).encode()
-
-
-async def on_bot(bot: Any, coro: Any) -> Any:
-    """Run a coroutine on the bot's own event loop (where its clients live)."""
-    scheduler = bot.services.scheduler
-    for _ in range(500):
-        if scheduler.running:
-            break
-        await asyncio.sleep(0.01)
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, scheduler.loop))
 
 
 # -- ssl_check -------------------------------------------------------------------------------

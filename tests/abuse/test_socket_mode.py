@@ -20,8 +20,9 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.app import create_app
 from tests.abuse.test_requests import block_actions, command_form, quiet
-from tests.abuse.test_slack_edges import audit_rows, event, on_bot
+from tests.abuse.test_slack_edges import audit_rows, event
 from tests.e2e.helpers import replies_since, texts
+from tests.support.bot import on_bot
 
 __all__ = ["quiet"]  # the fixture
 

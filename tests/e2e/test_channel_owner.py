@@ -9,7 +9,7 @@ import sqlite3
 
 from emulators.dss import DEMO
 from tests.e2e.helpers import dms, link, reply_to
-from tests.e2e.test_digest_flow import on_bot
+from tests.support.bot import on_bot
 
 ALICE_KEY = DEMO["alice"]["api_key"]
 PAUSED = "I paused digest #1 in <#C0OPS>: you are no longer a member there"

@@ -16,7 +16,7 @@ from emulators.dss import DEMO as DSS_DEMO
 from emulators.limits import DEMO as LIMITS_DEMO
 from emulators.limits import LimitsEmulator
 from tests.e2e.helpers import dms, link, reply_to, texts
-from tests.support.bot import make_settings
+from tests.support.bot import make_settings, on_bot
 
 ALICE_KEY = DSS_DEMO["alice"]["api_key"]
 
@@ -50,16 +50,6 @@ def settings(tmp_path, slack, platforms):
         slack_channel_interval=0.05,
         digest_recovery_settle=0.5,
     )
-
-
-async def on_bot(bot: BotServer, coro: Any) -> Any:
-    """Run a scheduler coroutine on the bot's own event loop (where its clients live)."""
-    scheduler = bot.services.scheduler
-    for _ in range(500):
-        if scheduler.running:
-            break
-        await asyncio.sleep(0.01)
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, scheduler.loop))
 
 
 def rows(settings, sql: str, *args: Any) -> list[tuple]:

@@ -3,6 +3,7 @@ emulator as its Web API, a data folder of the test's own, fast watch interval)."
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +26,14 @@ def make_settings(tmp_path: Path, slack: SlackEmulator, **overrides: Any) -> Set
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+async def on_bot(bot: Any, coro: Any) -> Any:
+    """Run a scheduler coroutine on the bot's own event loop (where its clients live), once
+    its scheduler runs."""
+    scheduler = bot.services.scheduler
+    for _ in range(500):
+        if scheduler.running:
+            break
+        await asyncio.sleep(0.01)
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, scheduler.loop))
