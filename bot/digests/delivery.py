@@ -36,7 +36,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,10 +90,12 @@ class Pacer:
         channel_interval: float,
         per_minute: int,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.channel_interval = channel_interval
         self.per_minute = max(1, per_minute)
         self.clock = clock
+        self.sleep = sleep  # with `clock`: a test's own time
         self._next: dict[str, float] = {}
         self._window: deque[float] = deque()
         self._lock = asyncio.Lock()
@@ -108,13 +110,13 @@ class Pacer:
                         self._window.popleft()
                     if len(self._window) < self.per_minute:
                         break
-                    await asyncio.sleep(self._window[0] + span - now)
+                    await self.sleep(self._window[0] + span - now)
                 wait = self._next.get(channel, 0.0) - now
                 if wait <= 0:
                     self._next[channel] = now + self.channel_interval
                     self._window.append(now)
                     return
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
 
     def hold(self, channel: str, seconds: float) -> None:
         """Slack said wait (429): nobody posts to this channel before then."""

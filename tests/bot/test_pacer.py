@@ -8,10 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.digests import delivery
 from bot.digests.delivery import WINDOW_EDGE, Pacer
-
-_yield = asyncio.sleep  # the real one, before the test replaces it in the pacer's module
 
 
 class Clock:
@@ -27,20 +24,18 @@ class Clock:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += max(seconds, 0.0)
-        await _yield(0)
+        await asyncio.sleep(0)
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(delivery.asyncio, "sleep", clock.sleep)
-    return clock
+def clock() -> Clock:
+    return Clock()
 
 
 async def test_a_full_minute_lets_the_next_post_go_a_minute_and_the_edge_after_the_first(
     clock: Clock,
 ) -> None:
-    pacer = Pacer(channel_interval=1.0, per_minute=3, clock=clock)
+    pacer = Pacer(channel_interval=1.0, per_minute=3, clock=clock, sleep=clock.sleep)
     for channel in ("D1", "D2", "D3"):
         await pacer.wait(channel)
     assert clock.now == 0.0  # a burst up to the budget goes at once
@@ -51,7 +46,7 @@ async def test_a_full_minute_lets_the_next_post_go_a_minute_and_the_edge_after_t
 async def test_posts_waiting_for_the_budget_go_in_order_one_wake_per_freed_slot(
     clock: Clock,
 ) -> None:
-    pacer = Pacer(channel_interval=1.0, per_minute=2, clock=clock)
+    pacer = Pacer(channel_interval=1.0, per_minute=2, clock=clock, sleep=clock.sleep)
     admitted: list[tuple[str, float]] = []
 
     async def post(channel: str) -> None:
@@ -72,7 +67,7 @@ async def test_posts_waiting_for_the_budget_go_in_order_one_wake_per_freed_slot(
 
 
 async def test_one_channel_is_spaced_by_its_interval(clock: Clock) -> None:
-    pacer = Pacer(channel_interval=1.0, per_minute=100, clock=clock)
+    pacer = Pacer(channel_interval=1.0, per_minute=100, clock=clock, sleep=clock.sleep)
     await pacer.wait("D1")
     await pacer.wait("D1")
     assert clock.now == 1.0
