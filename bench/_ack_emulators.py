@@ -28,6 +28,7 @@ work (ack p99 spikes clustered every 5-8 s, gone with the collector off). So thi
 runs with the collector off and collects between loads (a settle: gc.collect, then
 gc.freeze), where no load is measured; what the settles found is printed.
 
+Arrival times are taken when the post reaches the route, before the emulator's own work.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def fanout(
         )
     result["delivered"] = len(arrivals)
     result["timeline"] = [
-        sum(1 for a in arrivals if a - t0 <= t) for t in range(10, int(TIME_LIMIT) + 10, 10)
+        sum(1 for a in arrivals if a - t0 <= t) for t in range(10, int(TIME_LIMIT) + 20, 10)
     ]
     result["first"] = arrivals[0] - t0 if arrivals else float("nan")
     result["half"] = arrivals[len(arrivals) // 2] - t0 if arrivals else float("nan")
@@ -364,7 +364,8 @@ def main() -> None:
             f"{SEQ_LIMIT:.0f} s; ~ = extrapolated from that rate)"
         )
         for r in results:
-            steps = r["timeline"][: r["timeline"].index(r["delivered"]) + 1]
+            timeline = r["timeline"]
+            steps = timeline[: timeline.index(r["delivered"]) + 1]
             print(
                 f"{r['n']} users, digests delivered by T + 10 s, 20 s, …: "
                 + ", ".join(str(k) for k in steps)
